@@ -1,0 +1,93 @@
+# Zazen build. `make` builds build/zazen.efi; `make run` boots it under
+# QEMU with the default guests; `make test` runs every test and ends with
+# "N passed, N failed". Missing Debian packages are installed by
+# tools/need.sh, which says what it installs.
+
+BUILD   := build
+CC      := gcc
+LD      := ld
+NASM    := nasm
+OBJCOPY := objcopy
+
+# The hypervisor: freestanding C11, no SSE (guest vector state stays live in
+# the registers across exits), position independent (UEFI relocates us),
+# frame pointers for panic backtraces.
+CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
+          -fno-stack-protector -fno-stack-check -mno-red-zone -mgeneral-regs-only \
+          -fpic -fvisibility=hidden -fno-omit-frame-pointer -fno-strict-aliasing \
+          -fcf-protection=none -maccumulate-outgoing-args -MMD -MP
+EFI_CFLAGS := -I/usr/include/efi -I/usr/include/efi/x86_64 -fshort-wchar -DEFI_FUNCTION_WRAPPER
+NASMFLAGS := -f elf64 -g
+
+CORE_C := $(wildcard vmm/*.c) $(wildcard svm/*.c) $(wildcard vmx/*.c) $(wildcard devmodel/*.c)
+CORE_ASM := $(wildcard vmm/*.asm) $(wildcard svm/*.asm) $(wildcard vmx/*.asm)
+CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_C)) $(patsubst %.asm,$(BUILD)/%.o,$(CORE_ASM))
+UEFI_OBJ := $(BUILD)/boot/uefi.o
+
+EFI_LIB := /usr/lib
+EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
+EFI_LDS := $(EFI_LIB)/elf_x86_64_efi.lds
+
+GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
+
+.PHONY: all deps run test unit integration clean
+all: $(BUILD)/zazen.efi $(GUESTS)
+
+deps:
+	@tools/need.sh build
+
+$(BUILD)/.deps-build:
+	@tools/need.sh build
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/boot/uefi.o: boot/uefi.c | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.asm | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	$(NASM) $(NASMFLAGS) $< -o $@
+
+# GNU-EFI's libefi brings its own memcpy/memset; ours must win, because
+# after ExitBootServices nothing of the firmware era may run in the core.
+$(BUILD)/efi/libefi.a: $(EFI_LIB)/libefi.a | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	$(OBJCOPY) -W memcpy -W memset $< $@
+
+$(BUILD)/zazen.so: $(UEFI_OBJ) $(CORE_OBJ) $(BUILD)/efi/libefi.a
+	$(LD) -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS) $(EFI_CRT0) $(UEFI_OBJ) $(CORE_OBJ) \
+	      $(BUILD)/efi/libefi.a $(EFI_LIB)/libgnuefi.a -o $@
+
+$(BUILD)/zazen.efi: $(BUILD)/zazen.so
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+	           -j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+# Test guests: flat ROM images that start at the reset vector.
+$(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	$(NASM) -f bin -I tests/guests/ $< -o $@
+
+# ---- running ----
+
+run: all
+	@tools/need.sh qemu
+	python3 tests/harness/qemu_run.py --config tests/configs/default.cfg --interactive
+
+# ---- tests ----
+
+test: all
+	@tools/need.sh qemu
+	python3 tests/run.py
+
+unit: | $(BUILD)/.deps-build
+	python3 tests/run.py --only unit
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

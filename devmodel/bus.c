@@ -1,0 +1,83 @@
+/* See bus.h. Devices are few per domain, so lookups are linear scans. */
+#include "bus.h"
+
+void bus_init(struct io_bus *bus)
+{
+    bus->io_count = 0;
+    bus->mmio_count = 0;
+}
+
+bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, io_read_fn read, io_write_fn write, void *dev,
+                  const char *name)
+{
+    u32 end = (u32)base + count;
+    if (!count || end > 0x10000 || bus->io_count == BUS_MAX_IO)
+        return false;
+    for (unsigned i = 0; i < bus->io_count; i++) {
+        const struct io_range *r = &bus->io[i];
+        if (base < r->base + r->count && r->base < end)
+            return false;
+    }
+    bus->io[bus->io_count++] = (struct io_range){base, count, read, write, dev, name};
+    return true;
+}
+
+bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, mmio_write_fn write, void *dev,
+                    const char *name)
+{
+    if (!size || base + size < base || bus->mmio_count == BUS_MAX_MMIO)
+        return false;
+    for (unsigned i = 0; i < bus->mmio_count; i++) {
+        const struct mmio_range *r = &bus->mmio[i];
+        if (base < r->base + r->size && r->base < base + size)
+            return false;
+    }
+    bus->mmio[bus->mmio_count++] = (struct mmio_range){base, size, read, write, dev, name};
+    return true;
+}
+
+static const struct io_range *find_io(const struct io_bus *bus, u16 port)
+{
+    for (unsigned i = 0; i < bus->io_count; i++)
+        if (port >= bus->io[i].base && port < bus->io[i].base + bus->io[i].count)
+            return &bus->io[i];
+    return NULL;
+}
+
+static const struct mmio_range *find_mmio(const struct io_bus *bus, u64 addr)
+{
+    for (unsigned i = 0; i < bus->mmio_count; i++)
+        if (addr >= bus->mmio[i].base && addr - bus->mmio[i].base < bus->mmio[i].size)
+            return &bus->mmio[i];
+    return NULL;
+}
+
+u32 bus_io_read(struct io_bus *bus, u16 port, u8 size)
+{
+    const struct io_range *r = find_io(bus, port);
+    if (!r || !r->read)
+        return (u32)bus_all_ones(size);
+    return r->read(r->dev, port, size) & (u32)bus_all_ones(size);
+}
+
+void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value)
+{
+    const struct io_range *r = find_io(bus, port);
+    if (r && r->write)
+        r->write(r->dev, port, size, value & (u32)bus_all_ones(size));
+}
+
+u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size)
+{
+    const struct mmio_range *r = find_mmio(bus, addr);
+    if (!r || !r->read)
+        return bus_all_ones(size);
+    return r->read(r->dev, addr, size) & bus_all_ones(size);
+}
+
+void bus_mmio_write(struct io_bus *bus, u64 addr, u8 size, u64 value)
+{
+    const struct mmio_range *r = find_mmio(bus, addr);
+    if (r && r->write)
+        r->write(r->dev, addr, size, value & bus_all_ones(size));
+}

@@ -1,0 +1,57 @@
+/* The per-domain bus every emulated device sits on. A device claims port
+ * and MMIO ranges with read/write callbacks; the bus knows nothing of the
+ * hypervisor. What no device claims reads as all ones and ignores writes,
+ * as an ISA bus with nothing driving it does. */
+#ifndef ZAZEN_DEVMODEL_BUS_H
+#define ZAZEN_DEVMODEL_BUS_H
+
+#include "../vmm/types.h"
+
+#define BUS_MAX_IO 48
+#define BUS_MAX_MMIO 16
+
+typedef u32 (*io_read_fn)(void *dev, u16 port, u8 size);
+typedef void (*io_write_fn)(void *dev, u16 port, u8 size, u32 value);
+typedef u64 (*mmio_read_fn)(void *dev, u64 addr, u8 size);
+typedef void (*mmio_write_fn)(void *dev, u64 addr, u8 size, u64 value);
+
+struct io_range {
+    u16 base;
+    u16 count;
+    io_read_fn read;   /* NULL: reads as all ones */
+    io_write_fn write; /* NULL: writes ignored */
+    void *dev;
+    const char *name;
+};
+
+struct mmio_range {
+    u64 base;
+    u64 size;
+    mmio_read_fn read;
+    mmio_write_fn write;
+    void *dev;
+    const char *name;
+};
+
+struct io_bus {
+    struct io_range io[BUS_MAX_IO];
+    unsigned io_count;
+    struct mmio_range mmio[BUS_MAX_MMIO];
+    unsigned mmio_count;
+};
+
+void bus_init(struct io_bus *bus);
+/* False if the table is full or the range overlaps one already claimed. */
+bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, io_read_fn read, io_write_fn write, void *dev,
+                  const char *name);
+bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, mmio_write_fn write, void *dev,
+                    const char *name);
+
+u32 bus_io_read(struct io_bus *bus, u16 port, u8 size);
+void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value);
+u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size);
+void bus_mmio_write(struct io_bus *bus, u64 addr, u8 size, u64 value);
+
+static inline u64 bus_all_ones(u8 size) { return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1; }
+
+#endif

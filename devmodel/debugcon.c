@@ -1,0 +1,50 @@
+/* Port 0xE9 debug console. Reading the port returns 0xE9, which is how
+ * guests detect it on Bochs and QEMU. Carriage returns are dropped; other
+ * control bytes are kept as '?' so a line stays printable. */
+#include "debugcon.h"
+
+void debugcon_flush(struct debugcon *dc)
+{
+    if (dc->len) {
+        dc->emit(dc->ctx, dc->line, dc->len);
+        dc->len = 0;
+    }
+}
+
+static void debugcon_byte(struct debugcon *dc, u8 c)
+{
+    if (c == '\n') {
+        dc->emit(dc->ctx, dc->line, dc->len);
+        dc->len = 0;
+        return;
+    }
+    if (c == '\r')
+        return;
+    dc->line[dc->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
+    if (dc->len == DEBUGCON_LINE_MAX)
+        debugcon_flush(dc);
+}
+
+static u32 debugcon_read(void *dev, u16 port, u8 size)
+{
+    (void)dev;
+    (void)port;
+    (void)size;
+    return DEBUGCON_PORT;
+}
+
+static void debugcon_write(void *dev, u16 port, u8 size, u32 value)
+{
+    (void)port;
+    /* A wider OUT sends its bytes in order, lowest first. */
+    for (u8 i = 0; i < size; i++)
+        debugcon_byte(dev, (u8)(value >> (8 * i)));
+}
+
+bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn emit, void *ctx)
+{
+    dc->len = 0;
+    dc->emit = emit;
+    dc->ctx = ctx;
+    return bus_claim_io(bus, DEBUGCON_PORT, 1, debugcon_read, debugcon_write, dc, "debugcon");
+}

@@ -1,0 +1,362 @@
+/* The AMD-V backend: turning SVM on, one VMCB per vCPU, an ASID per
+ * domain, nested paging, and the run loop's entry and exit.
+ * References are to AMD APM Vol. 2, chapter 15 ("Secure Virtual Machine"). */
+#include "../vmm/arch.h"
+#include "../vmm/console.h"
+#include "../vmm/cpu.h"
+#include "../vmm/domain.h"
+#include "../vmm/format.h"
+#include "../vmm/mm.h"
+#include "../vmm/string.h"
+#include "../vmm/x86.h"
+#include "npt.h"
+#include "svm_exit.h"
+#include "vmcb.h"
+
+void svm_enter(u64 vmcb_pa, u64 *gpr, u64 host_state_pa);
+
+/* CPUID Fn8000_000A: SVM revision and features (APM 2 15.4, APM 3 E.4.9) */
+#define SVM_FEATURE_NP BIT(0)
+#define SVM_FEATURE_NRIPS BIT(3)
+#define SVM_FEATURE_VMCB_CLEAN BIT(5)
+#define SVM_FEATURE_FLUSH_BY_ASID BIT(6)
+#define SVM_FEATURE_DECODE_ASSISTS BIT(7)
+
+#define IOPM_SIZE (12 * KiB)
+#define MSRPM_SIZE (8 * KiB)
+#define MAX_ASIDS 256
+
+struct svm_cpu {
+    u32 features;     /* CPUID 8000_000Ah EDX */
+    u32 asid_count;   /* CPUID 8000_000Ah EBX */
+    void *hsave;      /* VM_HSAVE_PA: where VMRUN saves the host (APM 2 15.30.4) */
+    void *host_state; /* VMSAVE of our FS/GS/TR/..., VMLOADed after each exit */
+    u8 *iopm;         /* shared by every vCPU: intercept all ports */
+    u8 *msrpm;        /* shared by every vCPU */
+    bool asid_used[MAX_ASIDS];
+};
+
+struct svm_domain {
+    struct nested_pt npt;
+    u32 asid;
+};
+
+struct svm_vcpu {
+    struct vmcb *vmcb;
+    bool flush_tlb;
+};
+
+static struct svm_cpu cpu;
+
+static struct svm_domain *sd(struct domain *d) { return d->arch; }
+static struct svm_vcpu *sv(struct vcpu *v) { return v->arch; }
+
+/* ---- enabling SVM on this CPU ---- */
+
+/* MSR permission map: two bits (read, write) per MSR in three 2 KiB
+ * blocks for 0000_0000h, C000_0000h and C001_0000h (APM 2 15.11). */
+static void msrpm_allow(u32 msr)
+{
+    u32 block;
+    if (msr < 0x2000)
+        block = 0;
+    else if (msr >= 0xc0000000 && msr < 0xc0002000)
+        block = 1;
+    else if (msr >= 0xc0010000 && msr < 0xc0012000)
+        block = 2;
+    else
+        return;
+    u32 bit = (msr & 0x1fff) * 2;
+    u8 *base = cpu.msrpm + block * 0x800;
+    base[bit / 8] &= (u8)~(3u << (bit % 8));
+}
+
+static void build_permission_maps(void)
+{
+    memset(cpu.iopm, 0xff, IOPM_SIZE);   /* every port exits */
+    memset(cpu.msrpm, 0xff, MSRPM_SIZE); /* every MSR exits ... */
+    /* ... except those VMRUN/VMLOAD switch from the VMCB by themselves. */
+    static const u32 passthrough[] = {
+        MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+        MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
+        msrpm_allow(passthrough[i]);
+}
+
+static bool svm_cpu_enable(char *why, size_t why_size)
+{
+    struct cpuid_regs r = cpuid(0x8000000a, 0);
+    cpu.features = r.edx;
+    cpu.asid_count = MIN(r.ebx, (u32)MAX_ASIDS);
+    if (!(cpu.features & SVM_FEATURE_NP)) {
+        snprintf(why, why_size, "AMD-V without nested paging (CPUID 8000_000Ah EDX.NP): Zazen needs NPT");
+        return false;
+    }
+    if (cpu.asid_count < 2) {
+        snprintf(why, why_size, "AMD-V reports %u ASIDs: at least 2 needed", cpu.asid_count);
+        return false;
+    }
+    cpu.hsave = page_alloc(PAGE_SIZE);
+    cpu.host_state = page_alloc(PAGE_SIZE);
+    cpu.iopm = page_alloc(IOPM_SIZE);
+    cpu.msrpm = page_alloc(MSRPM_SIZE);
+    if (!cpu.hsave || !cpu.host_state || !cpu.iopm || !cpu.msrpm) {
+        snprintf(why, why_size, "out of memory for the SVM host areas");
+        return false;
+    }
+    build_permission_maps();
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME); /* APM 2 15.4 */
+    wrmsr(MSR_VM_HSAVE_PA, hpa_of(cpu.hsave));
+    u64 pa = hpa_of(cpu.host_state);
+    __asm__ volatile("vmsave %%rax" ::"a"(pa) : "memory");
+    kprintf("zazen: AMD-V: %u ASIDs, nested paging, NRIP save %s, decode assists %s, VMCB clean bits %s, "
+            "flush by ASID %s\n",
+            cpu.asid_count, cpu.features & SVM_FEATURE_NRIPS ? "yes" : "no",
+            cpu.features & SVM_FEATURE_DECODE_ASSISTS ? "yes" : "no",
+            cpu.features & SVM_FEATURE_VMCB_CLEAN ? "yes" : "no",
+            cpu.features & SVM_FEATURE_FLUSH_BY_ASID ? "yes" : "no");
+    return true;
+}
+
+/* ---- domains ---- */
+
+static u32 asid_alloc(void)
+{
+    for (u32 a = 1; a < cpu.asid_count; a++) /* ASID 0 is the host's (APM 2 15.16) */
+        if (!cpu.asid_used[a]) {
+            cpu.asid_used[a] = true;
+            return a;
+        }
+    return 0;
+}
+
+static bool svm_domain_create(struct domain *d, char *why, size_t why_size)
+{
+    struct svm_domain *s = page_alloc(sizeof(*s));
+    if (!s) {
+        snprintf(why, why_size, "out of memory for the domain's SVM state");
+        return false;
+    }
+    d->arch = s;
+    s->asid = asid_alloc();
+    if (!s->asid) {
+        snprintf(why, why_size, "no free ASID (this CPU has %u)", cpu.asid_count);
+        return false;
+    }
+    if (!nested_pt_init(&s->npt, &npt_format)) {
+        snprintf(why, why_size, "out of memory for nested page tables");
+        return false;
+    }
+    for (unsigned i = 0; i < d->mem_count; i++) {
+        const struct guest_mem_region *m = &d->mem[i];
+        unsigned perms = NESTED_READ | NESTED_EXEC | (m->read_only ? 0 : NESTED_WRITE);
+        if (!nested_pt_map(&s->npt, m->gpa, hpa_of(m->host), m->size, perms)) {
+            snprintf(why, why_size, "out of memory for nested page tables");
+            return false;
+        }
+    }
+    return true;
+}
+
+static void svm_domain_destroy(struct domain *d)
+{
+    struct svm_domain *s = sd(d);
+    if (!s)
+        return;
+    nested_pt_destroy(&s->npt);
+    if (s->asid)
+        cpu.asid_used[s->asid] = false;
+    page_free(s, sizeof(*s));
+    d->arch = NULL;
+}
+
+/* ---- vCPUs ---- */
+
+static void set_intercepts(struct vmcb_control *c)
+{
+    c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
+                         SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
+                         SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
+    /* VMRUN must be intercepted or VMRUN fails (APM 2 15.5.1). */
+    c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+                         SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT |
+                         SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_MWAIT_ARMED |
+                         SVM_INTERCEPT_XSETBV;
+}
+
+static bool svm_vcpu_create(struct vcpu *v, char *why, size_t why_size)
+{
+    struct svm_vcpu *s = page_alloc(sizeof(*s));
+    struct vmcb *vmcb = page_alloc(PAGE_SIZE);
+    if (!s || !vmcb) {
+        page_free(s, sizeof(*s));
+        page_free(vmcb, PAGE_SIZE);
+        snprintf(why, why_size, "out of memory for a VMCB");
+        return false;
+    }
+    s->vmcb = vmcb;
+    v->arch = s;
+    struct vmcb_control *c = &vmcb->control;
+    set_intercepts(c);
+    c->iopm_base_pa = hpa_of(cpu.iopm);
+    c->msrpm_base_pa = hpa_of(cpu.msrpm);
+    c->guest_asid = sd(v->domain)->asid;
+    /* Physical interrupts stay under the host's RFLAGS.IF, not the guest's (15.21.1). */
+    c->vintr = SVM_VINTR_MASKING;
+    c->np_enable = 1;
+    c->n_cr3 = hpa_of(sd(v->domain)->npt.root);
+    return true;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    if (!s)
+        return;
+    page_free(s->vmcb, PAGE_SIZE);
+    page_free(s, sizeof(*s));
+    v->arch = NULL;
+}
+
+static void set_segment(struct vmcb_segment *s, u16 selector, u64 base, u32 limit, u16 attrib)
+{
+    *s = (struct vmcb_segment){selector, attrib, limit, base};
+}
+
+/* The register state after RESET (SDM 3A Table 9-1; APM 2 14.1.3). With
+ * nested paging the guest may run in real mode directly (APM 2 15.19). */
+static void svm_vcpu_reset(struct vcpu *v)
+{
+    struct vmcb_save *g = &sv(v)->vmcb->save;
+    memset(g, 0, sizeof(*g));
+    set_segment(&g->cs, 0xf000, 0xffff0000, 0xffff, 0x9b); /* present, code, readable, accessed */
+    set_segment(&g->ds, 0, 0, 0xffff, 0x93);                /* present, data, writable, accessed */
+    g->es = g->ss = g->fs = g->gs = g->ds;
+    set_segment(&g->gdtr, 0, 0, 0xffff, 0);
+    set_segment(&g->idtr, 0, 0, 0xffff, 0);
+    set_segment(&g->ldtr, 0, 0, 0xffff, 0x82); /* present, LDT */
+    set_segment(&g->tr, 0, 0, 0xffff, 0x8b);   /* present, busy TSS */
+    g->cr0 = CR0_CD | CR0_NW | CR0_ET;
+    g->efer = EFER_SVME; /* VMRUN requires it in the guest's EFER (15.5.1); RDMSR hides it */
+    g->dr6 = 0xffff0ff0;
+    g->dr7 = 0x400;
+    g->g_pat = 0x0007040600070406ull; /* the PAT's power-on value (SDM 3A 11.12.4) */
+    memset(v->gpr, 0, sizeof(v->gpr));
+    v->gpr[GPR_RDX] = cpuid(1, 0).eax; /* processor signature, as after RESET */
+    v->rip = 0xfff0;
+    v->rflags = RFLAGS_FIXED;
+    sv(v)->flush_tlb = true;
+    sv(v)->vmcb->control.eventinj = 0;
+}
+
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+    struct svm_vcpu *s = sv(v);
+    struct vmcb *vmcb = s->vmcb;
+    vmcb->save.rax = v->gpr[GPR_RAX];
+    vmcb->save.rsp = v->gpr[GPR_RSP];
+    vmcb->save.rip = v->rip;
+    vmcb->save.rflags = v->rflags;
+    /* Without flush-by-ASID the only TLB control is a full flush (15.16.1). */
+    vmcb->control.tlb_control = s->flush_tlb ? SVM_TLB_FLUSH_ALL : SVM_TLB_DO_NOTHING;
+    s->flush_tlb = false;
+
+    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(cpu.host_state));
+
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->gpr[GPR_RSP] = vmcb->save.rsp;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
+    vmcb->control.eventinj = 0;
+    struct svm_exit_raw raw = {
+        .exitcode = vmcb->control.exitcode,
+        .exitinfo1 = vmcb->control.exitinfo1,
+        .exitinfo2 = vmcb->control.exitinfo2,
+        .rip = vmcb->save.rip,
+        .next_rip = vmcb->control.next_rip,
+        .nrips = (cpu.features & SVM_FEATURE_NRIPS) != 0,
+    };
+    svm_decode_exit(&raw, e);
+    /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
+    if (vmcb->control.exitintinfo & SVM_EVENT_VALID)
+        vmcb->control.eventinj = vmcb->control.exitintinfo;
+    if (e->reason == EXIT_ENTRY_FAILED)
+        snprintf(e->entry.detail, sizeof(e->entry.detail), "VMRUN refused the guest state (VMEXIT_INVALID)");
+}
+
+static void segment_from_vmcb(struct segment *out, const struct vmcb_segment *s)
+{
+    *out = (struct segment){s->selector, s->attrib, s->limit, s->base, !(s->attrib & SEG_ATTR_P)};
+}
+
+static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *out)
+{
+    const struct vmcb_save *g = &sv(v)->vmcb->save;
+    const struct vmcb_segment *segs[SEG_COUNT] = {&g->es, &g->cs, &g->ss, &g->ds, &g->fs, &g->gs, &g->ldtr, &g->tr};
+    for (unsigned i = 0; i < SEG_COUNT; i++)
+        segment_from_vmcb(&out->seg[i], segs[i]);
+    out->gdtr = (struct descriptor_table){g->gdtr.base, (u16)g->gdtr.limit};
+    out->idtr = (struct descriptor_table){g->idtr.base, (u16)g->idtr.limit};
+    out->cr0 = g->cr0;
+    out->cr2 = g->cr2;
+    out->cr3 = g->cr3;
+    out->cr4 = g->cr4;
+    out->efer = g->efer & ~EFER_SVME;
+    out->cpl = g->cpl;
+}
+
+static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
+{
+    static const u8 types[] = {
+        [EVENT_EXTERNAL_INTR] = SVM_EVENT_TYPE_INTR,
+        [EVENT_NMI] = SVM_EVENT_TYPE_NMI,
+        [EVENT_EXCEPTION] = SVM_EVENT_TYPE_EXCEPTION,
+        [EVENT_SOFTWARE_INTR] = SVM_EVENT_TYPE_SOFTINT,
+    };
+    u64 inj = ev->vector | ((u64)types[ev->type] << SVM_EVENT_TYPE_SHIFT) | SVM_EVENT_VALID;
+    if (ev->has_error)
+        inj |= SVM_EVENT_ERROR_VALID | ((u64)ev->error << 32);
+    sv(v)->vmcb->control.eventinj = inj;
+    /* Event injection does not load CR2; the VMM does (APM 2 15.20). */
+    if (ev->type == EVENT_EXCEPTION && ev->vector == 14)
+        sv(v)->vmcb->save.cr2 = ev->cr2;
+}
+
+static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *value)
+{
+    const struct vmcb_save *g = &sv(v)->vmcb->save;
+    switch (msr) {
+    case MSR_EFER: *value = g->efer & ~EFER_SVME; return true; /* SVM is not offered to guests */
+    case MSR_IA32_PAT: *value = g->g_pat; return true;
+    default: return false;
+    }
+}
+
+static bool svm_msr_write(struct vcpu *v, u32 msr, u64 value)
+{
+    struct vmcb_save *g = &sv(v)->vmcb->save;
+    switch (msr) {
+    case MSR_EFER:
+        /* LMA is the CPU's to set (APM 2 14.6.1); SVME stays on for VMRUN. */
+        g->efer = (value & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
+        return true;
+    case MSR_IA32_PAT: g->g_pat = value; return true;
+    default: return false;
+    }
+}
+
+const struct arch_ops svm_ops = {
+    .name = "AMD-V",
+    .cpu_enable = svm_cpu_enable,
+    .domain_create = svm_domain_create,
+    .domain_destroy = svm_domain_destroy,
+    .vcpu_create = svm_vcpu_create,
+    .vcpu_destroy = svm_vcpu_destroy,
+    .vcpu_reset = svm_vcpu_reset,
+    .vcpu_run = svm_vcpu_run,
+    .get_sregs = svm_get_sregs,
+    .inject_event = svm_inject_event,
+    .msr_read = svm_msr_read,
+    .msr_write = svm_msr_write,
+};

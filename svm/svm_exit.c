@@ -1,0 +1,132 @@
+/* AMD-V exit decoding (APM 2 15.9 and Appendix C). Without NRIP save
+ * (QEMU TCG has none) the next RIP comes from EXITINFO2 for IOIO exits
+ * (APM 2 15.10.2) and from the fixed encodings of the intercepted
+ * instructions otherwise. */
+#include "svm_exit.h"
+#include "vmcb.h"
+
+/* IOIO EXITINFO1 bits, APM 2 Figure 15-2 */
+#define IOIO_TYPE_IN BIT(0)
+#define IOIO_STR BIT(2)
+#define IOIO_REP BIT(3)
+#define IOIO_SZ8 BIT(4)
+#define IOIO_SZ16 BIT(5)
+#define IOIO_SZ32 BIT(6)
+#define IOIO_A16 BIT(7)
+#define IOIO_A32 BIT(8)
+#define IOIO_A64 BIT(9)
+#define IOIO_SEG_SHIFT 10
+#define IOIO_PORT_SHIFT 16
+
+/* NPF EXITINFO1 bits, APM 2 15.25.6 */
+#define NPF_P BIT(0)
+#define NPF_RW BIT(1)
+#define NPF_ID BIT(4)
+
+/* Instruction lengths when the CPU does not say (no NRIP save): the
+ * encodings carry no operands. A prefixed form would be longer, which no
+ * guest we know emits for these. */
+static u8 fixed_length(u32 code)
+{
+    switch (code) {
+    case SVM_EXIT_HLT: return 1;            /* F4 */
+    case SVM_EXIT_CPUID:                    /* 0F A2 */
+    case SVM_EXIT_MSR:                      /* 0F 32, 0F 30 */
+    case SVM_EXIT_INVD:                     /* 0F 08 */
+    case SVM_EXIT_WBINVD:                   /* 0F 09 */
+    case SVM_EXIT_PAUSE: return 2;          /* F3 90 */
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMMCALL: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+    case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
+    case SVM_EXIT_RDTSCP: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED:
+    case SVM_EXIT_XSETBV: return 3;         /* 0F 01 xx */
+    default: return 0;
+    }
+}
+
+static void decode_ioio(const struct svm_exit_raw *raw, struct vm_exit *e)
+{
+    u64 info = raw->exitinfo1;
+    e->reason = EXIT_IO;
+    e->io.port = (u16)(info >> IOIO_PORT_SHIFT);
+    e->io.in = (info & IOIO_TYPE_IN) != 0;
+    e->io.string = (info & IOIO_STR) != 0;
+    e->io.rep = (info & IOIO_REP) != 0;
+    e->io.size = (info & IOIO_SZ32) ? 4 : (info & IOIO_SZ16) ? 2 : 1;
+    e->io.addr_size = (info & IOIO_A64) ? 8 : (info & IOIO_A32) ? 4 : 2;
+    e->io.segment = (u8)((info >> IOIO_SEG_SHIFT) & 7);
+    /* EXITINFO2 holds the RIP of the next instruction (APM 2 15.10.2). */
+    e->insn_len = (u8)(raw->exitinfo2 - raw->rip);
+}
+
+static void decode_npf(const struct svm_exit_raw *raw, struct vm_exit *e)
+{
+    u64 err = raw->exitinfo1;
+    e->reason = EXIT_NESTED_FAULT;
+    e->npf.gpa = raw->exitinfo2;
+    e->npf.write = (err & NPF_RW) != 0;
+    e->npf.fetch = (err & NPF_ID) != 0;
+    e->npf.read = !e->npf.write && !e->npf.fetch;
+    e->npf.present = (err & NPF_P) != 0;
+    e->npf.valid_gla = false; /* SVM does not report the linear address */
+}
+
+static enum exit_reason simple_reason(u32 code)
+{
+    switch (code) {
+    case SVM_EXIT_CPUID: return EXIT_CPUID;
+    case SVM_EXIT_HLT: return EXIT_HLT;
+    case SVM_EXIT_VMMCALL: return EXIT_HYPERCALL;
+    case SVM_EXIT_SHUTDOWN: return EXIT_TRIPLE_FAULT;
+    case SVM_EXIT_INVD: return EXIT_INVD;
+    case SVM_EXIT_WBINVD: return EXIT_WBINVD;
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+    case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA: return EXIT_VIRT_INSN;
+    case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED: return EXIT_MONITOR_MWAIT;
+    case SVM_EXIT_XSETBV: return EXIT_XSETBV;
+    case SVM_EXIT_PAUSE: return EXIT_PAUSE;
+    case SVM_EXIT_INTR: case SVM_EXIT_NMI: case SVM_EXIT_SMI: return EXIT_EXTERNAL_INTR;
+    case SVM_EXIT_VINTR: return EXIT_IRQ_WINDOW;
+    case SVM_EXIT_INIT: return EXIT_INIT_SIGNAL;
+    default: return EXIT_UNHANDLED;
+    }
+}
+
+void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
+{
+    u32 code = (u32)raw->exitcode; /* QEMU 7.2 stores VMEXIT_INVALID as 0x00000000ffffffff */
+    *e = (struct vm_exit){0};
+    if (code == SVM_EXIT_INVALID) {
+        e->reason = EXIT_ENTRY_FAILED;
+        e->entry.error = code;
+        return;
+    }
+    if (code == SVM_EXIT_IOIO) {
+        decode_ioio(raw, e);
+        return;
+    }
+    if (code == SVM_EXIT_NPF) {
+        decode_npf(raw, e);
+        return;
+    }
+    if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + 32) {
+        e->reason = EXIT_EXCEPTION;
+        e->exception.vector = (u8)(code - SVM_EXIT_EXCEPTION_BASE);
+        e->exception.error = (u32)raw->exitinfo1;
+        e->exception.cr2 = raw->exitinfo2;
+        return;
+    }
+    if (code == SVM_EXIT_MSR) {
+        e->reason = raw->exitinfo1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+    } else {
+        e->reason = simple_reason(code);
+        if (e->reason == EXIT_UNHANDLED) {
+            e->unhandled.raw_reason = code;
+            e->unhandled.info1 = raw->exitinfo1;
+            e->unhandled.info2 = raw->exitinfo2;
+        }
+    }
+    if (raw->nrips && raw->next_rip > raw->rip && raw->next_rip - raw->rip <= 15)
+        e->insn_len = (u8)(raw->next_rip - raw->rip);
+    else
+        e->insn_len = fixed_length(code);
+}

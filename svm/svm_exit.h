@@ -1,0 +1,18 @@
+/* Decoding of AMD-V #VMEXITs into vendor-neutral exit records. Pure: the
+ * host unit tests feed it raw VMCB fields. */
+#ifndef ZAZEN_SVM_EXIT_H
+#define ZAZEN_SVM_EXIT_H
+
+#include "../vmm/exit.h"
+
+/* The VMCB fields an exit is decoded from. */
+struct svm_exit_raw {
+    u64 exitcode, exitinfo1, exitinfo2;
+    u64 rip;      /* guest RIP at the exit */
+    u64 next_rip; /* valid only with NRIP save */
+    bool nrips;   /* CPUID 8000_000Ah EDX[3] */
+};
+
+void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e);
+
+#endif

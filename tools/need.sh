@@ -1,0 +1,38 @@
+#!/bin/sh
+# tools/need.sh GROUP: make sure the Debian packages a make target needs are
+# installed, and say what gets installed. Each entry is "test-path:package";
+# a package is installed when its test path (a command or a file) is missing.
+set -eu
+
+case "${1:-}" in
+build) want="gcc:gcc nasm:nasm /usr/lib/crt0-efi-x86_64.o:gnu-efi ld:binutils python3:python3" ;;
+qemu)  want="qemu-system-x86_64:qemu-system-x86 /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf mcopy:mtools" ;;
+grub)  want="grub-mkrescue:grub-common /usr/lib/grub/i386-pc/multiboot2.mod:grub-pc-bin xorriso:xorriso mcopy:mtools" ;;
+bochs) want="bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios /usr/share/vgabios/vgabios.bin:vgabios /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so:bochs-term" ;;
+fuzz)  want="clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev" ;;
+*) echo "usage: $0 build|qemu|grub|bochs|fuzz" >&2; exit 2 ;;
+esac
+
+missing=""
+for entry in $want; do
+    path=${entry%%:*}
+    pkg=${entry#*:}
+    case "$path" in
+    /*) [ -e "$path" ] && continue ;;
+    *)  command -v "$path" >/dev/null 2>&1 && continue ;;
+    esac
+    case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "zazen: installing Debian packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "zazen: need root to install$missing (run: sudo apt-get install$missing)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
+    apt-get update >/dev/null 2>&1
+    apt-get install -y --no-install-recommends $missing >/dev/null
+}
+echo "zazen: installed:$missing"

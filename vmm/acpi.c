@@ -1,0 +1,176 @@
+/* Host ACPI: RSDP -> XSDT/RSDT -> FADT -> PM1 control blocks and DSDT,
+ * whose \_S5 package gives SLP_TYP. Table layouts: ACPI 6.4 sections 5.2.5
+ * (RSDP), 5.2.6 (header), 5.2.9 (FADT); AML encoding of Name/Package:
+ * section 20.2. */
+#include "acpi.h"
+#include "console.h"
+#include "string.h"
+#include "x86.h"
+
+struct PACKED acpi_rsdp {
+    char signature[8];
+    u8 checksum;
+    char oem_id[6];
+    u8 revision;
+    u32 rsdt;
+    u32 length;
+    u64 xsdt;
+    u8 extended_checksum;
+    u8 reserved[3];
+};
+
+struct PACKED acpi_header {
+    char signature[4];
+    u32 length;
+    u8 revision;
+    u8 checksum;
+    char oem_id[6];
+    char oem_table_id[8];
+    u32 oem_revision;
+    u32 creator_id;
+    u32 creator_revision;
+};
+
+/* FADT byte offsets (ACPI 6.4 Table 5.9) */
+#define FADT_DSDT 40
+#define FADT_SMI_CMD 48
+#define FADT_ACPI_ENABLE 52
+#define FADT_PM1A_CNT 64
+#define FADT_PM1B_CNT 68
+#define FADT_X_DSDT 140
+#define FADT_X_PM1A_CNT 172 /* Generic Address Structure; address at +4 */
+#define FADT_X_PM1B_CNT 184
+
+#define PM1_SCI_EN BIT(0)
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN BIT(13)
+
+static struct {
+    bool ready;
+    u16 pm1a_cnt, pm1b_cnt;
+    u32 smi_cmd;
+    u8 acpi_enable;
+    u8 slp_typ_a, slp_typ_b;
+} acpi;
+
+static bool checksum_ok(const void *p, u32 len)
+{
+    u8 sum = 0;
+    for (u32 i = 0; i < len; i++)
+        sum += ((const u8 *)p)[i];
+    return sum == 0;
+}
+
+static u32 rd32(const u8 *p, u32 off) { return p[off] | p[off + 1] << 8 | p[off + 2] << 16 | (u32)p[off + 3] << 24; }
+static u64 rd64(const u8 *p, u32 off) { return rd32(p, off) | (u64)rd32(p, off + 4) << 32; }
+
+static const struct acpi_header *find_table(const struct acpi_rsdp *rsdp, const char *sig)
+{
+    bool use_xsdt = rsdp->revision >= 2 && rsdp->xsdt;
+    const struct acpi_header *root = (const void *)(uintptr_t)(use_xsdt ? rsdp->xsdt : rsdp->rsdt);
+    if (!root || root->length < sizeof(*root))
+        return NULL;
+    u32 entry_size = use_xsdt ? 8 : 4;
+    u32 count = (root->length - sizeof(*root)) / entry_size;
+    const u8 *entries = (const u8 *)(root + 1);
+    for (u32 i = 0; i < count; i++) {
+        u64 pa = use_xsdt ? rd64(entries, i * 8) : rd32(entries, i * 4);
+        const struct acpi_header *t = (const void *)(uintptr_t)pa;
+        if (t && memcmp(t->signature, sig, 4) == 0 && checksum_ok(t, t->length))
+            return t;
+    }
+    return NULL;
+}
+
+/* Reads one AML integer data object (ACPI 6.4 20.2.3): ZeroOp, OneOp,
+ * OnesOp, or BytePrefix/WordPrefix + data. */
+static bool aml_integer(const u8 *p, const u8 *end, u8 *value, unsigned *len)
+{
+    if (p >= end)
+        return false;
+    switch (*p) {
+    case 0x00: *value = 0; *len = 1; return true;
+    case 0x01: *value = 1; *len = 1; return true;
+    case 0xff: *value = 0xff; *len = 1; return true;
+    case 0x0a: if (p + 1 >= end) return false; *value = p[1]; *len = 2; return true;
+    case 0x0b: if (p + 2 >= end) return false; *value = p[1]; *len = 3; return true;
+    default: return false;
+    }
+}
+
+/* Finds "Name(_S5_, Package(){a, b, ...})" in the DSDT: NameOp (08h),
+ * "_S5_", PackageOp (12h), PkgLength, NumElements, then the elements. */
+static bool find_s5(const struct acpi_header *dsdt)
+{
+    const u8 *p = (const u8 *)dsdt + sizeof(*dsdt), *end = (const u8 *)dsdt + dsdt->length;
+    for (; p + 8 < end; p++) {
+        if (memcmp(p, "_S5_", 4) != 0 || p[4] != 0x12)
+            continue;
+        if (p[-1] != 0x08 && !(p[-1] == '\\' && p[-2] == 0x08))
+            continue;
+        const u8 *q = p + 5;
+        q += (*q >> 6) + 1; /* PkgLength: bits 7:6 count the extra bytes */
+        q++;                /* NumElements */
+        unsigned len;
+        if (!aml_integer(q, end, &acpi.slp_typ_a, &len))
+            return false;
+        q += len;
+        if (!aml_integer(q, end, &acpi.slp_typ_b, &len))
+            acpi.slp_typ_b = acpi.slp_typ_a;
+        return true;
+    }
+    return false;
+}
+
+bool acpi_init(u64 rsdp_pa)
+{
+    const struct acpi_rsdp *rsdp = (const void *)(uintptr_t)rsdp_pa;
+    if (!rsdp || memcmp(rsdp->signature, "RSD PTR ", 8) != 0 || !checksum_ok(rsdp, 20))
+        return false;
+    const struct acpi_header *fadt = find_table(rsdp, "FACP");
+    if (!fadt)
+        return false;
+    const u8 *f = (const u8 *)fadt;
+    acpi.pm1a_cnt = (u16)rd32(f, FADT_PM1A_CNT);
+    acpi.pm1b_cnt = (u16)rd32(f, FADT_PM1B_CNT);
+    if (!acpi.pm1a_cnt && fadt->length >= FADT_X_PM1A_CNT + 12)
+        acpi.pm1a_cnt = (u16)rd64(f, FADT_X_PM1A_CNT + 4);
+    if (!acpi.pm1b_cnt && fadt->length >= FADT_X_PM1B_CNT + 12)
+        acpi.pm1b_cnt = (u16)rd64(f, FADT_X_PM1B_CNT + 4);
+    acpi.smi_cmd = rd32(f, FADT_SMI_CMD);
+    acpi.acpi_enable = f[FADT_ACPI_ENABLE];
+    u64 dsdt_pa = fadt->length >= FADT_X_DSDT + 8 ? rd64(f, FADT_X_DSDT) : 0;
+    if (!dsdt_pa)
+        dsdt_pa = rd32(f, FADT_DSDT);
+    const struct acpi_header *dsdt = (const void *)(uintptr_t)dsdt_pa;
+    if (!acpi.pm1a_cnt || !dsdt || memcmp(dsdt->signature, "DSDT", 4) != 0 || !find_s5(dsdt))
+        return false;
+    acpi.ready = true;
+    return true;
+}
+
+static void bochs_shutdown_port(void)
+{
+    /* Bochs ends the simulation when "Shutdown" is written to port 8900h
+     * (Bochs user manual, "port 0x8900"); elsewhere the port is unused. */
+    for (const char *s = "Shutdown"; *s; s++)
+        outb(0x8900, (u8)*s);
+}
+
+void acpi_poweroff(void)
+{
+    if (acpi.ready) {
+        /* Before the OS enables ACPI mode, SLP_EN may be ignored (4.8.2.1). */
+        if (!(inw(acpi.pm1a_cnt) & PM1_SCI_EN) && acpi.smi_cmd && acpi.acpi_enable) {
+            outb((u16)acpi.smi_cmd, acpi.acpi_enable);
+            for (unsigned i = 0; i < 1000000 && !(inw(acpi.pm1a_cnt) & PM1_SCI_EN); i++)
+                pause();
+        }
+        outw(acpi.pm1a_cnt, (u16)(acpi.slp_typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN));
+        if (acpi.pm1b_cnt)
+            outw(acpi.pm1b_cnt, (u16)(acpi.slp_typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN));
+        for (unsigned i = 0; i < 10000000; i++)
+            pause();
+    }
+    bochs_shutdown_port();
+}

@@ -1,0 +1,40 @@
+/* The vCPU interface every virtualization backend implements (vmx/ for
+ * Intel VT-x, svm/ for AMD-V). The core picks one at boot and calls it only
+ * through these operations; each returns after exactly one VM exit, so a
+ * scheduler can stop a vCPU after any exit and resume it later. */
+#ifndef ZAZEN_ARCH_H
+#define ZAZEN_ARCH_H
+
+#include "vcpu.h"
+
+struct domain;
+
+struct arch_ops {
+    const char *name; /* "AMD-V" or "VT-x" */
+    /* Turns virtualization on for this CPU; false and a sentence if it can't. */
+    bool (*cpu_enable)(char *why, size_t why_size);
+    /* Tag (ASID/VPID) and nested page tables built from domain->mem. */
+    bool (*domain_create)(struct domain *d, char *why, size_t why_size);
+    void (*domain_destroy)(struct domain *d);
+    bool (*vcpu_create)(struct vcpu *v, char *why, size_t why_size);
+    void (*vcpu_destroy)(struct vcpu *v);
+    /* The state after RESET: real mode, CS:IP = F000:FFF0 (SDM 3A 9.1.1). */
+    void (*vcpu_reset)(struct vcpu *v);
+    /* Enters the guest and returns with the next exit decoded into *exit. */
+    void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+    void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+    /* Queues an event for the next entry. */
+    void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
+    /* MSRs whose guest values live in the VMCB/VMCS (EFER, PAT, SYSENTER,
+     * syscall and segment-base MSRs). False: not one of them. */
+    bool (*msr_read)(struct vcpu *v, u32 msr, u64 *value);
+    bool (*msr_write)(struct vcpu *v, u32 msr, u64 value);
+};
+
+extern const struct arch_ops svm_ops;
+extern const struct arch_ops vmx_ops;
+
+/* The backend in use, chosen by core_main. */
+extern const struct arch_ops *arch;
+
+#endif

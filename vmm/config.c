@@ -1,0 +1,327 @@
+/* The zazen.cfg parser. Keys are table-driven: adding a key is one row in
+ * keys[] and one value parser. Every error names the line and says why. */
+#include "config.h"
+#include "format.h"
+#include "string.h"
+
+struct parser {
+    const char *p, *end;
+    unsigned line;
+    struct config *cfg;
+    struct config_error *err;
+    struct domain_config *cur;
+};
+
+typedef bool (*value_parser)(struct parser *ps, const char *key, const char *value, void *field);
+
+struct key_spec {
+    const char *name;
+    value_parser parse;
+    size_t offset; /* of the field in struct domain_config */
+};
+
+static bool fail(struct parser *ps, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static bool fail(struct parser *ps, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ps->err->line = ps->line;
+    vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* ---- value parsers ---- */
+
+static bool parse_u64(const char *s, u64 *out, const char **rest)
+{
+    u64 v = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (~0ull - 9) / 10)
+            return false;
+        v = v * 10 + (u64)(*p - '0');
+    }
+    *out = v;
+    *rest = p;
+    return true;
+}
+
+static bool parse_size(const char *s, u64 *out)
+{
+    const char *rest;
+    u64 v;
+    if (!parse_u64(s, &v, &rest))
+        return false;
+    unsigned shift = 0;
+    switch (*rest) {
+    case 'k': case 'K': shift = 10; rest++; break;
+    case 'm': case 'M': shift = 20; rest++; break;
+    case 'g': case 'G': shift = 30; rest++; break;
+    }
+    if (shift && (*rest == 'i' || *rest == 'I') && (rest[1] == 'b' || rest[1] == 'B'))
+        rest += 2;
+    if (*rest || (shift && v >> (64 - shift)))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
+void config_format_size(char *buf, size_t size, u64 bytes)
+{
+    if (bytes && IS_ALIGNED(bytes, GiB))
+        snprintf(buf, size, "%lluG", (unsigned long long)(bytes >> 30));
+    else if (bytes && IS_ALIGNED(bytes, MiB))
+        snprintf(buf, size, "%lluM", (unsigned long long)(bytes >> 20));
+    else if (bytes && IS_ALIGNED(bytes, KiB))
+        snprintf(buf, size, "%lluK", (unsigned long long)(bytes >> 10));
+    else
+        snprintf(buf, size, "%llu bytes", (unsigned long long)bytes);
+}
+
+static bool parse_memory(struct parser *ps, const char *key, const char *value, void *field)
+{
+    u64 bytes;
+    if (!parse_size(value, &bytes))
+        return fail(ps, "bad value '%s' for %s: expected a size such as 64M", value, key);
+    if (bytes < CONFIG_MIN_MEMORY || bytes > CONFIG_MAX_MEMORY)
+        return fail(ps, "%s = %s is out of range: from 1M to 3G", key, value);
+    if (!IS_ALIGNED(bytes, MiB))
+        return fail(ps, "%s = %s is not a whole number of MiB", key, value);
+    *(u64 *)field = bytes;
+    return true;
+}
+
+static bool parse_vcpus(struct parser *ps, const char *key, const char *value, void *field)
+{
+    u64 n;
+    const char *rest;
+    if (!parse_u64(value, &n, &rest) || *rest)
+        return fail(ps, "bad value '%s' for %s: expected a number", value, key);
+    if (n != 1)
+        return fail(ps, "%s = %s: Zazen runs one vCPU per domain for now", key, value);
+    *(unsigned *)field = (unsigned)n;
+    return true;
+}
+
+/* "name" or "name,ro". Names are plain file names relative to the folder
+ * zazen.cfg was loaded from. */
+static bool parse_file(struct parser *ps, const char *key, const char *value, void *field)
+{
+    struct config_file *f = field;
+    char name[CONFIG_FILE_MAX];
+    const char *comma = value;
+    while (*comma && *comma != ',')
+        comma++;
+    size_t len = (size_t)(comma - value);
+    if (len == 0)
+        return fail(ps, "%s: missing file name", key);
+    if (len >= sizeof(name))
+        return fail(ps, "%s: file name longer than %d characters", key, CONFIG_FILE_MAX - 1);
+    memcpy(name, value, len);
+    name[len] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (name[i] == ' ' || name[i] == '\t' || (u8)name[i] < 0x20)
+            return fail(ps, "%s: bad file name '%s'", key, name);
+    bool ro = false;
+    if (*comma) {
+        if (strcmp(comma + 1, "ro") != 0)
+            return fail(ps, "%s: unknown option '%s' after the file name (only ',ro')", key, comma + 1);
+        ro = true;
+    }
+    strlcpy(f->name, name, sizeof(f->name));
+    f->key = key;
+    f->line = ps->line;
+    f->read_only = ro;
+    return true;
+}
+
+/* Keys are matched against these rows; parse_file keeps a pointer to the
+ * row's name, so it must be the table's own string. */
+static const struct key_spec keys[] = {
+    {"memory", parse_memory, offsetof(struct domain_config, memory)},
+    {"vcpus", parse_vcpus, offsetof(struct domain_config, vcpus)},
+    {"firmware", parse_file, offsetof(struct domain_config, firmware)},
+};
+
+/* ---- lines ---- */
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && is_space(s[n - 1]))
+        s[--n] = 0;
+    size_t i = 0;
+    while (is_space(s[i]))
+        i++;
+    if (i)
+        memmove(s, s + i, n - i + 1);
+}
+
+static bool valid_domain_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static bool finish_domain(struct parser *ps)
+{
+    struct domain_config *d = ps->cur;
+    if (!d)
+        return true;
+    if (!d->firmware.name[0]) {
+        ps->err->line = d->line;
+        snprintf(ps->err->msg, sizeof(ps->err->msg), "domain '%s' names no firmware", d->name);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_section(struct parser *ps, char *s)
+{
+    size_t n = strlen(s);
+    if (s[n - 1] != ']')
+        return fail(ps, "malformed section header: missing ']'");
+    s[n - 1] = 0;
+    char *body = s + 1;
+    trim(body);
+    if (strncmp(body, "domain", 6) != 0 || !is_space(body[6]))
+        return fail(ps, "unknown section '[%s]': expected [domain NAME]", body);
+    char *name = body + 7;
+    trim(name);
+    if (strlen(name) >= CONFIG_NAME_MAX)
+        return fail(ps, "domain name '%s' is longer than %d characters", name, CONFIG_NAME_MAX - 1);
+    if (!valid_domain_name(name))
+        return fail(ps, "bad domain name '%s': use letters, digits, '-' and '_'", name);
+    if (!finish_domain(ps))
+        return false;
+    struct config *cfg = ps->cfg;
+    for (unsigned i = 0; i < cfg->domain_count; i++)
+        if (strcmp(cfg->domains[i].name, name) == 0)
+            return fail(ps, "duplicate domain name '%s' (first defined on line %u)", name, cfg->domains[i].line);
+    if (cfg->domain_count == CONFIG_MAX_DOMAINS)
+        return fail(ps, "too many domains: at most %d", CONFIG_MAX_DOMAINS);
+    struct domain_config *d = &cfg->domains[cfg->domain_count++];
+    memset(d, 0, sizeof(*d));
+    strlcpy(d->name, name, sizeof(d->name));
+    d->line = ps->line;
+    d->memory = 64 * MiB;
+    d->vcpus = 1;
+    ps->cur = d;
+    return true;
+}
+
+static bool parse_assignment(struct parser *ps, char *s)
+{
+    char *eq = s;
+    while (*eq && *eq != '=')
+        eq++;
+    if (!*eq)
+        return fail(ps, "expected 'key = value' or '[domain NAME]'");
+    *eq = 0;
+    char *key = s, *value = eq + 1;
+    trim(key);
+    trim(value);
+    if (!*key)
+        return fail(ps, "missing key before '='");
+    size_t k = 0;
+    while (k < ARRAY_SIZE(keys) && strcmp(keys[k].name, key) != 0)
+        k++;
+    if (k == ARRAY_SIZE(keys))
+        return fail(ps, "unknown key '%s'", key);
+    if (!ps->cur)
+        return fail(ps, "key '%s' outside a [domain NAME] section", key);
+    if (!*value)
+        return fail(ps, "missing value for %s", key);
+    if (ps->cur->keys_seen & (1u << k))
+        return fail(ps, "%s given twice in domain '%s'", key, ps->cur->name);
+    ps->cur->keys_seen |= 1u << k;
+    return keys[k].parse(ps, keys[k].name, value, (u8 *)ps->cur + keys[k].offset);
+}
+
+static bool parse_line(struct parser *ps, char *s)
+{
+    for (char *c = s; *c; c++)
+        if (*c == '#') {
+            *c = 0;
+            break;
+        }
+    trim(s);
+    if (!*s)
+        return true;
+    if (*s == '[')
+        return parse_section(ps, s);
+    return parse_assignment(ps, s);
+}
+
+bool config_parse(const char *text, size_t len, struct config *cfg, struct config_error *err)
+{
+    struct parser ps = {text, text + len, 0, cfg, err, NULL};
+    memset(cfg, 0, sizeof(*cfg));
+    memset(err, 0, sizeof(*err));
+    while (ps.p < ps.end) {
+        char line[256];
+        size_t n = 0;
+        ps.line++;
+        bool too_long = false;
+        while (ps.p < ps.end && *ps.p != '\n') {
+            if (*ps.p == 0)
+                return fail(&ps, "NUL byte in the file");
+            if (n + 1 < sizeof(line))
+                line[n++] = *ps.p;
+            else
+                too_long = true;
+            ps.p++;
+        }
+        if (ps.p < ps.end)
+            ps.p++; /* the '\n' */
+        if (too_long)
+            return fail(&ps, "line longer than %zu characters", sizeof(line) - 1);
+        line[n] = 0;
+        if (!parse_line(&ps, line))
+            return false;
+    }
+    if (!finish_domain(&ps))
+        return false;
+    if (cfg->domain_count == 0) {
+        err->line = 0;
+        strlcpy(err->msg, "no [domain NAME] section: nothing to run", sizeof(err->msg));
+        return false;
+    }
+    return true;
+}
+
+bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx)
+{
+    for (unsigned i = 0; i < cfg->domain_count; i++) {
+        const struct domain_config *d = &cfg->domains[i];
+        if (d->firmware.name[0] && !fn(ctx, d, &d->firmware))
+            return false;
+    }
+    return true;
+}
+
+bool config_check_file_size(const struct config_file *f, u64 size, struct config_error *err)
+{
+    err->line = f->line;
+    if (size == 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s '%s' is empty", f->key, f->name);
+        return false;
+    }
+    if (strcmp(f->key, "firmware") == 0 && size > CONFIG_MAX_FIRMWARE) {
+        snprintf(err->msg, sizeof(err->msg), "firmware '%s' is %llu bytes: at most 1M (it ends at 1 MiB, as a PC's BIOS ROM)",
+                 f->name, (unsigned long long)size);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,61 @@
+/* zazen.cfg: one [domain NAME] section per guest, "key = value" lines,
+ * '#' comments. The parser is pure (no allocation, no I/O) so the boot
+ * entries, the core and the host unit tests share it. Format: docs/config.md. */
+#ifndef ZAZEN_CONFIG_H
+#define ZAZEN_CONFIG_H
+
+#include "types.h"
+
+#define CONFIG_MAX_DOMAINS 16
+#define CONFIG_NAME_MAX 32
+#define CONFIG_FILE_MAX 96
+#define CONFIG_MAX_FILES_PER_DOMAIN 4
+
+#define CONFIG_MIN_MEMORY (1 * MiB)
+#define CONFIG_MAX_MEMORY (3 * GiB)
+#define CONFIG_MAX_FIRMWARE (1 * MiB)
+
+/* A file the config names, with the line that names it (for errors). */
+struct config_file {
+    char name[CONFIG_FILE_MAX];
+    const char *key; /* the key that named it: "firmware", ... */
+    unsigned line;
+    bool read_only;
+};
+
+struct domain_config {
+    char name[CONFIG_NAME_MAX];
+    unsigned line; /* of the [domain NAME] header */
+    u64 memory;
+    unsigned vcpus;
+    struct config_file firmware;
+    u32 keys_seen; /* bit i: keys[i] of config.c was given */
+};
+
+struct config {
+    struct domain_config domains[CONFIG_MAX_DOMAINS];
+    unsigned domain_count;
+};
+
+struct config_error {
+    unsigned line; /* 0: the error concerns the whole file */
+    char msg[160];
+};
+
+/* Parses text (not necessarily NUL-terminated). Returns false and fills err
+ * on the first error. */
+bool config_parse(const char *text, size_t len, struct config *cfg, struct config_error *err);
+
+/* Calls fn for every file the config names, in config order. Stops and
+ * returns false as soon as fn does. */
+typedef bool (*config_file_fn)(void *ctx, const struct domain_config *d, const struct config_file *f);
+bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx);
+
+/* Checks a loaded file's size against what its key allows (a firmware
+ * image: 1 byte to 1 MiB). */
+bool config_check_file_size(const struct config_file *f, u64 size, struct config_error *err);
+
+/* "64M" etc., for messages. */
+void config_format_size(char *buf, size_t size, u64 bytes);
+
+#endif

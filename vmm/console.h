@@ -1,0 +1,13 @@
+/* Zazen's console: a polled 16550 UART on COM1 (PC16550D datasheet). */
+#ifndef ZAZEN_CONSOLE_H
+#define ZAZEN_CONSOLE_H
+
+#include "types.h"
+
+void console_init(void);
+void console_putc(char c);
+void console_write(const char *s, size_t len);
+void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void kvprintf(const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,116 @@
+/* The guest's CPUID. Bits are those of the Intel SDM Vol. 2A CPUID tables
+ * and AMD APM Vol. 3 Appendix E. Anything Zazen does not virtualize is
+ * hidden, so a guest never tries it: VMX/SVM (no nesting), MONITOR/MWAIT
+ * and MONITORX (a guest must not sleep the physical CPU; Bochs's MWAITX
+ * never wakes), XSAVE and AVX (XCR0 is not switched yet), performance and
+ * debug-store features, x2APIC and TSC-deadline (no virtual APIC yet). */
+#include "cpuid.h"
+#include "handlers.h"
+#include "domain.h"
+#include "string.h"
+
+/* Leaf 1 ECX: keep SSE3, PCLMULQDQ, SSSE3, FMA? no (AVX), CX16, SSE4.1,
+ * SSE4.2, MOVBE, POPCNT, AES, RDRAND; set the hypervisor bit (31). */
+#define LEAF1_ECX_KEEP (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | BIT(30))
+#define LEAF1_ECX_HYPERVISOR BIT(31)
+/* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV
+ * PAT PSE36 CLFSH MMX FXSR SSE SSE2; not DS, ACPI (thermal), SS, HTT, TM, PBE. */
+#define LEAF1_EDX_KEEP 0x07cbfbffu
+#define LEAF1_EDX_MTRR BIT(12)
+#define LEAF1_EDX_MCE BIT(7)
+#define LEAF1_EDX_MCA BIT(14)
+#define LEAF1_EDX_APIC BIT(9)
+/* Leaf 7.0 EBX: FSGSBASE, BMI1, SMEP, BMI2, ERMS, INVPCID? no, ADX, SMAP,
+ * CLFLUSHOPT, SHA. */
+#define LEAF7_EBX_KEEP (BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(19) | BIT(20) | BIT(23) | BIT(29))
+/* Extended leaf 8000_0001h ECX: LAHF/SAHF, ABM/LZCNT, SSE4A, MisalignSSE,
+ * 3DNowPrefetch; EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, LM and the AMD
+ * copies of leaf 1 EDX bits. */
+#define EXT1_ECX_KEEP (BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8))
+#define EXT1_EDX_KEEP (LEAF1_EDX_KEEP | BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29))
+
+static bool hidden_leaf(u32 leaf)
+{
+    switch (leaf) {
+    case 0x5:        /* MONITOR/MWAIT */
+    case 0x6:        /* thermal and power */
+    case 0x9:        /* direct cache access */
+    case 0xa:        /* architectural performance monitoring */
+    case 0xd:        /* XSAVE state */
+    case 0xf: case 0x10: case 0x12: case 0x14: case 0x1b: /* RDT, SGX, PT, PCONFIG */
+    case 0x8000000a: /* SVM features: no nesting */
+        return true;
+    default:
+        return false;
+    }
+}
+
+static struct cpuid_regs hypervisor_leaf(u32 leaf)
+{
+    struct cpuid_regs r = {0};
+    if (leaf == CPUID_HYPERVISOR_BASE) {
+        r.eax = CPUID_HYPERVISOR_BASE + 1; /* highest hypervisor leaf */
+        memcpy(&r.ebx, ZAZEN_CPUID_SIGNATURE + 0, 4);
+        memcpy(&r.ecx, ZAZEN_CPUID_SIGNATURE + 4, 4);
+        memcpy(&r.edx, ZAZEN_CPUID_SIGNATURE + 8, 4);
+    } else if (leaf == CPUID_HYPERVISOR_BASE + 1) {
+        r.eax = 0x00000001; /* Zazen interface version */
+    }
+    return r;
+}
+
+struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, unsigned vcpu_id,
+                                   struct cpuid_regs (*host)(u32 leaf, u32 subleaf))
+{
+    if ((leaf & 0xffff0000) == CPUID_HYPERVISOR_BASE)
+        return hypervisor_leaf(leaf);
+    struct cpuid_regs r = host(leaf, subleaf);
+    if (hidden_leaf(leaf))
+        return (struct cpuid_regs){0};
+    switch (leaf) {
+    case 0x1:
+        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR;
+        r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA | LEAF1_EDX_APIC);
+        /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
+        r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (vcpu_id << 24);
+        break;
+    case 0x4:
+        r.eax &= 0x3ff; /* cache type/level kept; one core, one thread sharing */
+        break;
+    case 0x7:
+        if (subleaf == 0) {
+            r.ebx &= LEAF7_EBX_KEEP;
+            r.ecx = 0;
+            r.edx = 0;
+            r.eax = 0;
+        } else {
+            r = (struct cpuid_regs){0};
+        }
+        break;
+    case 0xb:
+    case 0x1f:
+        r = (struct cpuid_regs){0}; /* no topology enumeration: one CPU */
+        break;
+    case 0x80000001:
+        r.ecx &= EXT1_ECX_KEEP; /* drops SVM, MONITORX, topology extensions, ... */
+        r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA | LEAF1_EDX_APIC);
+        break;
+    case 0x80000008:
+        r.ecx &= ~0xf0ffu; /* one core (AMD NC = 0); keep the address sizes in EAX */
+        r.ebx = 0;
+        break;
+    default:
+        break;
+    }
+    return r;
+}
+
+void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+    struct cpuid_regs r = cpuid_guest_view((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], v->id, cpuid);
+    v->gpr[GPR_RAX] = r.eax;
+    v->gpr[GPR_RBX] = r.ebx;
+    v->gpr[GPR_RCX] = r.ecx;
+    v->gpr[GPR_RDX] = r.edx;
+    vcpu_skip_instruction(v, e);
+}

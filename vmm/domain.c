@@ -1,0 +1,194 @@
+/* Domains: building one from its config (RAM, firmware ROM, devices,
+ * backend state, vCPU), running it, ending it, and giving it all back. */
+#include "domain.h"
+#include "arch.h"
+#include "console.h"
+#include "format.h"
+#include "handlers.h"
+#include "mm.h"
+#include "string.h"
+
+static bool fail(char *why, size_t why_size, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static bool fail(char *why, size_t why_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool add_region(struct domain *d, u64 gpa, u64 size, u8 *host, bool read_only, bool owned)
+{
+    if (d->mem_count == DOMAIN_MAX_MEM_REGIONS)
+        return false;
+    d->mem[d->mem_count++] = (struct guest_mem_region){gpa, size, host, read_only, owned};
+    return true;
+}
+
+struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len)
+{
+    for (unsigned i = 0; i < d->mem_count; i++) {
+        struct guest_mem_region *r = &d->mem[i];
+        if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+            return r;
+    }
+    return NULL;
+}
+
+static const struct bootinfo_file *find_file(const struct bootinfo *bi, const char *name)
+{
+    for (u32 i = 0; i < bi->file_count; i++)
+        if (strcmp(bi->files[i].name, name) == 0)
+            return &bi->files[i];
+    return NULL;
+}
+
+/* The firmware image is a ROM whose last byte sits just below 1 MiB and
+ * again just below 4 GiB, where the reset vector F000:FFF0 (linear
+ * FFFFFFF0h) and the real-mode F segment find it (SDM 3A 9.1.4). Both
+ * aliases map the same read-only host pages; the RAM under the low alias
+ * is hidden, as a PC's shadowed ROM hides it. */
+static bool map_firmware(struct domain *d, const struct bootinfo_file *fw, u8 *ram, char *why, size_t why_size)
+{
+    u64 rom_size = ALIGN_UP(fw->size, PAGE_SIZE);
+    u8 *rom = page_alloc(rom_size);
+    if (!rom)
+        return fail(why, why_size, "out of memory for the firmware ROM");
+    memset(rom, 0xff, rom_size - fw->size); /* unused ROM space reads as erased flash */
+    memcpy(rom + rom_size - fw->size, fw->data, fw->size);
+    u64 low = MiB - rom_size;
+    u64 ram_size = d->ram_size;
+    /* RAM below the ROM, the ROM, then RAM from 1 MiB up. */
+    bool ok = add_region(d, 0, MIN(low, ram_size), ram, false, true) &&
+              add_region(d, low, rom_size, rom, true, true) &&
+              add_region(d, 4 * GiB - rom_size, rom_size, rom, true, false);
+    if (ok && ram_size > MiB)
+        ok = add_region(d, MiB, ram_size - MiB, ram + MiB, false, false);
+    return ok ? true : fail(why, why_size, "too many memory regions");
+}
+
+static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
+{
+    const struct domain_config *cfg = d->cfg;
+    const struct bootinfo_file *fw = find_file(bi, cfg->firmware.name);
+    if (!fw)
+        return fail(why, why_size, "firmware '%s' (%s:%u) was not loaded", cfg->firmware.name, bi->config_name,
+                    cfg->firmware.line);
+    struct config_error err;
+    if (!config_check_file_size(&cfg->firmware, fw->size, &err))
+        return fail(why, why_size, "%s:%u: %s", bi->config_name, err.line, err.msg);
+    d->ram_size = cfg->memory;
+    /* 2 MiB alignment lets the nested tables use large pages throughout. */
+    u8 *ram = page_alloc_aligned(d->ram_size, LARGE_PAGE_SIZE);
+    if (!ram) {
+        char size[24];
+        config_format_size(size, sizeof(size), d->ram_size);
+        return fail(why, why_size, "not enough host memory for %s of RAM (largest free block %llu MiB)", size,
+                    (unsigned long long)(mm_largest_block(LARGE_PAGE_SIZE) >> 20));
+    }
+    return map_firmware(d, fw, ram, why, why_size);
+}
+
+static void debugcon_line(void *ctx, const char *line, unsigned len)
+{
+    struct domain *d = ctx;
+    kprintf("(%s) %.*s\n", d->name, (int)len, line);
+}
+
+static bool setup_devices(struct domain *d, char *why, size_t why_size)
+{
+    bus_init(&d->bus);
+    if (!debugcon_attach(&d->debugcon, &d->bus, debugcon_line, d))
+        return fail(why, why_size, "cannot attach the 0xE9 debug console");
+    return true;
+}
+
+static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
+{
+    for (unsigned i = 0; i < d->cfg->vcpus; i++) {
+        struct vcpu *v = page_alloc(sizeof(*v));
+        if (!v)
+            return fail(why, why_size, "out of memory for a vCPU");
+        v->domain = d;
+        v->id = i;
+        v->state = VCPU_RUNNABLE;
+        d->vcpus[d->vcpu_count++] = v;
+        if (!arch->vcpu_create(v, why, why_size))
+            return false;
+        arch->vcpu_reset(v);
+    }
+    return true;
+}
+
+struct domain *domain_create(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi, char *why,
+                             size_t why_size)
+{
+    struct domain *d = page_alloc(sizeof(*d));
+    if (!d) {
+        fail(why, why_size, "out of memory for the domain");
+        return NULL;
+    }
+    d->id = id;
+    d->cfg = cfg;
+    strlcpy(d->name, cfg->name, sizeof(d->name));
+    if (setup_memory(d, bi, why, why_size) && setup_devices(d, why, why_size) &&
+        arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
+        return d;
+    domain_destroy(d);
+    return NULL;
+}
+
+void domain_destroy(struct domain *d)
+{
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        arch->vcpu_destroy(d->vcpus[i]);
+        page_free(d->vcpus[i], sizeof(struct vcpu));
+    }
+    arch->domain_destroy(d);
+    for (unsigned i = 0; i < d->mem_count; i++) {
+        struct guest_mem_region *r = &d->mem[i];
+        if (!r->owned)
+            continue;
+        /* The first RAM region owns the whole RAM block, the ROM its pages. */
+        page_free(r->host, r->read_only ? r->size : d->ram_size);
+    }
+    page_free(d, sizeof(*d));
+}
+
+void domain_end(struct domain *d, const char *fmt, ...)
+{
+    if (d->ended)
+        return; /* the first reason is the one that counts */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->end_reason, sizeof(d->end_reason), fmt, ap);
+    va_end(ap);
+    d->ended = true;
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        d->vcpus[i]->state = VCPU_ENDED;
+}
+
+void domain_run(struct domain *d)
+{
+    struct vcpu *v = d->vcpus[0];
+    struct vm_exit e;
+    while (v->state == VCPU_RUNNABLE) {
+        arch->vcpu_run(v, &e);
+        exit_dispatch(v, &e);
+    }
+    debugcon_flush(&d->debugcon);
+}
+
+void domain_print_exit_counts(const struct domain *d)
+{
+    u64 total = 0;
+    kprintf("zazen: domain %s (id %u) exits:", d->name, d->id);
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
+        if (!d->exit_counts[r])
+            continue;
+        kprintf(" %s %llu", exit_reason_name((enum exit_reason)r), (unsigned long long)d->exit_counts[r]);
+        total += d->exit_counts[r];
+    }
+    kprintf(" (%llu in all)\n", (unsigned long long)total);
+}

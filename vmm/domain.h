@@ -1,0 +1,56 @@
+/* Domains: one guest each, with its RAM, its devices and its vCPUs. */
+#ifndef ZAZEN_DOMAIN_H
+#define ZAZEN_DOMAIN_H
+
+#include "../devmodel/bus.h"
+#include "../devmodel/debugcon.h"
+#include "bootinfo.h"
+#include "config.h"
+#include "exit.h"
+#include "vcpu.h"
+
+#define DOMAIN_MAX_MEM_REGIONS 64
+#define DOMAIN_MAX_VCPUS 1
+
+/* One stretch of guest-physical space backed by host memory. */
+struct guest_mem_region {
+    u64 gpa;
+    u64 size;
+    u8 *host;       /* identity-mapped host memory */
+    bool read_only; /* a ROM: writes are dropped */
+    bool owned;     /* allocated for this domain (freed with it) */
+};
+
+struct domain {
+    unsigned id; /* from 1, in config order */
+    char name[CONFIG_NAME_MAX];
+    const struct domain_config *cfg;
+    struct guest_mem_region mem[DOMAIN_MAX_MEM_REGIONS];
+    unsigned mem_count;
+    u64 ram_size;
+    struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
+    unsigned vcpu_count;
+    struct io_bus bus;
+    struct debugcon debugcon;
+    u64 exit_counts[EXIT_REASON_COUNT];
+    bool ended;
+    char end_reason[160];
+    void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
+};
+
+/* Builds a domain from its config and the files the boot entry loaded.
+ * On failure returns NULL with why filled. */
+struct domain *domain_create(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi, char *why,
+                             size_t why_size);
+void domain_destroy(struct domain *d);
+/* Runs the domain's vCPU until the domain ends. */
+void domain_run(struct domain *d);
+/* Ends the domain with a reason; its vCPUs stop at their next exit. */
+void domain_end(struct domain *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Prints the domain's exit counts by reason. */
+void domain_print_exit_counts(const struct domain *d);
+
+/* Guest-physical to host pointer, if [gpa, gpa+len) lies in one region. */
+struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len);
+
+#endif

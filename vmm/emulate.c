@@ -1,0 +1,135 @@
+/* See emulate.h. */
+#include "emulate.h"
+#include "arch.h"
+#include "domain.h"
+#include "guest_walk.h"
+#include "handlers.h"
+#include "string.h"
+#include "x86.h"
+#include "x86emu.h"
+
+struct emu_context {
+    struct vcpu *v;
+    struct domain *d;
+    struct guest_paging paging;
+};
+
+static void mmio_access(struct domain *d, u64 gpa, void *data, unsigned size, bool write)
+{
+    if (size != 1 && size != 2 && size != 4 && size != 8) {
+        for (unsigned i = 0; i < size; i++) /* an odd-sized piece: byte by byte */
+            mmio_access(d, gpa + i, (u8 *)data + i, 1, write);
+        return;
+    }
+    u64 value = 0;
+    if (write) {
+        memcpy(&value, data, size);
+        bus_mmio_write(&d->bus, gpa, (u8)size, value);
+    } else {
+        value = bus_mmio_read(&d->bus, gpa, (u8)size);
+        memcpy(data, &value, size);
+    }
+}
+
+void guest_phys_access(struct domain *d, u64 gpa, void *data, unsigned size, bool write)
+{
+    while (size) {
+        /* Regions are page granular: never let one piece span two of them. */
+        unsigned chunk = MIN(size, (unsigned)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1))));
+        struct guest_mem_region *r = domain_find_region(d, gpa, chunk);
+        if (!r)
+            mmio_access(d, gpa, data, chunk, write);
+        else if (!write)
+            memcpy(data, r->host + (gpa - r->gpa), chunk);
+        else if (!r->read_only)
+            memcpy(r->host + (gpa - r->gpa), data, chunk);
+        gpa += chunk;
+        data = (u8 *)data + chunk;
+        size -= chunk;
+    }
+}
+
+static bool read_phys(void *ctx, u64 gpa, void *data, unsigned size)
+{
+    guest_phys_access(ctx, gpa, data, size, false);
+    return true;
+}
+
+static bool emu_mem(void *ctx, u64 linear, void *data, unsigned size, enum x86emu_access access,
+                    struct x86emu_fault *fault)
+{
+    struct emu_context *c = ctx;
+    while (size) {
+        unsigned chunk = MIN(size, (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))));
+        u64 gpa;
+        if (!guest_walk(&c->paging, linear, access, &gpa, fault))
+            return false;
+        guest_phys_access(c->d, gpa, data, chunk, access == EMU_WRITE);
+        linear += chunk;
+        data = (u8 *)data + chunk;
+        size -= chunk;
+    }
+    return true;
+}
+
+static u32 emu_io_in(void *ctx, u16 port, u8 size)
+{
+    struct emu_context *c = ctx;
+    return bus_io_read(&c->d->bus, port, size);
+}
+
+static void emu_io_out(void *ctx, u16 port, u8 size, u32 value)
+{
+    struct emu_context *c = ctx;
+    bus_io_write(&c->d->bus, port, size, value);
+}
+
+static const struct x86emu_ops emu_ops = {emu_mem, emu_io_in, emu_io_out};
+
+/* SDM 3A 2.2 / 9.8: the mode a guest is in follows from CR0.PE, RFLAGS.VM,
+ * EFER.LMA and the code segment's L and D bits. */
+static enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)
+{
+    u16 cs = s->seg[SEG_CS].attr;
+    if (!(s->cr0 & CR0_PE) || (v->rflags & RFLAGS_VM))
+        return EMU_MODE_REAL;
+    if ((s->efer & EFER_LMA) && (cs & SEG_ATTR_L))
+        return EMU_MODE_LONG64;
+    return (cs & SEG_ATTR_DB) ? EMU_MODE_PROT32 : EMU_MODE_PROT16;
+}
+
+void emulate_instruction(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    struct emu_context c = {v, d, {s.cr0, s.cr3, s.cr4, s.efer, s.cpl, read_phys, d}};
+    struct x86emu_cpu cpu;
+    memcpy(cpu.gpr, v->gpr, sizeof(cpu.gpr));
+    cpu.rip = v->rip;
+    cpu.rflags = v->rflags;
+    for (unsigned i = 0; i < 6; i++)
+        cpu.seg_base[i] = s.seg[i].base; /* enum seg_reg and the emulator agree on ES..GS */
+    cpu.mode = guest_mode(v, &s);
+
+    struct x86emu_fault fault;
+    char why[96];
+    switch (x86emu_step(&cpu, &emu_ops, &c, &fault, why, sizeof(why))) {
+    case EMU_OK:
+        memcpy(v->gpr, cpu.gpr, sizeof(v->gpr));
+        v->rip = cpu.rip;
+        v->rflags = cpu.rflags;
+        break;
+    case EMU_FAULT:
+        memcpy(v->gpr, cpu.gpr, sizeof(v->gpr)); /* completed REP iterations stand */
+        if (fault.vector == VECTOR_PF)
+            vcpu_inject_page_fault(v, fault.error, fault.cr2);
+        else
+            vcpu_inject_exception(v, fault.vector, fault.has_error, fault.error);
+        break;
+    case EMU_UNSUPPORTED:
+        domain_end(d, "cannot emulate the instruction at %04x:%llx: %s", s.seg[SEG_CS].selector,
+                   (unsigned long long)v->rip, why);
+        break;
+    }
+}

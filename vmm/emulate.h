@@ -1,0 +1,16 @@
+/* Running the instruction emulator (vmm/x86emu.c) on a vCPU: the bridge
+ * between the pure emulator and a domain's memory, bus and registers. */
+#ifndef ZAZEN_EMULATE_H
+#define ZAZEN_EMULATE_H
+
+#include "vcpu.h"
+
+/* Emulates the instruction at the vCPU's CS:RIP. A guest fault is
+ * injected; an instruction the emulator does not know ends the domain. */
+void emulate_instruction(struct vcpu *v);
+
+/* Guest-physical access for the emulator and for devices: RAM regions
+ * are copied (writes to a ROM dropped), anything else goes to the bus. */
+void guest_phys_access(struct domain *d, u64 gpa, void *data, unsigned size, bool write);
+
+#endif

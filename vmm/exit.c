@@ -1,0 +1,124 @@
+/* The exit dispatcher: every exit, whichever backend produced it, is
+ * counted per domain and handed to the handler its reason indexes.
+ * The small handlers live here; the larger ones in their own files. */
+#include "arch.h"
+#include "domain.h"
+#include "handlers.h"
+#include "x86.h"
+
+static const char *const reason_names[EXIT_REASON_COUNT] = {
+#define X(name, text) [EXIT_##name] = text,
+    EXIT_REASONS(X)
+#undef X
+};
+
+const char *exit_reason_name(enum exit_reason r) { return r < EXIT_REASON_COUNT ? reason_names[r] : "?"; }
+
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+    struct vcpu_event ev = {EVENT_EXCEPTION, vector, has_error, error, 0};
+    arch->inject_event(v, &ev);
+}
+
+void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
+{
+    struct vcpu_event ev = {EVENT_EXCEPTION, VECTOR_PF, true, error, address};
+    arch->inject_event(v, &ev);
+}
+
+/* HLT: with interrupts disabled nothing can ever wake the vCPU (SDM 2B
+ * HLT), which is how small guests say they are done. With interrupts
+ * enabled the vCPU would wait for one; this domain has no interrupt source
+ * yet, so the wait could never end either. */
+static void handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+    vcpu_skip_instruction(v, e);
+    if (!(v->rflags & RFLAGS_IF))
+        domain_end(v->domain, "halted with interrupts disabled");
+    else
+        domain_end(v->domain, "halted waiting for an interrupt, and no device of this domain can raise one");
+}
+
+static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
+{
+    (void)e;
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    domain_end(v->domain, "triple fault at %04x:%08llx", s.seg[SEG_CS].selector, (unsigned long long)v->rip);
+}
+
+/* INVD would throw away cache lines the host wrote; WBINVD is harmless.
+ * Both become no-ops: guest memory is always coherent here. */
+static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_skip_instruction(v, e); }
+
+/* No nested virtualization, no MONITOR/MWAIT, no XSAVE: CPUID does not
+ * offer them, so the instructions fault as on a CPU without them. */
+static void handle_undefined(struct vcpu *v, struct vm_exit *e)
+{
+    (void)e;
+    vcpu_inject_exception(v, VECTOR_UD, false, 0);
+}
+
+/* No hypercall interface is offered yet: fail the call the Xen way
+ * (-ENOSYS in RAX) and let the guest go on. */
+static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+    v->gpr[GPR_RAX] = (u64)-38;
+    vcpu_skip_instruction(v, e);
+}
+
+static void handle_nothing(struct vcpu *v, struct vm_exit *e)
+{
+    (void)v;
+    (void)e;
+}
+
+static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
+{
+    domain_end(v->domain, "VM entry failed: %s", e->entry.detail);
+}
+
+static void handle_exception(struct vcpu *v, struct vm_exit *e)
+{
+    domain_end(v->domain, "unexpected intercepted exception %u at RIP %llx", e->exception.vector,
+               (unsigned long long)v->rip);
+}
+
+static void handle_unhandled(struct vcpu *v, struct vm_exit *e)
+{
+    domain_end(v->domain, "unhandled %s exit 0x%x (info 0x%llx, 0x%llx) at RIP %llx", arch->name,
+               e->unhandled.raw_reason, (unsigned long long)e->unhandled.info1,
+               (unsigned long long)e->unhandled.info2, (unsigned long long)v->rip);
+}
+
+static const exit_handler handlers[EXIT_REASON_COUNT] = {
+    [EXIT_NONE] = handle_nothing,
+    [EXIT_IO] = handle_io,
+    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_MSR_READ] = handle_msr_read,
+    [EXIT_MSR_WRITE] = handle_msr_write,
+    [EXIT_HLT] = handle_hlt,
+    [EXIT_HYPERCALL] = handle_hypercall,
+    [EXIT_NESTED_FAULT] = handle_nested_fault,
+    [EXIT_TRIPLE_FAULT] = handle_triple_fault,
+    [EXIT_INVD] = handle_skip,
+    [EXIT_WBINVD] = handle_skip,
+    [EXIT_VIRT_INSN] = handle_undefined,
+    [EXIT_MONITOR_MWAIT] = handle_undefined,
+    [EXIT_XSETBV] = handle_undefined,
+    [EXIT_PAUSE] = handle_skip,
+    [EXIT_EXTERNAL_INTR] = handle_nothing,
+    [EXIT_IRQ_WINDOW] = handle_nothing,
+    [EXIT_TIMER] = handle_nothing,
+    [EXIT_INIT_SIGNAL] = handle_nothing,
+    [EXIT_EXCEPTION] = handle_exception,
+    [EXIT_ENTRY_FAILED] = handle_entry_failed,
+    [EXIT_UNHANDLED] = handle_unhandled,
+};
+
+void exit_dispatch(struct vcpu *v, struct vm_exit *e)
+{
+    enum exit_reason r = e->reason < EXIT_REASON_COUNT ? e->reason : EXIT_UNHANDLED;
+    v->domain->exit_counts[r]++;
+    handlers[r](v, e);
+}

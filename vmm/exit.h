@@ -1,0 +1,84 @@
+/* The vendor-neutral exit record. Each backend (vmx/, svm/) turns one
+ * hardware VM exit into one struct vm_exit; the core dispatches it through
+ * a table indexed by reason (vmm/exit.c) and counts every reason. */
+#ifndef ZAZEN_EXIT_H
+#define ZAZEN_EXIT_H
+
+#include "types.h"
+
+#define EXIT_REASONS(X)                                                           \
+    X(NONE, "none")                                                               \
+    X(IO, "io")                        /* IN/OUT/INS/OUTS */                      \
+    X(CPUID, "cpuid")                                                             \
+    X(MSR_READ, "rdmsr")                                                          \
+    X(MSR_WRITE, "wrmsr")                                                         \
+    X(HLT, "hlt")                                                                 \
+    X(HYPERCALL, "hypercall")          /* VMCALL/VMMCALL */                       \
+    X(NESTED_FAULT, "npf")             /* EPT violation / nested page fault */    \
+    X(TRIPLE_FAULT, "triple-fault")    /* SVM shutdown, VMX triple fault */       \
+    X(INVD, "invd")                                                               \
+    X(WBINVD, "wbinvd")                                                           \
+    X(VIRT_INSN, "virt-insn")          /* VMX/SVM instructions in the guest */    \
+    X(MONITOR_MWAIT, "monitor-mwait")                                             \
+    X(XSETBV, "xsetbv")                                                           \
+    X(PAUSE, "pause")                                                             \
+    X(EXTERNAL_INTR, "ext-intr")       /* a host interrupt arrived */             \
+    X(IRQ_WINDOW, "irq-window")        /* the guest can take an interrupt now */  \
+    X(TIMER, "timer")                  /* preemption timer / host timer */        \
+    X(INIT_SIGNAL, "init")                                                        \
+    X(EXCEPTION, "exception")          /* an intercepted guest exception */       \
+    X(ENTRY_FAILED, "entry-failed")    /* VM entry refused the guest state */     \
+    X(UNHANDLED, "unhandled")          /* a hardware exit Zazen has no use for */
+
+enum exit_reason {
+#define X(name, text) EXIT_##name,
+    EXIT_REASONS(X)
+#undef X
+        EXIT_REASON_COUNT
+};
+
+const char *exit_reason_name(enum exit_reason r);
+
+enum io_size { IO_BYTE = 1, IO_WORD = 2, IO_DWORD = 4 };
+
+struct vm_exit {
+    enum exit_reason reason;
+    /* Length of the exiting instruction, when the hardware or a fixed
+     * encoding tells it; 0 means "unknown: decode it if you must skip". */
+    u8 insn_len;
+    union {
+        struct {
+            u16 port;
+            u8 size;         /* 1, 2 or 4 */
+            bool in;
+            bool string;     /* INS/OUTS */
+            bool rep;
+            u8 addr_size;    /* 2, 4 or 8 for string forms */
+            u8 segment;      /* OUTS source segment (enum seg_reg); 0 if unknown */
+        } io;
+        struct {
+            u64 gpa;
+            bool read, write, fetch;
+            bool present;    /* the nested entry was present: a permission fault */
+            u64 gla;         /* guest linear address if valid_gla */
+            bool valid_gla;
+        } npf;
+        struct {
+            u8 vector;
+            bool has_error;
+            u32 error;
+            u64 cr2; /* for #PF */
+        } exception;
+        struct {
+            u32 error;        /* VMX VM-instruction error or SVM reason */
+            u64 qualification;
+            char detail[96];  /* which field the backend believes is wrong */
+        } entry;
+        struct {
+            u32 raw_reason; /* the vendor's exit code, for the message */
+            u64 info1, info2;
+        } unhandled;
+    };
+};
+
+#endif

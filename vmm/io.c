@@ -1,0 +1,33 @@
+/* Port I/O exits: IN and OUT go to the domain's bus (devmodel/bus.c);
+ * INS and OUTS go through the instruction emulator, which moves the data
+ * between the bus and guest memory. */
+#include "domain.h"
+#include "emulate.h"
+#include "handlers.h"
+
+/* A write of a 32-bit register zero-extends into the 64-bit one; 8- and
+ * 16-bit writes leave the upper bits alone (SDM 1 3.4.1.1). */
+static void set_accumulator(struct vcpu *v, u8 size, u32 value)
+{
+    u64 *rax = &v->gpr[GPR_RAX];
+    if (size == 4)
+        *rax = value;
+    else if (size == 2)
+        *rax = (*rax & ~0xffffull) | (value & 0xffff);
+    else
+        *rax = (*rax & ~0xffull) | (value & 0xff);
+}
+
+void handle_io(struct vcpu *v, struct vm_exit *e)
+{
+    struct domain *d = v->domain;
+    if (e->io.string) {
+        emulate_instruction(v);
+        return;
+    }
+    if (e->io.in)
+        set_accumulator(v, e->io.size, bus_io_read(&d->bus, e->io.port, e->io.size));
+    else
+        bus_io_write(&d->bus, e->io.port, e->io.size, (u32)v->gpr[GPR_RAX]);
+    vcpu_skip_instruction(v, e);
+}

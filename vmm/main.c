@@ -1,0 +1,97 @@
+/* core_main: where Zazen takes over the machine from a boot entry and
+ * runs every configured domain. */
+#include "acpi.h"
+#include "arch.h"
+#include "bootinfo.h"
+#include "config.h"
+#include "console.h"
+#include "cpu.h"
+#include "domain.h"
+#include "mm.h"
+#include "string.h"
+#include "virt_detect.h"
+#include "x86.h"
+
+#define ZAZEN_VERSION "0.1"
+
+const struct arch_ops *arch;
+static struct config config;
+
+/* Firmware may leave the 8259s unmasked; Zazen takes no host interrupts
+ * from them (8259A datasheet, OCW1 = interrupt mask register). */
+static void mask_legacy_pics(void)
+{
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+}
+
+static NORETURN void power_off(void)
+{
+    acpi_poweroff();
+    kprintf("zazen: could not power off; halted\n");
+    halt_forever();
+}
+
+static const struct arch_ops *choose_backend(void)
+{
+    char why[160];
+    enum virt_kind kind = virt_detect(why, sizeof(why), rdmsr_safe);
+    if (kind == VIRT_NONE) {
+        kprintf("zazen: %s\n", why);
+        return NULL;
+    }
+    const struct arch_ops *ops = kind == VIRT_SVM ? &svm_ops : &vmx_ops;
+    if (!ops->cpu_enable(why, sizeof(why))) {
+        kprintf("zazen: cannot use %s: %s\n", ops->name, why);
+        return NULL;
+    }
+    return ops;
+}
+
+static void run_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
+{
+    char why[160];
+    char size[24];
+    config_format_size(size, sizeof(size), cfg->memory);
+    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, firmware %s\n", cfg->name, id, size, cfg->vcpus,
+            cfg->firmware.name);
+    struct domain *d = domain_create(id, cfg, bi, why, sizeof(why));
+    if (!d) {
+        kprintf("zazen: domain %s (id %u) ended: not started: %s\n", cfg->name, id, why);
+        return;
+    }
+    domain_run(d);
+    kprintf("zazen: domain %s (id %u) ended: %s\n", d->name, d->id, d->end_reason);
+    domain_print_exit_counts(d);
+    domain_destroy(d);
+}
+
+NORETURN void core_main(struct bootinfo *bi)
+{
+    console_init();
+    kprintf("\nzazen: Zazen %s hypervisor, started from %s\n", ZAZEN_VERSION, bi->entry);
+    if (bi->magic != BOOTINFO_MAGIC)
+        panic("boot info has a bad magic number");
+    cpu_init_tables();
+    mask_legacy_pics();
+    mm_init(bi);
+    paging_init(bi);
+    kprintf("zazen: memory: %llu MiB free of %llu MiB managed\n", (unsigned long long)(mm_free_bytes() >> 20),
+            (unsigned long long)(mm_managed_bytes() >> 20));
+    if (!acpi_init(bi->acpi_rsdp))
+        kprintf("zazen: no usable ACPI FADT/\\_S5: cannot power off through ACPI\n");
+
+    arch = choose_backend();
+    if (!arch)
+        power_off();
+
+    struct config_error err;
+    if (!config_parse(bi->config_text, bi->config_size, &config, &err)) {
+        kprintf("zazen: %s:%u: %s\n", bi->config_name, err.line, err.msg);
+        power_off();
+    }
+    for (unsigned i = 0; i < config.domain_count; i++)
+        run_domain(i + 1, &config.domains[i], bi);
+    kprintf("zazen: all domains ended\n");
+    power_off();
+}

@@ -1,0 +1,105 @@
+/* RDMSR/WRMSR exits. MSRs whose guest value lives in the VMCB or VMCS are
+ * the backend's (arch->msr_read/msr_write); the rest are in the table below.
+ * An MSR in neither faults with #GP(0), as on a CPU that lacks it
+ * (SDM 2B RDMSR). MSR numbers: SDM Vol. 4 ch. 2. */
+#include "arch.h"
+#include "domain.h"
+#include "handlers.h"
+#include "x86.h"
+
+#define MSR_IA32_PLATFORM_ID 0x17
+#define MSR_IA32_BIOS_SIGN_ID 0x8b
+#define MSR_IA32_MCG_CAP 0x179
+#define MSR_IA32_MCG_STATUS 0x17a
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MISC_ENABLE_FAST_STRINGS BIT(0)
+
+struct msr_rule {
+    u32 msr;
+    bool (*read)(struct vcpu *v, u32 msr, u64 *value);
+    bool (*write)(struct vcpu *v, u32 msr, u64 value);
+};
+
+static bool read_zero(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)v;
+    (void)msr;
+    *value = 0;
+    return true;
+}
+
+static bool write_ignore(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)v;
+    (void)msr;
+    (void)value;
+    return true;
+}
+
+static bool write_zero_only(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)v;
+    (void)msr;
+    return value == 0;
+}
+
+static bool read_tsc(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)v;
+    (void)msr;
+    *value = rdtsc();
+    return true;
+}
+
+static bool read_misc_enable(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)v;
+    (void)msr;
+    *value = MISC_ENABLE_FAST_STRINGS;
+    return true;
+}
+
+static const struct msr_rule rules[] = {
+    {MSR_IA32_TSC, read_tsc, write_ignore},
+    {MSR_IA32_PLATFORM_ID, read_zero, NULL},
+    {MSR_IA32_BIOS_SIGN_ID, read_zero, write_ignore}, /* microcode revision: none */
+    {MSR_IA32_MCG_CAP, read_zero, NULL},              /* no machine-check banks */
+    {MSR_IA32_MCG_STATUS, read_zero, write_zero_only},
+    {MSR_IA32_MISC_ENABLE, read_misc_enable, write_ignore},
+};
+
+static const struct msr_rule *find_rule(u32 msr)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+        if (rules[i].msr == msr)
+            return &rules[i];
+    return NULL;
+}
+
+void handle_msr_read(struct vcpu *v, struct vm_exit *e)
+{
+    u32 msr = (u32)v->gpr[GPR_RCX];
+    u64 value;
+    const struct msr_rule *r = find_rule(msr);
+    bool ok = arch->msr_read(v, msr, &value) || (r && r->read && r->read(v, msr, &value));
+    if (!ok) {
+        vcpu_inject_exception(v, VECTOR_GP, true, 0);
+        return;
+    }
+    v->gpr[GPR_RAX] = (u32)value;
+    v->gpr[GPR_RDX] = value >> 32;
+    vcpu_skip_instruction(v, e);
+}
+
+void handle_msr_write(struct vcpu *v, struct vm_exit *e)
+{
+    u32 msr = (u32)v->gpr[GPR_RCX];
+    u64 value = (v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
+    const struct msr_rule *r = find_rule(msr);
+    bool ok = arch->msr_write(v, msr, value) || (r && r->write && r->write(v, msr, value));
+    if (!ok) {
+        vcpu_inject_exception(v, VECTOR_GP, true, 0);
+        return;
+    }
+    vcpu_skip_instruction(v, e);
+}

@@ -1,0 +1,68 @@
+/* See nested_pt.h. Levels are numbered as in the SDM: 4 (PML4) down to 1
+ * (PT); a leaf at level 2 maps 2 MiB. */
+#include "nested_pt.h"
+#include "mm.h"
+
+#define ENTRIES 512
+
+static unsigned index_at(u64 gpa, unsigned level) { return (gpa >> (12 + 9 * (level - 1))) & (ENTRIES - 1); }
+
+bool nested_pt_init(struct nested_pt *pt, const struct nested_pt_format *fmt)
+{
+    pt->fmt = fmt;
+    pt->root = page_alloc(PAGE_SIZE);
+    pt->table_pages = pt->root ? 1 : 0;
+    return pt->root != NULL;
+}
+
+/* The table at `level` that covers gpa, creating tables on the way. */
+static u64 *table_for(struct nested_pt *pt, u64 gpa, unsigned level)
+{
+    u64 *table = pt->root;
+    for (unsigned l = 4; l > level; l--) {
+        u64 *entry = &table[index_at(gpa, l)];
+        if (!pt->fmt->present(*entry)) {
+            u64 *next = page_alloc(PAGE_SIZE);
+            if (!next)
+                return NULL;
+            pt->table_pages++;
+            *entry = pt->fmt->table_entry(hpa_of(next));
+        }
+        table = hva_of(pt->fmt->address(*entry));
+    }
+    return table;
+}
+
+bool nested_pt_map(struct nested_pt *pt, u64 gpa, u64 hpa, u64 size, unsigned perms)
+{
+    while (size) {
+        bool large = IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE;
+        unsigned level = large ? 2 : 1;
+        u64 *table = table_for(pt, gpa, level);
+        if (!table)
+            return false;
+        table[index_at(gpa, level)] = pt->fmt->leaf_entry(hpa, perms, large);
+        u64 step = large ? LARGE_PAGE_SIZE : PAGE_SIZE;
+        gpa += step;
+        hpa += step;
+        size = size > step ? size - step : 0;
+    }
+    return true;
+}
+
+static void free_level(const struct nested_pt_format *fmt, u64 *table, unsigned level)
+{
+    if (level > 1)
+        for (unsigned i = 0; i < ENTRIES; i++)
+            if (fmt->present(table[i]) && !(level == 2 && fmt->is_large(table[i])))
+                free_level(fmt, hva_of(fmt->address(table[i])), level - 1);
+    page_free(table, PAGE_SIZE);
+}
+
+void nested_pt_destroy(struct nested_pt *pt)
+{
+    if (pt->root)
+        free_level(pt->fmt, pt->root, 4);
+    pt->root = NULL;
+    pt->table_pages = 0;
+}

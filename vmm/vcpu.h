@@ -1,0 +1,83 @@
+/* The vendor-neutral vCPU. The core sees guest registers only through this
+ * structure and the backend operations of vmm/arch.h; nothing outside vmx/
+ * and svm/ touches a VMCS or a VMCB. */
+#ifndef ZAZEN_VCPU_H
+#define ZAZEN_VCPU_H
+
+#include "exit.h"
+#include "types.h"
+
+struct domain;
+
+enum gpr {
+    GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+    GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+    GPR_COUNT
+};
+
+enum seg_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
+
+/* A segment register with its hidden part. attr uses the descriptor's
+ * access byte in bits 0-7 and its flags nibble (AVL, L, D/B, G) in bits
+ * 8-11 (the VMCB's compressed form, APM 2 15.5.1); bit 16 marks an
+ * unusable segment (VMX). */
+struct segment {
+    u16 selector;
+    u16 attr;
+    u32 limit;
+    u64 base;
+    bool unusable;
+};
+
+#define SEG_ATTR_TYPE(a) ((a) & 0xf)
+#define SEG_ATTR_S BIT(4)
+#define SEG_ATTR_DPL(a) (((a) >> 5) & 3)
+#define SEG_ATTR_P BIT(7)
+#define SEG_ATTR_L BIT(9)
+#define SEG_ATTR_DB BIT(10)
+#define SEG_ATTR_G BIT(11)
+
+struct descriptor_table {
+    u64 base;
+    u16 limit;
+};
+
+/* Control and segment state, fetched from the backend on demand (the exit
+ * fast path does not need it). */
+struct vcpu_sregs {
+    struct segment seg[SEG_COUNT];
+    struct descriptor_table gdtr, idtr;
+    u64 cr0, cr2, cr3, cr4, efer;
+    u8 cpl;
+};
+
+/* An event to deliver at the next entry (SDM 3C 26.6, APM 2 15.20). */
+enum event_type { EVENT_EXTERNAL_INTR, EVENT_NMI, EVENT_EXCEPTION, EVENT_SOFTWARE_INTR };
+struct vcpu_event {
+    enum event_type type;
+    u8 vector;
+    bool has_error;
+    u32 error;
+    u64 cr2; /* for a #PF: the faulting address the guest's CR2 receives */
+};
+
+enum vcpu_state {
+    VCPU_RUNNABLE,
+    VCPU_ENDED, /* the domain is over; end_reason says why */
+};
+
+struct vcpu {
+    struct domain *domain;
+    unsigned id;
+    enum vcpu_state state;
+    /* Synced with the hardware around every entry by the backend. */
+    u64 gpr[GPR_COUNT];
+    u64 rip;
+    u64 rflags;
+    void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
+};
+
+/* Moves RIP past the exiting instruction. */
+static inline void vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *e) { v->rip += e->insn_len; }
+
+#endif
