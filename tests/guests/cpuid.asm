@@ -1,0 +1,69 @@
+; CPUID as a guest sees it: the hypervisor leaves at 40000000h, the
+; hypervisor-present bit (leaf 1 ECX[31]) and the virtualization features
+; Zazen hides. Every printed value is what CPUID returned.
+%include "lib.inc"
+ROM_BEGIN
+
+start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+
+    mov eax, 0x40000000
+    cpuid
+    mov [0x500], ebx
+    mov [0x504], ecx
+    mov [0x508], edx
+    push eax
+    PUTS16 msg_sig
+    mov si, 0x500
+    mov cx, 12
+.sig:
+    lodsb                   ; DS:SI, the bytes CPUID returned
+    out DEBUGCON, al
+    loop .sig
+    NEWLINE
+    PUTS16 msg_max
+    pop eax
+    call hex16_32
+    NEWLINE
+
+    mov eax, 1
+    cpuid
+    mov si, msg_hv_set
+    bt ecx, 31
+    jc .hv
+    mov si, msg_hv_clear
+.hv:
+    call print16
+    mov si, msg_monitor_hidden
+    bt ecx, 3               ; MONITOR/MWAIT
+    jnc .mon
+    mov si, msg_monitor_shown
+.mon:
+    call print16
+
+    mov eax, 0x80000001
+    cpuid
+    mov si, msg_svm_hidden
+    bt ecx, 2               ; SVM
+    jnc .svm
+    mov si, msg_svm_shown
+.svm:
+    call print16
+    cli
+    hlt
+
+LIB16
+msg_sig:            db "cpuid: signature ", 0
+msg_max:            db "cpuid: max hypervisor leaf ", 0
+msg_hv_set:         db "cpuid: hypervisor bit set", 10, 0
+msg_hv_clear:       db "cpuid: hypervisor bit clear", 10, 0
+msg_monitor_hidden: db "cpuid: monitor/mwait hidden", 10, 0
+msg_monitor_shown:  db "cpuid: monitor/mwait offered", 10, 0
+msg_svm_hidden:     db "cpuid: svm hidden", 10, 0
+msg_svm_shown:      db "cpuid: svm offered", 10, 0
+
+ROM_END
