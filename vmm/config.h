@@ -39,7 +39,7 @@ struct config {
 
 struct config_error {
     unsigned line; /* 0: the error concerns the whole file */
-    char msg[160];
+    char msg[256];
 };
 
 /* Parses text (not necessarily NUL-terminated). Returns false and fills err

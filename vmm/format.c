@@ -196,6 +196,7 @@ size_t vformat(format_sink sink, void *ctx, const char *fmt, va_list ap_in)
     return e.count;
 }
 
+#ifndef ZAZEN_HOST /* host builds use the C library's */
 struct buffer_sink {
     char *buf;
     size_t size, used;
@@ -226,3 +227,4 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     va_end(ap);
     return n;
 }
+#endif /* ZAZEN_HOST */

@@ -1,0 +1,194 @@
+"""Integration scenarios: Zazen booted under an emulator with a config and
+guests, and the console lines a user would see.
+
+Each scenario yields one test per expectation. `lines` must appear exactly
+(whole lines, after terminal escapes are removed), `in_order` lines must
+appear in that order, `patterns` are regular expressions over whole lines,
+`absent` lines must not appear at all.
+"""
+import os
+import re
+
+from tests.harness import qemu
+
+GUESTS = os.path.join(qemu.BUILD, "guests")
+
+
+def guest(name):
+    return os.path.join(GUESTS, name + ".bin")
+
+
+class Scenario:
+    def __init__(self, name, config, files=(), lines=(), in_order=(), patterns=(), absent=(),
+                 shell=False, cpu=qemu.SVM_CPU, status=0, timeout=120, extra=None, memory="512M"):
+        self.name = name
+        self.config = config
+        self.files = list(files)
+        self.lines = list(lines)
+        self.in_order = list(in_order)
+        self.patterns = list(patterns)
+        self.absent = list(absent)
+        self.shell = shell
+        self.cpu = cpu
+        self.status = status
+        self.timeout = timeout
+        self.extra = extra
+        self.memory = memory
+
+    def run(self):
+        return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu, timeout=self.timeout,
+                        memory=self.memory, extra=self.extra)
+
+    def check(self, output, status):
+        out_lines = [l.rstrip() for l in output.splitlines()]
+        line_set = set(out_lines)
+        for want in self.lines:
+            yield "line %r" % want, want in line_set, "not on the console"
+        pos = 0
+        ok = True
+        missing = ""
+        for want in self.in_order:
+            try:
+                pos = out_lines.index(want, pos) + 1
+            except ValueError:
+                ok, missing = False, want
+                break
+        if self.in_order:
+            yield "%d lines in order" % len(self.in_order), ok, "missing or out of order: %r" % missing
+        for pat in self.patterns:
+            rx = re.compile(pat)
+            yield "line /%s/" % pat, any(rx.fullmatch(l) for l in out_lines), "no line matches"
+        for bad in self.absent:
+            yield "no line %r" % bad, not any(bad in l for l in out_lines), "present"
+        if self.status is not None:
+            yield "QEMU exit status %d" % self.status, status == self.status, "got %r" % (status,)
+
+
+GUESTS_CFG = """\
+# Every test guest, one domain each, run in this order.
+[domain hello]
+memory = 16M
+firmware = hello.bin
+
+[domain cpuid]
+memory = 16M
+firmware = cpuid.bin
+
+[domain longmode]
+memory = 64M
+firmware = longmode.bin
+
+[domain longmode-small]
+memory = 6M              # the guest finds where RAM ends by itself
+firmware = longmode.bin
+
+[domain unbacked]
+memory = 16M
+firmware = unbacked.bin
+
+[domain triple]
+memory = 16M
+firmware = triple.bin
+"""
+
+# The UEFI shell shows an application's EFI_STATUS in %lasterror% without
+# the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
+EFI_NOT_FOUND = "0xE"
+EFI_LOAD_ERROR = "0x1"
+EFI_UNSUPPORTED = "0x3"
+
+ALL = [
+    Scenario(
+        "qemu-svm/guests", GUESTS_CFG,
+        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple")],
+        lines=[
+            "zazen: Zazen 0.1 hypervisor, started from UEFI",
+            "(hello) hello from a Zazen guest in real mode",
+            "zazen: domain hello (id 1) ended: halted with interrupts disabled",
+            "zazen: domain hello (id 1) exits: io 54 hlt 1 (55 in all)",
+            "(cpuid) cpuid: signature ZazenZazenZa",
+            "(cpuid) cpuid: max hypervisor leaf 40000001",
+            "(cpuid) cpuid: hypervisor bit set",
+            "(cpuid) cpuid: monitor/mwait hidden",
+            "(cpuid) cpuid: svm hidden",
+            "(longmode) longmode: protected mode",
+            "(longmode) longmode: 64-bit mode with 4-level paging",
+            "(longmode) longmode: EFER.LMA set",
+            "(longmode) longmode: first address past RAM reads ffffffffffffffff",
+            "(longmode) longmode: RAM ends at 64 MiB; pattern written and verified from 1 MiB up",
+            "(longmode-small) longmode: RAM ends at 6 MiB; pattern written and verified from 1 MiB up",
+            "(unbacked) unbacked: read32 = ffffffff",
+            "(unbacked) unbacked: read32 after a write = ffffffff",
+            "(unbacked) unbacked: movzx read8 = 000000ff",
+            "(unbacked) unbacked: rep movsd copied ffffffff",
+            "(unbacked) unbacked: and with 0ff00ff0 = 0ff00ff0",
+            "(unbacked) rom: after a write, low alias reads 600dc0de",
+            "(unbacked) rom: high alias reads 600dc0de",
+            "(triple) triple: about to fault at f000:1000",
+            "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
+        ],
+        in_order=[
+            "zazen: domain hello (id 1) ended: halted with interrupts disabled",
+            "zazen: domain cpuid (id 2) ended: halted with interrupts disabled",
+            "zazen: domain longmode (id 3) ended: halted with interrupts disabled",
+            "zazen: domain longmode-small (id 4) ended: halted with interrupts disabled",
+            "zazen: domain unbacked (id 5) ended: halted with interrupts disabled",
+            "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
+            "zazen: all domains ended",
+        ],
+        patterns=[
+            r"zazen: domain longmode \(id 3\) exits: io \d+ rdmsr 2 wrmsr 1 hlt 1 npf \d+ \(\d+ in all\)",
+            r"zazen: domain triple \(id 6\) exits: io \d+ triple-fault 1 \(\d+ in all\)",
+        ],
+        absent=["ZAZEN PANIC"],
+    ),
+    Scenario(
+        "qemu-svm/bad-domains-alone",
+        "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
+        files=[guest("hello")], memory="256M",
+        patterns=[r"zazen: domain huge \(id 1\) ended: not started: not enough host memory for 3G of RAM "
+                  r"\(largest free block \d+ MiB\)"],
+        lines=["(after) hello from a Zazen guest in real mode",
+               "zazen: domain after (id 2) ended: halted with interrupts disabled",
+               "zazen: all domains ended"],
+    ),
+    Scenario(
+        "qemu-svm/uefi-shell-start",
+        "[domain hello]\nfirmware = hello.bin\n", files=[guest("hello")], shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg: 1 file(s) loaded; exiting boot services",
+               "(hello) hello: cli; hlt", "zazen: all domains ended"],
+    ),
+    Scenario(
+        "qemu-svm/error-missing-file",
+        "[domain a]\nmemory = 16M\nfirmware = missing.bin\n", shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:3: cannot load firmware 'missing.bin' from \\zazen\\: Not Found",
+               "zazen: not starting; returning to the firmware (status Not Found)",
+               "zazen returned " + EFI_NOT_FOUND],
+        absent=["exiting boot services"],
+    ),
+    Scenario(
+        "qemu-svm/error-bad-key",
+        "[domain a]\nmemory = 16M\nfirmware = hello.bin\ncolour = blue\n", files=[guest("hello")], shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:4: unknown key 'colour'",
+               "zazen returned " + EFI_LOAD_ERROR],
+        absent=["exiting boot services"],
+    ),
+    Scenario(
+        "qemu-svm/error-no-config", None, shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg: cannot open: Not Found", "zazen returned " + EFI_NOT_FOUND],
+    ),
+    Scenario(
+        "qemu-svm/error-firmware-too-big",
+        "[domain a]\nfirmware = big.rom\n", shell=True, extra={"big.rom": b"\xff" * (1024 * 1024 + 1)},
+        lines=["zazen: \\zazen\\zazen.cfg:2: firmware 'big.rom' is 1048577 bytes: at most 1M "
+               "(it ends at 1 MiB, as a PC's BIOS ROM)",
+               "zazen returned " + EFI_LOAD_ERROR],
+    ),
+    Scenario(
+        "qemu-svm/error-no-svm",
+        "[domain a]\nfirmware = hello.bin\n", files=[guest("hello")], shell=True, cpu="qemu64,-svm",
+        lines=["zazen: this CPU has neither AMD-V (CPUID 8000_0001h ECX.SVM) nor Intel VT-x (CPUID 1 ECX.VMX)",
+               "zazen returned " + EFI_UNSUPPORTED],
+        absent=["exiting boot services"],
+    ),
+]

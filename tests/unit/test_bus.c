@@ -1,0 +1,87 @@
+/* The device bus and the 0xE9 debug console. */
+/* unit-sources: devmodel/bus.c devmodel/debugcon.c */
+#include "unit.h"
+#include "../../devmodel/bus.h"
+#include "../../devmodel/debugcon.h"
+
+static struct io_bus bus;
+static char lines[4][DEBUGCON_LINE_MAX + 1];
+static int line_count;
+
+static void got_line(void *ctx, const char *line, unsigned len)
+{
+    (void)ctx;
+    memcpy(lines[line_count % 4], line, len);
+    lines[line_count % 4][len] = 0;
+    line_count++;
+}
+
+static u32 reg;
+static u32 rd(void *dev, u16 port, u8 size)
+{
+    (void)dev;
+    (void)port;
+    (void)size;
+    return reg;
+}
+static void wr(void *dev, u16 port, u8 size, u32 v)
+{
+    (void)dev;
+    (void)port;
+    (void)size;
+    reg = v;
+}
+
+TEST(bus_unclaimed_reads_all_ones)
+{
+    bus_init(&bus);
+    CHECK_EQ(bus_io_read(&bus, 0x80, 1), 0xff);
+    CHECK_EQ(bus_io_read(&bus, 0x80, 2), 0xffff);
+    CHECK_EQ(bus_io_read(&bus, 0x80, 4), 0xffffffff);
+    CHECK_EQ(bus_mmio_read(&bus, 0xfed00000, 8), ~0ull);
+    bus_io_write(&bus, 0x80, 1, 0); /* ignored, no crash */
+}
+
+TEST(bus_claims_and_overlaps)
+{
+    bus_init(&bus);
+    CHECK(bus_claim_io(&bus, 0x70, 2, rd, wr, NULL, "rtc"));
+    CHECK(!bus_claim_io(&bus, 0x71, 1, rd, wr, NULL, "overlap"));
+    CHECK(!bus_claim_io(&bus, 0xffff, 2, rd, wr, NULL, "wraps"));
+    bus_io_write(&bus, 0x71, 1, 0x1234);
+    CHECK_EQ(reg, 0x34); /* masked to the access size */
+    reg = 0xabcdef;
+    CHECK_EQ(bus_io_read(&bus, 0x70, 2), 0xcdef);
+    CHECK(bus_claim_mmio(&bus, 0xfee00000, 0x1000, NULL, NULL, NULL, "apic"));
+    CHECK(!bus_claim_mmio(&bus, 0xfee00800, 0x1000, NULL, NULL, NULL, "overlap"));
+}
+
+TEST(debugcon_lines)
+{
+    struct debugcon dc;
+    bus_init(&bus);
+    line_count = 0;
+    CHECK(debugcon_attach(&dc, &bus, got_line, NULL));
+    CHECK_EQ(bus_io_read(&bus, DEBUGCON_PORT, 1), 0xe9);
+    const char *text = "hi\r\nthere\x01\n";
+    for (const char *p = text; *p; p++)
+        bus_io_write(&bus, DEBUGCON_PORT, 1, (u8)*p);
+    CHECK_EQ(line_count, 2);
+    CHECK_STR(lines[0], "hi");
+    CHECK_STR(lines[1], "there?");
+    bus_io_write(&bus, DEBUGCON_PORT, 2, 'o' << 8 | 'n'); /* a word: low byte first */
+    debugcon_flush(&dc);
+    CHECK_STR(lines[2], "no");
+}
+
+TEST(debugcon_long_line_is_split)
+{
+    struct debugcon dc;
+    bus_init(&bus);
+    line_count = 0;
+    CHECK(debugcon_attach(&dc, &bus, got_line, NULL));
+    for (int i = 0; i < DEBUGCON_LINE_MAX + 5; i++)
+        bus_io_write(&bus, DEBUGCON_PORT, 1, 'x');
+    CHECK_EQ(line_count, 1);
+    CHECK_EQ(strlen(lines[0]), DEBUGCON_LINE_MAX);
+}

@@ -1,0 +1,157 @@
+/* zazen.cfg parser: a good file, and every error it can report. */
+/* unit-sources: vmm/config.c vmm/string.c vmm/format.c */
+#include "unit.h"
+#include "../../vmm/config.h"
+
+static struct config cfg;
+static struct config_error err;
+
+static int parse(const char *text) { return config_parse(text, strlen(text), &cfg, &err); }
+
+/* Expects text to fail on `line` with exactly `msg`. */
+#define CHECK_ERROR(text, want_line, want_msg) \
+    do {                                       \
+        CHECK(!parse(text));                   \
+        CHECK_EQ(err.line, want_line);         \
+        CHECK_STR(err.msg, want_msg);          \
+    } while (0)
+
+TEST(config_two_domains)
+{
+    CHECK(parse("# comment\n"
+                "[domain first]\n"
+                "memory = 64M   # trailing comment\n"
+                "firmware = a.bin\n"
+                "\n"
+                "[domain second-2]\r\n"
+                "  memory=2G\r\n"
+                "vcpus = 1\n"
+                "firmware = b.bin,ro\n"));
+    CHECK_EQ(cfg.domain_count, 2);
+    CHECK_STR(cfg.domains[0].name, "first");
+    CHECK_EQ(cfg.domains[0].memory, 64ull << 20);
+    CHECK_EQ(cfg.domains[0].vcpus, 1);
+    CHECK_STR(cfg.domains[0].firmware.name, "a.bin");
+    CHECK_STR(cfg.domains[0].firmware.key, "firmware");
+    CHECK_EQ(cfg.domains[0].firmware.line, 4);
+    CHECK_EQ(cfg.domains[0].line, 2);
+    CHECK_STR(cfg.domains[1].name, "second-2");
+    CHECK_EQ(cfg.domains[1].memory, 2ull << 30);
+    CHECK_STR(cfg.domains[1].firmware.name, "b.bin");
+    CHECK(cfg.domains[1].firmware.read_only);
+}
+
+TEST(config_default_memory_and_sizes)
+{
+    CHECK(parse("[domain d]\nfirmware = f\n"));
+    CHECK_EQ(cfg.domains[0].memory, 64ull << 20);
+    CHECK(parse("[domain d]\nmemory = 1024K\nfirmware = f\n"));
+    CHECK_EQ(cfg.domains[0].memory, 1ull << 20);
+    CHECK(parse("[domain d]\nmemory = 128MiB\nfirmware = f\n"));
+    CHECK_EQ(cfg.domains[0].memory, 128ull << 20);
+    CHECK(parse("[domain d]\nmemory = 3G\nfirmware = f\n"));
+}
+
+TEST(config_errors_keys)
+{
+    CHECK_ERROR("[domain d]\nfirmware = f\ncolour = blue\n", 3, "unknown key 'colour'");
+    CHECK_ERROR("memory = 64M\n", 1, "key 'memory' outside a [domain NAME] section");
+    CHECK_ERROR("[domain d]\nfirmware = f\nmemory = 1M\nmemory = 2M\n", 4, "memory given twice in domain 'd'");
+    CHECK_ERROR("[domain d]\njust words\n", 2, "expected 'key = value' or '[domain NAME]'");
+    CHECK_ERROR("[domain d]\n= 5\n", 2, "missing key before '='");
+    CHECK_ERROR("[domain d]\nmemory =\n", 2, "missing value for memory");
+}
+
+TEST(config_errors_values)
+{
+    CHECK_ERROR("[domain d]\nmemory = lots\n", 2, "bad value 'lots' for memory: expected a size such as 64M");
+    CHECK_ERROR("[domain d]\nmemory = 64X\n", 2, "bad value '64X' for memory: expected a size such as 64M");
+    CHECK_ERROR("[domain d]\nmemory = 4G\n", 2, "memory = 4G is out of range: from 1M to 3G");
+    CHECK_ERROR("[domain d]\nmemory = 512K\n", 2, "memory = 512K is out of range: from 1M to 3G");
+    CHECK_ERROR("[domain d]\nmemory = 1025K\n", 2, "memory = 1025K is not a whole number of MiB");
+    CHECK_ERROR("[domain d]\nmemory = 99999999999999999999\n", 2,
+                "bad value '99999999999999999999' for memory: expected a size such as 64M");
+    CHECK_ERROR("[domain d]\nvcpus = two\n", 2, "bad value 'two' for vcpus: expected a number");
+    CHECK_ERROR("[domain d]\nvcpus = 2\n", 2, "vcpus = 2: Zazen runs one vCPU per domain for now");
+    CHECK_ERROR("[domain d]\nfirmware = a.bin,rw\n", 2, "firmware: unknown option 'rw' after the file name (only ',ro')");
+    CHECK_ERROR("[domain d]\nfirmware = ,ro\n", 2, "firmware: missing file name");
+}
+
+TEST(config_errors_sections)
+{
+    CHECK_ERROR("[domain a]\nfirmware = f\n[domain a]\nfirmware = f\n", 3,
+                "duplicate domain name 'a' (first defined on line 1)");
+    CHECK_ERROR("[domain a\n", 1, "malformed section header: missing ']'");
+    CHECK_ERROR("[vm a]\n", 1, "unknown section '[vm a]': expected [domain NAME]");
+    CHECK_ERROR("[domain a b]\n", 1, "bad domain name 'a b': use letters, digits, '-' and '_'");
+    CHECK_ERROR("[domain abcdefghijabcdefghijabcdefghij12]\n", 1,
+                "domain name 'abcdefghijabcdefghijabcdefghij12' is longer than 31 characters");
+    CHECK_ERROR("[domain a]\nmemory = 2M\n[domain b]\nfirmware = f\n", 1, "domain 'a' names no firmware");
+    CHECK_ERROR("[domain a]\nmemory = 2M\n", 1, "domain 'a' names no firmware");
+    CHECK_ERROR("# nothing\n", 0, "no [domain NAME] section: nothing to run");
+}
+
+TEST(config_errors_text)
+{
+    char big[400];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "[domain a]\n", 11);
+    big[sizeof(big) - 1] = 0;
+    CHECK_ERROR(big, 2, "line longer than 255 characters");
+    CHECK(!config_parse("[domain a]\n\0", 12, &cfg, &err));
+    CHECK_EQ(err.line, 2);
+    CHECK_STR(err.msg, "NUL byte in the file");
+}
+
+TEST(config_too_many_domains)
+{
+    char text[4096] = "";
+    for (int i = 0; i <= CONFIG_MAX_DOMAINS; i++)
+        sprintf(text + strlen(text), "[domain d%d]\nfirmware = f\n", i);
+    CHECK_ERROR(text, 2 * CONFIG_MAX_DOMAINS + 1, "too many domains: at most 16");
+}
+
+TEST(config_file_sizes)
+{
+    CHECK(parse("[domain a]\nfirmware = big.rom\n"));
+    CHECK(config_check_file_size(&cfg.domains[0].firmware, 1 << 20, &err));
+    CHECK(!config_check_file_size(&cfg.domains[0].firmware, (1 << 20) + 1, &err));
+    CHECK_EQ(err.line, 2);
+    CHECK_STR(err.msg, "firmware 'big.rom' is 1048577 bytes: at most 1M (it ends at 1 MiB, as a PC's BIOS ROM)");
+    CHECK(!config_check_file_size(&cfg.domains[0].firmware, 0, &err));
+    CHECK_STR(err.msg, "firmware 'big.rom' is empty");
+}
+
+struct seen {
+    int count;
+    char names[4][32];
+};
+
+static bool collect(void *ctx, const struct domain_config *d, const struct config_file *f)
+{
+    struct seen *s = ctx;
+    (void)d;
+    snprintf(s->names[s->count++], sizeof(s->names[0]), "%.31s", f->name);
+    return true;
+}
+
+TEST(config_for_each_file_in_order)
+{
+    struct seen s = {0};
+    CHECK(parse("[domain a]\nfirmware = one\n[domain b]\nfirmware = two\n"));
+    CHECK(config_for_each_file(&cfg, collect, &s));
+    CHECK_EQ(s.count, 2);
+    CHECK_STR(s.names[0], "one");
+    CHECK_STR(s.names[1], "two");
+}
+
+TEST(config_format_size)
+{
+    char buf[32];
+    config_format_size(buf, sizeof(buf), 64ull << 20);
+    CHECK_STR(buf, "64M");
+    config_format_size(buf, sizeof(buf), 2ull << 30);
+    CHECK_STR(buf, "2G");
+    config_format_size(buf, sizeof(buf), 1536);
+    CHECK_STR(buf, "1536 bytes");
+}

@@ -1,0 +1,63 @@
+/* The guest's view of CPUID, computed from a made-up host. */
+/* unit-sources: vmm/cpuid.c vmm/string.c */
+#include "unit.h"
+#include "../../vmm/cpuid.h"
+
+static struct cpuid_regs fake_host(u32 leaf, u32 subleaf)
+{
+    (void)subleaf;
+    switch (leaf) {
+    case 0x0: return (struct cpuid_regs){0xd, 0x68747541, 0x444d4163, 0x69746e65}; /* AuthenticAMD */
+    case 0x1: return (struct cpuid_regs){0x00600f12, 0x03040800, 0xffffffff, 0xffffffff};
+    case 0x5: return (struct cpuid_regs){0x40, 0x40, 3, 0x11};
+    case 0x80000001: return (struct cpuid_regs){0, 0, 0xffffffff, 0xffffffff};
+    case 0x8000000a: return (struct cpuid_regs){1, 16, 0, 0xff};
+    default: return (struct cpuid_regs){leaf, 1, 2, 3};
+    }
+}
+
+TEST(cpuid_signature_leaf)
+{
+    struct cpuid_regs r = cpuid_guest_view(0x40000000, 0, 0, fake_host);
+    char sig[13];
+    memcpy(sig, &r.ebx, 4);
+    memcpy(sig + 4, &r.ecx, 4);
+    memcpy(sig + 8, &r.edx, 4);
+    sig[12] = 0;
+    CHECK_STR(sig, "ZazenZazenZa");
+    CHECK_EQ(r.eax, 0x40000001);
+    r = cpuid_guest_view(0x40000100, 0, 0, fake_host); /* not ours: empty */
+    CHECK_EQ(r.ebx, 0);
+}
+
+TEST(cpuid_leaf1_filtered)
+{
+    struct cpuid_regs r = cpuid_guest_view(1, 0, 0, fake_host);
+    CHECK(r.ecx & (1u << 31));  /* hypervisor present */
+    CHECK(!(r.ecx & (1u << 5))); /* no VMX */
+    CHECK(!(r.ecx & (1u << 3))); /* no MONITOR */
+    CHECK(!(r.ecx & (1u << 26))); /* no XSAVE */
+    CHECK(r.ecx & 1);             /* SSE3 kept */
+    CHECK(r.edx & (1u << 25));    /* SSE kept */
+    CHECK(!(r.edx & (1u << 28))); /* no HTT */
+    CHECK_EQ((r.ebx >> 16) & 0xff, 1);
+    CHECK_EQ(r.eax, 0x00600f12);
+}
+
+TEST(cpuid_svm_and_monitorx_hidden)
+{
+    struct cpuid_regs r = cpuid_guest_view(0x80000001, 0, 0, fake_host);
+    CHECK(!(r.ecx & (1u << 2)));  /* SVM */
+    CHECK(!(r.ecx & (1u << 29))); /* MONITORX */
+    CHECK(r.edx & (1u << 29));    /* long mode kept */
+    r = cpuid_guest_view(0x8000000a, 0, 0, fake_host);
+    CHECK_EQ(r.ebx, 0);
+    r = cpuid_guest_view(5, 0, 0, fake_host);
+    CHECK_EQ(r.eax, 0);
+}
+
+TEST(cpuid_apic_id_from_vcpu)
+{
+    struct cpuid_regs r = cpuid_guest_view(1, 0, 3, fake_host);
+    CHECK_EQ(r.ebx >> 24, 3);
+}

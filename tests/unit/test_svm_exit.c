@@ -1,0 +1,115 @@
+/* AMD-V exit decoding into vendor-neutral records. */
+/* unit-sources: svm/svm_exit.c */
+#include "unit.h"
+#include "../../svm/svm_exit.h"
+#include "../../svm/vmcb.h"
+
+static struct vm_exit e;
+
+static void decode(u64 code, u64 info1, u64 info2, u64 rip)
+{
+    struct svm_exit_raw raw = {code, info1, info2, rip, 0, false};
+    svm_decode_exit(&raw, &e);
+}
+
+TEST(svm_exit_out_byte)
+{
+    /* OUT DX, AL to port 0xE9: EXITINFO1 = port << 16 | SZ8; EXITINFO2 = next RIP */
+    decode(SVM_EXIT_IOIO, (0xe9ull << 16) | (1 << 4) | (1 << 7), 0xfff1, 0xfff0);
+    CHECK_EQ(e.reason, EXIT_IO);
+    CHECK_EQ(e.io.port, 0xe9);
+    CHECK_EQ(e.io.size, 1);
+    CHECK(!e.io.in);
+    CHECK(!e.io.string);
+    CHECK_EQ(e.insn_len, 1);
+}
+
+TEST(svm_exit_in_dword_and_string)
+{
+    decode(SVM_EXIT_IOIO, (0xcfcull << 16) | (1 << 6) | 1, 0x1002, 0x1000);
+    CHECK(e.io.in);
+    CHECK_EQ(e.io.size, 4);
+    CHECK_EQ(e.io.port, 0xcfc);
+    CHECK_EQ(e.insn_len, 2);
+    /* REP INSW with a 32-bit address size, ES */
+    decode(SVM_EXIT_IOIO, (0x1f0ull << 16) | 1 | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8), 0x2003, 0x2000);
+    CHECK(e.io.string);
+    CHECK(e.io.rep);
+    CHECK_EQ(e.io.size, 2);
+    CHECK_EQ(e.io.addr_size, 4);
+    CHECK_EQ(e.insn_len, 3);
+}
+
+TEST(svm_exit_fixed_lengths_without_nrips)
+{
+    decode(SVM_EXIT_CPUID, 0, 0, 0x100);
+    CHECK_EQ(e.reason, EXIT_CPUID);
+    CHECK_EQ(e.insn_len, 2);
+    decode(SVM_EXIT_HLT, 0, 0, 0x100);
+    CHECK_EQ(e.reason, EXIT_HLT);
+    CHECK_EQ(e.insn_len, 1);
+    decode(SVM_EXIT_VMMCALL, 0, 0, 0x100);
+    CHECK_EQ(e.reason, EXIT_HYPERCALL);
+    CHECK_EQ(e.insn_len, 3);
+    decode(SVM_EXIT_MSR, 0, 0, 0x100);
+    CHECK_EQ(e.reason, EXIT_MSR_READ);
+    CHECK_EQ(e.insn_len, 2);
+    decode(SVM_EXIT_MSR, 1, 0, 0x100);
+    CHECK_EQ(e.reason, EXIT_MSR_WRITE);
+}
+
+TEST(svm_exit_uses_nrip_when_present)
+{
+    struct svm_exit_raw raw = {SVM_EXIT_CPUID, 0, 0, 0x100, 0x103, true}; /* a prefixed CPUID */
+    svm_decode_exit(&raw, &e);
+    CHECK_EQ(e.insn_len, 3);
+}
+
+TEST(svm_exit_npf)
+{
+    decode(SVM_EXIT_NPF, (1ull << 32) | 2 | 4, 0xfec00000, 0);
+    CHECK_EQ(e.reason, EXIT_NESTED_FAULT);
+    CHECK_EQ(e.npf.gpa, 0xfec00000);
+    CHECK(e.npf.write);
+    CHECK(!e.npf.read);
+    CHECK(!e.npf.present);
+    decode(SVM_EXIT_NPF, 1 | (1 << 4), 0x1000, 0);
+    CHECK(e.npf.fetch);
+    CHECK(e.npf.present);
+}
+
+TEST(svm_exit_shutdown_and_instructions)
+{
+    decode(SVM_EXIT_SHUTDOWN, 0, 0, 0);
+    CHECK_EQ(e.reason, EXIT_TRIPLE_FAULT);
+    decode(SVM_EXIT_VMRUN, 0, 0, 0);
+    CHECK_EQ(e.reason, EXIT_VIRT_INSN);
+    CHECK_EQ(e.insn_len, 3);
+    decode(SVM_EXIT_INVD, 0, 0, 0);
+    CHECK_EQ(e.reason, EXIT_INVD);
+    decode(SVM_EXIT_MWAIT, 0, 0, 0);
+    CHECK_EQ(e.reason, EXIT_MONITOR_MWAIT);
+    decode(SVM_EXIT_INTR, 0, 0, 0);
+    CHECK_EQ(e.reason, EXIT_EXTERNAL_INTR);
+}
+
+TEST(svm_exit_invalid_as_qemu_writes_it)
+{
+    decode(0x00000000ffffffffull, 0, 0, 0); /* QEMU 7.2: only the low 32 bits are ones */
+    CHECK_EQ(e.reason, EXIT_ENTRY_FAILED);
+    decode(~0ull, 0, 0, 0);
+    CHECK_EQ(e.reason, EXIT_ENTRY_FAILED);
+}
+
+TEST(svm_exit_exception_and_unknown)
+{
+    decode(SVM_EXIT_EXCEPTION_BASE + 14, 0x2, 0xdeadb000, 0);
+    CHECK_EQ(e.reason, EXIT_EXCEPTION);
+    CHECK_EQ(e.exception.vector, 14);
+    CHECK_EQ(e.exception.error, 2);
+    CHECK_EQ(e.exception.cr2, 0xdeadb000);
+    decode(0x7d, 5, 6, 0); /* task switch: not used by Zazen */
+    CHECK_EQ(e.reason, EXIT_UNHANDLED);
+    CHECK_EQ(e.unhandled.raw_reason, 0x7d);
+    CHECK_EQ(e.unhandled.info1, 5);
+}

@@ -1,0 +1,387 @@
+/* unit-sources: vmm/x86emu.c vmm/format.c vmm/string.c */
+/* The instruction emulator, driven by instruction bytes. Guest memory is
+ * a flat 1 MiB array at linear 0; addresses from 0xfee00000 are a fake
+ * device that records accesses; anything else faults with a #PF. */
+#include "unit.h"
+#include "../../vmm/x86emu.h"
+
+#define RAM_SIZE (1 << 20)
+#define DEV_BASE 0xfee00000ull
+
+static unsigned char ram[RAM_SIZE];
+static struct x86emu_cpu cpu;
+static struct x86emu_fault fault;
+static char why[128];
+static u64 dev_value, dev_last_addr, dev_last_write;
+static unsigned dev_last_size, dev_reads, dev_writes;
+static u32 port_next;
+static u16 port_last;
+static u32 port_out[16];
+static unsigned port_outs;
+
+static bool mem(void *ctx, u64 linear, void *data, unsigned size, enum x86emu_access acc, struct x86emu_fault *f)
+{
+    (void)ctx;
+    if (linear >= DEV_BASE && linear < DEV_BASE + 0x1000) {
+        dev_last_addr = linear;
+        dev_last_size = size;
+        if (acc == EMU_WRITE) {
+            dev_last_write = 0;
+            memcpy(&dev_last_write, data, size);
+            dev_writes++;
+        } else {
+            memcpy(data, &dev_value, size);
+            dev_reads++;
+        }
+        return true;
+    }
+    if (linear + size > RAM_SIZE) {
+        *f = (struct x86emu_fault){14, true, acc == EMU_WRITE ? 2u : 0u, linear};
+        return false;
+    }
+    if (acc == EMU_WRITE)
+        memcpy(ram + linear, data, size);
+    else
+        memcpy(data, ram + linear, size);
+    return true;
+}
+
+static u32 io_in(void *ctx, u16 port, u8 size)
+{
+    (void)ctx;
+    (void)size;
+    port_last = port;
+    return port_next++;
+}
+
+static void io_out(void *ctx, u16 port, u8 size, u32 value)
+{
+    (void)ctx;
+    (void)size;
+    port_last = port;
+    port_out[port_outs++ % 16] = value;
+}
+
+static const struct x86emu_ops ops = {mem, io_in, io_out};
+
+/* Places code at linear 0x1000 and resets the CPU to run it in `mode`. */
+static void setup(enum x86emu_mode mode, const void *code, size_t len)
+{
+    memset(ram, 0, sizeof(ram));
+    memset(&cpu, 0, sizeof(cpu));
+    cpu.mode = mode;
+    cpu.rip = 0x1000;
+    cpu.rflags = 2;
+    memcpy(ram + 0x1000, code, len);
+    dev_value = dev_last_addr = dev_last_write = 0;
+    dev_reads = dev_writes = dev_last_size = port_outs = 0;
+    port_next = 0x100;
+}
+
+static enum x86emu_status step(void) { return x86emu_step(&cpu, &ops, NULL, &fault, why, sizeof(why)); }
+
+#define CODE(...) ((const unsigned char[]){__VA_ARGS__}), sizeof((const unsigned char[]){__VA_ARGS__})
+
+TEST(emu_mov_load_from_device_zero_extends)
+{
+    setup(EMU_MODE_LONG64, CODE(0x8b, 0x03)); /* mov eax, [rbx] */
+    cpu.gpr[3] = DEV_BASE + 0x20;
+    cpu.gpr[0] = 0xffffffffffffffffull;
+    dev_value = 0x12345678;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0], 0x12345678);
+    CHECK_EQ(dev_last_addr, DEV_BASE + 0x20);
+    CHECK_EQ(dev_last_size, 4);
+    CHECK_EQ(cpu.rip, 0x1002);
+}
+
+TEST(emu_mov_store_rip_relative)
+{
+    setup(EMU_MODE_LONG64, CODE(0x89, 0x0d, 0x10, 0x00, 0x00, 0x00)); /* mov [rip+0x10], ecx */
+    cpu.gpr[1] = 0xcafef00d;
+    CHECK_EQ(step(), EMU_OK);
+    u32 v;
+    memcpy(&v, ram + 0x1006 + 0x10, 4);
+    CHECK_EQ(v, 0xcafef00d);
+    CHECK_EQ(cpu.rip, 0x1006);
+}
+
+TEST(emu_real_mode_bx_si_disp8)
+{
+    setup(EMU_MODE_REAL, CODE(0x89, 0x40, 0x04)); /* mov [bx+si+4], ax */
+    cpu.seg_base[EMU_DS] = 0x20000;
+    cpu.gpr[3] = 0x100; /* bx */
+    cpu.gpr[6] = 0x10;  /* si */
+    cpu.gpr[0] = 0xabcd1234;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x20114], 0x34);
+    CHECK_EQ(ram[0x20115], 0x12);
+    CHECK_EQ(ram[0x20116], 0);
+    CHECK_EQ(cpu.rip, 0x1003);
+}
+
+TEST(emu_real_mode_bp_defaults_to_ss)
+{
+    setup(EMU_MODE_REAL, CODE(0x8b, 0x46, 0x02)); /* mov ax, [bp+2] */
+    cpu.seg_base[EMU_SS] = 0x30000;
+    cpu.seg_base[EMU_DS] = 0x40000;
+    cpu.gpr[5] = 0x10;
+    ram[0x30012] = 0x77;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0] & 0xffff, 0x77);
+}
+
+TEST(emu_mov_imm8_and_operand_size_prefix)
+{
+    setup(EMU_MODE_PROT32, CODE(0xc6, 0x05, 0x00, 0x30, 0x00, 0x00, 0x5a)); /* mov byte [0x3000], 0x5a */
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 0x5a);
+    CHECK_EQ(cpu.rip, 0x1007);
+    setup(EMU_MODE_PROT32, CODE(0x66, 0x89, 0x03)); /* mov [ebx], ax */
+    cpu.gpr[3] = 0x3000;
+    cpu.gpr[0] = 0x11223344;
+    ram[0x3002] = 0xee;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 0x44);
+    CHECK_EQ(ram[0x3001], 0x33);
+    CHECK_EQ(ram[0x3002], 0xee);
+}
+
+TEST(emu_movzx_movsx)
+{
+    setup(EMU_MODE_PROT32, CODE(0x0f, 0xb7, 0x03)); /* movzx eax, word [ebx] */
+    cpu.gpr[3] = 0x3000;
+    ram[0x3000] = 0xff;
+    ram[0x3001] = 0xff;
+    cpu.gpr[0] = ~0ull;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0], 0xffff);
+    setup(EMU_MODE_LONG64, CODE(0x48, 0x0f, 0xbe, 0x03)); /* movsx rax, byte [rbx] */
+    cpu.gpr[3] = 0x3000;
+    ram[0x3000] = 0x80;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0], 0xffffffffffffff80ull);
+}
+
+TEST(emu_high_byte_register_without_rex)
+{
+    setup(EMU_MODE_PROT32, CODE(0x8a, 0x23)); /* mov ah, [ebx] */
+    cpu.gpr[3] = 0x3000;
+    cpu.gpr[0] = 0x11223344;
+    ram[0x3000] = 0xab;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0], 0x1122ab44);
+}
+
+TEST(emu_rex_extended_registers)
+{
+    setup(EMU_MODE_LONG64, CODE(0x4d, 0x89, 0x08)); /* mov [r8], r9 */
+    cpu.gpr[8] = 0x3000;
+    cpu.gpr[9] = 0x0102030405060708ull;
+    CHECK_EQ(step(), EMU_OK);
+    u64 v;
+    memcpy(&v, ram + 0x3000, 8);
+    CHECK_EQ(v, 0x0102030405060708ull);
+}
+
+TEST(emu_moffs_64bit)
+{
+    setup(EMU_MODE_LONG64, CODE(0xa1, 0x00, 0x00, 0xe0, 0xfe, 0x00, 0x00, 0x00, 0x00)); /* mov eax, [0xfee00000] */
+    dev_value = 0x50014;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0], 0x50014);
+    CHECK_EQ(cpu.rip, 0x1009);
+}
+
+TEST(emu_rep_stosd_forward)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0xab)); /* rep stosd */
+    cpu.gpr[0] = 0xdeadbeef;
+    cpu.gpr[1] = 4;
+    cpu.gpr[7] = 0x2000;
+    CHECK_EQ(step(), EMU_OK);
+    u32 v;
+    memcpy(&v, ram + 0x200c, 4);
+    CHECK_EQ(v, 0xdeadbeef);
+    CHECK_EQ(cpu.gpr[1], 0);
+    CHECK_EQ(cpu.gpr[7], 0x2010);
+    CHECK_EQ(cpu.rip, 0x1002);
+}
+
+TEST(emu_rep_movsb_backwards)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0xa4)); /* rep movsb, DF=1 */
+    cpu.rflags |= 1 << 10;
+    memcpy(ram + 0x2000, "abcd", 4);
+    cpu.gpr[6] = 0x2003;
+    cpu.gpr[7] = 0x3003;
+    cpu.gpr[1] = 4;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK(memcmp(ram + 0x3000, "abcd", 4) == 0);
+    CHECK_EQ(cpu.gpr[6], 0x1fff);
+    CHECK_EQ(cpu.gpr[7], 0x2fff);
+}
+
+TEST(emu_rep_zero_count_and_restart)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0xab));
+    cpu.gpr[1] = 0;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.rip, 0x1002);
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0xaa)); /* rep stosb longer than one step */
+    cpu.gpr[1] = X86EMU_MAX_REP + 10;
+    cpu.gpr[7] = 0x10000;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.rip, 0x1000); /* resumes later */
+    CHECK_EQ(cpu.gpr[1], 10);
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.rip, 0x1002);
+    CHECK_EQ(cpu.gpr[1], 0);
+}
+
+TEST(emu_add_imm8_flags)
+{
+    setup(EMU_MODE_PROT32, CODE(0x83, 0x03, 0x01)); /* add dword [ebx], 1 */
+    cpu.gpr[3] = 0x3000;
+    memset(ram + 0x3000, 0xff, 4);
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 0);
+    CHECK(cpu.rflags & (1 << 0)); /* CF */
+    CHECK(cpu.rflags & (1 << 6)); /* ZF */
+    CHECK(!(cpu.rflags & (1 << 11)));
+}
+
+TEST(emu_cmp_overflow_and_sign)
+{
+    setup(EMU_MODE_PROT32, CODE(0x83, 0x3b, 0x01)); /* cmp dword [ebx], 1 */
+    cpu.gpr[3] = 0x3000;
+    u32 v = 0x80000000;
+    memcpy(ram + 0x3000, &v, 4);
+    CHECK_EQ(step(), EMU_OK);
+    CHECK(cpu.rflags & (1 << 11));  /* OF: negative - positive = positive */
+    CHECK(!(cpu.rflags & (1 << 7))); /* SF clear */
+    CHECK(!(cpu.rflags & 1));
+    memcpy(&v, ram + 0x3000, 4);
+    CHECK_EQ(v, 0x80000000); /* CMP does not write */
+}
+
+TEST(emu_or_and_test_on_device)
+{
+    setup(EMU_MODE_LONG64, CODE(0x81, 0x0b, 0x00, 0x01, 0x00, 0x00)); /* or dword [rbx], 0x100 */
+    cpu.gpr[3] = DEV_BASE + 0xf0;
+    dev_value = 0x0f;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(dev_last_write, 0x10f);
+    CHECK_EQ(dev_reads, 1);
+    CHECK_EQ(dev_writes, 1);
+    setup(EMU_MODE_LONG64, CODE(0x85, 0x03)); /* test [rbx], eax */
+    cpu.gpr[3] = DEV_BASE;
+    cpu.gpr[0] = 0x1000;
+    dev_value = 0x1000;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK(!(cpu.rflags & (1 << 6)));
+    CHECK_EQ(dev_writes, 0);
+}
+
+TEST(emu_xchg_and_xadd)
+{
+    setup(EMU_MODE_PROT32, CODE(0x87, 0x03)); /* xchg [ebx], eax */
+    cpu.gpr[3] = 0x3000;
+    cpu.gpr[0] = 5;
+    ram[0x3000] = 9;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[0], 9);
+    CHECK_EQ(ram[0x3000], 5);
+    setup(EMU_MODE_PROT32, CODE(0x0f, 0xc1, 0x03)); /* xadd [ebx], eax */
+    cpu.gpr[3] = 0x3000;
+    cpu.gpr[0] = 2;
+    ram[0x3000] = 40;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 42);
+    CHECK_EQ(cpu.gpr[0], 40);
+}
+
+TEST(emu_bts_register_offset_reaches_next_dword)
+{
+    setup(EMU_MODE_PROT32, CODE(0x0f, 0xab, 0x03)); /* bts [ebx], eax */
+    cpu.gpr[3] = 0x3000;
+    cpu.gpr[0] = 35;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3004], 0x08);
+    CHECK(!(cpu.rflags & 1));
+    setup(EMU_MODE_PROT32, CODE(0x0f, 0xba, 0x33, 0x02)); /* btr dword [ebx], 2 */
+    cpu.gpr[3] = 0x3000;
+    ram[0x3000] = 0x04;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 0);
+    CHECK(cpu.rflags & 1);
+}
+
+TEST(emu_neg_not_incdec)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf7, 0x1b)); /* neg dword [ebx] */
+    cpu.gpr[3] = 0x3000;
+    ram[0x3000] = 1;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 0xff);
+    CHECK(cpu.rflags & 1);
+    setup(EMU_MODE_PROT32, CODE(0xfe, 0x0b)); /* dec byte [ebx], CF kept */
+    cpu.gpr[3] = 0x3000;
+    cpu.rflags |= 1;
+    ram[0x3000] = 1;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(ram[0x3000], 0);
+    CHECK(cpu.rflags & 1);
+    CHECK(cpu.rflags & (1 << 6));
+}
+
+TEST(emu_string_port_io)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0x66, 0x6d)); /* rep insw */
+    cpu.gpr[2] = 0x1f0;
+    cpu.gpr[1] = 3;
+    cpu.gpr[7] = 0x4000;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(port_last, 0x1f0);
+    CHECK_EQ(ram[0x4000], 0x00);
+    CHECK_EQ(ram[0x4001], 0x01);
+    CHECK_EQ(ram[0x4004], 0x02);
+    CHECK_EQ(cpu.gpr[7], 0x4006);
+    setup(EMU_MODE_REAL, CODE(0x6e)); /* outsb */
+    cpu.seg_base[EMU_DS] = 0x5000;
+    cpu.gpr[2] = 0xe9;
+    cpu.gpr[6] = 0x10;
+    ram[0x5010] = 'Z';
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(port_out[0], 'Z');
+    CHECK_EQ(cpu.gpr[6], 0x11);
+}
+
+TEST(emu_page_fault_leaves_state)
+{
+    setup(EMU_MODE_LONG64, CODE(0x89, 0x03)); /* mov [rbx], eax */
+    cpu.gpr[3] = 0x80000000;
+    CHECK_EQ(step(), EMU_FAULT);
+    CHECK_EQ(fault.vector, 14);
+    CHECK_EQ(fault.error, 2);
+    CHECK_EQ(fault.cr2, 0x80000000);
+    CHECK_EQ(cpu.rip, 0x1000);
+}
+
+TEST(emu_unsupported_names_the_bytes)
+{
+    setup(EMU_MODE_LONG64, CODE(0x0f, 0x0b)); /* ud2 */
+    CHECK_EQ(step(), EMU_UNSUPPORTED);
+    CHECK(strstr(why, "0f 0b") != NULL);
+    CHECK_EQ(cpu.rip, 0x1000);
+}
+
+TEST(emu_too_long_instruction)
+{
+    unsigned char code[16];
+    memset(code, 0x66, 15);
+    code[15] = 0x90;
+    setup(EMU_MODE_PROT32, code, sizeof(code));
+    CHECK_EQ(step(), EMU_FAULT);
+    CHECK_EQ(fault.vector, 13);
+}
