@@ -76,7 +76,7 @@ $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-
 
 run: all
 	@tools/need.sh qemu
-	python3 tests/harness/qemu_run.py --config tests/configs/default.cfg --interactive
+	python3 tests/harness/qemu_run.py --config tests/configs/default.cfg
 
 # ---- tests ----
 
