@@ -23,6 +23,7 @@ CORE_C := $(wildcard vmm/*.c) $(wildcard svm/*.c) $(wildcard vmx/*.c) $(wildcard
 CORE_ASM := $(wildcard vmm/*.asm) $(wildcard svm/*.asm) $(wildcard vmx/*.asm)
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_C)) $(patsubst %.asm,$(BUILD)/%.o,$(CORE_ASM))
 UEFI_OBJ := $(BUILD)/boot/uefi.o
+MB2_OBJ := $(BUILD)/boot/multiboot2_entry.o $(BUILD)/boot/multiboot2.o
 
 EFI_LIB := /usr/lib
 EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
@@ -30,8 +31,8 @@ EFI_LDS := $(EFI_LIB)/elf_x86_64_efi.lds
 
 GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
 
-.PHONY: all deps run test unit integration clean
-all: $(BUILD)/zazen.efi $(GUESTS)
+.PHONY: all deps run test unit iso clean
+all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS)
 
 deps:
 	@tools/need.sh build
@@ -66,6 +67,18 @@ $(BUILD)/zazen.efi: $(BUILD)/zazen.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
 	           -j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+# The multiboot2 image for GRUB (and so for Bochs, which has no UEFI).
+$(BUILD)/zazen.elf: $(MB2_OBJ) $(CORE_OBJ) boot/multiboot2.ld
+	$(LD) -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T boot/multiboot2.ld $(MB2_OBJ) $(CORE_OBJ) -o $@
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+# A GRUB rescue ISO booting zazen.elf with a config and the files it names:
+#   make iso [ISO_CONFIG=tests/configs/default.cfg]
+ISO_CONFIG ?= tests/configs/default.cfg
+iso: $(BUILD)/zazen.elf $(GUESTS)
+	@tools/need.sh grub
+	tools/mkiso.sh $(ISO_CONFIG) $(BUILD)/zazen.iso $(GUESTS)
 
 # Test guests: flat ROM images that start at the reset vector.
 $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build

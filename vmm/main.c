@@ -48,6 +48,34 @@ static const struct arch_ops *choose_backend(void)
     return ops;
 }
 
+struct file_check {
+    const struct bootinfo *bi;
+    bool ok;
+};
+
+/* Every file the config names must have been loaded (the multiboot2 path
+ * loads what grub.cfg says, which may not match) and fit its key. Like a
+ * config error, a missing file stops Zazen before any domain runs. */
+static bool check_file(void *ctx, const struct domain_config *d, const struct config_file *f)
+{
+    struct file_check *c = ctx;
+    (void)d;
+    for (u32 i = 0; i < c->bi->file_count; i++) {
+        if (strcmp(c->bi->files[i].name, f->name) != 0)
+            continue;
+        struct config_error err;
+        if (config_check_file_size(f, c->bi->files[i].size, &err))
+            return true;
+        kprintf("zazen: %s:%u: %s\n", c->bi->config_name, err.line, err.msg);
+        c->ok = false;
+        return false;
+    }
+    kprintf("zazen: %s:%u: %s '%s' was not loaded by the boot loader\n", c->bi->config_name, f->line, f->key,
+            f->name);
+    c->ok = false;
+    return false;
+}
+
 static void run_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
 {
     char why[160];
@@ -85,11 +113,18 @@ NORETURN void core_main(struct bootinfo *bi)
     if (!arch)
         power_off();
 
+    if (!bi->config_text) {
+        kprintf("zazen: no %s was given to Zazen: nothing to run\n", bi->config_name);
+        power_off();
+    }
     struct config_error err;
     if (!config_parse(bi->config_text, bi->config_size, &config, &err)) {
         kprintf("zazen: %s:%u: %s\n", bi->config_name, err.line, err.msg);
         power_off();
     }
+    struct file_check files = {bi, true};
+    if (!config_for_each_file(&config, check_file, &files))
+        power_off();
     for (unsigned i = 0; i < config.domain_count; i++)
         run_domain(i + 1, &config.domains[i], bi);
     kprintf("zazen: all domains ended\n");

@@ -10,18 +10,31 @@
 
 static struct page_allocator allocator;
 
-void mm_init(const struct bootinfo *bi)
+/* Adds the ranges of one type, then takes out everything that is not free
+ * RAM: a boot entry may list Zazen's image or modules inside a free range
+ * (multiboot2 does), and reserved ranges always win. Below 1 MiB stays
+ * free for real-mode trampolines. */
+static void add_free_ranges(const struct bootinfo *bi, u32 type)
 {
-    pagealloc_init(&allocator);
     for (u32 i = 0; i < bi->mem_count; i++) {
         const struct bootinfo_mem *m = &bi->mem[i];
-        /* Below 1 MiB stays free for real-mode trampolines and out of DMA's way. */
-        if (m->type != MEM_USABLE || m->base + m->size <= MiB)
+        if (m->type != type || m->base + m->size <= MiB)
             continue;
         u64 base = MAX(m->base, MiB);
         if (!pagealloc_add(&allocator, base, m->base + m->size - base))
             kprintf("zazen: memory map too fragmented; ignoring RAM at %llx\n", (unsigned long long)base);
     }
+    for (u32 i = 0; i < bi->mem_count; i++) {
+        const struct bootinfo_mem *m = &bi->mem[i];
+        if (m->type != MEM_USABLE && m->type != MEM_USABLE_LATER)
+            pagealloc_reserve(&allocator, m->base, m->size);
+    }
+}
+
+void mm_init(const struct bootinfo *bi)
+{
+    pagealloc_init(&allocator);
+    add_free_ranges(bi, MEM_USABLE);
 }
 
 void *page_alloc_aligned(u64 bytes, u64 align)
@@ -46,13 +59,18 @@ u64 mm_free_bytes(void) { return allocator.free_bytes; }
 u64 mm_managed_bytes(void) { return allocator.managed_bytes; }
 u64 mm_largest_block(u64 align) { return pagealloc_largest(&allocator, align); }
 
-/* Map everything up to the highest address in the map, and at least the
- * first 4 GiB, where the local APIC, the I/O APIC and the firmware live. */
+/* Map all memory Zazen may touch (RAM, its own, ACPI tables) and at least
+ * the first 4 GiB, where the local APIC, the I/O APIC and the firmware
+ * live. Reserved holes far above RAM (QEMU reports one at 1 TiB) are left
+ * out. */
 static u64 identity_map_top(const struct bootinfo *bi)
 {
     u64 top = 4 * GiB;
-    for (u32 i = 0; i < bi->mem_count; i++)
-        top = MAX(top, bi->mem[i].base + bi->mem[i].size);
+    for (u32 i = 0; i < bi->mem_count; i++) {
+        u32 t = bi->mem[i].type;
+        if (t == MEM_USABLE || t == MEM_USABLE_LATER || t == MEM_ZAZEN || t == MEM_ACPI_RECLAIM || t == MEM_ACPI_NVS)
+            top = MAX(top, bi->mem[i].base + bi->mem[i].size);
+    }
     return ALIGN_UP(top, GiB);
 }
 
@@ -67,8 +85,10 @@ static u64 *alloc_table(void)
 void paging_init(const struct bootinfo *bi)
 {
     u64 top = identity_map_top(bi);
-    if (top > 512 * GiB)
-        panic("memory map reaches %llx: beyond one PML4 entry", (unsigned long long)top);
+    if (top > 512 * GiB) {
+        kprintf("zazen: using only the first 512 GiB of memory\n");
+        top = 512 * GiB;
+    }
     u64 *pml4 = alloc_table();
     u64 *pdpt = alloc_table();
     pml4[0] = hpa_of(pdpt) | PTE_P | PTE_W;
@@ -81,11 +101,5 @@ void paging_init(const struct bootinfo *bi)
     /* Keep the firmware's CR4/EFER choices (PAE, NXE, WP); only the tables change. */
     write_cr3(hpa_of(pml4));
 
-    for (u32 i = 0; i < bi->mem_count; i++) {
-        const struct bootinfo_mem *m = &bi->mem[i];
-        if (m->type != MEM_USABLE_LATER || m->base + m->size <= MiB)
-            continue;
-        u64 base = MAX(m->base, MiB);
-        pagealloc_add(&allocator, base, m->base + m->size - base);
-    }
+    add_free_ranges(bi, MEM_USABLE_LATER);
 }

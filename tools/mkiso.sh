@@ -1,0 +1,34 @@
+#!/bin/sh
+# tools/mkiso.sh CONFIG OUT.iso [FILE...]
+# A GRUB (BIOS) rescue ISO that boots build/zazen.elf through multiboot2,
+# with CONFIG as the module "zazen.cfg" and each FILE as a module named by
+# its base name, which is how zazen.cfg refers to it.
+set -eu
+[ $# -ge 2 ] || { echo "usage: $0 CONFIG OUT.iso [FILE...]" >&2; exit 2; }
+config=$1 out=$2
+shift 2
+top=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/boot/grub"
+cp "$top/build/zazen.elf" "$tmp/boot/zazen.elf"
+cp "$config" "$tmp/boot/zazen.cfg"
+{
+    echo "set timeout=0"
+    echo "set default=0"
+    echo "menuentry \"Zazen\" {"
+    echo "    multiboot2 /boot/zazen.elf"
+    echo "    module2 /boot/zazen.cfg zazen.cfg"
+    for f in "$@"; do
+        name=$(basename "$f")
+        cp "$f" "$tmp/boot/$name"
+        echo "    module2 /boot/$name $name"
+    done
+    echo "    boot"
+    echo "}"
+} > "$tmp/boot/grub/grub.cfg"
+grub-mkrescue -o "$out" "$tmp" >/dev/null 2>&1 || {
+    echo "mkiso: grub-mkrescue failed" >&2
+    grub-mkrescue -o "$out" "$tmp"
+    exit 1
+}
