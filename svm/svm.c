@@ -84,7 +84,7 @@ static void build_permission_maps(void)
         msrpm_allow(passthrough[i]);
 }
 
-static bool svm_cpu_enable(char *why, size_t why_size)
+static bool svm_check_features(char *why, size_t why_size)
 {
     struct cpuid_regs r = cpuid(0x8000000a, 0);
     cpu.features = r.edx;
@@ -97,6 +97,13 @@ static bool svm_cpu_enable(char *why, size_t why_size)
         snprintf(why, why_size, "AMD-V reports %u ASIDs: at least 2 needed", cpu.asid_count);
         return false;
     }
+    return true;
+}
+
+static bool svm_cpu_enable(char *why, size_t why_size)
+{
+    if (!svm_check_features(why, why_size))
+        return false;
     cpu.hsave = page_alloc(PAGE_SIZE);
     cpu.host_state = page_alloc(PAGE_SIZE);
     cpu.iopm = page_alloc(IOPM_SIZE);
@@ -323,6 +330,16 @@ static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
         sv(v)->vmcb->save.cr2 = ev->cr2;
 }
 
+/* AMD-V lets the guest own CR0 and CR4 outright (no CR intercepts are
+ * set), so no CR write ever reaches this. */
+static bool svm_write_cr(struct vcpu *v, unsigned cr, u64 value)
+{
+    (void)v;
+    (void)cr;
+    (void)value;
+    return false;
+}
+
 static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
     const struct vmcb_save *g = &sv(v)->vmcb->save;
@@ -348,6 +365,7 @@ static bool svm_msr_write(struct vcpu *v, u32 msr, u64 value)
 
 const struct arch_ops svm_ops = {
     .name = "AMD-V",
+    .check_features = svm_check_features,
     .cpu_enable = svm_cpu_enable,
     .domain_create = svm_domain_create,
     .domain_destroy = svm_domain_destroy,
@@ -357,6 +375,7 @@ const struct arch_ops svm_ops = {
     .vcpu_run = svm_vcpu_run,
     .get_sregs = svm_get_sregs,
     .inject_event = svm_inject_event,
+    .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
 };

@@ -11,6 +11,10 @@ struct domain;
 
 struct arch_ops {
     const char *name; /* "AMD-V" or "VT-x" */
+    /* Checks, without changing anything, that the CPU has every feature
+     * the backend needs (nested paging, ...); false and a sentence naming
+     * the missing one. Boot entries call it before taking the machine. */
+    bool (*check_features)(char *why, size_t why_size);
     /* Turns virtualization on for this CPU; false and a sentence if it can't. */
     bool (*cpu_enable)(char *why, size_t why_size);
     /* Tag (ASID/VPID) and nested page tables built from domain->mem. */
@@ -25,6 +29,9 @@ struct arch_ops {
     void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
     /* Queues an event for the next entry. */
     void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
+    /* A guest MOV to CR0/CR4 that the backend intercepts (VT-x keeps some
+     * bits for itself). False: the write faults (#GP). */
+    bool (*write_cr)(struct vcpu *v, unsigned cr, u64 value);
     /* MSRs whose guest values live in the VMCB/VMCS (EFER, PAT, SYSENTER,
      * syscall and segment-base MSRs). False: not one of them. */
     bool (*msr_read)(struct vcpu *v, u32 msr, u64 *value);

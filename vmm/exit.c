@@ -73,6 +73,33 @@ static void handle_nothing(struct vcpu *v, struct vm_exit *e)
     (void)e;
 }
 
+/* A guest write to a control-register bit the backend keeps (VT-x's
+ * guest/host masks, SDM 3C 25.6.6). MOV to CR uses 32 bits outside
+ * 64-bit mode; LMSW sets PE but never clears it; CLTS clears TS (SDM 2A/2B). */
+static void handle_cr_access(struct vcpu *v, struct vm_exit *e)
+{
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    u64 value;
+    switch (e->cr.access) {
+    case CR_MOV_TO:
+        value = v->gpr[e->cr.gpr];
+        if (!(s.efer & EFER_LMA))
+            value = (u32)value;
+        break;
+    case CR_CLTS: value = s.cr0 & ~CR0_TS; break;
+    case CR_LMSW: value = (s.cr0 & ~0xfull) | (e->cr.lmsw_data & 0xf) | (s.cr0 & CR0_PE); break;
+    default:
+        domain_end(v->domain, "unexpected read of CR%u intercepted", e->cr.cr);
+        return;
+    }
+    if (!arch->write_cr(v, e->cr.access == CR_MOV_TO ? e->cr.cr : 0, value)) {
+        vcpu_inject_exception(v, VECTOR_GP, true, 0);
+        return;
+    }
+    vcpu_skip_instruction(v, e);
+}
+
 static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
 {
     domain_end(v->domain, "VM entry failed: %s", e->entry.detail);
@@ -112,6 +139,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_TIMER] = handle_nothing,
     [EXIT_INIT_SIGNAL] = handle_nothing,
     [EXIT_EXCEPTION] = handle_exception,
+    [EXIT_CR_ACCESS] = handle_cr_access,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
     [EXIT_UNHANDLED] = handle_unhandled,
 };

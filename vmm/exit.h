@@ -27,6 +27,7 @@
     X(TIMER, "timer")                  /* preemption timer / host timer */        \
     X(INIT_SIGNAL, "init")                                                        \
     X(EXCEPTION, "exception")          /* an intercepted guest exception */       \
+    X(CR_ACCESS, "cr-access")          /* VMX: a write to a masked CR bit */      \
     X(ENTRY_FAILED, "entry-failed")    /* VM entry refused the guest state */     \
     X(UNHANDLED, "unhandled")          /* a hardware exit Zazen has no use for */
 
@@ -39,7 +40,7 @@ enum exit_reason {
 
 const char *exit_reason_name(enum exit_reason r);
 
-enum io_size { IO_BYTE = 1, IO_WORD = 2, IO_DWORD = 4 };
+enum cr_access { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
 
 struct vm_exit {
     enum exit_reason reason;
@@ -63,6 +64,12 @@ struct vm_exit {
             u64 gla;         /* guest linear address if valid_gla */
             bool valid_gla;
         } npf;
+        struct {
+            u8 cr;          /* 0, 3, 4, 8 */
+            u8 access;      /* enum cr_access */
+            u8 gpr;         /* enum gpr, for MOV to/from CR */
+            u16 lmsw_data;  /* the LMSW operand's low 16 bits */
+        } cr;
         struct {
             u8 vector;
             bool has_error;

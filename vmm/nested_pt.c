@@ -12,6 +12,7 @@ bool nested_pt_init(struct nested_pt *pt, const struct nested_pt_format *fmt)
     pt->fmt = fmt;
     pt->root = page_alloc(PAGE_SIZE);
     pt->table_pages = pt->root ? 1 : 0;
+    pt->large_pages = true;
     return pt->root != NULL;
 }
 
@@ -36,7 +37,7 @@ static u64 *table_for(struct nested_pt *pt, u64 gpa, unsigned level)
 bool nested_pt_map(struct nested_pt *pt, u64 gpa, u64 hpa, u64 size, unsigned perms)
 {
     while (size) {
-        bool large = IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE;
+        bool large = pt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE;
         unsigned level = large ? 2 : 1;
         u64 *table = table_for(pt, gpa, level);
         if (!table)

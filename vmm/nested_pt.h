@@ -21,6 +21,7 @@ struct nested_pt {
     const struct nested_pt_format *fmt;
     u64 *root;
     unsigned table_pages; /* for the footprint figures */
+    bool large_pages;     /* 2 MiB leaves allowed (every AMD NPT; EPT if it says so) */
 };
 
 bool nested_pt_init(struct nested_pt *pt, const struct nested_pt_format *fmt);

@@ -3,6 +3,7 @@
  * 23.7: CPUID.1:ECX.VMX[bit 5], IA32_FEATURE_CONTROL lock and VMXON-outside-
  * SMX bits). */
 #include "virt_detect.h"
+#include "arch.h"
 #include "format.h"
 #include "x86.h"
 
@@ -28,10 +29,11 @@ enum virt_kind virt_detect(char *why, size_t why_size, bool (*read_msr)(u32 msr,
     bool vmx = (cpuid(1, 0).ecx & CPUID_1_ECX_VMX) != 0;
     u64 v;
     if (svm) {
-        if (!read_msr(MSR_VM_CR, &v) || !(v & VM_CR_SVMDIS))
-            return VIRT_SVM;
-        snprintf(why, why_size, "AMD-V is disabled by the firmware (VM_CR.SVMDIS is set): enable SVM in the firmware setup");
-        return VIRT_NONE;
+        if (read_msr(MSR_VM_CR, &v) && (v & VM_CR_SVMDIS)) {
+            snprintf(why, why_size, "AMD-V is disabled by the firmware (VM_CR.SVMDIS is set): enable SVM in the firmware setup");
+            return VIRT_NONE;
+        }
+        return svm_ops.check_features(why, why_size) ? VIRT_SVM : VIRT_NONE;
     }
     if (vmx) {
         /* The firmware may have locked IA32_FEATURE_CONTROL: read it, never assume. */
@@ -41,7 +43,7 @@ enum virt_kind virt_detect(char *why, size_t why_size, bool (*read_msr)(u32 msr,
             snprintf(why, why_size, "VT-x is disabled by the firmware (IA32_FEATURE_CONTROL is locked without VMXON): enable it in the firmware setup");
             return VIRT_NONE;
         }
-        return VIRT_VMX;
+        return vmx_ops.check_features(why, why_size) ? VIRT_VMX : VIRT_NONE;
     }
     snprintf(why, why_size, "this CPU has neither AMD-V (CPUID 8000_0001h ECX.SVM) nor Intel VT-x (CPUID 1 ECX.VMX)");
     return VIRT_NONE;

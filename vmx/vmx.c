@@ -1,15 +1,720 @@
-/* The Intel VT-x backend. Filled by the VT-x issue; until then choosing it
- * reports that it is missing instead of failing silently. */
+/* The Intel VT-x backend: VMXON, one VMCS per vCPU, a VPID per domain, EPT
+ * and unrestricted guest, so that guests start in real mode at F000:FFF0
+ * exactly as on the AMD-V backend. References are to Intel SDM Vol. 3C.
+ * Mirrors svm/svm.c. */
 #include "../vmm/arch.h"
+#include "../vmm/console.h"
+#include "../vmm/cpu.h"
+#include "../vmm/domain.h"
+#include "../vmm/emulate.h"
 #include "../vmm/format.h"
+#include "../vmm/mm.h"
+#include "../vmm/string.h"
+#include "../vmm/x86.h"
+#include "ept.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "vmx_exit.h"
+#include "vmx_ops.h"
+
+#define MAX_VPIDS 256
+#define FEATURE_CONTROL_LOCK BIT(0)
+#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
+#define CPUID_80000001_EDX_RDTSCP BIT(27)
+
+int vmx_enter(u64 *gpr, int launched);
+void vmx_exit_stub(void);
+
+struct vmx_cpu vmx_cpu;
+
+struct vmx_domain {
+    struct nested_pt ept;
+    u64 eptp;
+    u16 vpid;
+};
+
+/* MSRs that VM entry and exit do not switch, passed through to the guest
+ * and swapped by hand when another vCPU takes this CPU. */
+static const u32 swapped_msrs[] = {MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK};
+
+struct vmx_vcpu {
+    struct vcpu *vcpu;
+    void *vmcs;
+    bool launched;
+    u64 msrs[ARRAY_SIZE(swapped_msrs)];
+};
+
+static struct vmx_vcpu *current; /* the vCPU whose VMCS is loaded on this CPU */
+
+static struct vmx_domain *xd(struct domain *d) { return d->arch; }
+static struct vmx_vcpu *xv(struct vcpu *v) { return v->arch; }
+
+/* ---- capabilities ---- */
+
+/* A control value: the bits we want, plus what the CPU forces to 1
+ * (allowed-0 settings, low half of the capability MSR), minus what it
+ * cannot do (allowed-1 settings, high half) (SDM 3C A.3-A.5). */
+static bool adjust_controls(u64 cap, u32 required, u32 optional, u32 *out, const char *what, char *why,
+                            size_t why_size)
+{
+    u32 allowed0 = (u32)cap, allowed1 = (u32)(cap >> 32);
+    if ((required & allowed1) != required) {
+        snprintf(why, why_size, "VT-x lacks %s controls 0x%x", what, required & ~allowed1);
+        return false;
+    }
+    *out = (required | (optional & allowed1) | allowed0) & allowed1;
+    return true;
+}
+
+static bool vmx_check_features(char *why, size_t why_size)
+{
+    struct vmx_cpu *c = &vmx_cpu;
+    c->basic = rdmsr(MSR_VMX_BASIC);
+    bool true_ctls = (c->basic & VMX_BASIC_TRUE_CTLS) != 0;
+    if (((c->basic >> VMX_BASIC_MEMTYPE_SHIFT) & 0xf) != VMX_MEMTYPE_WB) {
+        snprintf(why, why_size, "VT-x wants VMCS memory that is not write-back");
+        return false;
+    }
+    u64 proc_cap = rdmsr(true_ctls ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS);
+    if (!(proc_cap >> 32 & PROC_ACTIVATE_SECONDARY)) {
+        snprintf(why, why_size, "VT-x without secondary controls: no EPT, unrestricted guest or VPID");
+        return false;
+    }
+    u64 proc2_cap = rdmsr(MSR_VMX_PROCBASED_CTLS2);
+    static const struct {
+        u32 bit;
+        const char *name;
+    } needed[] = {{PROC2_ENABLE_EPT, "EPT"}, {PROC2_UNRESTRICTED_GUEST, "unrestricted guest"}, {PROC2_ENABLE_VPID, "VPID"}};
+    for (size_t i = 0; i < ARRAY_SIZE(needed); i++)
+        if (!(proc2_cap >> 32 & needed[i].bit)) {
+            snprintf(why, why_size, "VT-x without %s (IA32_VMX_PROCBASED_CTLS2): Zazen needs it", needed[i].name);
+            return false;
+        }
+    c->ept_vpid_cap = rdmsr(MSR_VMX_EPT_VPID_CAP);
+    u64 ept_needed = EPT_CAP_WALK_LENGTH_4 | EPT_CAP_MEMTYPE_WB | EPT_CAP_INVEPT;
+    if ((c->ept_vpid_cap & ept_needed) != ept_needed || !(c->ept_vpid_cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+        snprintf(why, why_size, "VT-x EPT lacks 4-level write-back tables or INVEPT (IA32_VMX_EPT_VPID_CAP %llx)",
+                 (unsigned long long)c->ept_vpid_cap);
+        return false;
+    }
+    if (!(c->ept_vpid_cap & VPID_CAP_INVVPID) || !(c->ept_vpid_cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))) {
+        snprintf(why, why_size, "VT-x without INVVPID: VPIDs cannot be recycled safely");
+        return false;
+    }
+    bool rdtscp = (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_RDTSCP) != 0;
+    return adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
+                           PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, 0, &c->pin, "pin-based", why, why_size) &&
+           adjust_controls(proc_cap,
+                           PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_MWAIT_EXITING |
+                               PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY,
+                           0, &c->proc, "processor-based", why, why_size) &&
+           adjust_controls(proc2_cap, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
+                           rdtscp ? PROC2_ENABLE_RDTSCP : 0, &c->proc2, "secondary", why, why_size) &&
+           adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS),
+                           EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
+                               EXIT_LOAD_PAT | EXIT_ACK_INTERRUPT_ON_EXIT,
+                           0, &c->exit, "VM-exit", why, why_size) &&
+           adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS),
+                           ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0, &c->entry, "VM-entry", why, why_size);
+}
+
+/* ---- turning VMX on ---- */
+
+/* One bit per MSR: reads of 0-1FFFh at 0, of C0000000h-C0001FFFh at
+ * 1024, writes at 2048 and 3072 (SDM 3C 25.6.9). */
+static void msr_bitmap_allow(u8 *bitmap, u32 msr)
+{
+    u32 offset;
+    if (msr < 0x2000)
+        offset = 0;
+    else if (msr >= 0xc0000000 && msr < 0xc0002000)
+        offset = 1024;
+    else
+        return;
+    u32 bit = msr & 0x1fff;
+    bitmap[offset + bit / 8] &= (u8)~(1u << (bit % 8));
+    bitmap[offset + 2048 + bit / 8] &= (u8)~(1u << (bit % 8));
+}
 
 static bool vmx_cpu_enable(char *why, size_t why_size)
 {
-    snprintf(why, why_size, "the VT-x backend is not built yet");
-    return false;
+    struct vmx_cpu *c = &vmx_cpu;
+    if (!vmx_check_features(why, why_size))
+        return false;
+    /* SDM 3C 24.7: IA32_FEATURE_CONTROL may be locked by the firmware. */
+    u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    if (!(fc & FEATURE_CONTROL_LOCK))
+        wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+    else if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+        snprintf(why, why_size, "VT-x is disabled by the firmware (IA32_FEATURE_CONTROL is locked without VMXON)");
+        return false;
+    }
+    c->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+    c->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+    c->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+    c->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+    /* SDM 3C 24.8: CR0 and CR4 must obey the fixed bits in VMX operation. */
+    write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
+    write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
+
+    c->vmxon_region = page_alloc(PAGE_SIZE);
+    c->io_bitmaps = page_alloc(2 * PAGE_SIZE);
+    c->msr_bitmap = page_alloc(PAGE_SIZE);
+    if (!c->vmxon_region || !c->io_bitmaps || !c->msr_bitmap) {
+        snprintf(why, why_size, "out of memory for the VMX areas");
+        return false;
+    }
+    memset(c->io_bitmaps, 0xff, 2 * PAGE_SIZE); /* every port exits */
+    memset(c->msr_bitmap, 0xff, PAGE_SIZE);     /* every MSR exits, except: */
+    static const u32 passthrough[] = {MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+                                      MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
+                                      MSR_IA32_SYSENTER_EIP};
+    for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
+        msr_bitmap_allow(c->msr_bitmap, passthrough[i]);
+
+    *(u32 *)c->vmxon_region = (u32)(c->basic & 0x7fffffff); /* VMCS revision identifier (24.11.5) */
+    if (!vmxon(hpa_of(c->vmxon_region))) {
+        snprintf(why, why_size, "VMXON failed");
+        return false;
+    }
+    c->large_pages = (c->ept_vpid_cap & EPT_CAP_2MB_PAGES) != 0;
+    kprintf("zazen: VT-x: EPT (%s pages), VPID, unrestricted guest, controls pin %x proc %x proc2 %x exit %x entry %x\n",
+            c->large_pages ? "2 MiB and 4 KiB" : "4 KiB", c->pin, c->proc, c->proc2, c->exit, c->entry);
+    return true;
+}
+
+/* ---- domains ---- */
+
+static u16 vpid_alloc(void)
+{
+    for (u16 id = 1; id < MAX_VPIDS; id++) /* VPID 0 is the host's (28.1) */
+        if (!vmx_cpu.vpid_used[id]) {
+            vmx_cpu.vpid_used[id] = true;
+            return id;
+        }
+    return 0;
+}
+
+/* Forget cached translations of this domain: EPT-tagged (INVEPT) and
+ * VPID-tagged (INVVPID) ones (SDM 3C 29.4.3). */
+static void flush_domain_tlbs(const struct vmx_domain *x)
+{
+    u64 cap = vmx_cpu.ept_vpid_cap;
+    if (cap & EPT_CAP_INVEPT_SINGLE)
+        invept(INVEPT_SINGLE_CONTEXT, x->eptp);
+    else
+        invept(INVEPT_ALL_CONTEXT, 0);
+    if (cap & VPID_CAP_INVVPID_SINGLE)
+        invvpid(INVVPID_SINGLE_CONTEXT, x->vpid);
+    else
+        invvpid(INVVPID_ALL_CONTEXT, 0);
+}
+
+static bool vmx_domain_create(struct domain *d, char *why, size_t why_size)
+{
+    struct vmx_domain *x = page_alloc(sizeof(*x));
+    if (!x) {
+        snprintf(why, why_size, "out of memory for the domain's VMX state");
+        return false;
+    }
+    d->arch = x;
+    x->vpid = vpid_alloc();
+    if (!x->vpid) {
+        snprintf(why, why_size, "no free VPID");
+        return false;
+    }
+    if (!nested_pt_init(&x->ept, &ept_format)) {
+        snprintf(why, why_size, "out of memory for extended page tables");
+        return false;
+    }
+    x->ept.large_pages = vmx_cpu.large_pages;
+    for (unsigned i = 0; i < d->mem_count; i++) {
+        const struct guest_mem_region *m = &d->mem[i];
+        unsigned perms = NESTED_READ | NESTED_EXEC | (m->read_only ? 0 : NESTED_WRITE);
+        if (!nested_pt_map(&x->ept, m->gpa, hpa_of(m->host), m->size, perms)) {
+            snprintf(why, why_size, "out of memory for extended page tables");
+            return false;
+        }
+    }
+    x->eptp = ept_pointer(hpa_of(x->ept.root));
+    flush_domain_tlbs(x);
+    return true;
+}
+
+static void vmx_domain_destroy(struct domain *d)
+{
+    struct vmx_domain *x = xd(d);
+    if (!x)
+        return;
+    if (x->ept.root)
+        flush_domain_tlbs(x);
+    nested_pt_destroy(&x->ept);
+    if (x->vpid)
+        vmx_cpu.vpid_used[x->vpid] = false;
+    page_free(x, sizeof(*x));
+    d->arch = NULL;
+}
+
+/* ---- the VMCS ---- */
+
+static u64 host_tr_base(void)
+{
+    struct PACKED {
+        u16 limit;
+        u64 base;
+    } gdtr;
+    u16 tr;
+    __asm__ volatile("sgdt %0; str %1" : "=m"(gdtr), "=r"(tr));
+    const u8 *d = (const u8 *)(uintptr_t)(gdtr.base + (tr & ~7));
+    u64 base = d[2] | (u64)d[3] << 8 | (u64)d[4] << 16 | (u64)d[7] << 24;
+    return base | (u64)(*(const u32 *)(d + 8)) << 32; /* a 16-byte system descriptor (SDM 3A 8.2.3) */
+}
+
+static u64 host_table_base(bool idt)
+{
+    struct PACKED {
+        u16 limit;
+        u64 base;
+    } r;
+    if (idt)
+        __asm__ volatile("sidt %0" : "=m"(r));
+    else
+        __asm__ volatile("sgdt %0" : "=m"(r));
+    return r.base;
+}
+
+/* Writes a field and remembers the first one the CPU refuses, so setup
+ * errors name the field (VMWRITE fails on an unsupported field, 31.4). */
+struct vmcs_writer {
+    bool ok;
+    u64 failed_field;
+};
+
+static void put(struct vmcs_writer *w, u64 field, u64 value)
+{
+    if (!vmwrite(field, value) && w->ok) {
+        w->ok = false;
+        w->failed_field = field;
+    }
+}
+
+/* The whole VMCS but the guest registers, in one linear pass: controls,
+ * then host state (SDM 3C 25.5, loaded on every VM exit). */
+static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
+{
+    struct vmx_cpu *c = &vmx_cpu;
+    struct vmx_domain *x = xd(v->domain);
+    struct vmcs_writer w = {true, 0};
+
+    put(&w, VMCS_PIN_CONTROLS, c->pin);
+    put(&w, VMCS_PROC_CONTROLS, c->proc);
+    put(&w, VMCS_PROC_CONTROLS2, c->proc2);
+    put(&w, VMCS_EXIT_CONTROLS, c->exit);
+    put(&w, VMCS_ENTRY_CONTROLS, c->entry);
+    put(&w, VMCS_EXCEPTION_BITMAP, 0);
+    put(&w, VMCS_PF_ERROR_MASK, 0);
+    put(&w, VMCS_PF_ERROR_MATCH, 0);
+    put(&w, VMCS_CR3_TARGET_COUNT, 0);
+    put(&w, VMCS_EXIT_MSR_STORE_COUNT, 0);
+    put(&w, VMCS_EXIT_MSR_LOAD_COUNT, 0);
+    put(&w, VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+    put(&w, VMCS_ENTRY_INTR_INFO, 0);
+    put(&w, VMCS_IO_BITMAP_A, hpa_of(c->io_bitmaps));
+    put(&w, VMCS_IO_BITMAP_B, hpa_of(c->io_bitmaps) + PAGE_SIZE);
+    put(&w, VMCS_MSR_BITMAP, hpa_of(c->msr_bitmap));
+    put(&w, VMCS_EPT_POINTER, x->eptp);
+    put(&w, VMCS_VPID, x->vpid);
+    put(&w, VMCS_LINK_POINTER, ~0ull); /* no shadow VMCS (26.3.1.5) */
+    /* CR bits the guest may not own: those VMX operation fixes (but PE and
+     * PG, which unrestricted guest frees), and PG itself, whose changes
+     * switch IA-32e mode in the entry controls (25.6.6). */
+    put(&w, VMCS_CR0_MASK, ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_PG);
+    put(&w, VMCS_CR4_MASK, c->cr4_fixed0 | ~c->cr4_fixed1);
+
+    put(&w, VMCS_HOST_CR0, read_cr0());
+    put(&w, VMCS_HOST_CR3, read_cr3());
+    put(&w, VMCS_HOST_CR4, read_cr4());
+    put(&w, VMCS_HOST_CS_SELECTOR, SEL_CODE64);
+    put(&w, VMCS_HOST_SS_SELECTOR, SEL_DATA);
+    put(&w, VMCS_HOST_DS_SELECTOR, SEL_DATA);
+    put(&w, VMCS_HOST_ES_SELECTOR, SEL_DATA);
+    put(&w, VMCS_HOST_FS_SELECTOR, 0);
+    put(&w, VMCS_HOST_GS_SELECTOR, 0);
+    put(&w, VMCS_HOST_TR_SELECTOR, SEL_TSS);
+    put(&w, VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+    put(&w, VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+    put(&w, VMCS_HOST_TR_BASE, host_tr_base());
+    put(&w, VMCS_HOST_GDTR_BASE, host_table_base(false));
+    put(&w, VMCS_HOST_IDTR_BASE, host_table_base(true));
+    put(&w, VMCS_HOST_SYSENTER_CS, rdmsr(MSR_IA32_SYSENTER_CS));
+    put(&w, VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_IA32_SYSENTER_ESP));
+    put(&w, VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_IA32_SYSENTER_EIP));
+    put(&w, VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
+    put(&w, VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+    put(&w, VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
+    if (!w.ok)
+        snprintf(why, why_size, "VMWRITE refused VMCS field 0x%llx", (unsigned long long)w.failed_field);
+    return w.ok;
+}
+
+/* Makes v the CPU's current vCPU: its VMCS loaded, its syscall MSRs in
+ * the registers (and the previous vCPU's saved). */
+static void make_current(struct vmx_vcpu *x)
+{
+    if (current == x)
+        return;
+    if (current)
+        for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
+            current->msrs[i] = rdmsr(swapped_msrs[i]);
+    if (!vmptrld(hpa_of(x->vmcs)))
+        panic("VMPTRLD of a vCPU's VMCS failed");
+    for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
+        wrmsr(swapped_msrs[i], x->msrs[i]);
+    current = x;
+}
+
+static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
+{
+    struct vmx_vcpu *x = page_alloc(sizeof(*x));
+    void *vmcs = page_alloc(PAGE_SIZE);
+    if (!x || !vmcs) {
+        page_free(x, sizeof(*x));
+        page_free(vmcs, PAGE_SIZE);
+        snprintf(why, why_size, "out of memory for a VMCS");
+        return false;
+    }
+    *(u32 *)vmcs = (u32)(vmx_cpu.basic & 0x7fffffff);
+    x->vcpu = v;
+    x->vmcs = vmcs;
+    v->arch = x;
+    if (!vmclear(hpa_of(vmcs))) { /* launch state "clear" (24.11.3) */
+        snprintf(why, why_size, "VMCLEAR of a new VMCS failed");
+        return false;
+    }
+    make_current(x);
+    return vmcs_setup(v, why, why_size);
+}
+
+static void vmx_vcpu_destroy(struct vcpu *v)
+{
+    struct vmx_vcpu *x = xv(v);
+    if (!x)
+        return;
+    vmclear(hpa_of(x->vmcs));
+    if (current == x)
+        current = NULL;
+    page_free(x->vmcs, PAGE_SIZE);
+    page_free(x, sizeof(*x));
+    v->arch = NULL;
+}
+
+/* ---- guest registers ---- */
+
+static void write_segment(unsigned seg, u16 selector, u64 base, u32 limit, u32 ar)
+{
+    vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * seg, selector);
+    vmwrite(VMCS_GUEST_ES_BASE + 2 * seg, base);
+    vmwrite(VMCS_GUEST_ES_LIMIT + 2 * seg, limit);
+    vmwrite(VMCS_GUEST_ES_AR + 2 * seg, ar);
+}
+
+static u64 real_cr0(u64 guest_cr0)
+{
+    return (guest_cr0 | (vmx_cpu.cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vmx_cpu.cr0_fixed1;
+}
+
+static u64 real_cr4(u64 guest_cr4) { return (guest_cr4 | vmx_cpu.cr4_fixed0) & vmx_cpu.cr4_fixed1; }
+
+/* The register state after RESET (SDM 3A Table 9-1), which unrestricted
+ * guest lets VM entry accept as it is (26.3.1.2). */
+static void vmx_vcpu_reset(struct vcpu *v)
+{
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    write_segment(SEG_CS, 0xf000, 0xffff0000, 0xffff, 0x9b);
+    for (unsigned s = SEG_ES; s <= SEG_GS; s++)
+        if (s != SEG_CS)
+            write_segment(s, 0, 0, 0xffff, 0x93);
+    write_segment(SEG_LDTR, 0, 0, 0xffff, 0x82);
+    write_segment(SEG_TR, 0, 0, 0xffff, 0x8b);
+    vmwrite(VMCS_GUEST_GDTR_BASE, 0);
+    vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+    vmwrite(VMCS_GUEST_IDTR_BASE, 0);
+    vmwrite(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+    u64 cr0 = CR0_CD | CR0_NW | CR0_ET;
+    vmwrite(VMCS_GUEST_CR0, real_cr0(cr0));
+    vmwrite(VMCS_CR0_READ_SHADOW, cr0);
+    vmwrite(VMCS_GUEST_CR3, 0);
+    vmwrite(VMCS_GUEST_CR4, real_cr4(0));
+    vmwrite(VMCS_CR4_READ_SHADOW, 0);
+    vmwrite(VMCS_GUEST_DR7, 0x400);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY_STATE, 0);
+    vmwrite(VMCS_GUEST_PENDING_DEBUG, 0);
+    vmwrite(VMCS_GUEST_IA32_EFER, 0);
+    vmwrite(VMCS_GUEST_IA32_PAT, 0x0007040600070406ull);
+    vmwrite(VMCS_GUEST_IA32_DEBUGCTL, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+    vmwrite(VMCS_ENTRY_CONTROLS, vmx_cpu.entry & ~ENTRY_IA32E_MODE_GUEST);
+    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+    memset(x->msrs, 0, sizeof(x->msrs));
+    memset(v->gpr, 0, sizeof(v->gpr));
+    v->gpr[GPR_RDX] = cpuid(1, 0).eax; /* processor signature, as after RESET */
+    v->rip = 0xfff0;
+    v->rflags = RFLAGS_FIXED;
+}
+
+/* An event whose delivery the exit interrupted is delivered again
+ * (SDM 3C 28.2.4, 27.2.4). */
+static void reinject_interrupted_event(void)
+{
+    u32 info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+    if (!(info & INTR_INFO_VALID))
+        return;
+    vmwrite(VMCS_ENTRY_INTR_INFO, info & ~BIT(12)); /* bit 12 is reserved on entry */
+    if (info & INTR_INFO_ERROR_VALID)
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+    vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+}
+
+static const char *instruction_error_text(u32 n)
+{
+    switch (n) {
+    case 4: return "VMLAUNCH with non-clear VMCS";
+    case 5: return "VMRESUME with non-launched VMCS";
+    case 7: return "VM entry with invalid control field(s)";
+    case 8: return "VM entry with invalid host-state field(s)";
+    case 12: return "VMREAD/VMWRITE of an unsupported VMCS component";
+    case 13: return "VMWRITE to a read-only VMCS component";
+    case 26: return "VM entry with events blocked by MOV SS";
+    default: return "see SDM 3C 31.4, VM-instruction error numbers";
+    }
+}
+
+static void entry_failed(struct vm_exit *e, int status)
+{
+    char verdict[96];
+    *e = (struct vm_exit){.reason = EXIT_ENTRY_FAILED};
+    vmx_diagnose(verdict, sizeof(verdict));
+    if (status == 2) {
+        snprintf(e->entry.detail, sizeof(e->entry.detail), "VMfailInvalid: no current VMCS");
+        return;
+    }
+    u32 err = (u32)vmread(VMCS_INSTRUCTION_ERROR);
+    e->entry.error = err;
+    snprintf(e->entry.detail, sizeof(e->entry.detail), "VM-instruction error %u (%s); %s", err,
+             instruction_error_text(err), verdict);
+}
+
+static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+    vmwrite(VMCS_GUEST_RIP, v->rip);
+    vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
+
+    int status = vmx_enter(v->gpr, x->launched);
+    if (status != 0) {
+        entry_failed(e, status);
+        return;
+    }
+    x->launched = true;
+    v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+    v->rip = vmread(VMCS_GUEST_RIP);
+    v->rflags = vmread(VMCS_GUEST_RFLAGS);
+    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+    struct vmx_exit_raw raw = {
+        .reason = (u32)vmread(VMCS_EXIT_REASON),
+        .qualification = vmread(VMCS_EXIT_QUALIFICATION),
+        .insn_len = (u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH),
+        .insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO),
+    };
+    u32 basic = raw.reason & 0xffff;
+    if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
+        raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+        raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
+    }
+    if (basic == VMX_EXIT_EXCEPTION_NMI) {
+        raw.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+        raw.intr_error = (u32)vmread(VMCS_EXIT_INTR_ERROR);
+    }
+    vmx_decode_exit(&raw, e);
+    if (e->reason == EXIT_ENTRY_FAILED) {
+        char verdict[96];
+        vmx_diagnose(verdict, sizeof(verdict));
+        snprintf(e->entry.detail, sizeof(e->entry.detail), "exit reason %u%s (qualification %llu); %s",
+                 e->entry.error, e->entry.error == VMX_EXIT_INVALID_GUEST_STATE ? ", invalid guest state" : "",
+                 (unsigned long long)e->entry.qualification, verdict);
+        return;
+    }
+    reinject_interrupted_event();
+}
+
+static struct segment segment_from_vmcs(unsigned seg)
+{
+    u32 ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * seg);
+    /* VMX access rights keep the flags nibble in bits 15:12; ours in 11:8. */
+    return (struct segment){(u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * seg), (u16)((ar & 0xff) | ((ar >> 4) & 0xf00)),
+                            (u32)vmread(VMCS_GUEST_ES_LIMIT + 2 * seg), vmread(VMCS_GUEST_ES_BASE + 2 * seg),
+                            (ar & VMX_AR_UNUSABLE) != 0};
+}
+
+/* The guest-visible CR0/CR4: masked bits come from the read shadows (25.6.6). */
+static u64 guest_cr0(void)
+{
+    u64 mask = vmread(VMCS_CR0_MASK);
+    return (vmread(VMCS_GUEST_CR0) & ~mask) | (vmread(VMCS_CR0_READ_SHADOW) & mask);
+}
+
+static u64 guest_cr4(void)
+{
+    u64 mask = vmread(VMCS_CR4_MASK);
+    return (vmread(VMCS_GUEST_CR4) & ~mask) | (vmread(VMCS_CR4_READ_SHADOW) & mask);
+}
+
+static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
+{
+    make_current(xv(v));
+    for (unsigned i = 0; i < SEG_COUNT; i++)
+        s->seg[i] = segment_from_vmcs(i);
+    s->gdtr = (struct descriptor_table){vmread(VMCS_GUEST_GDTR_BASE), (u16)vmread(VMCS_GUEST_GDTR_LIMIT)};
+    s->idtr = (struct descriptor_table){vmread(VMCS_GUEST_IDTR_BASE), (u16)vmread(VMCS_GUEST_IDTR_LIMIT)};
+    s->cr0 = guest_cr0();
+    s->cr2 = read_cr2(); /* CR2 is not in the VMCS: the guest's value stays in the register */
+    s->cr3 = vmread(VMCS_GUEST_CR3);
+    s->cr4 = guest_cr4();
+    s->efer = vmread(VMCS_GUEST_IA32_EFER);
+    s->cpl = (u8)SEG_ATTR_DPL(s->seg[SEG_SS].attr); /* SS.DPL is the CPL (SDM 3A 5.5) */
+}
+
+static void vmx_inject_event(struct vcpu *v, const struct vcpu_event *ev)
+{
+    static const u8 types[] = {
+        [EVENT_EXTERNAL_INTR] = INTR_TYPE_EXTERNAL,
+        [EVENT_NMI] = INTR_TYPE_NMI,
+        [EVENT_EXCEPTION] = INTR_TYPE_HW_EXCEPTION,
+        [EVENT_SOFTWARE_INTR] = INTR_TYPE_SW_INTERRUPT,
+    };
+    make_current(xv(v));
+    u32 info = ev->vector | ((u32)types[ev->type] << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
+    /* Real mode delivers no error codes (SDM 3C 26.2.1.3). */
+    if (ev->has_error && (guest_cr0() & CR0_PE)) {
+        info |= INTR_INFO_ERROR_VALID;
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, ev->error);
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, info);
+    if (ev->type == EVENT_EXCEPTION && ev->vector == 14)
+        write_cr2(ev->cr2);
+}
+
+/* IA-32e mode is active when paging is on with EFER.LME (SDM 3A 9.8.5);
+ * VM entry must be told through the "IA-32e mode guest" control. */
+static void set_long_mode(bool active)
+{
+    u64 efer = vmread(VMCS_GUEST_IA32_EFER);
+    u64 entry = vmread(VMCS_ENTRY_CONTROLS);
+    vmwrite(VMCS_GUEST_IA32_EFER, active ? efer | EFER_LMA : efer & ~EFER_LMA);
+    vmwrite(VMCS_ENTRY_CONTROLS, active ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST);
+}
+
+/* With EPT, PAE paging takes its four PDPTEs from the VMCS at VM entry
+ * (26.3.2.4), so a switch into PAE paging done here must load them. */
+static void load_pdptes(struct vcpu *v, u64 cr3)
+{
+    u64 pdpte[4];
+    guest_phys_access(v->domain, cr3 & 0xffffffe0ull, pdpte, sizeof(pdpte), false);
+    for (unsigned i = 0; i < 4; i++)
+        vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pdpte[i]);
+}
+
+static bool guest_write_cr0(struct vcpu *v, u64 value)
+{
+    u64 old = guest_cr0();
+    u64 efer = vmread(VMCS_GUEST_IA32_EFER);
+    /* MOV to CR0 faults on these (SDM 2B MOV CR): */
+    if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD)))
+        return false;
+    bool paging_on = (value & CR0_PG) && !(old & CR0_PG);
+    bool paging_off = !(value & CR0_PG) && (old & CR0_PG);
+    if (paging_on && (efer & EFER_LME)) {
+        if (!(guest_cr4() & CR4_PAE))
+            return false; /* long mode needs PAE */
+        set_long_mode(true);
+    } else if (paging_off && (efer & EFER_LMA)) {
+        set_long_mode(false);
+    }
+    vmwrite(VMCS_GUEST_CR0, real_cr0(value));
+    vmwrite(VMCS_CR0_READ_SHADOW, value);
+    if (paging_on && !(efer & EFER_LME) && (guest_cr4() & CR4_PAE))
+        load_pdptes(v, vmread(VMCS_GUEST_CR3));
+    return true;
+}
+
+static bool guest_write_cr4(struct vcpu *v, u64 value)
+{
+    (void)v;
+    /* Bits the CPU cannot hold in VMX operation fault, as on a CPU
+     * without them; VMXE too, since CPUID offers no VMX. */
+    if ((value & ~vmx_cpu.cr4_fixed1) || (value & CR4_VMXE))
+        return false;
+    vmwrite(VMCS_GUEST_CR4, real_cr4(value));
+    vmwrite(VMCS_CR4_READ_SHADOW, value);
+    if ((guest_cr0() & CR0_PG) && !(vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA) && (value & CR4_PAE))
+        load_pdptes(v, vmread(VMCS_GUEST_CR3));
+    return true;
+}
+
+static bool vmx_write_cr(struct vcpu *v, unsigned cr, u64 value)
+{
+    make_current(xv(v));
+    switch (cr) {
+    case 0: return guest_write_cr0(v, value);
+    case 4: return guest_write_cr4(v, value);
+    default: return false;
+    }
+}
+
+static bool vmx_msr_read(struct vcpu *v, u32 msr, u64 *value)
+{
+    make_current(xv(v));
+    switch (msr) {
+    case MSR_EFER: *value = vmread(VMCS_GUEST_IA32_EFER); return true;
+    case MSR_IA32_PAT: *value = vmread(VMCS_GUEST_IA32_PAT); return true;
+    default: return false;
+    }
+}
+
+static bool vmx_msr_write(struct vcpu *v, u32 msr, u64 value)
+{
+    make_current(xv(v));
+    switch (msr) {
+    case MSR_EFER: {
+        /* LMA is the CPU's to set (SDM 3A 9.8.5). */
+        u64 lma = vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA;
+        vmwrite(VMCS_GUEST_IA32_EFER, (value & ~EFER_LMA) | lma);
+        return true;
+    }
+    case MSR_IA32_PAT: vmwrite(VMCS_GUEST_IA32_PAT, value); return true;
+    default: return false;
+    }
 }
 
 const struct arch_ops vmx_ops = {
     .name = "VT-x",
+    .check_features = vmx_check_features,
     .cpu_enable = vmx_cpu_enable,
+    .domain_create = vmx_domain_create,
+    .domain_destroy = vmx_domain_destroy,
+    .vcpu_create = vmx_vcpu_create,
+    .vcpu_destroy = vmx_vcpu_destroy,
+    .vcpu_reset = vmx_vcpu_reset,
+    .vcpu_run = vmx_vcpu_run,
+    .get_sregs = vmx_get_sregs,
+    .inject_event = vmx_inject_event,
+    .write_cr = vmx_write_cr,
+    .msr_read = vmx_msr_read,
+    .msr_write = vmx_msr_write,
 };

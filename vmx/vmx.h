@@ -1,0 +1,25 @@
+/* State the VT-x backend's files share. */
+#ifndef ZAZEN_VMX_VMX_H
+#define ZAZEN_VMX_VMX_H
+
+#include "../vmm/types.h"
+
+/* What this CPU's VMX can do, and the control values Zazen runs with. */
+struct vmx_cpu {
+    u64 basic, ept_vpid_cap;
+    u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+    u32 pin, proc, proc2, exit, entry;
+    bool large_pages;
+    void *vmxon_region;
+    u8 *io_bitmaps; /* A and B, 4 KiB each */
+    u8 *msr_bitmap;
+    bool vpid_used[256];
+};
+
+extern struct vmx_cpu vmx_cpu;
+
+/* After a failed VM entry: checks the current VMCS against the rules of
+ * SDM 3C ch. 27 and says which field it believes is wrong (vmx_check.c). */
+void vmx_diagnose(char *out, size_t size);
+
+#endif

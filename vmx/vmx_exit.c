@@ -1,0 +1,134 @@
+/* VT-x exit decoding (SDM 3C ch. 28, "VM exits", and Appendix C). The CPU
+ * reports the length of every instruction that exits (28.2.5), so, unlike
+ * AMD-V without NRIP save, no length is ever guessed here. */
+#include "vmx_exit.h"
+#include "vmcs.h"
+
+/* I/O exit qualification (Table 28-5) */
+#define IO_SIZE_MASK 0x7
+#define IO_IN BIT(3)
+#define IO_STRING BIT(4)
+#define IO_REP BIT(5)
+#define IO_PORT_SHIFT 16
+/* INS/OUTS instruction information (Table 28-8) */
+#define INSN_INFO_ADDR_SIZE_SHIFT 7
+#define INSN_INFO_SEGMENT_SHIFT 15
+/* Control-register access qualification (Table 28-3) */
+#define CR_NUMBER_MASK 0xf
+#define CR_ACCESS_SHIFT 4
+#define CR_GPR_SHIFT 8
+#define CR_LMSW_DATA_SHIFT 16
+/* EPT violation qualification (Table 28-7) */
+#define EPT_READ BIT(0)
+#define EPT_WRITE BIT(1)
+#define EPT_FETCH BIT(2)
+#define EPT_ENTRY_PERMS (BIT(3) | BIT(4) | BIT(5))
+#define EPT_GLA_VALID BIT(7)
+
+static void decode_io(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    u64 q = raw->qualification;
+    e->reason = EXIT_IO;
+    e->io.size = (u8)((q & IO_SIZE_MASK) + 1);
+    e->io.in = (q & IO_IN) != 0;
+    e->io.string = (q & IO_STRING) != 0;
+    e->io.rep = (q & IO_REP) != 0;
+    e->io.port = (u16)(q >> IO_PORT_SHIFT);
+    if (e->io.string) {
+        static const u8 addr_sizes[4] = {2, 4, 8, 8};
+        e->io.addr_size = addr_sizes[(raw->insn_info >> INSN_INFO_ADDR_SIZE_SHIFT) & 3];
+        e->io.segment = (u8)((raw->insn_info >> INSN_INFO_SEGMENT_SHIFT) & 7);
+    }
+}
+
+static void decode_cr(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    u64 q = raw->qualification;
+    e->reason = EXIT_CR_ACCESS;
+    e->cr.cr = (u8)(q & CR_NUMBER_MASK);
+    e->cr.access = (u8)((q >> CR_ACCESS_SHIFT) & 3);
+    e->cr.gpr = (u8)((q >> CR_GPR_SHIFT) & 0xf);
+    e->cr.lmsw_data = (u16)(q >> CR_LMSW_DATA_SHIFT);
+}
+
+static void decode_ept_violation(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    u64 q = raw->qualification;
+    e->reason = EXIT_NESTED_FAULT;
+    e->npf.gpa = raw->gpa;
+    e->npf.read = (q & EPT_READ) != 0;
+    e->npf.write = (q & EPT_WRITE) != 0;
+    e->npf.fetch = (q & EPT_FETCH) != 0;
+    e->npf.present = (q & EPT_ENTRY_PERMS) != 0;
+    e->npf.valid_gla = (q & EPT_GLA_VALID) != 0;
+    e->npf.gla = raw->gla;
+}
+
+static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    e->reason = EXIT_EXCEPTION;
+    e->exception.vector = (u8)raw->intr_info;
+    e->exception.has_error = (raw->intr_info & INTR_INFO_ERROR_VALID) != 0;
+    e->exception.error = raw->intr_error;
+    e->exception.cr2 = raw->qualification; /* a #PF's linear address (28.2.1) */
+}
+
+static enum exit_reason simple_reason(u32 basic)
+{
+    if (basic >= VMX_EXIT_VMCLEAR && basic <= VMX_EXIT_VMXON)
+        return EXIT_VIRT_INSN;
+    switch (basic) {
+    case VMX_EXIT_EXTERNAL_INTERRUPT: return EXIT_EXTERNAL_INTR;
+    case VMX_EXIT_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
+    case VMX_EXIT_INIT: return EXIT_INIT_SIGNAL;
+    case VMX_EXIT_INTERRUPT_WINDOW: return EXIT_IRQ_WINDOW;
+    case VMX_EXIT_CPUID: return EXIT_CPUID;
+    case VMX_EXIT_HLT: return EXIT_HLT;
+    case VMX_EXIT_INVD: return EXIT_INVD;
+    case VMX_EXIT_WBINVD: return EXIT_WBINVD;
+    case VMX_EXIT_VMCALL: return EXIT_HYPERCALL;
+    case VMX_EXIT_RDMSR: return EXIT_MSR_READ;
+    case VMX_EXIT_WRMSR: return EXIT_MSR_WRITE;
+    case VMX_EXIT_MWAIT:
+    case VMX_EXIT_MONITOR: return EXIT_MONITOR_MWAIT;
+    case VMX_EXIT_PAUSE: return EXIT_PAUSE;
+    case VMX_EXIT_XSETBV: return EXIT_XSETBV;
+    case VMX_EXIT_PREEMPTION_TIMER: return EXIT_TIMER;
+    case VMX_EXIT_GETSEC:
+    case VMX_EXIT_RSM:
+    case VMX_EXIT_INVEPT:
+    case VMX_EXIT_INVVPID: return EXIT_VIRT_INSN;
+    default: return EXIT_UNHANDLED;
+    }
+}
+
+void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    u32 basic = raw->reason & 0xffff;
+    *e = (struct vm_exit){0};
+    if (raw->reason & VMX_EXIT_ENTRY_FAILURE) {
+        e->reason = EXIT_ENTRY_FAILED;
+        e->entry.error = basic;
+        e->entry.qualification = raw->qualification;
+        return;
+    }
+    switch (basic) {
+    case VMX_EXIT_IO: decode_io(raw, e); break;
+    case VMX_EXIT_CR_ACCESS: decode_cr(raw, e); break;
+    case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(raw, e); return; /* emulated: no length */
+    case VMX_EXIT_EXCEPTION_NMI: decode_exception(raw, e); return;
+    default:
+        e->reason = simple_reason(basic);
+        if (e->reason == EXIT_UNHANDLED) {
+            e->unhandled.raw_reason = basic;
+            e->unhandled.info1 = raw->qualification;
+            e->unhandled.info2 = raw->gpa;
+            return;
+        }
+        if (e->reason == EXIT_EXTERNAL_INTR || e->reason == EXIT_TRIPLE_FAULT || e->reason == EXIT_IRQ_WINDOW ||
+            e->reason == EXIT_TIMER || e->reason == EXIT_INIT_SIGNAL)
+            return; /* not instruction exits: the length field is undefined */
+        break;
+    }
+    e->insn_len = (u8)raw->insn_len;
+}

@@ -1,0 +1,22 @@
+/* Decoding of Intel VT-x VM exits into vendor-neutral exit records. Pure:
+ * the host unit tests feed it raw VMCS fields. Mirrors svm/svm_exit.h. */
+#ifndef ZAZEN_VMX_EXIT_H
+#define ZAZEN_VMX_EXIT_H
+
+#include "../vmm/exit.h"
+
+/* The VMCS exit-information fields an exit is decoded from (SDM 3C 25.9). */
+struct vmx_exit_raw {
+    u32 reason;        /* VM_EXIT_REASON, with bit 31 for entry failures */
+    u64 qualification; /* EXIT_QUALIFICATION */
+    u32 insn_len;      /* VM_EXIT_INSTRUCTION_LENGTH */
+    u32 insn_info;     /* VM_EXIT_INSTRUCTION_INFO */
+    u64 gpa;           /* GUEST_PHYSICAL_ADDRESS (EPT violations) */
+    u64 gla;           /* GUEST_LINEAR_ADDRESS */
+    u32 intr_info;     /* VM_EXIT_INTR_INFO */
+    u32 intr_error;    /* VM_EXIT_INTR_ERROR_CODE */
+};
+
+void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e);
+
+#endif
