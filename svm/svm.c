@@ -182,6 +182,9 @@ static void svm_domain_destroy(struct domain *d)
 
 static void set_intercepts(struct vmcb_control *c)
 {
+    /* #DF, so that a coming triple fault is seen even where the shutdown
+     * intercept is not honoured (vmm/exit.c: handle_double_fault). */
+    c->intercept_exceptions = BIT(8);
     c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
                          SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
                          SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;

@@ -27,8 +27,14 @@ cp "$config" "$tmp/boot/zazen.cfg"
     echo "    boot"
     echo "}"
 } > "$tmp/boot/grub/grub.cfg"
-grub-mkrescue -o "$out" "$tmp" >/dev/null 2>&1 || {
-    echo "mkiso: grub-mkrescue failed" >&2
-    grub-mkrescue -o "$out" "$tmp"
+# Only the modules this grub.cfg needs: an 0.8 MB image that GRUB boots in
+# about half the instructions of a full one (which matters under Bochs).
+mkrescue() {
+    grub-mkrescue --install-modules="normal multiboot2 iso9660 biosdisk" --locales= --fonts= --themes= \
+        -o "$out" "$tmp"
+}
+mkrescue >/dev/null 2>&1 || {
+    echo "mkiso: grub-mkrescue failed:" >&2
+    mkrescue
     exit 1
 }

@@ -15,6 +15,7 @@
 #define UART_MCR 4
 #define UART_LSR 5
 #define LSR_THRE 0x20 /* transmit holding register empty */
+#define LSR_TEMT 0x40 /* transmitter empty: the last byte has left the wire */
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
 
@@ -47,6 +48,12 @@ void console_putc(char c)
     if (c == '\n')
         uart_putc('\r');
     uart_putc(c);
+}
+
+void console_flush(void)
+{
+    for (unsigned spins = 0; console_present && !(inb(COM1 + UART_LSR) & LSR_TEMT) && spins < 1000000; spins++)
+        pause();
 }
 
 void console_write(const char *s, size_t len)

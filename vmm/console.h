@@ -7,6 +7,8 @@
 void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t len);
+/* Waits until every byte has been sent (before a power-off or reset). */
+void console_flush(void);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 

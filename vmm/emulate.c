@@ -86,6 +86,13 @@ static void emu_io_out(void *ctx, u16 port, u8 size, u32 value)
 
 static const struct x86emu_ops emu_ops = {emu_mem, emu_io_in, emu_io_out};
 
+bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size)
+{
+    struct emu_context c = {v, v->domain, {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain}};
+    struct x86emu_fault fault;
+    return emu_mem(&c, linear, data, size, EMU_READ, &fault);
+}
+
 /* SDM 3A 2.2 / 9.8: the mode a guest is in follows from CR0.PE, RFLAGS.VM,
  * EFER.LMA and the code segment's L and D bits. */
 static enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)

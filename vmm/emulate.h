@@ -9,6 +9,10 @@
  * injected; an instruction the emulator does not know ends the domain. */
 void emulate_instruction(struct vcpu *v);
 
+/* Reads guest memory at a linear address through the guest's own page
+ * tables; false if the walk faults. */
+bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size);
+
 /* Guest-physical access for the emulator and for devices: RAM regions
  * are copied (writes to a ROM dropped), anything else goes to the bus. */
 void guest_phys_access(struct domain *d, u64 gpa, void *data, unsigned size, bool write);

@@ -3,6 +3,7 @@
  * The small handlers live here; the larger ones in their own files. */
 #include "arch.h"
 #include "domain.h"
+#include "emulate.h"
 #include "handlers.h"
 #include "x86.h"
 
@@ -105,8 +106,47 @@ static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
     domain_end(v->domain, "VM entry failed: %s", e->entry.detail);
 }
 
+/* Could the guest take an exception through its IDT (or real-mode IVT)?
+ * Only the checks that decide between delivery and shutdown: the limit,
+ * the gate's presence and type (SDM 3A 6.10-6.14, 20.1.4). */
+static bool guest_can_deliver(struct vcpu *v, const struct vcpu_sregs *s, u8 vector)
+{
+    if (!(s->cr0 & CR0_PE))
+        return s->idtr.limit >= vector * 4u + 3;
+    unsigned size = (s->efer & EFER_LMA) ? 16 : 8;
+    if (s->idtr.limit < vector * size + size - 1)
+        return false;
+    u64 gate;
+    if (!guest_read_linear(v, s, s->idtr.base + vector * size, &gate, sizeof(gate)))
+        return false;
+    unsigned type = (gate >> 40) & 0xf;
+    bool present = (gate >> 47) & 1;
+    bool gate_type = (s->efer & EFER_LMA) ? (type == 0xe || type == 0xf)
+                                          : (type == 0x5 || type == 0x6 || type == 0x7 || type == 0xe || type == 0xf);
+    return present && gate_type;
+}
+
+/* A double fault the guest cannot take is a triple fault (SDM 3A 6.15,
+ * interrupt 8). Backends intercept #DF so Zazen sees it coming even on a
+ * CPU that resets instead of raising its shutdown intercept (Bochs 2.7
+ * does for AMD-V guests); a #DF the guest can take is delivered. */
+static void handle_double_fault(struct vcpu *v)
+{
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    if (!guest_can_deliver(v, &s, 8)) {
+        domain_end(v->domain, "triple fault at %04x:%08llx", s.seg[SEG_CS].selector, (unsigned long long)v->rip);
+        return;
+    }
+    vcpu_inject_exception(v, 8, true, 0);
+}
+
 static void handle_exception(struct vcpu *v, struct vm_exit *e)
 {
+    if (e->exception.vector == 8) {
+        handle_double_fault(v);
+        return;
+    }
     domain_end(v->domain, "unexpected intercepted exception %u at RIP %llx", e->exception.vector,
                (unsigned long long)v->rip);
 }

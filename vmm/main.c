@@ -27,6 +27,7 @@ static void mask_legacy_pics(void)
 
 static NORETURN void power_off(void)
 {
+    console_flush();
     acpi_poweroff();
     kprintf("zazen: could not power off; halted\n");
     halt_forever();

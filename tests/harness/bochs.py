@@ -1,0 +1,96 @@
+"""Running Zazen under Bochs 2.7: VT-x on `corei7_haswell_4770`, AMD-V
+on `ryzen`. Bochs has no UEFI, so Zazen boots from a GRUB ISO through
+multiboot2 (tools/mkiso.sh).
+
+Runs are headless and deterministic: `clock: sync=none` with a fixed
+time0 makes emulated time advance by instructions, so a run prints the same
+thing every time. Debian's Bochs has no `nogui` display; `rfb` with
+timeout=0 runs without a viewer (the `term` display can block for good when
+a guest rewrites the VGA text screen a lot). The built-in debugger is
+compiled in, so `-rc` gives it a `c` to start at once. Zazen's console is
+COM1, written to a file. Bochs's exit status is always 1: a run is judged
+by its output, and a clean ACPI power-off is recognized in bochs.log
+("ACPI control: soft power off").
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+from tests.harness import qemu
+
+MODELS = {"bochs-vmx": "corei7_haswell_4770", "bochs-svm": "ryzen"}
+
+BOCHSRC = """\
+megs: {megs}
+cpu: model={model}, count=1, ips=10000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=zazen.iso, status=inserted
+boot: cdrom
+clock: sync=none, time0=946684800
+port_e9_hack: enabled=1
+com1: enabled=1, mode=file, dev=serial.txt
+log: bochs.log
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+display_library: rfb, options="timeout=0"
+mouse: enabled=0
+speaker: enabled=0
+sound: driver=dummy
+"""
+
+
+def run(config_text, files, model, timeout=600, megs=256, extra=None):
+    """Boots Zazen from a GRUB ISO; returns (console text, 0 if Zazen
+    powered the machine off, else None)."""
+    work = tempfile.mkdtemp(prefix="zazen-bochs-", dir=qemu.BUILD)
+    try:
+        paths = list(files)
+        for name, data in (extra or {}).items():
+            path = os.path.join(work, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            paths.append(path)
+        config = os.path.join(work, "zazen.cfg.in")
+        with open(config, "w") as f:
+            f.write(config_text)
+        subprocess.run([os.path.join(qemu.ROOT, "tools", "mkiso.sh"), config, os.path.join(work, "zazen.iso")] + paths,
+                       check=True)
+        with open(os.path.join(work, "bochsrc"), "w") as f:
+            f.write(BOCHSRC.format(model=model, megs=megs))
+        with open(os.path.join(work, "continue.rc"), "w") as f:
+            f.write("c\n")  # the debugger is compiled in: start running at once
+        return _run_bochs(work, timeout)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_bochs(work, timeout):
+    with open(os.path.join(work, "stdout.txt"), "wb") as out:
+        proc = subprocess.Popen(["bochs", "-q", "-f", "bochsrc", "-rc", "continue.rc"], cwd=work,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # a guest that never ends: Bochs ignores SIGTERM there
+            proc.wait()
+    output = _read(os.path.join(work, "serial.txt"))
+    log = _read(os.path.join(work, "bochs.log"))
+    status = 0 if "ACPI control: soft power off" in log else None
+    panics = [l for l in log.splitlines() if ">>PANIC<<" in l and "soft power off" not in l]
+    if panics:
+        output += "\n[bochs] " + "\n[bochs] ".join(panics[-5:]) + "\n"
+    return qemu.clean(output), status
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
