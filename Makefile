@@ -41,17 +41,23 @@ $(BUILD)/.deps-build:
 	@tools/need.sh build
 	@mkdir -p $(@D) && touch $@
 
+# V=1 shows the whole commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/boot/uefi.o: boot/uefi.c | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(EFI_CFLAGS) -c $< -o $@
+	@echo "  CC      $< (GNU-EFI)"
+	$(Q)$(CC) $(CFLAGS) $(EFI_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.asm | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
-	$(NASM) $(NASMFLAGS) $< -o $@
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
 
 # GNU-EFI's libefi brings its own memcpy/memset; ours must win, because
 # after ExitBootServices nothing of the firmware era may run in the core.
@@ -83,7 +89,8 @@ iso: $(BUILD)/zazen.elf $(GUESTS)
 # Test guests: flat ROM images that start at the reset vector.
 $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
-	$(NASM) -f bin -I tests/guests/ $< -o $@
+	@echo "  NASM    $< (guest ROM)"
+	$(Q)$(NASM) -f bin -I tests/guests/ $< -o $@
 
 # ---- running ----
 

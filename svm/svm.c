@@ -10,6 +10,7 @@
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
 #include "npt.h"
+#include "svm_check.h"
 #include "svm_exit.h"
 #include "vmcb.h"
 
@@ -291,8 +292,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
     if (vmcb->control.exitintinfo & SVM_EVENT_VALID)
         vmcb->control.eventinj = vmcb->control.exitintinfo;
-    if (e->reason == EXIT_ENTRY_FAILED)
-        snprintf(e->entry.detail, sizeof(e->entry.detail), "VMRUN refused the guest state (VMEXIT_INVALID)");
+    if (e->reason == EXIT_ENTRY_FAILED) {
+        char verdict[96];
+        svm_check_vmcb(vmcb, verdict, sizeof(verdict));
+        snprintf(e->entry.detail, sizeof(e->entry.detail), "VMRUN refused the guest state (VMEXIT_INVALID); %s",
+                 verdict);
+    }
 }
 
 static void segment_from_vmcb(struct segment *out, const struct vmcb_segment *s)

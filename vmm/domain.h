@@ -34,7 +34,7 @@ struct domain {
     struct debugcon debugcon;
     u64 exit_counts[EXIT_REASON_COUNT];
     bool ended;
-    char end_reason[160];
+    char end_reason[256];
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
 };
 

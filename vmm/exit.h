@@ -79,7 +79,7 @@ struct vm_exit {
         struct {
             u32 error;        /* VMX VM-instruction error or SVM reason */
             u64 qualification;
-            char detail[96];  /* which field the backend believes is wrong */
+            char detail[200]; /* which field the backend believes is wrong */
         } entry;
         struct {
             u32 raw_reason; /* the vendor's exit code, for the message */

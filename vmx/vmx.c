@@ -14,6 +14,7 @@
 #include "ept.h"
 #include "vmcs.h"
 #include "vmx.h"
+#include "vmx_check.h"
 #include "vmx_exit.h"
 #include "vmx_ops.h"
 
@@ -477,6 +478,55 @@ static void reinject_interrupted_event(void)
     if (info & INTR_INFO_ERROR_VALID)
         vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
     vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+}
+
+/* After a failed VM entry: a snapshot of the current VMCS and the
+ * capability MSRs, checked by vmx_check_vmcs, names the field at fault. */
+static void vmx_diagnose(char *out, size_t size)
+{
+    bool true_ctls = (vmx_cpu.basic & VMX_BASIC_TRUE_CTLS) != 0;
+    struct vmx_caps caps = {
+        .basic = vmx_cpu.basic,
+        .pin = rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
+        .proc = rdmsr(true_ctls ? MSR_VMX_TRUE_PROCBASED_CTLS : MSR_VMX_PROCBASED_CTLS),
+        .proc2 = rdmsr(MSR_VMX_PROCBASED_CTLS2),
+        .exit = rdmsr(true_ctls ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS),
+        .entry = rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS),
+        .cr0_fixed0 = vmx_cpu.cr0_fixed0,
+        .cr0_fixed1 = vmx_cpu.cr0_fixed1,
+        .cr4_fixed0 = vmx_cpu.cr4_fixed0,
+        .cr4_fixed1 = vmx_cpu.cr4_fixed1,
+    };
+    struct vmcs_snapshot s = {
+        .pin = (u32)vmread(VMCS_PIN_CONTROLS),
+        .proc = (u32)vmread(VMCS_PROC_CONTROLS),
+        .proc2 = (u32)vmread(VMCS_PROC_CONTROLS2),
+        .exit = (u32)vmread(VMCS_EXIT_CONTROLS),
+        .entry = (u32)vmread(VMCS_ENTRY_CONTROLS),
+        .entry_intr_info = (u32)vmread(VMCS_ENTRY_INTR_INFO),
+        .vpid = (u16)vmread(VMCS_VPID),
+        .eptp = vmread(VMCS_EPT_POINTER),
+        .host_cr0 = vmread(VMCS_HOST_CR0),
+        .host_cr4 = vmread(VMCS_HOST_CR4),
+        .cr0 = vmread(VMCS_GUEST_CR0),
+        .cr4 = vmread(VMCS_GUEST_CR4),
+        .efer = vmread(VMCS_GUEST_IA32_EFER),
+        .dr7 = vmread(VMCS_GUEST_DR7),
+        .rflags = vmread(VMCS_GUEST_RFLAGS),
+        .rip = vmread(VMCS_GUEST_RIP),
+        .link_pointer = vmread(VMCS_LINK_POINTER),
+        .gdtr_limit = (u32)vmread(VMCS_GUEST_GDTR_LIMIT),
+        .idtr_limit = (u32)vmread(VMCS_GUEST_IDTR_LIMIT),
+        .activity = (u32)vmread(VMCS_GUEST_ACTIVITY_STATE),
+        .interruptibility = (u32)vmread(VMCS_GUEST_INTERRUPTIBILITY),
+    };
+    for (unsigned i = 0; i < 7; i++)
+        s.host_selectors[i] = (u16)vmread(VMCS_HOST_ES_SELECTOR + 2 * i);
+    for (unsigned i = 0; i < SEG_COUNT; i++) {
+        s.seg_ar[i] = (u32)vmread(VMCS_GUEST_ES_AR + 2 * i);
+        s.seg_limit[i] = (u32)vmread(VMCS_GUEST_ES_LIMIT + 2 * i);
+    }
+    vmx_check_vmcs(&s, &caps, out, size);
 }
 
 static const char *instruction_error_text(u32 n)

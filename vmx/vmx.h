@@ -18,8 +18,6 @@ struct vmx_cpu {
 
 extern struct vmx_cpu vmx_cpu;
 
-/* After a failed VM entry: checks the current VMCS against the rules of
- * SDM 3C ch. 27 and says which field it believes is wrong (vmx_check.c). */
-void vmx_diagnose(char *out, size_t size);
+
 
 #endif
