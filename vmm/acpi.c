@@ -47,6 +47,7 @@ struct PACKED acpi_header {
 
 static struct {
     bool ready;
+    bool bochs; /* the firmware's tables say BOCHS (Bochs's BIOS, or QEMU's) */
     u16 pm1a_cnt, pm1b_cnt;
     u32 smi_cmd;
     u8 acpi_enable;
@@ -130,7 +131,9 @@ bool acpi_init(u64 rsdp_pa)
     const struct acpi_header *fadt = find_table(rsdp, "FACP");
     if (!fadt)
         return false;
+    /* Noted before anything else can fail, for the Bochs fallback. */
     const u8 *f = (const u8 *)fadt;
+    acpi.bochs = memcmp(fadt->oem_id, "BOCHS ", 6) == 0;
     acpi.pm1a_cnt = (u16)rd32(f, FADT_PM1A_CNT);
     acpi.pm1b_cnt = (u16)rd32(f, FADT_PM1B_CNT);
     if (!acpi.pm1a_cnt && fadt->length >= FADT_X_PM1A_CNT + 12)
@@ -149,10 +152,14 @@ bool acpi_init(u64 rsdp_pa)
     return true;
 }
 
+/* Bochs ends the simulation when "Shutdown" is written to port 8900h
+ * (Bochs user manual, "port 0x8900"). Only tried where the ACPI tables
+ * were written by Bochs's (or QEMU's, which ignores the port) firmware:
+ * on other machines the port may belong to something. */
 static void bochs_shutdown_port(void)
 {
-    /* Bochs ends the simulation when "Shutdown" is written to port 8900h
-     * (Bochs user manual, "port 0x8900"); elsewhere the port is unused. */
+    if (!acpi.bochs)
+        return;
     for (const char *s = "Shutdown"; *s; s++)
         outb(0x8900, (u8)*s);
 }
