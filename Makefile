@@ -102,6 +102,8 @@ run: all
 
 test: all
 	@tools/need.sh qemu
+	@tools/need.sh grub
+	@tools/need.sh bochs
 	python3 tests/run.py
 
 unit: | $(BUILD)/.deps-build

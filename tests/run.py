@@ -28,8 +28,11 @@ class Results:
     def __init__(self):
         self.passed = 0
         self.failed = []
+        self.by_platform = {}  # "unit", "qemu-svm", ... -> [passed, failed]
 
     def record(self, name, ok, detail=""):
+        counts = self.by_platform.setdefault(name.split("/", 1)[0], [0, 0])
+        counts[0 if ok else 1] += 1
         if ok:
             self.passed += 1
             print("PASS %s" % name)
@@ -121,6 +124,9 @@ def main():
         print("\nfailed:")
         for name in results.failed:
             print("  " + name)
+    print()
+    for platform, (passed, failed) in results.by_platform.items():
+        print("  %-10s %d passed, %d failed" % (platform, passed, failed))
     print("%d passed, %d failed" % (results.passed, len(results.failed)))
     return 1 if results.failed else 0
 
