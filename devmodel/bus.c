@@ -7,18 +7,18 @@ void bus_init(struct io_bus *bus)
     bus->mmio_count = 0;
 }
 
-bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, io_read_fn read, io_write_fn write, void *dev,
+bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn read, io_write_fn write, void *dev,
                   const char *name)
 {
     u32 end = (u32)base + count;
-    if (!count || end > 0x10000 || bus->io_count == BUS_MAX_IO)
+    if (!count || end > 0x10000 || bus->io_count == BUS_MAX_IO || !(width == 1 || width == 2 || width == 4))
         return false;
     for (unsigned i = 0; i < bus->io_count; i++) {
         const struct io_range *r = &bus->io[i];
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count++] = (struct io_range){base, count, read, write, dev, name};
+    bus->io[bus->io_count++] = (struct io_range){base, count, width, read, write, dev, name};
     return true;
 }
 
@@ -57,14 +57,26 @@ u32 bus_io_read(struct io_bus *bus, u16 port, u8 size)
     const struct io_range *r = find_io(bus, port);
     if (!r || !r->read)
         return (u32)bus_all_ones(size);
+    if (size > r->width) {
+        u32 v = 0;
+        for (u8 i = 0; i < size; i += r->width)
+            v |= bus_io_read(bus, (u16)(port + i), r->width) << (8 * i);
+        return v;
+    }
     return r->read(r->dev, port, size) & (u32)bus_all_ones(size);
 }
 
 void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value)
 {
     const struct io_range *r = find_io(bus, port);
-    if (r && r->write)
-        r->write(r->dev, port, size, value & (u32)bus_all_ones(size));
+    if (!r || !r->write)
+        return;
+    if (size > r->width) {
+        for (u8 i = 0; i < size; i += r->width)
+            bus_io_write(bus, (u16)(port + i), r->width, value >> (8 * i));
+        return;
+    }
+    r->write(r->dev, port, size, value & (u32)bus_all_ones(size));
 }
 
 u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size)
@@ -80,4 +92,22 @@ void bus_mmio_write(struct io_bus *bus, u64 addr, u8 size, u64 value)
     const struct mmio_range *r = find_mmio(bus, addr);
     if (r && r->write)
         r->write(r->dev, addr, size, value & bus_all_ones(size));
+}
+
+void bus_release_io(struct io_bus *bus, u16 base, void *dev)
+{
+    for (unsigned i = 0; i < bus->io_count; i++)
+        if (bus->io[i].base == base && bus->io[i].dev == dev) {
+            bus->io[i] = bus->io[--bus->io_count];
+            return;
+        }
+}
+
+void bus_release_mmio(struct io_bus *bus, u64 base, void *dev)
+{
+    for (unsigned i = 0; i < bus->mmio_count; i++)
+        if (bus->mmio[i].base == base && bus->mmio[i].dev == dev) {
+            bus->mmio[i] = bus->mmio[--bus->mmio_count];
+            return;
+        }
 }

@@ -18,6 +18,7 @@ typedef void (*mmio_write_fn)(void *dev, u64 addr, u8 size, u64 value);
 struct io_range {
     u16 base;
     u16 count;
+    u8 width;          /* widest access the device takes; wider ones are split */
     io_read_fn read;   /* NULL: reads as all ones */
     io_write_fn write; /* NULL: writes ignored */
     void *dev;
@@ -41,11 +42,18 @@ struct io_bus {
 };
 
 void bus_init(struct io_bus *bus);
-/* False if the table is full or the range overlaps one already claimed. */
-bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, io_read_fn read, io_write_fn write, void *dev,
+/* False if the table is full or the range overlaps one already claimed.
+ * width (1, 2 or 4) is the widest access the device's registers take: a
+ * wider IN/OUT is split into accesses of that width at consecutive ports,
+ * lowest first, as the ISA bus does for 8-bit devices (each piece goes to
+ * whichever device owns its port). */
+bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn read, io_write_fn write, void *dev,
                   const char *name);
 bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, mmio_write_fn write, void *dev,
                     const char *name);
+/* Gives back the ranges a device claimed at base (a PCI BAR that moves). */
+void bus_release_io(struct io_bus *bus, u16 base, void *dev);
+void bus_release_mmio(struct io_bus *bus, u64 base, void *dev);
 
 u32 bus_io_read(struct io_bus *bus, u16 port, u8 size);
 void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value);

@@ -36,9 +36,8 @@ static u32 debugcon_read(void *dev, u16 port, u8 size)
 static void debugcon_write(void *dev, u16 port, u8 size, u32 value)
 {
     (void)port;
-    /* A wider OUT sends its bytes in order, lowest first. */
-    for (u8 i = 0; i < size; i++)
-        debugcon_byte(dev, (u8)(value >> (8 * i)));
+    (void)size; /* byte wide: the bus splits wider OUTs, lowest byte first */
+    debugcon_byte(dev, (u8)value);
 }
 
 bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn emit, void *ctx)
@@ -46,5 +45,5 @@ bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn e
     dc->len = 0;
     dc->emit = emit;
     dc->ctx = ctx;
-    return bus_claim_io(bus, DEBUGCON_PORT, 1, debugcon_read, debugcon_write, dc, "debugcon");
+    return bus_claim_io(bus, DEBUGCON_PORT, 1, 1, debugcon_read, debugcon_write, dc, "debugcon");
 }

@@ -1,0 +1,119 @@
+/* See clock.h. The timer list is short (a handful per domain) and kept
+ * sorted, so arming is a linear insert and the next deadline is the head. */
+#include "clock.h"
+
+void clock_init(struct dm_clock *c)
+{
+    c->now = 0;
+    c->timers = NULL;
+    clock_set_tsc(c, 1000000, 0); /* 1 GHz until told otherwise */
+}
+
+/* Multiplications in 32.32 fixed point: no 128-bit division, which a
+ * freestanding build would have to take from libgcc. */
+void clock_set_tsc(struct dm_clock *c, u64 tsc_khz, u64 tsc_base)
+{
+    c->tsc_khz = tsc_khz ? tsc_khz : 1;
+    c->tsc_base = tsc_base;
+    c->ns_per_tsc_mult = ((1000000ull << 32) + c->tsc_khz / 2) / c->tsc_khz; /* rounded to nearest */
+    c->tsc_per_ns_mult = ((c->tsc_khz << 32) + 500000) / 1000000ull;
+}
+
+static u64 mul_shift32(u64 a, u64 mult) { return (u64)(((unsigned __int128)a * mult) >> 32); }
+
+u64 clock_tsc_to_ns(const struct dm_clock *c, u64 tsc)
+{
+    return tsc <= c->tsc_base ? 0 : mul_shift32(tsc - c->tsc_base, c->ns_per_tsc_mult);
+}
+
+u64 clock_ns_to_tsc(const struct dm_clock *c, u64 ns) { return c->tsc_base + mul_shift32(ns, c->tsc_per_ns_mult); }
+
+void timer_init(struct dm_timer *t, void (*fire)(void *dev, u64 now), void *dev)
+{
+    t->deadline = 0;
+    t->armed = false;
+    t->fire = fire;
+    t->dev = dev;
+    t->next = NULL;
+}
+
+void timer_cancel(struct dm_clock *c, struct dm_timer *t)
+{
+    if (!t->armed)
+        return;
+    for (struct dm_timer **p = &c->timers; *p; p = &(*p)->next)
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    t->armed = false;
+    t->next = NULL;
+}
+
+void timer_arm(struct dm_clock *c, struct dm_timer *t, u64 deadline)
+{
+    timer_cancel(c, t);
+    t->deadline = deadline;
+    t->armed = true;
+    struct dm_timer **p = &c->timers;
+    while (*p && (*p)->deadline <= deadline)
+        p = &(*p)->next;
+    t->next = *p;
+    *p = t;
+}
+
+u64 clock_next_deadline(const struct dm_clock *c) { return c->timers ? c->timers->deadline : DM_NEVER; }
+
+void clock_advance(struct dm_clock *c, u64 now)
+{
+    if (now > c->now)
+        c->now = now;
+    while (c->timers && c->timers->deadline <= c->now) {
+        struct dm_timer *t = c->timers;
+        c->timers = t->next;
+        t->next = NULL;
+        t->armed = false;
+        t->fire(t->dev, c->now);
+    }
+}
+
+static void periodic_fire(void *dev, u64 now)
+{
+    struct dm_periodic *p = dev;
+    if (!p->period)
+        return;
+    u64 late = now - p->next;
+    u64 skipped = late / p->period; /* whole periods that passed unseen */
+    p->missed += skipped;
+    p->ticks++;
+    p->next += (skipped + 1) * p->period;
+    timer_arm(p->clock, &p->timer, p->next);
+    p->tick(p->dev, now);
+}
+
+void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void *dev, u64 now), void *dev)
+{
+    timer_init(&p->timer, periodic_fire, p);
+    p->clock = c;
+    p->period = 0;
+    p->next = 0;
+    p->ticks = p->missed = 0;
+    p->tick = tick;
+    p->dev = dev;
+}
+
+void periodic_start(struct dm_periodic *p, u64 first, u64 period)
+{
+    p->period = period;
+    p->next = first;
+    if (period)
+        timer_arm(p->clock, &p->timer, first);
+    else
+        timer_cancel(p->clock, &p->timer);
+}
+
+void periodic_stop(struct dm_periodic *p)
+{
+    p->period = 0;
+    timer_cancel(p->clock, &p->timer);
+}

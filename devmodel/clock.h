@@ -1,0 +1,68 @@
+/* A domain's virtual clock: nanoseconds since the domain started, and the
+ * timers devices arm on it. The core sets `now` (from the host TSC) before
+ * it lets a device run, fires what is due, and arranges a host timer for
+ * the earliest deadline so guest timers fire on time (docs/devices.md).
+ * Pure: unit tests move `now` by hand. */
+#ifndef ZAZEN_DEVMODEL_CLOCK_H
+#define ZAZEN_DEVMODEL_CLOCK_H
+
+#include "../vmm/types.h"
+
+#define DM_NEVER (~0ull)
+#define NS_PER_SEC 1000000000ull
+
+struct dm_timer {
+    u64 deadline;          /* ns; meaningful while armed */
+    bool armed;
+    void (*fire)(void *dev, u64 now);
+    void *dev;
+    struct dm_timer *next; /* in the clock's list, earliest first */
+};
+
+struct dm_clock {
+    u64 now;
+    struct dm_timer *timers;
+    /* The guest's TSC: tsc = tsc_base + now * tsc_khz / 10^6, for devices
+     * that speak TSC (the LAPIC's TSC-deadline mode). */
+    u64 tsc_base, tsc_khz;
+    u64 ns_per_tsc_mult, tsc_per_ns_mult; /* 32.32 fixed point */
+};
+
+void clock_init(struct dm_clock *c);
+void timer_init(struct dm_timer *t, void (*fire)(void *dev, u64 now), void *dev);
+/* (Re)arms t for an absolute deadline; a deadline in the past fires at
+ * the next clock_advance. */
+void timer_arm(struct dm_clock *c, struct dm_timer *t, u64 deadline);
+void timer_cancel(struct dm_clock *c, struct dm_timer *t);
+/* The earliest armed deadline, or DM_NEVER. */
+u64 clock_next_deadline(const struct dm_clock *c);
+/* Moves time forward to now and fires every timer due, earliest first;
+ * a timer may re-arm itself from its callback. Time never goes back. */
+void clock_advance(struct dm_clock *c, u64 now);
+static inline u64 clock_now(const struct dm_clock *c) { return c->now; }
+/* Declares the guest TSC's rate and its value at time 0. */
+void clock_set_tsc(struct dm_clock *c, u64 tsc_khz, u64 tsc_base);
+u64 clock_tsc_to_ns(const struct dm_clock *c, u64 tsc); /* 0 for a TSC before time 0 */
+u64 clock_ns_to_tsc(const struct dm_clock *c, u64 ns);
+
+/* A periodic tick on top of a timer: PIT mode 2/3, the RTC's periodic
+ * interrupt and the LAPIC timer share this policy for ticks missed while
+ * the vCPU did not run (docs/devices.md, "missed ticks"): a late tick is
+ * delivered once, the ticks it stands for are counted in `missed`, and the
+ * next one keeps the original phase. */
+struct dm_periodic {
+    struct dm_timer timer;
+    struct dm_clock *clock;
+    u64 period;      /* ns; 0: stopped */
+    u64 next;        /* the deadline of the next tick */
+    u64 ticks, missed;
+    void (*tick)(void *dev, u64 now);
+    void *dev;
+};
+
+void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void *dev, u64 now), void *dev);
+/* Starts ticking every period ns, the first tick at first (absolute). */
+void periodic_start(struct dm_periodic *p, u64 first, u64 period);
+void periodic_stop(struct dm_periodic *p);
+
+#endif

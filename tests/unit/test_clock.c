@@ -1,0 +1,95 @@
+/* unit-sources: devmodel/clock.c devmodel/bus.c */
+/* The virtual clock, timers and the periodic tick with its missed-tick
+ * policy. */
+#include "unit.h"
+#include "dm_fake.h"
+
+static int fired[4];
+static u64 fired_at[4];
+
+static void on_fire(void *dev, u64 now)
+{
+    int i = (int)(long)dev;
+    fired[i]++;
+    fired_at[i] = now;
+}
+
+TEST(clock_fires_in_deadline_order)
+{
+    struct dm_timer a, b, c;
+    fake_env_reset();
+    memset(fired, 0, sizeof(fired));
+    timer_init(&a, on_fire, (void *)0);
+    timer_init(&b, on_fire, (void *)1);
+    timer_init(&c, on_fire, (void *)2);
+    timer_arm(&fake.clock, &a, 300);
+    timer_arm(&fake.clock, &b, 100);
+    timer_arm(&fake.clock, &c, 200);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 100);
+    clock_advance(&fake.clock, 250);
+    CHECK_EQ(fired[1], 1);
+    CHECK_EQ(fired[2], 1);
+    CHECK_EQ(fired[0], 0);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 300);
+    timer_cancel(&fake.clock, &a);
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+    clock_advance(&fake.clock, 1000);
+    CHECK_EQ(fired[0], 0);
+}
+
+TEST(clock_never_goes_back_and_rearms)
+{
+    struct dm_timer a;
+    fake_env_reset();
+    memset(fired, 0, sizeof(fired));
+    timer_init(&a, on_fire, (void *)0);
+    clock_advance(&fake.clock, 500);
+    clock_advance(&fake.clock, 100);
+    CHECK_EQ(clock_now(&fake.clock), 500);
+    timer_arm(&fake.clock, &a, 400); /* already due */
+    timer_arm(&fake.clock, &a, 450); /* re-arming moves it */
+    clock_advance(&fake.clock, 500);
+    CHECK_EQ(fired[0], 1);
+    CHECK_EQ(fired_at[0], 500);
+}
+
+static u64 ticks_seen;
+static void on_tick(void *dev, u64 now)
+{
+    (void)dev;
+    (void)now;
+    ticks_seen++;
+}
+
+TEST(periodic_keeps_phase_and_counts_missed)
+{
+    struct dm_periodic p;
+    fake_env_reset();
+    ticks_seen = 0;
+    periodic_init(&p, &fake.clock, on_tick, NULL);
+    periodic_start(&p, 1000, 1000);
+    for (int i = 1; i <= 5; i++)
+        clock_advance(&fake.clock, (u64)i * 1000);
+    CHECK_EQ(ticks_seen, 5);
+    CHECK_EQ(p.missed, 0);
+    /* the vCPU did not run for 3.5 periods: one tick now, three missed */
+    clock_advance(&fake.clock, 9500);
+    CHECK_EQ(ticks_seen, 6);
+    CHECK_EQ(p.missed, 3);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 10000); /* phase kept */
+    periodic_stop(&p);
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+}
+
+TEST(clock_tsc_conversions)
+{
+    struct dm_clock c;
+    clock_init(&c);
+    clock_set_tsc(&c, 10000, 5000); /* a 10 MHz TSC, as Bochs's at ips=10M */
+    CHECK_EQ(clock_ns_to_tsc(&c, 1000000), 5000 + 10000);
+    CHECK_EQ(clock_tsc_to_ns(&c, 5000 + 10000), 1000000);
+    CHECK_EQ(clock_tsc_to_ns(&c, 10), 0);
+    clock_set_tsc(&c, 2400000, 0);
+    u64 ns = clock_tsc_to_ns(&c, 2400000000ull);
+    CHECK(ns >= 999999990 && ns <= 1000000010);
+}
