@@ -348,6 +348,27 @@ static bool svm_write_cr(struct vcpu *v, unsigned cr, u64 value)
     return false;
 }
 
+static bool svm_interrupt_window_open(struct vcpu *v)
+{
+    const struct vmcb_control *c = &sv(v)->vmcb->control;
+    return (v->rflags & RFLAGS_IF) && !(c->interrupt_shadow & 1) && !(c->eventinj & SVM_EVENT_VALID);
+}
+
+/* A virtual interrupt (V_IRQ) that ignores the TPR, with the VINTR
+ * intercept: the CPU exits the moment the guest could take it (APM 2
+ * 15.21.4), and Zazen injects the real vector through EVENTINJ. */
+static void svm_request_interrupt_window(struct vcpu *v, bool on)
+{
+    struct vmcb_control *c = &sv(v)->vmcb->control;
+    if (on) {
+        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << 16);
+        c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+    } else {
+        c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << 16));
+        c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+    }
+}
+
 static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
     const struct vmcb_save *g = &sv(v)->vmcb->save;
@@ -383,6 +404,8 @@ const struct arch_ops svm_ops = {
     .vcpu_run = svm_vcpu_run,
     .get_sregs = svm_get_sregs,
     .inject_event = svm_inject_event,
+    .interrupt_window_open = svm_interrupt_window_open,
+    .request_interrupt_window = svm_request_interrupt_window,
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,

@@ -12,6 +12,12 @@
 ; TR. GIF is cleared around the whole sequence so nothing interrupts the
 ; switch half done.
 ;
+; Host interrupts: with V_INTR_MASKING the host's RFLAGS.IF at VMRUN
+; decides whether a physical interrupt exits the guest (APM 2 15.21.1), so
+; IF is set (GIF still clear) before VMRUN. After the exit, STGI with IF
+; set lets the interrupt that caused it (the host timer) reach Zazen's
+; handler, then CLI closes the window again.
+;
 ; gpr[] is indexed as enum gpr (vmm/vcpu.h): rax rcx rdx rbx rsp rbp rsi rdi
 ; r8..r15. RAX and RSP live in the VMCB; the C side copies them.
 
@@ -32,6 +38,7 @@ svm_enter:
     push rdi                ; [rsp]    guest VMCB
 
     clgi
+    sti
     mov rax, rdi
     vmload                ; implicit operand: the VMCB address in RAX
     mov rcx, [rsi + 1*8]
@@ -71,6 +78,7 @@ svm_enter:
     mov rax, [rsp + 16]
     vmload                ; implicit operand: the VMCB address in RAX
     stgi
+    cli
 
     add rsp, 24
     pop r15

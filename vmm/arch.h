@@ -29,6 +29,12 @@ struct arch_ops {
     void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
     /* Queues an event for the next entry. */
     void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
+    /* Could an external interrupt be injected at the next entry? RFLAGS.IF
+     * set, no STI or MOV SS shadow, no other event already queued. */
+    bool (*interrupt_window_open)(struct vcpu *v);
+    /* Asks for an exit (EXIT_IRQ_WINDOW) as soon as the guest can take an
+     * interrupt, or stops asking. */
+    void (*request_interrupt_window)(struct vcpu *v, bool on);
     /* A guest MOV to CR0/CR4 that the backend intercepts (VT-x keeps some
      * bits for itself). False: the write faults (#GP). */
     bool (*write_cr)(struct vcpu *v, unsigned cr, u64 value);

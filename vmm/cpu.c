@@ -3,6 +3,7 @@
  * TSS descriptor), 6.14.1 (64-bit IDT gates). */
 #include "cpu.h"
 #include "console.h"
+#include "hosttime.h"
 #include "string.h"
 #include "x86.h"
 
@@ -176,10 +177,19 @@ static bool apply_fixup(struct trap_frame *f)
     return false;
 }
 
-/* Hook for host interrupts (the timer of a later issue); none are enabled yet. */
+/* Host interrupts: only the local APIC timer Zazen arms for guest
+ * deadlines (its work is done by the interrupted run loop: the handler
+ * just acknowledges it) and the APIC's spurious vector, which must not be
+ * acknowledged (SDM 3A 11.9). */
 void trap_dispatch(struct trap_frame *f);
 void trap_dispatch(struct trap_frame *f)
 {
+    if (f->vector == HOST_TIMER_VECTOR) {
+        host_lapic_eoi();
+        return;
+    }
+    if (f->vector == HOST_SPURIOUS_VECTOR)
+        return;
     if (apply_fixup(f))
         return;
     panic_on_trap(f);

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "domain.h"
+#include "hosttime.h"
 #include "mm.h"
 #include "string.h"
 #include "virt_detect.h"
@@ -107,6 +108,7 @@ NORETURN void core_main(struct bootinfo *bi)
     paging_init(bi);
     kprintf("zazen: memory: %llu MiB free of %llu MiB managed\n", (unsigned long long)(mm_free_bytes() >> 20),
             (unsigned long long)(mm_managed_bytes() >> 20));
+    hosttime_init();
     if (!acpi_init(bi->acpi_rsdp))
         kprintf("zazen: no usable ACPI FADT/\\_S5: cannot power off through ACPI\n");
 

@@ -8,6 +8,7 @@
 #include "../vmm/domain.h"
 #include "../vmm/emulate.h"
 #include "../vmm/format.h"
+#include "../vmm/hosttime.h"
 #include "../vmm/mm.h"
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
@@ -42,6 +43,7 @@ struct vmx_vcpu {
     struct vcpu *vcpu;
     void *vmcs;
     bool launched;
+    u32 proc; /* the primary processor-based controls now in the VMCS */
     u64 msrs[ARRAY_SIZE(swapped_msrs)];
 };
 
@@ -393,6 +395,7 @@ static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
         return false;
     }
     make_current(x);
+    x->proc = vmx_cpu.proc;
     return vmcs_setup(v, why, why_size);
 }
 
@@ -583,6 +586,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO),
     };
     u32 basic = raw.reason & 0xffff;
+    /* "Acknowledge interrupt on exit" took the vector from the host APIC;
+     * it still wants its EOI (SDM 3C 28.2.1, 25.7.1). */
+    if (basic == VMX_EXIT_EXTERNAL_INTERRUPT)
+        host_lapic_eoi();
     if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
@@ -658,6 +665,27 @@ static void vmx_inject_event(struct vcpu *v, const struct vcpu_event *ev)
     vmwrite(VMCS_ENTRY_INTR_INFO, info);
     if (ev->type == EVENT_EXCEPTION && ev->vector == 14)
         write_cr2(ev->cr2);
+}
+
+static bool vmx_interrupt_window_open(struct vcpu *v)
+{
+    make_current(xv(v));
+    /* Blocking by STI (bit 0) or by MOV SS (bit 1) (SDM 3C 25.4.2). */
+    return (v->rflags & RFLAGS_IF) && !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3) &&
+           !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+/* Interrupt-window exiting: an exit at the start of any instruction at
+ * which the guest could take an external interrupt (SDM 3C 26.7.5). */
+static void vmx_request_interrupt_window(struct vcpu *v, bool on)
+{
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    u32 proc = on ? x->proc | PROC_INTERRUPT_WINDOW_EXITING : x->proc & ~PROC_INTERRUPT_WINDOW_EXITING;
+    if (proc != x->proc) {
+        x->proc = proc;
+        vmwrite(VMCS_PROC_CONTROLS, proc);
+    }
 }
 
 /* IA-32e mode is active when paging is on with EFER.LME (SDM 3A 9.8.5);
@@ -764,6 +792,8 @@ const struct arch_ops vmx_ops = {
     .vcpu_run = vmx_vcpu_run,
     .get_sregs = vmx_get_sregs,
     .inject_event = vmx_inject_event,
+    .interrupt_window_open = vmx_interrupt_window_open,
+    .request_interrupt_window = vmx_request_interrupt_window,
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,
