@@ -138,12 +138,29 @@ static bool parse_file(struct parser *ps, const char *key, const char *value, vo
     return true;
 }
 
+static bool parse_platform(struct parser *ps, const char *key, const char *value, void *field)
+{
+    if (strcmp(value, "pc") == 0)
+        *(enum platform_kind *)field = PLATFORM_PC;
+    else if (strcmp(value, "isa") == 0)
+        *(enum platform_kind *)field = PLATFORM_ISA;
+    else
+        return fail(ps, "bad value '%s' for %s: expected pc or isa", value, key);
+    return true;
+}
+
 /* Keys are matched against these rows; parse_file keeps a pointer to the
  * row's name, so it must be the table's own string. */
 static const struct key_spec keys[] = {
     {"memory", parse_memory, offsetof(struct domain_config, memory)},
     {"vcpus", parse_vcpus, offsetof(struct domain_config, vcpus)},
     {"firmware", parse_file, offsetof(struct domain_config, firmware)},
+    {"platform", parse_platform, offsetof(struct domain_config, platform)},
+    {"disk0", parse_file, offsetof(struct domain_config, disks[0])},
+    {"disk1", parse_file, offsetof(struct domain_config, disks[1])},
+    {"disk2", parse_file, offsetof(struct domain_config, disks[2])},
+    {"disk3", parse_file, offsetof(struct domain_config, disks[3])},
+    {"cdrom", parse_file, offsetof(struct domain_config, cdrom)},
 };
 
 /* ---- lines ---- */
@@ -174,16 +191,54 @@ static bool valid_domain_name(const char *s)
     return true;
 }
 
+static bool fail_at(struct parser *ps, unsigned line, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static bool fail_at(struct parser *ps, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ps->err->line = line;
+    vsnprintf(ps->err->msg, sizeof(ps->err->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
 static bool finish_domain(struct parser *ps)
 {
     struct domain_config *d = ps->cur;
     if (!d)
         return true;
-    if (!d->firmware.name[0]) {
-        ps->err->line = d->line;
-        snprintf(ps->err->msg, sizeof(ps->err->msg), "domain '%s' names no firmware", d->name);
-        return false;
-    }
+    if (!d->firmware.name[0])
+        return fail_at(ps, d->line, "domain '%s' names no firmware", d->name);
+    if (d->cdrom.name[0] && d->disks[2].name[0])
+        return fail_at(ps, d->cdrom.line, "cdrom and disk2 both want the secondary master (line %u)", d->disks[2].line);
+    return true;
+}
+
+/* Every disk a domain may write belongs to that domain alone: its image
+ * is the one copy in memory, and two writers would corrupt each other. */
+static bool check_writable_disks(struct parser *ps)
+{
+    struct config *cfg = ps->cfg;
+    for (unsigned a = 0; a < cfg->domain_count; a++)
+        for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++) {
+            const struct config_file *w = &cfg->domains[a].disks[i];
+            if (!w->name[0] || w->read_only)
+                continue;
+            for (unsigned b = 0; b < cfg->domain_count; b++) {
+                const struct domain_config *d = &cfg->domains[b];
+                const struct config_file *uses[CONFIG_MAX_DISKS + 2] = {&d->disks[0], &d->disks[1], &d->disks[2],
+                                                                          &d->disks[3], &d->cdrom, &d->firmware};
+                for (unsigned j = 0; j < ARRAY_SIZE(uses); j++) {
+                    const struct config_file *u = uses[j];
+                    if (u == w || !u->name[0] || strcmp(u->name, w->name) != 0)
+                        continue;
+                    unsigned later = u->line > w->line ? u->line : w->line;
+                    return fail_at(ps, later, "'%s' is a writable disk of domain '%s' (line %u) and is used again: "
+                                              "give each domain its own image, or add ,ro",
+                                   w->name, cfg->domains[a].name, w->line);
+                }
+            }
+        }
     return true;
 }
 
@@ -291,7 +346,7 @@ bool config_parse(const char *text, size_t len, struct config *cfg, struct confi
         if (!parse_line(&ps, line))
             return false;
     }
-    if (!finish_domain(&ps))
+    if (!finish_domain(&ps) || !check_writable_disks(&ps))
         return false;
     if (cfg->domain_count == 0) {
         err->line = 0;
@@ -305,8 +360,11 @@ bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx
 {
     for (unsigned i = 0; i < cfg->domain_count; i++) {
         const struct domain_config *d = &cfg->domains[i];
-        if (d->firmware.name[0] && !fn(ctx, d, &d->firmware))
-            return false;
+        const struct config_file *files[] = {&d->firmware, &d->disks[0], &d->disks[1],
+                                             &d->disks[2], &d->disks[3], &d->cdrom};
+        for (unsigned f = 0; f < ARRAY_SIZE(files); f++)
+            if (files[f]->name[0] && !fn(ctx, d, files[f]))
+                return false;
     }
     return true;
 }
@@ -316,6 +374,13 @@ bool config_check_file_size(const struct config_file *f, u64 size, struct config
     err->line = f->line;
     if (size == 0) {
         snprintf(err->msg, sizeof(err->msg), "%s '%s' is empty", f->key, f->name);
+        return false;
+    }
+    /* A disk is whole sectors: 512 bytes for ATA, 2048 for a CD (ATA-6, MMC). */
+    u64 sector = strcmp(f->key, "cdrom") == 0 ? 2048 : strncmp(f->key, "disk", 4) == 0 ? 512 : 1;
+    if (size % sector) {
+        snprintf(err->msg, sizeof(err->msg), "%s '%s' is %llu bytes: not a whole number of %llu-byte sectors", f->key,
+                 f->name, (unsigned long long)size, (unsigned long long)sector);
         return false;
     }
     if (strcmp(f->key, "firmware") == 0 && size > CONFIG_MAX_FIRMWARE) {

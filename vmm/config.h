@@ -9,7 +9,7 @@
 #define CONFIG_MAX_DOMAINS 16
 #define CONFIG_NAME_MAX 32
 #define CONFIG_FILE_MAX 96
-#define CONFIG_MAX_FILES_PER_DOMAIN 4
+#define CONFIG_MAX_DISKS 4 /* disk0-disk3: primary master/slave, secondary master/slave */
 
 #define CONFIG_MIN_MEMORY (1 * MiB)
 #define CONFIG_MAX_MEMORY (3 * GiB)
@@ -23,12 +23,19 @@ struct config_file {
     bool read_only;
 };
 
+/* The machine around the guest: a PCI PC (i440FX/PIIX3, I/O APIC, ACPI),
+ * or an ISA PC with no PCI devices and no APICs described. */
+enum platform_kind { PLATFORM_PC, PLATFORM_ISA };
+
 struct domain_config {
     char name[CONFIG_NAME_MAX];
     unsigned line; /* of the [domain NAME] header */
     u64 memory;
     unsigned vcpus;
+    enum platform_kind platform;
     struct config_file firmware;
+    struct config_file disks[CONFIG_MAX_DISKS]; /* name[0] == 0: none */
+    struct config_file cdrom;                   /* on the secondary master */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 

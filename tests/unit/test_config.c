@@ -155,3 +155,41 @@ TEST(config_format_size)
     config_format_size(buf, sizeof(buf), 1536);
     CHECK_STR(buf, "1536 bytes");
 }
+
+TEST(config_disks_and_platform)
+{
+    CHECK(parse("[domain a]\nfirmware = f\nplatform = isa\ndisk0 = linux.img\ndisk1 = data.img,ro\ncdrom = d.iso\n"));
+    CHECK_EQ(cfg.domains[0].platform, PLATFORM_ISA);
+    CHECK_STR(cfg.domains[0].disks[0].name, "linux.img");
+    CHECK(!cfg.domains[0].disks[0].read_only);
+    CHECK(cfg.domains[0].disks[1].read_only);
+    CHECK_STR(cfg.domains[0].cdrom.name, "d.iso");
+    CHECK_STR(cfg.domains[0].cdrom.key, "cdrom");
+    CHECK(parse("[domain a]\nfirmware = f\n"));
+    CHECK_EQ(cfg.domains[0].platform, PLATFORM_PC);
+    CHECK_ERROR("[domain a]\nfirmware = f\nplatform = amiga\n", 3, "bad value 'amiga' for platform: expected pc or isa");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk2 = x.img\ncdrom = y.iso\n", 4,
+                "cdrom and disk2 both want the secondary master (line 3)");
+}
+
+TEST(config_writable_disk_belongs_to_one_domain)
+{
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = shared.img\n[domain b]\nfirmware = f\ndisk0 = shared.img\n", 6,
+                "'shared.img' is a writable disk of domain 'a' (line 3) and is used again: give each domain its own "
+                "image, or add ,ro");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = s.img\ndisk1 = s.img\n", 4,
+                "'s.img' is a writable disk of domain 'a' (line 3) and is used again: give each domain its own image, "
+                "or add ,ro");
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = s.img,ro\n[domain b]\nfirmware = f\ndisk0 = s.img,ro\n"));
+}
+
+TEST(config_disk_sizes)
+{
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = d.img\ncdrom = c.iso\n"));
+    CHECK(config_check_file_size(&cfg.domains[0].disks[0], 1024, &err));
+    CHECK(!config_check_file_size(&cfg.domains[0].disks[0], 1000, &err));
+    CHECK_EQ(err.line, 3);
+    CHECK_STR(err.msg, "disk0 'd.img' is 1000 bytes: not a whole number of 512-byte sectors");
+    CHECK(!config_check_file_size(&cfg.domains[0].cdrom, 1024, &err));
+    CHECK_STR(err.msg, "cdrom 'c.iso' is 1024 bytes: not a whole number of 2048-byte sectors");
+}
