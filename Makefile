@@ -30,9 +30,11 @@ EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
 EFI_LDS := $(EFI_LIB)/elf_x86_64_efi.lds
 
 GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
+# The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
+TESTDISK := $(BUILD)/guests/testdisk.img
 
 .PHONY: all deps run test unit iso clean
-all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS)
+all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
 	@tools/need.sh build
@@ -85,6 +87,11 @@ ISO_CONFIG ?= tests/configs/default.cfg
 iso: $(BUILD)/zazen.elf $(GUESTS)
 	@tools/need.sh grub
 	tools/mkiso.sh $(ISO_CONFIG) $(BUILD)/zazen.iso $(GUESTS)
+
+$(TESTDISK): tests/guests/mkdisk.py
+	@mkdir -p $(@D)
+	@echo "  MKDISK  $@"
+	$(Q)python3 tests/guests/mkdisk.py $@ 4096
 
 # Test guests: flat ROM images that start at the reset vector.
 $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build

@@ -265,6 +265,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
     struct vmcb *vmcb = s->vmcb;
+    /* Zazen completed the exiting instruction (it moved RIP): an STI or
+     * MOV SS shadow covered that instruction only, so it is over (the
+     * shadow of "sti; hlt" must not outlive the HLT, SDM 2B STI). */
+    if (vmcb->save.rip != v->rip)
+        vmcb->control.interrupt_shadow = 0;
     vmcb->save.rax = v->gpr[GPR_RAX];
     vmcb->save.rsp = v->gpr[GPR_RSP];
     vmcb->save.rip = v->rip;
@@ -350,8 +355,11 @@ static bool svm_write_cr(struct vcpu *v, unsigned cr, u64 value)
 
 static bool svm_interrupt_window_open(struct vcpu *v)
 {
-    const struct vmcb_control *c = &sv(v)->vmcb->control;
-    return (v->rflags & RFLAGS_IF) && !(c->interrupt_shadow & 1) && !(c->eventinj & SVM_EVENT_VALID);
+    const struct vmcb *vmcb = sv(v)->vmcb;
+    /* A shadow ends with the instruction it covers; if Zazen completed
+     * that instruction (RIP moved), it is over already. */
+    bool shadow = (vmcb->control.interrupt_shadow & 1) && vmcb->save.rip == v->rip;
+    return (v->rflags & RFLAGS_IF) && !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
 }
 
 /* A virtual interrupt (V_IRQ) that ignores the TPR, with the VINTR

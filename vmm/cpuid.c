@@ -3,15 +3,17 @@
  * hidden, so a guest never tries it: VMX/SVM (no nesting), MONITOR/MWAIT
  * and MONITORX (a guest must not sleep the physical CPU; Bochs's MWAITX
  * never wakes), XSAVE and AVX (XCR0 is not switched yet), performance and
- * debug-store features, x2APIC and TSC-deadline (no virtual APIC yet). */
+ * debug-store features, x2APIC (the virtual local APIC is xAPIC only). */
 #include "cpuid.h"
 #include "handlers.h"
 #include "domain.h"
 #include "string.h"
 
-/* Leaf 1 ECX: keep SSE3, PCLMULQDQ, SSSE3, FMA? no (AVX), CX16, SSE4.1,
- * SSE4.2, MOVBE, POPCNT, AES, RDRAND; set the hypervisor bit (31). */
-#define LEAF1_ECX_KEEP (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | BIT(30))
+/* Leaf 1 ECX: keep SSE3, PCLMULQDQ, SSSE3, CX16, SSE4.1, SSE4.2, MOVBE,
+ * POPCNT, TSC-deadline (the virtual local APIC has it), AES, RDRAND; set
+ * the hypervisor bit (31). */
+#define LEAF1_ECX_KEEP                                                                                       \
+    (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR BIT(31)
 /* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV
  * PAT PSE36 CLFSH MMX FXSR SSE SSE2; not DS, ACPI (thermal), SS, HTT, TM, PBE. */
@@ -19,7 +21,6 @@
 #define LEAF1_EDX_MTRR BIT(12)
 #define LEAF1_EDX_MCE BIT(7)
 #define LEAF1_EDX_MCA BIT(14)
-#define LEAF1_EDX_APIC BIT(9)
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, SMEP, BMI2, ERMS, INVPCID? no, ADX, SMAP,
  * CLFLUSHOPT, SHA. */
 #define LEAF7_EBX_KEEP (BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(19) | BIT(20) | BIT(23) | BIT(29))
@@ -70,7 +71,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, unsigned vcpu_id,
     switch (leaf) {
     case 0x1:
         r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR;
-        r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA | LEAF1_EDX_APIC);
+        r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
         r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (vcpu_id << 24);
         break;
@@ -93,7 +94,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, unsigned vcpu_id,
         break;
     case 0x80000001:
         r.ecx &= EXT1_ECX_KEEP; /* drops SVM, MONITORX, topology extensions, ... */
-        r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA | LEAF1_EDX_APIC);
+        r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         break;
     case 0x80000008:
         r.ecx &= ~0xf0ffu; /* one core (AMD NC = 0); keep the address sizes in EAX */

@@ -5,7 +5,9 @@
 #include "console.h"
 #include "format.h"
 #include "handlers.h"
+#include "hosttime.h"
 #include "mm.h"
+#include "platform.h"
 #include "string.h"
 
 static bool fail(char *why, size_t why_size, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -96,10 +98,37 @@ static void debugcon_line(void *ctx, const char *line, unsigned len)
     kprintf("(%s) %.*s\n", d->name, (int)len, line);
 }
 
-static bool setup_devices(struct domain *d, char *why, size_t why_size)
+/* The disk images as the IDE controller sees them: disk0-3 on the two
+ * channels, the CD-ROM on the secondary master. Writes go to the image in
+ * memory (they last until Zazen powers off). */
+static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
-    bus_init(&d->bus);
-    if (!debugcon_attach(&d->debugcon, &d->bus, debugcon_line, d))
+    const struct domain_config *cfg = d->cfg;
+    for (unsigned i = 0; i < 4; i++) {
+        const struct config_file *f = &cfg->disks[i];
+        bool cdrom = i == 2 && cfg->cdrom.name[0];
+        if (cdrom)
+            f = &cfg->cdrom;
+        if (!f->name[0])
+            continue;
+        const struct bootinfo_file *file = find_file(bi, f->name);
+        if (!file)
+            return fail(why, why_size, "%s '%s' (%s:%u) was not loaded", f->key, f->name, bi->config_name, f->line);
+        struct ide_disk *disk = &d->disks[i];
+        disk->data = (u8 *)(uintptr_t)file->data;
+        disk->size = file->size;
+        disk->read_only = f->read_only || cdrom;
+        disk->cdrom = cdrom;
+        snprintf(disk->model, sizeof(disk->model), "ZAZEN %s %s", cdrom ? "CD-ROM" : "HARDDISK", f->name);
+    }
+    return true;
+}
+
+static bool setup_devices(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
+{
+    if (!setup_disks(d, bi, why, why_size) || !platform_create(d, bi, why, why_size))
+        return false;
+    if (!debugcon_attach(&d->debugcon, &d->pc.bus, debugcon_line, d))
         return fail(why, why_size, "cannot attach the 0xE9 debug console");
     return true;
 }
@@ -132,7 +161,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->id = id;
     d->cfg = cfg;
     strlcpy(d->name, cfg->name, sizeof(d->name));
-    if (setup_memory(d, bi, why, why_size) && setup_devices(d, why, why_size) &&
+    if (setup_memory(d, bi, why, why_size) && setup_devices(d, bi, why, why_size) &&
         arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
         return d;
     domain_destroy(d);
@@ -169,14 +198,36 @@ void domain_end(struct domain *d, const char *fmt, ...)
         d->vcpus[i]->state = VCPU_ENDED;
 }
 
+/* The run loop of one vCPU. Each turn: bring device time up to date (due
+ * timers raise their interrupts), carry out a reset the guest asked for,
+ * let a halted vCPU sleep until something is due, deliver the pending
+ * interrupt, arm the host timer for the next device deadline, enter the
+ * guest, and dispatch the exit that brings it back. */
 void domain_run(struct domain *d)
 {
     struct vcpu *v = d->vcpus[0];
     struct vm_exit e;
-    while (v->state == VCPU_RUNNABLE) {
+    for (;;) {
+        platform_update_time(d);
+        if (d->reset_requested)
+            platform_handle_reset(d);
+        if (v->state == VCPU_ENDED)
+            break;
+        if (v->state == VCPU_HALTED) {
+            if (pc_interrupt_pending(&d->pc)) {
+                v->state = VCPU_RUNNABLE;
+            } else {
+                if (!platform_wait(d))
+                    domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
+                continue;
+            }
+        }
+        platform_deliver_interrupts(v);
+        platform_arm_host_timer(d);
         arch->vcpu_run(v, &e);
         exit_dispatch(v, &e);
     }
+    host_timer_stop();
     debugcon_flush(&d->debugcon);
 }
 

@@ -2,8 +2,8 @@
 #ifndef ZAZEN_DOMAIN_H
 #define ZAZEN_DOMAIN_H
 
-#include "../devmodel/bus.h"
 #include "../devmodel/debugcon.h"
+#include "../devmodel/pc.h"
 #include "bootinfo.h"
 #include "config.h"
 #include "exit.h"
@@ -30,8 +30,14 @@ struct domain {
     u64 ram_size;
     struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
     unsigned vcpu_count;
-    struct io_bus bus;
+    struct pc pc;                /* the emulated PC: every device, its bus and clock */
+    struct ide_disk disks[4];    /* images the config names, as the IDE sees them */
     struct debugcon debugcon;
+    char com1_line[200];         /* COM1 output not yet printed */
+    unsigned com1_len;
+    bool reset_requested;        /* by the guest: port 64h, 92h or CF9h */
+    unsigned resets;
+    u8 post_code;                /* the last byte written to port 80h */
     u64 exit_counts[EXIT_REASON_COUNT];
     bool ended;
     char end_reason[256];

@@ -24,9 +24,9 @@ static void mmio_access(struct domain *d, u64 gpa, void *data, unsigned size, bo
     u64 value = 0;
     if (write) {
         memcpy(&value, data, size);
-        bus_mmio_write(&d->bus, gpa, (u8)size, value);
+        bus_mmio_write(&d->pc.bus, gpa, (u8)size, value);
     } else {
-        value = bus_mmio_read(&d->bus, gpa, (u8)size);
+        value = bus_mmio_read(&d->pc.bus, gpa, (u8)size);
         memcpy(data, &value, size);
     }
 }
@@ -75,13 +75,13 @@ static bool emu_mem(void *ctx, u64 linear, void *data, unsigned size, enum x86em
 static u32 emu_io_in(void *ctx, u16 port, u8 size)
 {
     struct emu_context *c = ctx;
-    return bus_io_read(&c->d->bus, port, size);
+    return bus_io_read(&c->d->pc.bus, port, size);
 }
 
 static void emu_io_out(void *ctx, u16 port, u8 size, u32 value)
 {
     struct emu_context *c = ctx;
-    bus_io_write(&c->d->bus, port, size, value);
+    bus_io_write(&c->d->pc.bus, port, size, value);
 }
 
 static const struct x86emu_ops emu_ops = {emu_mem, emu_io_in, emu_io_out};

@@ -29,15 +29,15 @@ void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
 
 /* HLT: with interrupts disabled nothing can ever wake the vCPU (SDM 2B
  * HLT), which is how small guests say they are done. With interrupts
- * enabled the vCPU would wait for one; this domain has no interrupt source
- * yet, so the wait could never end either. */
+ * enabled the vCPU waits for one: the run loop sleeps until a device
+ * raises it (vmm/domain.c). */
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
     vcpu_skip_instruction(v, e);
     if (!(v->rflags & RFLAGS_IF))
         domain_end(v->domain, "halted with interrupts disabled");
     else
-        domain_end(v->domain, "halted waiting for an interrupt, and no device of this domain can raise one");
+        v->state = VCPU_HALTED;
 }
 
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)

@@ -26,8 +26,8 @@ void handle_io(struct vcpu *v, struct vm_exit *e)
         return;
     }
     if (e->io.in)
-        set_accumulator(v, e->io.size, bus_io_read(&d->bus, e->io.port, e->io.size));
+        set_accumulator(v, e->io.size, bus_io_read(&d->pc.bus, e->io.port, e->io.size));
     else
-        bus_io_write(&d->bus, e->io.port, e->io.size, (u32)v->gpr[GPR_RAX]);
+        bus_io_write(&d->pc.bus, e->io.port, e->io.size, (u32)v->gpr[GPR_RAX]);
     vcpu_skip_instruction(v, e);
 }

@@ -11,6 +11,7 @@
 #include "mm.h"
 #include "string.h"
 #include "virt_detect.h"
+#include "walltime.h"
 #include "x86.h"
 
 #define ZAZEN_VERSION "0.1"
@@ -109,6 +110,7 @@ NORETURN void core_main(struct bootinfo *bi)
     kprintf("zazen: memory: %llu MiB free of %llu MiB managed\n", (unsigned long long)(mm_free_bytes() >> 20),
             (unsigned long long)(mm_managed_bytes() >> 20));
     hosttime_init();
+    walltime_init();
     if (!acpi_init(bi->acpi_rsdp))
         kprintf("zazen: no usable ACPI FADT/\\_S5: cannot power off through ACPI\n");
 

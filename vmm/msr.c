@@ -12,6 +12,7 @@
 #define MSR_IA32_MCG_CAP 0x179
 #define MSR_IA32_MCG_STATUS 0x17a
 #define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_IA32_TSC_DEADLINE 0x6e0
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
 
 struct msr_rule {
@@ -59,7 +60,37 @@ static bool read_misc_enable(struct vcpu *v, u32 msr, u64 *value)
     return true;
 }
 
+/* The local APIC's MSRs belong to the device model (devmodel/lapic.c). */
+static bool read_apic_base(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)msr;
+    *value = lapic_get_base(&v->domain->pc.lapic);
+    return true;
+}
+
+static bool write_apic_base(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)msr;
+    return lapic_set_base(&v->domain->pc.lapic, value);
+}
+
+static bool read_tsc_deadline(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)msr;
+    *value = lapic_read_tsc_deadline(&v->domain->pc.lapic);
+    return true;
+}
+
+static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)msr;
+    lapic_write_tsc_deadline(&v->domain->pc.lapic, value);
+    return true;
+}
+
 static const struct msr_rule rules[] = {
+    {MSR_IA32_APIC_BASE, read_apic_base, write_apic_base},
+    {MSR_IA32_TSC_DEADLINE, read_tsc_deadline, write_tsc_deadline},
     {MSR_IA32_TSC, read_tsc, write_ignore},
     {MSR_IA32_PLATFORM_ID, read_zero, NULL},
     {MSR_IA32_BIOS_SIGN_ID, read_zero, write_ignore}, /* microcode revision: none */

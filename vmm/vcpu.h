@@ -63,7 +63,8 @@ struct vcpu_event {
 
 enum vcpu_state {
     VCPU_RUNNABLE,
-    VCPU_ENDED, /* the domain is over; end_reason says why */
+    VCPU_HALTED, /* in HLT with interrupts enabled: waits for an interrupt */
+    VCPU_ENDED,  /* the domain is over; end_reason says why */
 };
 
 struct vcpu {

@@ -43,6 +43,7 @@ struct vmx_vcpu {
     struct vcpu *vcpu;
     void *vmcs;
     bool launched;
+    u64 exit_rip; /* the guest RIP at the last exit */
     u32 proc; /* the primary processor-based controls now in the VMCS */
     u64 msrs[ARRAY_SIZE(swapped_msrs)];
 };
@@ -565,6 +566,11 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
     make_current(x);
+    /* Zazen completed the exiting instruction (it moved RIP): blocking by
+     * STI or MOV SS covered that instruction only, so it is over (SDM 3C
+     * 25.4.2; the "sti; hlt" idiom). */
+    if (x->launched && v->rip != x->exit_rip)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~3ull);
     vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
     vmwrite(VMCS_GUEST_RIP, v->rip);
     vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
@@ -576,7 +582,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     }
     x->launched = true;
     v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
-    v->rip = vmread(VMCS_GUEST_RIP);
+    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = vmread(VMCS_GUEST_RFLAGS);
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     struct vmx_exit_raw raw = {
@@ -669,10 +675,13 @@ static void vmx_inject_event(struct vcpu *v, const struct vcpu_event *ev)
 
 static bool vmx_interrupt_window_open(struct vcpu *v)
 {
-    make_current(xv(v));
-    /* Blocking by STI (bit 0) or by MOV SS (bit 1) (SDM 3C 25.4.2). */
-    return (v->rflags & RFLAGS_IF) && !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3) &&
-           !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    /* Blocking by STI (bit 0) or by MOV SS (bit 1) (SDM 3C 25.4.2) ends
+     * with the instruction it covers; if Zazen completed that instruction
+     * (RIP moved), it is over already. */
+    bool blocked = (vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3) && v->rip == x->exit_rip;
+    return (v->rflags & RFLAGS_IF) && !blocked && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
 
 /* Interrupt-window exiting: an exit at the start of any instruction at

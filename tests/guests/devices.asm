@@ -370,8 +370,8 @@ test_lapic_timer:
     mov ebx, LAPIC_TICKS
     mov ecx, 1
     call wait_ticks
-    mov dword [LAPIC + 0x320], 0x20040      ; periodic
-    mov dword [LAPIC + 0x380], 500000
+    mov dword [LAPIC + 0x320], 0x20040      ; periodic, every 4 ms (an OS tick, not a stress test)
+    mov dword [LAPIC + 0x380], 4000000
     mov ecx, 4
     call wait_ticks
     mov dword [LAPIC + 0x380], 0            ; stop
@@ -536,10 +536,10 @@ test_rtc:
     call rtc_read
     call bcd_out
     NEWLINE
-    ; periodic interrupt at 1024 Hz (rate 6), sixteen of them
+    ; periodic interrupt at 256 Hz (rate 8), sixteen of them
     mov al, 0x8a            ; register A, NMI masked while we program
     out 0x70, al
-    mov al, 0x26
+    mov al, 0x28
     out 0x71, al
     mov al, 0x8b
     out 0x70, al
@@ -610,13 +610,13 @@ test_pci_ide:
     mov eax, ebx
     shr eax, 11
     and eax, 0x1f
-    call hex32
+    call hex8
     mov al, '.'
     out DEBUGCON, al
     mov eax, ebx
     shr eax, 8
     and eax, 7
-    call hex32
+    call hex8
     mov al, ' '
     out DEBUGCON, al
     mov eax, ebx
@@ -919,6 +919,7 @@ dec32:                          ; EAX in decimal
 
 LIB16
 LIB32
+LIB32_HEX8
 
 align 8
 gdt:
@@ -949,7 +950,7 @@ msg_uart:         db "devices: UART loopback sent and received 'Z' with THR-empt
 msg_uart_bad:     db "devices: UART loopback FAILED", 10, 0
 msg_com1_line:    db "devices: hello on COM1", 13, 10, 0
 msg_rtc:          db "devices: RTC date ", 0
-msg_rtc_periodic: db "devices: 16 RTC periodic interrupts at 1024 Hz", 10, 0
+msg_rtc_periodic: db "devices: 16 RTC periodic interrupts at 256 Hz", 10, 0
 msg_pci:          db "devices: PCI IDE function at 00:", 0
 msg_no_ide:       db "devices: no IDE function found on PCI bus 0", 10, 0
 msg_pio:          db "devices: IDE PIO read of sector 5 matches the disk", 10, 0

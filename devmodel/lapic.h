@@ -1,0 +1,123 @@
+/* The local APIC of one vCPU, in xAPIC mode (memory-mapped registers).
+ * SDM 3A chapter 11, "Advanced Programmable Interrupt Controller (APIC)".
+ *
+ * The lapic has no CPU: before entering the guest the core asks
+ * lapic_pending() for the vector to inject and tells lapic_ack() it did;
+ * it polls lapic_take_nmi()/_init()/_sipi()/_extint() for the interrupts
+ * that bypass the IRR (SDM 3A 11.8.4 note), and lapic_passes_extint() for
+ * whether the 8259's INTR may reach the CPU at all. */
+#ifndef ZAZEN_DEVMODEL_LAPIC_H
+#define ZAZEN_DEVMODEL_LAPIC_H
+
+#include "devmodel.h"
+#include "apic.h"
+
+#define LAPIC_DEFAULT_BASE 0xfee00000ull
+#define LAPIC_MMIO_SIZE 0x1000ull
+
+/* The timer's input clock, before the divide configuration register.
+ * The SDM leaves it model specific (the bus clock, or the core crystal
+ * clock that CPUID leaf 15H reports); guests measure it against the PIT or
+ * the TSC. 1 GHz makes one input tick one nanosecond of the virtual clock,
+ * so counts and deadlines convert exactly, with no rounding and no
+ * division on the timer's path. */
+#define LAPIC_TIMER_HZ 1000000000u
+
+/* IA32_APIC_BASE (MSR 1BH), SDM 3A 11.4.4, Figure 11-5. */
+#define LAPIC_BASE_BSP BIT(8)
+#define LAPIC_BASE_EXTD BIT(10) /* x2APIC enable: not supported here */
+#define LAPIC_BASE_EN BIT(11)   /* APIC global enable */
+
+/* The local vector table entries: CMCI, timer, thermal, performance
+ * counters, LINT0, LINT1, error (SDM 3A 11.5.1). */
+#define LAPIC_LVT_ENTRIES 7
+
+struct lapic {
+    /* Registers, as the guest reads them unless said otherwise. */
+    u32 id;           /* APIC ID in bits 31:24 */
+    u32 tpr, ldr, svr;
+    u32 dfr_model;    /* DFR bits 31:28; bits 27:0 read as ones */
+    u32 irr[8], isr[8], tmr[8]; /* 256 bits each, vector n at bit n%32 of word n/32 */
+    u32 esr;          /* what the last ESR write latched */
+    u32 esr_pending;  /* errors seen since the last ESR write */
+    bool error_armed; /* may raise the LVT error interrupt (rearmed by an ESR write) */
+    u32 icr_lo, icr_hi;
+    u32 lvt[LAPIC_LVT_ENTRIES]; /* in the order above */
+    u32 timer_initial, timer_divide;
+
+    /* The timer. The same dm_timer serves one-shot and TSC-deadline mode
+     * (they exclude each other); periodic mode runs on dm_periodic. */
+    u64 count_ns;     /* ns per count at the divisor latched when counting started */
+    struct dm_timer timer;
+    struct dm_periodic periodic;
+    u64 tsc_deadline; /* IA32_TSC_DEADLINE; 0: disarmed */
+
+    /* Inputs and what bypasses the IRR, for the core to take. */
+    bool lint_level[2]; /* LINT0, LINT1 as driven by the platform */
+    bool nmi_pending, init_pending, sipi_pending, extint_pending;
+    u8 sipi_vector;
+
+    u64 apic_base;    /* IA32_APIC_BASE */
+    u64 mmio_base;    /* where the page is claimed, while mmio_claimed */
+    bool mmio_claimed;
+    /* MAXPHYADDR for the reserved-bit check of IA32_APIC_BASE: 52 (the
+     * architectural maximum) after lapic_init; the platform may lower it
+     * to what CPUID 80000008H reports to the guest. */
+    u8 maxphyaddr;
+
+    u8 reset_id;      /* the APIC ID RESET restores */
+    bool bsp;
+    void (*eoi_broadcast)(void *ctx, u8 vector);
+    void *ctx;
+    struct dm_env *env;
+};
+
+/* Claims the MMIO page at 0xFEE00000; false if it cannot. The lapic must
+ * not move in memory afterwards (its timers point into it). */
+bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+                void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx);
+/* The state after RESET (SDM 3A 11.4.7.1), IA32_APIC_BASE included. */
+void lapic_reset(struct lapic *l);
+
+/* IA32_APIC_BASE (RDMSR/WRMSR 1BH). lapic_set_base returns false for a
+ * write that must #GP: reserved bits, or x2APIC enable (not supported).
+ * The BSP flag is read-only. Moving the base moves the MMIO page;
+ * clearing EN hardware-disables the APIC (and returns its registers to
+ * the reset state, SDM 3A 11.4.3). Also false (state unchanged) if the
+ * new page overlaps another device's range on the bus. */
+u64 lapic_get_base(const struct lapic *l);
+bool lapic_set_base(struct lapic *l, u64 value);
+
+/* Accepts a message addressed to this APIC (the caller routes; see
+ * lapic_matches_dest). Fixed and lowest priority go to the IRR (and TMR
+ * for level); NMI, INIT, SIPI and ExtINT are recorded for the core; SMI is
+ * dropped (no SMM). */
+void lapic_deliver(struct lapic *l, const struct apic_message *m);
+/* Is this APIC a destination of (logical, dest)? SDM 3A 11.6.2. */
+bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest);
+
+/* The vector the CPU should take now (highest IRR whose priority class is
+ * above the PPR's), or -1. */
+int lapic_pending(const struct lapic *l);
+/* The CPU takes vector: IRR to ISR (the PPR follows). */
+void lapic_ack(struct lapic *l, u8 vector);
+
+/* The local interrupt pins: LINT0 (the 8259's INTR) and LINT1 (NMI),
+ * as the platform drives them. pin is 0 or 1. */
+void lapic_set_lint(struct lapic *l, unsigned pin, bool level);
+/* May the 8259's INTR reach the CPU? True when the APIC is
+ * hardware-disabled, or LINT0 is unmasked with delivery mode ExtINT
+ * (virtual-wire mode). */
+bool lapic_passes_extint(const struct lapic *l);
+
+/* What bypasses the IRR, each consumed by the call. */
+bool lapic_take_nmi(struct lapic *l);    /* LINT1 in NMI mode, an NMI message or IPI */
+bool lapic_take_init(struct lapic *l);   /* an INIT message: the core resets the vCPU */
+int lapic_take_sipi(struct lapic *l);    /* a start-up message: its vector, or -1 */
+bool lapic_take_extint(struct lapic *l); /* an ExtINT message: the core asks the 8259 for the vector */
+
+/* IA32_TSC_DEADLINE (MSR 6E0H), SDM 3A 11.5.4.1. */
+u64 lapic_read_tsc_deadline(const struct lapic *l);
+void lapic_write_tsc_deadline(struct lapic *l, u64 tsc);
+
+#endif

@@ -1,0 +1,77 @@
+/* The PC around a guest: every chip of the device model, wired together.
+ * Pure like the chips: the hypervisor supplies guest RAM accessors and
+ * callbacks (console output, reset, power-off), and asks this file which
+ * interrupt the vCPU should take next.
+ *
+ * Two variants: PC_PCI (i440FX/PIIX3 with the IDE function and its bus
+ * master, I/O APIC, ACPI PM) and PC_ISA (the legacy chips only: no PCI
+ * configuration space, no I/O APIC, IDE on its ISA ports). */
+#ifndef ZAZEN_DEVMODEL_PC_H
+#define ZAZEN_DEVMODEL_PC_H
+
+#include "acpi_pm.h"
+#include "devmodel.h"
+#include "ide.h"
+#include "ioapic.h"
+#include "kbc.h"
+#include "lapic.h"
+#include "pci.h"
+#include "pic.h"
+#include "piix.h"
+#include "pit.h"
+#include "rtc.h"
+#include "sysctl.h"
+#include "uart.h"
+
+#define PC_IOAPIC_BASE 0xfec00000ull
+#define PC_ACPI_PM_BASE 0xb000
+#define PC_SCI_GSI 9
+
+enum pc_kind { PC_PCI, PC_ISA };
+
+struct pc_config {
+    enum pc_kind kind;
+    u64 ram_size;
+    struct ide_disk *disks[4]; /* primary master/slave, secondary master/slave */
+    struct rtc_time time;      /* the wall-clock time at the domain's time 0 */
+    void (*com1_tx)(void *ctx, u8 byte);
+    void (*reset)(void *ctx);
+    void (*poweroff)(void *ctx);
+    void (*post)(void *ctx, u8 code);
+    void *ctx;
+};
+
+struct pc {
+    enum pc_kind kind;
+    struct dm_clock clock;
+    struct io_bus bus;
+    struct dm_irq irq;
+    struct dm_memory mem;
+    struct dm_env env;
+    struct pic pic;
+    struct pit pit;
+    struct uart com1, com2;
+    struct rtc rtc;
+    struct kbc kbc;
+    struct acpi_pm pm;
+    struct sysctl sysctl;
+    struct ide ide;
+    struct lapic lapic;
+    struct ioapic ioapic; /* PC_PCI only */
+    struct pci_bus pci;   /* PC_PCI only */
+    struct piix piix;     /* PC_PCI only */
+};
+
+/* Builds and wires every chip; false and a sentence if a chip cannot be
+ * set up (a bus range clash is a bug, not a guest error). */
+bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config *cfg, char *why, size_t why_size);
+/* The devices' power-on state (a guest-requested reset keeps RAM and time). */
+void pc_reset(struct pc *pc);
+/* Is there an interrupt the vCPU should take (when it can)? */
+bool pc_interrupt_pending(const struct pc *pc);
+/* The CPU takes it: the vector, from the local APIC or, through LINT0 in
+ * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
+ * request went away. */
+int pc_interrupt_ack(struct pc *pc);
+
+#endif

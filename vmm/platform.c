@@ -1,0 +1,152 @@
+/* See platform.h. */
+#include "platform.h"
+#include "arch.h"
+#include "bootinfo.h"
+#include "console.h"
+#include "domain.h"
+#include "format.h"
+#include "hosttime.h"
+#include "string.h"
+#include "walltime.h"
+#include "x86.h"
+
+/* ---- guest RAM for DMA: RAM regions only, never ROM or MMIO ---- */
+
+static bool dma_range(struct domain *d, u64 gpa, size_t len, bool write, u8 **host)
+{
+    struct guest_mem_region *r = domain_find_region(d, gpa, len ? len : 1);
+    if (!r || r->read_only || gpa + len < gpa)
+        return false;
+    (void)write;
+    *host = r->host + (gpa - r->gpa);
+    return true;
+}
+
+static bool dma_read(void *ctx, u64 gpa, void *buf, size_t len)
+{
+    u8 *src;
+    if (!dma_range(ctx, gpa, len, false, &src))
+        return false;
+    memcpy(buf, src, len);
+    return true;
+}
+
+static bool dma_write(void *ctx, u64 gpa, const void *buf, size_t len)
+{
+    u8 *dst;
+    if (!dma_range(ctx, gpa, len, true, &dst))
+        return false;
+    memcpy(dst, buf, len);
+    return true;
+}
+
+/* ---- callbacks from the devices ---- */
+
+/* COM1 output becomes "(NAME) text" lines on Zazen's console. */
+static void com1_tx(void *ctx, u8 byte)
+{
+    struct domain *d = ctx;
+    if (byte == '\r')
+        return;
+    if (byte == '\n' || d->com1_len == sizeof(d->com1_line)) {
+        kprintf("(%s) %.*s\n", d->name, (int)d->com1_len, d->com1_line);
+        d->com1_len = 0;
+        if (byte == '\n')
+            return;
+    }
+    d->com1_line[d->com1_len++] = (char)((byte >= 0x20 && byte < 0x7f) || byte == '\t' ? byte : '?');
+}
+
+static void guest_reset(void *ctx)
+{
+    struct domain *d = ctx;
+    d->reset_requested = true;
+}
+
+static void guest_poweroff(void *ctx) { domain_end(ctx, "powered off"); }
+
+static void guest_post(void *ctx, u8 code)
+{
+    struct domain *d = ctx;
+    d->post_code = code;
+}
+
+bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
+{
+    (void)bi;
+    struct calendar_time now = walltime_now();
+    struct pc_config cfg = {
+        .kind = d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
+        .ram_size = d->ram_size,
+        .time = {now.year, now.month, now.day, now.hour, now.minute, now.second},
+        .com1_tx = com1_tx,
+        .reset = guest_reset,
+        .poweroff = guest_poweroff,
+        .post = guest_post,
+        .ctx = d,
+    };
+    for (unsigned i = 0; i < 4; i++)
+        cfg.disks[i] = d->disks[i].data ? &d->disks[i] : NULL;
+    struct dm_memory mem = {dma_read, dma_write, d};
+    if (!pc_init(&d->pc, &mem, &cfg, why, why_size))
+        return false;
+    clock_set_tsc(&d->pc.clock, host_tsc_khz(), rdtsc());
+    return true;
+}
+
+/* ---- time ---- */
+
+void platform_update_time(struct domain *d)
+{
+    struct dm_clock *c = &d->pc.clock;
+    clock_advance(c, clock_tsc_to_ns(c, rdtsc()));
+}
+
+void platform_arm_host_timer(struct domain *d)
+{
+    const struct dm_clock *c = &d->pc.clock;
+    u64 deadline = clock_next_deadline(c);
+    host_timer_arm_tsc(deadline == DM_NEVER ? ~0ull : clock_ns_to_tsc(c, deadline));
+}
+
+bool platform_wait(struct domain *d)
+{
+    if (clock_next_deadline(&d->pc.clock) == DM_NEVER)
+        return false;
+    platform_arm_host_timer(d);
+    host_wait_for_interrupt();
+    return true;
+}
+
+/* ---- interrupts ---- */
+
+void platform_deliver_interrupts(struct vcpu *v)
+{
+    struct pc *pc = &v->domain->pc;
+    if (!pc_interrupt_pending(pc)) {
+        arch->request_interrupt_window(v, false);
+        return;
+    }
+    if (!arch->interrupt_window_open(v)) {
+        arch->request_interrupt_window(v, true);
+        return;
+    }
+    arch->request_interrupt_window(v, false);
+    int vector = pc_interrupt_ack(pc);
+    if (vector < 0)
+        return;
+    struct vcpu_event ev = {EVENT_EXTERNAL_INTR, (u8)vector, false, 0, 0};
+    arch->inject_event(v, &ev);
+}
+
+void platform_handle_reset(struct domain *d)
+{
+    d->reset_requested = false;
+    d->resets++;
+    kprintf("zazen: domain %s (id %u) reset by the guest\n", d->name, d->id);
+    pc_reset(&d->pc);
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        arch->vcpu_reset(d->vcpus[i]);
+        d->vcpus[i]->state = VCPU_RUNNABLE;
+    }
+}

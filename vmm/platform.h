@@ -1,0 +1,27 @@
+/* A domain's PC (devmodel/pc.c) as the hypervisor runs it: guest RAM for
+ * DMA, console output, resets and power-off, the virtual clock, and the
+ * interrupt each entry delivers. */
+#ifndef ZAZEN_PLATFORM_H
+#define ZAZEN_PLATFORM_H
+
+#include "vcpu.h"
+
+struct domain;
+struct bootinfo;
+
+bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size);
+/* Brings the domain's clock up to the host TSC, firing due device timers. */
+void platform_update_time(struct domain *d);
+/* Before an entry: inject the pending interrupt if the guest can take it,
+ * or ask for an exit when it can. */
+void platform_deliver_interrupts(struct vcpu *v);
+/* A halted vCPU waits, in host HLT, for its next device deadline. False:
+ * no device will ever raise an interrupt (the domain cannot wake). */
+bool platform_wait(struct domain *d);
+/* Arms the host timer for the domain's next device deadline. */
+void platform_arm_host_timer(struct domain *d);
+/* A reset the guest asked for (port 64h, 92h, CF9h) is carried out here,
+ * between exits: vCPU and devices back to power-on, RAM kept. */
+void platform_handle_reset(struct domain *d);
+
+#endif
