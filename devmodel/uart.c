@@ -440,6 +440,14 @@ static void uart_io_write(void *dev, u16 port, u8 size, u32 value)
 
 /* ---- The platform's side ---- */
 
+bool uart_can_receive(const struct uart *u)
+{
+    if (loopback(u))
+        return false;
+    unsigned capacity = fifo_mode(u) ? UART_FIFO_SIZE : 1;
+    return u->rx_count < capacity;
+}
+
 bool uart_receive(struct uart *u, u8 byte)
 {
     if (loopback(u))

@@ -50,5 +50,9 @@ void uart_reset(struct uart *u);
  * was lost: the receiver overflowed (overrun error, LSR.OE set), or
  * loopback has disconnected the serial input. */
 bool uart_receive(struct uart *u, u8 byte);
+/* Would a byte arriving now be kept? (Room in the FIFO, or an empty RBR
+ * in 16450 mode, and not in loopback.) Lets a sender pace itself as a
+ * real line's flow of characters would. */
+bool uart_can_receive(const struct uart *u);
 
 #endif

@@ -14,12 +14,13 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define LSR_DR 0x01   /* data ready: a received byte waits in RBR */
 #define LSR_THRE 0x20 /* transmit holding register empty */
 #define LSR_TEMT 0x40 /* transmitter empty: the last byte has left the wire */
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
 
-static bool console_present;
+static bool uart_found;
 
 void console_init(void)
 {
@@ -31,17 +32,19 @@ void console_init(void)
     outb(COM1 + UART_FCR, 0x07);           /* enable and clear both FIFOs */
     outb(COM1 + UART_MCR, 0x03);           /* DTR, RTS */
     /* A missing UART reads as all ones on the ISA bus. */
-    console_present = inb(COM1 + UART_LSR) != 0xff;
+    uart_found = inb(COM1 + UART_LSR) != 0xff;
 }
 
 static void uart_putc(char c)
 {
-    if (!console_present)
+    if (!uart_found)
         return;
     for (unsigned spins = 0; !(inb(COM1 + UART_LSR) & LSR_THRE) && spins < 1000000; spins++)
         pause();
     outb(COM1 + UART_THR, (u8)c);
 }
+
+bool console_present(void) { return uart_found; }
 
 void console_putc(char c)
 {
@@ -50,9 +53,16 @@ void console_putc(char c)
     uart_putc(c);
 }
 
+int console_getc(void)
+{
+    if (!uart_found || !(inb(COM1 + UART_LSR) & LSR_DR))
+        return -1;
+    return inb(COM1 + UART_THR); /* RBR shares the offset with THR (DLAB=0) */
+}
+
 void console_flush(void)
 {
-    for (unsigned spins = 0; console_present && !(inb(COM1 + UART_LSR) & LSR_TEMT) && spins < 1000000; spins++)
+    for (unsigned spins = 0; uart_found && !(inb(COM1 + UART_LSR) & LSR_TEMT) && spins < 1000000; spins++)
         pause();
 }
 

@@ -7,6 +7,10 @@
 void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t len);
+/* Is there a UART on COM1 (a missing one reads all ones)? */
+bool console_present(void);
+/* A byte typed on the console, or -1 if none is waiting (polled). */
+int console_getc(void);
 /* Waits until every byte has been sent (before a power-off or reset). */
 void console_flush(void);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -11,6 +11,13 @@
 
 #define DOMAIN_MAX_MEM_REGIONS 64
 #define DOMAIN_MAX_VCPUS 1
+#define CONSOLE_INPUT_RING 256
+
+/* Console input on its way to the guest: [0] for COM1, [1] for the keyboard. */
+struct console_input {
+    u8 ring[CONSOLE_INPUT_RING];
+    unsigned head, tail[2];
+};
 
 /* One stretch of guest-physical space backed by host memory. */
 struct guest_mem_region {
@@ -38,6 +45,8 @@ struct domain {
     bool reset_requested;        /* by the guest: port 64h, 92h or CF9h */
     unsigned resets;
     u8 post_code;                /* the last byte written to port 80h */
+    u64 console_polled;          /* domain time of the last console poll */
+    struct console_input console_input;
     u64 exit_counts[EXIT_REASON_COUNT];
     bool ended;
     char end_reason[256];

@@ -94,24 +94,76 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
     return true;
 }
 
+/* ---- console input ---- */
+
+/* The console is polled (Zazen takes no host UART interrupt), at most
+ * every CONSOLE_POLL_NS so the exit path does not pay a port read each
+ * time. The domain that runs has the console focus: what is typed goes to
+ * its COM1 and to its keyboard (a guest listens to one or the other). */
+#define CONSOLE_POLL_NS (10ull * 1000 * 1000)
+
+/* Typed bytes wait in a ring with one read position per consumer, so a
+ * guest that reads only its keyboard does not stall its COM1 or the
+ * reverse; a consumer that falls a whole ring behind loses its oldest. */
+static void typed(struct console_input *in, u8 byte)
+{
+    in->ring[in->head++ % CONSOLE_INPUT_RING] = byte;
+    for (unsigned i = 0; i < 2; i++)
+        if (in->head - in->tail[i] > CONSOLE_INPUT_RING)
+            in->tail[i]++;
+}
+
+/* Each consumer takes bytes only when it has room, as a serial line or a
+ * keyboard hands over characters one at a time. */
+static void feed_consumers(struct domain *d)
+{
+    struct console_input *in = &d->console_input;
+    while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
+        uart_receive(&d->pc.com1, in->ring[in->tail[0]++ % CONSOLE_INPUT_RING]);
+    while (in->tail[1] != in->head && kbc_type(&d->pc.kbc, in->ring[in->tail[1] % CONSOLE_INPUT_RING]))
+        in->tail[1]++;
+}
+
+static void poll_console(struct domain *d)
+{
+    u64 now = clock_now(&d->pc.clock);
+    if (now - d->console_polled >= CONSOLE_POLL_NS) {
+        d->console_polled = now;
+        for (int c; (c = console_getc()) >= 0;)
+            typed(&d->console_input, (u8)c);
+    }
+    if (d->console_input.head != d->console_input.tail[0] || d->console_input.head != d->console_input.tail[1])
+        feed_consumers(d); /* no port access: cheap on every exit while input waits */
+}
+
 /* ---- time ---- */
 
 void platform_update_time(struct domain *d)
 {
     struct dm_clock *c = &d->pc.clock;
     clock_advance(c, clock_tsc_to_ns(c, rdtsc()));
+    poll_console(d);
+}
+
+/* The next moment the run loop must look: a device deadline, or the next
+ * console poll. */
+static u64 next_wakeup(struct domain *d)
+{
+    u64 deadline = clock_next_deadline(&d->pc.clock);
+    u64 poll = d->console_polled + CONSOLE_POLL_NS;
+    return MIN(deadline, poll);
 }
 
 void platform_arm_host_timer(struct domain *d)
 {
-    const struct dm_clock *c = &d->pc.clock;
-    u64 deadline = clock_next_deadline(c);
-    host_timer_arm_tsc(deadline == DM_NEVER ? ~0ull : clock_ns_to_tsc(c, deadline));
+    host_timer_arm_tsc(clock_ns_to_tsc(&d->pc.clock, next_wakeup(d)));
 }
 
 bool platform_wait(struct domain *d)
 {
-    if (clock_next_deadline(&d->pc.clock) == DM_NEVER)
+    /* A guest that waits on the console alone still wakes: its COM1 or
+     * keyboard may get a byte. Without a console nothing could wake it. */
+    if (clock_next_deadline(&d->pc.clock) == DM_NEVER && !console_present())
         return false;
     platform_arm_host_timer(d);
     host_wait_for_interrupt();

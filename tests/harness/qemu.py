@@ -59,8 +59,10 @@ def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio"):
     ]
 
 
-def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None):
+def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None):
     """Boots Zazen; returns (console text, exit status or None on timeout).
+    typing = (marker, text): once marker appears on the console, text is
+    typed on it (as a user would).
 
     QEMU ends by itself when Zazen powers off (ACPI S5) or when the shell
     runs `reset -s`. The shell's five-second startup.nsh countdown is cut
@@ -73,6 +75,7 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     chunks = []
     countdown = threading.Event()
     done = threading.Event()
+    typed = threading.Event()
 
     def reader():
         while True:
@@ -86,6 +89,13 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                 countdown.set()
             if b"Shell>" in tail:
                 done.set()
+            if typing and not typed.is_set() and typing[0].encode() in b"".join(chunks[-8:]):
+                typed.set()
+                try:
+                    proc.stdin.write(typing[1].encode())
+                    proc.stdin.flush()
+                except OSError:
+                    pass
 
     def presser():
         # The shell polls for a key once a second; one key press sent too

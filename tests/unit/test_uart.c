@@ -423,3 +423,24 @@ TEST(uart_master_reset)
     outb_(LCR, 0x80);
     CHECK_EQ(inb_(DLL), 1); /* the divisor survives */
 }
+
+TEST(uart_can_receive_paces_a_sender)
+{
+    struct uart u;
+    struct dm_env *env = fake_env_reset();
+    CHECK(uart_init(&u, env, 0x3f8, 4, NULL, NULL));
+    CHECK(uart_can_receive(&u));              /* 16450 mode: one byte */
+    CHECK(uart_receive(&u, 'a'));
+    CHECK(!uart_can_receive(&u));
+    CHECK_EQ(inb_(0x3f8), 'a');
+    CHECK(uart_can_receive(&u));
+    outb_(0x3fa, 0x01);                       /* FIFO mode: sixteen */
+    for (int i = 0; i < 16; i++) {
+        CHECK(uart_can_receive(&u));
+        CHECK(uart_receive(&u, (u8)i));
+    }
+    CHECK(!uart_can_receive(&u));
+    outb_(0x3fc, 0x10);                       /* loopback disconnects the input */
+    inb_(0x3f8);
+    CHECK(!uart_can_receive(&u));
+}
