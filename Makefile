@@ -19,8 +19,8 @@ CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 EFI_CFLAGS := -I/usr/include/efi -I/usr/include/efi/x86_64 -fshort-wchar -DEFI_FUNCTION_WRAPPER
 NASMFLAGS := -f elf64 -g
 
-CORE_C := $(wildcard vmm/*.c) $(wildcard svm/*.c) $(wildcard vmx/*.c) $(wildcard devmodel/*.c)
-CORE_ASM := $(wildcard vmm/*.asm) $(wildcard svm/*.asm) $(wildcard vmx/*.asm)
+CORE_C := $(wildcard vmm/*.c) $(wildcard svm/*.c) $(wildcard vmx/*.c) $(wildcard devmodel/*.c) guest-bios/tables.c
+CORE_ASM := $(wildcard vmm/*.asm) $(wildcard svm/*.asm) $(wildcard vmx/*.asm) guest-bios/embed.asm
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_C)) $(patsubst %.asm,$(BUILD)/%.o,$(CORE_ASM))
 UEFI_OBJ := $(BUILD)/boot/uefi.o
 MB2_OBJ := $(BUILD)/boot/multiboot2_entry.o $(BUILD)/boot/multiboot2.o
@@ -76,6 +76,18 @@ $(BUILD)/zazen.efi: $(BUILD)/zazen.so
 	           -j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
+# The guest BIOS: a flat 64 KiB ROM, embedded in the hypervisor.
+$(BUILD)/guest-bios/bios.bin: guest-bios/bios.asm | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	@echo "  NASM    $< (guest BIOS ROM)"
+	$(Q)$(NASM) -f bin $< -o $@
+	@test $$(stat -c %s $@) -eq 65536 || { echo "guest BIOS is not 64 KiB"; exit 1; }
+
+$(BUILD)/guest-bios/embed.o: guest-bios/embed.asm $(BUILD)/guest-bios/bios.bin
+	@mkdir -p $(@D)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
+
 # The multiboot2 image for GRUB (and so for Bochs, which has no UEFI).
 $(BUILD)/zazen.elf: $(MB2_OBJ) $(CORE_OBJ) boot/multiboot2.ld
 	$(LD) -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -T boot/multiboot2.ld $(MB2_OBJ) $(CORE_OBJ) -o $@
@@ -119,4 +131,4 @@ unit: | $(BUILD)/.deps-build
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(patsubst %.o,%.d,$(CORE_OBJ) $(UEFI_OBJ) $(MB2_OBJ))

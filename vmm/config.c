@@ -207,8 +207,8 @@ static bool finish_domain(struct parser *ps)
     struct domain_config *d = ps->cur;
     if (!d)
         return true;
-    if (!d->firmware.name[0])
-        return fail_at(ps, d->line, "domain '%s' names no firmware", d->name);
+    if (!d->firmware.name[0] && d->memory < CONFIG_MIN_MEMORY_BIOS)
+        return fail_at(ps, d->line, "domain '%s' boots the built-in BIOS, which needs at least 2M of memory", d->name);
     if (d->cdrom.name[0] && d->disks[2].name[0])
         return fail_at(ps, d->cdrom.line, "cdrom and disk2 both want the secondary master (line %u)", d->disks[2].line);
     return true;

@@ -12,6 +12,7 @@
 #define CONFIG_MAX_DISKS 4 /* disk0-disk3: primary master/slave, secondary master/slave */
 
 #define CONFIG_MIN_MEMORY (1 * MiB)
+#define CONFIG_MIN_MEMORY_BIOS (2 * MiB) /* the built-in BIOS keeps 64 KiB of ACPI tables at the top */
 #define CONFIG_MAX_MEMORY (3 * GiB)
 #define CONFIG_MAX_FIRMWARE (1 * MiB)
 
@@ -33,7 +34,7 @@ struct domain_config {
     u64 memory;
     unsigned vcpus;
     enum platform_kind platform;
-    struct config_file firmware;
+    struct config_file firmware;                /* name[0] == 0: the built-in Zazen BIOS */
     struct config_file disks[CONFIG_MAX_DISKS]; /* name[0] == 0: none */
     struct config_file cdrom;                   /* on the secondary master */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */

@@ -51,14 +51,14 @@ static const struct bootinfo_file *find_file(const struct bootinfo *bi, const ch
  * FFFFFFF0h) and the real-mode F segment find it (SDM 3A 9.1.4). Both
  * aliases map the same read-only host pages; the RAM under the low alias
  * is hidden, as a PC's shadowed ROM hides it. */
-static bool map_firmware(struct domain *d, const struct bootinfo_file *fw, u8 *ram, char *why, size_t why_size)
+static bool map_firmware(struct domain *d, const u8 *image, u64 image_size, u8 *ram, char *why, size_t why_size)
 {
-    u64 rom_size = ALIGN_UP(fw->size, PAGE_SIZE);
+    u64 rom_size = ALIGN_UP(image_size, PAGE_SIZE);
     u8 *rom = page_alloc(rom_size);
     if (!rom)
         return fail(why, why_size, "out of memory for the firmware ROM");
-    memset(rom, 0xff, rom_size - fw->size); /* unused ROM space reads as erased flash */
-    memcpy(rom + rom_size - fw->size, fw->data, fw->size);
+    memset(rom, 0xff, rom_size - image_size); /* unused ROM space reads as erased flash */
+    memcpy(rom + rom_size - image_size, image, image_size);
     u64 low = MiB - rom_size;
     u64 ram_size = d->ram_size;
     /* RAM below the ROM, the ROM, then RAM from 1 MiB up. */
@@ -70,9 +70,18 @@ static bool map_firmware(struct domain *d, const struct bootinfo_file *fw, u8 *r
     return ok ? true : fail(why, why_size, "too many memory regions");
 }
 
-static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
+extern const u8 zazen_bios_rom[], zazen_bios_rom_end[];
+
+/* The ROM image: the file the config names, or the built-in Zazen BIOS. */
+static bool firmware_image(const struct domain *d, const struct bootinfo *bi, const u8 **image, u64 *size, char *why,
+                           size_t why_size)
 {
     const struct domain_config *cfg = d->cfg;
+    if (!cfg->firmware.name[0]) {
+        *image = zazen_bios_rom;
+        *size = (u64)(zazen_bios_rom_end - zazen_bios_rom);
+        return true;
+    }
     const struct bootinfo_file *fw = find_file(bi, cfg->firmware.name);
     if (!fw)
         return fail(why, why_size, "firmware '%s' (%s:%u) was not loaded", cfg->firmware.name, bi->config_name,
@@ -80,6 +89,18 @@ static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why,
     struct config_error err;
     if (!config_check_file_size(&cfg->firmware, fw->size, &err))
         return fail(why, why_size, "%s:%u: %s", bi->config_name, err.line, err.msg);
+    *image = fw->data;
+    *size = fw->size;
+    return true;
+}
+
+static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
+{
+    const struct domain_config *cfg = d->cfg;
+    const u8 *image = NULL;
+    u64 image_size = 0;
+    if (!firmware_image(d, bi, &image, &image_size, why, why_size))
+        return false;
     d->ram_size = cfg->memory;
     /* 2 MiB alignment lets the nested tables use large pages throughout. */
     u8 *ram = page_alloc_aligned(d->ram_size, LARGE_PAGE_SIZE);
@@ -89,7 +110,7 @@ static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why,
         return fail(why, why_size, "not enough host memory for %s of RAM (largest free block %llu MiB)", size,
                     (unsigned long long)(mm_largest_block(LARGE_PAGE_SIZE) >> 20));
     }
-    return map_firmware(d, fw, ram, why, why_size);
+    return map_firmware(d, image, image_size, ram, why, why_size);
 }
 
 static void debugcon_line(void *ctx, const char *line, unsigned len)

@@ -84,8 +84,8 @@ static void run_domain(unsigned id, const struct domain_config *cfg, const struc
     char why[160];
     char size[24];
     config_format_size(size, sizeof(size), cfg->memory);
-    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, firmware %s\n", cfg->name, id, size, cfg->vcpus,
-            cfg->firmware.name);
+    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s\n", cfg->name, id, size, cfg->vcpus,
+            cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC", cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
     struct domain *d = domain_create(id, cfg, bi, why, sizeof(why));
     if (!d) {
         kprintf("zazen: domain %s (id %u) ended: not started: %s\n", cfg->name, id, why);

@@ -4,10 +4,12 @@
 #include "bootinfo.h"
 #include "console.h"
 #include "domain.h"
+#include "emulate.h"
 #include "format.h"
 #include "hosttime.h"
 #include "string.h"
 #include "walltime.h"
+#include "../guest-bios/tables.h"
 #include "x86.h"
 
 /* ---- guest RAM for DMA: RAM regions only, never ROM or MMIO ---- */
@@ -71,6 +73,30 @@ static void guest_post(void *ctx, u8 code)
     d->post_code = code;
 }
 
+/* ---- the built-in BIOS's tables ---- */
+
+static void write_guest(void *ctx, u64 gpa, const void *data, size_t len)
+{
+    guest_phys_access(ctx, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
+}
+
+/* A domain that boots the Zazen BIOS finds its E820 map and ACPI tables in
+ * RAM, written again at every reset (the OS may have reclaimed them). */
+static void write_bios_tables(struct domain *d)
+{
+    if (d->cfg->firmware.name[0])
+        return;
+    struct bios_platform p = {
+        .ram_size = d->ram_size,
+        .pci = d->pc.kind == PC_PCI,
+        .pm_base = PC_ACPI_PM_BASE,
+        .sci_irq = PC_SCI_GSI,
+        .ioapic_base = PC_IOAPIC_BASE,
+        .lapic_base = 0xfee00000,
+    };
+    bios_tables_build(&p, write_guest, d);
+}
+
 bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
     (void)bi;
@@ -91,6 +117,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
     if (!pc_init(&d->pc, &mem, &cfg, why, why_size))
         return false;
     clock_set_tsc(&d->pc.clock, host_tsc_khz(), rdtsc());
+    write_bios_tables(d);
     return true;
 }
 
@@ -197,6 +224,7 @@ void platform_handle_reset(struct domain *d)
     d->resets++;
     kprintf("zazen: domain %s (id %u) reset by the guest\n", d->name, d->id);
     pc_reset(&d->pc);
+    write_bios_tables(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch->vcpu_reset(d->vcpus[i]);
         d->vcpus[i]->state = VCPU_RUNNABLE;

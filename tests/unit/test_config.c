@@ -86,8 +86,10 @@ TEST(config_errors_sections)
     CHECK_ERROR("[domain a b]\n", 1, "bad domain name 'a b': use letters, digits, '-' and '_'");
     CHECK_ERROR("[domain abcdefghijabcdefghijabcdefghij12]\n", 1,
                 "domain name 'abcdefghijabcdefghijabcdefghij12' is longer than 31 characters");
-    CHECK_ERROR("[domain a]\nmemory = 2M\n[domain b]\nfirmware = f\n", 1, "domain 'a' names no firmware");
-    CHECK_ERROR("[domain a]\nmemory = 2M\n", 1, "domain 'a' names no firmware");
+    CHECK_ERROR("[domain a]\nmemory = 1M\n[domain b]\nfirmware = f\n", 1,
+                "domain 'a' boots the built-in BIOS, which needs at least 2M of memory");
+    CHECK(parse("[domain a]\nmemory = 2M\n")); /* no firmware: the built-in BIOS */
+    CHECK_EQ(cfg.domains[0].firmware.name[0], 0);
     CHECK_ERROR("# nothing\n", 0, "no [domain NAME] section: nothing to run");
 }
 

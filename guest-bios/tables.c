@@ -1,0 +1,293 @@
+/* See tables.h. Table layouts: ACPI 6.4 sections 5.2.5 (RSDP), 5.2.6
+ * (header), 5.2.7-5.2.8 (RSDT, XSDT), 5.2.9 (FADT), 5.2.10 (FACS), 5.2.11
+ * (DSDT), 5.2.12 (MADT); E820: ACPI 6.4 ch. 15 ("System Address Map
+ * Interfaces"). */
+#include "tables.h"
+#include "../vmm/string.h"
+
+#define ACPI_OEM_ID "ZAZEN "
+#define ACPI_OEM_TABLE_ID "ZAZENPC "
+
+struct PACKED acpi_header {
+    char signature[4];
+    u32 length;
+    u8 revision;
+    u8 checksum;
+    char oem_id[6];
+    char oem_table_id[8];
+    u32 oem_revision;
+    char creator_id[4];
+    u32 creator_revision;
+};
+
+struct PACKED acpi_gas { /* Generic Address Structure (5.2.3.2) */
+    u8 space_id;         /* 1: system I/O */
+    u8 bit_width, bit_offset, access_size;
+    u64 address;
+};
+
+struct PACKED acpi_rsdp {
+    char signature[8];
+    u8 checksum;
+    char oem_id[6];
+    u8 revision;         /* 2: ACPI 2.0 and later */
+    u32 rsdt;
+    u32 length;
+    u64 xsdt;
+    u8 extended_checksum;
+    u8 reserved[3];
+};
+
+struct PACKED acpi_fadt {
+    struct acpi_header h;
+    u32 firmware_ctrl, dsdt;
+    u8 reserved0, preferred_pm_profile;
+    u16 sci_int;
+    u32 smi_cmd;
+    u8 acpi_enable, acpi_disable, s4bios_req, pstate_cnt;
+    u32 pm1a_evt_blk, pm1b_evt_blk, pm1a_cnt_blk, pm1b_cnt_blk, pm2_cnt_blk, pm_tmr_blk, gpe0_blk, gpe1_blk;
+    u8 pm1_evt_len, pm1_cnt_len, pm2_cnt_len, pm_tmr_len, gpe0_blk_len, gpe1_blk_len, gpe1_base, cst_cnt;
+    u16 p_lvl2_lat, p_lvl3_lat, flush_size, flush_stride;
+    u8 duty_offset, duty_width, day_alrm, mon_alrm, century;
+    u16 iapc_boot_arch;
+    u8 reserved1;
+    u32 flags;
+    struct acpi_gas reset_reg;
+    u8 reset_value;
+    u8 reserved2[3];
+    u64 x_firmware_ctrl, x_dsdt;
+    struct acpi_gas x_pm1a_evt_blk, x_pm1b_evt_blk, x_pm1a_cnt_blk, x_pm1b_cnt_blk, x_pm2_cnt_blk, x_pm_tmr_blk,
+        x_gpe0_blk, x_gpe1_blk;
+};
+_Static_assert(sizeof(struct acpi_fadt) == 244, "the ACPI 2.0 FADT is 244 bytes");
+
+struct PACKED acpi_facs {
+    char signature[4];
+    u32 length;
+    u32 hardware_signature, firmware_waking_vector, global_lock, flags;
+    u64 x_firmware_waking_vector;
+    u8 version;
+    u8 reserved[31];
+};
+_Static_assert(sizeof(struct acpi_facs) == 64, "the FACS is 64 bytes");
+
+/* FADT flags (Table 5.10) and IA-PC boot architecture flags (Table 5.11) */
+#define FADT_WBINVD BIT(0)
+#define FADT_PROC_C1 BIT(2)
+#define FADT_PWR_BUTTON BIT(4) /* no fixed power button */
+#define FADT_SLP_BUTTON BIT(5) /* no fixed sleep button */
+#define FADT_TMR_VAL_EXT BIT(8) /* 32-bit PM timer */
+#define FADT_RESET_REG_SUP BIT(10)
+#define BOOT_ARCH_LEGACY_DEVICES BIT(0)
+#define BOOT_ARCH_8042 BIT(1)
+#define RESET_PORT 0xcf9
+#define RESET_VALUE 0x06
+#define CMOS_CENTURY 0x32
+
+u8 acpi_checksum(const void *data, size_t len)
+{
+    u8 sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum += ((const u8 *)data)[i];
+    return (u8)-sum;
+}
+
+static void header(struct acpi_header *h, const char *sig, u32 length, u8 revision)
+{
+    memcpy(h->signature, sig, 4);
+    h->length = length;
+    h->revision = revision;
+    memcpy(h->oem_id, ACPI_OEM_ID, 6);
+    memcpy(h->oem_table_id, ACPI_OEM_TABLE_ID, 8);
+    h->oem_revision = 1;
+    memcpy(h->creator_id, "ZAZN", 4);
+    h->creator_revision = 1;
+    h->checksum = 0;
+    h->checksum = acpi_checksum(h, length);
+}
+
+static struct acpi_gas io_gas(u16 port, u8 bits)
+{
+    return (struct acpi_gas){1, bits, 0, bits == 8 ? 1 : bits == 16 ? 2 : 3, port};
+}
+
+/* ---- E820 ---- */
+
+unsigned bios_e820_build(const struct bios_platform *p, struct e820_entry *out)
+{
+    u64 acpi_base = p->ram_size - BIOS_ACPI_SIZE;
+    unsigned n = 0;
+    out[n++] = (struct e820_entry){0, BIOS_EBDA_BASE, E820_RAM};
+    out[n++] = (struct e820_entry){BIOS_EBDA_BASE, 0xa0000 - BIOS_EBDA_BASE, E820_RESERVED};
+    out[n++] = (struct e820_entry){0xf0000, 0x10000, E820_RESERVED}; /* the BIOS */
+    out[n++] = (struct e820_entry){0x100000, acpi_base - 0x100000, E820_RAM};
+    out[n++] = (struct e820_entry){acpi_base, PAGE_SIZE, E820_NVS};  /* the FACS */
+    out[n++] = (struct e820_entry){acpi_base + PAGE_SIZE, BIOS_ACPI_SIZE - PAGE_SIZE, E820_ACPI};
+    if (p->pci)
+        out[n++] = (struct e820_entry){p->ioapic_base, PAGE_SIZE, E820_RESERVED};
+    out[n++] = (struct e820_entry){p->lapic_base, PAGE_SIZE, E820_RESERVED};
+    out[n++] = (struct e820_entry){0x100000000ull - BIOS_ROM_SIZE, BIOS_ROM_SIZE, E820_RESERVED};
+    return n;
+}
+
+/* ---- ACPI ---- */
+
+/* The DSDT's AML (ACPI 6.4 ch. 20): Name(\_S5, Package(4) {0, 0, 0, 0}):
+ * sleep type 0 is soft-off on a PIIX4-like PM block (devmodel/acpi_pm.h).
+ * Nothing else is described: no device that is not emulated. */
+static const u8 dsdt_aml[] = {
+    0x08, '\\', '_', 'S', '5', '_', /* NameOp, \_S5_ */
+    0x12, 0x06, 0x04,               /* PackageOp, PkgLength 6, 4 elements */
+    0x00, 0x00, 0x00, 0x00,         /* ZeroOp x4: SLP_TYPa, SLP_TYPb, reserved */
+};
+
+struct acpi_area {
+    u8 buf[BIOS_ACPI_SIZE];
+    u64 base; /* guest-physical address of buf[0] */
+    size_t used;
+};
+
+/* Reserves len bytes, 16-byte aligned, and returns their guest address. */
+static u64 place(struct acpi_area *a, size_t len, void **ptr)
+{
+    a->used = ALIGN_UP(a->used, 16);
+    *ptr = a->buf + a->used;
+    u64 gpa = a->base + a->used;
+    a->used += len;
+    return gpa;
+}
+
+static u64 build_facs(struct acpi_area *a)
+{
+    struct acpi_facs *f;
+    a->used = 0; /* first, on its own NVS page */
+    u64 gpa = place(a, sizeof(*f), (void **)&f);
+    memcpy(f->signature, "FACS", 4);
+    f->length = sizeof(*f);
+    f->version = 1;
+    a->used = PAGE_SIZE; /* the rest lives in the ACPI reclaimable part */
+    return gpa;
+}
+
+static u64 build_dsdt(struct acpi_area *a)
+{
+    struct acpi_header *h;
+    size_t len = sizeof(*h) + sizeof(dsdt_aml);
+    u64 gpa = place(a, len, (void **)&h);
+    memcpy(h + 1, dsdt_aml, sizeof(dsdt_aml));
+    header(h, "DSDT", (u32)len, 2);
+    return gpa;
+}
+
+static u64 build_fadt(struct acpi_area *a, const struct bios_platform *p, u64 facs, u64 dsdt)
+{
+    struct acpi_fadt *f;
+    u64 gpa = place(a, sizeof(*f), (void **)&f);
+    f->firmware_ctrl = (u32)facs;
+    f->dsdt = (u32)dsdt;
+    f->sci_int = p->sci_irq;
+    f->smi_cmd = 0; /* ACPI mode is on from reset: SCI_EN is set (acpi_pm.c) */
+    f->pm1a_evt_blk = p->pm_base;
+    f->pm1a_cnt_blk = p->pm_base + 4u;
+    f->pm_tmr_blk = p->pm_base + 8u;
+    f->pm1_evt_len = 4;
+    f->pm1_cnt_len = 2;
+    f->pm_tmr_len = 4;
+    f->p_lvl2_lat = 101;  /* > 100: no C2 */
+    f->p_lvl3_lat = 1001; /* > 1000: no C3 */
+    f->century = CMOS_CENTURY;
+    f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042;
+    f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
+    f->reset_reg = io_gas(RESET_PORT, 8);
+    f->reset_value = RESET_VALUE;
+    f->x_firmware_ctrl = facs;
+    f->x_dsdt = dsdt;
+    f->x_pm1a_evt_blk = io_gas(p->pm_base, 32);
+    f->x_pm1a_cnt_blk = io_gas(p->pm_base + 4u, 16);
+    f->x_pm_tmr_blk = io_gas(p->pm_base + 8u, 32);
+    header(&f->h, "FACP", sizeof(*f), 4);
+    return gpa;
+}
+
+/* MADT (5.2.12): the local APIC, the I/O APIC, ISA IRQ0 on GSI 2, the SCI
+ * level-triggered active-high, LINT1 as NMI. */
+static u64 build_madt(struct acpi_area *a, const struct bios_platform *p)
+{
+    static const u8 entries_template[] = {
+        0, 8, 0, 0, 1, 0, 0, 0,                  /* processor local APIC: UID 0, ID 0, enabled */
+        1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* I/O APIC: ID 0, address (below), GSI base 0 */
+        2, 10, 0, 0, 2, 0, 0, 0, 0, 0,           /* override: ISA IRQ0 -> GSI 2, conforming */
+        2, 10, 0, 0, 0, 0, 0, 0, 0x0d, 0,        /* override: ISA IRQ(SCI) -> GSI, high, level */
+        4, 6, 0xff, 0, 0, 1,                     /* local APIC NMI: all processors, LINT1 */
+    };
+    u8 *t;
+    size_t len = sizeof(struct acpi_header) + 8 + sizeof(entries_template);
+    u64 gpa = place(a, len, (void **)&t);
+    u8 *e = t + sizeof(struct acpi_header) + 8;
+    u32 lapic = (u32)p->lapic_base, ioapic = (u32)p->ioapic_base, sci = p->sci_irq;
+    memcpy(t + sizeof(struct acpi_header), &lapic, 4);
+    u32 pcat_compat = 1; /* dual 8259s present */
+    memcpy(t + sizeof(struct acpi_header) + 4, &pcat_compat, 4);
+    memcpy(e, entries_template, sizeof(entries_template));
+    memcpy(e + 8 + 4, &ioapic, 4);
+    e[8 + 12 + 10 + 3] = (u8)sci;                /* source IRQ */
+    memcpy(e + 8 + 12 + 10 + 4, &sci, 4);        /* GSI */
+    header((struct acpi_header *)t, "APIC", (u32)len, 3);
+    return gpa;
+}
+
+static u64 build_root(struct acpi_area *a, const char *sig, const u64 *tables, unsigned n, unsigned entry_size)
+{
+    u8 *t;
+    size_t len = sizeof(struct acpi_header) + n * entry_size;
+    u64 gpa = place(a, len, (void **)&t);
+    for (unsigned i = 0; i < n; i++)
+        memcpy(t + sizeof(struct acpi_header) + i * entry_size, &tables[i], entry_size);
+    header((struct acpi_header *)t, sig, (u32)len, 1);
+    return gpa;
+}
+
+static void build_rsdp(struct acpi_rsdp *r, u64 rsdt, u64 xsdt)
+{
+    memset(r, 0, sizeof(*r));
+    memcpy(r->signature, "RSD PTR ", 8);
+    memcpy(r->oem_id, ACPI_OEM_ID, 6);
+    r->revision = 2;
+    r->rsdt = (u32)rsdt;
+    r->length = sizeof(*r);
+    r->xsdt = xsdt;
+    r->checksum = acpi_checksum(r, 20);
+    r->extended_checksum = acpi_checksum(r, sizeof(*r));
+}
+
+static struct acpi_area area; /* 64 KiB: static, not on a small stack */
+
+void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void *ctx)
+{
+    struct bios_info info;
+    memset(&info, 0, sizeof(info));
+    info.magic = BIOS_INFO_MAGIC;
+    info.flags = p->pci ? BIOS_INFO_PCI : 0;
+    info.ram_below_4g = (u32)p->ram_size;
+    info.e820_count = (u16)bios_e820_build(p, info.e820);
+    write(ctx, BIOS_INFO_ADDR, &info, sizeof(info));
+
+    memset(&area, 0, sizeof(area));
+    area.base = p->ram_size - BIOS_ACPI_SIZE;
+    u64 facs = build_facs(&area);
+    u64 dsdt = build_dsdt(&area);
+    u64 tables[2];
+    unsigned n = 0;
+    tables[n++] = build_fadt(&area, p, facs, dsdt);
+    if (p->pci)
+        tables[n++] = build_madt(&area, p); /* an ISA PC describes no APICs */
+    u64 rsdt = build_root(&area, "RSDT", tables, n, 4);
+    u64 xsdt = build_root(&area, "XSDT", tables, n, 8);
+    write(ctx, area.base, area.buf, area.used);
+
+    struct acpi_rsdp rsdp;
+    build_rsdp(&rsdp, rsdt, xsdt);
+    write(ctx, BIOS_RSDP_ADDR, &rsdp, sizeof(rsdp));
+    u8 ebda_kib = BIOS_EBDA_KIB; /* first byte of the EBDA: its size in KiB */
+    write(ctx, BIOS_EBDA_BASE, &ebda_kib, 1);
+}

@@ -1,0 +1,58 @@
+/* The platform tables of a Zazen PC, built from the domain's configuration
+ * apart from the BIOS's real-mode code (as Xen's hvmloader keeps them
+ * apart from the BIOS payload): the E820 memory map and the ACPI tables.
+ * Pure: the hypervisor writes the result into guest RAM when it creates
+ * or resets a domain that boots the built-in BIOS; the host unit tests
+ * read it back. Describes only what devmodel/pc.c emulates. */
+#ifndef ZAZEN_GUEST_BIOS_TABLES_H
+#define ZAZEN_GUEST_BIOS_TABLES_H
+
+#include "../vmm/types.h"
+
+/* Guest-physical layout shared with bios.asm (keep the %defines there in step). */
+#define BIOS_EBDA_BASE 0x9f000u      /* 4 KiB extended BIOS data area */
+#define BIOS_EBDA_KIB 4
+#define BIOS_RSDP_ADDR 0x9f010u      /* in the EBDA's first KiB, where OSes search */
+#define BIOS_INFO_ADDR 0x9f100u      /* struct bios_info: what the ROM reads */
+#define BIOS_ACPI_SIZE 0x10000u      /* the last 64 KiB of RAM hold the ACPI tables */
+#define BIOS_ROM_SIZE 0x10000u       /* the ROM: F0000h-FFFFFh and FFFF0000h-FFFFFFFFh */
+#define BIOS_INFO_MAGIC 0x4f49425au  /* "ZBIO" */
+#define BIOS_E820_MAX 16
+
+enum e820_type { E820_RAM = 1, E820_RESERVED = 2, E820_ACPI = 3, E820_NVS = 4 };
+
+struct PACKED e820_entry {
+    u64 base, length;
+    u32 type;
+};
+
+/* Read by the ROM at BIOS_INFO_ADDR (bios.asm: INT 15h E820, E801, 88h). */
+struct PACKED bios_info {
+    u32 magic;
+    u16 e820_count;
+    u16 flags;               /* BIOS_INFO_PCI: PCI BIOS services offered */
+    u32 ram_below_4g;        /* bytes */
+    struct e820_entry e820[BIOS_E820_MAX];
+};
+#define BIOS_INFO_PCI 1
+
+struct bios_platform {
+    u64 ram_size;            /* bytes, below 4 GiB */
+    bool pci;                /* i440FX/PIIX3 PCI chipset with an I/O APIC */
+    u16 pm_base;             /* ACPI PM1a event block; control at +4, timer at +8 */
+    u8 sci_irq;
+    u64 ioapic_base, lapic_base;
+};
+
+/* Writes bytes into guest-physical memory; the builder never writes
+ * anywhere but the EBDA and the ACPI area. */
+typedef void (*bios_write_fn)(void *ctx, u64 gpa, const void *data, size_t len);
+
+/* Builds everything and writes it with write(). */
+void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void *ctx);
+
+/* Pieces, for the unit tests. */
+unsigned bios_e820_build(const struct bios_platform *p, struct e820_entry *out);
+u8 acpi_checksum(const void *data, size_t len);
+
+#endif
