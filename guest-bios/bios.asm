@@ -143,6 +143,7 @@ post:
     call init_pics
     call init_pit
     call init_lapic
+    call init_pci
     mov si, msg_banner
     call print
     call print_memory
@@ -341,6 +342,33 @@ unreal_gdt:
 unreal_gdt_ptr:
     dw 15
     dd 0xf0000 + unreal_gdt
+
+; On the PCI PC: the PIIX3 IDE function's bus-master registers (BAR4) at
+; C000h, I/O decoding and bus mastering on, as BIOSes leave it for the OS
+; (PIIX3 datasheet 2.3; PCI 3.0 6.2.5).
+%define IDE_FN_ADDR 0x80000900          ; bus 0, device 1, function 1
+%define BM_BASE     0xc000
+init_pci:
+    push ds
+    mov ax, EBDA_SEG
+    mov ds, ax
+    test word [INFO_FLAGS], 1
+    pop ds
+    jz .done
+    mov eax, IDE_FN_ADDR | 0x20
+    mov dx, 0xcf8
+    out dx, eax
+    mov dx, 0xcfc
+    mov eax, BM_BASE | 1
+    out dx, eax
+    mov eax, IDE_FN_ADDR | 0x04
+    mov dx, 0xcf8
+    out dx, eax
+    mov dx, 0xcfc
+    mov ax, 0x0005              ; I/O space, bus master
+    out dx, ax
+.done:
+    ret
 
 print_memory:
     push ds

@@ -132,14 +132,110 @@ unsigned bios_e820_build(const struct bios_platform *p, struct e820_entry *out)
 
 /* ---- ACPI ---- */
 
-/* The DSDT's AML (ACPI 6.4 ch. 20): Name(\_S5, Package(4) {0, 0, 0, 0}):
- * sleep type 0 is soft-off on a PIIX4-like PM block (devmodel/acpi_pm.h).
- * Nothing else is described: no device that is not emulated. */
-static const u8 dsdt_aml[] = {
-    0x08, '\\', '_', 'S', '5', '_', /* NameOp, \_S5_ */
-    0x12, 0x06, 0x04,               /* PackageOp, PkgLength 6, 4 elements */
-    0x00, 0x00, 0x00, 0x00,         /* ZeroOp x4: SLP_TYPa, SLP_TYPb, reserved */
+/* ---- AML (ACPI 6.4 ch. 20), written by hand: a few objects only ---- */
+
+struct aml {
+    u8 buf[1024];
+    size_t len;
 };
+
+static void aml_bytes(struct aml *a, const void *data, size_t n)
+{
+    memcpy(a->buf + a->len, data, n);
+    a->len += n;
+}
+
+static void aml_byte(struct aml *a, u8 b) { aml_bytes(a, &b, 1); }
+
+static void aml_dword(struct aml *a, u32 v) { aml_bytes(a, &v, 4); }
+
+/* PkgLength (20.2.4) for a body of n bytes that follows it: the length
+ * counts its own encoding too. */
+static void aml_pkglength(struct aml *a, size_t body)
+{
+    if (body + 1 < 0x40) {
+        aml_byte(a, (u8)(body + 1));
+    } else {
+        size_t total = body + 2;
+        aml_byte(a, (u8)(0x40 | (total & 0x0f)));
+        aml_byte(a, (u8)(total >> 4));
+    }
+}
+
+/* Name(NAME, Package(4) {0, 0, 0, 0}) for \_S5: sleep type 0 is soft-off on
+ * a PIIX4-like PM block (devmodel/acpi_pm.h). */
+static void aml_s5(struct aml *a)
+{
+    static const u8 s5[] = {0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
+    aml_bytes(a, s5, sizeof(s5));
+}
+
+/* A resource template (6.4) for the PCI root bridge's windows: bus 0-FFh,
+ * the configuration ports CF8h-CFFh, I/O 0-CF7h and D00h-FFFFh, the VGA
+ * window A0000h-BFFFFh, and memory from the end of RAM to below the I/O
+ * APIC. */
+static size_t pci_crs(u8 *out, u64 ram_size)
+{
+    struct aml a = {{0}, 0};
+    static const u8 bus[] = {0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00,
+                             0xff, 0x00, 0x00, 0x00, 0x00, 0x01};            /* WordBusNumber 0-FF */
+    static const u8 cfg_io[] = {0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08}; /* IO CF8h, 8 ports */
+    static const u8 io_low[] = {0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x00,
+                                0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c};         /* WordIO 0-CF7h */
+    static const u8 io_high[] = {0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d,
+                                 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3};        /* WordIO D00h-FFFFh */
+    aml_bytes(&a, bus, sizeof(bus));
+    aml_bytes(&a, cfg_io, sizeof(cfg_io));
+    aml_bytes(&a, io_low, sizeof(io_low));
+    aml_bytes(&a, io_high, sizeof(io_high));
+    u32 windows[2][2] = {{0xa0000, 0xbffff}, {(u32)ALIGN_UP(ram_size, 0x10000000), 0xfebfffff}};
+    for (unsigned i = 0; i < 2; i++) { /* DWordMemory, read-write, not cacheable */
+        static const u8 head[] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01};
+        aml_bytes(&a, head, sizeof(head));
+        aml_dword(&a, 0);                                  /* granularity */
+        aml_dword(&a, windows[i][0]);                      /* minimum */
+        aml_dword(&a, windows[i][1]);                      /* maximum */
+        aml_dword(&a, 0);                                  /* translation */
+        aml_dword(&a, windows[i][1] - windows[i][0] + 1);  /* length */
+    }
+    aml_byte(&a, 0x79); /* end tag, checksum 0 */
+    aml_byte(&a, 0x00);
+    memcpy(out, a.buf, a.len);
+    return a.len;
+}
+
+/* Scope(\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_UID, 0)
+ * Name(_CRS, ResourceTemplate() {...}) } }: without a root bridge in the
+ * namespace an ACPI OS does not scan PCI at all. The IDE function uses the
+ * legacy ISA IRQs 14 and 15, so no _PRT is needed. */
+static void aml_pci_root(struct aml *a, u64 ram_size)
+{
+    u8 crs[128];
+    size_t crs_len = pci_crs(crs, ram_size);
+    struct aml dev = {{0}, 0};
+    static const u8 hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03}; /* EisaId("PNP0A03"): 030AD041h */
+    static const u8 uid[] = {0x08, '_', 'U', 'I', 'D', 0x00};
+    aml_bytes(&dev, "PCI0", 4);
+    aml_bytes(&dev, hid, sizeof(hid));
+    aml_bytes(&dev, uid, sizeof(uid));
+    static const u8 crs_name[] = {0x08, '_', 'C', 'R', 'S', 0x11}; /* NameOp _CRS BufferOp */
+    aml_bytes(&dev, crs_name, sizeof(crs_name));
+    aml_pkglength(&dev, 2 + crs_len);
+    aml_byte(&dev, 0x0a); /* BytePrefix: the buffer size */
+    aml_byte(&dev, (u8)crs_len);
+    aml_bytes(&dev, crs, crs_len);
+
+    struct aml scope = {{0}, 0};
+    aml_bytes(&scope, "\\_SB_", 5);
+    aml_byte(&scope, 0x5b); /* DeviceOp */
+    aml_byte(&scope, 0x82);
+    aml_pkglength(&scope, dev.len);
+    aml_bytes(&scope, dev.buf, dev.len);
+
+    aml_byte(a, 0x10); /* ScopeOp */
+    aml_pkglength(a, scope.len);
+    aml_bytes(a, scope.buf, scope.len);
+}
 
 struct acpi_area {
     u8 buf[BIOS_ACPI_SIZE];
@@ -169,12 +265,18 @@ static u64 build_facs(struct acpi_area *a)
     return gpa;
 }
 
-static u64 build_dsdt(struct acpi_area *a)
+/* The DSDT describes \_S5 and, on the PCI PC, the PCI root bridge.
+ * Nothing else: no device that is not emulated. */
+static u64 build_dsdt(struct acpi_area *a, const struct bios_platform *p)
 {
+    struct aml aml = {{0}, 0};
+    aml_s5(&aml);
+    if (p->pci)
+        aml_pci_root(&aml, p->ram_size);
     struct acpi_header *h;
-    size_t len = sizeof(*h) + sizeof(dsdt_aml);
+    size_t len = sizeof(*h) + aml.len;
     u64 gpa = place(a, len, (void **)&h);
-    memcpy(h + 1, dsdt_aml, sizeof(dsdt_aml));
+    memcpy(h + 1, aml.buf, aml.len);
     header(h, "DSDT", (u32)len, 2);
     return gpa;
 }
@@ -275,7 +377,7 @@ void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void 
     memset(&area, 0, sizeof(area));
     area.base = p->ram_size - BIOS_ACPI_SIZE;
     u64 facs = build_facs(&area);
-    u64 dsdt = build_dsdt(&area);
+    u64 dsdt = build_dsdt(&area, p);
     u64 tables[2];
     unsigned n = 0;
     tables[n++] = build_fadt(&area, p, facs, dsdt);

@@ -88,7 +88,21 @@ static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
     return true;
 }
 
+/* AMD model-specific MSRs that OSes read without checking for a #GP
+ * (Linux reads 0xC0010055 at boot): they read as 0 and ignore writes, the
+ * quiet state (AMD BKDG for families 10h-16h): no C1E message pending
+ * (C001_0055), HWCR and SYSCFG defaults (C001_0015, C001_0010), no
+ * northbridge or decoder configuration (C001_001F, C001_1029), and the
+ * legacy performance counters, which count nothing (C001_0000-7). */
+#define MSR_AMD_PERF_FIRST 0xc0010000
+#define MSR_AMD_PERF_LAST 0xc0010007
+
 static const struct msr_rule rules[] = {
+    {0xc0010055, read_zero, write_ignore},
+    {0xc0010015, read_zero, write_ignore},
+    {0xc0010010, read_zero, write_ignore},
+    {0xc001001f, read_zero, write_ignore},
+    {0xc0011029, read_zero, write_ignore},
     {MSR_IA32_APIC_BASE, read_apic_base, write_apic_base},
     {MSR_IA32_TSC_DEADLINE, read_tsc_deadline, write_tsc_deadline},
     {MSR_IA32_TSC, read_tsc, write_ignore},
@@ -99,11 +113,15 @@ static const struct msr_rule rules[] = {
     {MSR_IA32_MISC_ENABLE, read_misc_enable, write_ignore},
 };
 
+static const struct msr_rule amd_perf = {0, read_zero, write_ignore};
+
 static const struct msr_rule *find_rule(u32 msr)
 {
     for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
         if (rules[i].msr == msr)
             return &rules[i];
+    if (msr >= MSR_AMD_PERF_FIRST && msr <= MSR_AMD_PERF_LAST)
+        return &amd_perf;
     return NULL;
 }
 

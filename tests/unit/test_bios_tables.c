@@ -1,6 +1,7 @@
 /* unit-sources: guest-bios/tables.c vmm/string.c */
 /* The guest BIOS's platform tables, written into a fake guest RAM and read
  * back the way an OS reads them. */
+#define _GNU_SOURCE
 #include "unit.h"
 #include "../../guest-bios/tables.h"
 
@@ -145,4 +146,27 @@ TEST(tables_e820_covers_ram_in_order)
     CHECK_EQ(rd32(0x9f100), 0x4f49425a);
     CHECK_EQ(rd16(0x9f104), n);
     CHECK(memcmp(ram + 0x9f100 + 12, e, n * sizeof(e[0])) == 0);
+}
+
+TEST(tables_dsdt_describes_the_pci_root_bridge_on_the_pc_only)
+{
+    static const u8 pnp0a03[] = {0x0c, 0x41, 0xd0, 0x0a, 0x03}; /* DWordConst EisaId("PNP0A03") */
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&pc, write_ram, NULL);
+    u64 dsdt = rd64(find("FACP") + 140);
+    u32 len = rd32(dsdt + 4);
+    bool found = false;
+    for (u32 i = 36; i + sizeof(pnp0a03) <= len; i++)
+        found |= memcmp(ram + dsdt + i, pnp0a03, sizeof(pnp0a03)) == 0;
+    CHECK(found);
+    CHECK(memmem(ram + dsdt, len, "PCI0", 4) != NULL);
+    CHECK(memmem(ram + dsdt, len, "_CRS", 4) != NULL);
+    CHECK(sum_ok(dsdt, len));
+
+    struct bios_platform isa = pc;
+    isa.pci = false;
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&isa, write_ram, NULL);
+    dsdt = rd64(find("FACP") + 140);
+    CHECK(memmem(ram + dsdt, rd32(dsdt + 4), "PCI0", 4) == NULL);
 }
