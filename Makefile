@@ -33,7 +33,7 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
 
-.PHONY: all deps run test unit iso clean
+.PHONY: all deps run test unit iso linux-disk linux-iso clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -99,6 +99,24 @@ ISO_CONFIG ?= tests/configs/default.cfg
 iso: $(BUILD)/zazen.elf $(GUESTS)
 	@tools/need.sh grub
 	tools/mkiso.sh $(ISO_CONFIG) $(BUILD)/zazen.iso $(GUESTS)
+
+# The stock Debian Linux guest, from Debian packages (downloaded into
+# build/linux/debs, never installed): an MBR disk (SYSLINUX, FAT16 boot
+# partition, ext2 data partition) and a GRUB CD with the same kernel and
+# initramfs, whose /init runs a disk test. Not part of `all`. The kernel is
+# linux-image-amd64's dependency when the image is made: `make -B` remakes.
+# tools/qemu-linux.sh disk|isa|iso boots them on plain QEMU.
+LINUX_TOOLS := tools/mklinuxinitrd.sh tools/linux-init
+linux-disk: $(BUILD)/linux/linux.img
+linux-iso: $(BUILD)/linux/linux.iso
+
+$(BUILD)/linux/linux.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	tools/mklinuxdisk.sh $@
+
+$(BUILD)/linux/linux.iso: tools/mklinuxiso.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	tools/mklinuxiso.sh $@
 
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
