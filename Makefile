@@ -118,6 +118,11 @@ $(BUILD)/linux/linux.iso: tools/mklinuxiso.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	tools/mklinuxiso.sh $@
 
+# The same disk with an interactive shell instead of the test: `make run`.
+$(BUILD)/linux/linux-shell.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	LINUX_APPEND="zazen.shell=1" tools/mklinuxdisk.sh $@
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -131,13 +136,13 @@ $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-
 
 # ---- running ----
 
-run: all
+run: all $(BUILD)/linux/linux-shell.img
 	@tools/need.sh qemu
 	python3 tests/harness/qemu_run.py --config tests/configs/default.cfg
 
 # ---- tests ----
 
-test: all
+test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs

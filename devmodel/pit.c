@@ -516,10 +516,16 @@ static void counter0_rearm(struct pit *p, u64 clk)
         timer_arm(clock, &ch->out_timer, ns_of_clk(next));
 }
 
+/* OUT0 changes at the timer's deadline, which may be long before `now`
+ * (the clock is brought up to date in jumps): evaluate OUT there, so a
+ * mode 4 or 5 strobe one clock wide still gives its falling and rising
+ * edge; the follow-up deadline, already past, fires in the same
+ * clock_advance. Linux's one-shot clockevent is mode 4. */
 static void counter0_out_changed(void *dev, u64 now)
 {
     struct pit *p = dev;
-    u64 clk = clk_at(now);
+    u64 at = p->ch[0].out_timer.deadline;
+    u64 clk = clk_at(at < now ? at : now);
     channel_sync(&p->ch[0], clk);
     counter0_rearm(p, clk);
 }

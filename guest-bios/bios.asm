@@ -513,6 +513,13 @@ int10_handler:
 .set_cursor:
     mov al, R_DL
     mov ah, R_DH
+    cmp ah, [BDA_CURSOR + 1]    ; to a new row: a new line on the debug console
+    je .same_row
+    push ax
+    mov al, 10
+    out DEBUGCON, al
+    pop ax
+.same_row:
     mov [BDA_CURSOR], ax
     jmp .done
 .get_cursor:
@@ -540,6 +547,13 @@ int10_handler:
     jmp .done
 .write_char_attr:
 .write_char:
+    ; programs that place characters themselves (GRUB) use 09h/0Ah and
+    ; move the cursor with 02h: mirror the character once
+    mov al, R_AL
+    cmp al, 0x20
+    jb .no_mirror
+    out DEBUGCON, al
+.no_mirror:
     mov cx, R_CX
     call cursor_offset
     mov al, R_AL
@@ -1045,7 +1059,10 @@ atapi_io:
     ret
 
 ; identify: asks the drive at DS:DI who it is; fills its entry. The 512
-; bytes land in SECTOR_BUF.
+; bytes land in SECTOR_BUF. After the channel's reset (reset_channel), a
+; device leaves its signature in the LBA mid/high registers: 14h/EBh for
+; ATAPI, 00h/00h for ATA (ATA-6 9.12). An ATAPI device shows status 0
+; until identified, so the signature decides, not the status.
 identify:
     pusha
     mov byte [di + D_TYPE], 0
@@ -1056,7 +1073,16 @@ identify:
     in al, dx
     cmp al, 0xff                ; nothing on the channel
     je .none
-    test al, al                 ; an absent device reads 0
+    mov bl, al                  ; the status, for below
+    mov dx, [di + D_BASE]
+    add dx, 4
+    in al, dx
+    mov ah, al
+    inc dx
+    in al, dx
+    cmp ax, 0x14eb
+    je .atapi
+    test bl, bl                 ; an absent ATA device reads 0
     jz .none
     call ata_wait
     jc .none
@@ -1064,12 +1090,8 @@ identify:
     add dx, 7
     mov al, 0xec                ; IDENTIFY DEVICE
     out dx, al
-    call ata_wait
+    call ata_wait_drq
     jc .none
-    test al, 0x01
-    jnz .maybe_atapi
-    test al, 0x08
-    jz .none
     mov byte [di + D_TYPE], T_ATA
     call read_identify
     ; capacity: words 100-103 if LBA48 is supported (word 83 bit 10), else 60-61
@@ -1083,16 +1105,9 @@ identify:
     mov [di + D_SECT], eax
     call bios_geometry
     jmp .done
-.maybe_atapi:
+.atapi:
     mov dx, [di + D_BASE]
-    add dx, 4
-    in al, dx
-    mov ah, al
-    inc dx
-    in al, dx
-    cmp ax, 0x14eb              ; the ATAPI signature (ATA-6 9.12)
-    jne .none
-    add dx, 2
+    add dx, 7
     mov al, 0xa1                ; IDENTIFY PACKET DEVICE
     out dx, al
     call ata_wait_drq
@@ -1104,6 +1119,21 @@ identify:
     mov byte [di + D_TYPE], 0
 .done:
     popa
+    ret
+
+; reset_channel: software reset (SRST) of both devices of the channel at
+; DS:DI, interrupts off (nIEN), so each leaves its signature (ATA-6 9.2)
+reset_channel:
+    push ax
+    push dx
+    mov dx, [di + D_CTRL]
+    mov al, 0x06                ; SRST, nIEN
+    out dx, al
+    mov al, 0x02                ; nIEN: the BIOS polls
+    out dx, al
+    call ata_wait
+    pop dx
+    pop ax
     ret
 
 read_identify:
@@ -1166,9 +1196,10 @@ detect_disks:
     mov [di + D_CTRL], ax
     mov al, [cs:si + 4]
     mov [di + D_SLAVE], al
-    mov dx, [di + D_CTRL]
-    mov al, 0x02                ; nIEN: the BIOS polls
-    out dx, al
+    cmp byte [di + D_SLAVE], 0
+    jne .identify
+    call reset_channel          ; once per channel, before its master
+.identify:
     call identify
     cmp byte [di + D_TYPE], T_ATA
     jne .not_ata
@@ -2095,21 +2126,36 @@ int18_handler:
     hlt
     jmp int18_handler
 
-; INT 19h: the boot order is the first hard disk, then the CD-ROM
+; INT 19h: the first hard disk, then the CD-ROM (or the other way round
+; when the domain's config says boot = cdrom)
 int19_handler:
     sti
     mov ax, EBDA_SEG
     mov ds, ax
+    test word [INFO_FLAGS], 2
+    jz .disk_first
+    call try_cdrom
+    call try_hard_disk
+    int 0x18
+.disk_first:
+    call try_hard_disk
+    call try_cdrom
+    int 0x18
+
+try_hard_disk:
     mov dl, 0x80
     call find_drive
-    jc .try_cd
+    jc .none
     call boot_hard_disk
-.try_cd:
+.none:
+    ret
+
+try_cdrom:
     cmp byte [CD_INDEX], 0xff
-    je .nothing
+    je .none
     call boot_cdrom
-.nothing:
-    int 0x18
+.none:
+    ret
 
 ; reads sector 0 of disk 80h to 0:7C00h and jumps there if it is a boot sector
 boot_hard_disk:
@@ -2151,7 +2197,7 @@ boot_cdrom:
     jc .read_error
     cmp byte [SECTOR_BUF], 0    ; boot record
     jne .not_bootable
-    cmp dword [SECTOR_BUF + 1], 0x30444443  ; "CD00"
+    cmp dword [SECTOR_BUF + 1], 0x30304443  ; "CD00" (43h 44h 30h 30h)
     jne .not_bootable
     cmp dword [SECTOR_BUF + 7], 0x54204c45  ; "EL T"
     jne .not_bootable

@@ -34,11 +34,13 @@ struct PACKED bios_info {
     u32 ram_below_4g;        /* bytes */
     struct e820_entry e820[BIOS_E820_MAX];
 };
-#define BIOS_INFO_PCI 1
+#define BIOS_INFO_PCI 1             /* the PCI chipset is there */
+#define BIOS_INFO_BOOT_CD_FIRST 2   /* boot order: the CD-ROM before the hard disk */
 
 struct bios_platform {
     u64 ram_size;            /* bytes, below 4 GiB */
     bool pci;                /* i440FX/PIIX3 PCI chipset with an I/O APIC */
+    bool boot_cd_first;
     u16 pm_base;             /* ACPI PM1a event block; control at +4, timer at +8 */
     u8 sci_irq;
     u64 ioapic_base, lapic_base;

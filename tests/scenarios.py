@@ -50,7 +50,7 @@ class Scenario:
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
                             timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
-                         timeout=self.timeout or 600, extra=self.extra)
+                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")))
 
     def check(self, output, status):
         out_lines = [l.rstrip() for l in output.splitlines()]
@@ -210,13 +210,56 @@ def devices_scenario(platform):
     )
 
 
+LINUX = os.path.join(qemu.BUILD, "linux")
+
+
+def linux_scenario(platform, variant):
+    """A stock Debian kernel from an IDE disk (or the GRUB CD) through the
+    Zazen BIOS, to a userspace disk test, then ACPI power-off."""
+    cfg = "[domain linux]\nmemory = 256M\ndisk0 = linux.img\n"
+    files = [os.path.join(LINUX, "linux.img")]
+    lines = ["(linux) Zazen BIOS 0.1", "(linux) Memory: 256 MiB", "(linux) ide0: hard disk, 41 MiB"]
+    if variant == "isa":
+        cfg += "platform = isa\n"
+    if variant == "cdrom":
+        cfg += "cdrom = linux.iso\nboot = cdrom\n"
+        files.append(os.path.join(LINUX, "linux.iso"))
+        lines += ["(linux) ide2: CD-ROM", "(linux) Booting from CD-ROM..."]
+    else:
+        lines += ["(linux) Booting from hard disk..."]
+    driver = "pata_legacy" if variant == "isa" else "ata_piix"
+    mode = "PIO0 (PIO)" if variant == "isa" else "MWDMA2 (bus-master DMA)"
+    return Scenario(
+        "linux" if variant == "pc" else "linux-" + variant, cfg, platform=platform, files=files, memory="512M",
+        timeout=1500 if platform != "qemu-svm" else 300,
+        lines=lines,
+        patterns=[r"\(linux\) SYSLINUX 6\.\d+ .*" if variant != "cdrom" else r"\(linux\) Zazen Linux guest: loading .*",
+                  r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*",
+                  r"zazen: domain linux \(id 1\) exits: .*\(\d+ in all\)"],
+        in_order=[
+            "(linux) ZAZEN-LINUX: userspace",
+            "(linux) ZAZEN-LINUX: disk via " + driver,
+            "(linux) ZAZEN-LINUX: xfer mode " + mode,
+            "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+            "(linux) ZAZEN-LINUX: written file read back: zazen-written-file-7c2a51 run 1",
+            "(linux) ZAZEN-LINUX: done",
+            "zazen: domain linux (id 1) ended: powered off",
+            "zazen: all domains ended",
+        ],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "unchecked MSR access"],
+    )
+
+
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without
 # the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
 EFI_NOT_FOUND = "0xE"
 EFI_LOAD_ERROR = "0x1"
 EFI_UNSUPPORTED = "0x3"
 
+LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("bochs-vmx", "pc"), ("bochs-vmx", "isa")]
+
 ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
+    linux_scenario(p, v) for p, v in LINUX_RUNS] + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",

@@ -149,6 +149,17 @@ static bool parse_platform(struct parser *ps, const char *key, const char *value
     return true;
 }
 
+static bool parse_boot(struct parser *ps, const char *key, const char *value, void *field)
+{
+    if (strcmp(value, "disk") == 0)
+        *(bool *)field = false;
+    else if (strcmp(value, "cdrom") == 0)
+        *(bool *)field = true;
+    else
+        return fail(ps, "bad value '%s' for %s: expected disk or cdrom", value, key);
+    return true;
+}
+
 /* Keys are matched against these rows; parse_file keeps a pointer to the
  * row's name, so it must be the table's own string. */
 static const struct key_spec keys[] = {
@@ -161,6 +172,7 @@ static const struct key_spec keys[] = {
     {"disk2", parse_file, offsetof(struct domain_config, disks[2])},
     {"disk3", parse_file, offsetof(struct domain_config, disks[3])},
     {"cdrom", parse_file, offsetof(struct domain_config, cdrom)},
+    {"boot", parse_boot, offsetof(struct domain_config, boot_cdrom_first)},
 };
 
 /* ---- lines ---- */
@@ -209,6 +221,8 @@ static bool finish_domain(struct parser *ps)
         return true;
     if (!d->firmware.name[0] && d->memory < CONFIG_MIN_MEMORY_BIOS)
         return fail_at(ps, d->line, "domain '%s' boots the built-in BIOS, which needs at least 2M of memory", d->name);
+    if (d->boot_cdrom_first && !d->cdrom.name[0])
+        return fail_at(ps, d->line, "domain '%s' boots from a CD-ROM but names no cdrom", d->name);
     if (d->cdrom.name[0] && d->disks[2].name[0])
         return fail_at(ps, d->cdrom.line, "cdrom and disk2 both want the secondary master (line %u)", d->disks[2].line);
     return true;

@@ -37,6 +37,7 @@ struct domain_config {
     struct config_file firmware;                /* name[0] == 0: the built-in Zazen BIOS */
     struct config_file disks[CONFIG_MAX_DISKS]; /* name[0] == 0: none */
     struct config_file cdrom;                   /* on the secondary master */
+    bool boot_cdrom_first;                      /* boot = cdrom */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 

@@ -89,6 +89,7 @@ static void write_bios_tables(struct domain *d)
     struct bios_platform p = {
         .ram_size = d->ram_size,
         .pci = d->pc.kind == PC_PCI,
+        .boot_cd_first = d->cfg->boot_cdrom_first,
         .pm_base = PC_ACPI_PM_BASE,
         .sci_irq = PC_SCI_GSI,
         .ioapic_base = PC_IOAPIC_BASE,

@@ -20,6 +20,15 @@ def main():
     with open(args.config) as f:
         config = f.read()
     files = sorted(glob.glob(os.path.join(qemu.BUILD, "guests", "*.bin")))
+    # disk images the config names, from build/guests or build/linux
+    for line in config.splitlines():
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.split("#")[0].split(",")[0].strip()
+        if key.startswith("disk") or key == "cdrom":
+            for d in ("guests", "linux"):
+                path = os.path.join(qemu.BUILD, d, value)
+                if os.path.exists(path):
+                    files.append(path)
     print("zazen: booting %s under QEMU TCG (-cpu %s); Ctrl-A X quits" % (args.config, args.cpu))
     return qemu.run_interactive(config, files, cpu=args.cpu, memory=args.memory)
 

@@ -195,3 +195,13 @@ TEST(config_disk_sizes)
     CHECK(!config_check_file_size(&cfg.domains[0].cdrom, 1024, &err));
     CHECK_STR(err.msg, "cdrom 'c.iso' is 1024 bytes: not a whole number of 2048-byte sectors");
 }
+
+TEST(config_boot_order)
+{
+    CHECK(parse("[domain a]\ndisk0 = d.img\ncdrom = c.iso\nboot = cdrom\n"));
+    CHECK(cfg.domains[0].boot_cdrom_first);
+    CHECK(parse("[domain a]\ndisk0 = d.img\n"));
+    CHECK(!cfg.domains[0].boot_cdrom_first);
+    CHECK_ERROR("[domain a]\nboot = floppy\n", 2, "bad value 'floppy' for boot: expected disk or cdrom");
+    CHECK_ERROR("[domain a]\nboot = cdrom\n", 1, "domain 'a' boots from a CD-ROM but names no cdrom");
+}
