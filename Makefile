@@ -142,7 +142,7 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso
+test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs

@@ -250,6 +250,22 @@ def linux_scenario(platform, variant):
     )
 
 
+def linux_shell_scenario():
+    """What the README shows `make run` doing: a shell on the guest's COM1,
+    where the user types uname -a, cat /proc/interrupts and poweroff."""
+    return Scenario(
+        "linux-shell", "[domain linux]\nmemory = 256M\ndisk0 = linux-shell.img\n",
+        files=[os.path.join(LINUX, "linux-shell.img")], timeout=300,
+        typing=[("ZAZEN-LINUX: shell", "uname -a\r"), ("GNU/Linux", "cat /proc/interrupts\r"),
+                ("Posted-interrupt wakeup", "poweroff\r")],
+        patterns=[r"\(linux\) .*Linux \S+ 6\.1\.0-\d+-amd64 #1 SMP PREEMPT_DYNAMIC Debian .* x86_64.*",
+                  r"\(linux\) +0: +\d+ +IO-APIC +2-edge +timer",
+                  r"\(linux\) +4: +\d+ +IO-APIC +4-edge +ttyS0"],
+        in_order=["(linux) ZAZEN-LINUX: shell (type poweroff to end)",
+                  "zazen: domain linux (id 1) ended: powered off"],
+    )
+
+
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without
 # the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
 EFI_NOT_FOUND = "0xE"
@@ -259,7 +275,7 @@ EFI_UNSUPPORTED = "0x3"
 LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("bochs-vmx", "pc"), ("bochs-vmx", "isa")]
 
 ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
-    linux_scenario(p, v) for p, v in LINUX_RUNS] + [
+    linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
@@ -272,7 +288,7 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PL
     ),
     Scenario(
         "console-input", "[domain echo]\nmemory = 2M\nfirmware = echo.bin\n", files=[guest("echo")],
-        typing=("echo: type a line", "hi there\r"),
+        typing=[("echo: type a line", "hi there\r")],
         lines=["(echo) echo: COM1 got 'hi there'",
                # set 1 (translated) make and break codes of h, i, space
                "(echo) echo: keyboard scancodes 23 a3 17 97 39 b9"],

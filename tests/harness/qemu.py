@@ -61,8 +61,9 @@ def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio"):
 
 def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None):
     """Boots Zazen; returns (console text, exit status or None on timeout).
-    typing = (marker, text): once marker appears on the console, text is
-    typed on it (as a user would).
+    typing = [(marker, text), ...]: once each marker appears on the console
+    (after the previous step's typing), its text is typed on it, one
+    character at a time, as a user would.
 
     QEMU ends by itself when Zazen powers off (ACPI S5) or when the shell
     runs `reset -s`. The shell's five-second startup.nsh countdown is cut
@@ -75,7 +76,8 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     chunks = []
     countdown = threading.Event()
     done = threading.Event()
-    typed = threading.Event()
+    typing_busy = threading.Event()
+    step = [0, 0]  # the typing step, and the chunk its marker is searched from
 
     def reader():
         while True:
@@ -89,13 +91,23 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                 countdown.set()
             if b"Shell>" in tail:
                 done.set()
-            if typing and not typed.is_set() and typing[0].encode() in b"".join(chunks[-8:]):
-                typed.set()
-                try:
-                    proc.stdin.write(typing[1].encode())
-                    proc.stdin.flush()
-                except OSError:
-                    pass
+            if step[0] < len(typing or ()) and not typing_busy.is_set():
+                since = b"".join(chunks[step[1]:])
+                if typing[step[0]][0].encode() in since:
+                    typing_busy.set()
+                    threading.Thread(target=type_slowly, args=(typing[step[0]][1],), daemon=True).start()
+
+    def type_slowly(text):
+        for ch in text:
+            try:
+                proc.stdin.write(ch.encode())
+                proc.stdin.flush()
+            except OSError:
+                return
+            time.sleep(0.02)
+        step[0] += 1
+        step[1] = len(chunks)  # the next marker must come after this typing
+        typing_busy.clear()
 
     def presser():
         # The shell polls for a key once a second; one key press sent too
