@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Zazen's test runner, behind `make test`.
 
-Two kinds of tests:
+Three kinds of tests:
   unit/...      host unit tests of the pure parts (tests/unit/test_*.c),
                 compiled with the host compiler under ASan and UBSan;
+  fuzz/...      each libFuzzer target of tests/fuzz/ (built by make, clang,
+                ASan and UBSan) run briefly: FUZZ_TEST_SECONDS each
+                (default 8), several at once; a crash, a sanitizer report
+                or a failed check fails it;
   qemu-svm/...  Zazen booted by OVMF under QEMU TCG with AMD-V, each
                 assertion a line a user would see on the console.
 Prints one line per test and ends with "N passed, N failed"; exits
 non-zero if anything failed.
 """
 import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -87,6 +92,79 @@ def run_unit(results, selected):
             results.record("unit/%s (exit status %d)" % (name, run.returncode), False, run.stderr.strip()[-1500:])
 
 
+FUZZ_TEST_SECONDS = int(os.environ.get("FUZZ_TEST_SECONDS", "8"))
+
+
+def make(*targets):
+    return subprocess.run(["make", "-s", "-C", ROOT] + list(targets), capture_output=True, text=True)
+
+
+def fuzz_failure(output):
+    """The lines of a libFuzzer run that say what went wrong: the check or
+    sanitizer report, our frames of the stack, the summary, the input."""
+    keep = []
+    for line in output.splitlines():
+        if ("FUZZ CHECK FAILED" in line or "runtime error:" in line or "ERROR:" in line
+                or line.startswith("SUMMARY:") or "Test unit written to" in line
+                or (re.match(r"\s+#\d+ 0x", line) and ROOT in line and "/fuzz.h:" not in line)):
+            keep.append(line.strip().replace(ROOT + "/", ""))
+    return " | ".join(keep[:12])[-1800:] or output.strip()[-1500:]
+
+
+def fuzz_one(name, seconds):
+    """Builds build/fuzz/NAME and runs it for `seconds` on its corpus.
+    Returns (ok, detail, summary)."""
+    built = make("build/fuzz/" + name)
+    if built.returncode != 0:
+        return False, "build failed: " + (built.stderr or built.stdout).strip()[-1500:], None
+    corpus = os.path.join(BUILD, "fuzz", "corpus", name)
+    artifacts = os.path.join(BUILD, "fuzz", "artifacts", name)
+    os.makedirs(corpus, exist_ok=True)
+    os.makedirs(artifacts, exist_ok=True)
+    cmd = [os.path.join(BUILD, "fuzz", name), "-max_total_time=%d" % seconds, "-timeout=10",
+           "-rss_limit_mb=2048", "-print_final_stats=1", "-artifact_prefix=" + artifacts + "/"]
+    dictionary = os.path.join(ROOT, "tests", "fuzz", name + ".dict")
+    if os.path.exists(dictionary):
+        cmd.append("-dict=" + dictionary)
+    start = time.time()
+    try:
+        run = subprocess.run(cmd + [corpus], capture_output=True, text=True, errors="replace",
+                             timeout=seconds + 120)
+    except subprocess.TimeoutExpired:
+        return False, "did not finish within %d s" % (seconds + 120), None
+    output = run.stdout + run.stderr
+    bad = run.returncode != 0 or "FUZZ CHECK FAILED" in output or "runtime error:" in output
+    if bad:
+        return False, "exit status %d: %s" % (run.returncode, fuzz_failure(output)), None
+    runs = re.search(r"stat::number_of_executed_units:\s*(\d+)", output)
+    cov = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", output)
+    summary = "%s runs in %.1f s" % (runs.group(1) if runs else "?", time.time() - start)
+    if cov:
+        summary += ", cov %s ft %s, corpus %s" % cov[-1]
+    return True, "", summary
+
+
+def run_fuzz(results, selected):
+    names = [os.path.basename(f)[len("fuzz_"):-len(".c")]
+             for f in sorted(glob.glob(os.path.join(ROOT, "tests", "fuzz", "fuzz_*.c")))]
+    names = [n for n in names if selected("fuzz/" + n)]
+    if not names:
+        return
+    deps = make("fuzz-deps")  # clang and libFuzzer (tools/need.sh fuzz), once
+    if deps.returncode != 0:
+        for n in names:
+            results.record("fuzz/" + n, False, "no fuzzing toolchain: " + (deps.stderr or deps.stdout).strip()[-500:])
+        return
+    jobs = max(1, min(4, os.cpu_count() or 1))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {n: pool.submit(fuzz_one, n, FUZZ_TEST_SECONDS) for n in names}
+        for n in names:
+            ok, detail, summary = futures[n].result()
+            if summary:
+                print("# fuzz/%s: %s" % (n, summary))
+            results.record("fuzz/" + n, ok, detail)
+
+
 def run_scenarios(results, selected):
     for sc in scenarios.ALL:
         if not selected(sc.name):
@@ -99,6 +177,11 @@ def run_scenarios(results, selected):
             continue
         elapsed = time.time() - start
         print("# %s: %.1f s, end status %s" % (sc.name, elapsed, status))
+        from tests.harness import qemu as qemu_harness
+        marks = qemu_harness.last_timeline
+        start = marks.get("zazen: Zazen 0.1 hypervisor")
+        if start is not None and "ZAZEN-LINUX: userspace" in marks:
+            print("# %s: Zazen start to Linux userspace: %.1f s wall" % (sc.name, marks["ZAZEN-LINUX: userspace"] - start))
         log_dir = os.path.join(BUILD, "test-logs")
         os.makedirs(log_dir, exist_ok=True)
         log = os.path.join(log_dir, sc.name.replace("/", "_") + ".log")
@@ -119,6 +202,7 @@ def main():
 
     results = Results()
     run_unit(results, selected)
+    run_fuzz(results, selected)
     run_scenarios(results, selected)
     if results.failed:
         print("\nfailed:")

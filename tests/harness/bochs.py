@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 from tests.harness import qemu
 
@@ -74,11 +75,17 @@ def _run_bochs(work, timeout):
         proc = subprocess.Popen(["bochs", "-q", "-f", "bochsrc", "-rc", "continue.rc"], cwd=work,
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # a guest that never ends: Bochs ignores SIGTERM there
-            proc.wait()
+        started = time.time()
+        qemu.last_timeline = {}
+        serial = os.path.join(work, "serial.txt")
+        while proc.poll() is None:
+            if time.time() - started > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)  # a guest that never ends: Bochs ignores SIGTERM there
+                proc.wait()
+                break
+            note_markers(serial, started)
+            time.sleep(0.25)
+        note_markers(serial, started)
     output = _read(os.path.join(work, "serial.txt"))
     log = _read(os.path.join(work, "bochs.log"))
     status = 0 if "ACPI control: soft power off" in log else None
@@ -86,6 +93,14 @@ def _run_bochs(work, timeout):
     if panics:
         output += "\n[bochs] " + "\n[bochs] ".join(panics[-5:]) + "\n"
     return qemu.clean(output), status
+
+
+def note_markers(serial, started):
+    """Records when each timed marker first shows in COM1's file."""
+    text = _read(serial)
+    for marker in qemu.TIMED_MARKERS:
+        if marker in text and marker not in qemu.last_timeline:
+            qemu.last_timeline[marker] = time.time() - started
 
 
 def _read(path):

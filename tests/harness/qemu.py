@@ -74,6 +74,8 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
+    arrivals = []  # (seconds since start, total bytes so far): when output came
+    started = time.time()
     countdown = threading.Event()
     done = threading.Event()
     typing_busy = threading.Event()
@@ -86,6 +88,7 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                 done.set()
                 return
             chunks.append(data)
+            arrivals.append((time.time() - started, sum(len(c) for c in chunks[-1:]) + (arrivals[-1][1] if arrivals else 0)))
             tail = b"".join(chunks[-4:])
             if b"startup.nsh" in tail:  # "Press ESC ... to skip startup.nsh"
                 countdown.set()
@@ -134,7 +137,25 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     t.join(5)
     shutil.rmtree(esp, ignore_errors=True)
     os.unlink(vars_path)
-    return clean(b"".join(chunks).decode("utf-8", "replace")), status
+    raw = b"".join(chunks)
+    global last_timeline
+    last_timeline = timeline(raw, arrivals)
+    return clean(raw.decode("utf-8", "replace")), status
+
+
+# Wall-clock seconds at which each marker first appeared in the last run.
+TIMED_MARKERS = ("zazen: Zazen 0.1 hypervisor", "ZAZEN-LINUX: userspace", "ZAZEN-LINUX: done", "all domains ended")
+last_timeline = {}
+
+
+def timeline(raw, arrivals):
+    times = {}
+    for marker in TIMED_MARKERS:
+        pos = raw.find(marker.encode())
+        if pos < 0:
+            continue
+        times[marker] = next((t for t, end in arrivals if end > pos), None)
+    return times
 
 
 def run_interactive(config_text, files, cpu=SVM_CPU, memory="512M"):
