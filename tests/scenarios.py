@@ -112,6 +112,17 @@ BACKEND_LINES = {
     "bochs-vmx": r"zazen: VT-x: EPT \(2 MiB and 4 KiB pages\), VPID, unrestricted guest, controls .*",
 }
 ENTRY = {"qemu-svm": "UEFI", "bochs-vmx": "multiboot2", "bochs-svm": "multiboot2"}
+# What the CPU underneath offers, as the cpuid guest reports it: RDTSCP with
+# the guest's own IA32_TSC_AUX where the CPU has it (not qemu64), and leaf
+# 15h giving the TSC rate (1 GHz crystal * EBX/EAX) on Intel only: Bochs's
+# TSC runs at ips = 10 MHz, i.e. EBX = 10000 kHz = 2710h over 10^6 = f4240h,
+# as Zazen measured it against the PIT (within 1 kHz).
+CPUID_LINES = {
+    "qemu-svm": ["(cpuid) cpuid: no rdtscp", "(cpuid) cpuid: no leaf 15h"],
+    "bochs-vmx": ["(cpuid) cpuid: rdtscp reads tsc_aux 00005a5a"],
+    "bochs-svm": ["(cpuid) cpuid: rdtscp reads tsc_aux 00005a5a", "(cpuid) cpuid: no leaf 15h"],
+}
+CPUID_PATTERNS = {"bochs-vmx": [r"\(cpuid\) cpuid: leaf 15h 000f4240 0000(270f|271[01]) 3b9aca00"]}
 
 
 def guests_scenario(platform):
@@ -128,6 +139,7 @@ def guests_scenario(platform):
             "(cpuid) cpuid: hypervisor bit set",
             "(cpuid) cpuid: monitor/mwait hidden",
             "(cpuid) cpuid: svm hidden",
+        ] + CPUID_LINES[platform] + [
             "(longmode) longmode: protected mode",
             "(longmode) longmode: 64-bit mode with 4-level paging",
             "(longmode) longmode: EFER.LMA set",
@@ -153,7 +165,7 @@ def guests_scenario(platform):
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
             "zazen: all domains ended",
         ],
-        patterns=[
+        patterns=CPUID_PATTERNS.get(platform, []) + [
             BACKEND_LINES[platform],
             # host timer exits (ext-intr: console polling, device deadlines) depend on host speed
             r"zazen: domain hello \(id 1\) exits: io 54 hlt 1( ext-intr \d+)? \(\d+ in all\)",

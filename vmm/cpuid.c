@@ -7,6 +7,7 @@
 #include "cpuid.h"
 #include "handlers.h"
 #include "domain.h"
+#include "hosttime.h"
 #include "string.h"
 
 /* Leaf 1 ECX: keep SSE3, PCLMULQDQ, SSSE3, CX16, SSE4.1, SSE4.2, MOVBE,
@@ -60,20 +61,55 @@ static struct cpuid_regs hypervisor_leaf(u32 leaf)
     return r;
 }
 
-struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, unsigned vcpu_id,
-                                   struct cpuid_regs (*host)(u32 leaf, u32 subleaf))
+static bool is_intel(const struct cpuid_view *view)
+{
+    struct cpuid_regs r = view->host(0, 0);
+    return r.ebx == 0x756e6547 && r.edx == 0x49656e69 && r.ecx == 0x6c65746e; /* "GenuineIntel" */
+}
+
+/* Whether Zazen answers leaf 15h itself: on Intel CPUs (the leaf is
+ * Intel's) once the TSC rate is measured. Without it, Linux calibrates the
+ * TSC against the PIT, which fails when every port read is a VM exit, and
+ * falls back to the ACPI PM timer: one exit per clock read. */
+static bool reports_tsc_leaf(const struct cpuid_view *view)
+{
+    return view->tsc_khz && view->tsc_khz <= 0xffffffffu && is_intel(view);
+}
+
+/* SDM 2A CPUID leaf 15H: TSC = crystal (ECX Hz) * EBX / EAX. With the
+ * crystal at 1 GHz, EBX/EAX is the TSC rate in kHz over 10^6. */
+static struct cpuid_regs tsc_leaf(const struct cpuid_view *view)
+{
+    return (struct cpuid_regs){.eax = 1000000, .ebx = (u32)view->tsc_khz, .ecx = CPUID_CRYSTAL_HZ, .edx = 0};
+}
+
+struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view)
 {
     if ((leaf & 0xffff0000) == CPUID_HYPERVISOR_BASE)
         return hypervisor_leaf(leaf);
-    struct cpuid_regs r = host(leaf, subleaf);
+    u32 host_max = view->host(0, 0).eax;
+    if (leaf <= CPUID_TSC_LEAF && leaf > host_max) {
+        /* Leaves Zazen adds past the CPU's last one: 15h; the rest reserved. */
+        if (leaf == CPUID_TSC_LEAF && reports_tsc_leaf(view))
+            return tsc_leaf(view);
+        return (struct cpuid_regs){0};
+    }
+    struct cpuid_regs r = view->host(leaf, subleaf);
     if (hidden_leaf(leaf))
         return (struct cpuid_regs){0};
     switch (leaf) {
+    case 0x0:
+        if (reports_tsc_leaf(view) && r.eax < CPUID_TSC_LEAF)
+            r.eax = CPUID_TSC_LEAF;
+        break;
+    case CPUID_TSC_LEAF:
+        r = reports_tsc_leaf(view) ? tsc_leaf(view) : (struct cpuid_regs){0};
+        break;
     case 0x1:
         r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR;
         r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
-        r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (vcpu_id << 24);
+        r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (view->vcpu_id << 24);
         break;
     case 0x4:
         r.eax &= 0x3ff; /* cache type/level kept; one core, one thread sharing */
@@ -108,7 +144,8 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, unsigned vcpu_id,
 
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
-    struct cpuid_regs r = cpuid_guest_view((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], v->id, cpuid);
+    struct cpuid_view view = {.vcpu_id = v->id, .tsc_khz = host_tsc_khz(), .host = cpuid};
+    struct cpuid_regs r = cpuid_guest_view((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], &view);
     v->gpr[GPR_RAX] = r.eax;
     v->gpr[GPR_RBX] = r.ebx;
     v->gpr[GPR_RCX] = r.ecx;

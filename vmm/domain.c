@@ -245,6 +245,7 @@ void domain_run(struct domain *d)
         }
         platform_deliver_interrupts(v);
         platform_arm_host_timer(d);
+        msr_load_guest_state(v);
         arch->vcpu_run(v, &e);
         exit_dispatch(v, &e);
     }

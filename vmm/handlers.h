@@ -11,6 +11,7 @@ void handle_io(struct vcpu *v, struct vm_exit *e);          /* vmm/io.c */
 void handle_cpuid(struct vcpu *v, struct vm_exit *e);       /* vmm/cpuid.c */
 void handle_msr_read(struct vcpu *v, struct vm_exit *e);    /* vmm/msr.c */
 void handle_msr_write(struct vcpu *v, struct vm_exit *e);   /* vmm/msr.c */
+void msr_load_guest_state(struct vcpu *v);                  /* vmm/msr.c: MSRs the guest uses without exits */
 void handle_nested_fault(struct vcpu *v, struct vm_exit *e);/* vmm/mmio.c */
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */

@@ -13,6 +13,9 @@
 #define MSR_IA32_MCG_STATUS 0x17a
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_TSC_DEADLINE 0x6e0
+#define MSR_IA32_TSC_AUX 0xc0000103
+#define CPUID_80000001_EDX_RDTSCP BIT(27)
+#define CPUID_7_ECX_RDPID BIT(22)
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
 
 struct msr_rule {
@@ -88,6 +91,47 @@ static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
     return true;
 }
 
+/* IA32_TSC_AUX exists where RDTSCP or RDPID does (SDM 4 table 2-2); the
+ * guest sees those CPUID bits only when the host has them (cpuid.c). */
+static bool host_has_tsc_aux(void)
+{
+    static int known = -1;
+    if (known < 0)
+        known = (cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_RDTSCP)) ||
+                (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & CPUID_7_ECX_RDPID));
+    return known;
+}
+
+static bool read_tsc_aux(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)msr;
+    *value = v->tsc_aux;
+    return host_has_tsc_aux();
+}
+
+/* Bits 63:32 are reserved: writing them faults (SDM 2B RDTSCP, 4 2-2). */
+static bool write_tsc_aux(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)msr;
+    if (!host_has_tsc_aux() || value >> 32)
+        return false;
+    v->tsc_aux = value;
+    return true;
+}
+
+/* The value in the CPU's IA32_TSC_AUX; Zazen itself never uses the MSR,
+ * so it holds whichever vCPU's value was loaded last. It starts as a value
+ * no guest can write (bits 63:32 set) so that the first entry loads. */
+static u64 loaded_tsc_aux = ~0ull;
+
+void msr_load_guest_state(struct vcpu *v)
+{
+    if (v->tsc_aux != loaded_tsc_aux && host_has_tsc_aux()) {
+        wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
+        loaded_tsc_aux = v->tsc_aux;
+    }
+}
+
 /* AMD model-specific MSRs that OSes read without checking for a #GP
  * (Linux reads 0xC0010055 at boot): they read as 0 and ignore writes, the
  * quiet state (AMD BKDG for families 10h-16h): no C1E message pending
@@ -106,6 +150,7 @@ static const struct msr_rule rules[] = {
     {MSR_IA32_APIC_BASE, read_apic_base, write_apic_base},
     {MSR_IA32_TSC_DEADLINE, read_tsc_deadline, write_tsc_deadline},
     {MSR_IA32_TSC, read_tsc, write_ignore},
+    {MSR_IA32_TSC_AUX, read_tsc_aux, write_tsc_aux},
     {MSR_IA32_PLATFORM_ID, read_zero, NULL},
     {MSR_IA32_BIOS_SIGN_ID, read_zero, write_ignore}, /* microcode revision: none */
     {MSR_IA32_MCG_CAP, read_zero, NULL},              /* no machine-check banks */

@@ -75,6 +75,10 @@ struct vcpu {
     u64 gpr[GPR_COUNT];
     u64 rip;
     u64 rflags;
+    /* IA32_TSC_AUX: what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP).
+     * Neither instruction exits, so the core loads it into the CPU's own
+     * MSR before each entry (msr_load_guest_state). */
+    u64 tsc_aux;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

@@ -53,6 +53,50 @@ start:
     mov si, msg_svm_shown
 .svm:
     call print16
+
+    ; RDTSCP/IA32_TSC_AUX where the CPU has them (Bochs Haswell, not
+    ; qemu64): what the guest writes, RDTSCP reads back in ECX.
+    bt edx, 27
+    jnc .no_rdtscp
+    mov ecx, 0xc0000103     ; IA32_TSC_AUX
+    mov eax, 0x5a5a
+    xor edx, edx
+    wrmsr
+    xor ecx, ecx
+    rdtscp
+    PUTS16 msg_tsc_aux
+    mov eax, ecx
+    call hex16_32
+    NEWLINE
+    jmp .leaf15
+.no_rdtscp:
+    PUTS16 msg_no_rdtscp
+
+    ; Leaf 15h, the TSC rate (Intel): TSC = ECX * EBX / EAX.
+.leaf15:
+    xor eax, eax
+    cpuid
+    cmp eax, 0x15
+    jb .no_leaf15
+    mov eax, 0x15
+    cpuid
+    push ecx
+    push ebx
+    PUTS16 msg_leaf15
+    call hex16_32           ; EAX
+    mov al, ' '
+    out DEBUGCON, al
+    pop eax
+    call hex16_32           ; EBX
+    mov al, ' '
+    out DEBUGCON, al
+    pop eax
+    call hex16_32           ; ECX
+    NEWLINE
+    jmp .done
+.no_leaf15:
+    PUTS16 msg_no_leaf15
+.done:
     cli
     hlt
 
@@ -65,5 +109,9 @@ msg_monitor_hidden: db "cpuid: monitor/mwait hidden", 10, 0
 msg_monitor_shown:  db "cpuid: monitor/mwait offered", 10, 0
 msg_svm_hidden:     db "cpuid: svm hidden", 10, 0
 msg_svm_shown:      db "cpuid: svm offered", 10, 0
+msg_tsc_aux:        db "cpuid: rdtscp reads tsc_aux ", 0
+msg_no_rdtscp:      db "cpuid: no rdtscp", 10, 0
+msg_leaf15:         db "cpuid: leaf 15h ", 0
+msg_no_leaf15:      db "cpuid: no leaf 15h", 10, 0
 
 ROM_END

@@ -21,11 +21,13 @@ import time
 
 from tests.harness import qemu
 
+IPS = int(os.environ.get("ZAZEN_BOCHS_IPS", "10000000"))
+
 MODELS = {"bochs-vmx": "corei7_haswell_4770", "bochs-svm": "ryzen"}
 
 BOCHSRC = """\
 megs: {megs}
-cpu: model={model}, count=1, ips=10000000
+cpu: model={model}, count=1, ips={ips}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=zazen.iso, status=inserted
@@ -62,7 +64,7 @@ def run(config_text, files, model, timeout=600, megs=256, extra=None):
         subprocess.run([os.path.join(qemu.ROOT, "tools", "mkiso.sh"), config, os.path.join(work, "zazen.iso")] + paths,
                        check=True)
         with open(os.path.join(work, "bochsrc"), "w") as f:
-            f.write(BOCHSRC.format(model=model, megs=megs))
+            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS))
         with open(os.path.join(work, "continue.rc"), "w") as f:
             f.write("c\n")  # the debugger is compiled in: start running at once
         return _run_bochs(work, timeout)

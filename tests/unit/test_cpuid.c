@@ -3,6 +3,10 @@
 #include "unit.h"
 #include "../../vmm/cpuid.h"
 
+/* handle_cpuid, in the same file, asks the host clock; not under test here. */
+u64 host_tsc_khz(void);
+u64 host_tsc_khz(void) { return 0; }
+
 static struct cpuid_regs fake_host(u32 leaf, u32 subleaf)
 {
     (void)subleaf;
@@ -16,9 +20,19 @@ static struct cpuid_regs fake_host(u32 leaf, u32 subleaf)
     }
 }
 
+static struct cpuid_regs fake_intel(u32 leaf, u32 subleaf)
+{
+    if (leaf == 0)
+        return (struct cpuid_regs){0xd, 0x756e6547, 0x6c65746e, 0x49656e69}; /* GenuineIntel, last leaf 0Dh */
+    return fake_host(leaf, subleaf);
+}
+
+static const struct cpuid_view amd = {0, 2500000, fake_host};
+static const struct cpuid_view intel = {0, 2500000, fake_intel};
+
 TEST(cpuid_signature_leaf)
 {
-    struct cpuid_regs r = cpuid_guest_view(0x40000000, 0, 0, fake_host);
+    struct cpuid_regs r = cpuid_guest_view(0x40000000, 0, &amd);
     char sig[13];
     memcpy(sig, &r.ebx, 4);
     memcpy(sig + 4, &r.ecx, 4);
@@ -26,13 +40,13 @@ TEST(cpuid_signature_leaf)
     sig[12] = 0;
     CHECK_STR(sig, "ZazenZazenZa");
     CHECK_EQ(r.eax, 0x40000001);
-    r = cpuid_guest_view(0x40000100, 0, 0, fake_host); /* not ours: empty */
+    r = cpuid_guest_view(0x40000100, 0, &amd); /* not ours: empty */
     CHECK_EQ(r.ebx, 0);
 }
 
 TEST(cpuid_leaf1_filtered)
 {
-    struct cpuid_regs r = cpuid_guest_view(1, 0, 0, fake_host);
+    struct cpuid_regs r = cpuid_guest_view(1, 0, &amd);
     CHECK(r.ecx & (1u << 31));  /* hypervisor present */
     CHECK(!(r.ecx & (1u << 5))); /* no VMX */
     CHECK(!(r.ecx & (1u << 3))); /* no MONITOR */
@@ -46,18 +60,43 @@ TEST(cpuid_leaf1_filtered)
 
 TEST(cpuid_svm_and_monitorx_hidden)
 {
-    struct cpuid_regs r = cpuid_guest_view(0x80000001, 0, 0, fake_host);
+    struct cpuid_regs r = cpuid_guest_view(0x80000001, 0, &amd);
     CHECK(!(r.ecx & (1u << 2)));  /* SVM */
     CHECK(!(r.ecx & (1u << 29))); /* MONITORX */
     CHECK(r.edx & (1u << 29));    /* long mode kept */
-    r = cpuid_guest_view(0x8000000a, 0, 0, fake_host);
+    r = cpuid_guest_view(0x8000000a, 0, &amd);
     CHECK_EQ(r.ebx, 0);
-    r = cpuid_guest_view(5, 0, 0, fake_host);
+    r = cpuid_guest_view(5, 0, &amd);
     CHECK_EQ(r.eax, 0);
 }
 
 TEST(cpuid_apic_id_from_vcpu)
 {
-    struct cpuid_regs r = cpuid_guest_view(1, 0, 3, fake_host);
+    struct cpuid_regs r = cpuid_guest_view(1, 0, &(struct cpuid_view){3, 0, fake_host});
     CHECK_EQ(r.ebx >> 24, 3);
+}
+
+/* Intel: leaf 15h says TSC = 1 GHz crystal * EBX / EAX = 2.5 GHz, and leaf
+ * 0 now reaches it; the reserved leaves in between read as zero. */
+TEST(cpuid_tsc_leaf_on_intel)
+{
+    struct cpuid_regs r = cpuid_guest_view(0, 0, &intel);
+    CHECK_EQ(r.eax, 0x15);
+    r = cpuid_guest_view(0x15, 0, &intel);
+    CHECK_EQ(r.ecx, 1000000000u);
+    CHECK_EQ((u64)r.ecx / 1000 * r.ebx / r.eax, 2500000);
+    r = cpuid_guest_view(0x11, 0, &intel);
+    CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
+/* Not on AMD, where 15h is not defined, nor with the TSC rate unknown. */
+TEST(cpuid_no_tsc_leaf_elsewhere)
+{
+    CHECK_EQ(cpuid_guest_view(0, 0, &amd).eax, 0xd);
+    struct cpuid_regs r = cpuid_guest_view(0x15, 0, &amd);
+    CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
+    struct cpuid_view unknown = {0, 0, fake_intel};
+    CHECK_EQ(cpuid_guest_view(0, 0, &unknown).eax, 0xd);
+    r = cpuid_guest_view(0x15, 0, &unknown);
+    CHECK_EQ(r.ebx, 0);
 }
