@@ -228,8 +228,8 @@ void domain_run(struct domain *d)
 {
     struct vcpu *v = d->vcpus[0];
     struct vm_exit e;
+    platform_update_time(d);
     for (;;) {
-        platform_update_time(d);
         if (d->reset_requested)
             platform_handle_reset(d);
         if (v->state == VCPU_ENDED)
@@ -240,6 +240,7 @@ void domain_run(struct domain *d)
             } else {
                 if (!platform_wait(d))
                     domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
+                platform_update_time(d);
                 continue;
             }
         }
@@ -247,6 +248,10 @@ void domain_run(struct domain *d)
         platform_arm_host_timer(d);
         msr_load_guest_state(v);
         arch->vcpu_run(v, &e);
+        /* The devices see the moment of the exit: a counter the guest
+         * reads (PIT, PM timer, LAPIC current count) must have moved by
+         * the time the guest spent running. */
+        platform_update_time(d);
         exit_dispatch(v, &e);
     }
     host_timer_stop();
