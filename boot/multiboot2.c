@@ -127,5 +127,6 @@ void mb2_main(const u8 *info)
     u64 info_start = ALIGN_DOWN((u64)(uintptr_t)info, PAGE_SIZE);
     u64 info_end = ALIGN_UP((u64)(uintptr_t)info + total, PAGE_SIZE);
     add_mem(bi, info_start, info_end - info_start, MEM_ZAZEN);
+    bi->core_bytes = (u64)(ImageEnd - ImageBase) + (info_end - info_start);
     core_main(bi);
 }

@@ -93,6 +93,7 @@ struct loader {
     char folder_name[256];
     char config_path[256]; /* folder + "zazen.cfg", for messages */
     struct bootinfo *bi;
+    u64 image_size; /* zazen.efi as loaded, from EFI_LOADED_IMAGE */
 };
 
 /* Reads a whole file of the folder into fresh EfiLoaderData pages, which
@@ -140,6 +141,7 @@ static EFI_STATUS open_folder(EFI_HANDLE image, struct loader *ld)
     if (EFI_ERROR(s))
         return s;
     image_folder(li, ld->folder_name, sizeof(ld->folder_name));
+    ld->image_size = li->ImageSize;
     snprintf(ld->config_path, sizeof(ld->config_path), "%s%s", ld->folder_name, CONFIG_FILE_NAME);
     EFI_FILE_HANDLE root = LibOpenRoot(li->DeviceHandle);
     if (!root)
@@ -349,6 +351,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *system_table)
     s = load_config_and_files(&ld);
     if (EFI_ERROR(s))
         return fail(s);
+    bi->core_bytes = ld.image_size + bi_pages * EFI_PAGE_SIZE;
 
     char why[160];
     if (virt_detect(why, sizeof(why), efi_read_msr) == VIRT_NONE) {

@@ -45,6 +45,7 @@ struct bootinfo {
     const char *config_text;
     u64 config_size;
     u64 acpi_rsdp; /* physical address, 0 if the firmware gave none */
+    u64 core_bytes; /* Zazen's own: its image (.bss included), stack, boot info; not the loaded files */
     char cmdline[256];
 };
 

@@ -160,6 +160,18 @@ static bool parse_boot(struct parser *ps, const char *key, const char *value, vo
     return true;
 }
 
+/* stats = N: every N seconds (1 to 3600) the console gets the exits of
+ * the last N seconds by reason, as at the domain's end. */
+static bool parse_stats(struct parser *ps, const char *key, const char *value, void *field)
+{
+    u64 n;
+    const char *rest;
+    if (!parse_u64(value, &n, &rest) || *rest || n < 1 || n > 3600)
+        return fail(ps, "bad value '%s' for %s: expected seconds from 1 to 3600", value, key);
+    *(unsigned *)field = (unsigned)n;
+    return true;
+}
+
 /* Keys are matched against these rows; parse_file keeps a pointer to the
  * row's name, so it must be the table's own string. */
 static const struct key_spec keys[] = {
@@ -173,6 +185,7 @@ static const struct key_spec keys[] = {
     {"disk3", parse_file, offsetof(struct domain_config, disks[3])},
     {"cdrom", parse_file, offsetof(struct domain_config, cdrom)},
     {"boot", parse_boot, offsetof(struct domain_config, boot_cdrom_first)},
+    {"stats", parse_stats, offsetof(struct domain_config, stats_seconds)},
 };
 
 /* ---- lines ---- */

@@ -38,6 +38,7 @@ struct domain_config {
     struct config_file disks[CONFIG_MAX_DISKS]; /* name[0] == 0: none */
     struct config_file cdrom;                   /* on the secondary master */
     bool boot_cdrom_first;                      /* boot = cdrom */
+    unsigned stats_seconds;                     /* stats = N: exit counts every N s; 0: only at the end */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 

@@ -9,6 +9,7 @@
 #include "mm.h"
 #include "platform.h"
 #include "string.h"
+#include "x86.h"
 
 static bool fail(char *why, size_t why_size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 static bool fail(char *why, size_t why_size, const char *fmt, ...)
@@ -219,6 +220,78 @@ void domain_end(struct domain *d, const char *fmt, ...)
         d->vcpus[i]->state = VCPU_ENDED;
 }
 
+/* Exit counts and the core's ticks, for the whole run or since the last
+ * periodic report: counts[] and ticks[] are per reason, phase[] per
+ * enum core_phase. `when` heads the line ("exits", "last 60 s: exits"). */
+struct exit_stats {
+    u64 counts[EXIT_REASON_COUNT];
+    u64 ticks[EXIT_REASON_COUNT];
+    u64 phase[4];
+};
+
+static void print_exit_stats(const struct domain *d, const char *when, const struct exit_stats *st)
+{
+    u64 total = 0;
+    kprintf("zazen: domain %s (id %u) %s:", d->name, d->id, when);
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
+        if (!st->counts[r])
+            continue;
+        kprintf(" %s %llu", exit_reason_name((enum exit_reason)r), (unsigned long long)st->counts[r]);
+        total += st->counts[r];
+    }
+    kprintf(" (%llu in all)\n", (unsigned long long)total);
+    if (!total)
+        return;
+    /* Where the core's time went: per exit of each reason, and per phase
+     * over all exits (TSC ticks; instructions under Bochs's sync=none). */
+    kprintf("zazen: domain %s (id %u) core ticks per exit:", d->name, d->id);
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+        if (st->counts[r])
+            kprintf(" %s %llu", exit_reason_name((enum exit_reason)r),
+                    (unsigned long long)(st->ticks[r] / st->counts[r]));
+    static const char *const phase_names[] = {"time", "handler", "delivery", "timer"};
+    kprintf(";");
+    for (unsigned p = 0; p < ARRAY_SIZE(phase_names); p++)
+        kprintf(" %s %llu", phase_names[p], (unsigned long long)(st->phase[p] / total));
+    kprintf("\n");
+}
+
+static void current_stats(const struct domain *d, struct exit_stats *st)
+{
+    memcpy(st->counts, d->exit_counts, sizeof(st->counts));
+    memcpy(st->ticks, d->exit_ticks, sizeof(st->ticks));
+    memcpy(st->phase, d->phase_ticks, sizeof(st->phase));
+}
+
+void domain_print_exit_counts(const struct domain *d)
+{
+    struct exit_stats st;
+    current_stats(d, &st);
+    print_exit_stats(d, "exits", &st);
+}
+
+/* `stats = N`: the last N seconds' exits, from the previous snapshot. */
+static void periodic_stats(struct domain *d, struct exit_stats *last, u64 *next)
+{
+    u64 now = d->pc.clock.now;
+    if (!d->cfg->stats_seconds || now < *next)
+        return;
+    struct exit_stats cur, delta;
+    current_stats(d, &cur);
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
+        delta.counts[r] = cur.counts[r] - last->counts[r];
+        delta.ticks[r] = cur.ticks[r] - last->ticks[r];
+    }
+    for (unsigned p = 0; p < ARRAY_SIZE(delta.phase); p++)
+        delta.phase[p] = cur.phase[p] - last->phase[p];
+    char when[48];
+    snprintf(when, sizeof(when), "at %llu s, last %u s: exits", (unsigned long long)(now / 1000000000ull),
+             d->cfg->stats_seconds);
+    print_exit_stats(d, when, &delta);
+    *last = cur;
+    *next = now + d->cfg->stats_seconds * 1000000000ull;
+}
+
 /* The run loop of one vCPU. Each turn: bring device time up to date (due
  * timers raise their interrupts), carry out a reset the guest asked for,
  * let a halted vCPU sleep until something is due, deliver the pending
@@ -228,6 +301,13 @@ void domain_run(struct domain *d)
 {
     struct vcpu *v = d->vcpus[0];
     struct vm_exit e;
+    /* Each exit's core time runs from the backend's return (t_exit) to
+     * the next entry; a halted vCPU's sleep is not part of it. */
+    u64 t_exit = 0;
+    bool exited = false;
+    struct exit_stats stats_last;
+    current_stats(d, &stats_last);
+    u64 stats_next = d->cfg->stats_seconds * 1000000000ull;
     platform_update_time(d);
     for (;;) {
         if (d->reset_requested)
@@ -238,35 +318,39 @@ void domain_run(struct domain *d)
             if (pc_interrupt_pending(&d->pc)) {
                 v->state = VCPU_RUNNABLE;
             } else {
+                u64 t_wait = rdtsc();
                 if (!platform_wait(d))
                     domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
+                t_exit += rdtsc() - t_wait; /* the sleep is not the exit's cost */
                 platform_update_time(d);
                 continue;
             }
         }
+        u64 t_deliver = rdtsc();
         platform_deliver_interrupts(v);
+        u64 t_timer = rdtsc();
         platform_arm_host_timer(d);
         msr_load_guest_state(v);
+        u64 t_entry = rdtsc();
+        if (exited) {
+            d->phase_ticks[PHASE_DELIVERY] += t_timer - t_deliver;
+            d->phase_ticks[PHASE_TIMER] += t_entry - t_timer;
+            d->exit_ticks[e.reason] += t_entry - t_exit;
+        }
         arch->vcpu_run(v, &e);
+        t_exit = rdtsc();
+        exited = true;
         /* The devices see the moment of the exit: a counter the guest
          * reads (PIT, PM timer, LAPIC current count) must have moved by
          * the time the guest spent running. */
         platform_update_time(d);
+        u64 t_handler = rdtsc();
         exit_dispatch(v, &e);
+        d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
+        d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
+        periodic_stats(d, &stats_last, &stats_next);
     }
     host_timer_stop();
     debugcon_flush(&d->debugcon);
 }
 
-void domain_print_exit_counts(const struct domain *d)
-{
-    u64 total = 0;
-    kprintf("zazen: domain %s (id %u) exits:", d->name, d->id);
-    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
-        if (!d->exit_counts[r])
-            continue;
-        kprintf(" %s %llu", exit_reason_name((enum exit_reason)r), (unsigned long long)d->exit_counts[r]);
-        total += d->exit_counts[r];
-    }
-    kprintf(" (%llu in all)\n", (unsigned long long)total);
-}

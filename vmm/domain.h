@@ -48,10 +48,17 @@ struct domain {
     u64 console_polled;          /* domain time of the last console poll */
     struct console_input console_input;
     u64 exit_counts[EXIT_REASON_COUNT];
+    /* TSC ticks the core spent on exits, from the backend's return to its
+     * next entry, by reason and by phase (enum core_phase). */
+    u64 exit_ticks[EXIT_REASON_COUNT];
+    u64 phase_ticks[4];
     bool ended;
     char end_reason[256];
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
 };
+
+/* The core's part of an exit's round trip, in the order of the run loop. */
+enum core_phase { PHASE_TIME, PHASE_HANDLER, PHASE_DELIVERY, PHASE_TIMER };
 
 /* Builds a domain from its config and the files the boot entry loaded.
  * On failure returns NULL with why filled. */

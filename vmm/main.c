@@ -79,6 +79,18 @@ static bool check_file(void *ctx, const struct domain_config *d, const struct co
     return false;
 }
 
+/* Zazen's own footprint once it owns the machine and its backend is up:
+ * the image, stack and boot information, plus what it has allocated (its
+ * page tables, the backend's per-CPU areas). Loaded files are the
+ * domains' and are not counted. */
+static void print_memory_in_use(const struct bootinfo *bi)
+{
+    u64 allocated = mm_allocated_bytes();
+    kprintf("zazen: hypervisor memory in use: %llu KiB (image, stack and boot info %llu KiB, allocated %llu KiB)\n",
+            (unsigned long long)((bi->core_bytes + allocated) >> 10), (unsigned long long)(bi->core_bytes >> 10),
+            (unsigned long long)(allocated >> 10));
+}
+
 static void run_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
 {
     char why[160];
@@ -86,11 +98,16 @@ static void run_domain(unsigned id, const struct domain_config *cfg, const struc
     config_format_size(size, sizeof(size), cfg->memory);
     kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s\n", cfg->name, id, size, cfg->vcpus,
             cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC", cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
+    u64 allocated_before = mm_allocated_bytes();
     struct domain *d = domain_create(id, cfg, bi, why, sizeof(why));
     if (!d) {
         kprintf("zazen: domain %s (id %u) ended: not started: %s\n", cfg->name, id, why);
         return;
     }
+    /* What the domain costs the hypervisor beyond its RAM: VMCS or VMCB,
+     * nested page tables, bitmaps, device state, the BIOS ROM copy. */
+    kprintf("zazen: domain %s (id %u): %llu KiB of hypervisor memory beyond its RAM\n", d->name, d->id,
+            (unsigned long long)((mm_allocated_bytes() - allocated_before - d->ram_size) >> 10));
     domain_run(d);
     kprintf("zazen: domain %s (id %u) ended: %s\n", d->name, d->id, d->end_reason);
     domain_print_exit_counts(d);
@@ -117,6 +134,7 @@ NORETURN void core_main(struct bootinfo *bi)
     arch = choose_backend();
     if (!arch)
         power_off();
+    print_memory_in_use(bi);
 
     if (!bi->config_text) {
         kprintf("zazen: no %s was given to Zazen: nothing to run\n", bi->config_name);

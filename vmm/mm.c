@@ -9,6 +9,7 @@
 #include "x86.h"
 
 static struct page_allocator allocator;
+static u64 allocated_bytes; /* handed out by page_alloc and not freed */
 
 /* Adds the ranges of one type, then takes out everything that is not free
  * RAM: a boot entry may list Zazen's image or modules inside a free range
@@ -44,6 +45,7 @@ void *page_alloc_aligned(u64 bytes, u64 align)
         return NULL;
     void *p = hva_of(pa);
     memset(p, 0, ALIGN_UP(bytes, PAGE_SIZE));
+    allocated_bytes += ALIGN_UP(bytes, PAGE_SIZE);
     return p;
 }
 
@@ -51,9 +53,14 @@ void *page_alloc(u64 bytes) { return page_alloc_aligned(bytes, PAGE_SIZE); }
 
 void page_free(void *p, u64 bytes)
 {
-    if (p && !pagealloc_free(&allocator, hpa_of(p), bytes))
+    if (!p)
+        return;
+    if (!pagealloc_free(&allocator, hpa_of(p), bytes))
         panic("page_free(%p, %llu): not an allocated block", p, (unsigned long long)bytes);
+    allocated_bytes -= ALIGN_UP(bytes, PAGE_SIZE);
 }
+
+u64 mm_allocated_bytes(void) { return allocated_bytes; }
 
 u64 mm_free_bytes(void) { return allocator.free_bytes; }
 u64 mm_managed_bytes(void) { return allocator.managed_bytes; }

@@ -22,6 +22,7 @@ void *page_alloc(u64 bytes);                   /* zeroed; NULL if no memory */
 void *page_alloc_aligned(u64 bytes, u64 align); /* zeroed; NULL if no memory */
 void page_free(void *p, u64 bytes);
 u64 mm_free_bytes(void);
+u64 mm_allocated_bytes(void); /* by page_alloc, not yet freed */
 u64 mm_managed_bytes(void);
 u64 mm_largest_block(u64 align);
 

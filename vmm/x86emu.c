@@ -41,9 +41,9 @@ struct emu {
     struct x86emu_fault *fault;
     char *why;
     size_t why_size;
-    /* instruction bytes */
+    /* instruction bytes: len consumed by the decoder, fetched read ahead */
     u8 bytes[MAX_INSN_LEN];
-    unsigned len;
+    unsigned len, fetched;
     /* prefixes */
     bool opsize_prefix, addrsize_prefix, lock;
     u8 rep; /* 0, 0xf2 or 0xf3 */
@@ -117,14 +117,31 @@ static bool mem_write(struct emu *e, int seg, u64 offset, unsigned size, u64 val
 
 /* ---- instruction fetch ---- */
 
+/* The bytes of an instruction come in at most two reads, one per page it
+ * touches: each read takes the rest of the 15 bytes an instruction may
+ * have (SDM 2A 2.3.11) up to the end of its page. So a byte past the page
+ * is only fetched, and can only fault, when the decoder needs it, as on a
+ * CPU; each read costs a guest page walk, hence not one per byte. */
+static bool fetch_more(struct emu *e)
+{
+    u64 ip = (e->cpu->rip + e->fetched) & ip_mask(e);
+    u64 lin = linear(e, EMU_CS, ip);
+    unsigned n = MIN(MAX_INSN_LEN - e->fetched, (unsigned)(0x1000 - (lin & 0xfff)));
+    if (!long_mode(e)) /* nor past the wrap of a 16- or 32-bit IP */
+        n = (unsigned)MIN((u64)n, ip_mask(e) - ip + 1);
+    if (!mem_access(e, EMU_CS, ip, &e->bytes[e->fetched], n, EMU_FETCH))
+        return false;
+    e->fetched += n;
+    return true;
+}
+
 static bool fetch_u8(struct emu *e, u8 *out)
 {
     if (e->len == MAX_INSN_LEN) {
         raise(e, VECTOR_GP, true, 0); /* longer than 15 bytes (SDM 2A 2.3.11) */
         return false;
     }
-    u64 ip = (e->cpu->rip + e->len) & ip_mask(e);
-    if (!mem_access(e, EMU_CS, ip, &e->bytes[e->len], 1, EMU_FETCH))
+    if (e->len == e->fetched && !fetch_more(e))
         return false;
     *out = e->bytes[e->len++];
     return true;

@@ -13,6 +13,7 @@ by its output, and a clean ACPI power-off is recognized in bochs.log
 ("ACPI control: soft power off").
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,8 @@ import time
 from tests.harness import qemu
 
 IPS = int(os.environ.get("ZAZEN_BOCHS_IPS", "10000000"))
+
+last_power_off_ticks = None
 
 MODELS = {"bochs-vmx": "corei7_haswell_4770", "bochs-svm": "ryzen"}
 
@@ -72,6 +75,7 @@ def run(config_text, files, model, timeout=600, megs=256, extra=None):
 ZAZEN_ISO = "ata0-master: type=cdrom, path=zazen.iso, status=inserted\nboot: cdrom"
 # A flat disk image; Bochs takes its geometry from the size (16 heads, 63
 # sectors per track), so the size is a multiple of 516096 bytes.
+CYLINDER_BYTES = 16 * 63 * 512
 BARE_DISK = "ata0-master: type=disk, path={path}, mode=flat\nboot: disk"
 
 
@@ -81,8 +85,12 @@ def run_bare(disk, model, timeout=600, megs=256, stop_marker=None):
     stops at stop_marker on COM1 if given."""
     work = tempfile.mkdtemp(prefix="zazen-bochs-bare-", dir=qemu.BUILD)
     try:
-        # A copy: Bochs locks the image (IMAGE.lock) and a killed run leaves the lock behind.
-        shutil.copy(disk, os.path.join(work, "disk.img"))
+        # A copy: Bochs locks the image (IMAGE.lock) and a killed run leaves
+        # the lock behind; padded to whole cylinders, as Bochs wants.
+        copy = os.path.join(work, "disk.img")
+        shutil.copy(disk, copy)
+        size = os.path.getsize(copy)
+        os.truncate(copy, -(-size // CYLINDER_BYTES) * CYLINDER_BYTES)
         with open(os.path.join(work, "bochsrc"), "w") as f:
             f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=BARE_DISK.format(path="disk.img")))
         return _run_bochs(work, timeout, stop_marker)
@@ -115,6 +123,11 @@ def _run_bochs(work, timeout, stop_marker=None):
     output = _read(os.path.join(work, "serial.txt"))
     log = _read(os.path.join(work, "bochs.log"))
     status = 0 if "ACPI control: soft power off" in log else None
+    # Log lines start with Bochs's tick count: at the power-off, the run's
+    # length in emulated ticks (one per instruction, plus idle time).
+    global last_power_off_ticks
+    off = re.search(r"^(\d+)\w\[[^\]]*\].*soft power off", log, re.M)
+    last_power_off_ticks = int(off.group(1)) if off else None
     panics = [l for l in log.splitlines() if ">>PANIC<<" in l and "soft power off" not in l]
     if panics:
         output += "\n[bochs] " + "\n[bochs] ".join(panics[-5:]) + "\n"

@@ -205,3 +205,13 @@ TEST(config_boot_order)
     CHECK_ERROR("[domain a]\nboot = floppy\n", 2, "bad value 'floppy' for boot: expected disk or cdrom");
     CHECK_ERROR("[domain a]\nboot = cdrom\n", 1, "domain 'a' boots from a CD-ROM but names no cdrom");
 }
+
+TEST(config_stats_interval)
+{
+    CHECK(parse("[domain a]\nstats = 60\n"));
+    CHECK_EQ(cfg.domains[0].stats_seconds, 60);
+    CHECK(parse("[domain a]\n"));
+    CHECK_EQ(cfg.domains[0].stats_seconds, 0);
+    CHECK_ERROR("[domain a]\nstats = 0\n", 2, "bad value '0' for stats: expected seconds from 1 to 3600");
+    CHECK_ERROR("[domain a]\nstats = 1h\n", 2, "bad value '1h' for stats: expected seconds from 1 to 3600");
+}

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""make bench: what virtualization costs under Zazen, as a markdown table
+(printed, and in build/bench/results.md), CSV files and a PNG chart under
+build/bench/.
+
+1. Exit paths (Bochs, deterministic). The bench guest (bench-guest.asm)
+   times one round trip of each exit kind with RDTSC. Under Bochs with
+   `clock: sync=none` the TSC advances one tick per instruction (shown by
+   the calibration row: 1000 NOPs between the RDTSCs), so the figures are
+   instruction counts. The same disk image runs under Zazen and directly on
+   the emulated CPU (Bochs's BIOS boots it); the difference is the
+   hypervisor's path: exit, handler, entry.
+2. A Linux boot to userspace (Bochs VT-x): Zazen's exit counts by reason,
+   and the emulated ticks from power-on to power-off under Zazen and bare.
+3. QEMU TCG wall time of the same boot, under Zazen and directly on QEMU
+   (median of several runs).
+4. Footprint: image sizes, hypervisor memory in use, memory per domain.
+
+Usage: tests/bench/bench.py [--quick] (--quick: exit paths and footprint
+only, no Linux boots).
+"""
+import argparse
+import csv
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests.harness import bochs, qemu  # noqa: E402
+
+ROOT = qemu.ROOT
+OUT = os.path.join(qemu.BUILD, "bench")
+BENCH_IMG = os.path.join(OUT, "bench.img")
+LINUX_IMG = os.path.join(qemu.BUILD, "linux", "linux-boot.img")
+BACKENDS = [("VT-x", "corei7_haswell_4770"), ("AMD-V", "ryzen")]
+BENCH_CFG = "[domain bench]\nmemory = 16M\ndisk0 = bench.img\n"
+LINUX_CFG = "[domain linux]\nmemory = 256M\ndisk0 = linux-boot.img\n"
+USERSPACE = "ZAZEN-LINUX: userspace"
+QEMU_RUNS = 3
+
+# Exit kinds in the order of the table, with what each round trip does.
+KINDS = [
+    ("cpuid", "CPUID"),
+    ("out-debugcon", "OUT to port E9h (debug console)"),
+    ("in-pit", "IN from PIT channel 0"),
+    ("out-uart-thr", "OUT to the UART's THR (loopback)"),
+    ("out-pic-eoi", "OUT: 8259 EOI"),
+    ("mmio-lapic-eoi", "LAPIC EOI (MMIO write, emulated)"),
+    ("in-acpi-pm-timer", "IN from the ACPI PM timer"),
+    ("hlt-lapic-timer", "HLT woken by the LAPIC timer (arm, sleep, wake, EOI)"),
+]
+LINE = re.compile(r"bench: (\S+) min (\d+) mean (\d+)")
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+def parse_bench(text):
+    figures = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in LINE.finditer(text)}
+    if "bench: done" not in text:
+        raise SystemExit("bench: the bench guest did not finish:\n" + text[-2000:])
+    return figures
+
+
+def exit_paths():
+    """{backend: {"zazen": figures, "bare": figures, "zazen_text": console}}"""
+    results = {}
+    for name, model in BACKENDS:
+        log("exit paths on %s (Bochs %s), under Zazen" % (name, model))
+        text, _ = bochs.run(BENCH_CFG, [BENCH_IMG], model, timeout=600)
+        zazen = parse_bench(text)
+        log("exit paths on %s (Bochs %s), bare" % (name, model))
+        bare_text, _ = bochs.run_bare(BENCH_IMG, model, timeout=600, stop_marker="bench: done")
+        results[name] = {"zazen": zazen, "bare": parse_bench(bare_text), "zazen_text": text}
+    return results
+
+
+def exit_path_table(results):
+    rows = []
+    head = "| round trip | " + " | ".join("%s Zazen | %s bare | %s hypervisor" % (n, n, n) for n, _ in BACKENDS) + " |"
+    rows.append(head)
+    rows.append("|" + "---|" * (1 + 3 * len(BACKENDS)))
+    csv_rows = []
+    for kind, label in KINDS:
+        cells = []
+        for name, _ in BACKENDS:
+            z = results[name]["zazen"].get(kind)
+            b = results[name]["bare"].get(kind)
+            if not z or not b:
+                cells += ["-", "-", "-"]
+                continue
+            cells += [str(z[0]), str(b[0]), "**%d**" % (z[0] - b[0])]
+            csv_rows.append([kind, name, z[0], b[0], z[0] - b[0], z[1], b[1]])
+        rows.append("| %s | %s |" % (label, " | ".join(cells)))
+    calib = []
+    for name, _ in BACKENDS:
+        for side in ("zazen", "bare"):
+            nops = results[name][side]["calibrate-1000-nops"][0]
+            empty = results[name][side]["empty"][0]
+            calib.append("%s %s: 1000 NOPs take %d ticks, the empty RDTSC pair %d: %.3f ticks per instruction"
+                         % (name, side, nops, empty, (nops - empty) / 1000.0))
+    with open(os.path.join(OUT, "exit-paths.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["kind", "backend", "zazen_min", "bare_min", "hypervisor", "zazen_mean", "bare_mean"])
+        w.writerows(csv_rows)
+    return rows, calib
+
+
+def chart():
+    """A bar chart of the hypervisor path per exit kind and backend."""
+    data = os.path.join(OUT, "exit-paths.dat")
+    by_kind = {}
+    with open(os.path.join(OUT, "exit-paths.csv")) as f:
+        for row in csv.DictReader(f):
+            by_kind.setdefault(row["kind"], {})[row["backend"]] = row["hypervisor"]
+    with open(data, "w") as f:
+        f.write("kind " + " ".join(n for n, _ in BACKENDS) + "\n")
+        for kind, _ in KINDS:
+            if kind in by_kind:
+                f.write(kind + " " + " ".join(by_kind[kind].get(n, "0") for n, _ in BACKENDS) + "\n")
+    png = os.path.join(OUT, "exit-paths.png")
+    script = """
+set terminal pngcairo size 900,500 noenhanced
+set output '%s'
+set title 'Zazen: hypervisor instructions per exit round trip (Bochs, sync=none)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel 'instructions'
+set logscale y
+set yrange [10:*]
+set xtics rotate by -30
+set key top left
+plot '%s' using 2:xtic(1) title columnheader(2), '' using 3 title columnheader(3)
+""" % (png, data)
+    if not shutil.which("gnuplot"):
+        log("gnuplot missing: no chart (tools/need.sh bench)")
+        return None
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    return png
+
+
+def elf_load_sizes(path):
+    """(bytes in the file, bytes in memory) of an ELF64's PT_LOAD segments."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    filesz = memsz = 0
+    for i in range(phnum):
+        p_type, _, _, _, _, p_filesz, p_memsz, _ = struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:  # PT_LOAD
+            filesz += p_filesz
+            memsz += p_memsz
+    return filesz, memsz
+
+
+def footprint(results):
+    rows = ["| what | size |", "|---|---|"]
+    efi = os.path.getsize(os.path.join(qemu.BUILD, "zazen.efi"))
+    rows.append("| zazen.efi (UEFI application, the file) | %d KiB (%d bytes) |" % (efi // 1024, efi))
+    elf = os.path.join(qemu.BUILD, "zazen.elf")
+    filesz, memsz = elf_load_sizes(elf)
+    rows.append("| zazen.elf (multiboot2): loaded code and data / with .bss / file with debug info | %d KiB / %d KiB / %d KiB |"
+                % (filesz // 1024, memsz // 1024, os.path.getsize(elf) // 1024))
+    for name, _ in BACKENDS:
+        text = results[name]["zazen_text"]
+        m = re.search(r"hypervisor memory in use: (\d+) KiB \(([^)]*)\)", text)
+        if m:
+            rows.append("| hypervisor memory in use after boot, %s | %s KiB (%s) |" % (name, m.group(1), m.group(2)))
+        m = re.search(r"domain bench \(id 1\): (\d+) KiB of hypervisor memory beyond its RAM", text)
+        if m:
+            rows.append("| memory per domain beyond its RAM, %s (16 MiB bench domain) | %s KiB |" % (name, m.group(1)))
+    return rows
+
+
+EXITS = re.compile(r"zazen: domain linux \(id 1\) exits: (.*) \((\d+) in all\)")
+
+
+def exit_counts(text):
+    m = EXITS.search(text)
+    if not m:
+        return None
+    pairs = m.group(1).split()
+    return dict(zip(pairs[0::2], (int(n) for n in pairs[1::2]))), int(m.group(2))
+
+
+def linux_bochs():
+    """The Linux boot on Bochs VT-x: exit counts, ticks under Zazen and bare."""
+    model = BACKENDS[0][1]
+    log("Linux boot to userspace on Bochs %s under Zazen (minutes)" % model)
+    start = time.time()
+    text, status = bochs.run(LINUX_CFG, [LINUX_IMG], model, timeout=3000, megs=512)
+    zazen_wall = time.time() - start
+    zazen_ticks = bochs.last_power_off_ticks
+    if USERSPACE not in text or status != 0:
+        raise SystemExit("bench: Linux under Zazen on Bochs did not reach userspace and power off:\n" + text[-3000:])
+    counts = exit_counts(text)
+    log("Linux boot to userspace on bare Bochs %s" % model)
+    start = time.time()
+    bare_text, bare_status = bochs.run_bare(LINUX_IMG, model, timeout=1200, megs=512)
+    bare_wall = time.time() - start
+    bare_ticks = bochs.last_power_off_ticks
+    if USERSPACE not in bare_text or bare_status != 0:
+        raise SystemExit("bench: Linux on bare Bochs did not reach userspace and power off:\n" + bare_text[-3000:])
+    return {"counts": counts, "zazen_ticks": zazen_ticks, "bare_ticks": bare_ticks,
+            "zazen_wall": zazen_wall, "bare_wall": bare_wall}
+
+
+def qemu_direct(timeout=300):
+    """Wall seconds from QEMU's start to the userspace marker, the disk
+    booted by QEMU's own SeaBIOS on TCG (no Zazen)."""
+    img = os.path.join(OUT, "linux-direct.img")
+    shutil.copy(LINUX_IMG, img)
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "qemu64", "-m", "256M", "-smp", "1",
+           "-display", "none", "-no-reboot", "-net", "none", "-serial", "stdio",
+           "-drive", "file=%s,format=raw,if=ide" % img]
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    seen, found = b"", None
+    try:
+        while True:
+            chunk = proc.stdout.read1(4096) if hasattr(proc.stdout, "read1") else proc.stdout.read(1)
+            if not chunk:
+                break
+            seen += chunk
+            if found is None and USERSPACE.encode() in seen:
+                found = time.time() - start
+            if time.time() - start > timeout:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+        os.remove(img)
+    return found
+
+
+def qemu_zazen():
+    text, status = qemu.run(LINUX_CFG, [LINUX_IMG], timeout=300)
+    t = qemu.last_timeline
+    if USERSPACE not in t:
+        raise SystemExit("bench: Linux under Zazen on QEMU did not reach userspace:\n" + text[-3000:])
+    return t[USERSPACE], t[USERSPACE] - t.get("zazen: Zazen 0.1 hypervisor", 0.0), exit_counts(text)
+
+
+def linux_qemu():
+    zazen, from_banner, direct = [], [], []
+    counts = None
+    for i in range(QEMU_RUNS):
+        log("Linux boot to userspace on QEMU TCG, run %d of %d: under Zazen, then direct" % (i + 1, QEMU_RUNS))
+        total, since, counts = qemu_zazen()
+        zazen.append(total)
+        from_banner.append(since)
+        d = qemu_direct()
+        if d is None:
+            raise SystemExit("bench: Linux on plain QEMU did not reach userspace")
+        direct.append(d)
+    return {"zazen": zazen, "from_banner": from_banner, "direct": direct, "counts": counts}
+
+
+def linux_tables(lb, lq):
+    rows = []
+    if lb:
+        c, total = lb["counts"]
+        rows += ["Exit counts by reason for one Linux boot to userspace (Bochs VT-x, %d in all):" % total, "",
+                 "| " + " | ".join(c) + " |", "|" + "---|" * len(c), "| " + " | ".join(str(n) for n in c.values()) + " |", ""]
+        rows += ["| Linux boot, power-on to power-off at userspace (Bochs VT-x) | under Zazen | bare | ratio |",
+                 "|---|---|---|---|",
+                 "| emulated ticks (instructions, plus idle time skipped at HLT) | %d | %d | %.2f |"
+                 % (lb["zazen_ticks"], lb["bare_ticks"], lb["zazen_ticks"] / lb["bare_ticks"]),
+                 "| wall seconds (Bochs's own speed, one run) | %.0f | %.0f | %.2f |"
+                 % (lb["zazen_wall"], lb["bare_wall"], lb["zazen_wall"] / lb["bare_wall"]), ""]
+        with open(os.path.join(OUT, "linux-exits.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["platform", "reason", "count"])
+            for reason, n in c.items():
+                w.writerow(["bochs-vt-x", reason, n])
+            if lq and lq["counts"]:
+                for reason, n in lq["counts"][0].items():
+                    w.writerow(["qemu-amd-v", reason, n])
+    if lq:
+        z, d, fb = statistics.median(lq["zazen"]), statistics.median(lq["direct"]), statistics.median(lq["from_banner"])
+        rows += ["| Linux boot to userspace, QEMU TCG wall seconds (median of %d) | under Zazen | direct | ratio |" % QEMU_RUNS,
+                 "|---|---|---|---|",
+                 "| from QEMU's start (Zazen: OVMF, Zazen, Zazen BIOS; direct: SeaBIOS) | %.1f | %.1f | %.2f |" % (z, d, z / d),
+                 "| from the Zazen banner | %.1f | | |" % fb, ""]
+        if lq["counts"]:
+            c, total = lq["counts"]
+            rows += ["Exit counts for the whole run on QEMU AMD-V (boot to userspace, %d in all): " % total
+                     + ", ".join("%s %d" % kv for kv in c.items()), ""]
+        with open(os.path.join(OUT, "qemu-wall.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["run", "zazen_s", "zazen_from_banner_s", "direct_s"])
+            for i in range(len(lq["zazen"])):
+                w.writerow([i + 1, "%.2f" % lq["zazen"][i], "%.2f" % lq["from_banner"][i], "%.2f" % lq["direct"][i]])
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="exit paths and footprint only")
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    results = exit_paths()
+    rows, calib = exit_path_table(results)
+    png = chart()
+    lb = lq = None
+    if not args.quick:
+        lb = linux_bochs()
+        lq = linux_qemu()
+    out = ["# Zazen bench (%s)" % time.strftime("%Y-%m-%d"), "",
+           "Exit round trips in instructions (minimum over 2000 runs; HLT: 200), Bochs 2.7 `clock: sync=none`:", ""]
+    out += rows + ["", "Calibration: " + "; ".join(calib) + ".", ""]
+    if png:
+        out += ["Chart: %s" % os.path.relpath(png, ROOT), ""]
+    out += linux_tables(lb, lq)
+    out += ["Footprint:", ""] + footprint(results)
+    text = "\n".join(out) + "\n"
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
