@@ -1,5 +1,6 @@
 /* See bus.h. Devices are few per domain, so lookups are linear scans. */
 #include "bus.h"
+#include "../vmm/string.h"
 
 void bus_init(struct io_bus *bus)
 {
@@ -18,7 +19,7 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count++] = (struct io_range){base, count, width, read, write, dev, name};
+    bus->io[bus->io_count++] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name};
     return true;
 }
 
@@ -77,6 +78,43 @@ void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value)
         return;
     }
     r->write(r->dev, port, size, value & (u32)bus_all_ones(size));
+}
+
+bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_write_rep_fn write_rep)
+{
+    struct io_range *r = (struct io_range *)find_io(bus, port);
+    if (!r)
+        return false;
+    r->read_rep = read_rep;
+    r->write_rep = write_rep;
+    return true;
+}
+
+void bus_io_read_rep(struct io_bus *bus, u16 port, u8 size, void *buf, u32 count)
+{
+    const struct io_range *r = find_io(bus, port);
+    u8 *p = buf;
+    u32 done = 0;
+    if (r && r->read_rep && size <= r->width)
+        done = r->read_rep(r->dev, port, size, p, count);
+    for (u32 i = done; i < count; i++) {
+        u32 v = bus_io_read(bus, port, size);
+        memcpy(p + i * size, &v, size); /* little-endian, as the CPU stores it */
+    }
+}
+
+void bus_io_write_rep(struct io_bus *bus, u16 port, u8 size, const void *buf, u32 count)
+{
+    const struct io_range *r = find_io(bus, port);
+    const u8 *p = buf;
+    u32 done = 0;
+    if (r && r->write_rep && size <= r->width)
+        done = r->write_rep(r->dev, port, size, p, count);
+    for (u32 i = done; i < count; i++) {
+        u32 v = 0;
+        memcpy(&v, p + i * size, size);
+        bus_io_write(bus, port, size, v);
+    }
 }
 
 u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size)

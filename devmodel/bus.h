@@ -14,6 +14,11 @@ typedef u32 (*io_read_fn)(void *dev, u16 port, u8 size);
 typedef void (*io_write_fn)(void *dev, u16 port, u8 size, u32 value);
 typedef u64 (*mmio_read_fn)(void *dev, u64 addr, u8 size);
 typedef void (*mmio_write_fn)(void *dev, u64 addr, u8 size, u64 value);
+/* count accesses of size bytes to one port, the data packed in buf: what a
+ * REP INS or REP OUTS moves. Returns how many were done; the bus does the
+ * rest one by one (a device's fast path may stop where its state changes). */
+typedef u32 (*io_read_rep_fn)(void *dev, u16 port, u8 size, void *buf, u32 count);
+typedef u32 (*io_write_rep_fn)(void *dev, u16 port, u8 size, const void *buf, u32 count);
 
 struct io_range {
     u16 base;
@@ -21,6 +26,8 @@ struct io_range {
     u8 width;          /* widest access the device takes; wider ones are split */
     io_read_fn read;   /* NULL: reads as all ones */
     io_write_fn write; /* NULL: writes ignored */
+    io_read_rep_fn read_rep;   /* optional fast paths for string I/O */
+    io_write_rep_fn write_rep;
     void *dev;
     const char *name;
 };
@@ -51,12 +58,18 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
                   const char *name);
 bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, mmio_write_fn write, void *dev,
                     const char *name);
+/* Adds string I/O fast paths to the range claimed at port. */
+bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_write_rep_fn write_rep);
 /* Gives back the ranges a device claimed at base (a PCI BAR that moves). */
 void bus_release_io(struct io_bus *bus, u16 base, void *dev);
 void bus_release_mmio(struct io_bus *bus, u64 base, void *dev);
 
 u32 bus_io_read(struct io_bus *bus, u16 port, u8 size);
 void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value);
+/* count accesses to one port, as by bus_io_read/bus_io_write in a loop,
+ * through the device's fast path when it has one. */
+void bus_io_read_rep(struct io_bus *bus, u16 port, u8 size, void *buf, u32 count);
+void bus_io_write_rep(struct io_bus *bus, u16 port, u8 size, const void *buf, u32 count);
 u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size);
 void bus_mmio_write(struct io_bus *bus, u64 addr, u8 size, u64 value);
 

@@ -509,6 +509,42 @@ static void data_write(void *dev, u16 port, u8 size, u32 value)
         pio_block_done(ch);
 }
 
+/* REP INSW/INSD and OUTSW/OUTSD on the data register: whole accesses
+ * inside the current DRQ block move as one copy; the bus does anything
+ * else (a block's end, a bus without data) through data_read/data_write,
+ * so the result is the same as one access at a time. */
+static u32 data_rep(struct ide_channel *ch, u8 size, u8 *buf, u32 count, bool in)
+{
+    if (!data_phase(ch, in ? IDE_PIO_IN : IDE_PIO_OUT, in ? IDE_ATAPI_IN : IDE_PACKET) || channel_empty(ch) ||
+        !present(selected(ch)))
+        return 0;
+    u32 n = MIN(count, ch->block_left / size);
+    if (n == 0)
+        return 0;
+    u32 bytes = n * size;
+    if (in)
+        memcpy(buf, ch->ptr, bytes);
+    else
+        memcpy(ch->ptr, buf, bytes);
+    ch->ptr += bytes;
+    ch->block_left -= bytes;
+    if (!ch->block_left)
+        pio_block_done(ch);
+    return n;
+}
+
+static u32 data_read_rep(void *dev, u16 port, u8 size, void *buf, u32 count)
+{
+    (void)port;
+    return data_rep(dev, size, buf, count, true);
+}
+
+static u32 data_write_rep(void *dev, u16 port, u8 size, const void *buf, u32 count)
+{
+    (void)port;
+    return data_rep(dev, size, (u8 *)buf, count, false);
+}
+
 /* ---- bus-master DMA (SFF-8038i, "Bus Master IDE Operation") ---- */
 
 enum dma_result {
@@ -1615,6 +1651,7 @@ static bool channel_init(struct ide *ide, unsigned c, struct ide_disk *master, s
     ch->dev[1].number = (u8)(2 * c + 1);
     /* The data register takes 16- and 32-bit PIO; the others are bytes. */
     return bus_claim_io(bus, ch->cmd_base + REG_DATA, 1, 4, data_read, data_write, ch, "ide-data") &&
+           bus_set_io_rep(bus, ch->cmd_base + REG_DATA, data_read_rep, data_write_rep) &&
            bus_claim_io(bus, ch->cmd_base + REG_ERROR, CMD_BLOCK_PORTS - 1, 1, cmd_block_read, cmd_block_write, ch,
                         "ide") &&
            bus_claim_io(bus, ch->ctl_port, 1, 1, control_read, control_write, ch, "ide-control");

@@ -84,7 +84,19 @@ static void emu_io_out(void *ctx, u16 port, u8 size, u32 value)
     bus_io_write(&c->d->pc.bus, port, size, value);
 }
 
-static const struct x86emu_ops emu_ops = {emu_mem, emu_io_in, emu_io_out};
+static void emu_io_in_rep(void *ctx, u16 port, u8 size, void *buf, u32 count)
+{
+    struct emu_context *c = ctx;
+    bus_io_read_rep(&c->d->pc.bus, port, size, buf, count);
+}
+
+static void emu_io_out_rep(void *ctx, u16 port, u8 size, const void *buf, u32 count)
+{
+    struct emu_context *c = ctx;
+    bus_io_write_rep(&c->d->pc.bus, port, size, buf, count);
+}
+
+static const struct x86emu_ops emu_ops = {emu_mem, emu_io_in, emu_io_out, emu_io_in_rep, emu_io_out_rep};
 
 bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size)
 {

@@ -756,6 +756,47 @@ static bool string_once(struct emu *e, enum string_kind kind, unsigned size)
     return true;
 }
 
+/* REP INS/OUTS in bulk: after one iteration has gone through memory (and
+ * would have faulted there), the rest of the same page can take no fault,
+ * so the following items up to the page's end move as one memory access
+ * and one port transfer. Only ascending (DF = 0) and only where the index
+ * register does not wrap. Returns the items moved. */
+#define BULK_MAX_BYTES 2048
+
+static u32 string_io_bulk(struct emu *e, enum string_kind kind, unsigned size, u64 count, u32 limit)
+{
+    bool in = kind == STR_INS;
+    if ((e->cpu->rflags & FLAG_DF) || (in ? !e->ops->io_in_rep : !e->ops->io_out_rep))
+        return 0;
+    unsigned reg = in ? REG_RDI : REG_RSI;
+    int seg = in ? EMU_ES : (e->seg_override >= 0 ? e->seg_override : EMU_DS);
+    u64 m = size_mask(e->addr_size);
+    u64 index = e->cpu->gpr[reg] & m;
+    u64 lin = linear(e, seg, index);
+    u64 in_page = lin & 0xfff;
+    if (in_page == 0) /* a new page: the next iteration probes it first */
+        return 0;
+    u64 n = MIN(count, (0x1000 - in_page) / size);
+    n = MIN(n, (u64)limit);
+    n = MIN(n, (u64)(BULK_MAX_BYTES / size));
+    n = MIN(n, (m - index) / size + 1); /* no wrap of the index */
+    if (n == 0)
+        return 0;
+    u8 buf[BULK_MAX_BYTES];
+    u16 port = (u16)e->cpu->gpr[REG_RDX];
+    if (in) {
+        e->ops->io_in_rep(e->ctx, port, (u8)size, buf, (u32)n);
+        if (!mem_access(e, seg, index, buf, (unsigned)(n * size), EMU_WRITE))
+            return 0; /* cannot happen: the page took a write just now */
+    } else {
+        if (!mem_access(e, seg, index, buf, (unsigned)(n * size), EMU_READ))
+            return 0;
+        e->ops->io_out_rep(e->ctx, port, (u8)size, buf, (u32)n);
+    }
+    reg_write(e, reg, e->addr_size, (index + n * size) & m);
+    return (u32)n;
+}
+
 static enum x86emu_status exec_string(struct emu *e, enum string_kind kind)
 {
     unsigned size = (e->opcode & 1) ? (kind >= STR_INS ? MIN(e->op_size, 4u) : e->op_size) : 1;
@@ -771,7 +812,13 @@ static enum x86emu_status exec_string(struct emu *e, enum string_kind kind)
             return finish(e);
         if (!string_once(e, kind, size))
             return EMU_FAULT; /* registers reflect the iterations done, as on hardware */
-        reg_write(e, REG_RCX, e->addr_size, (count - 1) & m);
+        count = (count - 1) & m;
+        if (kind == STR_INS || kind == STR_OUTS) {
+            u32 bulk = string_io_bulk(e, kind, size, count, X86EMU_MAX_REP - n - 1);
+            count -= bulk;
+            n += bulk;
+        }
+        reg_write(e, REG_RCX, e->addr_size, count);
     }
     if ((e->cpu->gpr[REG_RCX] & m) == 0)
         return finish(e);

@@ -41,6 +41,10 @@ struct x86emu_ops {
                 struct x86emu_fault *fault);
     u32 (*io_in)(void *ctx, u16 port, u8 size);
     void (*io_out)(void *ctx, u16 port, u8 size, u32 value);
+    /* count accesses to one port, packed in buf (REP INS/OUTS in bulk).
+     * Optional: without them each access goes through io_in/io_out. */
+    void (*io_in_rep)(void *ctx, u16 port, u8 size, void *buf, u32 count);
+    void (*io_out_rep)(void *ctx, u16 port, u8 size, const void *buf, u32 count);
 };
 
 enum x86emu_status {

@@ -879,3 +879,37 @@ TEST(atapi_no_disc_is_not_ready)
     CHECK_EQ(atapi_pio(sense, 0xFFFE, buf, sizeof(buf)), 18);
     CHECK_EQ(buf[12], 0x3A);
 }
+
+/* REP INSW/OUTSW through the bus's string path (the data register's fast
+ * copy): a READ MULTIPLE of blocks of 4 and 2 sectors read in one call
+ * that runs over the block boundary, then a WRITE SECTORS of 2 in one
+ * call. Same data, interrupts and status as word by word. */
+TEST(ide_string_pio_over_block_boundaries)
+{
+    setup(false);
+    outb_(P_NSECT, 4);
+    outb_(P_COMMAND, 0xC6); /* SET MULTIPLE MODE: 4 */
+    CHECK_EQ(inb_(P_STATUS), 0x50); /* acknowledges its interrupt */
+    unsigned edges = fake.edges[IDE_PRIMARY_GSI];
+    ata_lba28(20, 6, 0xC4);
+    bus_io_read_rep(&fake.bus, P_DATA, 2, buf, 6 * 256);
+    /* the second block's INTRQ came while the first was still pending
+     * (no status read between): still one edge, as word by word */
+    CHECK_EQ(fake.edges[IDE_PRIMARY_GSI], edges + 1);
+    CHECK(fake.level[IDE_PRIMARY_GSI]);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    CHECK(matches_disk(buf, 20, 6));
+    /* one word more than the transfer: the bus reads all ones, as one IN would */
+    ata_lba28(7, 1, 0x20);
+    u16 words[257];
+    bus_io_read_rep(&fake.bus, P_DATA, 2, words, 257);
+    CHECK(matches_disk((u8 *)words, 7, 1));
+    CHECK_EQ(words[256], 0xFFFF);
+    u8 data[2 * 512];
+    for (unsigned i = 0; i < sizeof(data); i++)
+        data[i] = (u8)(i * 7);
+    ata_lba28(50, 2, 0x30);
+    bus_io_write_rep(&fake.bus, P_DATA, 2, data, 2 * 256);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    CHECK(memcmp(disk_image + 50 * 512, data, sizeof(data)) == 0);
+}

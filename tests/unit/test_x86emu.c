@@ -62,7 +62,30 @@ static void io_out(void *ctx, u16 port, u8 size, u32 value)
     port_out[port_outs++ % 16] = value;
 }
 
-static const struct x86emu_ops ops = {mem, io_in, io_out};
+/* The bulk paths, as a bus does them: the same accesses, counted. */
+static unsigned rep_calls;
+
+static void io_in_rep(void *ctx, u16 port, u8 size, void *buf, u32 count)
+{
+    rep_calls++;
+    for (u32 i = 0; i < count; i++) {
+        u32 v = io_in(ctx, port, size);
+        memcpy((u8 *)buf + i * size, &v, size);
+    }
+}
+
+static void io_out_rep(void *ctx, u16 port, u8 size, const void *buf, u32 count)
+{
+    rep_calls++;
+    for (u32 i = 0; i < count; i++) {
+        u32 v = 0;
+        memcpy(&v, (const u8 *)buf + i * size, size);
+        io_out(ctx, port, size, v);
+    }
+}
+
+static const struct x86emu_ops ops = {mem, io_in, io_out, NULL, NULL};
+static const struct x86emu_ops bulk_ops = {mem, io_in, io_out, io_in_rep, io_out_rep};
 
 /* Places code at linear 0x1000 and resets the CPU to run it in `mode`. */
 static void setup(enum x86emu_mode mode, const void *code, size_t len)
@@ -79,6 +102,7 @@ static void setup(enum x86emu_mode mode, const void *code, size_t len)
 }
 
 static enum x86emu_status step(void) { return x86emu_step(&cpu, &ops, NULL, &fault, why, sizeof(why)); }
+static enum x86emu_status step_bulk(void) { return x86emu_step(&cpu, &bulk_ops, NULL, &fault, why, sizeof(why)); }
 
 #define CODE(...) ((const unsigned char[]){__VA_ARGS__}), sizeof((const unsigned char[]){__VA_ARGS__})
 
@@ -355,6 +379,62 @@ TEST(emu_string_port_io)
     CHECK_EQ(step(), EMU_OK);
     CHECK_EQ(port_out[0], 'Z');
     CHECK_EQ(cpu.gpr[6], 0x11);
+}
+
+/* REP INSW over a page boundary in bulk: the same words land as one at a
+ * time, in one bulk transfer per page after each page's first word. */
+TEST(emu_rep_insw_bulk_matches_single_steps)
+{
+    static unsigned char single[RAM_SIZE];
+    for (int bulk = 0; bulk < 2; bulk++) {
+        setup(EMU_MODE_PROT32, CODE(0xf3, 0x66, 0x6d)); /* rep insw */
+        cpu.gpr[2] = 0x1f0;
+        cpu.gpr[1] = 600;
+        cpu.gpr[7] = 0x4f00;
+        rep_calls = 0;
+        CHECK_EQ(bulk ? step_bulk() : step(), EMU_OK);
+        CHECK_EQ(cpu.gpr[1], 0);
+        CHECK_EQ(cpu.gpr[7], 0x4f00 + 1200);
+        CHECK_EQ(cpu.rip, 0x1003);
+        CHECK_EQ(port_next, 0x100 + 600);
+        if (!bulk)
+            memcpy(single, ram, RAM_SIZE);
+    }
+    CHECK(memcmp(single, ram, RAM_SIZE) == 0);
+    CHECK_EQ(rep_calls, 2); /* the rest of 0x4000's page, then of 0x5000's */
+}
+
+/* A fault on a new page stops the bulk where single steps would stop: the
+ * faulting word was read from the port, the rest were not. */
+TEST(emu_rep_insw_bulk_fault_on_next_page)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0x66, 0x6d));
+    cpu.gpr[2] = 0x1f0;
+    cpu.gpr[1] = 0x100;
+    cpu.gpr[7] = RAM_SIZE - 0x100;
+    CHECK_EQ(step_bulk(), EMU_FAULT);
+    CHECK_EQ(fault.vector, 14);
+    CHECK_EQ(cpu.gpr[1], 0x80);
+    CHECK_EQ(cpu.gpr[7], RAM_SIZE);
+    CHECK_EQ(port_next, 0x100 + 0x81);
+    CHECK_EQ(ram[RAM_SIZE - 2], 0x7f);
+}
+
+TEST(emu_rep_outsd_bulk)
+{
+    setup(EMU_MODE_LONG64, CODE(0xf3, 0x6f)); /* rep outsd */
+    for (int i = 0; i < 8; i++)
+        ram[0x6000 + 4 * i] = (unsigned char)(0x40 + i);
+    cpu.gpr[2] = 0x170;
+    cpu.gpr[1] = 8;
+    cpu.gpr[6] = 0x6000;
+    rep_calls = 0;
+    CHECK_EQ(step_bulk(), EMU_OK);
+    CHECK_EQ(port_outs, 8);
+    CHECK_EQ(port_out[0], 0x40);
+    CHECK_EQ(port_out[7], 0x47);
+    CHECK_EQ(cpu.gpr[6], 0x6020);
+    CHECK_EQ(rep_calls, 1);
 }
 
 TEST(emu_page_fault_leaves_state)
