@@ -76,11 +76,33 @@ static bool reports_tsc_leaf(const struct cpuid_view *view)
     return view->tsc_khz && view->tsc_khz <= 0xffffffffu && is_intel(view);
 }
 
-/* SDM 2A CPUID leaf 15H: TSC = crystal (ECX Hz) * EBX / EAX. With the
- * crystal at 1 GHz, EBX/EAX is the TSC rate in kHz over 10^6. */
+/* SDM 2A CPUID leaf 15H: TSC = crystal (ECX Hz) * EBX / EAX. The crystal
+ * is the LAPIC timer's 1 GHz. Linux 6.1 computes crystal_khz * EBX / EAX
+ * in 32 bits (native_calibrate_tsc), so EBX stays at most
+ * 2^32 / 10^6 = 4294 and EAX is chosen for the best ratio with such an
+ * EBX: within 0.03% at 2.5 GHz, exact for Bochs's 10 MHz. */
+#define TSC_LEAF_MAX_NUMERATOR (0xffffffffu / (CPUID_CRYSTAL_HZ / 1000))
+
 static struct cpuid_regs tsc_leaf(const struct cpuid_view *view)
 {
-    return (struct cpuid_regs){.eax = 1000000, .ebx = (u32)view->tsc_khz, .ecx = CPUID_CRYSTAL_HZ, .edx = 0};
+    u64 khz = view->tsc_khz, crystal_khz = CPUID_CRYSTAL_HZ / 1000;
+    u32 best_num = 0, best_den = 1;
+    u64 best_err = ~0ull;
+    for (u32 num = TSC_LEAF_MAX_NUMERATOR; num > TSC_LEAF_MAX_NUMERATOR / 2; num--) {
+        u64 den = (num * crystal_khz + khz / 2) / khz;
+        if (den == 0 || den > 0xffffffffu)
+            continue;
+        u64 got = num * crystal_khz / den; /* as the guest computes it */
+        u64 err = got > khz ? got - khz : khz - got;
+        if (err < best_err) {
+            best_err = err;
+            best_num = num;
+            best_den = (u32)den;
+        }
+        if (err == 0)
+            break;
+    }
+    return (struct cpuid_regs){.eax = best_den, .ebx = best_num, .ecx = CPUID_CRYSTAL_HZ, .edx = 0};
 }
 
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view)

@@ -72,7 +72,8 @@ start:
 .no_rdtscp:
     PUTS16 msg_no_rdtscp
 
-    ; Leaf 15h, the TSC rate (Intel): TSC = ECX * EBX / EAX.
+    ; Leaf 15h, the TSC rate (Intel): ECX Hz * EBX / EAX, printed in kHz
+    ; (hex) as Linux computes it: ECX / 1000 * EBX / EAX.
 .leaf15:
     xor eax, eax
     cpuid
@@ -80,19 +81,18 @@ start:
     jb .no_leaf15
     mov eax, 0x15
     cpuid
-    push ecx
-    push ebx
+    mov esi, eax            ; the denominator
+    mov eax, ecx
+    xor edx, edx
+    mov ecx, 1000
+    div ecx                 ; crystal kHz
+    mul ebx
+    div esi
+    push eax
     PUTS16 msg_leaf15
-    call hex16_32           ; EAX
-    mov al, ' '
-    out DEBUGCON, al
     pop eax
-    call hex16_32           ; EBX
-    mov al, ' '
-    out DEBUGCON, al
-    pop eax
-    call hex16_32           ; ECX
-    NEWLINE
+    call hex16_32
+    PUTS16 msg_khz
     jmp .done
 .no_leaf15:
     PUTS16 msg_no_leaf15
@@ -111,7 +111,8 @@ msg_svm_hidden:     db "cpuid: svm hidden", 10, 0
 msg_svm_shown:      db "cpuid: svm offered", 10, 0
 msg_tsc_aux:        db "cpuid: rdtscp reads tsc_aux ", 0
 msg_no_rdtscp:      db "cpuid: no rdtscp", 10, 0
-msg_leaf15:         db "cpuid: leaf 15h ", 0
+msg_leaf15:         db "cpuid: leaf 15h TSC ", 0
+msg_khz:            db " kHz", 10, 0
 msg_no_leaf15:      db "cpuid: no leaf 15h", 10, 0
 
 ROM_END

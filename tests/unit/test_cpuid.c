@@ -76,17 +76,33 @@ TEST(cpuid_apic_id_from_vcpu)
     CHECK_EQ(r.ebx >> 24, 3);
 }
 
-/* Intel: leaf 15h says TSC = 1 GHz crystal * EBX / EAX = 2.5 GHz, and leaf
- * 0 now reaches it; the reserved leaves in between read as zero. */
+/* Intel: leaf 15h gives the TSC rate as 1 GHz crystal * EBX / EAX, and
+ * leaf 0 now reaches it; the reserved leaves in between read as zero. The
+ * rate must come out right as Linux 6.1 computes it, in 32 bits:
+ * crystal_khz * EBX / EAX. */
+static u32 linux_tsc_khz(struct cpuid_regs r)
+{
+    u32 crystal_khz = r.ecx / 1000;
+    return crystal_khz * r.ebx / r.eax; /* unsigned int arithmetic, as in native_calibrate_tsc */
+}
+
 TEST(cpuid_tsc_leaf_on_intel)
 {
     struct cpuid_regs r = cpuid_guest_view(0, 0, &intel);
     CHECK_EQ(r.eax, 0x15);
     r = cpuid_guest_view(0x15, 0, &intel);
     CHECK_EQ(r.ecx, 1000000000u);
-    CHECK_EQ((u64)r.ecx / 1000 * r.ebx / r.eax, 2500000);
+    CHECK((u64)(r.ecx / 1000) * r.ebx <= 0xffffffffu);
+    u32 khz = linux_tsc_khz(r);
+    CHECK(khz > 2500000 - 750 && khz < 2500000 + 750); /* within 0.03% */
     r = cpuid_guest_view(0x11, 0, &intel);
     CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
+    /* Bochs's 10 MHz TSC (as measured, 10001 kHz): exact */
+    struct cpuid_view bochs = {0, 10001, fake_intel};
+    CHECK_EQ(linux_tsc_khz(cpuid_guest_view(0x15, 0, &bochs)), 10001);
+    struct cpuid_view odd = {0, 3456789, fake_intel};
+    khz = linux_tsc_khz(cpuid_guest_view(0x15, 0, &odd));
+    CHECK(khz > 3456789 - 1100 && khz < 3456789 + 1100);
 }
 
 /* Not on AMD, where 15h is not defined, nor with the TSC rate unknown. */
