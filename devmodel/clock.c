@@ -82,12 +82,23 @@ static void periodic_fire(void *dev, u64 now)
     struct dm_periodic *p = dev;
     if (!p->period)
         return;
-    u64 late = now - p->next;
-    u64 skipped = late / p->period; /* whole periods that passed unseen */
-    p->missed += skipped;
+    if (now >= p->next) { /* a regular tick, maybe late */
+        u64 skipped = (now - p->next) / p->period; /* whole periods that passed unseen */
+        u64 cap = MAX(PERIODIC_BACKLOG_NS / p->period, 1ull);
+        p->missed += skipped;
+        p->backlog = MIN(p->backlog + skipped, cap);
+        p->next += (skipped + 1) * p->period;
+    } else if (p->backlog) { /* a catch-up tick */
+        p->backlog--;
+    } else {
+        timer_arm(p->clock, &p->timer, p->next);
+        return;
+    }
     p->ticks++;
-    p->next += (skipped + 1) * p->period;
-    timer_arm(p->clock, &p->timer, p->next);
+    u64 at = p->next;
+    if (p->backlog)
+        at = MIN(at, now + MAX(p->period / PERIODIC_CATCH_UP_DIVISOR, 1ull));
+    timer_arm(p->clock, &p->timer, at);
     p->tick(p->dev, now);
 }
 
@@ -97,7 +108,7 @@ void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void 
     p->clock = c;
     p->period = 0;
     p->next = 0;
-    p->ticks = p->missed = 0;
+    p->ticks = p->missed = p->backlog = 0;
     p->tick = tick;
     p->dev = dev;
 }
@@ -106,6 +117,7 @@ void periodic_start(struct dm_periodic *p, u64 first, u64 period)
 {
     p->period = period;
     p->next = first;
+    p->backlog = 0; /* a new rate or phase owes nothing */
     if (period)
         timer_arm(p->clock, &p->timer, first);
     else

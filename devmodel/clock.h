@@ -48,14 +48,20 @@ u64 clock_ns_to_tsc(const struct dm_clock *c, u64 ns);
 /* A periodic tick on top of a timer: PIT mode 2/3, the RTC's periodic
  * interrupt and the LAPIC timer share this policy for ticks missed while
  * the vCPU did not run (docs/devices.md, "missed ticks"): a late tick is
- * delivered once, the ticks it stands for are counted in `missed`, and the
- * next one keeps the original phase. */
+ * delivered at once, the periods that passed unseen are counted in
+ * `missed` and owed in `backlog` (at most one second's worth), and the
+ * owed ticks follow one every period / PERIODIC_CATCH_UP_DIVISOR until
+ * none is owed; the regular ticks keep their original phase. */
+#define PERIODIC_CATCH_UP_DIVISOR 8
+#define PERIODIC_BACKLOG_NS 1000000000ull
+
 struct dm_periodic {
     struct dm_timer timer;
     struct dm_clock *clock;
     u64 period;      /* ns; 0: stopped */
-    u64 next;        /* the deadline of the next tick */
+    u64 next;        /* the deadline of the next regular tick */
     u64 ticks, missed;
+    u64 backlog;     /* missed ticks not yet delivered */
     void (*tick)(void *dev, u64 now);
     void *dev;
 };
