@@ -13,6 +13,13 @@ bool console_present(void);
 int console_getc(void);
 /* Waits until every byte has been sent (before a power-off or reset). */
 void console_flush(void);
+/* Buffered output (while domains run): bytes wait in a ring until
+ * console_drain hands them to the UART. Turning it off sends the ring
+ * first, so a panic's lines follow what was printed before. */
+void console_set_buffered(bool on);
+void console_drain(void);      /* sends what the UART takes now, never waits */
+bool console_pending(void);    /* bytes wait in the ring */
+u64 console_drain_ns(void);    /* how long the UART takes to empty one burst */
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 

@@ -145,6 +145,7 @@ static void print_backtrace(u64 rbp)
 static NORETURN void panic_on_trap(const struct trap_frame *f)
 {
     const char *name = f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector] : "interrupt";
+    console_set_buffered(false); /* what was printed before, then the panic, at once */
     kprintf("\nZAZEN PANIC: unexpected trap: vector %llu (%s), error code 0x%llx\n",
             (unsigned long long)f->vector, name, (unsigned long long)f->error);
     kprintf("RIP %016llx (zazen+0x%llx) CS %04llx RFLAGS %016llx\n", (unsigned long long)f->rip,
@@ -199,6 +200,7 @@ NORETURN void panic(const char *fmt, ...)
 {
     va_list ap;
     cli();
+    console_set_buffered(false);
     kprintf("\nZAZEN PANIC: ");
     va_start(ap, fmt);
     kvprintf(fmt, ap);

@@ -308,6 +308,7 @@ void domain_run(struct domain *d)
     struct exit_stats stats_last;
     current_stats(d, &stats_last);
     u64 stats_next = d->cfg->stats_seconds * 1000000000ull;
+    console_set_buffered(true);
     platform_update_time(d);
     for (;;) {
         if (d->reset_requested)
@@ -352,5 +353,6 @@ void domain_run(struct domain *d)
     }
     host_timer_stop();
     debugcon_flush(&d->debugcon);
+    console_set_buffered(false);
 }
 

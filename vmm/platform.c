@@ -171,14 +171,17 @@ void platform_update_time(struct domain *d)
     struct dm_clock *c = &d->pc.clock;
     clock_advance(c, clock_tsc_to_ns(c, rdtsc()));
     poll_console(d);
+    console_drain();
 }
 
-/* The next moment the run loop must look: a device deadline, or the next
- * console poll. */
+/* The next moment the run loop must look: a device deadline, the next
+ * console poll, or the UART's next free FIFO while output waits. */
 static u64 next_wakeup(struct domain *d)
 {
     u64 deadline = clock_next_deadline(&d->pc.clock);
     u64 poll = d->console_polled + CONSOLE_POLL_NS;
+    if (console_pending())
+        poll = MIN(poll, clock_now(&d->pc.clock) + console_drain_ns());
     return MIN(deadline, poll);
 }
 
