@@ -33,7 +33,7 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
 
-.PHONY: all deps run test unit iso linux-disk linux-iso clean
+.PHONY: all deps run test unit bench bench-quick iso linux-disk linux-iso clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -123,6 +123,11 @@ $(BUILD)/linux/linux-shell.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.shell=1" tools/mklinuxdisk.sh $@
 
+# The same disk, powering off as soon as userspace starts: make bench.
+$(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	LINUX_APPEND="zazen.stop=userspace" tools/mklinuxdisk.sh $@
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -133,6 +138,13 @@ $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-
 	@mkdir -p $(@D)
 	@echo "  NASM    $< (guest ROM)"
 	$(Q)$(NASM) -f bin -I tests/guests/ $< -o $@
+
+# The bench guest: a boot sector and its payload, padded to two whole
+# cylinders (16 heads, 63 sectors) so Bochs's BIOS boots it as it is.
+$(BUILD)/bench/bench.img: tests/bench/bench-guest.asm | $(BUILD)/.deps-build
+	@mkdir -p $(@D)
+	@echo "  NASM    $< (bench disk)"
+	$(Q)$(NASM) -f bin $< -o $@.tmp && truncate -s 1032192 $@.tmp && mv $@.tmp $@
 
 # ---- running ----
 
@@ -146,10 +158,74 @@ test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
+	@tools/need.sh fuzz
 	python3 tests/run.py
+
+# ---- bench ----
+
+# Exit-path lengths (Bochs, VT-x and AMD-V), a Linux boot's exits and
+# instructions (Bochs) and wall time (QEMU), footprint: a markdown table,
+# CSV and a PNG chart in build/bench/ (tests/bench/bench.py). bench-quick:
+# exit paths and footprint only.
+bench: all $(BUILD)/bench/bench.img $(BUILD)/linux/linux-boot.img
+	@tools/need.sh qemu
+	@tools/need.sh grub
+	@tools/need.sh bochs
+	@tools/need.sh bench
+	python3 tests/bench/bench.py
+
+bench-quick: all $(BUILD)/bench/bench.img
+	@tools/need.sh grub
+	@tools/need.sh bochs
+	@tools/need.sh bench
+	python3 tests/bench/bench.py --quick
 
 unit: | $(BUILD)/.deps-build
 	python3 tests/run.py --only unit
+
+# ---- fuzzing ----
+
+# libFuzzer targets for the pure parts (tests/fuzz/fuzz_NAME.c: the
+# instruction emulator, each device's registers, the config parser), built
+# with clang under ASan and UBSan as build/fuzz/NAME from the sources each
+# one's "fuzz-sources:" line names.
+#   make fuzz [FUZZ_SECONDS=60]    runs every target for FUZZ_SECONDS each
+#   make fuzz-NAME                 runs one (make -j2 fuzz: two at a time)
+#   FUZZ_FLAGS=...                 more libFuzzer options (-jobs=4, -runs=N)
+# Each target grows its corpus in build/fuzz/corpus/NAME (kept between
+# runs, shared with make test's short runs) and leaves a crashing input in
+# build/fuzz/artifacts/NAME/; `build/fuzz/NAME FILE` replays it.
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=c11 -DZAZEN_HOST -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined -Wall -Wextra -I.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_HEADERS := $(wildcard tests/fuzz/*.h) tests/unit/dm_fake.h $(wildcard vmm/*.h) $(wildcard devmodel/*.h)
+fuzz_sources = $(shell sed -n 's|.*fuzz-sources:\(.*\)\*/.*|\1|p' tests/fuzz/fuzz_$(1).c)
+
+.PHONY: fuzz fuzz-build fuzz-deps $(addprefix fuzz-,$(FUZZ_TARGETS))
+fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+fuzz-deps: $(BUILD)/.deps-fuzz
+
+$(BUILD)/.deps-fuzz:
+	@tools/need.sh fuzz
+	@mkdir -p $(@D) && touch $@
+
+define FUZZ_TARGET
+FUZZ_SRC_$(1) := $(call fuzz_sources,$(1))
+$(BUILD)/fuzz/$(1): tests/fuzz/fuzz_$(1).c $$(FUZZ_SRC_$(1)) $(FUZZ_HEADERS) | $(BUILD)/.deps-fuzz
+	@mkdir -p $$(@D)
+	@echo "  FUZZCC  $$@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $$< $$(FUZZ_SRC_$(1)) -o $$@
+
+fuzz-$(1): $(BUILD)/fuzz/$(1)
+	@mkdir -p $(BUILD)/fuzz/corpus/$(1) $(BUILD)/fuzz/artifacts/$(1)
+	UBSAN_OPTIONS=$$$${UBSAN_OPTIONS:-print_stacktrace=1} $(BUILD)/fuzz/$(1) -max_total_time=$$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/artifacts/$(1)/ $(if $(wildcard tests/fuzz/$(1).dict),-dict=tests/fuzz/$(1).dict) \
+	    $$(FUZZ_FLAGS) $(BUILD)/fuzz/corpus/$(1)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET,$(t))))
 
 clean:
 	rm -rf $(BUILD)

@@ -106,7 +106,7 @@ def fuzz_failure(output):
     for line in output.splitlines():
         if ("FUZZ CHECK FAILED" in line or "runtime error:" in line or "ERROR:" in line
                 or line.startswith("SUMMARY:") or "Test unit written to" in line
-                or (re.match(r"\s+#\d+ 0x", line) and ROOT in line and "/fuzz.h:" not in line)):
+                or (re.match(r"\s+#\d+ 0x.* in \S+ " + re.escape(ROOT) + r"/\S+\.c\b", line))):
             keep.append(line.strip().replace(ROOT + "/", ""))
     return " | ".join(keep[:12])[-1800:] or output.strip()[-1500:]
 
@@ -128,8 +128,9 @@ def fuzz_one(name, seconds):
         cmd.append("-dict=" + dictionary)
     start = time.time()
     try:
+        env = dict(os.environ, UBSAN_OPTIONS=os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1"))
         run = subprocess.run(cmd + [corpus], capture_output=True, text=True, errors="replace",
-                             timeout=seconds + 120)
+                             timeout=seconds + 120, env=env)
     except subprocess.TimeoutExpired:
         return False, "did not finish within %d s" % (seconds + 120), None
     output = run.stdout + run.stderr

@@ -655,7 +655,10 @@ static enum x86emu_status exec_bt(struct emu *e, bool imm_form)
     }
     finish_operand(e);
     if (e->mem_operand) {
-        s64 unit = offset >= 0 ? offset / (s64)bits : -((-offset + (s64)bits - 1) / (s64)bits);
+        /* floor(offset / bits) without negating offset, which overflows for
+         * INT64_MIN: C division truncates, so a negative remainder means
+         * one unit further down. */
+        s64 unit = offset / (s64)bits - (offset % (s64)bits < 0);
         e->mem_offset = (e->mem_offset + (u64)(unit * (s64)size)) & size_mask(e->addr_size);
         offset -= unit * (s64)bits;
     }

@@ -19,7 +19,7 @@ static u32 rd32(u64 gpa) { u32 v; memcpy(&v, ram + gpa, 4); return v; }
 static u64 rd64(u64 gpa) { u64 v; memcpy(&v, ram + gpa, 8); return v; }
 static u16 rd16(u64 gpa) { u16 v; memcpy(&v, ram + gpa, 2); return v; }
 
-static const struct bios_platform pc = {RAM, true, 0xb000, 9, 0xfec00000, 0xfee00000};
+static const struct bios_platform pc = {.ram_size = RAM, .pci = true, .pm_base = 0xb000, .sci_irq = 9, .ioapic_base = 0xfec00000, .lapic_base = 0xfee00000};
 
 static bool sum_ok(u64 gpa, size_t len) { return acpi_checksum(ram + gpa, len) == 0; }
 

@@ -341,6 +341,25 @@ TEST(emu_bts_register_offset_reaches_next_dword)
     CHECK(cpu.rflags & 1);
 }
 
+/* A negative bit offset reaches below the operand: -1 is bit 7 of the
+ * byte before (bit 31 of the dword before at 32-bit size), and the most
+ * negative 64-bit offset is 2^60 bytes down, without overflow (found by
+ * the x86emu fuzzer). */
+TEST(emu_bt_negative_offsets)
+{
+    setup(EMU_MODE_PROT32, CODE(0x0f, 0xa3, 0x03)); /* bt [ebx], eax */
+    cpu.gpr[3] = 0x3004;
+    cpu.gpr[0] = 0xffffffff;
+    ram[0x3003] = 0x80;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK(cpu.rflags & 1);
+    setup(EMU_MODE_LONG64, CODE(0x48, 0x0f, 0xa3, 0x03)); /* bt [rbx], rax */
+    cpu.gpr[3] = 0x3000;
+    cpu.gpr[0] = 0x8000000000000001ull;
+    CHECK_EQ(step(), EMU_FAULT); /* 0x3000 - 2^60: outside the fake RAM */
+    CHECK_EQ(fault.cr2, 0x3000 - (1ull << 60));
+}
+
 TEST(emu_neg_not_incdec)
 {
     setup(EMU_MODE_PROT32, CODE(0xf7, 0x1b)); /* neg dword [ebx] */
