@@ -28,7 +28,8 @@ class Scenario:
     model); status 0 expects Zazen to power the machine off."""
 
     def __init__(self, name, config, platform="qemu-svm", files=(), lines=(), in_order=(), patterns=(),
-                 absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None):
+                 absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None,
+                 checks=()):
         self.platform = platform
         self.name = platform + "/" + name
         self.config = config
@@ -44,6 +45,7 @@ class Scenario:
         self.extra = extra
         self.memory = memory
         self.typing = typing
+        self.checks = list(checks)  # (description, fn(lines) -> (ok, detail))
 
     def run(self):
         if self.platform == "qemu-svm":
@@ -73,6 +75,9 @@ class Scenario:
             yield "line /%s/" % pat, any(rx.fullmatch(l) for l in out_lines), "no line matches"
         for bad in self.absent:
             yield "no %r" % bad, not any(bad in l for l in out_lines), "present"
+        for what, fn in self.checks:
+            ok, detail = fn(out_lines)
+            yield what, ok, detail
         if self.status is not None:
             what = "QEMU exit status 0" if self.platform == "qemu-svm" else "ACPI power-off ends Bochs"
             yield what, status == self.status, "got %r" % (status,)
@@ -115,14 +120,30 @@ ENTRY = {"qemu-svm": "UEFI", "bochs-vmx": "multiboot2", "bochs-svm": "multiboot2
 # What the CPU underneath offers, as the cpuid guest reports it: RDTSCP with
 # the guest's own IA32_TSC_AUX where the CPU has it (not qemu64), and leaf
 # 15h giving the TSC rate (1 GHz crystal * EBX/EAX) on Intel only: Bochs's
-# TSC runs at ips = 10 MHz = 10000 kHz = 2710h, as Zazen measured it
-# against the PIT (within 1 kHz).
+# TSC runs at ips (bochs.IPS), as Zazen measured it against the PIT
+# (within 1 kHz).
 CPUID_LINES = {
     "qemu-svm": ["(cpuid) cpuid: no rdtscp", "(cpuid) cpuid: no leaf 15h"],
     "bochs-vmx": ["(cpuid) cpuid: rdtscp reads tsc_aux 00005a5a"],
     "bochs-svm": ["(cpuid) cpuid: rdtscp reads tsc_aux 00005a5a", "(cpuid) cpuid: no leaf 15h"],
 }
-CPUID_PATTERNS = {"bochs-vmx": [r"\(cpuid\) cpuid: leaf 15h TSC 0000(270f|271[01]) kHz"]}
+
+
+def leaf15_is_measured_rate(lines):
+    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured,
+    and that is Bochs's ips within 0.1%."""
+    host = [re.match(r"zazen: host TSC (\d+)\.(\d{3}) MHz", l) for l in lines]
+    leaf = [re.fullmatch(r"\(cpuid\) cpuid: leaf 15h TSC ([0-9a-f]{8}) kHz", l) for l in lines]
+    host = [int(m.group(1)) * 1000 + int(m.group(2)) for m in host if m]
+    leaf = [int(m.group(1), 16) for m in leaf if m]
+    if not host or not leaf:
+        return False, "no 'host TSC' or no 'leaf 15h' line"
+    ips_khz = bochs.IPS // 1000
+    ok = leaf[0] == host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
+    return ok, "leaf 15h says %d kHz, Zazen measured %d kHz, Bochs runs %d kHz" % (leaf[0], host[0], ips_khz)
+
+
+CPUID_CHECKS = {"bochs-vmx": [("leaf 15h reports the measured TSC rate", leaf15_is_measured_rate)]}
 
 
 def guests_scenario(platform):
@@ -165,7 +186,8 @@ def guests_scenario(platform):
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
             "zazen: all domains ended",
         ],
-        patterns=CPUID_PATTERNS.get(platform, []) + [
+        checks=CPUID_CHECKS.get(platform, []),
+        patterns=[
             BACKEND_LINES[platform],
             # host timer exits (ext-intr: console polling, device deadlines) depend on host speed
             r"zazen: domain hello \(id 1\) exits: io 54 hlt 1( ext-intr \d+)? \(\d+ in all\)",

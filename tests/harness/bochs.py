@@ -3,8 +3,8 @@ on `ryzen`. Bochs has no UEFI, so Zazen boots from a GRUB ISO through
 multiboot2 (tools/mkiso.sh).
 
 Runs are headless and deterministic: `clock: sync=none` with a fixed
-time0 makes emulated time advance by instructions, so a run prints the same
-thing every time. Debian's Bochs has no `nogui` display; `rfb` with
+time0 makes emulated time advance by instructions (IPS per second, plus
+idle time skipped at HLT), so a run prints the same thing every time. Debian's Bochs has no `nogui` display; `rfb` with
 timeout=0 runs without a viewer (the `term` display can block for good when
 a guest rewrites the VGA text screen a lot). The built-in debugger is
 compiled in, so `-rc` gives it a `c` to start at once. Zazen's console is
@@ -22,7 +22,11 @@ import time
 
 from tests.harness import qemu
 
-IPS = int(os.environ.get("ZAZEN_BOCHS_IPS", "10000000"))
+# Emulated instructions per emulated second: the TSC's rate. 100 million
+# keeps a VM exit's few thousand instructions small next to a guest's
+# timer tick, as on hardware (at 10 million, Linux's 4 ms tick under Zazen
+# ran late often enough to lose jiffies); Bochs runs about that fast.
+IPS = int(os.environ.get("ZAZEN_BOCHS_IPS", "100000000"))
 
 last_power_off_ticks = None
 
