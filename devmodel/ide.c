@@ -565,6 +565,11 @@ static enum dma_result dma_move(struct ide_channel *ch)
     u32 left = ch->dma_bytes;
     for (;;) {
         u8 prd[PRD_SIZE];
+        /* The table may not cross a 64 KiB boundary (SFF-8038i, Physical
+         * Region Descriptor Table): an entry that straddles one is past
+         * the table's end. */
+        if (entry % PRD_TABLE_BOUNDARY > PRD_TABLE_BOUNDARY - PRD_SIZE)
+            return DMA_FAILED;
         if (!mem->read(mem->ctx, entry, prd, sizeof(prd)))
             return DMA_FAILED;
         u64 addr = get32le(prd) & ~1u;
@@ -593,7 +598,12 @@ static void dma_try_run(struct ide_channel *ch)
     if (ch->phase != IDE_DMA_WAIT || !(ch->bm_status & BM_ST_ACTIVE) || !ch->ide->bus_master)
         return;
     struct ide_device *d = &ch->dev[ch->active];
-    enum dma_result r = dma_move(ch);
+    /* The bus master moves data the way its Read/Write Control bit says;
+     * the drive, the way its command says. When they disagree the
+     * transfer cannot complete (SFF-8038i 1.0, Bus Master IDE Command
+     * register, bit 3): fail it rather than move data backwards. */
+    bool engine_to_memory = ch->bm_cmd & BM_CMD_TO_MEMORY;
+    enum dma_result r = engine_to_memory == ch->dma_to_memory ? dma_move(ch) : DMA_FAILED;
     /* Active stays set only when the table describes more than the device
      * moved (SFF-8038i, Interrupt/Active combinations). */
     if (r != DMA_TABLE_LEFT)

@@ -451,6 +451,40 @@ TEST(ide_dma_table_shorter_than_transfer_fails)
     CHECK(memcmp(fake.ram + 0x2000, disk_image, 512) == 0);
 }
 
+TEST(ide_dma_direction_must_match_the_command)
+{
+    setup(false);
+    /* READ DMA with the engine set to read memory: nothing moves */
+    prd(0x1000, 0, 0x2000, 512, true);
+    bm_setup(0, 0x1000, false);
+    ata_lba28(5, 1, 0xC8);
+    bm_start(0, false);
+    CHECK_EQ(fake.ram[0x2000], 0);
+    CHECK_EQ(inb_(BM + 2), 0x06); /* Error, Interrupt */
+    CHECK_EQ(inb_(P_STATUS), 0x51);
+    CHECK_EQ(inb_(P_ERROR), 0x04);
+    /* WRITE DMA with the engine set to write memory: the disk keeps its data */
+    bm_setup(0, 0x1000, true);
+    ata_lba28(2, 1, 0xCA);
+    bm_start(0, true);
+    CHECK(sector_is_pattern(2));
+    CHECK_EQ(inb_(P_STATUS), 0x51);
+}
+
+TEST(ide_dma_table_straddling_64k_fails)
+{
+    setup(false);
+    /* the table register keeps dword alignment: FFFCh is a legal value,
+     * but its first entry would cross into the next 64 KiB */
+    prd(0xFFFC, 0, 0x2000, 512, true); /* a whole entry, were it read */
+    bm_setup(0, 0xFFFC, true);
+    ata_lba28(4, 1, 0xC8);
+    bm_start(0, true);
+    CHECK_EQ(fake.ram[0x2000], 0);
+    CHECK_EQ(inb_(BM + 2), 0x06);
+    CHECK_EQ(inb_(P_STATUS), 0x51);
+}
+
 TEST(ide_dma_waits_for_bus_master_enable)
 {
     setup(false);
