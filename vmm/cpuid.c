@@ -3,7 +3,9 @@
  * hidden, so a guest never tries it: VMX/SVM (no nesting), MONITOR/MWAIT
  * and MONITORX (a guest must not sleep the physical CPU; Bochs's MWAITX
  * never wakes), XSAVE and AVX (XCR0 is not switched yet), performance and
- * debug-store features, x2APIC (the virtual local APIC is xAPIC only). */
+ * debug-store features, x2APIC (the virtual local APIC is xAPIC only), AMD
+ * memory encryption (SME/SEV, leaf 8000_001Fh: Linux's decompressor reads
+ * MSR C001_0131 when the leaf offers SEV). */
 #include "cpuid.h"
 #include "handlers.h"
 #include "domain.h"
@@ -41,6 +43,7 @@ static bool hidden_leaf(u32 leaf)
     case 0xd:        /* XSAVE state */
     case 0xf: case 0x10: case 0x12: case 0x14: case 0x1b: /* RDT, SGX, PT, PCONFIG */
     case 0x8000000a: /* SVM features: no nesting */
+    case 0x8000001f: /* SME/SEV memory encryption: not virtualized */
         return true;
     default:
         return false;

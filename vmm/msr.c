@@ -147,6 +147,7 @@ static const struct msr_rule rules[] = {
     {0xc0010010, read_zero, write_ignore},
     {0xc001001f, read_zero, write_ignore},
     {0xc0011029, read_zero, write_ignore},
+    {0xc0010131, read_zero, NULL}, /* SEV_STATUS: no encryption active (APM 2 15.34.10) */
     {MSR_IA32_APIC_BASE, read_apic_base, write_apic_base},
     {MSR_IA32_TSC_DEADLINE, read_tsc_deadline, write_tsc_deadline},
     {MSR_IA32_TSC, read_tsc, write_ignore},
