@@ -108,6 +108,7 @@ firmware = unbacked.bin
 [domain triple]
 memory = 16M
 firmware = triple.bin
+trace = 8                # the exits that led to the fault, printed at its end
 """
 
 BACKEND_LINES = {
@@ -144,6 +145,33 @@ def leaf15_is_measured_rate(lines):
 
 
 CPUID_CHECKS = {"bochs-vmx": [("leaf 15h reports the measured TSC rate", leaf15_is_measured_rate)]}
+
+TRACE_LINE = re.compile(r"zazen:   exit (\d+) at rip ([0-9a-f]{16}): (.*)")
+
+
+def triple_trace_shows_the_fault(lines):
+    """trace = 8 on the triple domain: eight consecutive exits ending with
+    the domain's last one (its number is the domain's exit total), the
+    POST code the guest wrote to port 80h, and the fault at f000:1000."""
+    head = "zazen: domain triple (id 6): its last 8 exits, oldest first:"
+    if head not in lines:
+        return False, "no trace header"
+    at = lines.index(head) + 1
+    found = [TRACE_LINE.fullmatch(l) for l in lines[at:at + 8]]
+    if not all(found):
+        return False, "not 8 trace lines after the header: %r" % lines[at:at + 8]
+    seqs = [int(m.group(1)) for m in found]
+    totals = [re.match(r"zazen: domain triple \(id 6\) exits: .*\((\d+) in all\)", l) for l in lines]
+    total = [int(m.group(1)) for m in totals if m]
+    what = [m.group(3) for m in found]
+    post = "io out port 0080 size 1 value 5a (POST code 5ah)"
+    last = found[-1]
+    ok = (seqs == list(range(seqs[0], seqs[0] + 8)) and total == [seqs[-1]] and post in what
+          and last.group(2) == "0000000000001000" and re.fullmatch(r"triple-fault|exception vector 8.*", last.group(3)))
+    return bool(ok), "exits %s of %s: %s" % (seqs, total, what)
+
+
+TRACE_CHECKS = [("the triple domain's trace ends with its fault", triple_trace_shows_the_fault)]
 
 
 def guests_scenario(platform):
@@ -184,9 +212,10 @@ def guests_scenario(platform):
             "zazen: domain longmode-small (id 4) ended: halted with interrupts disabled",
             "zazen: domain unbacked (id 5) ended: halted with interrupts disabled",
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
+            "zazen: domain triple (id 6): its last 8 exits, oldest first:",
             "zazen: all domains ended",
         ],
-        checks=CPUID_CHECKS.get(platform, []),
+        checks=CPUID_CHECKS.get(platform, []) + TRACE_CHECKS,
         patterns=[
             BACKEND_LINES[platform],
             # host timer exits (ext-intr: console polling, device deadlines) depend on host speed

@@ -172,6 +172,19 @@ static bool parse_stats(struct parser *ps, const char *key, const char *value, v
     return true;
 }
 
+/* trace = N: the domain keeps its last N exits (1 to 4096) and Zazen
+ * prints them when it ends (vmm/trace.h). */
+static bool parse_trace(struct parser *ps, const char *key, const char *value, void *field)
+{
+    u64 n;
+    const char *rest;
+    if (!parse_u64(value, &n, &rest) || *rest || n < 1 || n > CONFIG_TRACE_MAX_EXITS)
+        return fail(ps, "bad value '%s' for %s: expected a number of exits from 1 to %u", value, key,
+                    CONFIG_TRACE_MAX_EXITS);
+    *(unsigned *)field = (unsigned)n;
+    return true;
+}
+
 /* Keys are matched against these rows; parse_file keeps a pointer to the
  * row's name, so it must be the table's own string. */
 static const struct key_spec keys[] = {
@@ -186,6 +199,7 @@ static const struct key_spec keys[] = {
     {"cdrom", parse_file, offsetof(struct domain_config, cdrom)},
     {"boot", parse_boot, offsetof(struct domain_config, boot_cdrom_first)},
     {"stats", parse_stats, offsetof(struct domain_config, stats_seconds)},
+    {"trace", parse_trace, offsetof(struct domain_config, trace_exits)},
 };
 
 /* ---- lines ---- */

@@ -15,6 +15,7 @@
 #define CONFIG_MIN_MEMORY_BIOS (2 * MiB) /* the built-in BIOS keeps 64 KiB of ACPI tables at the top */
 #define CONFIG_MAX_MEMORY (3 * GiB)
 #define CONFIG_MAX_FIRMWARE (1 * MiB)
+#define CONFIG_TRACE_MAX_EXITS 4096 /* trace = N: 40 bytes an exit, at most 160 KiB a domain */
 
 /* A file the config names, with the line that names it (for errors). */
 struct config_file {
@@ -39,6 +40,7 @@ struct domain_config {
     struct config_file cdrom;                   /* on the secondary master */
     bool boot_cdrom_first;                      /* boot = cdrom */
     unsigned stats_seconds;                     /* stats = N: exit counts every N s; 0: only at the end */
+    unsigned trace_exits;                       /* trace = N: the last N exits printed at the end; 0: none */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 

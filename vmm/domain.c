@@ -172,6 +172,18 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
     return true;
 }
 
+static bool setup_trace(struct domain *d, char *why, size_t why_size)
+{
+    unsigned n = d->cfg->trace_exits;
+    if (!n)
+        return true;
+    struct trace_entry *storage = page_alloc(n * sizeof(struct trace_entry));
+    if (!storage)
+        return fail(why, why_size, "out of memory for a trace of %u exits", n);
+    trace_init(&d->trace, storage, n);
+    return true;
+}
+
 struct domain *domain_create(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi, char *why,
                              size_t why_size)
 {
@@ -184,7 +196,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->cfg = cfg;
     strlcpy(d->name, cfg->name, sizeof(d->name));
     if (setup_memory(d, bi, why, why_size) && setup_devices(d, bi, why, why_size) &&
-        arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
+        setup_trace(d, why, why_size) && arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
         return d;
     domain_destroy(d);
     return NULL;
@@ -197,6 +209,8 @@ void domain_destroy(struct domain *d)
         page_free(d->vcpus[i], sizeof(struct vcpu));
     }
     arch->domain_destroy(d);
+    if (d->trace.capacity)
+        page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
         if (!r->owned)
@@ -270,6 +284,27 @@ void domain_print_exit_counts(const struct domain *d)
     print_exit_stats(d, "exits", &st);
 }
 
+void domain_print_trace(const struct domain *d)
+{
+    unsigned n = trace_count(&d->trace);
+    if (!d->trace.capacity)
+        return;
+    kprintf("zazen: domain %s (id %u): its last %u exits, oldest first:\n", d->name, d->id, n);
+    for (unsigned i = 0; i < n; i++) {
+        char line[160];
+        trace_format(trace_get(&d->trace, i), line, sizeof(line));
+        kprintf("zazen:   %s\n", line);
+    }
+}
+
+/* The trace sees the exit as the backend reported it, before its handler
+ * changes anything (RIP still at the exiting instruction). */
+static void trace_exit(struct domain *d, const struct vcpu *v, const struct vm_exit *e)
+{
+    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
+    trace_record(&d->trace, e, &regs);
+}
+
 /* `stats = N`: the last N seconds' exits, from the previous snapshot. */
 static void periodic_stats(struct domain *d, struct exit_stats *last, u64 *next)
 {
@@ -341,6 +376,8 @@ void domain_run(struct domain *d)
         arch->vcpu_run(v, &e);
         t_exit = rdtsc();
         exited = true;
+        if (d->trace.capacity)
+            trace_exit(d, v, &e);
         /* The devices see the moment of the exit: a counter the guest
          * reads (PIT, PM timer, LAPIC current count) must have moved by
          * the time the guest spent running. */

@@ -7,6 +7,7 @@
 #include "bootinfo.h"
 #include "config.h"
 #include "exit.h"
+#include "trace.h"
 #include "vcpu.h"
 
 #define DOMAIN_MAX_MEM_REGIONS 64
@@ -52,6 +53,7 @@ struct domain {
      * next entry, by reason and by phase (enum core_phase). */
     u64 exit_ticks[EXIT_REASON_COUNT];
     u64 phase_ticks[4];
+    struct trace_ring trace;     /* trace = N: the last N exits; capacity 0 without */
     bool ended;
     char end_reason[256];
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
@@ -71,6 +73,8 @@ void domain_run(struct domain *d);
 void domain_end(struct domain *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Prints the domain's exit counts by reason. */
 void domain_print_exit_counts(const struct domain *d);
+/* Prints the exits its trace kept (trace = N), oldest first. */
+void domain_print_trace(const struct domain *d);
 
 /* Guest-physical to host pointer, if [gpa, gpa+len) lies in one region. */
 struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len);

@@ -7,13 +7,6 @@
 #include "handlers.h"
 #include "x86.h"
 
-static const char *const reason_names[EXIT_REASON_COUNT] = {
-#define X(name, text) [EXIT_##name] = text,
-    EXIT_REASONS(X)
-#undef X
-};
-
-const char *exit_reason_name(enum exit_reason r) { return r < EXIT_REASON_COUNT ? reason_names[r] : "?"; }
 
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {

@@ -110,6 +110,7 @@ static void run_domain(unsigned id, const struct domain_config *cfg, const struc
             (unsigned long long)((mm_allocated_bytes() - allocated_before - d->ram_size) >> 10));
     domain_run(d);
     kprintf("zazen: domain %s (id %u) ended: %s\n", d->name, d->id, d->end_reason);
+    domain_print_trace(d);
     domain_print_exit_counts(d);
     domain_destroy(d);
 }

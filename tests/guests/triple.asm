@@ -6,6 +6,8 @@ ROM_BEGIN
 
 start:
     PUTS16 msg
+    mov al, 0x5a            ; a POST code, as firmware reports its progress
+    out 0x80, al
     lidt [cs:empty_idt]
     jmp boom
 

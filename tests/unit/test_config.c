@@ -215,3 +215,14 @@ TEST(config_stats_interval)
     CHECK_ERROR("[domain a]\nstats = 0\n", 2, "bad value '0' for stats: expected seconds from 1 to 3600");
     CHECK_ERROR("[domain a]\nstats = 1h\n", 2, "bad value '1h' for stats: expected seconds from 1 to 3600");
 }
+
+TEST(config_trace_exits)
+{
+    CHECK(parse("[domain a]\ntrace = 64\n"));
+    CHECK_EQ(cfg.domains[0].trace_exits, 64);
+    CHECK(parse("[domain a]\n"));
+    CHECK_EQ(cfg.domains[0].trace_exits, 0);
+    CHECK_ERROR("[domain a]\ntrace = 0\n", 2, "bad value '0' for trace: expected a number of exits from 1 to 4096");
+    CHECK_ERROR("[domain a]\ntrace = 5000\n", 2,
+                "bad value '5000' for trace: expected a number of exits from 1 to 4096");
+}

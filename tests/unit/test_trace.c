@@ -1,0 +1,83 @@
+/* The exit trace: which exits the ring keeps, and the line each becomes. */
+/* unit-sources: vmm/trace.c vmm/exit_names.c vmm/format.c vmm/string.c */
+#include "unit.h"
+#include "../../vmm/trace.h"
+
+static struct trace_entry storage[4];
+static struct trace_ring ring;
+static char line[160];
+
+static struct vm_exit io_exit(u16 port, u8 size, bool in)
+{
+    struct vm_exit e = {.reason = EXIT_IO};
+    e.io.port = port;
+    e.io.size = size;
+    e.io.in = in;
+    return e;
+}
+
+static const char *format_one(const struct vm_exit *e, const struct trace_regs *r)
+{
+    trace_init(&ring, storage, 4);
+    trace_record(&ring, e, r);
+    trace_format(trace_get(&ring, 0), line, sizeof(line));
+    return line;
+}
+
+TEST(trace_ring_keeps_the_last_exits_oldest_first)
+{
+    trace_init(&ring, storage, 4);
+    CHECK_EQ(trace_count(&ring), 0);
+    struct vm_exit e = {.reason = EXIT_HLT};
+    for (u64 rip = 1; rip <= 6; rip++)
+        trace_record(&ring, &e, &(struct trace_regs){.rip = rip});
+    CHECK_EQ(trace_count(&ring), 4);
+    for (unsigned i = 0; i < 4; i++) {
+        CHECK_EQ(trace_get(&ring, i)->seq, i + 3);
+        CHECK_EQ(trace_get(&ring, i)->rip, i + 3);
+    }
+    trace_format(trace_get(&ring, 3), line, sizeof(line));
+    CHECK_STR(line, "exit 6 at rip 0000000000000006: hlt");
+}
+
+TEST(trace_port_io_lines)
+{
+    struct vm_exit e = io_exit(0x80, 1, false);
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 0xf0a3, .rax = 0x12345a}),
+              "exit 1 at rip 000000000000f0a3: io out port 0080 size 1 value 5a (POST code 5ah)");
+    e = io_exit(0x3f8, 2, false);
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 1, .rax = 0xabcd1234}),
+              "exit 1 at rip 0000000000000001: io out port 03f8 size 2 value 1234");
+    e = io_exit(0x40, 1, true);
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 2, .rax = 0x99}),
+              "exit 1 at rip 0000000000000002: io in port 0040 size 1");
+    e = io_exit(0x1f0, 2, true);
+    e.io.string = e.io.rep = true;
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 3}),
+              "exit 1 at rip 0000000000000003: io rep ins port 01f0 size 2");
+}
+
+TEST(trace_cpuid_msr_and_fault_lines)
+{
+    struct vm_exit e = {.reason = EXIT_CPUID};
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 4, .rax = 0xffffffff80000001ull, .rcx = 7}),
+              "exit 1 at rip 0000000000000004: cpuid eax 80000001 ecx 00000007");
+    e = (struct vm_exit){.reason = EXIT_MSR_READ};
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 0x8c5661, .rcx = 0xc0010131}),
+              "exit 1 at rip 00000000008c5661: rdmsr ecx c0010131");
+    e = (struct vm_exit){.reason = EXIT_MSR_WRITE};
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 5, .rax = 0xffffffff00000010ull, .rcx = 0x6e0, .rdx = 0x2}),
+              "exit 1 at rip 0000000000000005: wrmsr ecx 000006e0 value 0000000200000010");
+    e = (struct vm_exit){.reason = EXIT_NESTED_FAULT};
+    e.npf.gpa = 0xfee000b0;
+    e.npf.write = true;
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 6}),
+              "exit 1 at rip 0000000000000006: npf gpa 00000000fee000b0 write");
+    e = (struct vm_exit){.reason = EXIT_EXCEPTION};
+    e.exception.vector = 8;
+    e.exception.has_error = true;
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 0x1000}),
+              "exit 1 at rip 0000000000001000: exception vector 8 error 00000000");
+    e = (struct vm_exit){.reason = EXIT_TRIPLE_FAULT};
+    CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 0x1000}), "exit 1 at rip 0000000000001000: triple-fault");
+}

@@ -1,0 +1,43 @@
+/* The exit trace: with `trace = N` in its config, a domain keeps its last
+ * N exits in a ring (what each was, at which RIP, with the operands that
+ * say what the guest did) and Zazen prints them when the domain ends, so
+ * a triple fault or a refused entry shows what led to it. Pure: the ring
+ * and the line format are unit-tested on the host. */
+#ifndef ZAZEN_TRACE_H
+#define ZAZEN_TRACE_H
+
+#include "exit.h"
+#include "types.h"
+
+/* One exit as the trace keeps it: the reason, where, and its operands
+ * (for port output and WRMSR the value; for CPUID the leaf). */
+struct trace_entry {
+    u64 seq;  /* the domain's exit number, from 1 */
+    u64 rip;
+    u64 a, b; /* operands, by reason: see trace_format */
+    u8 reason;
+    u8 size;  /* port access size */
+    u8 flags;
+};
+
+struct trace_ring {
+    struct trace_entry *entries;
+    unsigned capacity;
+    u64 recorded; /* exits seen; the ring holds the last min(recorded, capacity) */
+};
+
+/* The guest registers an exit's operands come from. */
+struct trace_regs {
+    u64 rip, rax, rcx, rdx;
+};
+
+void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);
+void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct trace_regs *regs);
+/* How many exits the ring holds, and the i-th of them, oldest first. */
+unsigned trace_count(const struct trace_ring *t);
+const struct trace_entry *trace_get(const struct trace_ring *t, unsigned i);
+/* One line for an entry, without a newline:
+ * "exit 17 at rip 000000000000f0a3: io out port 0080 size 1 value 0000005a (POST code 5ah)". */
+void trace_format(const struct trace_entry *en, char *out, size_t size);
+
+#endif
