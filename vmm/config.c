@@ -162,27 +162,29 @@ static bool parse_boot(struct parser *ps, const char *key, const char *value, vo
 
 /* stats = N: every N seconds (1 to 3600) the console gets the exits of
  * the last N seconds by reason, as at the domain's end. */
-static bool parse_stats(struct parser *ps, const char *key, const char *value, void *field)
+/* A whole number from 1 to max into an unsigned field; `what` says in
+ * the error what the number counts. */
+static bool parse_count(struct parser *ps, const char *key, const char *value, void *field, unsigned max,
+                        const char *what)
 {
     u64 n;
     const char *rest;
-    if (!parse_u64(value, &n, &rest) || *rest || n < 1 || n > 3600)
-        return fail(ps, "bad value '%s' for %s: expected seconds from 1 to 3600", value, key);
+    if (!parse_u64(value, &n, &rest) || *rest || n < 1 || n > max)
+        return fail(ps, "bad value '%s' for %s: expected %s from 1 to %u", value, key, what, max);
     *(unsigned *)field = (unsigned)n;
     return true;
+}
+
+static bool parse_stats(struct parser *ps, const char *key, const char *value, void *field)
+{
+    return parse_count(ps, key, value, field, 3600, "seconds");
 }
 
 /* trace = N: the domain keeps its last N exits (1 to 4096) and Zazen
  * prints them when it ends (vmm/trace.h). */
 static bool parse_trace(struct parser *ps, const char *key, const char *value, void *field)
 {
-    u64 n;
-    const char *rest;
-    if (!parse_u64(value, &n, &rest) || *rest || n < 1 || n > CONFIG_TRACE_MAX_EXITS)
-        return fail(ps, "bad value '%s' for %s: expected a number of exits from 1 to %u", value, key,
-                    CONFIG_TRACE_MAX_EXITS);
-    *(unsigned *)field = (unsigned)n;
-    return true;
+    return parse_count(ps, key, value, field, CONFIG_TRACE_MAX_EXITS, "a number of exits");
 }
 
 /* Keys are matched against these rows; parse_file keeps a pointer to the
