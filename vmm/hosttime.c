@@ -27,6 +27,7 @@ static struct {
     u64 tsc_khz;
     u64 apic_khz;
     u64 apic_per_tsc; /* 32.32 fixed point: no 128-bit division in a freestanding build */
+    u64 armed_deadline; /* the TSC deadline the one-shot counts towards; 0: none */
 } ht;
 
 static u32 lapic_read(u32 reg)
@@ -91,15 +92,25 @@ void hosttime_init(void)
 
 u64 host_tsc_khz(void) { return ht.tsc_khz; }
 
-void host_timer_stop(void) { lapic_write(LAPIC_TIMER_INITIAL, 0); }
+void host_timer_stop(void)
+{
+    lapic_write(LAPIC_TIMER_INITIAL, 0);
+    ht.armed_deadline = 0;
+}
 
 void host_timer_arm_tsc(u64 tsc_deadline)
 {
-    u64 now = rdtsc();
     if (tsc_deadline == ~0ull) {
         host_timer_stop();
         return;
     }
+    /* Most exits leave the next deadline where it was: while the one-shot
+     * still counts towards it (current count non-zero, SDM 3A 11.5.4),
+     * leave it alone. Writing the timer costs more than reading it, and
+     * under nested virtualization each write is an exit of its own. */
+    if (tsc_deadline == ht.armed_deadline && lapic_read(LAPIC_TIMER_CURRENT) != 0)
+        return;
+    u64 now = rdtsc();
     u64 delta_tsc = tsc_deadline > now ? tsc_deadline - now : 0;
     /* APIC ticks = TSC ticks * apic_khz / tsc_khz, at least 1 so it fires. */
     u64 ticks = (u64)(((unsigned __int128)delta_tsc * ht.apic_per_tsc) >> 32);
@@ -109,6 +120,7 @@ void host_timer_arm_tsc(u64 tsc_deadline)
         ticks = 0xffffffffu; /* fires early; the run loop simply arms it again */
     lapic_write(LAPIC_LVT_TIMER, HOST_TIMER_VECTOR); /* one-shot, unmasked */
     lapic_write(LAPIC_TIMER_INITIAL, (u32)ticks);
+    ht.armed_deadline = tsc_deadline; /* cut short, it reaches 0 early and is armed again */
 }
 
 void host_wait_for_interrupt(void)

@@ -203,18 +203,29 @@ bool platform_wait(struct domain *d)
 
 /* ---- interrupts ---- */
 
+static void request_interrupt_window(struct vcpu *v, bool on)
+{
+    v->irq_window_requested = on;
+    arch->request_interrupt_window(v, on);
+}
+
 void platform_deliver_interrupts(struct vcpu *v)
 {
     struct pc *pc = &v->domain->pc;
+    /* With RFLAGS.IF clear no external interrupt can be taken (SDM 3A
+     * 6.8.1), and the window, once asked for, brings the guest back the
+     * moment it sets IF: looking again now would find the same answer. */
+    if (v->irq_window_requested && !(v->rflags & RFLAGS_IF))
+        return;
     if (!pc_interrupt_pending(pc)) {
-        arch->request_interrupt_window(v, false);
+        request_interrupt_window(v, false);
         return;
     }
     if (!arch->interrupt_window_open(v)) {
-        arch->request_interrupt_window(v, true);
+        request_interrupt_window(v, true);
         return;
     }
-    arch->request_interrupt_window(v, false);
+    request_interrupt_window(v, false);
     int vector = pc_interrupt_ack(pc);
     if (vector < 0)
         return;
@@ -231,6 +242,7 @@ void platform_handle_reset(struct domain *d)
     write_bios_tables(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch->vcpu_reset(d->vcpus[i]);
+        request_interrupt_window(d->vcpus[i], false);
         d->vcpus[i]->state = VCPU_RUNNABLE;
     }
 }

@@ -79,6 +79,9 @@ struct vcpu {
      * Neither instruction exits, so the core loads it into the CPU's own
      * MSR before each entry (msr_load_guest_state). */
     u64 tsc_aux;
+    /* The core asked the backend to exit when the guest can take an
+     * interrupt (platform_deliver_interrupts). */
+    bool irq_window_requested;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 
