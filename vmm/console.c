@@ -32,6 +32,7 @@
 
 static bool uart_found;
 static unsigned tx_burst = 1; /* bytes the UART takes once THRE is set */
+static u64 burst_ns = 10 * 1000000000ull / 115200; /* the time it needs to send them: 10 bits a byte */
 static bool buffered;
 static char out_ring[OUT_RING];
 static size_t out_head, out_tail; /* free-running: head - tail bytes wait */
@@ -48,8 +49,10 @@ void console_init(void)
     /* A missing UART reads as all ones on the ISA bus. */
     uart_found = inb(COM1 + UART_LSR) != 0xff;
     /* THRE means an empty FIFO: 16 bytes fit then (a 16450 takes one). */
-    if (uart_found && (inb(COM1 + UART_IIR) & IIR_FIFOS_ENABLED) == IIR_FIFOS_ENABLED)
+    if (uart_found && (inb(COM1 + UART_IIR) & IIR_FIFOS_ENABLED) == IIR_FIFOS_ENABLED) {
         tx_burst = TX_FIFO_DEPTH;
+        burst_ns = tx_burst * 10 * 1000000000ull / 115200;
+    }
 }
 
 static void uart_putc(char c)
@@ -64,18 +67,19 @@ static void uart_putc(char c)
 bool console_present(void) { return uart_found; }
 
 /* Sends what the UART can take now without waiting. */
-void console_drain(void)
+bool console_drain(void)
 {
     if (out_head == out_tail || !(inb(COM1 + UART_LSR) & LSR_THRE))
-        return;
+        return false;
     for (unsigned i = 0; i < tx_burst && out_tail != out_head; i++)
         outb(COM1 + UART_THR, (u8)out_ring[out_tail++ % OUT_RING]);
+    return true;
 }
 
 bool console_pending(void) { return out_head != out_tail; }
 
 /* The time the UART needs for one burst: 10 bits a byte at 115200 baud. */
-u64 console_drain_ns(void) { return tx_burst * 10 * 1000000000ull / 115200; }
+u64 console_drain_ns(void) { return burst_ns; }
 
 static void drain_all(void)
 {

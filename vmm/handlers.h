@@ -16,6 +16,18 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e);/* vmm/mmio.c */
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);
+/* Exits whose handlers read no device time and change no device or
+ * interrupt state: the instruction is answered from the vCPU's own view
+ * (CPUID, RDMSR) or is a no-op (INVD, WBINVD). After one of them the run
+ * loop may go straight back (domain_run). A mask, as this is asked on
+ * every exit. */
+#define EXITS_LEAVING_DEVICES_ALONE \
+    (BIT(EXIT_CPUID) | BIT(EXIT_MSR_READ) | BIT(EXIT_INVD) | BIT(EXIT_WBINVD))
+
+static inline bool exit_leaves_devices_alone(enum exit_reason r)
+{
+    return r < 32 && (EXITS_LEAVING_DEVICES_ALONE >> r) & 1;
+}
 
 /* Queues a hardware exception for the guest (#UD, #GP(0), ...). */
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);

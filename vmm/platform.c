@@ -166,12 +166,28 @@ static void poll_console(struct domain *d)
 
 /* ---- time ---- */
 
+/* Output waiting in the console ring goes to the UART a burst (its FIFO)
+ * at a time, one burst's time apart (the line rate): only then is the
+ * UART asked whether it has room, so an exit does not pay a port read
+ * while the FIFO is still busy. The moment stays put from exit to exit,
+ * so the host timer armed for it need not be re-armed. */
+static void drain_console(struct domain *d)
+{
+    if (!console_pending())
+        return;
+    u64 now = d->pc.clock.now;
+    if (now < d->console_burst_at + console_drain_ns())
+        return;
+    console_drain(); /* busy still: try again a burst's time later */
+    d->console_burst_at = now;
+}
+
 void platform_update_time(struct domain *d)
 {
     struct dm_clock *c = &d->pc.clock;
     clock_advance(c, clock_tsc_to_ns(c, rdtsc()));
     poll_console(d);
-    console_drain();
+    drain_console(d);
 }
 
 /* The next moment the run loop must look: a device deadline, the next
@@ -181,7 +197,7 @@ static u64 next_wakeup(struct domain *d)
     u64 deadline = clock_next_deadline(&d->pc.clock);
     u64 poll = d->console_polled + CONSOLE_POLL_NS;
     if (console_pending())
-        poll = MIN(poll, clock_now(&d->pc.clock) + console_drain_ns());
+        poll = MIN(poll, d->console_burst_at + console_drain_ns());
     return MIN(deadline, poll);
 }
 
@@ -217,7 +233,8 @@ void platform_deliver_interrupts(struct vcpu *v)
      * moment it sets IF: looking again now would find the same answer. */
     if (v->irq_window_requested && !(v->rflags & RFLAGS_IF))
         return;
-    if (!pc_interrupt_pending(pc)) {
+    v->no_interrupt_pending = !pc_interrupt_pending(pc);
+    if (v->no_interrupt_pending) {
         request_interrupt_window(v, false);
         return;
     }

@@ -82,6 +82,8 @@ struct vcpu {
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
+    /* The last look found no interrupt for the guest (nothing pending). */
+    bool no_interrupt_pending;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

@@ -31,6 +31,8 @@
 %define HLT_ITERATIONS 200
 %define CALIBRATE_TSC_TICKS 20000000 ; the LAPIC timer's rate is measured over this
 %define HLT_WAIT_TSC_TICKS 20000     ; how long each HLT sleeps, about
+%define SETTLE_FIRST_PM_TICKS 1073864 ; 300 ms: the boot messages leave the serial line
+%define SETTLE_PM_TICKS 35795        ; 10 ms: one result line leaves it
 
 bits 16
 org 0x7c00
@@ -106,6 +108,10 @@ main32:
     call uart_init
     mov esi, msg_start
     call print
+    call find_pm_timer
+    mov [pm_timer_port], dx
+    mov ecx, SETTLE_FIRST_PM_TICKS
+    call settle
 
     call bench_empty
     call calibrate
@@ -163,6 +169,10 @@ main32:
 %endmacro
 
 stats_reset:
+    push ecx
+    mov ecx, SETTLE_PM_TICKS
+    call settle
+    pop ecx
     mov dword [stat_min], 0xffffffff
     mov dword [stat_sum], 0
     mov dword [stat_sum + 4], 0
@@ -393,6 +403,31 @@ find_pm_timer:
     ret
 .fadt:
     mov edx, [eax + 76]
+    ret
+
+; Waits ECX ticks of the ACPI PM timer (3.579545 MHz, 24 bits at least),
+; so that what was printed has left the console before a loop is timed:
+; under Zazen, output still draining at the serial line rate costs the
+; exits that overlap it. Without a PM timer it returns at once.
+settle:
+    push eax
+    push ebx
+    push edx
+    mov dx, [pm_timer_port]
+    test dx, dx
+    jz .done
+    in eax, dx
+    mov ebx, eax
+.wait:
+    in eax, dx
+    sub eax, ebx
+    and eax, 0xffffff       ; elapsed, across a 24-bit wrap
+    cmp eax, ecx
+    jb .wait
+.done:
+    pop edx
+    pop ebx
+    pop eax
     ret
 
 ; ESI..ECX: ZF set and ESI at "RSD PTR " if found.
