@@ -1,4 +1,5 @@
-/* See bus.h. Devices are few per domain, so lookups are linear scans. */
+/* See bus.h. Port accesses, the most frequent, find their device through
+ * a table indexed by port; MMIO ranges are few and scanned. */
 #include "bus.h"
 #include "../vmm/string.h"
 
@@ -6,6 +7,13 @@ void bus_init(struct io_bus *bus)
 {
     bus->io_count = 0;
     bus->mmio_count = 0;
+    memset(bus->port_range, 0, sizeof(bus->port_range));
+}
+
+/* Points the ports of io[i] at it (or at nothing, with i < 0). */
+static void map_ports(struct io_bus *bus, const struct io_range *r, int i)
+{
+    memset(bus->port_range + r->base, i < 0 ? 0 : i + 1, r->count);
 }
 
 bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn read, io_write_fn write, void *dev,
@@ -19,7 +27,9 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count++] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name};
+    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name};
+    map_ports(bus, &bus->io[bus->io_count], (int)bus->io_count);
+    bus->io_count++;
     return true;
 }
 
@@ -39,10 +49,8 @@ bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, m
 
 static const struct io_range *find_io(const struct io_bus *bus, u16 port)
 {
-    for (unsigned i = 0; i < bus->io_count; i++)
-        if (port >= bus->io[i].base && port < bus->io[i].base + bus->io[i].count)
-            return &bus->io[i];
-    return NULL;
+    u8 i = bus->port_range[port];
+    return i ? &bus->io[i - 1] : NULL;
 }
 
 static const struct mmio_range *find_mmio(const struct io_bus *bus, u64 addr)
@@ -136,7 +144,10 @@ void bus_release_io(struct io_bus *bus, u16 base, void *dev)
 {
     for (unsigned i = 0; i < bus->io_count; i++)
         if (bus->io[i].base == base && bus->io[i].dev == dev) {
+            map_ports(bus, &bus->io[i], -1);
             bus->io[i] = bus->io[--bus->io_count];
+            if (i < bus->io_count) /* the last range moved into the hole */
+                map_ports(bus, &bus->io[i], (int)i);
             return;
         }
 }

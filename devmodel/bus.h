@@ -44,6 +44,9 @@ struct mmio_range {
 struct io_bus {
     struct io_range io[BUS_MAX_IO];
     unsigned io_count;
+    /* Each port's range in io[] plus one, 0 where no device answers: one
+     * lookup per port access instead of a scan (64 KiB a bus). */
+    u8 port_range[0x10000];
     struct mmio_range mmio[BUS_MAX_MMIO];
     unsigned mmio_count;
 };

@@ -56,6 +56,33 @@ TEST(bus_claims_and_overlaps)
     CHECK(!bus_claim_mmio(&bus, 0xfee00800, 0x1000, NULL, NULL, NULL, "overlap"));
 }
 
+static u32 rd_dev(void *dev, u16 port, u8 size)
+{
+    (void)port;
+    (void)size;
+    return (u32)(uintptr_t)dev;
+}
+
+TEST(bus_release_keeps_the_other_ranges)
+{
+    bus_init(&bus);
+    CHECK(bus_claim_io(&bus, 0x40, 4, 1, rd_dev, NULL, (void *)0x11, "pit"));
+    CHECK(bus_claim_io(&bus, 0xc000, 16, 4, rd_dev, NULL, (void *)0x22, "bm"));
+    CHECK(bus_claim_io(&bus, 0x3f8, 8, 1, rd_dev, NULL, (void *)0x33, "uart"));
+    bus_release_io(&bus, 0x40, (void *)0x11); /* the last range moves into its slot */
+    CHECK_EQ(bus_io_read(&bus, 0x41, 1), 0xff);
+    CHECK_EQ(bus_io_read(&bus, 0x3ff, 1), 0x33);
+    CHECK_EQ(bus_io_read(&bus, 0xc00f, 1), 0x22);
+    /* a BAR moves: released at one base, claimed at another */
+    bus_release_io(&bus, 0xc000, (void *)0x22);
+    CHECK_EQ(bus_io_read(&bus, 0xc000, 1), 0xff);
+    CHECK(bus_claim_io(&bus, 0xd000, 16, 4, rd_dev, NULL, (void *)0x44, "bm"));
+    CHECK_EQ(bus_io_read(&bus, 0xd00c, 4), 0x44);
+    CHECK_EQ(bus_io_read(&bus, 0x3f8, 1), 0x33);
+    CHECK(bus_claim_io(&bus, 0x40, 4, 1, rd_dev, NULL, (void *)0x55, "pit again"));
+    CHECK_EQ(bus_io_read(&bus, 0x43, 1), 0x55);
+}
+
 TEST(debugcon_lines)
 {
     struct debugcon dc;
