@@ -195,7 +195,10 @@ static void lapic_accept_fixed(struct lapic *l, u8 vector, bool level)
         lapic_error(l, ESR_RECEIVE_ILLEGAL_VECTOR);
         return;
     }
-    vec_set(l->irr, vector);
+    if (!vec_test(l->irr, vector)) {
+        vec_set(l->irr, vector);
+        l->irr_count++;
+    }
     if (level)
         vec_set(l->tmr, vector);
     else
@@ -274,7 +277,7 @@ bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest)
 
 int lapic_pending(const struct lapic *l)
 {
-    if (!hw_enabled(l))
+    if (!hw_enabled(l) || !l->irr_count)
         return -1;
     int irrv = vec_highest(l->irr);
     /* 11.8.3.1: only a priority class above the processor priority's. */
@@ -288,6 +291,7 @@ void lapic_ack(struct lapic *l, u8 vector)
     if (!vec_test(l->irr, vector))
         return;
     vec_clear(l->irr, vector); /* 11.8.4: IRR to ISR on INTA */
+    l->irr_count--;
     vec_set(l->isr, vector);
 }
 
@@ -768,6 +772,7 @@ static void lapic_reset_registers(struct lapic *l)
     l->dfr_model = DFR_MODEL_MASK; /* DFR all ones */
     l->svr = SVR_RESET;            /* software-disabled */
     memset(l->irr, 0, sizeof(l->irr));
+    l->irr_count = 0;
     memset(l->isr, 0, sizeof(l->isr));
     memset(l->tmr, 0, sizeof(l->tmr));
     l->esr = l->esr_pending = 0;

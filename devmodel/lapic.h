@@ -38,6 +38,7 @@ struct lapic {
     u32 tpr, ldr, svr;
     u32 dfr_model;    /* DFR bits 31:28; bits 27:0 read as ones */
     u32 irr[8], isr[8], tmr[8]; /* 256 bits each, vector n at bit n%32 of word n/32 */
+    unsigned irr_count;         /* bits set in irr: "nothing requested" without a scan */
     u32 esr;          /* what the last ESR write latched */
     u32 esr_pending;  /* errors seen since the last ESR write */
     bool error_armed; /* may raise the LVT error interrupt (rearmed by an ESR write) */
