@@ -189,6 +189,7 @@ def guests_scenario(platform):
             "(cpuid) cpuid: monitor/mwait hidden",
             "(cpuid) cpuid: svm hidden",
         ] + CPUID_LINES[platform] + [
+            "(cpuid) cpuid: unknown hypercall returns ffffffda",
             "(longmode) longmode: protected mode",
             "(longmode) longmode: 64-bit mode with 4-level paging",
             "(longmode) longmode: EFER.LMA set",

@@ -1,6 +1,7 @@
 ; CPUID as a guest sees it: the hypervisor leaves at 40000000h, the
 ; hypervisor-present bit (leaf 1 ECX[31]) and the virtualization features
-; Zazen hides. Every printed value is what CPUID returned.
+; Zazen hides; and a hypercall Zazen does not know. Every printed value is
+; what the CPU returned.
 %include "lib.inc"
 ROM_BEGIN
 
@@ -97,6 +98,24 @@ start:
 .no_leaf15:
     PUTS16 msg_no_leaf15
 .done:
+
+    ; A hypercall Zazen does not know: refused with -ENOSYS in RAX (the Xen
+    ; ABI's answer), the guest goes on. VMCALL on Intel, VMMCALL on AMD.
+    xor eax, eax
+    cpuid
+    mov eax, 0xdead
+    cmp ebx, 0x756e6547     ; "Genu"(ineIntel)
+    jne .amd
+    vmcall
+    jmp .answered
+.amd:
+    vmmcall
+.answered:
+    push eax
+    PUTS16 msg_hypercall
+    pop eax
+    call hex16_32
+    NEWLINE
     cli
     hlt
 
@@ -114,5 +133,6 @@ msg_no_rdtscp:      db "cpuid: no rdtscp", 10, 0
 msg_leaf15:         db "cpuid: leaf 15h TSC ", 0
 msg_khz:            db " kHz", 10, 0
 msg_no_leaf15:      db "cpuid: no leaf 15h", 10, 0
+msg_hypercall:      db "cpuid: unknown hypercall returns ", 0
 
 ROM_END
