@@ -1049,6 +1049,28 @@ static void initialize_parameters(struct ide_channel *ch, struct ide_device *d)
     command_done(ch, d);
 }
 
+/* The commands both kinds of device take alike: SET FEATURES and the
+ * power management set, whose modes an emulated disk has no use for
+ * (always active; IDLE and STANDBY succeed). False for any other. */
+static bool feature_or_power_command(struct ide_channel *ch, struct ide_device *d, u8 cmd)
+{
+    switch (cmd) {
+    case ATA_SET_FEATURES: set_features(ch, d); return true;
+    case ATA_CHECK_POWER_MODE:
+        d->nsector = POWER_MODE_ACTIVE;
+        command_done(ch, d);
+        return true;
+    case ATA_IDLE:
+    case ATA_STANDBY:
+    case ATA_IDLE_IMMEDIATE:
+    case ATA_STANDBY_IMMEDIATE:
+        command_done(ch, d);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void ata_command(struct ide_channel *ch, struct ide_device *d, u8 cmd)
 {
     switch (cmd) {
@@ -1070,24 +1092,16 @@ static void ata_command(struct ide_channel *ch, struct ide_device *d, u8 cmd)
         build_identify_device(ch, d);
         ata_pio_in(ch, d, ch->buf, ATA_SECTOR_SIZE, ATA_SECTOR_SIZE);
         break;
-    case ATA_SET_FEATURES: set_features(ch, d); break;
     case ATA_SET_MULTIPLE: set_multiple(ch, d); break;
     case ATA_INITIALIZE_PARAMS: initialize_parameters(ch, d); break;
-    case ATA_CHECK_POWER_MODE:
-        d->nsector = POWER_MODE_ACTIVE;
-        command_done(ch, d);
-        break;
     case ATA_RECALIBRATE:
     case ATA_FLUSH_CACHE:
     case ATA_FLUSH_CACHE_EXT:
-    case ATA_IDLE:
-    case ATA_STANDBY:
-    case ATA_IDLE_IMMEDIATE:
-    case ATA_STANDBY_IMMEDIATE:
         command_done(ch, d);
         break;
     default: /* NOP, DEVICE RESET (PACKET only) and everything unknown */
-        command_abort(ch, d);
+        if (!feature_or_power_command(ch, d, cmd))
+            command_abort(ch, d);
         break;
     }
 }
@@ -1465,24 +1479,14 @@ static void packet_device_command(struct ide_channel *ch, struct ide_device *d, 
         ata_pio_in(ch, d, ch->buf, ATA_SECTOR_SIZE, ATA_SECTOR_SIZE);
         break;
     case ATA_DEVICE_RESET: atapi_device_reset(ch, d); break;
-    case ATA_SET_FEATURES: set_features(ch, d); break;
-    case ATA_CHECK_POWER_MODE:
-        d->nsector = POWER_MODE_ACTIVE;
-        command_done(ch, d);
-        break;
-    case ATA_IDLE:
-    case ATA_STANDBY:
-    case ATA_IDLE_IMMEDIATE:
-    case ATA_STANDBY_IMMEDIATE:
-        command_done(ch, d);
-        break;
     case ATA_IDENTIFY:
     case ATA_READ_SECTORS:
         set_signature(d);
         command_abort(ch, d);
         break;
     default:
-        command_abort(ch, d);
+        if (!feature_or_power_command(ch, d, cmd))
+            command_abort(ch, d);
         break;
     }
 }

@@ -385,23 +385,30 @@ print_memory:
     ret
 
 ; ============================================================ output
+; tty_putc: AL through INT 10h teletype (page 0); every register kept
+tty_putc:
+    push ax
+    push bx
+    mov ah, 0x0e
+    xor bx, bx
+    int 0x10
+    pop bx
+    pop ax
+    ret
+
 ; print: the NUL-terminated string at CS:SI through INT 10h teletype
 print:
     push ax
-    push bx
     push si
 .next:
     mov al, [cs:si]
     inc si
     test al, al
     jz .done
-    mov ah, 0x0e
-    xor bx, bx
-    int 0x10
+    call tty_putc
     jmp .next
 .done:
     pop si
-    pop bx
     pop ax
     ret
 
@@ -423,11 +430,7 @@ print_dec:
 .out:
     pop ax
     add al, '0'
-    mov ah, 0x0e
-    push bx
-    xor bx, bx
-    int 0x10
-    pop bx
+    call tty_putc
     loop .out
     pop edx
     pop ecx
@@ -438,19 +441,15 @@ print_dec:
 ; print_string_ds: the NUL-terminated string at DS:SI
 print_string_ds:
     push ax
-    push bx
     push si
 .next:
     lodsb
     test al, al
     jz .done
-    mov ah, 0x0e
-    xor bx, bx
-    int 0x10
+    call tty_putc
     jmp .next
 .done:
     pop si
-    pop bx
     pop ax
     ret
 

@@ -3,39 +3,16 @@
  * (DSDT), 5.2.12 (MADT); E820: ACPI 6.4 ch. 15 ("System Address Map
  * Interfaces"). */
 #include "tables.h"
+#include "../vmm/acpi_layout.h"
 #include "../vmm/string.h"
 
 #define ACPI_OEM_ID "ZAZEN "
 #define ACPI_OEM_TABLE_ID "ZAZENPC "
 
-struct PACKED acpi_header {
-    char signature[4];
-    u32 length;
-    u8 revision;
-    u8 checksum;
-    char oem_id[6];
-    char oem_table_id[8];
-    u32 oem_revision;
-    char creator_id[4];
-    u32 creator_revision;
-};
-
 struct PACKED acpi_gas { /* Generic Address Structure (5.2.3.2) */
     u8 space_id;         /* 1: system I/O */
     u8 bit_width, bit_offset, access_size;
     u64 address;
-};
-
-struct PACKED acpi_rsdp {
-    char signature[8];
-    u8 checksum;
-    char oem_id[6];
-    u8 revision;         /* 2: ACPI 2.0 and later */
-    u32 rsdt;
-    u32 length;
-    u64 xsdt;
-    u8 extended_checksum;
-    u8 reserved[3];
 };
 
 struct PACKED acpi_fadt {
@@ -84,13 +61,7 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "the FACS is 64 bytes");
 #define RESET_VALUE 0x06
 #define CMOS_CENTURY 0x32
 
-u8 acpi_checksum(const void *data, size_t len)
-{
-    u8 sum = 0;
-    for (size_t i = 0; i < len; i++)
-        sum += ((const u8 *)data)[i];
-    return (u8)-sum;
-}
+u8 acpi_checksum(const void *data, size_t len) { return (u8)-acpi_byte_sum(data, len); }
 
 static void header(struct acpi_header *h, const char *sig, u32 length, u8 revision)
 {

@@ -3,33 +3,10 @@
  * (RSDP), 5.2.6 (header), 5.2.9 (FADT); AML encoding of Name/Package:
  * section 20.2. */
 #include "acpi.h"
+#include "acpi_layout.h"
 #include "console.h"
 #include "string.h"
 #include "x86.h"
-
-struct PACKED acpi_rsdp {
-    char signature[8];
-    u8 checksum;
-    char oem_id[6];
-    u8 revision;
-    u32 rsdt;
-    u32 length;
-    u64 xsdt;
-    u8 extended_checksum;
-    u8 reserved[3];
-};
-
-struct PACKED acpi_header {
-    char signature[4];
-    u32 length;
-    u8 revision;
-    u8 checksum;
-    char oem_id[6];
-    char oem_table_id[8];
-    u32 oem_revision;
-    u32 creator_id;
-    u32 creator_revision;
-};
 
 /* FADT byte offsets (ACPI 6.4 Table 5.9) */
 #define FADT_DSDT 40
@@ -54,13 +31,7 @@ static struct {
     u8 slp_typ_a, slp_typ_b;
 } acpi;
 
-static bool checksum_ok(const void *p, u32 len)
-{
-    u8 sum = 0;
-    for (u32 i = 0; i < len; i++)
-        sum += ((const u8 *)p)[i];
-    return sum == 0;
-}
+static bool checksum_ok(const void *p, u32 len) { return acpi_byte_sum(p, len) == 0; }
 
 static u32 rd32(const u8 *p, u32 off) { return p[off] | p[off + 1] << 8 | p[off + 2] << 16 | (u32)p[off + 3] << 24; }
 static u64 rd64(const u8 *p, u32 off) { return rd32(p, off) | (u64)rd32(p, off + 4) << 32; }

@@ -67,13 +67,12 @@ static void uart_putc(char c)
 bool console_present(void) { return uart_found; }
 
 /* Sends what the UART can take now without waiting. */
-bool console_drain(void)
+void console_drain(void)
 {
     if (out_head == out_tail || !(inb(COM1 + UART_LSR) & LSR_THRE))
-        return false;
+        return;
     for (unsigned i = 0; i < tx_burst && out_tail != out_head; i++)
         outb(COM1 + UART_THR, (u8)out_ring[out_tail++ % OUT_RING]);
-    return true;
 }
 
 bool console_pending(void) { return out_head != out_tail; }

@@ -17,7 +17,7 @@ void console_flush(void);
  * console_drain hands them to the UART. Turning it off sends the ring
  * first, so a panic's lines follow what was printed before. */
 void console_set_buffered(bool on);
-bool console_drain(void);      /* sends what the UART takes now, never waits; true if it sent */
+void console_drain(void);      /* sends what the UART takes now, never waits */
 bool console_pending(void);    /* bytes wait in the ring */
 u64 console_drain_ns(void);    /* how long the UART takes to empty one burst */
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -47,7 +47,7 @@ struct domain {
     unsigned resets;
     u8 post_code;                /* the last byte written to port 80h */
     u64 console_polled;          /* domain time of the last console poll */
-    u64 console_burst_at;        /* domain time the UART got its last burst (or was found busy) */
+    u64 console_burst_at;        /* domain time of the last try to hand the UART a burst */
     struct console_input console_input;
     u64 exit_counts[EXIT_REASON_COUNT];
     /* TSC ticks the core spent on exits, from the backend's return to its

@@ -80,12 +80,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
                            (unsigned long long)fake.clock.now);
             break;
         }
-        case 1: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            u8 io_size = take_io_size(&g);
-            fuzz_out(port, io_size, (u32)take_value(&g, io_size));
+        case 1:
+            fuzz_any_out(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
         case 2: /* OSPM's 16-bit PM1 accesses */
             fuzz_out(PM_BASE + 2 * (take8(&g) % 3), 2, take16(&g));
             break;

@@ -39,6 +39,21 @@ static inline u32 fuzz_in(u16 port, u8 size)
 
 static inline void fuzz_out(u16 port, u8 size, u32 value) { bus_io_write(&fake.bus, port, size, value); }
 
+/* An IN, or an OUT of a value from the input, at a port and size the
+ * input picks within the device's windows. */
+static inline void fuzz_any_in(struct prog *g, const struct window *w, unsigned n)
+{
+    u16 port = take_port(g, w, n);
+    fuzz_in(port, take_io_size(g));
+}
+
+static inline void fuzz_any_out(struct prog *g, const struct window *w, unsigned n)
+{
+    u16 port = take_port(g, w, n);
+    u8 io_size = take_io_size(g);
+    fuzz_out(port, io_size, (u32)take_value(g, io_size));
+}
+
 /* An MMIO access as the emulator makes it: 1, 2, 4 or 8 bytes, never
  * across a page (emulate.c splits there). */
 static inline u64 fuzz_mmio_read(u64 addr, u8 size)

@@ -347,17 +347,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
             {PCI_CONFIG_ADDRESS_PORT, 1}, {PCI_CONFIG_DATA_PORT, 4}, {bm_base(), IDE_BM_PORTS},
         };
         switch (take8(&g) % 12) {
-        case 0: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            fuzz_in(port, take_io_size(&g));
+        case 0:
+            fuzz_any_in(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
-        case 1: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            u8 io_size = take_io_size(&g);
-            fuzz_out(port, io_size, (u32)take_value(&g, io_size));
+        case 1:
+            fuzz_any_out(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
         case 2: { /* configuration write */
             u8 dev, fn;
             take_function(&g, &dev, &fn);

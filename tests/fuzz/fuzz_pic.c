@@ -20,17 +20,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
         abort();
     while (prog_more(&g)) {
         switch (take8(&g) % 7) {
-        case 0: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            fuzz_in(port, take_io_size(&g));
+        case 0:
+            fuzz_any_in(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
-        case 1: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            u8 io_size = take_io_size(&g);
-            fuzz_out(port, io_size, (u32)take_value(&g, io_size));
+        case 1:
+            fuzz_any_out(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
         case 2: /* a whole ICW1-ICW4 sequence on one chip */
         {
             u16 base = take_bool(&g) ? PIC_SLAVE_BASE : PIC_MASTER_BASE;

@@ -21,17 +21,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
         abort();
     while (prog_more(&g)) {
         switch (take8(&g) % 5) {
-        case 0: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            fuzz_in(port, take_io_size(&g));
+        case 0:
+            fuzz_any_in(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
-        case 1: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            u8 io_size = take_io_size(&g);
-            fuzz_out(port, io_size, (u32)take_value(&g, io_size));
+        case 1:
+            fuzz_any_out(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
         case 2: { /* a mode 0-5 control word and a two-byte count for one counter */
             u8 counter = take8(&g) % 3;
             fuzz_out(PIT_BASE + 3, 1, (u32)(counter << 6 | 0x30 | (take8(&g) & 0x0f)));

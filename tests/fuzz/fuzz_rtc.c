@@ -73,11 +73,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     check_calendar();
     while (prog_more(&g)) {
         switch (take8(&g) % 7) {
-        case 0: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            fuzz_in(port, take_io_size(&g));
+        case 0:
+            fuzz_any_in(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
         case 1: {
             u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
             u8 io_size = take_io_size(&g);

@@ -55,12 +55,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
                 FUZZ_CHECK(!(v & LSR_DR) == !rx_count, "LSR %#x with %u bytes received", v, rx_count);
             break;
         }
-        case 1: {
-            u16 port = take_port(&g, ports, ARRAY_SIZE(ports));
-            u8 io_size = take_io_size(&g);
-            fuzz_out(port, io_size, (u32)take_value(&g, io_size));
+        case 1:
+            fuzz_any_out(&g, ports, ARRAY_SIZE(ports));
             break;
-        }
         case 2: { /* a burst of console input */
             unsigned n = take8(&g) % 24;
             for (unsigned i = 0; i < n; i++) {
