@@ -286,9 +286,9 @@ void domain_print_exit_counts(const struct domain *d)
 
 void domain_print_trace(const struct domain *d)
 {
-    unsigned n = trace_count(&d->trace);
     if (!d->trace.capacity)
         return;
+    unsigned n = trace_count(&d->trace);
     kprintf("zazen: domain %s (id %u): its last %u exits, oldest first:\n", d->name, d->id, n);
     for (unsigned i = 0; i < n; i++) {
         char line[160];
