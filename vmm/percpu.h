@@ -50,6 +50,7 @@ struct percpu {
     struct run_queue *rq;
     struct vcpu *current; /* the vCPU whose state is on this CPU now, or NULL */
     u64 timer_deadline;   /* the TSC deadline the host one-shot timer counts to; 0: none */
+    u64 tsc_aux;          /* the value in this CPU's IA32_TSC_AUX (vmm/msr.c) */
     void *arch;           /* the backend's per-CPU state */
     /* Console output is collected here until a line is whole, then goes
      * to the console ring in one piece (vmm/console.c). */
