@@ -19,7 +19,7 @@ from tests.scenarios import LINUX, Scenario, guest
 SMP_PLATFORMS = ("qemu-svm", "bochs-vmx", "bochs-svm")
 WINDOW = re.compile(r"\((\S+)\) spin: window (\d+): (\d+) units")
 VCPU = re.compile(r"zazen: domain (\S+) \(id \d+\) vcpu (\d+): ran (\d+\.\d+) s waited (\d+\.\d+) s "
-                  r"blocked (\d+\.\d+) s \((\d+) times\), (\d+) migrations, on CPUs (\S+)")
+                  r"blocked (\d+\.\d+) s \((\d+) times\), (\d+) migrations, on CPUs ([0-9,]+|none)(;.*)?")
 
 
 def windows(lines, name, first=2, last=10):

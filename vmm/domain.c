@@ -401,6 +401,7 @@ void domain_vcpu_ended(struct vcpu *v)
     spin_unlock(&domains_lock);
     domain_destroy(d);
     if (last) {
+        sched_print_cpu_stats();
         kprintf("zazen: all domains ended\n");
         zazen_power_off();
     }

@@ -51,6 +51,12 @@ struct percpu {
     struct vcpu *current; /* the vCPU whose state is on this CPU now, or NULL */
     u64 timer_deadline;   /* the TSC deadline the host one-shot timer counts to; 0: none */
     u64 tsc_aux;          /* the value in this CPU's IA32_TSC_AUX (vmm/msr.c) */
+    /* The scheduler's costs on this CPU, in TSC ticks: from one vCPU's
+     * last exit to the next vCPU's first entry when another follows it
+     * without the CPU idling between (a vCPU switch), and time idle. */
+    struct vcpu *last_vcpu; /* the vCPU that ran last here; NULL after idling */
+    u64 last_exit;          /* TSC of its last exit */
+    u64 switches, switch_ticks, idle_ticks;
     void *arch;           /* the backend's per-CPU state */
     /* Console output is collected here until a line is whole, then goes
      * to the console ring in one piece (vmm/console.c). */

@@ -140,6 +140,8 @@ static void tickle_idle_cpu(const struct vcpu *v)
 static bool wake_locked(struct run_queue *rq, struct vcpu *v, u64 now)
 {
     blocked_remove(rq, v);
+    if (v->sched.wake_at <= now)
+        v->sched.woken_for = v->sched.wake_at; /* its timer: the wake-up latency is measured */
     v->sched.wake_at = ~0ull;
     set_state(v, VCPU_RUNNABLE, now);
     policy->enqueue(rq, v);
@@ -265,7 +267,35 @@ static void idle(struct percpu *c, u64 wake)
      * IPI that stays pending and ends the HLT at once. */
     if (atomic_load(&c->hazard))
         return;
+    c->last_vcpu = NULL; /* what follows an idle time is no switch */
+    u64 t = rdtsc();
     host_wait_for_interrupt();
+    c->idle_ticks += rdtsc() - t;
+}
+
+void sched_note_first_entry(struct vcpu *v, u64 now)
+{
+    struct percpu *c = this_cpu();
+    if (c->last_vcpu && c->last_vcpu != v) {
+        c->switches++;
+        c->switch_ticks += now - c->last_exit;
+    }
+    c->last_vcpu = v;
+    u64 due = v->sched.woken_for;
+    if (due) {
+        u64 latency = now > due ? now - due : 0;
+        v->sched.stats.wakeups++;
+        v->sched.stats.wake_latency += latency;
+        v->sched.stats.wake_latency_max = MAX(v->sched.stats.wake_latency_max, latency);
+        v->sched.woken_for = 0;
+    }
+}
+
+void sched_note_last_exit(struct vcpu *v, u64 now)
+{
+    struct percpu *c = this_cpu();
+    c->last_vcpu = v;
+    c->last_exit = now;
 }
 
 static void note_cpu(struct vcpu *v, const struct percpu *c)
@@ -357,9 +387,11 @@ NORETURN void sched_cpu_loop(void)
 
 /* ---- figures ---- */
 
+static u64 ticks_to_us(u64 ticks) { return ticks * 1000 / (host_tsc_khz() ? host_tsc_khz() : 1); }
+
 static void print_ms(const char *what, u64 ticks)
 {
-    u64 us = ticks * 1000 / (host_tsc_khz() ? host_tsc_khz() : 1);
+    u64 us = ticks_to_us(ticks);
     kprintf(" %s %llu.%03llu s", what, (unsigned long long)(us / 1000000), (unsigned long long)(us / 1000 % 1000));
 }
 
@@ -396,6 +428,21 @@ void sched_print_vcpu_stats(const struct domain *d, const char *when)
         print_ms("blocked", st.blocked);
         kprintf(" (%llu times), %llu migrations,", (unsigned long long)st.blocks, (unsigned long long)st.migrations);
         print_cpu_set(st.cpus_used);
+        if (st.wakeups)
+            kprintf("; %llu timer wake-ups, latency %llu us on average, %llu us at most",
+                    (unsigned long long)st.wakeups, (unsigned long long)ticks_to_us(st.wake_latency / st.wakeups),
+                    (unsigned long long)ticks_to_us(st.wake_latency_max));
+        kprintf("\n");
+    }
+}
+
+void sched_print_cpu_stats(void)
+{
+    for (unsigned i = 0; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        kprintf("zazen: CPU %u: %llu vCPU switches, %llu ticks each;", i, (unsigned long long)c->switches,
+                (unsigned long long)(c->switches ? c->switch_ticks / c->switches : 0));
+        print_ms("idle", c->idle_ticks);
         kprintf("\n");
     }
 }

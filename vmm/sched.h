@@ -38,6 +38,8 @@ struct vcpu_sched_stats {
     u64 blocks;       /* times it blocked */
     u64 migrations;   /* times it ran on another CPU than the time before */
     u64 cpus_used;    /* bit i: it has run on CPU i */
+    u64 wakeups;      /* timer wake-ups ... */
+    u64 wake_latency, wake_latency_max; /* ... and from the due time to the guest running */
 };
 
 /* The scheduler's part of a vCPU (struct vcpu.sched). */
@@ -46,6 +48,7 @@ struct sched_vcpu {
     struct percpu *cpu;      /* whose run queue it belongs to */
     struct vcpu *next;       /* in that queue's runnable or blocked list */
     u64 wake_at;             /* BLOCKED: host TSC to wake at; ~0: only an event wakes it */
+    u64 woken_for;           /* the wake_at it was woken for, until it enters; 0: none */
     u64 since;               /* TSC of the last state change */
     int last_cpu;            /* where it last ran; -1: never */
     s64 credit;              /* the policy's (credit: TSC ticks at weight 256) */
@@ -124,5 +127,12 @@ void sched_kick(struct vcpu *v);
 u64 sched_timeslice(void);
 /* Prints one line of scheduler figures per vCPU of d. */
 void sched_print_vcpu_stats(const struct domain *d, const char *when);
+/* Prints each CPU's vCPU switches, their cost and its idle time. */
+void sched_print_cpu_stats(void);
+/* The vCPU enters its guest for the first time in this turn (vmm/vcpu.c):
+ * a switch from another vCPU and a timer wake-up are measured here. */
+void sched_note_first_entry(struct vcpu *v, u64 now);
+/* ... and leaves it for the last time in this turn. */
+void sched_note_last_exit(struct vcpu *v, u64 now);
 
 #endif

@@ -70,7 +70,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     /* Each exit's core time runs from the backend's return (t_exit) to
      * the next entry. */
     u64 t_exit = 0;
-    bool exited = false, quick = false;
+    bool exited = false, quick = false, entered = false;
     enum slice_end end;
     keep_tsc_monotonic(v);
     arch->vcpu_load(v);
@@ -114,6 +114,10 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
          * IPI that stays pending and makes the guest exit at once. */
         if (atomic_load(&c->hazard) & (HAZARD_RESCHEDULE | HAZARD_CALL | HAZARD_STOP))
             continue;
+        if (!entered) {
+            sched_note_first_entry(v, rdtsc());
+            entered = true;
+        }
         arch->vcpu_run(v, &e);
         t_exit = rdtsc();
         exited = true;
@@ -136,5 +140,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     }
     v->guest_tsc_seen = rdtsc() + (u64)v->tsc_offset;
     arch->vcpu_put(v);
+    if (entered)
+        sched_note_last_exit(v, t_exit);
     return end;
 }
