@@ -47,6 +47,7 @@ struct svm_cpu {
     u64 asid_generation;
     u32 next_asid;
     bool flush_all;   /* a new generation began: the next VMRUN here flushes */
+    struct svm_vcpu *last; /* the vCPU that ran here last */
 };
 
 struct svm_domain {
@@ -306,6 +307,15 @@ static void svm_vcpu_load(struct vcpu *v)
         s->flush_tlb = true;
         c->flush_all = false;
     }
+    /* ASIDs tag the TLB (APM 2 15.16), so a CPU that switches vCPUs need
+     * not flush. QEMU's TCG does not tag its translation cache by ASID,
+     * and with the guest's paging off not even a new CR3 flushes it: the
+     * next guest would use the last one's guest-physical translations.
+     * So a switch to another vCPU flushes this vCPU's ASID (all ASIDs
+     * where the CPU cannot flush one): once per switch, not per entry. */
+    if (c->last != s)
+        s->flush_tlb = true;
+    c->last = s;
     s->vmcb->control.tsc_offset = (u64)v->tsc_offset;
 }
 
@@ -325,7 +335,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->save.rip = v->rip;
     vmcb->save.rflags = v->rflags;
     /* Without flush-by-ASID the only TLB control is a full flush (15.16.1). */
-    vmcb->control.tlb_control = s->flush_tlb ? SVM_TLB_FLUSH_ALL : SVM_TLB_DO_NOTHING;
+    u8 flush = (cpu.features & SVM_FEATURE_FLUSH_BY_ASID) ? SVM_TLB_FLUSH_ASID : SVM_TLB_FLUSH_ALL;
+    vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
     svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));

@@ -212,7 +212,24 @@ def idle_scenario(platform):
     )
 
 
-ALL = [weights_scenario(p) for p in SMP_PLATFORMS] + [cap_scenario(p) for p in SMP_PLATFORMS] + [
+def isolation_scenario(platform):
+    """Two domains on one CPU, each checking its registers survive being
+    preempted by the other: general, SSE, x87, DR0-DR3, CR2."""
+    cfg = ("[domain markers-a]\nmemory = 4M\nfirmware = markers.bin\ncpus = 0\n\n"
+           "[domain markers-b]\nmemory = 4M\nfirmware = markers2.bin\ncpus = 0\n")
+    return Scenario(
+        "sched-isolation", cfg, platform=platform, cpus=1, memory="256M",
+        files=[guest("markers"), guest("markers2")],
+        lines=["(markers-a) markers: 20 rounds, every register kept its marker",
+               "(markers-b) markers: 20 rounds, every register kept its marker", "zazen: all domains ended"],
+        checks=[("the two domains were switched on one CPU", lambda lines: (
+            (vcpu_stats(lines, "markers-a") or {}).get("waited", 0) > 0.2,
+            "markers-a waited %r s for the CPU" % (vcpu_stats(lines, "markers-a") or {}).get("waited")))],
+        absent=["ZAZEN PANIC", "[bochs]", "lost its marker"],
+    )
+
+
+ALL = [isolation_scenario(p) for p in SMP_PLATFORMS] + [weights_scenario(p) for p in SMP_PLATFORMS] + [cap_scenario(p) for p in SMP_PLATFORMS] + [
     misbehaving_scenario(p) for p in ("qemu-svm", "bochs-vmx")] + [idle_scenario(p) for p in ("qemu-svm", "bochs-vmx")] + [
     three_at_once_scenario(p) for p in ("qemu-svm", "bochs-vmx")] + [
     Scenario(

@@ -115,24 +115,32 @@ static void unlock_two(struct run_queue *a, struct run_queue *b)
     spin_unlock(&b->lock);
 }
 
-static bool allowed_on(const struct vcpu *v, const struct percpu *c)
-{
-    return (v->domain->sched.affinity >> c->index) & 1;
-}
-
 /* ---- waking ---- */
 
-/* Work for an idle CPU: a vCPU waits on a busy one. Ask an idle CPU the
- * vCPU may run on to come and take it (it pulls in its loop). */
-static void tickle_idle_cpu(const struct vcpu *v)
+/* Work for an idle CPU: vCPUs that may run on the CPUs of `allowed` wait
+ * on a busy one. Ask an idle one of those to come and take one (it pulls
+ * in its loop). */
+static void tickle_idle_cpu_of(u64 allowed)
 {
+    struct percpu *me = this_cpu();
     for (unsigned i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
-        if (c->rq && atomic_load(&c->rq->idle) && allowed_on(v, c)) {
+        if (c != me && c->rq && atomic_load(&c->rq->idle) && ((allowed >> i) & 1)) {
             cpu_raise_hazard(c, HAZARD_RESCHEDULE);
             return;
         }
     }
+}
+
+static void tickle_idle_cpu(const struct vcpu *v) { tickle_idle_cpu_of(v->domain->sched.affinity); }
+
+/* With rq locked: the CPUs its waiting vCPUs may run on. */
+static u64 waiting_affinity(const struct run_queue *rq)
+{
+    u64 allowed = 0;
+    for (const struct vcpu *v = rq->runnable; v; v = v->sched.next)
+        allowed |= v->domain->sched.affinity;
+    return allowed;
 }
 
 /* With rq locked: blocked v becomes runnable there. True if it should
@@ -160,6 +168,8 @@ static void after_wake(struct run_queue *rq, const struct vcpu *v, bool preempt)
 
 void sched_wake(struct vcpu *v)
 {
+    if (!atomic_load(&v->sched.cpu))
+        return; /* not handed to the scheduler yet: it will run anyway */
     struct run_queue *rq = lock_vcpu_queue(v);
     if (v->sched.state != VCPU_BLOCKED) {
         spin_unlock(&rq->lock);
@@ -172,6 +182,8 @@ void sched_wake(struct vcpu *v)
 
 void sched_kick(struct vcpu *v)
 {
+    if (!atomic_load(&v->sched.cpu))
+        return;
     struct run_queue *rq = lock_vcpu_queue(v);
     enum vcpu_run_state state = v->sched.state;
     spin_unlock(&rq->lock);
@@ -367,7 +379,10 @@ NORETURN void sched_cpu_loop(void)
         }
         atomic_store(&rq->idle, v == NULL);
         u64 wake = MIN(next_wake(rq), next_event);
+        u64 waiting = waiting_affinity(rq);
         spin_unlock(&rq->lock);
+        if (waiting)
+            tickle_idle_cpu_of(waiting); /* more than this CPU can run now */
         if (!v) {
             if (!pull_work(rq, now, true))
                 idle(c, wake);
