@@ -6,11 +6,10 @@
  *  - Each vCPU has credit, in TSC ticks. Running burns it at 256/weight
  *    per tick, so a domain of weight 512 burns half as fast as one of 256
  *    and, competing for one CPU, runs twice as long.
- *  - A CPU runs the runnable vCPU with the most credit, until its credit
- *    falls below the next one's (at least MIN_SLICE, at most the time
- *    slice). When the best has none left, every vCPU of the queue gets
- *    CREDIT_INIT more, up to CREDIT_INIT: a deficit is carried, a surplus
- *    is not hoarded.
+ *  - A CPU runs the runnable vCPU with the most credit for a time slice.
+ *    When the best has none left, every vCPU of the queue gets a slice's
+ *    worth more, up to that much: a deficit is carried, a surplus is not
+ *    hoarded.
  *  - A halted vCPU burns nothing, so when it wakes it usually has more
  *    credit than the one running, and preempts it: I/O latency.
  *  - cap = N: the domain may run N% of one CPU per CAP_PERIOD; once its
@@ -26,8 +25,7 @@
 #include "percpu.h"
 #include "vcpu.h"
 
-#define CREDIT_INIT_MS 10
-#define MIN_SLICE_US 1000
+#define MIN_BUDGET_SLICE_US 250 /* the shortest turn a capped domain's last budget buys */
 #define CAP_PERIOD_MS 10
 #define DEFAULT_WEIGHT 256
 
@@ -73,21 +71,22 @@ static s64 budget_left(struct domain *d)
 
 static s64 burn(const struct vcpu *v, u64 ran) { return (s64)(ran * DEFAULT_WEIGHT / v->domain->sched.weight); }
 
-/* How long v may run before it has burnt `credit`. */
-static u64 time_for_credit(const struct vcpu *v, s64 credit)
-{
-    return credit <= 0 ? 0 : (u64)credit * v->domain->sched.weight / DEFAULT_WEIGHT;
-}
-
 static void reset_one(struct vcpu *v, s64 init)
 {
     v->sched.credit = v->sched.credit + init > init ? init : v->sched.credit + init;
 }
 
-/* Everyone in the queue (waiting, running, blocked) gets CREDIT_INIT more. */
+/* A time slice's worth of credit at weight 256: what a queue's vCPUs get
+ * at each reset, and the most one may keep. */
+static s64 credit_init(void) { return (s64)sched_timeslice(); }
+
+/* Everyone in the queue (waiting, running, blocked) gets credit_init()
+ * more, up to credit_init(). The best has none left, so neither has any
+ * other that may run: no surplus is lost, every deficit is kept, and over
+ * time each gets its weight's share. */
 static void reset_credits(struct run_queue *rq)
 {
-    s64 init = (s64)ms_to_tsc(CREDIT_INIT_MS);
+    s64 init = credit_init();
     for (struct vcpu *v = rq->runnable; v; v = v->sched.next)
         reset_one(v, init);
     for (struct vcpu *v = rq->blocked; v; v = v->sched.next)
@@ -112,7 +111,7 @@ static struct percpu *credit_place(struct vcpu *v)
             best_load = load;
         }
     }
-    v->sched.credit = (s64)ms_to_tsc(CREDIT_INIT_MS);
+    v->sched.credit = credit_init();
     return best ? best : cpus[0]; /* affinity was checked against the CPUs online */
 }
 
@@ -134,12 +133,12 @@ static void credit_dequeue(struct run_queue *rq, struct vcpu *v)
         }
 }
 
-/* The runnable vCPU with the most credit that may run now, but `skip`. */
-static struct vcpu *best_runnable(struct run_queue *rq, const struct vcpu *skip, u64 now, u64 *next_event)
+/* The runnable vCPU with the most credit that may run now. */
+static struct vcpu *best_runnable(struct run_queue *rq, u64 now, u64 *next_event)
 {
     struct vcpu *best = NULL;
     for (struct vcpu *v = rq->runnable; v; v = v->sched.next) {
-        if (v == skip || parked(v->domain, now, next_event))
+        if (parked(v->domain, now, next_event))
             continue;
         if (!best || v->sched.credit > best->sched.credit)
             best = v;
@@ -149,20 +148,17 @@ static struct vcpu *best_runnable(struct run_queue *rq, const struct vcpu *skip,
 
 static struct vcpu *credit_pick_next(struct run_queue *rq, u64 now, u64 *until, u64 *next_event)
 {
-    struct vcpu *best = best_runnable(rq, NULL, now, next_event);
+    struct vcpu *best = best_runnable(rq, now, next_event);
     if (!best)
         return NULL;
     if (best->sched.credit <= 0)
         reset_credits(rq);
     credit_dequeue(rq, best);
-    /* Until the next one's turn: when best's credit falls to its level. */
-    u64 slice = sched_timeslice(), min_slice = MIN_SLICE_US * host_tsc_khz() / 1000;
-    u64 ignored = ~0ull;
-    struct vcpu *second = best_runnable(rq, NULL, now, &ignored);
-    if (second)
-        slice = MIN(slice, MAX(min_slice, time_for_credit(best, best->sched.credit - second->sched.credit)));
+    /* A whole time slice (credit decides who is next, not how long), less
+     * if a capped domain's budget runs out first. */
+    u64 slice = sched_timeslice();
     if (best->domain->sched.cap)
-        slice = MIN(slice, MAX((u64)budget_left(best->domain), min_slice / 4));
+        slice = MIN(slice, MAX((u64)budget_left(best->domain), MIN_BUDGET_SLICE_US * host_tsc_khz() / 1000));
     *until = now + slice;
     return best;
 }
@@ -198,7 +194,7 @@ static bool credit_wake(struct run_queue *rq, struct vcpu *v, u64 now)
 
 /* For an idle or lightly loaded CPU: the waiting vCPU of src with the
  * most credit that may run on dst. Credit is relative to its queue, so
- * it arrives with at most CREDIT_INIT. */
+ * it arrives with at most a slice's worth. */
 static struct vcpu *credit_migrate(struct run_queue *dst, struct run_queue *src, u64 now)
 {
     struct vcpu *best = NULL;
@@ -209,8 +205,8 @@ static struct vcpu *credit_migrate(struct run_queue *dst, struct run_queue *src,
         if (!best || v->sched.credit > best->sched.credit)
             best = v;
     }
-    if (best && best->sched.credit > (s64)ms_to_tsc(CREDIT_INIT_MS))
-        best->sched.credit = (s64)ms_to_tsc(CREDIT_INIT_MS);
+    if (best && best->sched.credit > credit_init())
+        best->sched.credit = credit_init();
     return best;
 }
 
