@@ -29,7 +29,7 @@ class Scenario:
 
     def __init__(self, name, config, platform="qemu-svm", files=(), lines=(), in_order=(), patterns=(),
                  absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None,
-                 checks=()):
+                 checks=(), cpus=1):
         self.platform = platform
         self.name = platform + "/" + name
         self.config = config
@@ -46,13 +46,16 @@ class Scenario:
         self.memory = memory
         self.typing = typing
         self.checks = list(checks)  # (description, fn(lines) -> (ok, detail))
+        self.cpus = cpus  # host CPUs: QEMU -smp N (thread=multi), Bochs count=N
 
     def run(self):
         if self.platform == "qemu-svm":
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
-                            timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing)
+                            timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing,
+                            smp=self.cpus)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
-                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")))
+                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
+                         count=self.cpus)
 
     def check(self, output, status):
         out_lines = [l.rstrip() for l in output.splitlines()]
@@ -131,8 +134,11 @@ CPUID_LINES = {
 
 
 def leaf15_is_measured_rate(lines):
-    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured,
-    and that is Bochs's ips within 0.1%."""
+    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured, as
+    closely as leaf 15h's ratio (EBX/EAX with EBX <= 4294, vmm/cpuid.c)
+    can say it: within 0.01% (10 kHz at 100 MHz). The measurement itself
+    (against the 8254, while other emulators share the machine) is Bochs's
+    ips within 0.1%."""
     host = [re.match(r"zazen: host TSC (\d+)\.(\d{3}) MHz", l) for l in lines]
     leaf = [re.fullmatch(r"\(cpuid\) cpuid: leaf 15h TSC ([0-9a-f]{8}) kHz", l) for l in lines]
     host = [int(m.group(1)) * 1000 + int(m.group(2)) for m in host if m]
@@ -140,7 +146,7 @@ def leaf15_is_measured_rate(lines):
     if not host or not leaf:
         return False, "no 'host TSC' or no 'leaf 15h' line"
     ips_khz = bochs.IPS // 1000
-    ok = leaf[0] == host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
+    ok = abs(leaf[0] - host[0]) * 10000 <= host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
     return ok, "leaf 15h says %d kHz, Zazen measured %d kHz, Bochs runs %d kHz" % (leaf[0], host[0], ips_khz)
 
 
@@ -205,13 +211,13 @@ def guests_scenario(platform):
             "(unbacked) rom: high alias reads 600dc0de",
             "(triple) triple: about to fault at f000:1000",
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
-        ],
-        in_order=[
-            "zazen: domain hello (id 1) ended: halted with interrupts disabled",
+            # every domain runs at once: they end in any order, each summary whole
             "zazen: domain cpuid (id 2) ended: halted with interrupts disabled",
             "zazen: domain longmode (id 3) ended: halted with interrupts disabled",
             "zazen: domain longmode-small (id 4) ended: halted with interrupts disabled",
             "zazen: domain unbacked (id 5) ended: halted with interrupts disabled",
+        ],
+        in_order=[
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
             "zazen: domain triple (id 6): its last 8 exits, oldest first:",
             "zazen: all domains ended",
