@@ -134,7 +134,7 @@ $(TESTDISK): tests/guests/mkdisk.py
 	$(Q)python3 tests/guests/mkdisk.py $@ 4096
 
 # Test guests: flat ROM images that start at the reset vector.
-$(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build
+$(BUILD)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc) | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
 	@echo "  NASM    $< (guest ROM)"
 	$(Q)$(NASM) -f bin -I tests/guests/ $< -o $@

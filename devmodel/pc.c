@@ -54,6 +54,21 @@ int pc_interrupt_ack(struct pc *pc)
     return -1;
 }
 
+/* Would one more pulse on IRQ0 change anything? The 8259 latches an
+ * edge in IRR whether the input is masked or not ("Interrupt Mask
+ * Register"; the PIT's IRQ0 is edge triggered), so a pulse counts while
+ * IRR bit 0 is clear; once set, later pulses are lost in it until the
+ * request is acknowledged. An unmasked I/O APIC pin sends a message on
+ * every edge; a masked edge-triggered one drops it (82093AA 3.2.4). */
+static bool irq0_pulse_matters(const struct pc *pc)
+{
+    if (!(pc->pic.chip[0].irr & 1))
+        return true;
+    return pc->kind == PC_PCI && !ioapic_pin_masked(&pc->ioapic, ioapic_pin_of(0));
+}
+
+void pc_gate_timers(struct pc *pc) { pit_mute_irq0(&pc->pit, !irq0_pulse_matters(pc)); }
+
 /* ---- CMOS ---- */
 
 static void set_cmos_word(struct rtc *r, u8 index, u64 value)

@@ -69,6 +69,9 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
 void pc_reset(struct pc *pc);
 /* Is there an interrupt the vCPU should take (when it can)? */
 bool pc_interrupt_pending(const struct pc *pc);
+/* Mutes the timers whose interrupts can reach no one, unmutes the others
+ * (pit_mute_irq0): the core calls it before arming the host timer. */
+void pc_gate_timers(struct pc *pc);
 /* The CPU takes it: the vector, from the local APIC or, through LINT0 in
  * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
  * request went away. */

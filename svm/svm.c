@@ -6,6 +6,7 @@
 #include "../vmm/cpu.h"
 #include "../vmm/domain.h"
 #include "../vmm/format.h"
+#include "../vmm/handlers.h"
 #include "../vmm/mm.h"
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
@@ -45,6 +46,10 @@ struct svm_domain {
 struct svm_vcpu {
     struct vmcb *vmcb;
     bool flush_tlb;
+    /* What the virtual interrupt (V_IRQ) is asked for (update_virq). */
+    bool window;          /* an interrupt window */
+    u8 tpr_threshold;     /* an exit once V_TPR drops below this class */
+    u8 tpr_spurious;      /* V_TPR + 1 where a threshold exit came without a drop */
 };
 
 static struct svm_cpu cpu;
@@ -184,8 +189,12 @@ static void svm_domain_destroy(struct domain *d)
 static void set_intercepts(struct vmcb_control *c)
 {
     /* #DF, so that a coming triple fault is seen even where the shutdown
-     * intercept is not honoured (vmm/exit.c: handle_double_fault). */
-    c->intercept_exceptions = BIT(8);
+     * intercept is not honoured (vmm/exit.c: handle_double_fault). #DB and
+     * #AC always: a delivery of either can raise the next one forever
+     * without an instruction boundary where the host could take an
+     * interrupt (CVE-2015-8104, CVE-2015-5307; APM 2 15.12); Zazen
+     * reflects them (vmm/reflect.c). */
+    c->intercept_exceptions = BIT(VECTOR_DB) | BIT(8) | BIT(VECTOR_AC);
     c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
                          SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
                          SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
@@ -230,6 +239,64 @@ static void svm_vcpu_destroy(struct vcpu *v)
     v->arch = NULL;
 }
 
+/* The virtual interrupt (V_IRQ) with the VINTR intercept serves two
+ * requests; the CPU exits instead of taking it, and Zazen injects the
+ * real vector through EVENTINJ (APM 2 15.21.4):
+ *  - an interrupt window: V_IGN_TPR, so it exits the moment RFLAGS.IF
+ *    and the interrupt shadow allow;
+ *  - a TPR threshold: priority = the waiting interrupt's class with the
+ *    TPR honoured, so it exits once the guest's CR8 (V_TPR) drops below.
+ *    QEMU 7.2 takes it already when V_TPR equals the priority (">="
+ *    where the APM says "greater than"): such an exit changes nothing,
+ *    and the threshold is not asked for again at that V_TPR
+ *    (tpr_spurious), or the guest would never run. */
+static void update_virq(struct svm_vcpu *s)
+{
+    struct vmcb_control *c = &s->vmcb->control;
+    u8 tpr = (u8)(c->vintr & SVM_VINTR_V_TPR);
+    c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK);
+    c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+    if (s->window)
+        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
+    else if (s->tpr_threshold && s->tpr_spurious != tpr + 1)
+        c->vintr |= SVM_VINTR_V_IRQ | ((u64)s->tpr_threshold << SVM_VINTR_PRIO_SHIFT);
+    else
+        return;
+    c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+}
+
+static void svm_request_interrupt_window(struct vcpu *v, bool on)
+{
+    struct svm_vcpu *s = sv(v);
+    s->window = on;
+    update_virq(s);
+}
+
+/* With V_INTR_MASKING the guest's MOV CR8 reads and writes V_TPR, never
+ * the real TPR (APM 2 15.21.1, 15.21.2); VMRUN loads it and #VMEXIT
+ * stores it back. */
+static u8 svm_read_cr8(struct vcpu *v) { return (u8)(sv(v)->vmcb->control.vintr & SVM_VINTR_V_TPR); }
+
+static void svm_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
+{
+    struct svm_vcpu *s = sv(v);
+    struct vmcb_control *c = &s->vmcb->control;
+    c->vintr = (c->vintr & ~(u64)SVM_VINTR_V_TPR) | (cr8 & SVM_VINTR_V_TPR);
+    if (threshold != s->tpr_threshold)
+        s->tpr_spurious = 0;
+    s->tpr_threshold = threshold;
+    update_virq(s);
+}
+
+/* A VINTR exit for the threshold alone while V_TPR did not drop below it
+ * (see update_virq). */
+static void note_spurious_threshold_exit(struct svm_vcpu *s, const struct vm_exit *e)
+{
+    u8 tpr = (u8)(s->vmcb->control.vintr & SVM_VINTR_V_TPR);
+    if (e->reason == EXIT_IRQ_WINDOW && !s->window && s->tpr_threshold && tpr >= s->tpr_threshold)
+        s->tpr_spurious = (u8)(tpr + 1);
+}
+
 static void set_segment(struct vmcb_segment *s, u16 selector, u64 base, u32 limit, u16 attrib)
 {
     *s = (struct vmcb_segment){selector, attrib, limit, base};
@@ -259,7 +326,16 @@ static void svm_vcpu_reset(struct vcpu *v)
     v->rflags = RFLAGS_FIXED;
     sv(v)->flush_tlb = true;
     sv(v)->vmcb->control.eventinj = 0;
+    sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
+    sv(v)->tpr_threshold = sv(v)->tpr_spurious = 0;
+    update_virq(sv(v));
 }
+
+/* An intercepted #DB has already updated DR6 in the VMCB, as on any
+ * delivery (APM 2 15.12); Zazen hands every #DB back to the guest
+ * (vmm/reflect.c), and delivering it clears DR7.GD (APM 2 13.1.1.5), or
+ * the handler's own MOV DR would fault again. */
+static void debug_exception_exited(struct vmcb *vmcb) { vmcb->save.dr7 &= ~DR7_GD; }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
@@ -292,8 +368,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .rip = vmcb->save.rip,
         .next_rip = vmcb->control.next_rip,
         .nrips = (cpu.features & SVM_FEATURE_NRIPS) != 0,
+        .exitintinfo = vmcb->control.exitintinfo,
     };
     svm_decode_exit(&raw, e);
+    if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
+        debug_exception_exited(vmcb);
+    note_spurious_threshold_exit(s, e);
     /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
     if (vmcb->control.exitintinfo & SVM_EVENT_VALID)
         vmcb->control.eventinj = vmcb->control.exitintinfo;
@@ -362,27 +442,15 @@ static bool svm_interrupt_window_open(struct vcpu *v)
     return (v->rflags & RFLAGS_IF) && !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
 }
 
-/* A virtual interrupt (V_IRQ) that ignores the TPR, with the VINTR
- * intercept: the CPU exits the moment the guest could take it (APM 2
- * 15.21.4), and Zazen injects the real vector through EVENTINJ. */
-static void svm_request_interrupt_window(struct vcpu *v, bool on)
-{
-    struct vmcb_control *c = &sv(v)->vmcb->control;
-    if (on) {
-        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << 16);
-        c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
-    } else {
-        c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << 16));
-        c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
-    }
-}
-
 static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
     const struct vmcb_save *g = &sv(v)->vmcb->save;
     switch (msr) {
     case MSR_EFER: *value = g->efer & ~EFER_SVME; return true; /* SVM is not offered to guests */
     case MSR_IA32_PAT: *value = g->g_pat; return true;
+    /* DebugCtl: VMRUN switches it only with LBR virtualization (APM 2
+     * 15.23), which the test platforms lack: it reads 0 and takes only 0. */
+    case MSR_IA32_DEBUGCTL: *value = 0; return true;
     default: return false;
     }
 }
@@ -396,6 +464,7 @@ static bool svm_msr_write(struct vcpu *v, u32 msr, u64 value)
         g->efer = (value & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
         return true;
     case MSR_IA32_PAT: g->g_pat = value; return true;
+    case MSR_IA32_DEBUGCTL: return value == 0;
     default: return false;
     }
 }
@@ -417,4 +486,6 @@ const struct arch_ops svm_ops = {
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
+    .read_cr8 = svm_read_cr8,
+    .write_cr8 = svm_write_cr8,
 };

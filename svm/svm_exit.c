@@ -113,6 +113,8 @@ void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
         e->exception.vector = (u8)(code - SVM_EXIT_EXCEPTION_BASE);
         e->exception.error = (u32)raw->exitinfo1;
         e->exception.cr2 = raw->exitinfo2;
+        e->exception.in_delivery = (raw->exitintinfo & SVM_EVENT_VALID) != 0;
+        e->exception.delivery_vector = (u8)raw->exitintinfo;
         return;
     }
     if (code == SVM_EXIT_MSR) {

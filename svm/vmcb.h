@@ -131,7 +131,10 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "a VMCB is one page");
 #define SVM_INTERCEPT_XSETBV BIT(13)
 
 /* VINTR (offset 0x060), APM 2 15.21 */
+#define SVM_VINTR_V_TPR 0xfu
 #define SVM_VINTR_V_IRQ BIT(8)
+#define SVM_VINTR_PRIO_SHIFT 16
+#define SVM_VINTR_PRIO_MASK (0xfull << SVM_VINTR_PRIO_SHIFT)
 #define SVM_VINTR_V_IGN_TPR BIT(20)
 #define SVM_VINTR_MASKING BIT(24)
 #define SVM_VINTR_VECTOR_SHIFT 32

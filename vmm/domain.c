@@ -4,11 +4,13 @@
 #include "arch.h"
 #include "console.h"
 #include "format.h"
+#include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
 #include "mm.h"
 #include "platform.h"
 #include "string.h"
+#include "tpr.h"
 #include "x86.h"
 
 static bool fail(char *why, size_t why_size, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -165,9 +167,11 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
         v->id = i;
         v->state = VCPU_RUNNABLE;
         d->vcpus[d->vcpu_count++] = v;
+        if (!guest_state_vcpu_init(v))
+            return fail(why, why_size, "out of memory for a vCPU's register save area");
         if (!arch->vcpu_create(v, why, why_size))
             return false;
-        arch->vcpu_reset(v);
+        vcpu_reset(v);
     }
     return true;
 }
@@ -205,6 +209,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
 void domain_destroy(struct domain *d)
 {
     for (unsigned i = 0; i < d->vcpu_count; i++) {
+        guest_state_vcpu_release(d->vcpus[i]);
         arch->vcpu_destroy(d->vcpus[i]);
         page_free(d->vcpus[i], sizeof(struct vcpu));
     }
@@ -368,7 +373,7 @@ void domain_run(struct domain *d)
             t_timer = rdtsc();
             platform_arm_host_timer(d);
         }
-        msr_load_guest_state(v);
+        guest_state_load(v);
         u64 t_entry = rdtsc();
         if (exited) {
             d->phase_ticks[PHASE_DELIVERY] += t_timer - t_deliver;
@@ -377,6 +382,7 @@ void domain_run(struct domain *d)
         }
         arch->vcpu_run(v, &e);
         t_exit = rdtsc();
+        tpr_sync_after_exit(v);
         exited = true;
         if (d->trace.capacity)
             trace_exit(d, v, &e);

@@ -75,6 +75,11 @@ struct vm_exit {
             bool has_error;
             u32 error;
             u64 cr2; /* for #PF */
+            /* The exception arose while the CPU delivered another event
+             * through the IDT (VT-x IDT-vectoring information, AMD-V
+             * EXITINTINFO): that event's vector. */
+            bool in_delivery;
+            u8 delivery_vector;
         } exception;
         struct {
             u32 error;        /* VMX VM-instruction error or SVM reason */

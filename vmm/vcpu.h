@@ -75,17 +75,38 @@ struct vcpu {
     u64 gpr[GPR_COUNT];
     u64 rip;
     u64 rflags;
-    /* IA32_TSC_AUX: what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP).
-     * Neither instruction exits, so the core loads it into the CPU's own
-     * MSR before each entry (msr_load_guest_state). */
+    /* Guest registers the CPU holds while this vCPU runs and no VMCS/VMCB
+     * switches (vmm/guest_state.c loads them when the vCPU takes the CPU):
+     * IA32_TSC_AUX, what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP);
+     * the x87/SSE/AVX registers (XSAVE image, or FXSAVE's without XSAVE,
+     * 64-byte aligned); XCR0 as the guest set it; DR0-DR3. */
     u64 tsc_aux;
+    void *xsave;
+    u64 xcr0;
+    u64 dr[4];
+    /* The exceptions Zazen reflected in a row that the guest took without
+     * running an instruction (vmm/reflect.c): an endless chain of them,
+     * which would hold a real CPU for good, ends the domain. */
+    struct reflect_chain {
+        u8 vector;
+        unsigned count;
+        u16 from_cs, entry_cs; /* the last one was delivered from here... */
+        u64 from_rip, entry_rip; /* ...to the handler here */
+    } reflect_chain;
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
     /* The last look found no interrupt for the guest (nothing pending). */
     bool no_interrupt_pending;
+    /* The CR8 the backend last loaded (vmm/tpr.c): one that differs
+     * after an exit is the guest's MOV CR8. */
+    u8 cr8_loaded;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
+
+/* The state after RESET: the backend's registers (arch->vcpu_reset) and
+ * the core's (vmm/vcpu.c). */
+void vcpu_reset(struct vcpu *v);
 
 /* Moves RIP past the exiting instruction. */
 static inline void vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *e) { v->rip += e->insn_len; }

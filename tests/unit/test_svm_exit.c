@@ -8,7 +8,7 @@ static struct vm_exit e;
 
 static void decode(u64 code, u64 info1, u64 info2, u64 rip)
 {
-    struct svm_exit_raw raw = {code, info1, info2, rip, 0, false};
+    struct svm_exit_raw raw = {code, info1, info2, rip, 0, false, 0};
     svm_decode_exit(&raw, &e);
 }
 
@@ -60,7 +60,7 @@ TEST(svm_exit_fixed_lengths_without_nrips)
 
 TEST(svm_exit_uses_nrip_when_present)
 {
-    struct svm_exit_raw raw = {SVM_EXIT_CPUID, 0, 0, 0x100, 0x103, true}; /* a prefixed CPUID */
+    struct svm_exit_raw raw = {SVM_EXIT_CPUID, 0, 0, 0x100, 0x103, true, 0}; /* a prefixed CPUID */
     svm_decode_exit(&raw, &e);
     CHECK_EQ(e.insn_len, 3);
 }
@@ -112,4 +112,20 @@ TEST(svm_exit_exception_and_unknown)
     CHECK_EQ(e.reason, EXIT_UNHANDLED);
     CHECK_EQ(e.unhandled.raw_reason, 0x7d);
     CHECK_EQ(e.unhandled.info1, 5);
+}
+
+TEST(svm_exit_exception_during_delivery)
+{
+    /* #AC intercepted while the CPU delivered an #AC (EXITINTINFO: valid,
+     * type 3 exception, vector 17, error code valid) */
+    struct svm_exit_raw raw = {SVM_EXIT_EXCEPTION_BASE + 17, 0, 0, 0x100, 0, false,
+                               SVM_EVENT_VALID | SVM_EVENT_ERROR_VALID | (3u << 8) | 17};
+    svm_decode_exit(&raw, &e);
+    CHECK_EQ(e.reason, EXIT_EXCEPTION);
+    CHECK_EQ(e.exception.vector, 17);
+    CHECK(e.exception.in_delivery);
+    CHECK_EQ(e.exception.delivery_vector, 17);
+    raw.exitintinfo = 0;
+    svm_decode_exit(&raw, &e);
+    CHECK(!e.exception.in_delivery);
 }

@@ -1,0 +1,98 @@
+/* unit-sources: vmm/cpu_rules.c */
+/* The architectural checks a guest's EFER, PAT, CR4 and XCR0 writes go
+ * through, and DR6 after a debug exception. */
+#include "unit.h"
+#include "../../vmm/cpu_rules.h"
+#include "../../vmm/x86.h"
+
+/* An AMD-like guest: SYSCALL, NX, LM, FFXSR; XSAVE and PCID as given. */
+static struct guest_features features(bool xsave, bool pcid)
+{
+    return (struct guest_features){
+        .leaf1_edx = 0x07cbfbff, /* FPU..SSE2 as Zazen keeps them */
+        .leaf1_ecx = (xsave ? 1u << 26 : 0) | (pcid ? 1u << 17 : 0),
+        .leaf7_ebx = 1u << 0 | 1u << 7, /* FSGSBASE, SMEP */
+        .ext1_edx = 1u << 11 | 1u << 20 | 1u << 25 | 1u << 29,
+        .xcr0_supported = xsave ? 7 : 0,
+    };
+}
+
+TEST(efer_reserved_and_hidden_bits_fault)
+{
+    struct guest_features f = features(false, false);
+    CHECK(!efer_write_faults(0, EFER_SCE | EFER_LME | EFER_NXE, 0, &f));
+    CHECK(efer_write_faults(0, EFER_SVME, 0, &f));       /* SVM is hidden */
+    CHECK(efer_write_faults(0, EFER_TCE, 0, &f));
+    CHECK(efer_write_faults(0, EFER_LMSLE, 0, &f));
+    CHECK(efer_write_faults(0, BIT(2), 0, &f));          /* reserved */
+    CHECK(efer_write_faults(0, BIT(32), 0, &f));
+    CHECK(!efer_write_faults(0, EFER_FFXSR, 0, &f));     /* offered by 8000_0001h EDX[25] */
+    f.ext1_edx &= ~(1u << 25);
+    CHECK(efer_write_faults(0, EFER_FFXSR, 0, &f));
+}
+
+TEST(efer_lme_is_fixed_while_paging)
+{
+    struct guest_features f = features(false, false);
+    u64 lm = EFER_LME | EFER_LMA;
+    CHECK(efer_write_faults(lm, 0, CR0_PG | CR0_PE, &f));          /* leaving LME with paging on */
+    CHECK(efer_write_faults(0, EFER_LME, CR0_PG | CR0_PE, &f));    /* entering it likewise */
+    CHECK(!efer_write_faults(lm, lm | EFER_NXE, CR0_PG | CR0_PE, &f));
+    CHECK(!efer_write_faults(lm, EFER_LME | EFER_NXE, CR0_PG | CR0_PE, &f)); /* LMA is the CPU's */
+    CHECK(!efer_write_faults(0, EFER_LME, CR0_PE, &f));
+}
+
+TEST(pat_types)
+{
+    CHECK(pat_valid(0x0007040600070406ull)); /* the power-on value */
+    CHECK(pat_valid(0x0101010101010101ull));
+    CHECK(!pat_valid(0x0007040600070402ull)); /* type 2 is reserved */
+    CHECK(!pat_valid(0x0307040600070406ull)); /* type 3 too */
+    CHECK(!pat_valid(0x0007040600070408ull)); /* bits 7:3 of an entry */
+    CHECK(!pat_valid(0x8007040600070406ull));
+}
+
+TEST(cr4_reserved_follows_cpuid)
+{
+    struct guest_features f = features(false, false);
+    u64 r = cr4_reserved_bits(&f);
+    CHECK(!(r & (CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PSE | CR4_DE | CR4_PCE)));
+    CHECK(!(r & (CR4_FSGSBASE | CR4_SMEP)));
+    CHECK(r & CR4_OSXSAVE);  /* no XSAVE offered */
+    CHECK(r & CR4_PCIDE);
+    CHECK(r & CR4_VMXE);
+    CHECK(r & CR4_SMAP);
+    CHECK(r & CR4_PKE);
+    CHECK(r & CR4_LA57);
+    CHECK(r & BIT(15));      /* architecturally reserved */
+    CHECK(r & BIT(32));
+    f = features(true, true);
+    r = cr4_reserved_bits(&f);
+    CHECK(!(r & (CR4_OSXSAVE | CR4_PCIDE)));
+}
+
+TEST(xcr0_values)
+{
+    CHECK(xcr0_valid(1, 7));
+    CHECK(xcr0_valid(3, 7));
+    CHECK(xcr0_valid(7, 7));
+    CHECK(!xcr0_valid(0, 7));  /* x87 must stay */
+    CHECK(!xcr0_valid(6, 7));
+    CHECK(!xcr0_valid(5, 7));  /* AVX without SSE */
+    CHECK(!xcr0_valid(7, 3));  /* AVX not supported */
+    CHECK(!xcr0_valid(0x207, 7));
+}
+
+TEST(dr6_from_a_debug_exception)
+{
+    /* DR6 cleared by the handler (reads FFFF0FF0), then a single step */
+    CHECK_EQ(dr6_after_debug_exception(DR6_RESET, DR6_BS), 0xffff4ff0);
+    /* an instruction breakpoint on DR0 replaces an old B1; BS stays */
+    CHECK_EQ(dr6_after_debug_exception(0xffff4ff2, 1), 0xffff4ff1);
+    /* VT-x's pending form: bit 12 "enabled breakpoint" is not DR6's */
+    CHECK_EQ(dr6_after_debug_exception(DR6_RESET, BIT(12) | 2), 0xffff0ff2);
+    /* RTM is active high in the exit qualification, active low in DR6 */
+    CHECK_EQ(dr6_after_debug_exception(DR6_RESET, DR6_RTM | DR6_BD), 0xfffe2ff0);
+    /* from a DR6 of 0 as written before VT-x saw it: the fixed bits read 1 */
+    CHECK_EQ(dr6_after_debug_exception(0, 4), 0xffff0ff4);
+}

@@ -1,0 +1,23 @@
+/* The guest's task priority in its two places, kept one value: the
+ * virtual local APIC's TPR (devmodel/lapic.c, which the guest reaches
+ * through the APIC's MMIO page and Zazen consults to deliver interrupts)
+ * and CR8, which the CPU reads and writes without exits from the
+ * backend's copy (VT-x TPR shadow, AMD-V V_TPR; arch->read_cr8/write_cr8).
+ * The guest never reaches the real TPR: a guest's "mov cr8, 15" blocks
+ * its own interrupts, not the host's. */
+#ifndef ZAZEN_TPR_H
+#define ZAZEN_TPR_H
+
+#include "vcpu.h"
+
+/* After each exit: a CR8 the guest changed becomes the APIC's TPR. */
+void tpr_sync_after_exit(struct vcpu *v);
+/* Before each entry (but the quick way back): the APIC's TPR goes to the
+ * backend, with the class of an interrupt only the TPR holds back, so a
+ * CR8 write that lets it through exits at once. */
+void tpr_load_before_entry(struct vcpu *v);
+/* MOV to or from CR8 that exited (VT-x without a TPR shadow, where CR8
+ * accesses exit, SDM 3C 25.6.2). */
+void handle_cr8_access(struct vcpu *v, struct vm_exit *e);
+
+#endif
