@@ -46,10 +46,9 @@ struct svm_domain {
 struct svm_vcpu {
     struct vmcb *vmcb;
     bool flush_tlb;
-    /* What the virtual interrupt (V_IRQ) is asked for (update_virq). */
+    /* What the guest's next entry must watch for (update_virq). */
     bool window;          /* an interrupt window */
-    u8 tpr_threshold;     /* an exit once V_TPR drops below this class */
-    u8 tpr_spurious;      /* V_TPR + 1 where a threshold exit came without a drop */
+    u8 tpr_threshold;     /* an interrupt of this class waits on the TPR */
 };
 
 static struct svm_cpu cpu;
@@ -239,30 +238,31 @@ static void svm_vcpu_destroy(struct vcpu *v)
     v->arch = NULL;
 }
 
-/* The virtual interrupt (V_IRQ) with the VINTR intercept serves two
- * requests; the CPU exits instead of taking it, and Zazen injects the
- * real vector through EVENTINJ (APM 2 15.21.4):
- *  - an interrupt window: V_IGN_TPR, so it exits the moment RFLAGS.IF
- *    and the interrupt shadow allow;
- *  - a TPR threshold: priority = the waiting interrupt's class with the
- *    TPR honoured, so it exits once the guest's CR8 (V_TPR) drops below.
- *    QEMU 7.2 takes it already when V_TPR equals the priority (">="
- *    where the APM says "greater than"): such an exit changes nothing,
- *    and the threshold is not asked for again at that V_TPR
- *    (tpr_spurious), or the guest would never run. */
+/* Interrupt windows: a virtual interrupt (V_IRQ) that ignores the TPR,
+ * with the VINTR intercept: the CPU exits the moment the guest could take
+ * it (APM 2 15.21.4), and Zazen injects the real vector through EVENTINJ.
+ *
+ * The TPR: with V_INTR_MASKING the guest's MOV CR8 reads and writes V_TPR,
+ * never the real TPR (APM 2 15.21.1-15.21.2). While an interrupt waits on
+ * the TPR (tpr_threshold), CR8 writes are intercepted, so one that lets it
+ * through comes back to Zazen at once. They are intercepted while a window
+ * is asked for too: QEMU 7.2 TCG aborts (an assertion about its I/O thread
+ * lock) when a guest writes CR8 with V_IRQ set, and the intercept keeps it
+ * from getting there. */
 static void update_virq(struct svm_vcpu *s)
 {
     struct vmcb_control *c = &s->vmcb->control;
-    u8 tpr = (u8)(c->vintr & SVM_VINTR_V_TPR);
-    c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK);
-    c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
-    if (s->window)
-        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
-    else if (s->tpr_threshold && s->tpr_spurious != tpr + 1)
-        c->vintr |= SVM_VINTR_V_IRQ | ((u64)s->tpr_threshold << SVM_VINTR_PRIO_SHIFT);
+    if (s->window) {
+        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK;
+        c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+    } else {
+        c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK);
+        c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+    }
+    if (s->window || s->tpr_threshold)
+        c->intercept_cr |= SVM_INTERCEPT_CR8_WRITE;
     else
-        return;
-    c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+        c->intercept_cr &= ~SVM_INTERCEPT_CR8_WRITE;
 }
 
 static void svm_request_interrupt_window(struct vcpu *v, bool on)
@@ -272,9 +272,7 @@ static void svm_request_interrupt_window(struct vcpu *v, bool on)
     update_virq(s);
 }
 
-/* With V_INTR_MASKING the guest's MOV CR8 reads and writes V_TPR, never
- * the real TPR (APM 2 15.21.1, 15.21.2); VMRUN loads it and #VMEXIT
- * stores it back. */
+/* VMRUN loads V_TPR as the guest's CR8 and #VMEXIT stores it back. */
 static u8 svm_read_cr8(struct vcpu *v) { return (u8)(sv(v)->vmcb->control.vintr & SVM_VINTR_V_TPR); }
 
 static void svm_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
@@ -282,19 +280,8 @@ static void svm_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
     struct svm_vcpu *s = sv(v);
     struct vmcb_control *c = &s->vmcb->control;
     c->vintr = (c->vintr & ~(u64)SVM_VINTR_V_TPR) | (cr8 & SVM_VINTR_V_TPR);
-    if (threshold != s->tpr_threshold)
-        s->tpr_spurious = 0;
     s->tpr_threshold = threshold;
     update_virq(s);
-}
-
-/* A VINTR exit for the threshold alone while V_TPR did not drop below it
- * (see update_virq). */
-static void note_spurious_threshold_exit(struct svm_vcpu *s, const struct vm_exit *e)
-{
-    u8 tpr = (u8)(s->vmcb->control.vintr & SVM_VINTR_V_TPR);
-    if (e->reason == EXIT_IRQ_WINDOW && !s->window && s->tpr_threshold && tpr >= s->tpr_threshold)
-        s->tpr_spurious = (u8)(tpr + 1);
 }
 
 static void set_segment(struct vmcb_segment *s, u16 selector, u64 base, u32 limit, u16 attrib)
@@ -327,7 +314,7 @@ static void svm_vcpu_reset(struct vcpu *v)
     sv(v)->flush_tlb = true;
     sv(v)->vmcb->control.eventinj = 0;
     sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
-    sv(v)->tpr_threshold = sv(v)->tpr_spurious = 0;
+    sv(v)->tpr_threshold = 0;
     update_virq(sv(v));
 }
 
@@ -369,11 +356,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .next_rip = vmcb->control.next_rip,
         .nrips = (cpu.features & SVM_FEATURE_NRIPS) != 0,
         .exitintinfo = vmcb->control.exitintinfo,
+        .decode_assists = (cpu.features & SVM_FEATURE_DECODE_ASSISTS) != 0,
     };
     svm_decode_exit(&raw, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
         debug_exception_exited(vmcb);
-    note_spurious_threshold_exit(s, e);
     /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
     if (vmcb->control.exitintinfo & SVM_EVENT_VALID)
         vmcb->control.eventinj = vmcb->control.exitintinfo;

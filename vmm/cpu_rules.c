@@ -104,3 +104,36 @@ u64 dr6_after_debug_exception(u64 dr6, u64 pending)
         dr6 &= ~DR6_RTM;
     return dr6 & 0xffffffffull; /* bits 63:32 are reserved (0) */
 }
+
+static bool legacy_prefix(u8 b)
+{
+    switch (b) {
+    case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: /* segments */
+    case 0x66: case 0x67: case 0xf2: case 0xf3: case 0xf0:             /* sizes, REP, LOCK */
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool decode_mov_to_cr8(const u8 *code, unsigned len, bool long_mode, u8 *gpr, u8 *insn_len)
+{
+    unsigned i = 0, cr_add = 0;
+    u8 rex = 0;
+    if (len > 15)
+        len = 15; /* the longest instruction (SDM 2A 2.3.11) */
+    for (; i < len && legacy_prefix(code[i]); i++)
+        if (code[i] == 0xf0)
+            cr_add = 8;
+    if (long_mode && i < len && (code[i] & 0xf0) == 0x40)
+        rex = code[i++]; /* REX counts only right before the opcode */
+    if (i + 3 > len || code[i] != 0x0f || code[i + 1] != 0x22)
+        return false;
+    u8 modrm = code[i + 2];
+    unsigned cr = ((modrm >> 3) & 7) + ((rex & 4) ? 8 : 0) + cr_add;
+    if (cr != 8)
+        return false;
+    *gpr = (u8)((modrm & 7) + ((rex & 1) ? 8 : 0));
+    *insn_len = (u8)(i + 3);
+    return true;
+}

@@ -49,4 +49,11 @@ bool xcr0_valid(u64 value, u64 supported);
  * not have. */
 u64 dr6_after_debug_exception(u64 dr6, u64 pending);
 
+/* A MOV to CR8 at code[0..len): its source register and length, for an
+ * exit that does not say (AMD-V without decode assists). In 64-bit mode
+ * CR8 is 0F 22 /r with REX.R; AMD's LOCK prefix adds 8 to the CR number
+ * (APM 3 MOV CRn). Legacy prefixes may come first; ModRM.mod is ignored
+ * (SDM 2B MOV CR). False: not a MOV to CR8. */
+bool decode_mov_to_cr8(const u8 *code, unsigned len, bool long_mode, u8 *gpr, u8 *insn_len);
+
 #endif

@@ -2,8 +2,11 @@
  * MOV to CR8 clears TPR[3:0]); APM 2 16.6.4. */
 #include "tpr.h"
 #include "arch.h"
+#include "cpu_rules.h"
+#include "emulate.h"
 #include "domain.h"
 #include "handlers.h"
+#include "x86.h"
 
 void tpr_sync_after_exit(struct vcpu *v)
 {
@@ -23,9 +26,39 @@ void tpr_load_before_entry(struct vcpu *v)
     v->cr8_loaded = cr8;
 }
 
+/* The source register and length of the MOV to CR8 at CS:RIP, for an
+ * exit that names neither (AMD-V without decode assists or NRIP save):
+ * the instruction is read through the guest's page tables, as much of it
+ * as the page holds if the next one cannot be read. */
+static bool decode_from_guest(struct vcpu *v, struct vm_exit *e)
+{
+    struct vcpu_sregs s;
+    u8 code[15];
+    u8 gpr, len;
+    arch->get_sregs(v, &s);
+    u64 linear = s.seg[SEG_CS].base + v->rip;
+    unsigned avail = sizeof(code);
+    if (!guest_read_linear(v, &s, linear, code, avail)) {
+        avail = (unsigned)MIN((u64)avail, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+        if (!guest_read_linear(v, &s, linear, code, avail))
+            return false;
+    }
+    bool long_mode = (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
+    if (!decode_mov_to_cr8(code, avail, long_mode, &gpr, &len))
+        return false;
+    e->cr.gpr = gpr;
+    if (!e->insn_len)
+        e->insn_len = len;
+    return true;
+}
+
 void handle_cr8_access(struct vcpu *v, struct vm_exit *e)
 {
     struct lapic *l = &v->domain->pc.lapic;
+    if (e->cr.gpr == CR_GPR_UNKNOWN && !decode_from_guest(v, e)) {
+        domain_end(v->domain, "cannot decode the MOV to CR8 at RIP %llx", (unsigned long long)v->rip);
+        return;
+    }
     if (e->cr.access == CR_MOV_FROM) {
         v->gpr[e->cr.gpr] = lapic_get_tpr(l) >> 4;
     } else {

@@ -96,3 +96,25 @@ TEST(dr6_from_a_debug_exception)
     /* from a DR6 of 0 as written before VT-x saw it: the fixed bits read 1 */
     CHECK_EQ(dr6_after_debug_exception(0, 4), 0xffff0ff4);
 }
+
+TEST(mov_to_cr8_decoded)
+{
+    u8 gpr, len;
+    static const u8 rax[] = {0x44, 0x0f, 0x22, 0xc0};          /* mov cr8, rax */
+    CHECK(decode_mov_to_cr8(rax, sizeof(rax), true, &gpr, &len));
+    CHECK_EQ(gpr, 0);
+    CHECK_EQ(len, 4);
+    static const u8 r9[] = {0x2e, 0x4d, 0x0f, 0x22, 0xc1, 0x90}; /* cs mov cr8, r9 */
+    CHECK(decode_mov_to_cr8(r9, sizeof(r9), true, &gpr, &len));
+    CHECK_EQ(gpr, 9);
+    CHECK_EQ(len, 5);
+    static const u8 lock[] = {0xf0, 0x0f, 0x22, 0xc3};         /* AMD: lock mov cr0, ebx = CR8 */
+    CHECK(decode_mov_to_cr8(lock, sizeof(lock), false, &gpr, &len));
+    CHECK_EQ(gpr, 3);
+    CHECK_EQ(len, 4);
+    static const u8 cr0[] = {0x0f, 0x22, 0xc0};                /* mov cr0, rax */
+    CHECK(!decode_mov_to_cr8(cr0, sizeof(cr0), true, &gpr, &len));
+    static const u8 rex_outside_64[] = {0x44, 0x0f, 0x22, 0xc0}; /* 32-bit: 44 is INC ESP */
+    CHECK(!decode_mov_to_cr8(rex_outside_64, sizeof(rex_outside_64), false, &gpr, &len));
+    CHECK(!decode_mov_to_cr8(rax, 3, true, &gpr, &len));      /* cut short */
+}
