@@ -324,6 +324,18 @@ static void svm_vcpu_reset(struct vcpu *v)
  * the handler's own MOV DR would fault again. */
 static void debug_exception_exited(struct vmcb *vmcb) { vmcb->save.dr7 &= ~DR7_GD; }
 
+/* VMRUN loads the guest's CR2 from the VMCB and #VMEXIT stores it back
+ * (APM 2 15.5.1, 15.6), leaving it in the CPU. Bochs 2.7 does not load it,
+ * so the CPU's CR2 (the last guest's, or this one's before a reset) would
+ * reach the guest: the register gets the VMCB's value first. After an
+ * exit of this vCPU they agree, so this writes only when the vCPU changed
+ * or was reset. */
+static void load_cr2(const struct vmcb *vmcb)
+{
+    if (read_cr2() != vmcb->save.cr2)
+        write_cr2(vmcb->save.cr2);
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -337,6 +349,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->save.rsp = v->gpr[GPR_RSP];
     vmcb->save.rip = v->rip;
     vmcb->save.rflags = v->rflags;
+    load_cr2(vmcb);
     /* Without flush-by-ASID the only TLB control is a full flush (15.16.1). */
     vmcb->control.tlb_control = s->flush_tlb ? SVM_TLB_FLUSH_ALL : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
