@@ -4,6 +4,8 @@
 #include "../vmm/arch.h"
 #include "../vmm/console.h"
 #include "../vmm/cpu.h"
+#include "../vmm/cpu_rules.h"
+#include "../vmm/cpuid.h"
 #include "../vmm/domain.h"
 #include "../vmm/format.h"
 #include "../vmm/handlers.h"
@@ -187,6 +189,11 @@ static void svm_domain_destroy(struct domain *d)
 
 static void set_intercepts(struct vmcb_control *c)
 {
+    /* CR4 writes: the CPU would let a guest set bits of features it has
+     * and the guest's CPUID hides (PCIDE, PKE, ...), and QEMU 7.2 takes
+     * reserved bits there and then refuses VMRUN; Zazen checks them as the
+     * CPU the guest sees would (svm_write_cr). CR0 stays the guest's. */
+    c->intercept_cr = SVM_INTERCEPT_CR4_WRITE;
     /* #DF, so that a coming triple fault is seen even where the shutdown
      * intercept is not honoured (vmm/exit.c: handle_double_fault). #DB and
      * #AC always: a delivery of either can raise the next one forever
@@ -423,14 +430,38 @@ static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
         sv(v)->vmcb->save.cr2 = ev->cr2;
 }
 
-/* AMD-V lets the guest own CR0 and CR4 outright (no CR intercepts are
- * set), so no CR write ever reaches this. */
+/* CR4 bits whose change flushes the TLB (SDM 3A 4.10.4.1; APM 2 5.5.3):
+ * the VMRUN that follows an intercepted write must do it for the CPU. */
+#define CR4_TLB_BITS (CR4_PGE | CR4_PAE | CR4_PSE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_LA57)
+
+/* CR4 bits reserved for guests: features their CPUID does not offer. */
+static u64 guest_cr4_reserved(void)
+{
+    static u64 reserved;
+    static bool known;
+    if (!known) {
+        struct guest_features f;
+        cpuid_guest_features(&f);
+        reserved = cr4_reserved_bits(&f);
+        known = true;
+    }
+    return reserved;
+}
+
+/* An intercepted MOV to CR4 (the only CR write intercept besides CR8's,
+ * which the core answers). It faults on reserved bits and on clearing
+ * PAE in long mode (APM 3 MOV CRn; SDM 2B MOV CR). CR0 is the guest's
+ * own: no write to it reaches this. */
 static bool svm_write_cr(struct vcpu *v, unsigned cr, u64 value)
 {
-    (void)v;
-    (void)cr;
-    (void)value;
-    return false;
+    struct svm_vcpu *s = sv(v);
+    struct vmcb_save *g = &s->vmcb->save;
+    if (cr != 4 || (value & guest_cr4_reserved()) || (!(value & CR4_PAE) && (g->efer & EFER_LMA)))
+        return false;
+    if ((g->cr4 ^ value) & CR4_TLB_BITS)
+        s->flush_tlb = true;
+    g->cr4 = value;
+    return true;
 }
 
 static bool svm_interrupt_window_open(struct vcpu *v)

@@ -100,6 +100,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT offs
 _Static_assert(sizeof(struct vmcb) == 0x1000, "a VMCB is one page");
 
 /* CR intercepts (offset 0x000): reads in bits 15:0, writes in 31:16 */
+#define SVM_INTERCEPT_CR4_WRITE BIT(16 + 4)
 #define SVM_INTERCEPT_CR8_WRITE BIT(16 + 8)
 
 /* Intercept vector 3 (offset 0x00c), APM 2 Table B-1 */
@@ -159,6 +160,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "a VMCB is one page");
 /* Exit codes, APM 2 Appendix C */
 #define SVM_EXIT_CR0_READ 0x000
 #define SVM_EXIT_CR0_WRITE 0x010
+#define SVM_EXIT_CR4_WRITE 0x014
 #define SVM_EXIT_CR8_WRITE 0x018
 #define SVM_EXIT_EXCEPTION_BASE 0x040
 #define SVM_EXIT_INTR 0x060

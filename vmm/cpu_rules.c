@@ -116,7 +116,7 @@ static bool legacy_prefix(u8 b)
     }
 }
 
-bool decode_mov_to_cr8(const u8 *code, unsigned len, bool long_mode, u8 *gpr, u8 *insn_len)
+bool decode_mov_to_cr(const u8 *code, unsigned len, bool long_mode, u8 *cr, u8 *gpr, u8 *insn_len)
 {
     unsigned i = 0, cr_add = 0;
     u8 rex = 0;
@@ -130,9 +130,7 @@ bool decode_mov_to_cr8(const u8 *code, unsigned len, bool long_mode, u8 *gpr, u8
     if (i + 3 > len || code[i] != 0x0f || code[i + 1] != 0x22)
         return false;
     u8 modrm = code[i + 2];
-    unsigned cr = ((modrm >> 3) & 7) + ((rex & 4) ? 8 : 0) + cr_add;
-    if (cr != 8)
-        return false;
+    *cr = (u8)(((modrm >> 3) & 7) + ((rex & 4) ? 8 : 0) + cr_add);
     *gpr = (u8)((modrm & 7) + ((rex & 1) ? 8 : 0));
     *insn_len = (u8)(i + 3);
     return true;

@@ -49,11 +49,12 @@ bool xcr0_valid(u64 value, u64 supported);
  * not have. */
 u64 dr6_after_debug_exception(u64 dr6, u64 pending);
 
-/* A MOV to CR8 at code[0..len): its source register and length, for an
- * exit that does not say (AMD-V without decode assists). In 64-bit mode
- * CR8 is 0F 22 /r with REX.R; AMD's LOCK prefix adds 8 to the CR number
- * (APM 3 MOV CRn). Legacy prefixes may come first; ModRM.mod is ignored
- * (SDM 2B MOV CR). False: not a MOV to CR8. */
-bool decode_mov_to_cr8(const u8 *code, unsigned len, bool long_mode, u8 *gpr, u8 *insn_len);
+/* A MOV to a control register at code[0..len): which one, its source
+ * register and its length, for an exit that does not say (AMD-V without
+ * decode assists). 0F 22 /r, REX.R adding 8 to the CR number in 64-bit
+ * mode and AMD's LOCK prefix adding 8 too (CR8 from 32-bit code, APM 3
+ * MOV CRn); legacy prefixes may come first; ModRM.mod is ignored (SDM 2B
+ * MOV CR). False: not a MOV to a control register. */
+bool decode_mov_to_cr(const u8 *code, unsigned len, bool long_mode, u8 *cr, u8 *gpr, u8 *insn_len);
 
 #endif

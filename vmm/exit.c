@@ -81,6 +81,10 @@ static void handle_cr_access(struct vcpu *v, struct vm_exit *e)
     struct vcpu_sregs s;
     arch->get_sregs(v, &s);
     u64 value;
+    if (e->cr.access == CR_MOV_TO && e->cr.gpr == CR_GPR_UNKNOWN && !decode_cr_write(v, e)) {
+        domain_end(v->domain, "cannot decode the MOV to CR%u at RIP %llx", e->cr.cr, (unsigned long long)v->rip);
+        return;
+    }
     switch (e->cr.access) {
     case CR_MOV_TO:
         value = v->gpr[e->cr.gpr];

@@ -26,15 +26,15 @@ void tpr_load_before_entry(struct vcpu *v)
     v->cr8_loaded = cr8;
 }
 
-/* The source register and length of the MOV to CR8 at CS:RIP, for an
- * exit that names neither (AMD-V without decode assists or NRIP save):
- * the instruction is read through the guest's page tables, as much of it
- * as the page holds if the next one cannot be read. */
-static bool decode_from_guest(struct vcpu *v, struct vm_exit *e)
+/* The source register and length of the MOV to CR at CS:RIP, for an exit
+ * that names neither (AMD-V without decode assists or NRIP save): the
+ * instruction is read through the guest's page tables, as much of it as
+ * the page holds if the next one cannot be read. */
+bool decode_cr_write(struct vcpu *v, struct vm_exit *e)
 {
     struct vcpu_sregs s;
     u8 code[15];
-    u8 gpr, len;
+    u8 cr, gpr, len;
     arch->get_sregs(v, &s);
     u64 linear = s.seg[SEG_CS].base + v->rip;
     unsigned avail = sizeof(code);
@@ -44,7 +44,7 @@ static bool decode_from_guest(struct vcpu *v, struct vm_exit *e)
             return false;
     }
     bool long_mode = (s.efer & EFER_LMA) && (s.seg[SEG_CS].attr & SEG_ATTR_L);
-    if (!decode_mov_to_cr8(code, avail, long_mode, &gpr, &len))
+    if (!decode_mov_to_cr(code, avail, long_mode, &cr, &gpr, &len) || cr != e->cr.cr)
         return false;
     e->cr.gpr = gpr;
     if (!e->insn_len)
@@ -55,7 +55,7 @@ static bool decode_from_guest(struct vcpu *v, struct vm_exit *e)
 void handle_cr8_access(struct vcpu *v, struct vm_exit *e)
 {
     struct lapic *l = &v->domain->pc.lapic;
-    if (e->cr.gpr == CR_GPR_UNKNOWN && !decode_from_guest(v, e)) {
+    if (e->cr.gpr == CR_GPR_UNKNOWN && !decode_cr_write(v, e)) {
         domain_end(v->domain, "cannot decode the MOV to CR8 at RIP %llx", (unsigned long long)v->rip);
         return;
     }

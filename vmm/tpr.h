@@ -19,5 +19,9 @@ void tpr_load_before_entry(struct vcpu *v);
 /* MOV to or from CR8 that exited (VT-x without a TPR shadow, where CR8
  * accesses exit, SDM 3C 25.6.2). */
 void handle_cr8_access(struct vcpu *v, struct vm_exit *e);
+/* Fills in the source register (and length) of a MOV to CR exit whose
+ * backend could not name them (CR_GPR_UNKNOWN); false if the instruction
+ * at CS:RIP is not that. */
+bool decode_cr_write(struct vcpu *v, struct vm_exit *e);
 
 #endif

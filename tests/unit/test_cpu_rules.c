@@ -97,24 +97,36 @@ TEST(dr6_from_a_debug_exception)
     CHECK_EQ(dr6_after_debug_exception(0, 4), 0xffff0ff4);
 }
 
-TEST(mov_to_cr8_decoded)
+TEST(mov_to_cr_decoded)
 {
-    u8 gpr, len;
+    u8 cr, gpr, len;
     static const u8 rax[] = {0x44, 0x0f, 0x22, 0xc0};          /* mov cr8, rax */
-    CHECK(decode_mov_to_cr8(rax, sizeof(rax), true, &gpr, &len));
+    CHECK(decode_mov_to_cr(rax, sizeof(rax), true, &cr, &gpr, &len));
+    CHECK_EQ(cr, 8);
     CHECK_EQ(gpr, 0);
     CHECK_EQ(len, 4);
     static const u8 r9[] = {0x2e, 0x4d, 0x0f, 0x22, 0xc1, 0x90}; /* cs mov cr8, r9 */
-    CHECK(decode_mov_to_cr8(r9, sizeof(r9), true, &gpr, &len));
+    CHECK(decode_mov_to_cr(r9, sizeof(r9), true, &cr, &gpr, &len));
+    CHECK_EQ(cr, 8);
     CHECK_EQ(gpr, 9);
     CHECK_EQ(len, 5);
     static const u8 lock[] = {0xf0, 0x0f, 0x22, 0xc3};         /* AMD: lock mov cr0, ebx = CR8 */
-    CHECK(decode_mov_to_cr8(lock, sizeof(lock), false, &gpr, &len));
+    CHECK(decode_mov_to_cr(lock, sizeof(lock), false, &cr, &gpr, &len));
+    CHECK_EQ(cr, 8);
+    CHECK_EQ(gpr, 3);
+    static const u8 cr4[] = {0x0f, 0x22, 0xe0};                /* mov cr4, rax */
+    CHECK(decode_mov_to_cr(cr4, sizeof(cr4), true, &cr, &gpr, &len));
+    CHECK_EQ(cr, 4);
+    CHECK_EQ(gpr, 0);
+    CHECK_EQ(len, 3);
+    static const u8 cr4_16[] = {0x66, 0x0f, 0x22, 0xe3};       /* an operand-size prefix is ignored */
+    CHECK(decode_mov_to_cr(cr4_16, sizeof(cr4_16), false, &cr, &gpr, &len));
+    CHECK_EQ(cr, 4);
     CHECK_EQ(gpr, 3);
     CHECK_EQ(len, 4);
-    static const u8 cr0[] = {0x0f, 0x22, 0xc0};                /* mov cr0, rax */
-    CHECK(!decode_mov_to_cr8(cr0, sizeof(cr0), true, &gpr, &len));
-    static const u8 rex_outside_64[] = {0x44, 0x0f, 0x22, 0xc0}; /* 32-bit: 44 is INC ESP */
-    CHECK(!decode_mov_to_cr8(rex_outside_64, sizeof(rex_outside_64), false, &gpr, &len));
-    CHECK(!decode_mov_to_cr8(rax, 3, true, &gpr, &len));      /* cut short */
+    /* 32-bit code: 44 is INC ESP, not a REX prefix */
+    CHECK(!decode_mov_to_cr(rax, sizeof(rax), false, &cr, &gpr, &len));
+    CHECK(!decode_mov_to_cr(rax, 3, true, &cr, &gpr, &len));   /* cut short */
+    static const u8 mov_from[] = {0x0f, 0x20, 0xe0};           /* mov rax, cr4 */
+    CHECK(!decode_mov_to_cr(mov_from, sizeof(mov_from), true, &cr, &gpr, &len));
 }
