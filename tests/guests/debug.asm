@@ -82,12 +82,12 @@ main64:
     SAY msg_steps
     mov rax, [STEPS]
     call dec64
-    SAY msg_steps_bs
+    mov rsi, ROM(msg_steps_bs)
     cmp qword [STEP_NO_BS], 0
     je .bs_ok
-    SAY msg_steps_no_bs
+    mov rsi, ROM(msg_steps_no_bs)
 .bs_ok:
-    NEWLINE
+    call print64
 
     ; instruction breakpoint: a fault before the instruction, once
     GATE 1, db_record, 0
@@ -227,8 +227,8 @@ msg_dr7:             db "debug: DR7 after an exit ", 0
 msg_debugctl:        db "debug: IA32_DEBUGCTL after setting BTF and an exit ", 0
 msg_debugctl_fault:  db "debug: IA32_DEBUGCTL: ", 0
 msg_steps:           db "debug: single-step: ", 0
-msg_steps_bs:        db " traps, each with DR6.BS", 0
-msg_steps_no_bs:     db " (BS missing)", 0
+msg_steps_bs:        db " traps, each with DR6.BS", 10, 0
+msg_steps_no_bs:     db " traps, DR6.BS NOT set in each", 10, 0
 msg_ibp:             db "debug: instruction breakpoint: DR6 ", 0
 msg_at_bp:           db ", at the breakpoint, hits ", 0
 msg_not_at_bp:       db ", NOT at the breakpoint, hits ", 0
