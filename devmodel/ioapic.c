@@ -216,8 +216,3 @@ bool ioapic_init(struct ioapic *io, struct dm_env *env, u64 base,
     ioapic_reset(io);
     return bus_claim_mmio(env->bus, base, IOAPIC_MMIO_SIZE, ioapic_mmio_read, ioapic_mmio_write, io, "ioapic");
 }
-
-bool ioapic_pin_masked(const struct ioapic *io, unsigned pin)
-{
-    return pin >= IOAPIC_PINS || (io->redir[pin] & RTE_MASKED);
-}

@@ -286,11 +286,9 @@ int lapic_pending(const struct lapic *l)
     return irrv;
 }
 
-u8 lapic_get_tpr(const struct lapic *l) { return (u8)l->tpr; }
-
 void lapic_set_tpr(struct lapic *l, u8 tpr) { l->tpr = tpr & TPR_MASK; }
 
-u8 lapic_tpr_threshold(const struct lapic *l)
+u8 lapic_tpr_threshold_slow(const struct lapic *l)
 {
     if (!hw_enabled(l) || !l->irr_count)
         return 0;

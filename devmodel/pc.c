@@ -11,7 +11,7 @@
 /* An ISA IRQ goes to its 8259 input and to the matching I/O APIC pin;
  * IRQ0 is wired to pin 2, the I/O APIC's pin 0 being the 8259's INTR
  * in PC chipsets. */
-static unsigned ioapic_pin_of(unsigned gsi) { return gsi == 0 ? 2 : gsi; }
+static unsigned ioapic_pin_of(unsigned gsi) { return gsi == 0 ? PC_IOAPIC_PIN_IRQ0 : gsi; }
 
 static void pc_set_irq(void *ctx, unsigned gsi, bool level)
 {
@@ -53,21 +53,6 @@ int pc_interrupt_ack(struct pc *pc)
         return pic_inta(&pc->pic);
     return -1;
 }
-
-/* Would one more pulse on IRQ0 change anything? The 8259 latches an
- * edge in IRR whether the input is masked or not ("Interrupt Mask
- * Register"; the PIT's IRQ0 is edge triggered), so a pulse counts while
- * IRR bit 0 is clear; once set, later pulses are lost in it until the
- * request is acknowledged. An unmasked I/O APIC pin sends a message on
- * every edge; a masked edge-triggered one drops it (82093AA 3.2.4). */
-static bool irq0_pulse_matters(const struct pc *pc)
-{
-    if (!(pc->pic.chip[0].irr & 1))
-        return true;
-    return pc->kind == PC_PCI && !ioapic_pin_masked(&pc->ioapic, ioapic_pin_of(0));
-}
-
-void pc_gate_timers(struct pc *pc) { pit_mute_irq0(&pc->pit, !irq0_pulse_matters(pc)); }
 
 /* ---- CMOS ---- */
 

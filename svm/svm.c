@@ -279,9 +279,8 @@ static void svm_request_interrupt_window(struct vcpu *v, bool on)
     update_virq(s);
 }
 
-/* VMRUN loads V_TPR as the guest's CR8 and #VMEXIT stores it back. */
-static u8 svm_read_cr8(struct vcpu *v) { return (u8)(sv(v)->vmcb->control.vintr & SVM_VINTR_V_TPR); }
-
+/* VMRUN loads V_TPR as the guest's CR8 and #VMEXIT stores it back, where
+ * svm_vcpu_run reads it into v->cr8. */
 static void svm_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
 {
     struct svm_vcpu *s = sv(v);
@@ -367,6 +366,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     v->gpr[GPR_RSP] = vmcb->save.rsp;
     v->rip = vmcb->save.rip;
     v->rflags = vmcb->save.rflags;
+    v->cr8 = (u8)(vmcb->control.vintr & SVM_VINTR_V_TPR);
     vmcb->control.eventinj = 0;
     struct svm_exit_raw raw = {
         .exitcode = vmcb->control.exitcode,
@@ -517,6 +517,5 @@ const struct arch_ops svm_ops = {
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
-    .read_cr8 = svm_read_cr8,
     .write_cr8 = svm_write_cr8,
 };

@@ -44,11 +44,10 @@ struct arch_ops {
     bool (*msr_write)(struct vcpu *v, u32 msr, u64 value);
     /* The guest's CR8 (the local APIC's task priority, TPR[7:4]) where the
      * CPU reads and writes it without an exit (VT-x TPR shadow, AMD-V
-     * V_TPR), so the guest never touches the real TPR. read_cr8 after an
-     * exit: what the guest left there. write_cr8 before an entry: the
+     * V_TPR), so the guest never touches the real TPR; vcpu_run reads it
+     * back into v->cr8 after each exit. write_cr8 before an entry: the
      * value to load, and the priority class below which a lower CR8 must
      * exit (0: none) because an interrupt of that class waits on it. */
-    u8 (*read_cr8)(struct vcpu *v);
     void (*write_cr8)(struct vcpu *v, u8 cr8, u8 threshold);
 };
 

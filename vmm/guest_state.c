@@ -32,18 +32,9 @@ static struct {
     u32 area_size;      /* bytes of a vCPU's save area */
 } gs;
 
-/* Per-CPU: whose registers this CPU holds. One instance per host CPU
- * once Zazen runs on several (the scheduler's per-CPU data). */
-struct guest_state_cpu {
-    struct vcpu *owner; /* x87/SSE/AVX, XCR0, DR0-DR3 loaded; NULL: nobody's */
-    u64 xcr0;           /* the CPU's XCR0 now */
-    u64 tsc_aux;        /* the CPU's IA32_TSC_AUX now */
-    bool tsc_aux_valid;
-};
+struct guest_state_cpu guest_state_boot_cpu;
 
-static struct guest_state_cpu boot_cpu;
-
-static struct guest_state_cpu *this_cpu(void) { return &boot_cpu; }
+static struct guest_state_cpu *this_cpu(void) { return guest_state_this_cpu(); }
 
 void guest_state_init(void)
 {
@@ -54,6 +45,9 @@ void guest_state_init(void)
                   (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_RDTSCP)) ||
                  (max >= 7 && (cpuid(7, 0).ecx & CPUID_7_ECX_RDPID));
     gs.area_size = FXSAVE_AREA_SIZE;
+    /* A value no guest can write (bits 63:32 are reserved), so the first
+     * entry loads the vCPU's; without the MSR, 0 as every vCPU has. */
+    this_cpu()->tsc_aux = gs.tsc_aux ? ~0ull : 0;
     /* CR4.OSFXSR: FXSAVE/FXRSTOR include the XMM registers (SDM 3A 2.5). */
     if (gs.fxsr)
         write_cr4(read_cr4() | CR4_OSFXSR);
@@ -159,7 +153,7 @@ static void load_registers(struct guest_state_cpu *c, struct vcpu *v)
     write_dr3(v->dr[3]);
 }
 
-void guest_state_load(struct vcpu *v)
+void guest_state_switch(struct vcpu *v)
 {
     struct guest_state_cpu *c = this_cpu();
     if (c->owner != v) {
@@ -168,10 +162,9 @@ void guest_state_load(struct vcpu *v)
         load_registers(c, v);
         c->owner = v;
     }
-    if (gs.tsc_aux && (!c->tsc_aux_valid || c->tsc_aux != v->tsc_aux)) {
+    if (gs.tsc_aux && c->tsc_aux != v->tsc_aux) {
         wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
         c->tsc_aux = v->tsc_aux;
-        c->tsc_aux_valid = true;
     }
 }
 

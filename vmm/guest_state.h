@@ -31,9 +31,29 @@ bool guest_state_vcpu_init(struct vcpu *v);
 void guest_state_vcpu_reset(struct vcpu *v);
 void guest_state_vcpu_release(struct vcpu *v);
 
+/* Per-CPU: whose registers this CPU holds. One instance per host CPU
+ * once Zazen runs on several (the scheduler's per-CPU data). */
+struct guest_state_cpu {
+    struct vcpu *owner; /* x87/SSE/AVX, XCR0, DR0-DR3 loaded; NULL: nobody's */
+    u64 xcr0;           /* the CPU's XCR0 now */
+    u64 tsc_aux;        /* the CPU's IA32_TSC_AUX now (~0: not known yet) */
+};
+
+extern struct guest_state_cpu guest_state_boot_cpu;
+static inline struct guest_state_cpu *guest_state_this_cpu(void) { return &guest_state_boot_cpu; }
+
+/* The work of guest_state_load when something must move. */
+void guest_state_switch(struct vcpu *v);
+
 /* Before each entry: makes v the owner if it is not, and loads its
- * IA32_TSC_AUX if that changed (RDTSCP and RDPID read it without exits). */
-void guest_state_load(struct vcpu *v);
+ * IA32_TSC_AUX if that changed (RDTSCP and RDPID read it without exits).
+ * Mostly nothing to do, so the test is inline. */
+static inline void guest_state_load(struct vcpu *v)
+{
+    const struct guest_state_cpu *c = guest_state_this_cpu();
+    if (c->owner != v || c->tsc_aux != v->tsc_aux)
+        guest_state_switch(v);
+}
 
 /* XSETBV from the guest: false if the value faults (#GP); else it is the
  * vCPU's XCR0 from now on, in the CPU too (v must be running). */

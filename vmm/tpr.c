@@ -8,22 +8,18 @@
 #include "handlers.h"
 #include "x86.h"
 
-void tpr_sync_after_exit(struct vcpu *v)
+void tpr_guest_wrote_cr8(struct vcpu *v)
 {
-    u8 cr8 = arch->read_cr8(v);
-    if (cr8 == v->cr8_loaded)
-        return;
-    lapic_set_tpr(&v->domain->pc.lapic, (u8)(cr8 << 4));
-    v->cr8_loaded = cr8;
+    lapic_set_tpr(&v->domain->pc.lapic, (u8)(v->cr8 << 4));
+    v->cr8_loaded = v->cr8;
     v->no_interrupt_pending = false; /* a lower priority may let one through now */
 }
 
-void tpr_load_before_entry(struct vcpu *v)
+void tpr_load(struct vcpu *v, u8 cr8, u8 threshold)
 {
-    const struct lapic *l = &v->domain->pc.lapic;
-    u8 cr8 = lapic_get_tpr(l) >> 4;
-    arch->write_cr8(v, cr8, lapic_tpr_threshold(l));
-    v->cr8_loaded = cr8;
+    arch->write_cr8(v, cr8, threshold);
+    v->cr8 = v->cr8_loaded = cr8;
+    v->tpr_threshold_loaded = threshold;
 }
 
 /* The source register and length of the MOV to CR at CS:RIP, for an exit

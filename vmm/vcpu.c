@@ -8,5 +8,5 @@ void vcpu_reset(struct vcpu *v)
     arch->vcpu_reset(v);
     guest_state_vcpu_reset(v);
     memset(&v->reflect_chain, 0, sizeof(v->reflect_chain));
-    v->cr8_loaded = 0; /* the backend's reset loads CR8 = 0 too */
+    v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
 }

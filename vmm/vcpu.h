@@ -71,10 +71,12 @@ struct vcpu {
     struct domain *domain;
     unsigned id;
     enum vcpu_state state;
-    /* Synced with the hardware around every entry by the backend. */
+    /* Synced with the hardware around every entry by the backend (CR8:
+     * read back after each exit; the core loads it with arch->write_cr8). */
     u64 gpr[GPR_COUNT];
     u64 rip;
     u64 rflags;
+    u8 cr8;
     /* Guest registers the CPU holds while this vCPU runs and no VMCS/VMCB
      * switches (vmm/guest_state.c loads them when the vCPU takes the CPU):
      * IA32_TSC_AUX, what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP);
@@ -98,9 +100,9 @@ struct vcpu {
     bool irq_window_requested;
     /* The last look found no interrupt for the guest (nothing pending). */
     bool no_interrupt_pending;
-    /* The CR8 the backend last loaded (vmm/tpr.c): one that differs
-     * after an exit is the guest's MOV CR8. */
-    u8 cr8_loaded;
+    /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a
+     * CR8 that differs after an exit is the guest's MOV CR8. */
+    u8 cr8_loaded, tpr_threshold_loaded;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

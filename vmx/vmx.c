@@ -38,6 +38,10 @@ struct vmx_cpu vmx_cpu;
  * and CVE-2015-5307); Zazen reflects them (vmm/reflect.c). */
 #define INTERCEPTED_EXCEPTIONS (BIT(VECTOR_DB) | BIT(VECTOR_AC))
 
+/* The virtual-APIC page's TPR, which MOV CR8 reads and writes with the
+ * TPR shadow (SDM 3C 29.1.1). */
+#define VAPIC_TPR 0x80
+
 /* CR4 bits reserved for guests: their features are not in its CPUID
  * (which does not change once Zazen runs). */
 static u64 guest_cr4_reserved(void)
@@ -678,6 +682,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = vmread(VMCS_GUEST_RFLAGS);
+    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     struct vmx_exit_raw raw = {
         .reason = (u32)vmread(VMCS_EXIT_REASON),
@@ -907,15 +912,8 @@ static bool vmx_msr_write(struct vcpu *v, u32 msr, u64 value)
  * virtual-APIC page's TPR at 80H, never the real one, and a write that
  * takes it below the TPR threshold exits afterwards (SDM 3C 29.3, 29.1.2).
  * Without the shadow CR8 accesses exit and the core answers them from
- * the virtual local APIC (vmm/tpr.c); x->cr8 then only echoes it. */
-#define VAPIC_TPR 0x80
-
-static u8 vmx_read_cr8(struct vcpu *v)
-{
-    struct vmx_vcpu *x = xv(v);
-    return x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
-}
-
+ * the virtual local APIC (vmm/tpr.c); x->cr8 then only echoes it. After
+ * each exit vmx_vcpu_run reads the value back into v->cr8. */
 static void vmx_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
 {
     struct vmx_vcpu *x = xv(v);
@@ -950,6 +948,5 @@ const struct arch_ops vmx_ops = {
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,
-    .read_cr8 = vmx_read_cr8,
     .write_cr8 = vmx_write_cr8,
 };
