@@ -434,20 +434,6 @@ static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
  * the VMRUN that follows an intercepted write must do it for the CPU. */
 #define CR4_TLB_BITS (CR4_PGE | CR4_PAE | CR4_PSE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_LA57)
 
-/* CR4 bits reserved for guests: features their CPUID does not offer. */
-static u64 guest_cr4_reserved(void)
-{
-    static u64 reserved;
-    static bool known;
-    if (!known) {
-        struct guest_features f;
-        cpuid_guest_features(&f);
-        reserved = cr4_reserved_bits(&f);
-        known = true;
-    }
-    return reserved;
-}
-
 /* An intercepted MOV to CR4 (the only CR write intercept besides CR8's,
  * which the core answers). It faults on reserved bits and on clearing
  * PAE in long mode (APM 3 MOV CRn; SDM 2B MOV CR). CR0 is the guest's
@@ -456,7 +442,7 @@ static bool svm_write_cr(struct vcpu *v, unsigned cr, u64 value)
 {
     struct svm_vcpu *s = sv(v);
     struct vmcb_save *g = &s->vmcb->save;
-    if (cr != 4 || (value & guest_cr4_reserved()) || (!(value & CR4_PAE) && (g->efer & EFER_LMA)))
+    if (cr != 4 || (value & cpuid_guest_cr4_reserved()) || (!(value & CR4_PAE) && (g->efer & EFER_LMA)))
         return false;
     if ((g->cr4 ^ value) & CR4_TLB_BITS)
         s->flush_tlb = true;

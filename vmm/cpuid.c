@@ -247,6 +247,19 @@ void cpuid_guest_features(struct guest_features *f)
     cpuid_view_features(&view, f);
 }
 
+u64 cpuid_guest_cr4_reserved(void)
+{
+    static u64 reserved;
+    static bool known;
+    if (!known) {
+        struct guest_features f;
+        cpuid_guest_features(&f);
+        reserved = cr4_reserved_bits(&f);
+        known = true;
+    }
+    return reserved;
+}
+
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
     u32 leaf = (u32)v->gpr[GPR_RAX];

@@ -34,5 +34,8 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
  * depend on (vmm/cpu_rules.h), on this host. */
 void cpuid_view_features(const struct cpuid_view *view, struct guest_features *f);
 void cpuid_guest_features(struct guest_features *f);
+/* The CR4 bits reserved for guests on this host (cr4_reserved_bits of the
+ * above; the host's CPUID does not change once Zazen runs). */
+u64 cpuid_guest_cr4_reserved(void);
 
 #endif

@@ -42,21 +42,6 @@ struct vmx_cpu vmx_cpu;
  * TPR shadow (SDM 3C 29.1.1). */
 #define VAPIC_TPR 0x80
 
-/* CR4 bits reserved for guests: their features are not in its CPUID
- * (which does not change once Zazen runs). */
-static u64 guest_cr4_reserved(void)
-{
-    static u64 reserved;
-    static bool known;
-    if (!known) {
-        struct guest_features f;
-        cpuid_guest_features(&f);
-        reserved = cr4_reserved_bits(&f);
-        known = true;
-    }
-    return reserved;
-}
-
 struct vmx_domain {
     struct nested_pt ept;
     u64 eptp;
@@ -388,7 +373,7 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     put(&w, VMCS_CR0_MASK, ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_PG);
     /* CR4 bits the guest's CPUID does not offer are masked too, so MOV
      * to CR4 exits and faults on them as on that CPU (guest_write_cr4). */
-    put(&w, VMCS_CR4_MASK, c->cr4_fixed0 | ~c->cr4_fixed1 | guest_cr4_reserved());
+    put(&w, VMCS_CR4_MASK, c->cr4_fixed0 | ~c->cr4_fixed1 | cpuid_guest_cr4_reserved());
     if (c->tpr_shadow) {
         put(&w, VMCS_VIRTUAL_APIC_PAGE, hpa_of(xv(v)->virtual_apic));
         put(&w, VMCS_TPR_THRESHOLD, 0);
@@ -850,7 +835,7 @@ static bool guest_write_cr4(struct vcpu *v, u64 value)
     /* Bits the CPU cannot hold in VMX operation fault, as on a CPU
      * without them; so do those of features CPUID does not offer (VMXE,
      * PCIDE, ...), and clearing PAE in IA-32e mode (SDM 2B MOV CR). */
-    if ((value & ~vmx_cpu.cr4_fixed1) || (value & guest_cr4_reserved()))
+    if ((value & ~vmx_cpu.cr4_fixed1) || (value & cpuid_guest_cr4_reserved()))
         return false;
     if (!(value & CR4_PAE) && (vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
         return false;
