@@ -135,7 +135,7 @@ $(TESTDISK): tests/guests/mkdisk.py
 
 # Test guests: flat ROM images that start at the reset vector. nasm
 # writes what each includes (a variant includes its base guest) to .d.
-$(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build
+$(BUILD)/guests/%.bin: tests/guests/%.asm $(wildcard tests/guests/*.inc) | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
 	@echo "  NASM    $< (guest ROM)"
 	$(Q)$(NASM) -f bin -I tests/guests/ -M -MT $@ -MF $@.d -MP $<

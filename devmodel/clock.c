@@ -109,6 +109,7 @@ void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void 
     p->period = 0;
     p->next = 0;
     p->ticks = p->missed = p->backlog = 0;
+    p->muted = false;
     p->tick = tick;
     p->dev = dev;
 }
@@ -118,10 +119,35 @@ void periodic_start(struct dm_periodic *p, u64 first, u64 period)
     p->period = period;
     p->next = first;
     p->backlog = 0; /* a new rate or phase owes nothing */
-    if (period)
+    if (period && !p->muted)
         timer_arm(p->clock, &p->timer, first);
     else
         timer_cancel(p->clock, &p->timer);
+}
+
+u64 periodic_next(const struct dm_periodic *p, u64 now)
+{
+    if (!p->period)
+        return DM_NEVER;
+    if (p->next > now)
+        return p->next;
+    return p->next + ((now - p->next) / p->period + 1) * p->period;
+}
+
+void periodic_mute(struct dm_periodic *p, bool mute)
+{
+    if (mute == p->muted)
+        return;
+    p->muted = mute;
+    if (mute) {
+        timer_cancel(p->clock, &p->timer);
+        return;
+    }
+    if (!p->period)
+        return;
+    p->next = periodic_next(p, p->clock->now);
+    p->backlog = 0;
+    timer_arm(p->clock, &p->timer, p->next);
 }
 
 void periodic_stop(struct dm_periodic *p)

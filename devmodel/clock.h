@@ -59,9 +59,10 @@ struct dm_periodic {
     struct dm_timer timer;
     struct dm_clock *clock;
     u64 period;      /* ns; 0: stopped */
-    u64 next;        /* the deadline of the next regular tick */
+    u64 next;        /* the deadline of the next regular tick (muted: maybe past) */
     u64 ticks, missed;
     u64 backlog;     /* missed ticks not yet delivered */
+    bool muted;      /* keeps its period and phase but arms no timer */
     void (*tick)(void *dev, u64 now);
     void *dev;
 };
@@ -70,5 +71,13 @@ void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void 
 /* Starts ticking every period ns, the first tick at first (absolute). */
 void periodic_start(struct dm_periodic *p, u64 first, u64 period);
 void periodic_stop(struct dm_periodic *p);
+/* A device whose ticks could reach no one (its interrupt is masked)
+ * mutes them: no timer is armed, so no host timer runs at the tick rate,
+ * but the period and phase stay, and what the device shows (a count)
+ * can still be computed from periodic_next. The ticks it skips are not
+ * owed: unmuted, it ticks on from the next regular deadline. */
+void periodic_mute(struct dm_periodic *p, bool mute);
+/* The deadline of the first regular tick after now (DM_NEVER if stopped). */
+u64 periodic_next(const struct dm_periodic *p, u64 now);
 
 #endif

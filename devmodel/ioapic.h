@@ -33,6 +33,11 @@ void ioapic_reset(struct ioapic *io);
 /* Drives input pin 0-23 to an electrical level. Entries programmed active
  * low (polarity bit) see the inverse, as the chip does. */
 void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level);
+/* Is the pin's redirection entry masked (3.2.4, bit 16)? */
+static inline bool ioapic_pin_masked(const struct ioapic *io, unsigned pin)
+{
+    return pin >= IOAPIC_PINS || (io->redir[pin] & (1ull << 16));
+}
 /* An EOI broadcast from a local APIC: clears the remote IRR of the
  * level-triggered entries with that vector, and delivers again those whose
  * input is still asserted. */

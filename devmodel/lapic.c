@@ -286,6 +286,17 @@ int lapic_pending(const struct lapic *l)
     return irrv;
 }
 
+void lapic_set_tpr(struct lapic *l, u8 tpr) { l->tpr = tpr & TPR_MASK; }
+
+u8 lapic_tpr_threshold_slow(const struct lapic *l)
+{
+    if (!hw_enabled(l) || !l->irr_count)
+        return 0;
+    int irrv = vec_highest(l->irr);
+    u32 class = irrv < 0 ? 0 : priority_class((u32)irrv);
+    return class && class <= priority_class(l->tpr) ? (u8)class : 0;
+}
+
 void lapic_ack(struct lapic *l, u8 vector)
 {
     if (!vec_test(l->irr, vector))
@@ -487,11 +498,23 @@ static u32 timer_current_count(const struct lapic *l)
 {
     if (!timer_counting(l))
         return 0;
-    u64 next = timer_mode(l) == TIMER_PERIODIC ? l->periodic.next : l->timer.deadline;
     u64 now = clock_now(l->env->clock);
+    /* Periodic: the next reload, computed from the phase (a masked timer
+     * keeps counting with no timer armed, lapic_gate_timer). */
+    u64 next = timer_mode(l) == TIMER_PERIODIC ? periodic_next(&l->periodic, now) : l->timer.deadline;
     if (next <= now)
         return 0;
     return (u32)((next - now + l->count_ns - 1) / l->count_ns);
+}
+
+/* A masked timer interrupt reaches no one: a periodic timer then keeps
+ * counting (the count runs whether the LVT entry is masked or not, SDM 3A
+ * 11.5.4) but arms no timer at its rate, which would keep a host timer
+ * busy for nothing; unmasked, it ticks on in phase. A one-shot or
+ * TSC-deadline timer fires once, masked or not (it ends its count). */
+static void lapic_gate_timer(struct lapic *l)
+{
+    periodic_mute(&l->periodic, (l->lvt[LVT_TIMER] & LVT_MASKED) != 0);
 }
 
 /* Writing the initial count (re)starts counting; 0 stops the timer. In
@@ -609,6 +632,8 @@ static void lapic_write_lvt(struct lapic *l, enum lvt_entry which, u32 value)
     l->lvt[which] = v;
     if (which == LVT_TIMER && (old & LVT_TIMER_MODE) != (v & LVT_TIMER_MODE))
         lapic_timer_mode_changed(l);
+    if (which == LVT_TIMER)
+        lapic_gate_timer(l);
     if (which == LVT_LINT0) {
         if (!lint_is_level(l, 0))
             l->lvt[which] &= ~LVT_REMOTE_IRR;
@@ -623,6 +648,7 @@ static void lapic_write_svr(struct lapic *l, u32 value)
     if (was_enabled && !sw_enabled(l)) /* 11.4.7.2 */
         for (unsigned i = 0; i < LAPIC_LVT_ENTRIES; i++)
             l->lvt[i] |= LVT_MASKED;
+    lapic_gate_timer(l);
 }
 
 /* ---- the register file ---- */
@@ -780,6 +806,7 @@ static void lapic_reset_registers(struct lapic *l)
     l->icr_lo = l->icr_hi = 0;
     for (unsigned i = 0; i < LAPIC_LVT_ENTRIES; i++)
         l->lvt[i] = LVT_MASKED;
+    lapic_gate_timer(l);
     l->timer_initial = l->timer_divide = 0;
     l->count_ns = timer_divisor(l) * NS_PER_TIMER_TICK;
     l->tsc_deadline = 0;

@@ -117,6 +117,16 @@ bool lapic_take_init(struct lapic *l);   /* an INIT message: the core resets the
 int lapic_take_sipi(struct lapic *l);    /* a start-up message: its vector, or -1 */
 bool lapic_take_extint(struct lapic *l); /* an ExtINT message: the core asks the 8259 for the vector */
 
+/* The task-priority register, also the guest's CR8 (TPR[7:4] = CR8[3:0],
+ * SDM 3A 11.8.6.1): the core keeps the two one value (vmm/tpr.c). */
+static inline u8 lapic_get_tpr(const struct lapic *l) { return (u8)l->tpr; }
+void lapic_set_tpr(struct lapic *l, u8 tpr);
+/* The priority class of the highest requested interrupt if only the TPR
+ * holds it back (a lower TPR would let it through), else 0. Asked before
+ * every entry: nothing requested is the common answer, without a call. */
+u8 lapic_tpr_threshold_slow(const struct lapic *l);
+static inline u8 lapic_tpr_threshold(const struct lapic *l) { return l->irr_count ? lapic_tpr_threshold_slow(l) : 0; }
+
 /* IA32_TSC_DEADLINE (MSR 6E0H), SDM 3A 11.5.4.1. */
 u64 lapic_read_tsc_deadline(const struct lapic *l);
 void lapic_write_tsc_deadline(struct lapic *l, u64 tsc);

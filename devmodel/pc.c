@@ -11,7 +11,7 @@
 /* An ISA IRQ goes to its 8259 input and to the matching I/O APIC pin;
  * IRQ0 is wired to pin 2, the I/O APIC's pin 0 being the 8259's INTR
  * in PC chipsets. */
-static unsigned ioapic_pin_of(unsigned gsi) { return gsi == 0 ? 2 : gsi; }
+static unsigned ioapic_pin_of(unsigned gsi) { return gsi == 0 ? PC_IOAPIC_PIN_IRQ0 : gsi; }
 
 static void pc_set_irq(void *ctx, unsigned gsi, bool level)
 {

@@ -541,6 +541,19 @@ static void counter0_tick(void *dev, u64 now)
     counter0_rearm(p, clk);
 }
 
+void pit_mute_irq0(struct pit *p, bool mute)
+{
+    struct pit_channel *ch = &p->ch[0];
+    if (mute == ch->tick.muted)
+        return;
+    periodic_mute(&ch->tick, mute);
+    if (!mute) { /* tick on from OUT0's next rising edge, exactly */
+        u64 clk = now_clk(p);
+        channel_sync(ch, clk);
+        counter0_rearm(p, clk);
+    }
+}
+
 /* ---- ports -------------------------------------------------------------- */
 
 static void read_back(struct pit *p, u8 cmd, u64 clk)

@@ -59,6 +59,12 @@ struct pit {
     struct dm_env *env;
 };
 
+/* The platform says whether a pulse on IRQ0 could still change anything
+ * (an 8259 input whose IRR bit is clear, an unmasked I/O APIC pin): if
+ * not, counter 0's periodic ticks are muted (no timer armed at their
+ * rate); the counters stay readable, computed from time. */
+void pit_mute_irq0(struct pit *p, bool mute);
+
 /* Claims 0x40-0x43 and 0x61 (width 1); resets. */
 bool pit_init(struct pit *p, struct dm_env *env);
 /* Power-on state (undefined in the datasheet): every counter in mode 0,

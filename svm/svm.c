@@ -4,8 +4,11 @@
 #include "../vmm/arch.h"
 #include "../vmm/console.h"
 #include "../vmm/cpu.h"
+#include "../vmm/cpu_rules.h"
+#include "../vmm/cpuid.h"
 #include "../vmm/domain.h"
 #include "../vmm/format.h"
+#include "../vmm/handlers.h"
 #include "../vmm/mm.h"
 #include "../vmm/percpu.h"
 #include "../vmm/string.h"
@@ -59,6 +62,9 @@ struct svm_vcpu {
     bool flush_tlb;
     int asid_cpu;          /* the CPU its ASID belongs to; -1: none */
     u64 asid_generation;
+    /* What the guest's next entry must watch for (update_virq). */
+    bool window;          /* an interrupt window */
+    u8 tpr_threshold;     /* an interrupt of this class waits on the TPR */
 };
 
 static struct svm_host cpu;
@@ -202,9 +208,18 @@ static void svm_domain_destroy(struct domain *d)
 
 static void set_intercepts(struct vmcb_control *c)
 {
+    /* CR4 writes: the CPU would let a guest set bits of features it has
+     * and the guest's CPUID hides (PCIDE, PKE, ...), and QEMU 7.2 takes
+     * reserved bits there and then refuses VMRUN; Zazen checks them as the
+     * CPU the guest sees would (svm_write_cr). CR0 stays the guest's. */
+    c->intercept_cr = SVM_INTERCEPT_CR4_WRITE;
     /* #DF, so that a coming triple fault is seen even where the shutdown
-     * intercept is not honoured (vmm/exit.c: handle_double_fault). */
-    c->intercept_exceptions = BIT(8);
+     * intercept is not honoured (vmm/exit.c: handle_double_fault). #DB and
+     * #AC always: a delivery of either can raise the next one forever
+     * without an instruction boundary where the host could take an
+     * interrupt (CVE-2015-8104, CVE-2015-5307; APM 2 15.12); Zazen
+     * reflects them (vmm/reflect.c). */
+    c->intercept_exceptions = BIT(VECTOR_DB) | BIT(8) | BIT(VECTOR_AC);
     c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
                          SVM_INTERCEPT_INVD | SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA |
                          SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
@@ -249,6 +264,51 @@ static void svm_vcpu_destroy(struct vcpu *v)
     v->arch = NULL;
 }
 
+/* Interrupt windows: a virtual interrupt (V_IRQ) that ignores the TPR,
+ * with the VINTR intercept: the CPU exits the moment the guest could take
+ * it (APM 2 15.21.4), and Zazen injects the real vector through EVENTINJ.
+ *
+ * The TPR: with V_INTR_MASKING the guest's MOV CR8 reads and writes V_TPR,
+ * never the real TPR (APM 2 15.21.1-15.21.2). While an interrupt waits on
+ * the TPR (tpr_threshold), CR8 writes are intercepted, so one that lets it
+ * through comes back to Zazen at once. They are intercepted while a window
+ * is asked for too: QEMU 7.2 TCG aborts (an assertion about its I/O thread
+ * lock) when a guest writes CR8 with V_IRQ set, and the intercept keeps it
+ * from getting there. */
+static void update_virq(struct svm_vcpu *s)
+{
+    struct vmcb_control *c = &s->vmcb->control;
+    if (s->window) {
+        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK;
+        c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+    } else {
+        c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK);
+        c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+    }
+    if (s->window || s->tpr_threshold)
+        c->intercept_cr |= SVM_INTERCEPT_CR8_WRITE;
+    else
+        c->intercept_cr &= ~SVM_INTERCEPT_CR8_WRITE;
+}
+
+static void svm_request_interrupt_window(struct vcpu *v, bool on)
+{
+    struct svm_vcpu *s = sv(v);
+    s->window = on;
+    update_virq(s);
+}
+
+/* VMRUN loads V_TPR as the guest's CR8 and #VMEXIT stores it back, where
+ * svm_vcpu_run reads it into v->cr8. */
+static void svm_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
+{
+    struct svm_vcpu *s = sv(v);
+    struct vmcb_control *c = &s->vmcb->control;
+    c->vintr = (c->vintr & ~(u64)SVM_VINTR_V_TPR) | (cr8 & SVM_VINTR_V_TPR);
+    s->tpr_threshold = threshold;
+    update_virq(s);
+}
+
 static void set_segment(struct vmcb_segment *s, u16 selector, u64 base, u32 limit, u16 attrib)
 {
     *s = (struct vmcb_segment){selector, attrib, limit, base};
@@ -278,6 +338,27 @@ static void svm_vcpu_reset(struct vcpu *v)
     v->rflags = RFLAGS_FIXED;
     sv(v)->flush_tlb = true;
     sv(v)->vmcb->control.eventinj = 0;
+    sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
+    sv(v)->tpr_threshold = 0;
+    update_virq(sv(v));
+}
+
+/* An intercepted #DB has already updated DR6 in the VMCB, as on any
+ * delivery (APM 2 15.12); Zazen hands every #DB back to the guest
+ * (vmm/reflect.c), and delivering it clears DR7.GD (APM 2 13.1.1.5), or
+ * the handler's own MOV DR would fault again. */
+static void debug_exception_exited(struct vmcb *vmcb) { vmcb->save.dr7 &= ~DR7_GD; }
+
+/* VMRUN loads the guest's CR2 from the VMCB and #VMEXIT stores it back
+ * (APM 2 15.5.1, 15.6), leaving it in the CPU. Bochs 2.7 does not load it,
+ * so the CPU's CR2 (the last guest's, or this one's before a reset) would
+ * reach the guest: the register gets the VMCB's value first. After an
+ * exit of this vCPU they agree, so this writes only when the vCPU changed
+ * or was reset. */
+static void load_cr2(const struct vmcb *vmcb)
+{
+    if (read_cr2() != vmcb->save.cr2)
+        write_cr2(vmcb->save.cr2);
 }
 
 /* An ASID of this CPU's current generation, a new one if v comes from
@@ -334,6 +415,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->save.rsp = v->gpr[GPR_RSP];
     vmcb->save.rip = v->rip;
     vmcb->save.rflags = v->rflags;
+    load_cr2(vmcb);
     /* Without flush-by-ASID the only TLB control is a full flush (15.16.1). */
     u8 flush = (cpu.features & SVM_FEATURE_FLUSH_BY_ASID) ? SVM_TLB_FLUSH_ASID : SVM_TLB_FLUSH_ALL;
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
@@ -345,6 +427,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     v->gpr[GPR_RSP] = vmcb->save.rsp;
     v->rip = vmcb->save.rip;
     v->rflags = vmcb->save.rflags;
+    v->cr8 = (u8)(vmcb->control.vintr & SVM_VINTR_V_TPR);
     vmcb->control.eventinj = 0;
     struct svm_exit_raw raw = {
         .exitcode = vmcb->control.exitcode,
@@ -353,8 +436,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .rip = vmcb->save.rip,
         .next_rip = vmcb->control.next_rip,
         .nrips = (cpu.features & SVM_FEATURE_NRIPS) != 0,
+        .exitintinfo = vmcb->control.exitintinfo,
+        .decode_assists = (cpu.features & SVM_FEATURE_DECODE_ASSISTS) != 0,
     };
     svm_decode_exit(&raw, e);
+    if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
+        debug_exception_exited(vmcb);
     /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
     if (vmcb->control.exitintinfo & SVM_EVENT_VALID)
         vmcb->control.eventinj = vmcb->control.exitintinfo;
@@ -404,14 +491,24 @@ static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
         sv(v)->vmcb->save.cr2 = ev->cr2;
 }
 
-/* AMD-V lets the guest own CR0 and CR4 outright (no CR intercepts are
- * set), so no CR write ever reaches this. */
+/* CR4 bits whose change flushes the TLB (SDM 3A 4.10.4.1; APM 2 5.5.3):
+ * the VMRUN that follows an intercepted write must do it for the CPU. */
+#define CR4_TLB_BITS (CR4_PGE | CR4_PAE | CR4_PSE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_LA57)
+
+/* An intercepted MOV to CR4 (the only CR write intercept besides CR8's,
+ * which the core answers). It faults on reserved bits and on clearing
+ * PAE in long mode (APM 3 MOV CRn; SDM 2B MOV CR). CR0 is the guest's
+ * own: no write to it reaches this. */
 static bool svm_write_cr(struct vcpu *v, unsigned cr, u64 value)
 {
-    (void)v;
-    (void)cr;
-    (void)value;
-    return false;
+    struct svm_vcpu *s = sv(v);
+    struct vmcb_save *g = &s->vmcb->save;
+    if (cr != 4 || (value & cpuid_guest_cr4_reserved()) || (!(value & CR4_PAE) && (g->efer & EFER_LMA)))
+        return false;
+    if ((g->cr4 ^ value) & CR4_TLB_BITS)
+        s->flush_tlb = true;
+    g->cr4 = value;
+    return true;
 }
 
 static bool svm_interrupt_window_open(struct vcpu *v)
@@ -423,27 +520,15 @@ static bool svm_interrupt_window_open(struct vcpu *v)
     return (v->rflags & RFLAGS_IF) && !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
 }
 
-/* A virtual interrupt (V_IRQ) that ignores the TPR, with the VINTR
- * intercept: the CPU exits the moment the guest could take it (APM 2
- * 15.21.4), and Zazen injects the real vector through EVENTINJ. */
-static void svm_request_interrupt_window(struct vcpu *v, bool on)
-{
-    struct vmcb_control *c = &sv(v)->vmcb->control;
-    if (on) {
-        c->vintr |= SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << 16);
-        c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
-    } else {
-        c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | (0xfull << 16));
-        c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
-    }
-}
-
 static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
     const struct vmcb_save *g = &sv(v)->vmcb->save;
     switch (msr) {
     case MSR_EFER: *value = g->efer & ~EFER_SVME; return true; /* SVM is not offered to guests */
     case MSR_IA32_PAT: *value = g->g_pat; return true;
+    /* DebugCtl: VMRUN switches it only with LBR virtualization (APM 2
+     * 15.23), which the test platforms lack: it reads 0 and takes only 0. */
+    case MSR_IA32_DEBUGCTL: *value = 0; return true;
     default: return false;
     }
 }
@@ -457,6 +542,7 @@ static bool svm_msr_write(struct vcpu *v, u32 msr, u64 value)
         g->efer = (value & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
         return true;
     case MSR_IA32_PAT: g->g_pat = value; return true;
+    case MSR_IA32_DEBUGCTL: return value == 0;
     default: return false;
     }
 }
@@ -480,4 +566,5 @@ const struct arch_ops svm_ops = {
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
+    .write_cr8 = svm_write_cr8,
 };

@@ -70,6 +70,22 @@ static void decode_npf(const struct svm_exit_raw *raw, struct vm_exit *e)
     e->npf.valid_gla = false; /* SVM does not report the linear address */
 }
 
+/* A MOV to CR4 or CR8 that a CR write intercept caught. With decode
+ * assists EXITINFO1 names the source register (bit 63 valid, 3:0 the GPR;
+ * APM 2 15.33.1); without, the core decodes the instruction
+ * (CR_GPR_UNKNOWN). */
+#define CR_INFO_MOV BIT(63)
+
+static void decode_cr_write(const struct svm_exit_raw *raw, struct vm_exit *e, u8 cr)
+{
+    e->reason = EXIT_CR_ACCESS;
+    e->cr.cr = cr;
+    e->cr.access = CR_MOV_TO;
+    e->cr.gpr = raw->decode_assists && (raw->exitinfo1 & CR_INFO_MOV) ? (u8)(raw->exitinfo1 & 0xf) : CR_GPR_UNKNOWN;
+    if (raw->nrips && raw->next_rip > raw->rip && raw->next_rip - raw->rip <= 15)
+        e->insn_len = (u8)(raw->next_rip - raw->rip);
+}
+
 static enum exit_reason simple_reason(u32 code)
 {
     switch (code) {
@@ -108,11 +124,17 @@ void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
         decode_npf(raw, e);
         return;
     }
+    if (code == SVM_EXIT_CR4_WRITE || code == SVM_EXIT_CR8_WRITE) {
+        decode_cr_write(raw, e, (u8)(code - SVM_EXIT_CR0_WRITE));
+        return;
+    }
     if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_EXCEPTION_BASE + 32) {
         e->reason = EXIT_EXCEPTION;
         e->exception.vector = (u8)(code - SVM_EXIT_EXCEPTION_BASE);
         e->exception.error = (u32)raw->exitinfo1;
         e->exception.cr2 = raw->exitinfo2;
+        e->exception.in_delivery = (raw->exitintinfo & SVM_EVENT_VALID) != 0;
+        e->exception.delivery_vector = (u8)raw->exitintinfo;
         return;
     }
     if (code == SVM_EXIT_MSR) {

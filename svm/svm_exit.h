@@ -11,6 +11,8 @@ struct svm_exit_raw {
     u64 rip;      /* guest RIP at the exit */
     u64 next_rip; /* valid only with NRIP save */
     bool nrips;   /* CPUID 8000_000Ah EDX[3] */
+    u64 exitintinfo; /* an event whose delivery the exit interrupted (APM 2 15.7.2) */
+    bool decode_assists; /* CPUID 8000_000Ah EDX[7] */
 };
 
 void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e);

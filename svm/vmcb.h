@@ -99,6 +99,10 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.cr2) == 0x640, "CR2 offset")
 _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "G_PAT offset");
 _Static_assert(sizeof(struct vmcb) == 0x1000, "a VMCB is one page");
 
+/* CR intercepts (offset 0x000): reads in bits 15:0, writes in 31:16 */
+#define SVM_INTERCEPT_CR4_WRITE BIT(16 + 4)
+#define SVM_INTERCEPT_CR8_WRITE BIT(16 + 8)
+
 /* Intercept vector 3 (offset 0x00c), APM 2 Table B-1 */
 #define SVM_INTERCEPT_INTR BIT(0)
 #define SVM_INTERCEPT_NMI BIT(1)
@@ -131,7 +135,10 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "a VMCB is one page");
 #define SVM_INTERCEPT_XSETBV BIT(13)
 
 /* VINTR (offset 0x060), APM 2 15.21 */
+#define SVM_VINTR_V_TPR 0xfu
 #define SVM_VINTR_V_IRQ BIT(8)
+#define SVM_VINTR_PRIO_SHIFT 16
+#define SVM_VINTR_PRIO_MASK (0xfull << SVM_VINTR_PRIO_SHIFT)
 #define SVM_VINTR_V_IGN_TPR BIT(20)
 #define SVM_VINTR_MASKING BIT(24)
 #define SVM_VINTR_VECTOR_SHIFT 32
@@ -153,6 +160,8 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "a VMCB is one page");
 /* Exit codes, APM 2 Appendix C */
 #define SVM_EXIT_CR0_READ 0x000
 #define SVM_EXIT_CR0_WRITE 0x010
+#define SVM_EXIT_CR4_WRITE 0x014
+#define SVM_EXIT_CR8_WRITE 0x018
 #define SVM_EXIT_EXCEPTION_BASE 0x040
 #define SVM_EXIT_INTR 0x060
 #define SVM_EXIT_NMI 0x061

@@ -234,9 +234,7 @@ def isolation_scenario(platform):
     )
 
 
-# isolation_scenario joins ALL with per-vCPU switching of the FPU, debug
-# and control register state (issue "CPU fidelity", item 3).
-ALL = [weights_scenario(p) for p in SMP_PLATFORMS] + [cap_scenario(p) for p in SMP_PLATFORMS] + [
+ALL = [isolation_scenario(p) for p in SMP_PLATFORMS] + [weights_scenario(p) for p in SMP_PLATFORMS] + [cap_scenario(p) for p in SMP_PLATFORMS] + [
     misbehaving_scenario(p) for p in ("qemu-svm", "bochs-vmx")] + [idle_scenario(p) for p in ("qemu-svm", "bochs-vmx")] + [
     three_at_once_scenario(p) for p in ("qemu-svm", "bochs-vmx")] + [
     Scenario(

@@ -52,6 +52,13 @@ struct arch_ops {
      * syscall and segment-base MSRs). False: not one of them. */
     bool (*msr_read)(struct vcpu *v, u32 msr, u64 *value);
     bool (*msr_write)(struct vcpu *v, u32 msr, u64 value);
+    /* The guest's CR8 (the local APIC's task priority, TPR[7:4]) where the
+     * CPU reads and writes it without an exit (VT-x TPR shadow, AMD-V
+     * V_TPR), so the guest never touches the real TPR; vcpu_run reads it
+     * back into v->cr8 after each exit. write_cr8 before an entry: the
+     * value to load, and the priority class below which a lower CR8 must
+     * exit (0: none) because an interrupt of that class waits on it. */
+    void (*write_cr8)(struct vcpu *v, u8 cr8, u8 threshold);
 };
 
 extern const struct arch_ops svm_ops;

@@ -2,11 +2,14 @@
  * and AMD APM Vol. 3 Appendix E. Anything Zazen does not virtualize is
  * hidden, so a guest never tries it: VMX/SVM (no nesting), MONITOR/MWAIT
  * and MONITORX (a guest must not sleep the physical CPU; Bochs's MWAITX
- * never wakes), XSAVE and AVX (XCR0 is not switched yet), performance and
- * debug-store features, x2APIC (the virtual local APIC is xAPIC only), AMD
- * memory encryption (SME/SEV, leaf 8000_001Fh: Linux's decompressor reads
- * MSR C001_0131 when the leaf offers SEV). */
+ * never wakes), performance and debug-store features, x2APIC (the virtual
+ * local APIC is xAPIC only), AMD memory encryption (SME/SEV, leaf
+ * 8000_001Fh: Linux's decompressor reads MSR C001_0131 when the leaf
+ * offers SEV), and XSAVE components beyond x87, SSE and AVX (those are
+ * the ones vmm/guest_state.c switches, with each vCPU's XCR0). */
 #include "cpuid.h"
+#include "arch.h"
+#include "guest_state.h"
 #include "handlers.h"
 #include "domain.h"
 #include "hosttime.h"
@@ -18,6 +21,19 @@
 #define LEAF1_ECX_KEEP                                                                                       \
     (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR BIT(31)
+/* Leaf 1 ECX bits offered with XSAVE state: XSAVE, OSXSAVE (CR4.OSXSAVE
+ * as the guest set it), and with AVX state FMA, AVX, F16C. */
+#define LEAF1_ECX_FMA BIT(12)
+#define LEAF1_ECX_XSAVE BIT(26)
+#define LEAF1_ECX_OSXSAVE BIT(27)
+#define LEAF1_ECX_AVX BIT(28)
+#define LEAF1_ECX_F16C BIT(29)
+#define LEAF7_EBX_AVX2 BIT(5)
+/* Leaf 0Dh sub-leaf 1 EAX: XSAVEOPT and XGETBV with ECX = 1 need nothing
+ * more; XSAVEC and XSAVES/IA32_XSS (compacted images, supervisor state)
+ * are not offered (SDM 1 13.2). */
+#define XSAVE_LEAF1_KEEP (BIT(0) | BIT(2))
+#define XSAVE_LEGACY_AND_HEADER 576 /* bytes before the first extended component (13.4) */
 /* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV
  * PAT PSE36 CLFSH MMX FXSR SSE SSE2; not DS, ACPI (thermal), SS, HTT, TM, PBE. */
 #define LEAF1_EDX_KEEP 0x07cbfbffu
@@ -40,7 +56,6 @@ static bool hidden_leaf(u32 leaf)
     case 0x6:        /* thermal and power */
     case 0x9:        /* direct cache access */
     case 0xa:        /* architectural performance monitoring */
-    case 0xd:        /* XSAVE state */
     case 0xf: case 0x10: case 0x12: case 0x14: case 0x1b: /* RDT, SGX, PT, PCONFIG */
     case 0x8000000a: /* SVM features: no nesting */
     case 0x8000001f: /* SME/SEV memory encryption: not virtualized */
@@ -108,6 +123,53 @@ static struct cpuid_regs tsc_leaf(const struct cpuid_view *view)
     return (struct cpuid_regs){.eax = best_den, .ebx = best_num, .ecx = CPUID_CRYSTAL_HZ, .edx = 0};
 }
 
+/* The XSAVE area's size for the components in mask: the end of the last
+ * one, from where the CPU says each is (leaf 0Dh sub-leaf n: EAX size, EBX
+ * offset; SDM 1 13.4.3). */
+static u32 xsave_size(const struct cpuid_view *view, u64 mask)
+{
+    u32 size = XSAVE_LEGACY_AND_HEADER;
+    for (u32 n = 2; n < 64; n++)
+        if (mask & BIT(n)) {
+            struct cpuid_regs c = view->host(0xd, n);
+            size = MAX(size, c.ebx + c.eax);
+        }
+    return size;
+}
+
+/* Leaf 0Dh, the XSAVE state components: those Zazen switches, sized for
+ * the vCPU's XCR0 (EBX) and for all of them (ECX). */
+static struct cpuid_regs xsave_leaf(u32 subleaf, const struct cpuid_view *view)
+{
+    u64 mask = view->xcr0_supported;
+    struct cpuid_regs r = {0};
+    if (!mask)
+        return r;
+    if (subleaf == 0) {
+        r.eax = (u32)mask;
+        r.edx = (u32)(mask >> 32);
+        r.ebx = xsave_size(view, view->xcr0 & mask);
+        r.ecx = xsave_size(view, mask);
+    } else if (subleaf == 1) {
+        r.eax = view->host(0xd, 1).eax & XSAVE_LEAF1_KEEP;
+    } else if (subleaf < 64 && (mask & BIT(subleaf))) {
+        r = view->host(0xd, subleaf);
+    }
+    return r;
+}
+
+/* Leaf 1 ECX's XSAVE and AVX bits, offered with the state Zazen switches. */
+static u32 xsave_features(u32 host_ecx, const struct cpuid_view *view)
+{
+    u32 ecx = 0;
+    if (!view->xcr0_supported)
+        return 0;
+    ecx |= LEAF1_ECX_XSAVE | (view->osxsave ? LEAF1_ECX_OSXSAVE : 0);
+    if (view->xcr0_supported & XCR0_AVX)
+        ecx |= host_ecx & (LEAF1_ECX_AVX | LEAF1_ECX_FMA | LEAF1_ECX_F16C);
+    return ecx;
+}
+
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view)
 {
     if ((leaf & 0xffff0000) == CPUID_HYPERVISOR_BASE)
@@ -131,7 +193,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         r = reports_tsc_leaf(view) ? tsc_leaf(view) : (struct cpuid_regs){0};
         break;
     case 0x1:
-        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR;
+        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | xsave_features(r.ecx, view);
         r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
         r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (view->vcpu_id << 24);
@@ -141,13 +203,16 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         break;
     case 0x7:
         if (subleaf == 0) {
-            r.ebx &= LEAF7_EBX_KEEP;
+            r.ebx &= LEAF7_EBX_KEEP | ((view->xcr0_supported & XCR0_AVX) ? LEAF7_EBX_AVX2 : 0);
             r.ecx = 0;
             r.edx = 0;
             r.eax = 0;
         } else {
             r = (struct cpuid_regs){0};
         }
+        break;
+    case 0xd:
+        r = xsave_leaf(subleaf, view);
         break;
     case 0xb:
     case 0x1f:
@@ -167,10 +232,45 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
     return r;
 }
 
+void cpuid_view_features(const struct cpuid_view *view, struct guest_features *f)
+{
+    struct cpuid_regs l1 = cpuid_guest_view(1, 0, view), l7 = cpuid_guest_view(7, 0, view);
+    struct cpuid_regs ext1 = cpuid_guest_view(0x80000001, 0, view);
+    *f = (struct guest_features){l1.ecx, l1.edx, l7.ebx, l7.ecx, ext1.ecx, ext1.edx, view->xcr0_supported};
+    /* OSXSAVE is CR4's, not a feature: XSAVE is what CR4.OSXSAVE needs. */
+    f->leaf1_ecx &= ~LEAF1_ECX_OSXSAVE;
+}
+
+void cpuid_guest_features(struct guest_features *f)
+{
+    struct cpuid_view view = {.host = cpuid, .xcr0_supported = guest_xcr0_supported()};
+    cpuid_view_features(&view, f);
+}
+
+u64 cpuid_guest_cr4_reserved(void)
+{
+    static u64 reserved;
+    static bool known;
+    if (!known) {
+        struct guest_features f;
+        cpuid_guest_features(&f);
+        reserved = cr4_reserved_bits(&f);
+        known = true;
+    }
+    return reserved;
+}
+
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
-    struct cpuid_view view = {.vcpu_id = v->id, .tsc_khz = host_tsc_khz(), .host = cpuid};
-    struct cpuid_regs r = cpuid_guest_view((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], &view);
+    u32 leaf = (u32)v->gpr[GPR_RAX];
+    struct cpuid_view view = {.vcpu_id = v->id, .tsc_khz = host_tsc_khz(), .host = cpuid,
+                              .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0};
+    if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
+        struct vcpu_sregs s;
+        arch->get_sregs(v, &s);
+        view.osxsave = (s.cr4 & CR4_OSXSAVE) != 0;
+    }
+    struct cpuid_regs r = cpuid_guest_view(leaf, (u32)v->gpr[GPR_RCX], &view);
     v->gpr[GPR_RAX] = r.eax;
     v->gpr[GPR_RBX] = r.ebx;
     v->gpr[GPR_RCX] = r.ecx;

@@ -4,6 +4,7 @@
 #ifndef ZAZEN_CPUID_H
 #define ZAZEN_CPUID_H
 
+#include "cpu_rules.h"
 #include "x86.h"
 
 #define CPUID_HYPERVISOR_BASE 0x40000000
@@ -20,8 +21,21 @@ struct cpuid_view {
     u64 tsc_khz; /* the guest's TSC rate, reported in leaf 15h on Intel; 0: unknown */
     /* The real CPU's answer. */
     struct cpuid_regs (*host)(u32 leaf, u32 subleaf);
+    /* XCR0 components Zazen switches for guests (0: XSAVE is not offered)
+     * and, for the leaves that show them, the vCPU's XCR0 and CR4.OSXSAVE. */
+    u64 xcr0_supported;
+    u64 xcr0;
+    bool osxsave;
 };
 
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view);
+
+/* The feature bits of the guest's CPUID that architectural checks
+ * depend on (vmm/cpu_rules.h), on this host. */
+void cpuid_view_features(const struct cpuid_view *view, struct guest_features *f);
+void cpuid_guest_features(struct guest_features *f);
+/* The CR4 bits reserved for guests on this host (cr4_reserved_bits of the
+ * above; the host's CPUID does not change once Zazen runs). */
+u64 cpuid_guest_cr4_reserved(void);
 
 #endif

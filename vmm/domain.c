@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "console.h"
 #include "format.h"
+#include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
 #include "mm.h"
@@ -11,6 +12,7 @@
 #include "platform.h"
 #include "sched.h"
 #include "string.h"
+#include "tpr.h"
 #include "x86.h"
 
 static bool fail(char *why, size_t why_size, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -166,9 +168,11 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
         v->domain = d;
         v->id = i;
         d->vcpus[d->vcpu_count++] = v;
+        if (!guest_state_vcpu_init(v))
+            return fail(why, why_size, "out of memory for a vCPU's register save area");
         if (!arch->vcpu_create(v, why, why_size))
             return false;
-        arch->vcpu_reset(v);
+        vcpu_reset(v);
     }
     return true;
 }
@@ -212,6 +216,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
 void domain_destroy(struct domain *d)
 {
     for (unsigned i = 0; i < d->vcpu_count; i++) {
+        guest_state_vcpu_release(d->vcpus[i]);
         arch->vcpu_destroy(d->vcpus[i]);
         page_free(d->vcpus[i], sizeof(struct vcpu));
     }

@@ -5,6 +5,8 @@
 #include "domain.h"
 #include "emulate.h"
 #include "handlers.h"
+#include "reflect.h"
+#include "tpr.h"
 #include "x86.h"
 
 
@@ -45,8 +47,8 @@ static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
  * Both become no-ops: guest memory is always coherent here. */
 static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_skip_instruction(v, e); }
 
-/* No nested virtualization, no MONITOR/MWAIT, no XSAVE: CPUID does not
- * offer them, so the instructions fault as on a CPU without them. */
+/* No nested virtualization, no MONITOR/MWAIT: CPUID does not offer
+ * them, so the instructions fault as on a CPU without them. */
 static void handle_undefined(struct vcpu *v, struct vm_exit *e)
 {
     (void)e;
@@ -72,9 +74,17 @@ static void handle_nothing(struct vcpu *v, struct vm_exit *e)
  * 64-bit mode; LMSW sets PE but never clears it; CLTS clears TS (SDM 2A/2B). */
 static void handle_cr_access(struct vcpu *v, struct vm_exit *e)
 {
+    if (e->cr.cr == 8) {
+        handle_cr8_access(v, e);
+        return;
+    }
     struct vcpu_sregs s;
     arch->get_sregs(v, &s);
     u64 value;
+    if (e->cr.access == CR_MOV_TO && e->cr.gpr == CR_GPR_UNKNOWN && !decode_cr_write(v, e)) {
+        domain_end(v->domain, "cannot decode the MOV to CR%u at RIP %llx", e->cr.cr, (unsigned long long)v->rip);
+        return;
+    }
     switch (e->cr.access) {
     case CR_MOV_TO:
         value = v->gpr[e->cr.gpr];
@@ -136,6 +146,11 @@ static void handle_double_fault(struct vcpu *v)
 
 static void handle_exception(struct vcpu *v, struct vm_exit *e)
 {
+    if (e->exception.vector == VECTOR_DB || e->exception.vector == VECTOR_AC) {
+        reflect_exception(v, e);
+        return;
+    }
+    v->reflect_chain.count = 0;
     if (e->exception.vector == 8) {
         handle_double_fault(v);
         return;
@@ -165,7 +180,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_WBINVD] = handle_skip,
     [EXIT_VIRT_INSN] = handle_undefined,
     [EXIT_MONITOR_MWAIT] = handle_undefined,
-    [EXIT_XSETBV] = handle_undefined,
+    [EXIT_XSETBV] = handle_xsetbv,
     [EXIT_PAUSE] = handle_skip,
     [EXIT_EXTERNAL_INTR] = handle_nothing,
     [EXIT_IRQ_WINDOW] = handle_nothing,
@@ -177,9 +192,15 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_UNHANDLED] = handle_unhandled,
 };
 
+/* Exits that say nothing about whether the guest ran an instruction:
+ * they leave a chain of reflected exceptions alone (vmm/reflect.c). */
+#define EXITS_WITHOUT_PROGRESS (BIT(EXIT_EXTERNAL_INTR) | BIT(EXIT_IRQ_WINDOW) | BIT(EXIT_TIMER) | BIT(EXIT_EXCEPTION))
+
 void exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {
     enum exit_reason r = e->reason < EXIT_REASON_COUNT ? e->reason : EXIT_UNHANDLED;
     v->domain->exit_counts[r]++;
+    if (!((EXITS_WITHOUT_PROGRESS >> r) & 1))
+        v->reflect_chain.count = 0;
     handlers[r](v, e);
 }

@@ -41,6 +41,7 @@ enum exit_reason {
 const char *exit_reason_name(enum exit_reason r);
 
 enum cr_access { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+#define CR_GPR_UNKNOWN 0xff /* AMD-V without decode assists does not say */
 
 struct vm_exit {
     enum exit_reason reason;
@@ -67,7 +68,7 @@ struct vm_exit {
         struct {
             u8 cr;          /* 0, 3, 4, 8 */
             u8 access;      /* enum cr_access */
-            u8 gpr;         /* enum gpr, for MOV to/from CR */
+            u8 gpr;         /* enum gpr, for MOV to/from CR; CR_GPR_UNKNOWN: decode it */
             u16 lmsw_data;  /* the LMSW operand's low 16 bits */
         } cr;
         struct {
@@ -75,6 +76,11 @@ struct vm_exit {
             bool has_error;
             u32 error;
             u64 cr2; /* for #PF */
+            /* The exception arose while the CPU delivered another event
+             * through the IDT (VT-x IDT-vectoring information, AMD-V
+             * EXITINTINFO): that event's vector. */
+            bool in_delivery;
+            u8 delivery_vector;
         } exception;
         struct {
             u32 error;        /* VMX VM-instruction error or SVM reason */

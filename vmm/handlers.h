@@ -11,8 +11,8 @@ void handle_io(struct vcpu *v, struct vm_exit *e);          /* vmm/io.c */
 void handle_cpuid(struct vcpu *v, struct vm_exit *e);       /* vmm/cpuid.c */
 void handle_msr_read(struct vcpu *v, struct vm_exit *e);    /* vmm/msr.c */
 void handle_msr_write(struct vcpu *v, struct vm_exit *e);   /* vmm/msr.c */
-void msr_load_guest_state(struct vcpu *v);                  /* vmm/msr.c: MSRs the guest uses without exits */
 void handle_nested_fault(struct vcpu *v, struct vm_exit *e);/* vmm/mmio.c */
+void handle_xsetbv(struct vcpu *v, struct vm_exit *e);      /* vmm/guest_state.c */
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);
@@ -35,8 +35,10 @@ void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address);
 
 #define VECTOR_DE 0
+#define VECTOR_DB 1
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 #define VECTOR_PF 14
+#define VECTOR_AC 17
 
 #endif

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "domain.h"
+#include "guest_state.h"
 #include "hostapic.h"
 #include "hosttime.h"
 #include "mm.h"
@@ -133,6 +134,7 @@ NORETURN void core_main(struct bootinfo *bi)
     arch = choose_backend();
     if (!arch)
         zazen_power_off();
+    guest_state_init(); /* after VMX fixed its CR4 bits; before any VMCS takes the host's CR4 */
     print_memory_in_use(bi);
 
     if (!bi->config_text) {

@@ -3,9 +3,10 @@
  * An MSR in neither faults with #GP(0), as on a CPU that lacks it
  * (SDM 2B RDMSR). MSR numbers: SDM Vol. 4 ch. 2. */
 #include "arch.h"
+#include "cpu_rules.h"
+#include "cpuid.h"
 #include "domain.h"
 #include "handlers.h"
-#include "percpu.h"
 #include "x86.h"
 
 #define MSR_IA32_PLATFORM_ID 0x17
@@ -14,7 +15,6 @@
 #define MSR_IA32_MCG_STATUS 0x17a
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_TSC_DEADLINE 0x6e0
-#define MSR_IA32_TSC_AUX 0xc0000103
 #define CPUID_80000001_EDX_RDTSCP BIT(27)
 #define CPUID_7_ECX_RDPID BIT(22)
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
@@ -120,19 +120,6 @@ static bool write_tsc_aux(struct vcpu *v, u32 msr, u64 value)
     return true;
 }
 
-/* Each CPU's IA32_TSC_AUX holds the value of the vCPU that last ran
- * there (Zazen itself never uses the MSR): it is loaded before an entry
- * only when it differs. It starts as a value no guest can write (bits
- * 63:32 set) so that the first entry loads. */
-void msr_load_guest_state(struct vcpu *v)
-{
-    struct percpu *c = this_cpu();
-    if (v->tsc_aux != c->tsc_aux && host_has_tsc_aux()) {
-        wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
-        c->tsc_aux = v->tsc_aux;
-    }
-}
-
 /* AMD model-specific MSRs that OSes read without checking for a #GP
  * (Linux reads 0xC0010055 at boot): they read as 0 and ignore writes, the
  * quiet state (AMD BKDG for families 10h-16h): no C1E message pending
@@ -187,12 +174,35 @@ void handle_msr_read(struct vcpu *v, struct vm_exit *e)
     vcpu_skip_instruction(v, e);
 }
 
+/* Values the CPU refuses with #GP, caught before they reach a VMCS or
+ * VMCB field where they would make the next VM entry fail: EFER with
+ * reserved bits or features CPUID does not offer (SVME among them: SVM
+ * is hidden), or an LME change while paging is on; PAT with a reserved
+ * memory type. */
+static bool write_faults(struct vcpu *v, u32 msr, u64 value)
+{
+    switch (msr) {
+    case MSR_EFER: {
+        struct vcpu_sregs s;
+        struct guest_features f;
+        arch->get_sregs(v, &s);
+        cpuid_guest_features(&f);
+        return efer_write_faults(s.efer, value, s.cr0, &f);
+    }
+    case MSR_IA32_PAT:
+        return !pat_valid(value);
+    default:
+        return false;
+    }
+}
+
 void handle_msr_write(struct vcpu *v, struct vm_exit *e)
 {
     u32 msr = (u32)v->gpr[GPR_RCX];
     u64 value = (v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
     const struct msr_rule *r = find_rule(msr);
-    bool ok = arch->msr_write(v, msr, value) || (r && r->write && r->write(v, msr, value));
+    bool ok = !write_faults(v, msr, value) &&
+              (arch->msr_write(v, msr, value) || (r && r->write && r->write(v, msr, value)));
     if (!ok) {
         vcpu_inject_exception(v, VECTOR_GP, true, 0);
         return;

@@ -33,7 +33,7 @@ struct percpu *percpu_create(unsigned index, u32 apic_id)
     }
     p->self = p;
     p->index = index;
-    p->tsc_aux = ~0ull; /* no guest value yet: the first entry loads one */
+    p->guest_state.tsc_aux = ~0ull; /* no guest value yet: the first entry loads one */
     p->apic_id = apic_id;
     spin_init(&p->call.lock, "mailbox");
     cpus[index] = p;

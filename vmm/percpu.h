@@ -38,6 +38,14 @@ struct cross_call {
 
 struct run_queue; /* the scheduler's, vmm/sched.h */
 
+/* Whose guest registers this CPU holds (vmm/guest_state.c): the x87/SSE/
+ * AVX state with XCR0 and DR0-DR3, and its IA32_TSC_AUX. */
+struct guest_state_cpu {
+    struct vcpu *owner; /* whose x87/SSE/AVX, XCR0, DR0-DR3 are loaded; NULL: nobody's */
+    u64 xcr0;           /* the CPU's XCR0 now */
+    u64 tsc_aux;        /* the CPU's IA32_TSC_AUX now (~0: not known yet) */
+};
+
 struct percpu {
     struct percpu *self; /* at GS:0 */
     unsigned index;      /* 0: the boot CPU; then in MADT order */
@@ -50,7 +58,7 @@ struct percpu {
     struct run_queue *rq;
     struct vcpu *current; /* the vCPU whose state is on this CPU now, or NULL */
     u64 timer_deadline;   /* the TSC deadline the host one-shot timer counts to; 0: none */
-    u64 tsc_aux;          /* the value in this CPU's IA32_TSC_AUX (vmm/msr.c) */
+    struct guest_state_cpu guest_state;
     /* The scheduler's costs on this CPU, in TSC ticks: from one vCPU's
      * last exit to the next vCPU's first entry when another follows it
      * without the CPU idling between (a vCPU switch), and time idle. */

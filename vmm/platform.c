@@ -9,6 +9,7 @@
 #include "hosttime.h"
 #include "lock.h"
 #include "string.h"
+#include "tpr.h"
 #include "walltime.h"
 #include "../guest-bios/tables.h"
 #include "x86.h"
@@ -174,7 +175,7 @@ static void request_interrupt_window(struct vcpu *v, bool on)
     arch->request_interrupt_window(v, on);
 }
 
-void platform_deliver_interrupts(struct vcpu *v)
+static void deliver_pending_interrupt(struct vcpu *v)
 {
     struct pc *pc = &v->domain->pc;
     /* With RFLAGS.IF clear no external interrupt can be taken (SDM 3A
@@ -199,6 +200,12 @@ void platform_deliver_interrupts(struct vcpu *v)
     arch->inject_event(v, &ev);
 }
 
+void platform_deliver_interrupts(struct vcpu *v)
+{
+    deliver_pending_interrupt(v);
+    tpr_load_before_entry(v); /* after the delivery: the TPR threshold follows the IRR */
+}
+
 void platform_handle_reset(struct domain *d)
 {
     d->reset_requested = false;
@@ -207,7 +214,7 @@ void platform_handle_reset(struct domain *d)
     pc_reset(&d->pc);
     write_bios_tables(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
-        arch->vcpu_reset(d->vcpus[i]);
+        vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);
         d->vcpus[i]->halted = false;
     }

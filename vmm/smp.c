@@ -6,6 +6,7 @@
 #include "acpi.h"
 #include "bootinfo.h"
 #include "console.h"
+#include "guest_state.h"
 #include "hostapic.h"
 #include "hosttime.h"
 #include "string.h"
@@ -57,7 +58,10 @@ static NORETURN void ap_entry(struct percpu *p)
     hostapic_enable_this_cpu();
     hosttime_init_this_cpu();
     char why[160];
-    if (!smp_cpu_setup(why, sizeof(why))) {
+    bool ok = smp_cpu_setup(why, sizeof(why));
+    if (ok)
+        guest_state_init_this_cpu();
+    if (!ok) {
         kprintf("zazen: CPU %u: %s; it stays off\n", p->index, why);
         atomic_store(&p->online, false);
         atomic_store(&p->hazard, HAZARD_STOP); /* tells the boot CPU it is done */

@@ -1,4 +1,4 @@
-/* One vCPU's turn on a CPU: load it, then exit by exit until its slice is
+/* A vCPU's core state after RESET, and one vCPU's turn on a CPU: load it, then exit by exit until its slice is
  * over, it halts, its domain ends or this CPU is asked to reschedule; put
  * it. Each step: bring device time up to date (due timers raise their
  * interrupts), carry out a reset the guest asked for, deliver the pending
@@ -11,12 +11,23 @@
 #include "console.h"
 #include "console_service.h"
 #include "domain.h"
+#include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
 #include "percpu.h"
 #include "platform.h"
 #include "smp.h"
+#include "string.h"
+#include "tpr.h"
 #include "x86.h"
+
+void vcpu_reset(struct vcpu *v)
+{
+    arch->vcpu_reset(v);
+    guest_state_vcpu_reset(v);
+    memset(&v->reflect_chain, 0, sizeof(v->reflect_chain));
+    v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
+}
 
 /* The trace sees the exit as the backend reported it, before its handler
  * changes anything (RIP still at the exiting instruction). */
@@ -46,6 +57,7 @@ static bool halt_blocks(struct vcpu *v)
         v->halted = false;
         return false;
     }
+    pc_gate_timers(&d->pc); /* ticks nobody can take wake nobody */
     v->sched.wake_at = platform_next_device_tsc(v);
     if (v->sched.wake_at == ~0ull && !console_present())
         domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
@@ -97,13 +109,14 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         u64 t_deliver = rdtsc(), t_timer = t_deliver;
         if (!quick) {
             platform_deliver_interrupts(v);
+            pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
             t_timer = rdtsc();
         }
         /* Always: a timer interrupt taken in the world switch's window
          * (after an exit of another reason) spent the one-shot, and only
          * this puts it back (hosttime.c forgets a deadline once it fired). */
         host_timer_arm_tsc(next_host_deadline(v, until));
-        msr_load_guest_state(v);
+        guest_state_load(v);
         u64 t_entry = rdtsc();
         if (exited) {
             d->phase_ticks[PHASE_DELIVERY] += t_timer - t_deliver;
@@ -120,6 +133,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         }
         arch->vcpu_run(v, &e);
         t_exit = rdtsc();
+        tpr_sync_after_exit(v);
         exited = true;
         if (d->trace.capacity)
             trace_exit(d, v, &e);
@@ -139,6 +153,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         domain_periodic_stats(d);
     }
     v->guest_tsc_seen = rdtsc() + (u64)v->tsc_offset;
+    guest_state_put(v);
     arch->vcpu_put(v);
     if (entered)
         sched_note_last_exit(v, t_exit);

@@ -74,25 +74,49 @@ struct vcpu {
      * to a CPU whose TSC is behind (vcpu_load). */
     s64 tsc_offset;
     u64 guest_tsc_seen; /* the guest TSC at its last exit */
-    /* Synced with the hardware around every entry by the backend. */
+    /* Synced with the hardware around every entry by the backend (CR8:
+     * read back after each exit; the core loads it with arch->write_cr8). */
     u64 gpr[GPR_COUNT];
     u64 rip;
     u64 rflags;
-    /* IA32_TSC_AUX: what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP).
-     * Neither instruction exits, so the core loads it into the CPU's own
-     * MSR before each entry (msr_load_guest_state). */
+    u8 cr8;
+    /* Guest registers the CPU holds while this vCPU runs and no VMCS/VMCB
+     * switches (vmm/guest_state.c loads them when the vCPU takes the CPU):
+     * IA32_TSC_AUX, what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP);
+     * the x87/SSE/AVX registers (XSAVE image, or FXSAVE's without XSAVE,
+     * 64-byte aligned); XCR0 as the guest set it; DR0-DR3. */
     u64 tsc_aux;
+    void *xsave;
+    u64 xcr0;
+    u64 dr[4];
+    int state_cpu; /* the CPU whose registers hold these now, -1: only memory (guest_state.c) */
+    /* The exceptions Zazen reflected in a row that the guest took without
+     * running an instruction (vmm/reflect.c): an endless chain of them,
+     * which would hold a real CPU for good, ends the domain. */
+    struct reflect_chain {
+        u8 vector;
+        unsigned count;
+        u16 from_cs, entry_cs; /* the last one was delivered from here... */
+        u64 from_rip, entry_rip; /* ...to the handler here */
+    } reflect_chain;
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
     /* The last look found no interrupt for the guest (nothing pending). */
     bool no_interrupt_pending;
+    /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a
+     * CR8 that differs after an exit is the guest's MOV CR8. */
+    u8 cr8_loaded, tpr_threshold_loaded;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 
 /* Runs v on this CPU until `until` (host TSC), or until it halts, its
  * domain ends or this CPU must reschedule (vmm/vcpu.c). */
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
+
+/* The state after RESET: the backend's registers (arch->vcpu_reset) and
+ * the core's (vmm/vcpu.c). */
+void vcpu_reset(struct vcpu *v);
 
 /* Moves RIP past the exiting instruction. */
 static inline void vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *e) { v->rip += e->insn_len; }

@@ -5,9 +5,12 @@
 #include "../vmm/arch.h"
 #include "../vmm/console.h"
 #include "../vmm/cpu.h"
+#include "../vmm/cpu_rules.h"
+#include "../vmm/cpuid.h"
 #include "../vmm/domain.h"
 #include "../vmm/emulate.h"
 #include "../vmm/format.h"
+#include "../vmm/handlers.h"
 #include "../vmm/hosttime.h"
 #include "../vmm/mm.h"
 #include "../vmm/percpu.h"
@@ -31,6 +34,16 @@ void vmx_exit_stub(void);
 
 struct vmx_cpu vmx_cpu;
 
+/* Exceptions that always exit: #DB and #AC, whose delivery can raise the
+ * same exception again forever without an instruction boundary where the
+ * host could take an interrupt (the CPU "hangs" in microcode, CVE-2015-8104
+ * and CVE-2015-5307); Zazen reflects them (vmm/reflect.c). */
+#define INTERCEPTED_EXCEPTIONS (BIT(VECTOR_DB) | BIT(VECTOR_AC))
+
+/* The virtual-APIC page's TPR, which MOV CR8 reads and writes with the
+ * TPR shadow (SDM 3C 29.1.1). */
+#define VAPIC_TPR 0x80
+
 struct vmx_domain {
     struct nested_pt ept;
     u64 eptp;
@@ -40,6 +53,16 @@ struct vmx_domain {
  * and swapped by hand when another vCPU takes this CPU. */
 static const u32 swapped_msrs[] = {MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK};
 
+/* Guest registers that live in the CPU itself on VT-x (the VMCS has no
+ * field for them) besides those every backend shares (vmm/guest_state.c):
+ * the MSRs above, CR2 (28.3.3: a #PF exit does not even write it) and DR6
+ * (only DR7 is in the VMCS, 25.4.1). */
+struct vmx_cpu_regs {
+    u64 msrs[ARRAY_SIZE(swapped_msrs)];
+    u64 cr2;
+    u64 dr6;
+};
+
 struct vmx_vcpu {
     struct vcpu *vcpu;
     void *vmcs;
@@ -48,13 +71,18 @@ struct vmx_vcpu {
     u16 vpid;
     u64 exit_rip; /* the guest RIP at the last exit */
     u32 proc; /* the primary processor-based controls now in the VMCS */
-    u64 msrs[ARRAY_SIZE(swapped_msrs)];
+    struct vmx_cpu_regs regs; /* valid while another vCPU is current */
+    u8 *virtual_apic; /* the TPR shadow's page: the TPR at 80H (29.1) */
+    u8 cr8; /* what write_cr8 loaded: the CR8 value without TPR shadow */
+    u8 tpr_threshold; /* in the VMCS */
 };
 
 /* Each CPU's own (percpu.arch). */
 struct vmx_percpu {
     void *vmxon_region;
-    struct vmx_vcpu *current; /* the vCPU whose VMCS is current on this CPU */
+    /* The vCPU whose VMCS is current on this CPU, and whose vmx_cpu_regs
+     * are in this CPU's registers. */
+    struct vmx_vcpu *current;
 };
 
 static struct vmx_percpu *this_vmx_cpu(void) { return this_cpu()->arch; }
@@ -119,20 +147,30 @@ static bool vmx_check_features(char *why, size_t why_size)
         return false;
     }
     bool rdtscp = (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_RDTSCP) != 0;
+    /* The guest must never write the real TPR (MOV to CR8 sets it, SDM 3A
+     * 11.8.6.1): with a TPR shadow CR8 is the virtual-APIC page's TPR
+     * (29.3), without one CR8 accesses exit (25.6.2). */
+    u32 proc_required = PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_MWAIT_EXITING |
+                        PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY | PROC_USE_TSC_OFFSETTING;
+    if (!(proc_cap >> 32 & PROC_USE_TPR_SHADOW))
+        proc_required |= PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING;
+    c->tpr_shadow = (proc_cap >> 32 & PROC_USE_TPR_SHADOW) != 0;
+    /* The debug controls make DR7 and IA32_DEBUGCTL the guest's: loaded by
+     * VM entry, saved by VM exit, which otherwise sets DR7 to 400H and
+     * loses the guest's (26.3.2.1, 27.3.1, 28.5.1). */
     return adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
                            PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, 0, &c->pin, "pin-based", why, why_size) &&
-           adjust_controls(proc_cap,
-                           PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_MWAIT_EXITING |
-                               PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY | PROC_USE_TSC_OFFSETTING,
-                           0, &c->proc, "processor-based", why, why_size) &&
+           adjust_controls(proc_cap, proc_required | (c->tpr_shadow ? PROC_USE_TPR_SHADOW : 0), 0, &c->proc,
+                           "processor-based", why, why_size) &&
            adjust_controls(proc2_cap, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
                            rdtscp ? PROC2_ENABLE_RDTSCP : 0, &c->proc2, "secondary", why, why_size) &&
            adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS),
                            EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-                               EXIT_LOAD_PAT | EXIT_ACK_INTERRUPT_ON_EXIT,
+                               EXIT_LOAD_PAT | EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_DEBUG_CONTROLS,
                            0, &c->exit, "VM-exit", why, why_size) &&
            adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS),
-                           ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0, &c->entry, "VM-entry", why, why_size);
+                           ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS, 0, &c->entry, "VM-entry",
+                           why, why_size);
 }
 
 /* ---- turning VMX on ---- */
@@ -325,7 +363,7 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     put(&w, VMCS_PROC_CONTROLS2, c->proc2);
     put(&w, VMCS_EXIT_CONTROLS, c->exit);
     put(&w, VMCS_ENTRY_CONTROLS, c->entry);
-    put(&w, VMCS_EXCEPTION_BITMAP, 0);
+    put(&w, VMCS_EXCEPTION_BITMAP, INTERCEPTED_EXCEPTIONS);
     put(&w, VMCS_PF_ERROR_MASK, 0);
     put(&w, VMCS_PF_ERROR_MATCH, 0);
     put(&w, VMCS_CR3_TARGET_COUNT, 0);
@@ -343,7 +381,13 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
      * PG, which unrestricted guest frees), and PG itself, whose changes
      * switch IA-32e mode in the entry controls (25.6.6). */
     put(&w, VMCS_CR0_MASK, ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_PG);
-    put(&w, VMCS_CR4_MASK, c->cr4_fixed0 | ~c->cr4_fixed1);
+    /* CR4 bits the guest's CPUID does not offer are masked too, so MOV
+     * to CR4 exits and faults on them as on that CPU (guest_write_cr4). */
+    put(&w, VMCS_CR4_MASK, c->cr4_fixed0 | ~c->cr4_fixed1 | cpuid_guest_cr4_reserved());
+    if (c->tpr_shadow) {
+        put(&w, VMCS_VIRTUAL_APIC_PAGE, hpa_of(xv(v)->virtual_apic));
+        put(&w, VMCS_TPR_THRESHOLD, 0);
+    }
 
     put(&w, VMCS_HOST_CR0, read_cr0());
     put(&w, VMCS_HOST_CR3, read_cr3());
@@ -379,10 +423,21 @@ static void write_host_cpu_fields(void)
     vmwrite(VMCS_HOST_IDTR_BASE, cpu_idt_base());
 }
 
-static void save_swapped_msrs(struct vmx_vcpu *x)
+static void save_cpu_regs(struct vmx_cpu_regs *r)
 {
     for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
-        x->msrs[i] = rdmsr(swapped_msrs[i]);
+        r->msrs[i] = rdmsr(swapped_msrs[i]);
+    r->cr2 = read_cr2();
+    r->dr6 = read_dr6();
+}
+
+/* Every register, whatever the previous vCPU left there. */
+static void load_cpu_regs(const struct vmx_cpu_regs *r)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
+        wrmsr(swapped_msrs[i], r->msrs[i]);
+    write_cr2(r->cr2);
+    write_dr6(r->dr6);
 }
 
 /* Runs on the CPU where x's VMCS is active (a cross call from the CPU
@@ -393,7 +448,7 @@ static void vmclear_here(void *arg)
     struct vmx_vcpu *x = arg;
     struct vmx_percpu *pc = this_vmx_cpu();
     if (pc->current == x) {
-        save_swapped_msrs(x); /* still in this CPU's registers */
+        save_cpu_regs(&x->regs); /* still in this CPU's registers */
         pc->current = NULL;
     }
     vmclear(hpa_of(x->vmcs));
@@ -402,7 +457,7 @@ static void vmclear_here(void *arg)
 }
 
 /* Makes x this CPU's current vCPU: its VMCS active and current here, its
- * syscall MSRs in the registers (the previous vCPU's saved). A VMCS
+ * vmx_cpu_regs in the registers (the previous vCPU's saved). A VMCS
  * active on another CPU is cleared there first; one that becomes active
  * here gets this CPU's host fields, and the guest's translations cached
  * here from an earlier stay are flushed (its page tables may have changed
@@ -417,11 +472,10 @@ static void make_current(struct vmx_vcpu *x)
     if (active >= 0 && active != me)
         smp_call(cpus[active], vmclear_here, x);
     if (pc->current)
-        save_swapped_msrs(pc->current);
+        save_cpu_regs(&pc->current->regs);
     if (!vmptrld(hpa_of(x->vmcs)))
         panic("VMPTRLD of a vCPU's VMCS failed");
-    for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
-        wrmsr(swapped_msrs[i], x->msrs[i]);
+    load_cpu_regs(&x->regs);
     pc->current = x;
     if (x->active_cpu != me) {
         x->active_cpu = me;
@@ -435,9 +489,11 @@ static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
 {
     struct vmx_vcpu *x = page_alloc(sizeof(*x));
     void *vmcs = page_alloc(PAGE_SIZE);
-    if (!x || !vmcs) {
+    u8 *virtual_apic = vmx_cpu.tpr_shadow ? page_alloc(PAGE_SIZE) : NULL;
+    if (!x || !vmcs || (vmx_cpu.tpr_shadow && !virtual_apic)) {
         page_free(x, sizeof(*x));
         page_free(vmcs, PAGE_SIZE);
+        page_free(virtual_apic, PAGE_SIZE);
         snprintf(why, why_size, "out of memory for a VMCS");
         return false;
     }
@@ -445,6 +501,7 @@ static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
     x->vcpu = v;
     x->vmcs = vmcs;
     x->active_cpu = -1;
+    x->virtual_apic = virtual_apic;
     v->arch = x;
     x->vpid = vpid_alloc();
     if (!x->vpid) {
@@ -467,10 +524,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
         return;
     int active = atomic_load(&x->active_cpu);
     if (active >= 0)
-        smp_call(cpus[active], vmclear_here, x);
+        smp_call(cpus[active], vmclear_here, x); /* the next vCPU there loads every register */
     if (x->vpid)
         vpid_free(x->vpid);
     page_free(x->vmcs, PAGE_SIZE);
+    page_free(x->virtual_apic, PAGE_SIZE);
     page_free(x, sizeof(*x));
     v->arch = NULL;
 }
@@ -526,11 +584,31 @@ static void vmx_vcpu_reset(struct vcpu *v)
     vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
     vmwrite(VMCS_ENTRY_CONTROLS, vmx_cpu.entry & ~ENTRY_IA32E_MODE_GUEST);
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
-    memset(x->msrs, 0, sizeof(x->msrs));
+    /* The registers VT-x leaves in the CPU: zero but DR6 (Table 9-1). */
+    x->regs = (struct vmx_cpu_regs){.dr6 = DR6_RESET};
+    load_cpu_regs(&x->regs);
+    if (x->virtual_apic)
+        memset(x->virtual_apic, 0, PAGE_SIZE);
+    x->cr8 = 0;
+    x->tpr_threshold = 0;
+    if (vmx_cpu.tpr_shadow)
+        vmwrite(VMCS_TPR_THRESHOLD, 0);
     memset(v->gpr, 0, sizeof(v->gpr));
     v->gpr[GPR_RDX] = cpuid(1, 0).eax; /* processor signature, as after RESET */
     v->rip = 0xfff0;
     v->rflags = RFLAGS_FIXED;
+}
+
+/* A #DB that exits has not touched DR6 or DR7 yet (SDM 3C 27.1): the
+ * exit qualification holds the DR6 bits the CPU would have set (27.2.1,
+ * Table 27-1). Zazen hands every #DB back to the guest (vmm/reflect.c), so
+ * they go into the guest's DR6 now, which on VT-x is the CPU's own
+ * register, and DR7.GD clears as delivering #DB clears it (SDM 3B
+ * 17.2.4), or the handler's own MOV DR would fault again. */
+static void debug_exception_exited(u64 qualification)
+{
+    write_dr6(dr6_after_debug_exception(read_dr6(), qualification));
+    vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~DR7_GD);
 }
 
 /* An event whose delivery the exit interrupted is delivered again
@@ -657,6 +735,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = vmread(VMCS_GUEST_RFLAGS);
+    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     struct vmx_exit_raw raw = {
         .reason = (u32)vmread(VMCS_EXIT_REASON),
@@ -681,8 +760,11 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     if (basic == VMX_EXIT_EXCEPTION_NMI) {
         raw.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
         raw.intr_error = (u32)vmread(VMCS_EXIT_INTR_ERROR);
+        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
     }
     vmx_decode_exit(&raw, e);
+    if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
+        debug_exception_exited(raw.qualification);
     if (e->reason == EXIT_ENTRY_FAILED) {
         char verdict[96];
         vmx_diagnose(verdict, sizeof(verdict));
@@ -805,8 +887,10 @@ static bool guest_write_cr0(struct vcpu *v, u64 value)
     bool paging_on = (value & CR0_PG) && !(old & CR0_PG);
     bool paging_off = !(value & CR0_PG) && (old & CR0_PG);
     if (paging_on && (efer & EFER_LME)) {
-        if (!(guest_cr4() & CR4_PAE))
-            return false; /* long mode needs PAE */
+        /* Long mode needs PAE, and is entered from code that is not
+         * 64-bit already (CS.L = 0) (SDM 2B MOV CR; SDM 3A 9.8.5). */
+        if (!(guest_cr4() & CR4_PAE) || (vmread(VMCS_GUEST_CS_AR) & VMX_AR_L))
+            return false;
         set_long_mode(true);
     } else if (paging_off && (efer & EFER_LMA)) {
         set_long_mode(false);
@@ -822,8 +906,11 @@ static bool guest_write_cr4(struct vcpu *v, u64 value)
 {
     (void)v;
     /* Bits the CPU cannot hold in VMX operation fault, as on a CPU
-     * without them; VMXE too, since CPUID offers no VMX. */
-    if ((value & ~vmx_cpu.cr4_fixed1) || (value & CR4_VMXE))
+     * without them; so do those of features CPUID does not offer (VMXE,
+     * PCIDE, ...), and clearing PAE in IA-32e mode (SDM 2B MOV CR). */
+    if ((value & ~vmx_cpu.cr4_fixed1) || (value & cpuid_guest_cr4_reserved()))
+        return false;
+    if (!(value & CR4_PAE) && (vmread(VMCS_GUEST_IA32_EFER) & EFER_LMA))
         return false;
     vmwrite(VMCS_GUEST_CR4, real_cr4(value));
     vmwrite(VMCS_CR4_READ_SHADOW, value);
@@ -842,12 +929,18 @@ static bool vmx_write_cr(struct vcpu *v, unsigned cr, u64 value)
     }
 }
 
+/* IA32_DEBUGCTL bits a guest may set: BTF (single-step on branches).
+ * LBR and the rest record into MSRs no VMCS switches (SDM 3B 17.4.1), so
+ * they fault as bits the CPU lacks do. */
+#define DEBUGCTL_BTF BIT(1)
+
 static bool vmx_msr_read(struct vcpu *v, u32 msr, u64 *value)
 {
     make_current(xv(v));
     switch (msr) {
     case MSR_EFER: *value = vmread(VMCS_GUEST_IA32_EFER); return true;
     case MSR_IA32_PAT: *value = vmread(VMCS_GUEST_IA32_PAT); return true;
+    case MSR_IA32_DEBUGCTL: *value = vmread(VMCS_GUEST_IA32_DEBUGCTL); return true;
     default: return false;
     }
 }
@@ -863,7 +956,36 @@ static bool vmx_msr_write(struct vcpu *v, u32 msr, u64 value)
         return true;
     }
     case MSR_IA32_PAT: vmwrite(VMCS_GUEST_IA32_PAT, value); return true;
+    case MSR_IA32_DEBUGCTL: /* loaded and saved with the debug controls */
+        if (value & ~DEBUGCTL_BTF)
+            return false;
+        vmwrite(VMCS_GUEST_IA32_DEBUGCTL, value);
+        return true;
     default: return false;
+    }
+}
+
+/* CR8 is the TPR's priority class (SDM 3A 11.8.6.1: TPR[7:4] = CR8[3:0],
+ * TPR[3:0] = 0). With the TPR shadow MOV CR8 reads and writes the
+ * virtual-APIC page's TPR at 80H, never the real one, and a write that
+ * takes it below the TPR threshold exits afterwards (SDM 3C 29.3, 29.1.2).
+ * Without the shadow CR8 accesses exit and the core answers them from
+ * the virtual local APIC (vmm/tpr.c); x->cr8 then only echoes it. After
+ * each exit vmx_vcpu_run reads the value back into v->cr8. */
+static void vmx_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
+{
+    struct vmx_vcpu *x = xv(v);
+    x->cr8 = cr8;
+    if (!x->virtual_apic)
+        return;
+    x->virtual_apic[VAPIC_TPR] = (u8)(cr8 << 4);
+    /* VM entry wants the threshold at most TPR[7:4] (26.2.1.1). */
+    if (threshold > cr8)
+        threshold = 0;
+    if (threshold != x->tpr_threshold) {
+        make_current(x);
+        vmwrite(VMCS_TPR_THRESHOLD, threshold);
+        x->tpr_threshold = threshold;
     }
 }
 
@@ -886,4 +1008,5 @@ const struct arch_ops vmx_ops = {
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,
+    .write_cr8 = vmx_write_cr8,
 };

@@ -71,6 +71,13 @@ static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
     e->exception.has_error = (raw->intr_info & INTR_INFO_ERROR_VALID) != 0;
     e->exception.error = raw->intr_error;
     e->exception.cr2 = raw->qualification; /* a #PF's linear address (28.2.1) */
+    /* The exception interrupted the delivery of another event (28.2.4). */
+    e->exception.in_delivery = (raw->idt_vectoring & INTR_INFO_VALID) != 0;
+    e->exception.delivery_vector = (u8)raw->idt_vectoring;
+    /* INT1 (ICEBP) is a privileged software exception: a trap after the
+     * instruction, whose length the CPU reports (28.2.1, 28.2.5). */
+    if (((raw->intr_info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_PRIV_SW_EXCEPTION)
+        e->insn_len = (u8)raw->insn_len;
 }
 
 static enum exit_reason simple_reason(u32 basic)
@@ -94,6 +101,9 @@ static enum exit_reason simple_reason(u32 basic)
     case VMX_EXIT_PAUSE: return EXIT_PAUSE;
     case VMX_EXIT_XSETBV: return EXIT_XSETBV;
     case VMX_EXIT_PREEMPTION_TIMER: return EXIT_TIMER;
+    /* The guest lowered CR8 below the class of an interrupt that waits
+     * (29.1.2): a chance to deliver it, as an interrupt window is. */
+    case VMX_EXIT_TPR_BELOW_THRESHOLD: return EXIT_IRQ_WINDOW;
     case VMX_EXIT_GETSEC:
     case VMX_EXIT_RSM:
     case VMX_EXIT_INVEPT:

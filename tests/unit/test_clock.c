@@ -108,3 +108,38 @@ TEST(clock_tsc_conversions)
     u64 ns = clock_tsc_to_ns(&c, 2400000000ull);
     CHECK(ns >= 999999990 && ns <= 1000000010);
 }
+
+/* A muted tick arms no timer but keeps its phase; unmuted, it goes on at
+ * the next regular deadline and owes nothing for the ticks nobody could
+ * take. */
+TEST(periodic_muted_arms_nothing_and_owes_nothing)
+{
+    struct dm_periodic p;
+    fake_env_reset();
+    ticks_seen = 0;
+    periodic_init(&p, &fake.clock, on_tick, NULL);
+    periodic_start(&p, 1000, 1000);
+    clock_advance(&fake.clock, 1000);
+    CHECK_EQ(ticks_seen, 1);
+    periodic_mute(&p, true);
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+    clock_advance(&fake.clock, 5500);
+    CHECK_EQ(ticks_seen, 1);
+    CHECK_EQ(periodic_next(&p, 5500), 6000); /* the phase, for a counter to read */
+    CHECK_EQ(periodic_next(&p, 6000), 7000);
+    periodic_start(&p, 6000, 500);           /* restarted while muted: still silent */
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+    periodic_start(&p, 6000, 1000);
+    periodic_mute(&p, false);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 6000);
+    clock_advance(&fake.clock, 6000);
+    CHECK_EQ(ticks_seen, 2);
+    CHECK_EQ(p.missed, 0);
+    CHECK_EQ(p.backlog, 0);
+    clock_advance(&fake.clock, 9200);        /* muted again later, unmuted late: */
+    periodic_mute(&p, true);
+    clock_advance(&fake.clock, 20500);
+    periodic_mute(&p, false);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 21000); /* no catch-up */
+    CHECK_EQ(p.backlog, 0);
+}

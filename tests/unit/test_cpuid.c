@@ -1,11 +1,16 @@
 /* The guest's view of CPUID, computed from a made-up host. */
-/* unit-sources: vmm/cpuid.c vmm/string.c */
+/* unit-sources: vmm/cpuid.c vmm/cpu_rules.c vmm/string.c */
 #include "unit.h"
+#include "../../vmm/arch.h"
 #include "../../vmm/cpuid.h"
+#include "../../vmm/guest_state.h"
 
-/* handle_cpuid, in the same file, asks the host clock; not under test here. */
+/* handle_cpuid and cpuid_guest_features, in the same file, ask the host
+ * clock, the backend and the XSAVE state; not under test here. */
 u64 host_tsc_khz(void);
 u64 host_tsc_khz(void) { return 0; }
+u64 guest_xcr0_supported(void) { return 0; }
+const struct arch_ops *arch;
 
 static struct cpuid_regs fake_host(u32 leaf, u32 subleaf)
 {
@@ -27,8 +32,8 @@ static struct cpuid_regs fake_intel(u32 leaf, u32 subleaf)
     return fake_host(leaf, subleaf);
 }
 
-static const struct cpuid_view amd = {0, 2500000, fake_host};
-static const struct cpuid_view intel = {0, 2500000, fake_intel};
+static const struct cpuid_view amd = {.tsc_khz = 2500000, .host = fake_host};
+static const struct cpuid_view intel = {.tsc_khz = 2500000, .host = fake_intel};
 
 TEST(cpuid_signature_leaf)
 {
@@ -72,7 +77,7 @@ TEST(cpuid_svm_and_monitorx_hidden)
 
 TEST(cpuid_apic_id_from_vcpu)
 {
-    struct cpuid_regs r = cpuid_guest_view(1, 0, &(struct cpuid_view){3, 0, fake_host});
+    struct cpuid_regs r = cpuid_guest_view(1, 0, &(struct cpuid_view){.vcpu_id = 3, .host = fake_host});
     CHECK_EQ(r.ebx >> 24, 3);
 }
 
@@ -98,9 +103,9 @@ TEST(cpuid_tsc_leaf_on_intel)
     r = cpuid_guest_view(0x11, 0, &intel);
     CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
     /* Bochs's 10 MHz TSC (as measured, 10001 kHz): exact */
-    struct cpuid_view bochs = {0, 10001, fake_intel};
+    struct cpuid_view bochs = {.tsc_khz = 10001, .host = fake_intel};
     CHECK_EQ(linux_tsc_khz(cpuid_guest_view(0x15, 0, &bochs)), 10001);
-    struct cpuid_view odd = {0, 3456789, fake_intel};
+    struct cpuid_view odd = {.tsc_khz = 3456789, .host = fake_intel};
     khz = linux_tsc_khz(cpuid_guest_view(0x15, 0, &odd));
     CHECK(khz > 3456789 - 1100 && khz < 3456789 + 1100);
 }
@@ -111,8 +116,72 @@ TEST(cpuid_no_tsc_leaf_elsewhere)
     CHECK_EQ(cpuid_guest_view(0, 0, &amd).eax, 0xd);
     struct cpuid_regs r = cpuid_guest_view(0x15, 0, &amd);
     CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
-    struct cpuid_view unknown = {0, 0, fake_intel};
+    struct cpuid_view unknown = {.host = fake_intel};
     CHECK_EQ(cpuid_guest_view(0, 0, &unknown).eax, 0xd);
     r = cpuid_guest_view(0x15, 0, &unknown);
     CHECK_EQ(r.ebx, 0);
+}
+
+/* A host with x87, SSE, AVX and AVX-512 state (leaf 0Dh as on a Skylake
+ * server): the guest is offered x87, SSE and AVX only. */
+static struct cpuid_regs fake_xsave_host(u32 leaf, u32 subleaf)
+{
+    if (leaf == 0xd) {
+        switch (subleaf) {
+        case 0: return (struct cpuid_regs){0xe7, 2696, 2696, 0};
+        case 1: return (struct cpuid_regs){0xf, 0, 0, 0}; /* XSAVEOPT, XSAVEC, XGETBV1, XSAVES */
+        case 2: return (struct cpuid_regs){256, 576, 0, 0};
+        case 5: return (struct cpuid_regs){64, 1088, 0, 0};
+        default: return (struct cpuid_regs){0, 0, 0, 0};
+        }
+    }
+    if (leaf == 7)
+        return (struct cpuid_regs){0, 0xffffffff, 0xffffffff, 0xffffffff};
+    return fake_host(leaf, subleaf);
+}
+
+TEST(cpuid_xsave_offered_with_what_zazen_switches)
+{
+    struct cpuid_view v = {.host = fake_xsave_host, .xcr0_supported = 7, .xcr0 = 1};
+    struct cpuid_regs r = cpuid_guest_view(1, 0, &v);
+    CHECK(r.ecx & (1u << 26));    /* XSAVE */
+    CHECK(!(r.ecx & (1u << 27))); /* OSXSAVE follows the guest's CR4: clear */
+    CHECK(r.ecx & (1u << 28));    /* AVX */
+    v.osxsave = true;
+    CHECK(cpuid_guest_view(1, 0, &v).ecx & (1u << 27));
+    r = cpuid_guest_view(0xd, 0, &v);
+    CHECK_EQ(r.eax, 7);           /* x87, SSE, AVX; not AVX-512 */
+    CHECK_EQ(r.edx, 0);
+    CHECK_EQ(r.ebx, 576);         /* for XCR0 = 1 */
+    CHECK_EQ(r.ecx, 832);         /* AVX ends at 576 + 256 */
+    v.xcr0 = 7;
+    CHECK_EQ(cpuid_guest_view(0xd, 0, &v).ebx, 832);
+    CHECK_EQ(cpuid_guest_view(0xd, 1, &v).eax, 5); /* XSAVEOPT, XGETBV1; not XSAVEC, XSAVES */
+    CHECK_EQ(cpuid_guest_view(0xd, 2, &v).ebx, 576);
+    CHECK_EQ(cpuid_guest_view(0xd, 5, &v).eax, 0); /* AVX-512 hidden */
+    CHECK(cpuid_guest_view(7, 0, &v).ebx & (1u << 5)); /* AVX2 with AVX state */
+}
+
+TEST(cpuid_xsave_hidden_without_switching)
+{
+    struct cpuid_view v = {.host = fake_xsave_host};
+    struct cpuid_regs r = cpuid_guest_view(1, 0, &v);
+    CHECK(!(r.ecx & (1u << 26)));
+    CHECK(!(r.ecx & (1u << 28)));
+    r = cpuid_guest_view(0xd, 0, &v);
+    CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
+    CHECK(!(cpuid_guest_view(7, 0, &v).ebx & (1u << 5)));
+}
+
+TEST(cpuid_guest_features_for_the_rules)
+{
+    struct cpuid_view v = {.host = fake_xsave_host, .xcr0_supported = 7, .osxsave = true};
+    struct guest_features f;
+    cpuid_view_features(&v, &f);
+    CHECK(!(f.leaf1_ecx & (1u << 27))); /* OSXSAVE is CR4's, not a feature */
+    CHECK(f.leaf1_ecx & (1u << 26));
+    CHECK(!(f.ext1_ecx & (1u << 2)));   /* no SVM */
+    CHECK(!(cr4_reserved_bits(&f) & CR4_OSXSAVE));
+    CHECK(cr4_reserved_bits(&f) & CR4_VMXE);
+    CHECK(!(efer_writable_bits(&f) & EFER_SVME));
 }

@@ -584,3 +584,39 @@ TEST(lapic_matches_destinations)
     CHECK(!lapic_matches_dest(&apic, true, 0x13));
     CHECK(!lapic_matches_dest(&apic, true, 0x22));
 }
+
+TEST(lapic_masked_periodic_timer_arms_nothing)
+{
+    setup_enabled();
+    wr(TIMER_DIVIDE, 0xb); /* 1 ns per count */
+    wr(LVT_TIMER, MASKED | PERIODIC | 0x31);
+    wr(TIMER_INITIAL, 100);
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER); /* no timer at its rate */
+    fake_advance(1030);
+    CHECK_EQ(rd(TIMER_CURRENT), 70);                       /* counting in phase */
+    CHECK_EQ(lapic_pending(&apic), -1);
+    wr(LVT_TIMER, PERIODIC | 0x31);                        /* unmasked: ticks on in phase */
+    CHECK_EQ(clock_next_deadline(&fake.clock), 1100);
+    CHECK_EQ(count_timer_interrupts(0x31, 70, 1), 1);
+    wr(SVR, 0xff);                                         /* software-disabled masks it again */
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+}
+
+TEST(lapic_tpr_is_cr8_and_the_threshold_says_what_waits)
+{
+    setup_enabled();
+    lapic_set_tpr(&apic, 0x50);
+    CHECK_EQ(rd(TPR), 0x50);
+    wr(TPR, 0x9c);
+    CHECK_EQ(lapic_get_tpr(&apic), 0x9c);
+    CHECK_EQ(lapic_tpr_threshold(&apic), 0);  /* nothing requested */
+    fixed(0x45, false);                        /* class 4 under TPR class 9: only the TPR holds it */
+    CHECK_EQ(lapic_pending(&apic), -1);
+    CHECK_EQ(lapic_tpr_threshold(&apic), 4);
+    lapic_set_tpr(&apic, 0x30);                /* CR8 = 3 */
+    CHECK_EQ(lapic_tpr_threshold(&apic), 0);
+    CHECK_EQ(take(), 0x45);
+    fixed(0x46, false);                        /* the in-service 45h holds it, not the TPR */
+    CHECK_EQ(lapic_pending(&apic), -1);
+    CHECK_EQ(lapic_tpr_threshold(&apic), 0);
+}

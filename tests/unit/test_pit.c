@@ -483,3 +483,27 @@ TEST(pit_mode4_oneshot_events_survive_a_late_clock)
         edges = fake.edges[0];
     }
 }
+
+/* Muted (IRQ0 can reach no one), counter 0 arms no timer; its count stays
+ * readable; unmuted, OUT0's next rising edge ticks, with nothing owed. */
+TEST(pit_muted_irq0_arms_nothing_and_keeps_counting)
+{
+    CHECK(setup());
+    outb_(CTRL, 0x34);
+    write_count(CH0, 11932);
+    at(edge_ns(1 + 11932ull));
+    at(edge_ns(1 + 11932ull * 2));
+    CHECK_EQ(fake.edges[0], 2);
+    pit_mute_irq0(&pit, true);
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+    at(edge_ns(1 + 11932ull * 50 + 100));
+    CHECK_EQ(fake.edges[0], 2);
+    outb_(CTRL, 0x00);
+    CHECK_EQ(read_count(CH0), 11932 - 100);   /* the count follows the clock */
+    pit_mute_irq0(&pit, false);
+    CHECK_EQ(clock_next_deadline(&fake.clock), edge_ns(1 + 11932ull * 51));
+    at(edge_ns(1 + 11932ull * 51));
+    CHECK_EQ(fake.edges[0], 3);
+    CHECK_EQ(pit.ch[0].tick.missed, 0);
+    CHECK_EQ(pit.ch[0].tick.backlog, 0);
+}

@@ -8,7 +8,7 @@ static struct vm_exit e;
 
 static void decode(u64 code, u64 info1, u64 info2, u64 rip)
 {
-    struct svm_exit_raw raw = {code, info1, info2, rip, 0, false};
+    struct svm_exit_raw raw = {code, info1, info2, rip, 0, false, 0, false};
     svm_decode_exit(&raw, &e);
 }
 
@@ -60,7 +60,7 @@ TEST(svm_exit_fixed_lengths_without_nrips)
 
 TEST(svm_exit_uses_nrip_when_present)
 {
-    struct svm_exit_raw raw = {SVM_EXIT_CPUID, 0, 0, 0x100, 0x103, true}; /* a prefixed CPUID */
+    struct svm_exit_raw raw = {SVM_EXIT_CPUID, 0, 0, 0x100, 0x103, true, 0, false}; /* a prefixed CPUID */
     svm_decode_exit(&raw, &e);
     CHECK_EQ(e.insn_len, 3);
 }
@@ -112,4 +112,37 @@ TEST(svm_exit_exception_and_unknown)
     CHECK_EQ(e.reason, EXIT_UNHANDLED);
     CHECK_EQ(e.unhandled.raw_reason, 0x7d);
     CHECK_EQ(e.unhandled.info1, 5);
+}
+
+TEST(svm_exit_exception_during_delivery)
+{
+    /* #AC intercepted while the CPU delivered an #AC (EXITINTINFO: valid,
+     * type 3 exception, vector 17, error code valid) */
+    struct svm_exit_raw raw = {SVM_EXIT_EXCEPTION_BASE + 17, 0, 0, 0x100, 0, false,
+                               SVM_EVENT_VALID | SVM_EVENT_ERROR_VALID | (3u << 8) | 17, false};
+    svm_decode_exit(&raw, &e);
+    CHECK_EQ(e.reason, EXIT_EXCEPTION);
+    CHECK_EQ(e.exception.vector, 17);
+    CHECK(e.exception.in_delivery);
+    CHECK_EQ(e.exception.delivery_vector, 17);
+    raw.exitintinfo = 0;
+    svm_decode_exit(&raw, &e);
+    CHECK(!e.exception.in_delivery);
+}
+
+TEST(svm_exit_cr8_write)
+{
+    /* without decode assists or NRIP save the core must decode it */
+    struct svm_exit_raw raw = {SVM_EXIT_CR8_WRITE, 0, 0, 0x100, 0, false, 0, false};
+    svm_decode_exit(&raw, &e);
+    CHECK_EQ(e.reason, EXIT_CR_ACCESS);
+    CHECK_EQ(e.cr.cr, 8);
+    CHECK_EQ(e.cr.access, CR_MOV_TO);
+    CHECK_EQ(e.cr.gpr, CR_GPR_UNKNOWN);
+    CHECK_EQ(e.insn_len, 0);
+    /* with them: EXITINFO1 bit 63 and the GPR, NRIP the length */
+    raw = (struct svm_exit_raw){SVM_EXIT_CR8_WRITE, (1ull << 63) | 9, 0, 0x100, 0x104, true, 0, true};
+    svm_decode_exit(&raw, &e);
+    CHECK_EQ(e.cr.gpr, 9);
+    CHECK_EQ(e.insn_len, 4);
 }

@@ -108,3 +108,35 @@ TEST(vmx_exit_exception_and_unknown)
     CHECK_EQ(e.reason, EXIT_UNHANDLED);
     CHECK_EQ(e.unhandled.raw_reason, VMX_EXIT_TASK_SWITCH);
 }
+
+TEST(vmx_exit_debug_exceptions)
+{
+    /* #DB from a single step: a hardware exception, DR6 bits in the
+     * qualification, no instruction length */
+    struct vmx_exit_raw raw = {.reason = VMX_EXIT_EXCEPTION_NMI, .qualification = 1u << 14,
+                               .intr_info = 1 | (3 << 8) | (1u << 31), .insn_len = 5};
+    vmx_decode_exit(&raw, &e);
+    CHECK_EQ(e.reason, EXIT_EXCEPTION);
+    CHECK_EQ(e.exception.vector, 1);
+    CHECK_EQ(e.insn_len, 0);
+    CHECK(!e.exception.in_delivery);
+    /* INT1 (ICEBP): a privileged software exception, a trap after it */
+    raw.intr_info = 1 | (5 << 8) | (1u << 31);
+    raw.insn_len = 1;
+    vmx_decode_exit(&raw, &e);
+    CHECK_EQ(e.insn_len, 1);
+    /* #AC raised while delivering #AC (IDT-vectoring information valid) */
+    raw = (struct vmx_exit_raw){.reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = 17 | (3 << 8) | (1 << 11) | (1u << 31),
+                                .idt_vectoring = 17 | (3 << 8) | (1 << 11) | (1u << 31)};
+    vmx_decode_exit(&raw, &e);
+    CHECK_EQ(e.exception.vector, 17);
+    CHECK(e.exception.in_delivery);
+    CHECK_EQ(e.exception.delivery_vector, 17);
+}
+
+TEST(vmx_exit_tpr_below_threshold)
+{
+    decode(VMX_EXIT_TPR_BELOW_THRESHOLD, 0, 3);
+    CHECK_EQ(e.reason, EXIT_IRQ_WINDOW);
+    CHECK_EQ(e.insn_len, 0); /* trap-like: RIP is past the MOV to CR8 already */
+}

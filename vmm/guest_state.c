@@ -1,0 +1,220 @@
+/* See guest_state.h. XSAVE: SDM 1 ch. 13; FXSAVE: SDM 2A FXSAVE. */
+#include "guest_state.h"
+#include "arch.h"
+#include "handlers.h"
+#include "cpu_rules.h"
+#include "mm.h"
+#include "percpu.h"
+#include "string.h"
+#include "x86.h"
+
+#define CPUID1_ECX_XSAVE BIT(26)
+#define CPUID1_ECX_AVX BIT(28)
+#define CPUID1_EDX_FXSR BIT(24)
+#define CPUID_80000001_EDX_RDTSCP BIT(27)
+#define CPUID_7_ECX_RDPID BIT(22)
+#define FXSAVE_AREA_SIZE 512
+#define XSAVE_HEADER 512 /* XSTATE_BV at +0, XCOMP_BV at +8 (13.4.2) */
+
+/* The legacy region of the save area (SDM 2A FXSAVE, Table 3-53). */
+#define AREA_FCW 0
+#define AREA_FTW 4 /* abridged: one bit per register, 1 = not empty */
+#define AREA_MXCSR 24
+#define RESET_FCW 0x0040
+#define RESET_FTW_ABRIDGED 0xff /* tags 5555H: every register holds +0.0 */
+#define RESET_MXCSR 0x1f80
+
+/* How this CPU saves the state, found once at boot. */
+static struct {
+    bool xsave;         /* else FXSAVE */
+    bool fxsr;          /* FXSAVE exists at all */
+    bool tsc_aux;       /* IA32_TSC_AUX exists (RDTSCP or RDPID) */
+    u64 xcr0_supported; /* components guests may enable; Zazen's own XCR0 */
+    u32 area_size;      /* bytes of a vCPU's save area */
+} gs;
+
+static struct guest_state_cpu *this_gs(void) { return guest_state_this_cpu(); }
+
+void guest_state_init(void)
+{
+    struct cpuid_regs l1 = cpuid(1, 0);
+    u32 max = cpuid(0, 0).eax;
+    gs.fxsr = (l1.edx & CPUID1_EDX_FXSR) != 0;
+    gs.tsc_aux = (cpuid(0x80000000, 0).eax >= 0x80000001 &&
+                  (cpuid(0x80000001, 0).edx & CPUID_80000001_EDX_RDTSCP)) ||
+                 (max >= 7 && (cpuid(7, 0).ecx & CPUID_7_ECX_RDPID));
+    gs.area_size = FXSAVE_AREA_SIZE;
+    gs.xsave = (l1.ecx & CPUID1_ECX_XSAVE) && max >= 0xd;
+    if (gs.xsave) {
+        write_cr4(read_cr4() | CR4_OSXSAVE);
+        /* VMX operation may forbid the bit (IA32_VMX_CR4_FIXED1): then
+         * FXSAVE it is, and guests are not offered XSAVE. */
+        gs.xsave = (read_cr4() & CR4_OSXSAVE) != 0;
+    }
+    if (gs.xsave) {
+        u64 want = XCR0_X87 | XCR0_SSE | ((l1.ecx & CPUID1_ECX_AVX) ? XCR0_AVX : 0);
+        struct cpuid_regs d = cpuid(0xd, 0);
+        gs.xcr0_supported = (((u64)d.edx << 32) | d.eax) & want;
+        xsetbv(0, gs.xcr0_supported);
+        gs.area_size = cpuid(0xd, 0).ebx; /* for the components XCR0 enables now (13.2) */
+    }
+    guest_state_init_this_cpu();
+}
+
+void guest_state_init_this_cpu(void)
+{
+    /* A value no guest can write (bits 63:32 are reserved), so the first
+     * entry loads the vCPU's; without the MSR, 0 as every vCPU has. */
+    this_gs()->tsc_aux = gs.tsc_aux ? ~0ull : 0;
+    this_gs()->owner = NULL;
+    /* CR4.OSFXSR: FXSAVE/FXRSTOR include the XMM registers (SDM 3A 2.5). */
+    if (gs.fxsr)
+        write_cr4(read_cr4() | CR4_OSFXSR);
+    if (gs.xsave) {
+        write_cr4(read_cr4() | CR4_OSXSAVE);
+        xsetbv(0, gs.xcr0_supported);
+        this_gs()->xcr0 = gs.xcr0_supported;
+    }
+    /* Zazen never arms a breakpoint: whatever the firmware left in DR7 goes,
+     * so guest values in DR0-DR3 can never trap in the host. */
+    write_dr7(DR7_RESET);
+}
+
+u64 guest_xcr0_supported(void) { return gs.xcr0_supported; }
+
+bool guest_state_vcpu_init(struct vcpu *v)
+{
+    if (!gs.fxsr)
+        return true; /* no SSE state to keep; the x87 alone is not switched */
+    v->state_cpu = -1;
+    v->xsave = page_alloc(gs.area_size); /* page aligned: XSAVE wants 64 */
+    return v->xsave != NULL;
+}
+
+void guest_state_vcpu_release(struct vcpu *v)
+{
+    if (this_gs()->owner == v)
+        this_gs()->owner = NULL; /* the next owner loads every register */
+    if (v->xsave)
+        page_free(v->xsave, gs.area_size);
+    v->xsave = NULL;
+}
+
+static void put16(u8 *area, unsigned at, u16 value) { memcpy(area + at, &value, sizeof(value)); }
+static void put32(u8 *area, unsigned at, u32 value) { memcpy(area + at, &value, sizeof(value)); }
+static void put64(u8 *area, unsigned at, u64 value) { memcpy(area + at, &value, sizeof(value)); }
+
+void guest_state_vcpu_reset(struct vcpu *v)
+{
+    memset(v->dr, 0, sizeof(v->dr));
+    v->xcr0 = XCR0_X87;
+    v->tsc_aux = 0;
+    if (v->xsave) {
+        u8 *area = v->xsave;
+        memset(area, 0, gs.area_size);
+        put16(area, AREA_FCW, RESET_FCW);
+        area[AREA_FTW] = RESET_FTW_ABRIDGED;
+        put32(area, AREA_MXCSR, RESET_MXCSR);
+        /* x87 and SSE come from the image; AVX (absent from XSTATE_BV) is
+         * set to its initial state, zero (13.8.1). */
+        if (gs.xsave)
+            put64(area, XSAVE_HEADER, XCR0_X87 | XCR0_SSE);
+    }
+    v->state_cpu = -1; /* reloaded at the next entry, wherever it is */
+}
+
+/* XSAVE and XRSTOR move the components XCR0 enables (13.7, 13.8), so the
+ * CPU's XCR0 is Zazen's full set while they run; the guest's own is
+ * loaded afterwards. */
+static void set_cpu_xcr0(struct guest_state_cpu *c, u64 value)
+{
+    if (c->xcr0 != value) {
+        xsetbv(0, value);
+        c->xcr0 = value;
+    }
+}
+
+static void save_registers(struct guest_state_cpu *c, struct vcpu *v)
+{
+    if (gs.xsave) {
+        set_cpu_xcr0(c, gs.xcr0_supported);
+        xsave(v->xsave, gs.xcr0_supported);
+    } else if (gs.fxsr) {
+        fxsave(v->xsave);
+    }
+    v->dr[0] = read_dr0();
+    v->dr[1] = read_dr1();
+    v->dr[2] = read_dr2();
+    v->dr[3] = read_dr3();
+}
+
+static void load_registers(struct guest_state_cpu *c, struct vcpu *v)
+{
+    if (gs.xsave) {
+        set_cpu_xcr0(c, gs.xcr0_supported);
+        xrstor(v->xsave, gs.xcr0_supported);
+        set_cpu_xcr0(c, v->xcr0);
+    } else if (gs.fxsr) {
+        fxrstor(v->xsave);
+    }
+    write_dr0(v->dr[0]);
+    write_dr1(v->dr[1]);
+    write_dr2(v->dr[2]);
+    write_dr3(v->dr[3]);
+}
+
+void guest_state_switch(struct vcpu *v)
+{
+    struct guest_state_cpu *c = this_gs();
+    int me = (int)this_cpu()->index;
+    if (c->owner != v || v->state_cpu != me) {
+        /* The previous owner's registers were saved when it left this CPU
+         * (guest_state_put): they need not be saved again. */
+        load_registers(c, v);
+        c->owner = v;
+        v->state_cpu = me;
+    }
+    if (gs.tsc_aux && c->tsc_aux != v->tsc_aux) {
+        wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
+        c->tsc_aux = v->tsc_aux;
+    }
+}
+
+void guest_state_put(struct vcpu *v)
+{
+    struct guest_state_cpu *c = this_gs();
+    if (c->owner == v && v->state_cpu == (int)this_cpu()->index) {
+        save_registers(c, v);
+        if (gs.xsave)
+            set_cpu_xcr0(c, v->xcr0); /* XSAVE wanted Zazen's; the guest goes on with its own */
+    }
+}
+
+bool guest_state_set_xcr0(struct vcpu *v, u64 value)
+{
+    if (!gs.xsave || !xcr0_valid(value, gs.xcr0_supported))
+        return false;
+    v->xcr0 = value;
+    if (this_gs()->owner == v)
+        set_cpu_xcr0(this_gs(), value);
+    return true;
+}
+
+/* XSETBV (SDM 2C): #UD unless CR4.OSXSAVE, #GP(0) at CPL > 0, for an XCR
+ * other than XCR0 (ECX = 0) or a value XCR0 cannot take. It exits on
+ * both vendors (VT-x always, AMD-V by intercept). */
+void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
+{
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    if (!(s.cr4 & CR4_OSXSAVE)) {
+        vcpu_inject_exception(v, VECTOR_UD, false, 0);
+        return;
+    }
+    u64 value = (v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
+    if (s.cpl != 0 || (u32)v->gpr[GPR_RCX] != 0 || !guest_state_set_xcr0(v, value)) {
+        vcpu_inject_exception(v, VECTOR_GP, true, 0);
+        return;
+    }
+    vcpu_skip_instruction(v, e);
+}
