@@ -46,11 +46,24 @@ static void calibrate(u64 *tsc_ticks, u64 *apic_ticks)
     *apic_ticks = 0xffffffffu - remaining;
 }
 
+/* A measurement can only come out too long: if the CPU is held up (an
+ * SMI, or under an emulator the host running something else) between
+ * starting the 8254 and reading the TSC, or before it sees OUT2 rise.
+ * So several are taken and the shortest kept. */
+#define CALIBRATION_RUNS 5
+
 void hosttime_init(void)
 {
     hostapic_init_boot();
-    u64 tsc, apic;
-    calibrate(&tsc, &apic);
+    u64 tsc = ~0ull, apic = 0;
+    for (unsigned i = 0; i < CALIBRATION_RUNS; i++) {
+        u64 t, a;
+        calibrate(&t, &a);
+        if (t < tsc) {
+            tsc = t;
+            apic = a;
+        }
+    }
     ht.tsc_khz = tsc / CALIBRATION_MS;
     ht.apic_khz = apic / CALIBRATION_MS;
     ht.apic_per_tsc = ht.tsc_khz ? (ht.apic_khz << 32) / ht.tsc_khz : 0;
