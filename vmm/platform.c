@@ -66,7 +66,7 @@ static void guest_reset(void *ctx)
     d->reset_requested = true;
 }
 
-static void guest_poweroff(void *ctx) { domain_end(ctx, "powered off"); }
+static void guest_poweroff(void *ctx) { domain_end_kind(ctx, END_POWEROFF, "powered off"); }
 
 static void guest_post(void *ctx, u8 code)
 {
