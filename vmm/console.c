@@ -117,8 +117,6 @@ void console_set_buffered(bool on)
 /* With console_lock held (or while panicking). */
 static void emit(char c)
 {
-    if (c != '\r')
-        log_ring[log_head++ % CONSOLE_LOG_SIZE] = c;
     if (!buffered || panicking) {
         uart_putc(c);
         return;
@@ -150,8 +148,12 @@ static void erase_prompt(void)
         emit_raw("\r\033[K", 4);
 }
 
+/* A line (or a piece of one) for the console and the log; the shell's
+ * prompt, redrawn around it, is not logged. */
 static void emit_line(const char *s, unsigned len)
 {
+    for (unsigned i = 0; i < len; i++)
+        log_ring[log_head++ % CONSOLE_LOG_SIZE] = s[i];
     erase_prompt();
     emit_raw(s, len);
     if (prompt_shown)

@@ -512,7 +512,7 @@ static void restart(struct domain *d)
             memset(d->mem[i].host, 0, d->mem[i].size);
     d->end_reason[0] = 0;
     atomic_store(&d->ended, false);
-    platform_handle_reset(d);
+    platform_reset(d);
     d->vcpus_live = d->vcpu_count;
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_add_vcpu(d->vcpus[i]);

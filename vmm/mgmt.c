@@ -500,6 +500,11 @@ static enum mgmt_status verb_dmesg(struct mgmt_front *f, int argc, char **argv, 
     static char text[CONSOLE_LOG_SIZE + 1];
     size_t n = console_log_copy(text, sizeof(text) - 1);
     text[n] = 0;
+    /* The log holds the shell's prompt redraws (escape sequences) and could
+     * hold any byte: printable text and newlines only, for a terminal. */
+    for (size_t i = 0; i < n; i++)
+        if (((u8)text[i] < 0x20 && text[i] != '\n' && text[i] != '\t') || (u8)text[i] >= 0x7f)
+            text[i] = '?';
     reply_begin(o, "dmesg");
     if (o->json)
         json_str(o, "log", text);
@@ -1228,7 +1233,7 @@ enum mgmt_status mgmt_exec(struct mgmt_front *f, int argc, char **argv, struct m
     for (int i = 0; i < argc; i++)
         for (const char *c = argv[i]; *c; c++)
             if ((u8)*c < 0x20 || (u8)*c >= 0x7f) {
-                mgmt_error(o, "bad character 0x%02x in '%.20s'", (u8)*c, argv[0]);
+                mgmt_error(o, "bad character 0x%02x (verbs, names and numbers are printable)", (u8)*c);
                 return MGMT_ERROR;
             }
     const struct verb *v = verb_named(argv[0]);
