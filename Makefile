@@ -167,6 +167,7 @@ test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux
 	@tools/need.sh grub
 	@tools/need.sh bochs
 	@tools/need.sh fuzz
+	@tools/need.sh bench
 	python3 tests/run.py
 
 # ---- bench ----

@@ -214,8 +214,10 @@ def run_interactive(config_text, files, cpu=SVM_CPU, memory="512M"):
     vars_path = esp + "-vars.fd"
     shutil.copy(OVMF_VARS, vars_path)
     try:
-        # mon:stdio: the console is this terminal, and Ctrl-A X quits QEMU.
-        return subprocess.call(qemu_command(esp, vars_path, cpu, memory, serial="mon:stdio"))
+        # mon:stdio: the console is this terminal. QEMU's escape key is
+        # Ctrl-] (-echr 29), not its default Ctrl-A, which Zazen's console
+        # uses: Ctrl-] X quits QEMU.
+        return subprocess.call(qemu_command(esp, vars_path, cpu, memory, serial="mon:stdio") + ["-echr", "29"])
     finally:
         shutil.rmtree(esp, ignore_errors=True)
         os.unlink(vars_path)
