@@ -83,10 +83,28 @@ firmware = idle.bin
 """
 
 
+def tool_steps(com2, out):
+    """The tool itself, while the three domains run: a table, top with a
+    record, and the plot of it (the README shows them)."""
+    record = os.path.join(os.path.dirname(com2), "top.jsonl")
+    png = os.path.join(qemu.BUILD, "test-logs", "mgmt-top.png")
+    table = subprocess.run([sys.executable, TOOL, "--connect", "unix:" + com2, "list"], capture_output=True,
+                           text=True, timeout=60)
+    out += ["MGMT tool list: " + l for l in table.stdout.splitlines()]
+    top = subprocess.run([sys.executable, TOOL, "--connect", "unix:" + com2, "top", "-n", "3", "-d", "1",
+                          "--record", record], capture_output=True, text=True, timeout=60)
+    out += ["MGMT tool top: " + l for l in top.stdout.splitlines()]
+    plot = subprocess.run([sys.executable, TOOL, "plot", record, "--png", png], capture_output=True, text=True,
+                          timeout=60)
+    out.append("MGMT plot: %s %d bytes%s" % (plot.returncode == 0, os.path.getsize(png) if os.path.exists(png) else 0,
+                                             "" if plot.returncode == 0 else " " + plot.stderr.strip()[-200:]))
+
+
 def mgmt_driver(com2, console):
     """The proof of the management issue on three running domains."""
     zt = load_tool()
     out = []
+    tool_steps(com2, out)
     conn = zt.Connection("unix:" + com2, timeout=120)
     # list: all three, their memory and vCPUs (from the JSON the protocol sends)
     ds = domains(conn)
@@ -125,19 +143,7 @@ def mgmt_driver(com2, console):
     out.append("MGMT reboot: back to userspace %s" % back)
     r = conn.request(["shutdown", "-w", "linux"])
     out.append("MGMT shutdown -w: %s" % (r.get("result") if r["ok"] else r.get("error")))
-    # the tool itself: a table, top with a record, and the plot of it
     conn.close()
-    record = os.path.join(os.path.dirname(com2), "top.jsonl")
-    png = os.path.join(qemu.BUILD, "test-logs", "mgmt-top.png")
-    table = subprocess.run([sys.executable, TOOL, "--connect", "unix:" + com2, "list"], capture_output=True,
-                           text=True, timeout=60)
-    out += ["MGMT tool list: " + l for l in table.stdout.splitlines()]
-    top = subprocess.run([sys.executable, TOOL, "--connect", "unix:" + com2, "top", "-n", "3", "-d", "1",
-                          "--record", record], capture_output=True, text=True, timeout=60)
-    out += ["MGMT tool top: " + l for l in top.stdout.splitlines()]
-    plot = subprocess.run([sys.executable, TOOL, "plot", record, "--png", png], capture_output=True, text=True,
-                          timeout=60)
-    out.append("MGMT plot: %s %d bytes" % (plot.returncode == 0, os.path.getsize(png) if os.path.exists(png) else 0))
     conn = zt.Connection("unix:" + com2, timeout=60)
     last_request(conn, console, ["destroy", "spin"])
     return out
@@ -179,12 +185,14 @@ def mgmt_scenario():
                "(linux) ZAZEN-LINUX: Ctrl-Alt-Del: rebooting", "zazen: domain linux (id 1) reset by the guest",
                "(linux) ZAZEN-LINUX: ACPI power button: powering off",
                "zazen: domain linux (id 1) ended: powered off",
-               "MGMT shutdown -w: shut down", "MGMT plot: True", "zazen: all domains ended"],
+               "MGMT shutdown -w: shut down", "zazen: all domains ended"],
         # linux and small run or halt as they please; the spinner always runs
-        patterns=[r"MGMT states: (r-----|-b----) (r-----|-b----) r-----",
+        patterns=[r"MGMT plot: True \d{4,} bytes", r"MGMT states: (r-----|-b----) (r-----|-b----) r-----",
                   r"MGMT destroy small: gone True, free memory rose 3(2[89]\d\d|30\d\d) KiB",
+                  r"MGMT tool list: linux +1 +256 +1 [rb-]{6} +[0-9.]+",
                   r"MGMT tool list: spin +2 +4 +1 r----- +[0-9.]+",
-                  r"MGMT tool top: +spin +r----- +\d+ +\d+\.\d +4096 +1 +\d+ .*io \d+.*"],
+                  r"MGMT tool top: +spin +r----- +\d+ +\d+\.\d +4096 +1 +\d+ .*io \d+.*",
+                  r"MGMT tool top: +small +[rb-]{6} +\d+ +\d+\.\d +32768 +1 +\d+.*"],
         checks=[("a paused domain makes no progress, and resumes", paused_spin_made_no_progress)],
         absent=["ZAZEN PANIC", "DRIVER FAILED", "ZAZEN-LINUX: FAILED", "NO ERROR"],
     )
