@@ -123,6 +123,12 @@ $(BUILD)/linux/linux-shell.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.shell=1" tools/mklinuxdisk.sh $@
 
+# The same disk, waiting after its test for the host's management (the
+# ACPI power button powers off, Ctrl-Alt-Del reboots): make test.
+$(BUILD)/linux/linux-mgmt.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	LINUX_APPEND="zazen.wait=1" tools/mklinuxdisk.sh $@
+
 # The same disk, powering off as soon as userspace starts: make bench.
 $(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
@@ -156,11 +162,12 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img
+test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
 	@tools/need.sh fuzz
+	@tools/need.sh bench
 	python3 tests/run.py
 
 # ---- bench ----

@@ -623,6 +623,23 @@ bool kbc_type(struct kbc *k, u8 ascii)
     return true;
 }
 
+/* Set 2: Ctrl (14), Alt (11), Delete (E0 71) made, then broken in the
+ * reverse order (F0 prefixes); set 1: the same keys, breaks with bit 7
+ * (IBM PS/2 Hardware Interface Technical Reference, keyboard scan codes). */
+bool kbc_ctrl_alt_del(struct kbc *k)
+{
+    static const u8 set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14};
+    static const u8 set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+    const u8 *seq = k->scancode_set == 1 ? set1 : set2;
+    unsigned n = k->scancode_set == 1 ? sizeof(set1) : sizeof(set2);
+    if (!k->scanning || !kbd_queue_room(k, n))
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        kbd_send(k, seq[i]);
+    kbc_pump(k);
+    return true;
+}
+
 bool kbc_a20(const struct kbc *k) { return k->outport & OUT_A20; }
 
 void kbc_reset(struct kbc *k)

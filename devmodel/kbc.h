@@ -57,6 +57,10 @@ void kbc_reset(struct kbc *k);
  * if it was not queued: no key makes it, the keyboard is not scanning,
  * or the queue has no room for the whole sequence (try again later). */
 bool kbc_type(struct kbc *k, u8 ascii);
+/* Ctrl-Alt-Del pressed and released (what a PC user does to reboot), in
+ * the keyboard's current scan code set. False if the keyboard is not
+ * scanning or its queue has no room. */
+bool kbc_ctrl_alt_del(struct kbc *k);
 /* The output port's A20 gate bit (the platform ORs it with port 0x92's). */
 bool kbc_a20(const struct kbc *k);
 

@@ -51,7 +51,6 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "the FACS is 64 bytes");
 /* FADT flags (Table 5.10) and IA-PC boot architecture flags (Table 5.11) */
 #define FADT_WBINVD BIT(0)
 #define FADT_PROC_C1 BIT(2)
-#define FADT_PWR_BUTTON BIT(4) /* no fixed power button */
 #define FADT_SLP_BUTTON BIT(5) /* no fixed sleep button */
 #define FADT_TMR_VAL_EXT BIT(8) /* 32-bit PM timer */
 #define FADT_RESET_REG_SUP BIT(10)
@@ -270,7 +269,10 @@ static u64 build_fadt(struct acpi_area *a, const struct bios_platform *p, u64 fa
     f->p_lvl3_lat = 1001; /* > 1000: no C3 */
     f->century = CMOS_CENTURY;
     f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042;
-    f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
+    /* The power button is the fixed-feature one of the PM block
+     * (PWRBTN_STS/EN, 4.8.2.2.1.1): PWR_BUTTON clear says so, and the
+     * host's shutdown verb presses it. There is no sleep button. */
+    f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
     f->reset_reg = io_gas(RESET_PORT, 8);
     f->reset_value = RESET_VALUE;
     f->x_firmware_ctrl = facs;

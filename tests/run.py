@@ -24,7 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tests import scenarios, sched_scenarios  # noqa: E402
+from tests import mgmt_scenarios, scenarios, sched_scenarios  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
 
@@ -167,7 +167,7 @@ def run_fuzz(results, selected):
 
 
 def run_scenarios(results, selected):
-    for sc in scenarios.ALL + sched_scenarios.ALL:
+    for sc in scenarios.ALL + sched_scenarios.ALL + mgmt_scenarios.ALL:
         if not selected(sc.name):
             continue
         start = time.time()

@@ -29,7 +29,7 @@ class Scenario:
 
     def __init__(self, name, config, platform="qemu-svm", files=(), lines=(), in_order=(), patterns=(),
                  absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None,
-                 checks=(), cpus=1):
+                 checks=(), cpus=1, driver=None):
         self.platform = platform
         self.name = platform + "/" + name
         self.config = config
@@ -47,12 +47,13 @@ class Scenario:
         self.typing = typing
         self.checks = list(checks)  # (description, fn(lines) -> (ok, detail))
         self.cpus = cpus  # host CPUs: QEMU -smp N (thread=multi), Bochs count=N
+        self.driver = driver  # QEMU: fn(com2 socket, console) -> lines, run beside it (tests/mgmt_scenarios.py)
 
     def run(self):
         if self.platform == "qemu-svm":
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
                             timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing,
-                            smp=self.cpus)
+                            smp=self.cpus, driver=self.driver)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
                          timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
                          count=self.cpus)

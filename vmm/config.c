@@ -260,6 +260,33 @@ static bool parse_timeslice(struct parser *ps, const char *key, const char *valu
     return true;
 }
 
+/* on_poweroff, on_reboot, on_crash = destroy | restart | preserve
+ * (xl.cfg: destroy frees the domain, restart starts it again, preserve
+ * keeps it, stopped, for inspection until it is destroyed). */
+static bool parse_action(struct parser *ps, const char *key, const char *value, void *field)
+{
+    static const char *const names[] = {"destroy", "restart", "preserve"};
+    for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+        if (strcmp(value, names[i]) == 0) {
+            *(enum domain_action *)field = (enum domain_action)i;
+            return true;
+        }
+    return fail(ps, "bad value '%s' for %s: expected destroy, restart or preserve", value, key);
+}
+
+/* autostart = yes | no: whether the domain starts with Zazen or waits for
+ * the create verb. */
+static bool parse_yes_no(struct parser *ps, const char *key, const char *value, void *field)
+{
+    if (strcmp(value, "yes") == 0)
+        *(bool *)field = true;
+    else if (strcmp(value, "no") == 0)
+        *(bool *)field = false;
+    else
+        return fail(ps, "bad value '%s' for %s: expected yes or no", value, key);
+    return true;
+}
+
 static const struct key_spec host_keys[] = {
     {"cpus", parse_host_cpus, offsetof(struct host_config, cpus)},
     {"timeslice", parse_timeslice, offsetof(struct host_config, timeslice_ns)},
@@ -283,6 +310,10 @@ static const struct key_spec keys[] = {
     {"weight", parse_weight, offsetof(struct domain_config, weight)},
     {"cap", parse_cap, offsetof(struct domain_config, cap)},
     {"cpus", parse_cpu_list, offsetof(struct domain_config, affinity)},
+    {"on_poweroff", parse_action, offsetof(struct domain_config, on_poweroff)},
+    {"on_reboot", parse_action, offsetof(struct domain_config, on_reboot)},
+    {"on_crash", parse_action, offsetof(struct domain_config, on_crash)},
+    {"autostart", parse_yes_no, offsetof(struct domain_config, autostart)},
 };
 
 /* ---- lines ---- */
@@ -408,6 +439,10 @@ static bool parse_section(struct parser *ps, char *s)
     d->vcpus = 1;
     d->weight = CONFIG_DEFAULT_WEIGHT;
     d->affinity = ~0ull;
+    d->on_poweroff = ACTION_DESTROY;
+    d->on_reboot = ACTION_RESTART;
+    d->on_crash = ACTION_DESTROY;
+    d->autostart = true;
     ps->cur = d;
     ps->in_host = false;
     return true;

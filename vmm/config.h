@@ -29,6 +29,10 @@ struct config_file {
  * or an ISA PC with no PCI devices and no APICs described. */
 enum platform_kind { PLATFORM_PC, PLATFORM_ISA };
 
+/* What happens when a domain powers off, reboots or crashes (xl.cfg's
+ * on_poweroff, on_reboot, on_crash). */
+enum domain_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
+
 struct domain_config {
     char name[CONFIG_NAME_MAX];
     unsigned line; /* of the [domain NAME] header */
@@ -48,6 +52,8 @@ struct domain_config {
     bool affinity_given;
     unsigned affinity_line;
     char affinity_text[32]; /* as written, for messages */
+    enum domain_action on_poweroff, on_reboot, on_crash; /* defaults as xl: destroy, restart, destroy */
+    bool autostart;         /* started with Zazen; else by the create verb */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 

@@ -12,6 +12,7 @@
 #include "lock.h"
 #include "percpu.h"
 #include "smp.h"
+#include "string.h"
 #include "x86.h"
 
 #define COM1 0x3f8
@@ -43,6 +44,14 @@ static size_t out_head, out_tail; /* free-running: head - tail bytes wait */
 /* "console" in the lock order: the ring, the UART's registers, and so
  * whole lines. Taken last: nothing is locked while holding it. */
 static struct spinlock console_lock = SPINLOCK_INIT("console");
+/* The shell's prompt line (console_prompt), kept at the bottom: a line
+ * from anywhere else first erases it and then draws it again. */
+static char prompt_line[256];
+static unsigned prompt_len;
+static bool prompt_shown;
+/* The log (console_log_copy): every byte that goes out, also here. */
+static char log_ring[CONSOLE_LOG_SIZE];
+static size_t log_head; /* free-running */
 
 void console_init(void)
 {
@@ -124,10 +133,45 @@ static void emit_char(char c)
     emit(c);
 }
 
-static void emit_line(const char *s, unsigned len)
+static void commit_line(struct percpu *c);
+
+static void emit_raw(const char *s, unsigned len)
 {
     for (unsigned i = 0; i < len; i++)
         emit_char(s[i]);
+}
+
+/* VT100: carriage return, then erase to the end of the line. */
+static void erase_prompt(void)
+{
+    if (prompt_shown)
+        emit_raw("\r\033[K", 4);
+}
+
+/* A line (or a piece of one) for the console and the log; the shell's
+ * prompt, redrawn around it, is not logged. */
+static void emit_line(const char *s, unsigned len)
+{
+    for (unsigned i = 0; i < len; i++)
+        log_ring[log_head++ % CONSOLE_LOG_SIZE] = s[i];
+    erase_prompt();
+    emit_raw(s, len);
+    if (prompt_shown)
+        emit_raw(prompt_line, prompt_len);
+}
+
+void console_prompt(const char *text, size_t len)
+{
+    if (!percpu_ready)
+        return;
+    commit_line(this_cpu());
+    spin_lock(&console_lock);
+    erase_prompt();
+    prompt_len = (unsigned)MIN(len, sizeof(prompt_line));
+    memcpy(prompt_line, text, prompt_len);
+    prompt_shown = prompt_len != 0;
+    emit_raw(prompt_line, prompt_len);
+    spin_unlock(&console_lock);
 }
 
 /* This CPU's collected output goes out, in one piece. */
@@ -184,6 +228,16 @@ void console_lines_end(void)
     commit_line(c);
     if (--c->line_depth == 0)
         spin_unlock(&console_lock);
+}
+
+size_t console_log_copy(char *out, size_t size)
+{
+    spin_lock(&console_lock);
+    size_t have = MIN(log_head, (size_t)CONSOLE_LOG_SIZE), n = MIN(have, size);
+    for (size_t i = 0; i < n; i++)
+        out[i] = log_ring[(log_head - n + i) % CONSOLE_LOG_SIZE];
+    spin_unlock(&console_lock);
+    return n;
 }
 
 void console_panic_begin(void)

@@ -13,6 +13,10 @@ void console_putc(char c);
 void console_write(const char *s, size_t len);
 /* Sends this CPU's unfinished line now (a prompt that has no newline). */
 void console_commit(void);
+/* The shell's prompt line (prompt, input, cursor movement): drawn now and
+ * kept at the bottom of the screen: whatever else is printed erases it
+ * first and draws it again after. An empty text removes it. */
+void console_prompt(const char *text, size_t len);
 /* Lines printed between these come out together, no other CPU's between
  * them. Nests. Nothing may wait for another CPU in between. */
 void console_lines_begin(void);
@@ -33,6 +37,10 @@ u64 console_drain_ns(void);    /* how long the UART takes to empty one burst */
 /* A panic: the other CPUs are stopped, buffered output goes out, and from
  * now on everything is written at once, without locks. */
 void console_panic_begin(void);
+/* Zazen's log: the last CONSOLE_LOG_SIZE bytes of console output (the
+ * dmesg verb). Copies at most size bytes, the newest; returns how many. */
+#define CONSOLE_LOG_SIZE (64 * 1024)
+size_t console_log_copy(char *out, size_t size);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 

@@ -5,6 +5,8 @@
 #include "console.h"
 #include "domain.h"
 #include "hosttime.h"
+#include "mgmtproto.h"
+#include "shell.h"
 #include "x86.h"
 
 #define CONSOLE_POLL_NS (10ull * 1000 * 1000)
@@ -15,15 +17,15 @@ static u64 ns_to_tsc(u64 ns) { return ns * host_tsc_khz() / 1000000; }
 
 u64 console_service_due(void)
 {
-    if (!console_present())
-        return ~0ull;
-    return console_pending() ? MIN(next_poll, next_drain) : next_poll;
+    return console_pending() || mgmtproto_sending() ? MIN(next_poll, next_drain) : next_poll;
 }
 
+/* Every poll interval: what was typed goes to the shell (which hands it
+ * to the attached domain), the shell's and the protocol's verbs that go
+ * on are looked at, and COM2's requests read. While output waits, the
+ * UARTs get a burst each burst time. */
 void console_service(u64 now)
 {
-    if (!console_present())
-        return;
     if (now >= next_poll) {
         next_poll = now + ns_to_tsc(CONSOLE_POLL_NS);
         u8 typed[64];
@@ -31,10 +33,13 @@ void console_service(u64 now)
         for (int ch; n < sizeof(typed) && (ch = console_getc()) >= 0;)
             typed[n++] = (u8)ch;
         if (n)
-            domain_console_input(typed, n);
+            shell_input(typed, n);
+        shell_poll(now);
+        mgmtproto_poll(now);
     }
-    if (console_pending() && now >= next_drain) {
+    if ((console_pending() || mgmtproto_sending()) && now >= next_drain) {
         console_drain(); /* busy still: try again a burst's time later */
+        mgmtproto_poll(now);
         next_drain = now + ns_to_tsc(console_drain_ns());
     }
 }

@@ -167,6 +167,7 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
             return fail(why, why_size, "out of memory for a vCPU");
         v->domain = d;
         v->id = i;
+        v->sched.affinity = d->cfg->affinity;
         d->vcpus[d->vcpu_count++] = v;
         if (!guest_state_vcpu_init(v))
             return fail(why, why_size, "out of memory for a vCPU's register save area");
@@ -177,11 +178,13 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
     return true;
 }
 
+/* Every domain keeps its last exits (management's trace verb); trace = N
+ * keeps N and prints them when it ends. */
+#define DEFAULT_TRACE_EXITS 64
+
 static bool setup_trace(struct domain *d, char *why, size_t why_size)
 {
-    unsigned n = d->cfg->trace_exits;
-    if (!n)
-        return true;
+    unsigned n = d->cfg->trace_exits ? d->cfg->trace_exits : DEFAULT_TRACE_EXITS;
     struct trace_entry *storage = page_alloc(n * sizeof(struct trace_entry));
     if (!storage)
         return fail(why, why_size, "out of memory for a trace of %u exits", n);
@@ -206,6 +209,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->sched.affinity = cfg->affinity;
     spin_init(&d->sched.budget_lock, "budget");
     d->stats_next = cfg->stats_seconds * 1000000000ull;
+    d->started_tsc = rdtsc();
     if (setup_memory(d, bi, why, why_size) && setup_devices(d, bi, why, why_size) &&
         setup_trace(d, why, why_size) && arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
         return d;
@@ -233,20 +237,69 @@ void domain_destroy(struct domain *d)
     page_free(d, sizeof(*d));
 }
 
-void domain_end(struct domain *d, const char *fmt, ...)
+static void end_domain(struct domain *d, enum end_kind kind, const char *fmt, va_list ap)
 {
     if (d->ended)
         return; /* the first reason is the one that counts */
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(d->end_reason, sizeof(d->end_reason), fmt, ap);
-    va_end(ap);
+    d->end_kind = kind;
     atomic_store(&d->ended, true);
     /* Its vCPUs leave at their next exit; one that is not on a CPU is
      * made to run once, to leave. */
     for (unsigned i = 0; i < d->vcpu_count; i++)
         if (d->vcpus[i]->sched.state != VCPU_RUNNING || d->vcpus[i]->sched.cpu != this_cpu())
             sched_kick(d->vcpus[i]);
+}
+
+void domain_end(struct domain *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    end_domain(d, END_CRASH, fmt, ap);
+    va_end(ap);
+}
+
+void domain_end_kind(struct domain *d, enum end_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    end_domain(d, kind, fmt, ap);
+    va_end(ap);
+}
+
+void domain_request(struct domain *d, u32 requests)
+{
+    atomic_or(&d->requests, requests);
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        sched_kick(d->vcpus[i]);
+}
+
+void domain_take_requests(struct domain *d)
+{
+    u32 req = atomic_exchange(&d->requests, 0);
+    if (req & DOMAIN_REQ_POWER_BUTTON)
+        acpi_pm_power_button(&d->pc.pm);
+    /* Linux turns Ctrl-Alt-Del into a reboot request to init. */
+    if (req & DOMAIN_REQ_CTRL_ALT_DEL)
+        kbc_ctrl_alt_del(&d->pc.kbc);
+}
+
+bool domain_pause(struct domain *d)
+{
+    if (atomic_exchange(&d->paused, 1))
+        return false;
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        sched_pause(d->vcpus[i]);
+    return true;
+}
+
+bool domain_unpause(struct domain *d)
+{
+    if (!atomic_exchange(&d->paused, 0))
+        return false;
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        sched_unpause(d->vcpus[i]);
+    return true;
 }
 
 static void print_exit_stats(const struct domain *d, const char *when, const struct exit_stats *st)
@@ -334,9 +387,38 @@ void domain_periodic_stats(struct domain *d)
 
 /* "domains" in the lock order: the list, the console focus, and so
  * domain teardown. Taken before any run queue lock. */
-static struct spinlock domains_lock = SPINLOCK_INIT("domains");
-static struct domain *domains;        /* live, by id */
+static struct spinlock domains_lock_ = SPINLOCK_INIT("domains");
+static struct domain *domains;        /* live (or preserved), by id */
 static struct domain *console_focus;  /* gets what is typed; NULL: nobody */
+static u32 next_id = 1;               /* ids are never reused */
+static const struct config *config;
+static const struct bootinfo *boot_files;
+
+void domains_lock(void) { spin_lock(&domains_lock_); }
+void domains_unlock(void) { spin_unlock(&domains_lock_); }
+struct domain *domains_first(void) { return domains; }
+const struct config *domains_config(void) { return config; }
+
+struct domain *domain_find(const char *name_or_id)
+{
+    u64 id = 0;
+    bool numeric = *name_or_id != 0;
+    for (const char *p = name_or_id; *p; p++) {
+        if (*p < '0' || *p > '9' || id > 0xffffffffu) {
+            numeric = false;
+            break;
+        }
+        id = id * 10 + (u64)(*p - '0');
+    }
+    for (struct domain *d = domains; d; d = d->next)
+        if ((numeric && d->id == id) || strcmp(d->name, name_or_id) == 0)
+            return d;
+    return NULL;
+}
+
+struct domain *domain_console_focus(void) { return atomic_load(&console_focus); }
+
+void domain_set_console_focus(struct domain *d) { atomic_store(&console_focus, d); }
 
 static void list_add(struct domain *d)
 {
@@ -347,8 +429,8 @@ static void list_add(struct domain *d)
     *p = d;
 }
 
-/* With domains_lock held: unlinks d; the console focus passes to the
- * next live domain. True if it was the last. */
+/* With domains_lock held: unlinks d (the console, if it was attached to
+ * d, goes back to the shell). True if it was the last. */
 static bool list_remove(struct domain *d)
 {
     for (struct domain **p = &domains; *p; p = &(*p)->next)
@@ -357,15 +439,15 @@ static bool list_remove(struct domain *d)
             break;
         }
     if (console_focus == d)
-        console_focus = domains;
+        console_focus = NULL;
     return domains == NULL;
 }
 
 void domain_console_input(const u8 *bytes, unsigned n)
 {
-    spin_lock(&domains_lock);
+    spin_lock(&domains_lock_);
     struct domain *d = console_focus;
-    if (d) {
+    if (d && !d->ended) {
         struct console_input *in = &d->console_input;
         spin_lock(&in->lock);
         /* A consumer that is a whole ring behind loses the oldest bytes. */
@@ -380,14 +462,15 @@ void domain_console_input(const u8 *bytes, unsigned n)
         for (unsigned i = 0; i < d->vcpu_count; i++)
             sched_wake(d->vcpus[i]);
     }
-    spin_unlock(&domains_lock);
+    spin_unlock(&domains_lock_);
 }
 
 static void print_summary(struct domain *d)
 {
     console_lines_begin();
     kprintf("zazen: domain %s (id %u) ended: %s\n", d->name, d->id, d->end_reason);
-    domain_print_trace(d);
+    if (d->cfg->trace_exits)
+        domain_print_trace(d);
     domain_print_exit_counts(d);
     sched_print_vcpu_stats(d, "");
     console_lines_end();
@@ -395,21 +478,79 @@ static void print_summary(struct domain *d)
 
 NORETURN void zazen_power_off(void);
 
-void domain_vcpu_ended(struct vcpu *v)
+/* With domains_lock held or not: the domain leaves the list and is freed;
+ * the last one powers the machine off. */
+static void remove_and_free(struct domain *d)
 {
-    struct domain *d = v->domain;
-    if (atomic_add(&d->vcpus_live, -1u) != 1)
-        return; /* another vCPU of the domain is still on its way out */
-    print_summary(d);
-    spin_lock(&domains_lock);
+    spin_lock(&domains_lock_);
     bool last = list_remove(d);
-    spin_unlock(&domains_lock);
+    spin_unlock(&domains_lock_);
     domain_destroy(d);
     if (last) {
         sched_print_cpu_stats();
         kprintf("zazen: all domains ended\n");
         zazen_power_off();
     }
+}
+
+/* on_poweroff, on_reboot, on_crash; a destroy is a destroy. */
+static enum domain_action action_for(const struct domain *d)
+{
+    switch (d->end_kind) {
+    case END_POWEROFF: return d->cfg->on_poweroff;
+    case END_REBOOT: return d->cfg->on_reboot;
+    case END_CRASH: return d->cfg->on_crash;
+    case END_DESTROYED: return ACTION_DESTROY;
+    }
+    return ACTION_DESTROY;
+}
+
+/* on_* = restart: the same domain boots again from power-on, its RAM
+ * cleared (xl restarts a domain afresh), its devices and vCPUs reset. */
+static void restart(struct domain *d)
+{
+    d->restarts++;
+    kprintf("zazen: domain %s (id %u) restarts (%s)\n", d->name, d->id,
+            d->end_kind == END_POWEROFF ? "on_poweroff" : d->end_kind == END_REBOOT ? "on_reboot" : "on_crash");
+    for (unsigned i = 0; i < d->mem_count; i++)
+        if (!d->mem[i].read_only)
+            memset(d->mem[i].host, 0, d->mem[i].size);
+    d->end_reason[0] = 0;
+    atomic_store(&d->ended, false);
+    platform_reset(d);
+    d->vcpus_live = d->vcpu_count;
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        sched_add_vcpu(d->vcpus[i]);
+}
+
+void domain_vcpu_ended(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    if (atomic_add(&d->vcpus_live, -1u) != 1)
+        return; /* another vCPU of the domain is still on its way out */
+    print_summary(d);
+    switch (action_for(d)) {
+    case ACTION_RESTART:
+        restart(d);
+        break;
+    case ACTION_PRESERVE:
+        kprintf("zazen: domain %s (id %u) is kept, stopped (destroy frees it)\n", d->name, d->id);
+        atomic_store(&d->preserved, true);
+        break;
+    case ACTION_DESTROY:
+        remove_and_free(d);
+        break;
+    }
+}
+
+void domain_destroy_now(struct domain *d)
+{
+    if (atomic_load(&d->preserved)) {
+        kprintf("zazen: domain %s (id %u) destroyed\n", d->name, d->id);
+        remove_and_free(d);
+        return;
+    }
+    domain_end_kind(d, END_DESTROYED, "destroyed");
 }
 
 static void print_domain_line(unsigned id, const struct domain_config *cfg)
@@ -427,12 +568,12 @@ static void print_domain_line(unsigned id, const struct domain_config *cfg)
 }
 
 /* Builds one domain and hands its vCPUs to the scheduler. */
-static bool start_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
+static bool start_domain(const struct domain_config *cfg, char *why, size_t why_size)
 {
-    char why[160];
+    unsigned id = atomic_add(&next_id, 1);
     print_domain_line(id, cfg);
     u64 allocated_before = mm_allocated_bytes();
-    struct domain *d = domain_create(id, cfg, bi, why, sizeof(why));
+    struct domain *d = domain_create(id, cfg, boot_files, why, why_size);
     if (!d) {
         kprintf("zazen: domain %s (id %u) ended: not started: %s\n", cfg->name, id, why);
         return false;
@@ -441,21 +582,44 @@ static bool start_domain(unsigned id, const struct domain_config *cfg, const str
      * nested page tables, bitmaps, device state, the BIOS ROM copy. */
     kprintf("zazen: domain %s (id %u): %llu KiB of hypervisor memory beyond its RAM\n", d->name, d->id,
             (unsigned long long)((mm_allocated_bytes() - allocated_before - d->ram_size) >> 10));
-    spin_lock(&domains_lock);
-    list_add(d);
-    if (!console_focus)
-        console_focus = d;
-    spin_unlock(&domains_lock);
     d->vcpus_live = d->vcpu_count;
+    spin_lock(&domains_lock_);
+    list_add(d);
+    spin_unlock(&domains_lock_);
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_add_vcpu(d->vcpus[i]);
     return true;
 }
 
+bool domain_create_named(const char *name, char *why, size_t why_size)
+{
+    const struct domain_config *cfg = NULL;
+    for (unsigned i = 0; i < config->domain_count; i++)
+        if (strcmp(config->domains[i].name, name) == 0)
+            cfg = &config->domains[i];
+    if (!cfg)
+        return fail(why, why_size, "no domain '%s' in %s", name, boot_files->config_name);
+    spin_lock(&domains_lock_);
+    struct domain *running = domain_find(name);
+    spin_unlock(&domains_lock_);
+    if (running)
+        return fail(why, why_size, "domain '%s' is already running (id %u)", name, running->id);
+    return start_domain(cfg, why, why_size);
+}
+
 bool domains_start(const struct config *cfg, const struct bootinfo *bi)
 {
-    unsigned started = 0;
-    for (unsigned i = 0; i < cfg->domain_count; i++)
-        started += start_domain(i + 1, &cfg->domains[i], bi);
-    return started > 0;
+    config = cfg;
+    boot_files = bi;
+    unsigned started = 0, waiting = 0;
+    for (unsigned i = 0; i < cfg->domain_count; i++) {
+        char why[160];
+        if (!cfg->domains[i].autostart) {
+            waiting++;
+            continue;
+        }
+        started += start_domain(&cfg->domains[i], why, sizeof(why));
+    }
+    /* The shell decides who has the console (vmm/shell.c). */
+    return started > 0 || waiting > 0;
 }

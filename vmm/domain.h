@@ -34,6 +34,15 @@ struct exit_stats {
     u64 phase[4];
 };
 
+/* Why a domain ended, which decides what happens next (on_poweroff,
+ * on_reboot, on_crash; a destroy is final). */
+enum end_kind { END_CRASH, END_POWEROFF, END_REBOOT, END_DESTROYED };
+
+/* Requests to a domain from outside it (management), carried out by its
+ * own vCPU at its next safe point: the device model is its vCPU's. */
+#define DOMAIN_REQ_POWER_BUTTON BIT(0) /* shutdown: the ACPI power button */
+#define DOMAIN_REQ_CTRL_ALT_DEL BIT(1) /* reboot: Ctrl-Alt-Del on its keyboard */
+
 /* One stretch of guest-physical space backed by host memory. */
 struct guest_mem_region {
     u64 gpa;
@@ -71,7 +80,13 @@ struct domain {
     u64 stats_next;               /* domain time of the next report */
     struct sched_domain sched;
     bool ended;
+    enum end_kind end_kind;
     char end_reason[256];
+    bool preserved;               /* over and kept, stopped, for inspection (on_* = preserve) */
+    u32 paused;                   /* by management: its vCPUs stay out of the run queues */
+    u32 requests;                 /* DOMAIN_REQ_* waiting for its vCPU */
+    unsigned restarts;            /* times on_* = restart started it again */
+    u64 started_tsc;              /* when it was created (uptime) */
     unsigned vcpus_live;          /* vCPUs not yet out of the scheduler */
     struct domain *next;          /* in the list of live domains, by id */
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
@@ -89,8 +104,37 @@ void domain_destroy(struct domain *d);
  * hands their vCPUs to the scheduler; a domain that cannot be built is
  * reported and the others go on. False if none could start. */
 bool domains_start(const struct config *cfg, const struct bootinfo *bi);
-/* Ends the domain with a reason; its vCPUs stop at their next exit. */
+/* Ends the domain as crashed, with a reason; its vCPUs stop at their next
+ * exit, and on_crash decides what follows. */
 void domain_end(struct domain *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* The same for another kind of end (a power-off, a reboot the domain's
+ * on_reboot does not carry out in place, a destroy). */
+void domain_end_kind(struct domain *d, enum end_kind kind, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* Posts requests (DOMAIN_REQ_*) for the domain's vCPU, and kicks it. */
+void domain_request(struct domain *d, u32 requests);
+/* On the domain's vCPU, at a safe point: carries out what was posted. */
+void domain_take_requests(struct domain *d);
+/* Management's pause and unpause. False if it was already so. */
+bool domain_pause(struct domain *d);
+bool domain_unpause(struct domain *d);
+/* Management's destroy: ends a running domain, or frees a preserved one. */
+void domain_destroy_now(struct domain *d);
+/* Starts the config's domain called name (autostart = no, or one that was
+ * destroyed). False and why if it cannot. */
+bool domain_create_named(const char *name, char *why, size_t why_size);
+
+/* The live domains, by id, for management: hold the lock while using
+ * any of them (none is freed meanwhile). */
+void domains_lock(void);
+void domains_unlock(void);
+struct domain *domains_first(void);
+/* By name, or by id in decimal; NULL if none. With the lock held. */
+struct domain *domain_find(const char *name_or_id);
+/* The domain that gets typed input; NULL for nobody (the shell). */
+struct domain *domain_console_focus(void);
+void domain_set_console_focus(struct domain *d);
+/* The config and boot files domains are made from (for create). */
+const struct config *domains_config(void);
 /* The scheduler is done with v (its domain ended). The last vCPU of a
  * domain prints its summary and destroys it; the last domain powers off. */
 void domain_vcpu_ended(struct vcpu *v);

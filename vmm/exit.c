@@ -30,7 +30,7 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
     vcpu_skip_instruction(v, e);
     if (!(v->rflags & RFLAGS_IF))
-        domain_end(v->domain, "halted with interrupts disabled");
+        domain_end_kind(v->domain, END_POWEROFF, "halted with interrupts disabled"); /* Xen's hvm_hlt rule */
     else
         v->halted = true;
 }

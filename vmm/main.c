@@ -10,6 +10,9 @@
 #include "guest_state.h"
 #include "hostapic.h"
 #include "hosttime.h"
+#include "mgmt.h"
+#include "mgmtproto.h"
+#include "shell.h"
 #include "mm.h"
 #include "percpu.h"
 #include "sched.h"
@@ -20,6 +23,7 @@
 #include "x86.h"
 
 #define ZAZEN_VERSION "0.1"
+const char zazen_version[] = ZAZEN_VERSION;
 
 const struct arch_ops *arch;
 static struct config config;
@@ -115,6 +119,7 @@ static void start_cpus(const struct bootinfo *bi)
 
 NORETURN void core_main(struct bootinfo *bi)
 {
+    zazen_start_tsc = rdtsc();
     console_init();
     percpu_init_this_cpu(percpu_create(0, 0));
     kprintf("\nzazen: Zazen %s hypervisor, started from %s\n", ZAZEN_VERSION, bi->entry);
@@ -151,9 +156,11 @@ NORETURN void core_main(struct bootinfo *bi)
         zazen_power_off();
     start_cpus(bi);
     sched_init(config.host.timeslice_ns);
+    mgmtproto_init();
     if (!domains_start(&config, bi)) {
         kprintf("zazen: all domains ended\n");
         zazen_power_off();
     }
+    shell_start();
     sched_start();
 }

@@ -67,7 +67,7 @@ static void guest_reset(void *ctx)
     d->reset_requested = true;
 }
 
-static void guest_poweroff(void *ctx) { domain_end(ctx, "powered off"); }
+static void guest_poweroff(void *ctx) { domain_end_kind(ctx, END_POWEROFF, "powered off"); }
 
 static void guest_post(void *ctx, u8 code)
 {
@@ -208,9 +208,14 @@ void platform_deliver_interrupts(struct vcpu *v)
 
 void platform_handle_reset(struct domain *d)
 {
-    d->reset_requested = false;
     d->resets++;
     kprintf("zazen: domain %s (id %u) reset by the guest\n", d->name, d->id);
+    platform_reset(d);
+}
+
+void platform_reset(struct domain *d)
+{
+    d->reset_requested = false;
     pc_reset(&d->pc);
     write_bios_tables(d);
     for (unsigned i = 0; i < d->vcpu_count; i++) {

@@ -21,5 +21,7 @@ void platform_deliver_interrupts(struct vcpu *v);
 /* A reset the guest asked for (port 64h, 92h, CF9h) is carried out here,
  * between exits: vCPU and devices back to power-on, RAM kept. */
 void platform_handle_reset(struct domain *d);
+/* The same without a word: devices and vCPUs to their power-on state. */
+void platform_reset(struct domain *d);
 
 #endif

@@ -53,6 +53,7 @@ static void set_state(struct vcpu *v, enum vcpu_run_state state, u64 now)
     case VCPU_RUNNABLE: s->stats.wait += dt; break;
     case VCPU_RUNNING: s->stats.run += dt; break;
     case VCPU_BLOCKED: s->stats.blocked += dt; break;
+    case VCPU_PAUSED:
     case VCPU_ENDED: break;
     }
     s->state = state;
@@ -132,14 +133,14 @@ static void tickle_idle_cpu_of(u64 allowed)
     }
 }
 
-static void tickle_idle_cpu(const struct vcpu *v) { tickle_idle_cpu_of(v->domain->sched.affinity); }
+static void tickle_idle_cpu(const struct vcpu *v) { tickle_idle_cpu_of(v->sched.affinity); }
 
 /* With rq locked: the CPUs its waiting vCPUs may run on. */
 static u64 waiting_affinity(const struct run_queue *rq)
 {
     u64 allowed = 0;
     for (const struct vcpu *v = rq->runnable; v; v = v->sched.next)
-        allowed |= v->domain->sched.affinity;
+        allowed |= v->sched.affinity;
     return allowed;
 }
 
@@ -148,9 +149,14 @@ static u64 waiting_affinity(const struct run_queue *rq)
 static bool wake_locked(struct run_queue *rq, struct vcpu *v, u64 now)
 {
     blocked_remove(rq, v);
-    if (v->sched.wake_at <= now)
-        v->sched.woken_for = v->sched.wake_at; /* its timer: the wake-up latency is measured */
+    u64 due = v->sched.wake_at;
     v->sched.wake_at = ~0ull;
+    if (atomic_load(&v->domain->paused)) {
+        set_state(v, VCPU_PAUSED, now); /* it competes again when unpaused */
+        return false;
+    }
+    if (due <= now)
+        v->sched.woken_for = due; /* its timer: the wake-up latency is measured */
     set_state(v, VCPU_RUNNABLE, now);
     policy->enqueue(rq, v);
     return policy->wake(rq, v, now) || rq->idle;
@@ -180,17 +186,101 @@ void sched_wake(struct vcpu *v)
     after_wake(rq, v, preempt);
 }
 
+/* With rq locked: a paused or blocked vCPU goes back into the queue. */
+static bool make_runnable_locked(struct run_queue *rq, struct vcpu *v, u64 now)
+{
+    if (v->sched.state == VCPU_BLOCKED)
+        blocked_remove(rq, v);
+    else if (v->sched.state != VCPU_PAUSED)
+        return false;
+    v->sched.wake_at = ~0ull;
+    set_state(v, VCPU_RUNNABLE, now);
+    policy->enqueue(rq, v);
+    return true;
+}
+
 void sched_kick(struct vcpu *v)
 {
     if (!atomic_load(&v->sched.cpu))
         return;
     struct run_queue *rq = lock_vcpu_queue(v);
     enum vcpu_run_state state = v->sched.state;
+    bool queued = make_runnable_locked(rq, v, rdtsc());
+    spin_unlock(&rq->lock);
+    if (state == VCPU_RUNNING || queued)
+        cpu_raise_hazard(rq->cpu, HAZARD_RESCHEDULE);
+}
+
+void sched_pause(struct vcpu *v)
+{
+    if (!atomic_load(&v->sched.cpu))
+        return;
+    struct run_queue *rq = lock_vcpu_queue(v);
+    enum vcpu_run_state state = v->sched.state;
+    if (state == VCPU_RUNNABLE) {
+        policy->dequeue(rq, v);
+        set_state(v, VCPU_PAUSED, rdtsc());
+    }
+    /* A blocked vCPU stays blocked; it turns paused when it wakes. */
     spin_unlock(&rq->lock);
     if (state == VCPU_RUNNING)
         cpu_raise_hazard(rq->cpu, HAZARD_RESCHEDULE);
-    else if (state == VCPU_BLOCKED)
-        sched_wake(v);
+}
+
+void sched_unpause(struct vcpu *v)
+{
+    if (!atomic_load(&v->sched.cpu))
+        return;
+    struct run_queue *rq = lock_vcpu_queue(v);
+    bool queued = v->sched.state == VCPU_PAUSED && make_runnable_locked(rq, v, rdtsc());
+    spin_unlock(&rq->lock);
+    if (queued)
+        after_wake(rq, v, true);
+}
+
+/* With both queues locked: v (runnable) moves from src to dst. */
+static void move_runnable(struct run_queue *src, struct run_queue *dst, struct vcpu *v)
+{
+    policy->dequeue(src, v);
+    atomic_store(&v->sched.cpu, dst->cpu);
+    policy->enqueue(dst, v);
+}
+
+void sched_set_affinity(struct vcpu *v, u64 cpus_allowed)
+{
+    if (!atomic_load(&v->sched.cpu)) {
+        v->sched.affinity = cpus_allowed;
+        return;
+    }
+    struct run_queue *rq = lock_vcpu_queue(v);
+    v->sched.affinity = cpus_allowed;
+    enum vcpu_run_state state = v->sched.state;
+    bool allowed_here = (cpus_allowed >> rq->cpu->index) & 1;
+    spin_unlock(&rq->lock);
+    if (allowed_here)
+        return;
+    if (state == VCPU_RUNNING) {
+        cpu_raise_hazard(rq->cpu, HAZARD_RESCHEDULE); /* after_slice sends it on */
+        return;
+    }
+    /* Waiting (runnable, blocked or paused) on a CPU it may not use: it
+     * moves to the first it may. */
+    struct percpu *to = policy->place(v);
+    struct run_queue *dst = to->rq;
+    lock_two(rq, dst);
+    if (v->sched.cpu == rq->cpu && rq != dst) {
+        if (v->sched.state == VCPU_RUNNABLE) {
+            move_runnable(rq, dst, v);
+        } else if (v->sched.state == VCPU_BLOCKED) {
+            blocked_remove(rq, v);
+            atomic_store(&v->sched.cpu, dst->cpu);
+            blocked_insert(dst, v);
+        } else if (v->sched.state == VCPU_PAUSED) {
+            atomic_store(&v->sched.cpu, dst->cpu);
+        }
+    }
+    unlock_two(rq, dst);
+    cpu_raise_hazard(dst->cpu, HAZARD_RESCHEDULE);
 }
 
 /* Blocked vCPUs of this queue whose time has come (rq locked). */
@@ -257,11 +347,8 @@ static bool pull_work(struct run_queue *dst, u64 now, bool idle)
         return false;
     lock_two(dst, src);
     struct vcpu *v = policy->migrate(dst, src, now);
-    if (v) {
-        policy->dequeue(src, v);
-        atomic_store(&v->sched.cpu, dst->cpu);
-        policy->enqueue(dst, v);
-    }
+    if (v)
+        move_runnable(src, dst, v);
     unlock_two(dst, src);
     return v != NULL;
 }
@@ -329,6 +416,9 @@ static void after_slice(struct run_queue *rq, struct vcpu *v, enum slice_end how
         set_state(v, VCPU_RUNNABLE, now);
         policy->enqueue(rq, v);
         break;
+    case SLICE_PAUSED:
+        set_state(v, VCPU_PAUSED, now);
+        break;
     case SLICE_BLOCKED:
         set_state(v, VCPU_BLOCKED, now);
         v->sched.stats.blocks++;
@@ -394,7 +484,10 @@ NORETURN void sched_cpu_loop(void)
         now = rdtsc();
         spin_lock(&rq->lock);
         after_slice(rq, v, how, now);
+        bool must_move = how == SLICE_PREEMPTED && !((v->sched.affinity >> c->index) & 1);
         spin_unlock(&rq->lock);
+        if (must_move)
+            sched_set_affinity(v, v->sched.affinity); /* vcpu-pin took this CPU away */
         if (how == SLICE_ENDED)
             domain_vcpu_ended(v);
     }
@@ -437,6 +530,7 @@ void sched_print_vcpu_stats(const struct domain *d, const char *when)
             st.wait += dt;
         else if (v->sched.state == VCPU_BLOCKED)
             st.blocked += dt;
+        /* paused time counts as none of the three */
         kprintf("zazen: domain %s (id %u) %svcpu %u:", d->name, d->id, when, v->id);
         print_ms("ran", st.run);
         print_ms("waited", st.wait);
@@ -449,6 +543,14 @@ void sched_print_vcpu_stats(const struct domain *d, const char *when)
                     (unsigned long long)ticks_to_us(st.wake_latency_max));
         kprintf("\n");
     }
+}
+
+u64 sched_vcpu_ran(const struct vcpu *v)
+{
+    u64 ran = v->sched.stats.run, since = v->sched.since, now = rdtsc();
+    if (v->sched.state == VCPU_RUNNING && now > since)
+        ran += now - since;
+    return ran;
 }
 
 void sched_print_cpu_stats(void)

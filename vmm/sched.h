@@ -9,6 +9,7 @@
  *   RUNNABLE --pick--> RUNNING --preempted--> RUNNABLE
  *                         |  \--HLT--> BLOCKED --timer or event--> RUNNABLE
  *                         \--domain over--> ENDED
+ *   any of the first three --domain paused--> PAUSED --unpaused--> RUNNABLE
  */
 #ifndef ZAZEN_SCHED_H
 #define ZAZEN_SCHED_H
@@ -24,11 +25,12 @@ enum vcpu_run_state {
     VCPU_RUNNABLE, /* waits in its CPU's run queue */
     VCPU_RUNNING,  /* on its CPU now */
     VCPU_BLOCKED,  /* halted: waits for its wake-up time or an event */
+    VCPU_PAUSED,   /* its domain is paused: in no list until unpaused */
     VCPU_ENDED,    /* its domain is over; out of every queue */
 };
 
 /* What a vCPU's last turn on a CPU ended with (vcpu_run_slice). */
-enum slice_end { SLICE_PREEMPTED, SLICE_BLOCKED, SLICE_ENDED };
+enum slice_end { SLICE_PREEMPTED, SLICE_BLOCKED, SLICE_PAUSED, SLICE_ENDED };
 
 /* Per-vCPU accounting, in TSC ticks (docs/scheduler.md, "time"). */
 struct vcpu_sched_stats {
@@ -51,6 +53,7 @@ struct sched_vcpu {
     u64 woken_for;           /* the wake_at it was woken for, until it enters; 0: none */
     u64 since;               /* TSC of the last state change */
     int last_cpu;            /* where it last ran; -1: never */
+    u64 affinity;            /* bit i: it may run on host CPU i (cpus =, vcpu-pin) */
     s64 credit;              /* the policy's (credit: TSC ticks at weight 256) */
     struct vcpu_sched_stats stats;
 };
@@ -121,12 +124,22 @@ void sched_add_vcpu(struct vcpu *v);
  * preempting its CPU's current vCPU if the policy says so. */
 void sched_wake(struct vcpu *v);
 /* Asks v's CPU to stop running it at its next safe point (domain ended
- * from elsewhere, ...). */
+ * from elsewhere, ...): a paused or blocked vCPU is made runnable to run
+ * once and see why. */
 void sched_kick(struct vcpu *v);
+/* The domain was paused (v stops at its next safe point and stays out of
+ * the queues) or unpaused (v competes again). */
+void sched_pause(struct vcpu *v);
+void sched_unpause(struct vcpu *v);
+/* vcpu-pin: the CPUs v may run on from now on; it moves at once if it is
+ * waiting on a CPU it may no longer use, and at its next exit if running. */
+void sched_set_affinity(struct vcpu *v, u64 cpus);
 /* The time slice, in TSC ticks. */
 u64 sched_timeslice(void);
 /* Prints one line of scheduler figures per vCPU of d. */
 void sched_print_vcpu_stats(const struct domain *d, const char *when);
+/* v's time on a CPU so far (the current turn included), in TSC ticks. */
+u64 sched_vcpu_ran(const struct vcpu *v);
 /* Prints each CPU's vCPU switches, their cost and its idle time. */
 void sched_print_cpu_stats(void);
 /* The vCPU enters its guest for the first time in this turn (vmm/vcpu.c):

@@ -103,7 +103,7 @@ static struct percpu *credit_place(struct vcpu *v)
     unsigned best_load = ~0u;
     for (unsigned i = 0; i < cpu_count; i++) {
         struct percpu *c = cpus[i];
-        if (!((v->domain->sched.affinity >> i) & 1))
+        if (!((v->sched.affinity >> i) & 1))
             continue;
         unsigned load = c->rq->nr_runnable + (c->rq->curr != NULL);
         if (load < best_load) {
@@ -200,7 +200,7 @@ static struct vcpu *credit_migrate(struct run_queue *dst, struct run_queue *src,
     struct vcpu *best = NULL;
     u64 ignored = ~0ull;
     for (struct vcpu *v = src->runnable; v; v = v->sched.next) {
-        if (!((v->domain->sched.affinity >> dst->cpu->index) & 1) || parked(v->domain, now, &ignored))
+        if (!((v->sched.affinity >> dst->cpu->index) & 1) || parked(v->domain, now, &ignored))
             continue;
         if (!best || v->sched.credit > best->sched.credit)
             best = v;

@@ -89,10 +89,23 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     platform_update_time(v);
     for (;;) {
         smp_service();
-        if (d->reset_requested)
-            platform_handle_reset(d);
+        if (atomic_load(&d->requests))
+            domain_take_requests(d);
+        if (d->reset_requested) {
+            /* A reboot from inside: on_reboot = restart resets the PC in
+             * place (RAM kept, as a PC's reset does); otherwise it ends. */
+            if (d->cfg->on_reboot == ACTION_RESTART)
+                platform_handle_reset(d);
+            else
+                domain_end_kind(d, END_REBOOT, "rebooted");
+            d->reset_requested = false;
+        }
         if (d->ended) {
             end = SLICE_ENDED;
+            break;
+        }
+        if (atomic_load(&d->paused)) {
+            end = SLICE_PAUSED;
             break;
         }
         if (v->halted && halt_blocks(v)) {

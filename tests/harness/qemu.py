@@ -21,9 +21,15 @@ SVM_CPU = "qemu64,+svm,+npt,+vgif"
 ANSI = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\r")
 
 
+ERASE_LINE = re.compile(r"[^\n]*\r\x1b\[K")
+
+
 def clean(text):
-    """Console text without terminal escapes and carriage returns."""
-    return ANSI.sub("", text)
+    """Console text as a terminal shows it, without escapes: what a
+    carriage return and erase-to-end-of-line (the shell's prompt, redrawn
+    below the domains' lines) wiped is gone, then escapes and carriage
+    returns are removed."""
+    return ANSI.sub("", ERASE_LINE.sub("", text))
 
 
 def make_esp(config_text, files, shell=False, extra=None):
@@ -58,19 +64,23 @@ def accel_args(smp, icount):
     return ["-accel", "tcg,thread=multi" if smp > 1 else "tcg"]
 
 
-def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio", smp=1, icount=False):
-    return [
-        "qemu-system-x86_64", "-machine", "q35"] + accel_args(smp, icount) + ["-cpu", cpu,
-        "-m", memory, "-smp", str(smp), "-display", "none", "-no-reboot", "-net", "none",
+def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio", smp=1, icount=False, com2=None):
+    """com2: a unix socket path for the machine's second serial port
+    (Zazen's management protocol)."""
+    cmd = ["qemu-system-x86_64", "-machine", "q35"] + accel_args(smp, icount) + [
+        "-cpu", cpu, "-m", memory, "-smp", str(smp), "-display", "none", "-no-reboot", "-net", "none",
         "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
         "-drive", "if=pflash,format=raw,file=" + vars_path,
         "-drive", "file=fat:rw:" + esp + ",format=raw",
         "-serial", serial,
     ]
+    if com2:
+        cmd += ["-serial", "unix:%s,server=on,wait=off" % com2]
+    return cmd
 
 
 def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None, smp=1,
-        icount=False):
+        icount=False, driver=None):
     """Boots Zazen; returns (console text, exit status or None on timeout).
     typing = [(marker, text), ...]: once each marker appears on the console
     (after the previous step's typing), its text is typed on it, one
@@ -82,7 +92,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     esp, _ = make_esp(config_text, files, shell=shell, extra=extra)
     vars_path = esp + "-vars.fd"
     shutil.copy(OVMF_VARS, vars_path)
-    proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount), stdin=subprocess.PIPE,
+    com2 = None
+    if driver:
+        sock_dir = tempfile.mkdtemp(prefix="zazen-com2-")
+        com2 = os.path.join(sock_dir, "com2")
+    proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount, com2=com2),
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
     arrivals = []  # (seconds since start, total bytes so far): when output came
@@ -112,7 +127,11 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                     threading.Thread(target=type_slowly, args=(typing[step[0]][1],), daemon=True).start()
 
     def type_slowly(text):
-        for ch in text:
+        for i, ch in enumerate(text):
+            if i == len(text) - 1:
+                # What the last key (Enter) makes the guest print comes
+                # after it: the next marker is looked for from here on.
+                step[1] = len(chunks)
             try:
                 proc.stdin.write(ch.encode())
                 proc.stdin.flush()
@@ -120,7 +139,6 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                 return
             time.sleep(0.02)
         step[0] += 1
-        step[1] = len(chunks)  # the next marker must come after this typing
         typing_busy.clear()
 
     def presser():
@@ -135,8 +153,24 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
             except OSError:
                 return
 
+    driven = []
+
+    def drive():
+        while not done.is_set():
+            if b"zazen: management protocol" in b"".join(chunks):
+                break
+            time.sleep(0.1)
+        else:
+            return
+        try:
+            driven.extend(driver(com2, lambda: clean(b"".join(chunks).decode("utf-8", "replace"))))
+        except Exception as e:  # the checks see it as a line
+            driven.append("DRIVER FAILED: %s: %s" % (type(e).__name__, e))
+
     if shell:
         threading.Thread(target=presser, daemon=True).start()
+    if driver:
+        threading.Thread(target=drive, daemon=True).start()
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     status = None
@@ -151,7 +185,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     raw = b"".join(chunks)
     global last_timeline
     last_timeline = timeline(raw, arrivals)
-    return clean(raw.decode("utf-8", "replace")), status
+    if com2:
+        shutil.rmtree(os.path.dirname(com2), ignore_errors=True)
+    text = clean(raw.decode("utf-8", "replace"))
+    if driven:
+        text += "\n" + "\n".join(driven) + "\n"
+    return text, status
 
 
 # Wall-clock seconds at which each marker first appeared in the last run.
@@ -175,8 +214,10 @@ def run_interactive(config_text, files, cpu=SVM_CPU, memory="512M"):
     vars_path = esp + "-vars.fd"
     shutil.copy(OVMF_VARS, vars_path)
     try:
-        # mon:stdio: the console is this terminal, and Ctrl-A X quits QEMU.
-        return subprocess.call(qemu_command(esp, vars_path, cpu, memory, serial="mon:stdio"))
+        # mon:stdio: the console is this terminal. QEMU's escape key is
+        # Ctrl-] (-echr 29), not its default Ctrl-A, which Zazen's console
+        # uses: Ctrl-] X quits QEMU.
+        return subprocess.call(qemu_command(esp, vars_path, cpu, memory, serial="mon:stdio") + ["-echr", "29"])
     finally:
         shutil.rmtree(esp, ignore_errors=True)
         os.unlink(vars_path)

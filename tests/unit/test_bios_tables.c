@@ -69,6 +69,8 @@ TEST(tables_fadt)
     CHECK_EQ(ram[f + 108], 0x32);       /* century */
     CHECK(rd32(f + 112) & (1u << 8));   /* 32-bit PM timer */
     CHECK(rd32(f + 112) & (1u << 10));  /* reset register supported */
+    CHECK(!(rd32(f + 112) & (1u << 4))); /* a fixed-feature power button */
+    CHECK(rd32(f + 112) & (1u << 5));   /* no sleep button */
     CHECK_EQ(rd64(f + 116 + 4), 0xcf9); /* RESET_REG address */
     CHECK_EQ(ram[f + 128], 6);
     u64 dsdt = rd64(f + 140);

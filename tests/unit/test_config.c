@@ -144,6 +144,24 @@ TEST(config_scheduler_errors)
     CHECK(config_check_cpus(&cfg, 0x7, 3, &err));
 }
 
+TEST(config_lifecycle_keys)
+{
+    CHECK(parse("[domain a]\nfirmware = f\non_poweroff = restart\non_reboot = destroy\non_crash = preserve\n"
+                "autostart = no\n[domain b]\nfirmware = f\n"));
+    CHECK_EQ(cfg.domains[0].on_poweroff, ACTION_RESTART);
+    CHECK_EQ(cfg.domains[0].on_reboot, ACTION_DESTROY);
+    CHECK_EQ(cfg.domains[0].on_crash, ACTION_PRESERVE);
+    CHECK(!cfg.domains[0].autostart);
+    /* xl's defaults */
+    CHECK_EQ(cfg.domains[1].on_poweroff, ACTION_DESTROY);
+    CHECK_EQ(cfg.domains[1].on_reboot, ACTION_RESTART);
+    CHECK_EQ(cfg.domains[1].on_crash, ACTION_DESTROY);
+    CHECK(cfg.domains[1].autostart);
+    CHECK_ERROR("[domain a]\nfirmware = f\non_crash = coredump-restart\n", 3,
+                "bad value 'coredump-restart' for on_crash: expected destroy, restart or preserve");
+    CHECK_ERROR("[domain a]\nfirmware = f\nautostart = maybe\n", 3, "bad value 'maybe' for autostart: expected yes or no");
+}
+
 TEST(config_errors_text)
 {
     char big[400];

@@ -231,6 +231,19 @@ TEST(kbc_typed_characters_in_set2_without_translation)
     CHECK_BYTES(0x5a, 0xf0, 0x5a);
 }
 
+TEST(kbc_ctrl_alt_del)
+{
+    CHECK(setup());
+    /* translated to set 1, as the guest reads it by default */
+    CHECK(kbc_ctrl_alt_del(&kbc));
+    CHECK_BYTES(0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d);
+    CHECK_EQ(next_byte(), -1);
+    /* set 2 without translation */
+    command_with_data(0x60, 0x01);
+    CHECK(kbc_ctrl_alt_del(&kbc));
+    CHECK_BYTES(0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14);
+}
+
 TEST(kbc_scancode_set_selection)
 {
     CHECK(setup());
