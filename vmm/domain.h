@@ -55,6 +55,9 @@ struct domain {
     u64 exit_ticks[EXIT_REASON_COUNT];
     u64 phase_ticks[4];
     struct trace_ring trace;     /* trace = N: the last N exits; capacity 0 without */
+    /* kernel = (direct kernel boot): the loaded files, placed again at every reset */
+    const struct bootinfo_file *kernel, *ramdisk;
+    const char *config_name;
     bool ended;
     char end_reason[256];
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */

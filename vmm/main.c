@@ -93,7 +93,7 @@ static void print_memory_in_use(const struct bootinfo *bi)
 
 static void run_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
 {
-    char why[160];
+    char why[320]; /* room for a file, its config line and why it cannot be booted */
     char size[24];
     config_format_size(size, sizeof(size), cfg->memory);
     kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s\n", cfg->name, id, size, cfg->vcpus,
