@@ -29,7 +29,7 @@ class Scenario:
 
     def __init__(self, name, config, platform="qemu-svm", files=(), lines=(), in_order=(), patterns=(),
                  absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None,
-                 checks=()):
+                 checks=(), stop_on=None):
         self.platform = platform
         self.name = platform + "/" + name
         self.config = config
@@ -46,13 +46,16 @@ class Scenario:
         self.memory = memory
         self.typing = typing
         self.checks = list(checks)  # (description, fn(lines) -> (ok, detail))
+        self.stop_on = stop_on  # console text that ends the run (a guest that never ends)
 
     def run(self):
         if self.platform == "qemu-svm":
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
-                            timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing)
+                            timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing,
+                            stop_on=self.stop_on)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
-                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")))
+                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
+                         stop_on=self.stop_on)
 
     def check(self, output, status):
         out_lines = [l.rstrip() for l in output.splitlines()]
@@ -335,6 +338,155 @@ def linux_shell_scenario():
     )
 
 
+THIRDPARTY_DIR = os.path.join(qemu.BUILD, "thirdparty")
+
+
+def thirdparty(name):
+    return os.path.join(THIRDPARTY_DIR, name)
+
+
+def console_text(lines, domain):
+    """What a domain printed, its console lines joined back together (Zazen
+    cuts a guest's line without a newline every 200 characters): screens
+    that a guest redraws with escape sequences and no newline, such as
+    memtest86+'s, can be searched whole."""
+    prefix = "(%s) " % domain
+    return "".join(l[len(prefix):] for l in lines if l.startswith(prefix))
+
+
+def shows(domain, *texts):
+    """A check: each text appears in the domain's console text, in order.
+    Blanks do not count (the lines checked lost theirs at their ends)."""
+    def check(lines):
+        text = re.sub(r"\s+", "", console_text(lines, domain))
+        pos = 0
+        for t in texts:
+            pos = text.find(re.sub(r"\s+", "", t), pos)
+            if pos < 0:
+                return False, "not shown (in this order): %r" % t
+        return True, ""
+    return ("%s shows %s" % (domain, " ... ".join(repr(t) for t in texts)), check)
+
+
+def kernel_linux_scenario(platform):
+    """Direct kernel boot: the stock Debian kernel and initramfs named by
+    kernel = and ramdisk =, entered by the Zazen BIOS through the Linux boot
+    protocol, without a boot loader; the disk (attached, not booted) holds
+    the userspace test's data."""
+    return Scenario(
+        "kernel-linux",
+        "[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
+        "cmdline = console=ttyS0,115200 loglevel=6\ndisk0 = linux.img\n",
+        platform=platform, files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")],
+        timeout=1500 if platform != "qemu-svm" else 300,
+        patterns=[r"zazen: domain linux \(id 1\): kernel vmlinuz: Linux boot protocol 2\.1\d, 0x100000-0x[0-9a-f]+; "
+                  r"initrd initrd\.gz 0x[0-9a-f]+-0x[0-9a-f]+",
+                  r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+        in_order=["(linux) Zazen BIOS 0.1",
+                  "(linux) Booting the kernel from the domain's config...",
+                  "(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: disk via ata_piix",
+                  "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+                  "(linux) ZAZEN-LINUX: done",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "Booting from hard disk",
+                "SYSLINUX"],
+    )
+
+
+def kernel_xen_scenario(platform):
+    """A Multiboot v1 kernel (ELF): the Xen hypervisor, which prints its
+    banner and command line on COM1 and stops for want of a dom0 kernel
+    (noreboot: it halts instead of resetting)."""
+    return Scenario(
+        "kernel-xen",
+        "[domain xen]\nmemory = 128M\nkernel = xen-4.17-amd64\ncmdline = console=com1 com1=115200,8n1 noreboot\n",
+        platform=platform, files=[thirdparty("xen-4.17-amd64")], timeout=600 if platform != "qemu-svm" else 120,
+        lines=["zazen: domain xen (id 1): kernel xen-4.17-amd64: Multiboot (ELF), 0x200000-0x5a7000, entry 0x200000",
+               "(xen) Booting the kernel from the domain's config...",
+               "(xen) (XEN) Bootloader: Zazen",
+               "(xen) (XEN) Command line: console=com1 com1=115200,8n1 noreboot",
+               "(xen) (XEN) dom0 kernel not specified. Check bootloader configuration",
+               "zazen: domain xen (id 1) ended: halted with interrupts disabled"],
+        patterns=[r"\(xen\) \(XEN\) Xen version 4\.17\.\d+ .*"],
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
+def kernel_ipxe_scenario(platform):
+    """iPXE's Linux-kernel image (ipxe.lkrn) by the Linux boot protocol. On
+    QEMU a user presses Ctrl-B and reaches its shell, asks for help and
+    leaves; Bochs takes no typing: iPXE finds no network card and hands the
+    boot back to the BIOS (INT 18h)."""
+    interactive = platform == "qemu-svm"
+    return Scenario(
+        "kernel-ipxe", "[domain ipxe]\nmemory = 64M\nkernel = ipxe.lkrn\n", platform=platform,
+        files=[thirdparty("ipxe.lkrn")], timeout=600 if platform != "qemu-svm" else 120,
+        # Ctrl-B and the command wait in the BIOS's keyboard buffer until
+        # the prompt reads them (the prompt itself ends no line).
+        typing=[("iPXE initialising devices", "\x02help\r"), ("Available commands", "exit\r")] if interactive else None,
+        lines=["zazen: domain ipxe (id 1): kernel ipxe.lkrn: Linux boot protocol 2.07, 0x100000-0x14a159",
+               "(ipxe) iPXE initialising devices...ok",
+               "(ipxe) Features: DNS HTTP iSCSI NFS TFTP SRP AoE ELF MBOOT PXE bzImage Menu PXEXT",
+               "(ipxe) No bootable disk",
+               "zazen: domain ipxe (id 1) ended: halted with interrupts disabled"],
+        patterns=[r"\(ipxe\) .*iPXE> help", r"\(ipxe\) Available commands:", r"\(ipxe\) iPXE> exit"]
+        if interactive else [r"\(ipxe\) Press Ctrl-B for the iPXE command line.*No more network devices"],
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
+def kernel_memtest_scenario(platform):
+    """memtest86+'s .bin by the Linux boot protocol, its screen on COM1
+    (console=ttyS0): it sizes the memory and starts testing. The run ends
+    once its first test is done and the next under way (memtest86+ never
+    stops by itself; its first pass skips tests 1-4)."""
+    return Scenario(
+        "kernel-memtest", "[domain memtest]\nmemory = 32M\nkernel = memtest86+x64.bin\ncmdline = console=ttyS0,115200\n",
+        platform=platform, files=[thirdparty("memtest86+x64.bin")], timeout=900 if platform != "qemu-svm" else 180,
+        status=None, stop_on="#5  [Moving inversions, random pattern",
+        lines=["zazen: domain memtest (id 1): kernel memtest86+x64.bin: Linux boot protocol 2.12, 0x100000-0x122db8"],
+        checks=[shows("memtest", "Memtest86+ v6.10", "Memory  :   32MB", "Status: Testing",
+                      "#0  [Address test, walking ones", "#5  [Moving inversions, random pattern")],
+        absent=["ZAZEN PANIC", "[bochs]", "zazen: domain memtest (id 1) ended"],
+    )
+
+
+# A kernel file that is no kernel, a truncated bzImage and a kernel too
+# big for its domain's RAM: each domain is refused with the file, its
+# config line and why, and the next domain runs.
+BZIMAGE_HEADER_ONLY = bytes(0x1f1) + bytes([4]) + bytes(2) + (0x10000).to_bytes(4, "little") + bytes(6) + \
+    b"\x55\xaa" + b"\xeb\x66" + b"HdrS" + (0x20f).to_bytes(2, "little") + bytes(9) + b"\x01" + bytes(0x400 - 0x212)
+
+
+def kernel_errors_scenario():
+    cfg = ("[domain notakernel]\nkernel = hello.bin\n\n"
+           "[domain truncated]\nkernel = cut.bzimage\n\n"
+           "[domain small]\nmemory = 32M\nkernel = vmlinuz\n\n"
+           "[domain after]\nmemory = 2M\nfirmware = hello.bin\n")
+    return Scenario(
+        "kernel-errors", cfg, files=[guest("hello"), os.path.join(LINUX, "vmlinuz")],
+        extra={"cut.bzimage": BZIMAGE_HEADER_ONLY},
+        lines=["zazen: domain notakernel (id 1) ended: not started: kernel 'hello.bin' (\\EFI\\BOOT\\zazen.cfg:2): "
+               "neither a Linux bzImage (no 'HdrS' boot protocol header at offset 202h) nor a Multiboot kernel "
+               "(no Multiboot header in its first 8 KiB)",
+               "zazen: domain truncated (id 2) ended: not started: kernel 'cut.bzimage' (\\EFI\\BOOT\\zazen.cfg:5): "
+               "truncated: 1024 bytes, but its header says 1051136 (2560 of setup, 1048576 of kernel)",
+               "(after) hello from a Zazen guest in real mode",
+               "zazen: all domains ended"],
+        patterns=[r"zazen: domain small \(id 3\) ended: not started: kernel 'vmlinuz' \(\\EFI\\BOOT\\zazen\.cfg:9\): "
+                  r"too big for RAM: it needs RAM up to \d+\.\d MiB while it starts, and the domain's usable RAM ends "
+                  r"at 31\.9 MiB"],
+        absent=["Booting the kernel", "ZAZEN PANIC"],
+    )
+
+
+# Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x.
+KERNEL_BOOT = [f(p) for p in ("qemu-svm", "bochs-vmx")
+               for f in (kernel_linux_scenario, kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)] + [
+    kernel_errors_scenario()]
+
+
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without
 # the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
 EFI_NOT_FOUND = "0xE"
@@ -347,7 +499,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
               ("bochs-svm", "pc")]
 
 ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
-    linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
+    linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
