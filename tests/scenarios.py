@@ -481,10 +481,88 @@ def kernel_errors_scenario():
     )
 
 
-# Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x.
-KERNEL_BOOT = [f(p) for p in ("qemu-svm", "bochs-vmx")
-               for f in (kernel_linux_scenario, kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)] + [
-    kernel_errors_scenario()]
+# Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x (Linux on
+# Bochs, a few minutes, is in THIRDPARTY).
+KERNEL_BOOT = [kernel_linux_scenario("qemu-svm")] + [
+    f(p) for p in ("qemu-svm", "bochs-vmx") for f in (kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)
+] + [kernel_errors_scenario()]
+
+
+# ---- make test-thirdparty (tests/run.py --thirdparty) ----
+# Software nobody here wrote, booted as a user would, from Debian packages
+# (tools/mkthirdparty.sh all). Minutes each: not in make test. One list;
+# add a scenario here and it runs.
+
+def debian_installer_scenario(medium):
+    """The Debian installer (debian-installer-12-netboot-amd64) with a
+    serial console, from a GRUB CD, an ISOLINUX CD (TIMEOUT 0: no prompt
+    may wait for a key) or by direct kernel boot: it reaches its first
+    screen, the language choice, with nobody typing. Below about 1G it
+    enters its low-memory mode first (as on a plain PC)."""
+    if medium == "kernel":
+        cfg = ("[domain d-i]\nmemory = 1G\nkernel = linux\nramdisk = initrd.gz\n"
+               "cmdline = console=ttyS0,115200n8 ---\n")
+        files = [thirdparty("d-i/linux"), thirdparty("d-i/initrd.gz")]
+        start = ["(d-i) Booting the kernel from the domain's config..."]
+    else:
+        iso = "d-i-%s.iso" % medium
+        cfg = "[domain d-i]\nmemory = 1G\ncdrom = %s\nboot = cdrom\n" % iso
+        files = [thirdparty(iso)]
+        start = ["(d-i) Booting from CD-ROM..."]
+    return Scenario(
+        "debian-installer-" + medium, cfg, files=files, memory="1536M", timeout=420, status=None,
+        stop_on="Choose the language to be used",
+        lines=start,
+        patterns=[r"\(d-i\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+        checks=[shows("d-i", "[!!] Select a language", "Choose the language to be used")],
+        absent=["ZAZEN PANIC", "Kernel panic", "Low memory mode", "zazen: domain d-i (id 1) ended"],
+    )
+
+
+def memtest_first_pass_scenario(medium):
+    """memtest86+ from SYSLINUX (a disk) or from GRUB (a CD, linux16),
+    console=ttyS0: its first pass completes without errors."""
+    if medium == "syslinux":
+        cfg, files, loader = "disk0 = memtest-syslinux.img\n", [thirdparty("memtest-syslinux.img")], r"\(memtest\) SYSLINUX 6\.\d+ .*"
+    else:
+        cfg, files, loader = ("cdrom = memtest-grub.iso\nboot = cdrom\n", [thirdparty("memtest-grub.iso")],
+                              r"\(memtest\) +Booting `Memory test \(memtest86\+x64\.bin, serial console\)'")
+    return Scenario(
+        "memtest-" + medium, "[domain memtest]\nmemory = 32M\n" + cfg, files=files, timeout=900, status=None,
+        stop_on="Pass:  1", patterns=[loader],
+        checks=[shows("memtest", "Memtest86+ v6.10", "Memory  :   32MB", "Status: Testing", "#10 [Bit fade test",
+                      "Status: Pass", "Pass:  1")],
+        absent=["ZAZEN PANIC", "zazen: domain memtest (id 1) ended", "Errors: 1", "Errors: 2"],
+    )
+
+
+THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel")] + [
+    memtest_first_pass_scenario(m) for m in ("syslinux", "grub")] + [
+    Scenario(
+        # iPXE's own CD: ISOLINUX with TIMEOUT 0 and no PROMPT boots
+        # ipxe.krn at once (a held Shift or Alt would open a prompt); iPXE
+        # finds no network card and hands the boot back (INT 18h).
+        "ipxe-iso", "[domain ipxe]\nmemory = 64M\ncdrom = ipxe.iso\nboot = cdrom\n", files=[thirdparty("ipxe.iso")],
+        timeout=180,
+        in_order=["(ipxe) iPXE ISO boot image", "(ipxe) iPXE initialising devices...ok",
+                  "(ipxe) Features: DNS HTTP iSCSI NFS TFTP SRP AoE ELF MBOOT PXE bzImage Menu PXEXT",
+                  "(ipxe) No bootable disk", "zazen: domain ipxe (id 1) ended: halted with interrupts disabled"],
+        absent=["ZAZEN PANIC", "boot:"],
+    ),
+    Scenario(
+        # SYSLINUX's menu.c32 draws its menu; after its timeout the default
+        # entry runs HDT (hdt.c32, with libcom32/libgpl/libmenu/libutil),
+        # which shows the CPU and goes on to its command line.
+        "syslinux-com32", "[domain com32]\nmemory = 64M\ndisk0 = com32.img\n", files=[thirdparty("com32.img")],
+        timeout=180, status=None, stop_on="Entering CLI mode",
+        in_order=["(com32) Booting from hard disk...", "(com32) Hardware Detection Tool 0.5.2 (Manon)",
+                  "(com32) Entering Auto mode", "(com32) CPU"],
+        patterns=[r"\(com32\) \W+Zazen com32 test menu\W+", r"\(com32\) \W+Hardware Detection Tool \(hdt\.c32\)\W+",
+                  r"\(com32\) \W+iPXE \(ipxe\.lkrn\)\W+", r"\(com32\)  Features +: .*64bit.*"],
+        absent=["ZAZEN PANIC"],
+    ),
+    kernel_linux_scenario("bochs-vmx"),
+]
 
 
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without

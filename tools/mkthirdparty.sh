@@ -121,7 +121,7 @@ syslinux_disk "$out/memtest-syslinux.img" "$tmp/syslinux.cfg" "$tmp/memtest.bin"
 grub_cd() {
     mkdir -p "$3/boot/grub"
     cp "$2" "$3/boot/grub/grub.cfg"
-    grub-mkrescue --install-modules="normal linux linux16 iso9660 biosdisk echo" --locales= --fonts= --themes= \
+    grub-mkrescue --install-modules="normal linux linux16 iso9660 biosdisk echo part_acorn part_amiga part_apple part_bsd part_dfly part_dvh part_gpt part_msdos part_plan part_sun part_sunpc" --locales= --fonts= --themes= \
         -o "$1" "$3" >/dev/null 2>&1 || die "grub-mkrescue $1 failed"
 }
 
