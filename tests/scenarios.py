@@ -561,6 +561,22 @@ THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel
                   r"\(com32\) \W+iPXE \(ipxe\.lkrn\)\W+", r"\(com32\)  Features +: .*64bit.*"],
         absent=["ZAZEN PANIC"],
     ),
+    Scenario(
+        # The 32-bit stock kernel (linux-image-686) by direct kernel boot,
+        # to userspace: /init (tools/linux-init on busybox-static:i386)
+        # powers off as soon as it runs.
+        "linux-686",
+        "[domain linux]\nmemory = 256M\nkernel = vmlinuz-686\nramdisk = initrd-686.gz\n"
+        "cmdline = console=ttyS0,115200 zazen.stop=userspace\n",
+        files=[thirdparty("linux686/vmlinuz-686"), thirdparty("linux686/initrd-686.gz")], timeout=300,
+        patterns=[r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+-\d+-686 .*",
+                  r"\(linux\) ZAZEN-LINUX: kernel 6\.1\.0-\d+-686"],
+        in_order=["(linux) Booting the kernel from the domain's config...",
+                  "(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "Kernel panic"],
+    ),
     kernel_linux_scenario("bochs-vmx"),
 ]
 

@@ -21,6 +21,14 @@
 #                           initrd (debian-installer-12-netboot-amd64)
 #     d-i-grub.iso          both on a GRUB CD
 #     d-i-isolinux.iso      both on an ISOLINUX CD
+#     linux686/vmlinuz-686, linux686/initrd-686.gz   the 32-bit stock kernel
+#                           (linux-image-686, i386) and an initramfs of
+#                           busybox-static:i386 with tools/linux-init (which
+#                           powers off at userspace with zazen.stop=userspace)
+#                           The i386 packages are found with a private apt
+#                           state in build/thirdparty/apt-i386 (apt-get -o
+#                           APT::Architecture=i386 update): the machine's
+#                           dpkg architectures stay as they are.
 # Every kernel talks on COM1 (console=ttyS0,115200 and the like); menus and
 # boot loaders on the BIOS screen, which the Zazen BIOS mirrors there.
 set -eu
@@ -190,4 +198,56 @@ LABEL install
 EOF
 xorriso -as mkisofs -quiet -o "$out/d-i-isolinux.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
     -no-emul-boot -boot-load-size 4 -boot-info-table "$tmp/dicd"
-say "ipxe.iso, memtest-syslinux.img, memtest-grub.iso, com32.img, d-i/, d-i-grub.iso, d-i-isolinux.iso in $out"
+# The 32-bit stock kernel, from i386 packages.
+apt_i386=$out/apt-i386
+mkdir -p "$apt_i386/lists/partial" "$apt_i386/cache/archives/partial"
+touch "$apt_i386/status"
+i386() { # apt-get/apt-cache with the private i386 state
+    cmd=$1
+    shift
+    $cmd -o APT::Architecture=i386 -o APT::Architectures::=i386 -o Dir::State::Lists="$apt_i386/lists" \
+        -o Dir::Cache="$apt_i386/cache" -o Dir::State::status="$apt_i386/status" "$@"
+}
+unpack_i386() { # PACKAGE: as unpack, for an i386 package
+    deb=$(ls "$debs/$1"_*_i386.deb 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -z "$deb" ]; then
+        [ -n "$(ls "$apt_i386/lists" | grep -v partial || true)" ] || i386 apt-get update >/dev/null 2>&1 ||
+            die "apt-get update (i386) failed"
+        (cd "$debs" && i386 apt-get download "$1" >/dev/null 2>&1) || die "apt-get download $1 (i386) failed"
+        deb=$(ls "$debs/$1"_*_i386.deb | sort -V | tail -n 1)
+    fi
+    dir=$pkgs/$(basename "$deb" .deb)
+    [ -d "$dir" ] || { dpkg-deb -x "$deb" "$dir.tmp" && mv "$dir.tmp" "$dir"; }
+    echo "$dir"
+}
+[ -n "$(ls "$apt_i386/lists" | grep -v partial || true)" ] || i386 apt-get update >/dev/null 2>&1 || true
+image686=$(i386 apt-cache depends linux-image-686 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+[ -n "$image686" ] || image686=$(ls "$debs" | sed -n 's/^\(linux-image-[0-9][^_]*-686\)_.*_i386\.deb$/\1/p' | sort -V | tail -n 1)
+[ -n "$image686" ] || die "cannot resolve linux-image-686"
+k686=$(unpack_i386 "$image686")
+bb386=$(unpack_i386 busybox-static)
+root=$tmp/root686
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/mnt" "$root/etc" "$out/linux686"
+cp "$bb386/bin/busybox" "$root/bin/busybox"
+for app in sh mount echo cat uname poweroff reboot halt sleep sync dmesg tail umount mkdir; do
+    ln -s busybox "$root/bin/$app"
+done
+cp "$top/tools/linux-init" "$root/init"
+chmod 755 "$root/init"
+newc() { # NAME MODE(octal) RDEVMAJOR RDEVMINOR: a newc entry with no data
+    nlen=$(( ${#1} + 1 ))
+    printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+        0 "$(( 0$2 ))" 0 0 1 0 0 0 0 "$3" "$4" "$nlen" 0 "$1"
+    pad=$(( (4 - (110 + nlen) % 4) % 4 ))
+    [ $pad -eq 0 ] || head -c $pad /dev/zero
+}
+{
+    newc dev 040755 0 0
+    newc dev/console 020600 5 1
+    newc TRAILER!!! 0 0 0
+    (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet)
+} | gzip -9 -n > "$out/linux686/initrd-686.gz"
+cp "$k686"/boot/vmlinuz-* "$out/linux686/vmlinuz-686"
+echo "linux686: $(basename "$k686"), $(basename "$bb386")" >> "$out/VERSION.txt"
+say "ipxe.iso, memtest-syslinux.img, memtest-grub.iso, com32.img, d-i/, d-i-grub.iso, d-i-isolinux.iso, linux686/ in $out"
