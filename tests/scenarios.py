@@ -134,8 +134,10 @@ CPUID_LINES = {
 
 
 def leaf15_is_measured_rate(lines):
-    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured,
-    and that is Bochs's ips within 0.1%."""
+    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured, as
+    closely as the leaf's ratio can say it (vmm/cpuid.c: within 0.03%;
+    100.001 MHz comes out as 100000 kHz), and that is Bochs's ips within
+    0.1%."""
     host = [re.match(r"zazen: host TSC (\d+)\.(\d{3}) MHz", l) for l in lines]
     leaf = [re.fullmatch(r"\(cpuid\) cpuid: leaf 15h TSC ([0-9a-f]{8}) kHz", l) for l in lines]
     host = [int(m.group(1)) * 1000 + int(m.group(2)) for m in host if m]
@@ -143,7 +145,7 @@ def leaf15_is_measured_rate(lines):
     if not host or not leaf:
         return False, "no 'host TSC' or no 'leaf 15h' line"
     ips_khz = bochs.IPS // 1000
-    ok = leaf[0] == host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
+    ok = abs(leaf[0] - host[0]) * 10000 <= 3 * host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
     return ok, "leaf 15h says %d kHz, Zazen measured %d kHz, Bochs runs %d kHz" % (leaf[0], host[0], ips_khz)
 
 
