@@ -180,7 +180,8 @@ test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux
 
 # The slow third-party scenarios (tests/scenarios.py THIRDPARTY): the
 # Debian installer, memtest86+'s first pass, iPXE's CD, menu.c32 and HDT,
-# and the direct kernel boots on Bochs too. About NN minutes.
+# the 32-bit kernel, and direct Linux boot on Bochs VT-x. About 40 minutes
+# on a busy two-core machine.
 test-thirdparty: all $(BUILD)/linux/linux.img $(THIRDPARTY_QUICK) $(BUILD)/thirdparty/.all
 	@tools/need.sh qemu
 	@tools/need.sh grub
