@@ -33,7 +33,7 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
 
-.PHONY: all deps run test unit bench bench-quick iso linux-disk linux-iso clean
+.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-quick iso linux-disk linux-iso clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -134,6 +134,23 @@ $(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.stop=userspace" tools/mklinuxdisk.sh $@
 
+# Third-party software from Debian packages (tools/mkthirdparty.sh, into
+# build/thirdparty, never installed): the quick kernels make test boots
+# directly (Xen, ipxe.lkrn, memtest86+), then the CDs and disks of
+# make test-thirdparty (the Debian installer, memtest86+ from SYSLINUX and
+# GRUB, iPXE's CD, SYSLINUX's menu.c32 and HDT).
+THIRDPARTY_QUICK := $(BUILD)/thirdparty/xen-4.17-amd64 $(BUILD)/thirdparty/ipxe.lkrn $(BUILD)/thirdparty/memtest86+x64.bin
+$(THIRDPARTY_QUICK) &: tools/mkthirdparty.sh
+	@tools/need.sh thirdparty
+	tools/mkthirdparty.sh quick
+
+$(BUILD)/thirdparty/.all: tools/mkthirdparty.sh
+	@tools/need.sh thirdparty
+	tools/mkthirdparty.sh all
+	@touch $@
+
+thirdparty: $(BUILD)/thirdparty/.all
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -162,13 +179,24 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img
+test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img \
+      $(THIRDPARTY_QUICK)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
 	@tools/need.sh fuzz
 	@tools/need.sh bench
 	python3 tests/run.py
+
+# The slow third-party scenarios (tests/scenarios.py THIRDPARTY): the
+# Debian installer, memtest86+'s first pass, iPXE's CD, menu.c32 and HDT,
+# the 32-bit kernel, and direct Linux boot on Bochs VT-x. About 40 minutes
+# on a busy two-core machine.
+test-thirdparty: all $(BUILD)/linux/linux.img $(THIRDPARTY_QUICK) $(BUILD)/thirdparty/.all
+	@tools/need.sh qemu
+	@tools/need.sh grub
+	@tools/need.sh bochs
+	python3 tests/run.py --thirdparty
 
 # ---- bench ----
 

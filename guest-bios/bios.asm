@@ -2125,12 +2125,14 @@ int18_handler:
     hlt
     jmp int18_handler
 
-; INT 19h: the first hard disk, then the CD-ROM (or the other way round
-; when the domain's config says boot = cdrom)
+; INT 19h: the kernel the hypervisor loaded (kernel = in the config), or
+; the first hard disk, then the CD-ROM (or the other way round when the
+; domain's config says boot = cdrom)
 int19_handler:
     sti
     mov ax, EBDA_SEG
     mov ds, ax
+    call boot_kernel
     test word [INFO_FLAGS], 2
     jz .disk_first
     call try_cdrom
@@ -2245,6 +2247,75 @@ boot_cdrom:
     call print
     ret
 
+; Direct kernel boot (vmm/kernel_boot.h): the hypervisor has placed the
+; kernel in RAM and a hand-off block at 0:8000h; returns if there is none.
+%define KBOOT           0x8000         ; kernel_boot.h: KBOOT_HANDOFF_ADDR
+%define KBOOT_MAGIC     0x4e524b5a     ; "ZKRN"
+%define KBOOT_KIND      KBOOT + 4      ; 1 Linux, 2 Multiboot
+%define KBOOT_SEG       KBOOT + 6
+%define KBOOT_SP        KBOOT + 8
+%define KBOOT_ENTRY     KBOOT + 12
+%define KBOOT_EAX       KBOOT + 16
+%define KBOOT_EBX       KBOOT + 20
+boot_kernel:
+    test word [INFO_FLAGS], 4   ; tables.h: BIOS_INFO_KERNEL_BOOT
+    jz .none
+    xor ax, ax
+    mov es, ax
+    cmp dword [es:KBOOT], KBOOT_MAGIC
+    jne .none
+    mov si, msg_boot_kernel
+    call print
+    cli
+    cmp word [es:KBOOT_KIND], 2
+    je .multiboot
+    ; Linux/x86 boot protocol, "Running the kernel": SS = DS = ES = FS =
+    ; GS = the setup's segment, SP = the heap's end, then seg+20h:0.
+    mov ax, [es:KBOOT_SEG]
+    mov bx, [es:KBOOT_SP]
+    mov ss, ax
+    mov sp, bx
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
+    add ax, 0x20
+    push ax
+    push word 0
+    retf
+.multiboot:
+    ; Multiboot 0.6.96, 3.2: flat 32-bit protected mode, paging off,
+    ; interrupts off, EAX = 2BADB002h, EBX = the information structure.
+    o32 lgdt [cs:kboot_gdt_ptr]
+    mov eax, cr0
+    or al, 1
+    mov cr0, eax
+    jmp dword 0x08:0xf0000 + kboot_pm32
+.none:
+    ret
+
+bits 32
+kboot_pm32:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov fs, ax
+    mov gs, ax
+    mov ss, ax
+    mov eax, [KBOOT_EAX]
+    mov ebx, [KBOOT_EBX]
+    jmp [KBOOT_ENTRY]
+bits 16
+
+align 8
+kboot_gdt:
+    dq 0
+    dq 0x00cf9b000000ffff       ; 08h: flat 32-bit code, accessed (the GDT is in ROM)
+    dq 0x00cf93000000ffff       ; 10h: flat data, accessed
+kboot_gdt_ptr:
+    dw 23
+    dd 0xf0000 + kboot_gdt
+
 ; cd_read_sector_buf: block EAX of the CD into SECTOR_BUF
 cd_read_sector_buf:
     mov [REQ_LBA], eax
@@ -2267,6 +2338,7 @@ msg_boot_cd:      db "Booting from CD-ROM...", 13, 10, 0
 msg_disk_error:   db "Disk read error", 13, 10, 0
 msg_not_bootable: db "Not a bootable disk", 13, 10, 0
 msg_no_boot:      db "No bootable disk", 13, 10, 0
+msg_boot_kernel:  db "Booting the kernel from the domain's config...", 13, 10, 0
 
 ; ============================================================ reset vector
     times 0xfff0 - ($ - $$) db 0xff

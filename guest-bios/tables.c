@@ -342,7 +342,8 @@ void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void 
     struct bios_info info;
     memset(&info, 0, sizeof(info));
     info.magic = BIOS_INFO_MAGIC;
-    info.flags = (p->pci ? BIOS_INFO_PCI : 0) | (p->boot_cd_first ? BIOS_INFO_BOOT_CD_FIRST : 0);
+    info.flags = (p->pci ? BIOS_INFO_PCI : 0) | (p->boot_cd_first ? BIOS_INFO_BOOT_CD_FIRST : 0) |
+                 (p->kernel_boot ? BIOS_INFO_KERNEL_BOOT : 0);
     info.ram_below_4g = (u32)p->ram_size;
     info.e820_count = (u16)bios_e820_build(p, info.e820);
     write(ctx, BIOS_INFO_ADDR, &info, sizeof(info));

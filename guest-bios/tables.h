@@ -36,11 +36,13 @@ struct PACKED bios_info {
 };
 #define BIOS_INFO_PCI 1             /* the PCI chipset is there */
 #define BIOS_INFO_BOOT_CD_FIRST 2   /* boot order: the CD-ROM before the hard disk */
+#define BIOS_INFO_KERNEL_BOOT 4     /* INT 19h enters the kernel the hypervisor loaded (vmm/kernel_boot.h) */
 
 struct bios_platform {
     u64 ram_size;            /* bytes, below 4 GiB */
     bool pci;                /* i440FX/PIIX3 PCI chipset with an I/O APIC */
     bool boot_cd_first;
+    bool kernel_boot;        /* kernel = in the config: boot it instead of a disk */
     u16 pm_base;             /* ACPI PM1a event block; control at +4, timer at +8 */
     u8 sci_irq;
     u64 ioapic_base, lapic_base;

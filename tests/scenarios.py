@@ -29,7 +29,7 @@ class Scenario:
 
     def __init__(self, name, config, platform="qemu-svm", files=(), lines=(), in_order=(), patterns=(),
                  absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None,
-                 checks=(), cpus=1, driver=None):
+                 checks=(), cpus=1, driver=None, stop_on=None):
         self.platform = platform
         self.name = platform + "/" + name
         self.config = config
@@ -48,15 +48,16 @@ class Scenario:
         self.checks = list(checks)  # (description, fn(lines) -> (ok, detail))
         self.cpus = cpus  # host CPUs: QEMU -smp N (thread=multi), Bochs count=N
         self.driver = driver  # QEMU: fn(com2 socket, console) -> lines, run beside it (tests/mgmt_scenarios.py)
+        self.stop_on = stop_on  # console text that ends the run (a guest that never ends)
 
     def run(self):
         if self.platform == "qemu-svm":
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
                             timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing,
-                            smp=self.cpus, driver=self.driver)
+                            smp=self.cpus, driver=self.driver, stop_on=self.stop_on)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
                          timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
-                         count=self.cpus)
+                         count=self.cpus, stop_on=self.stop_on)
 
     def check(self, output, status):
         out_lines = [l.rstrip() for l in output.splitlines()]
@@ -606,6 +607,253 @@ def linux_shell_scenario():
     )
 
 
+THIRDPARTY_DIR = os.path.join(qemu.BUILD, "thirdparty")
+
+
+def thirdparty(name):
+    return os.path.join(THIRDPARTY_DIR, name)
+
+
+def console_text(lines, domain):
+    """What a domain printed, its console lines joined back together (Zazen
+    cuts a guest's line without a newline every 200 characters): screens
+    that a guest redraws with escape sequences and no newline, such as
+    memtest86+'s, can be searched whole."""
+    prefix = "(%s) " % domain
+    return "".join(l[len(prefix):] for l in lines if l.startswith(prefix))
+
+
+def shows(domain, *texts):
+    """A check: each text appears in the domain's console text, in order.
+    Blanks do not count (the lines checked lost theirs at their ends)."""
+    def check(lines):
+        text = re.sub(r"\s+", "", console_text(lines, domain))
+        pos = 0
+        for t in texts:
+            pos = text.find(re.sub(r"\s+", "", t), pos)
+            if pos < 0:
+                return False, "not shown (in this order): %r" % t
+        return True, ""
+    return ("%s shows %s" % (domain, " ... ".join(repr(t) for t in texts)), check)
+
+
+def kernel_linux_scenario(platform):
+    """Direct kernel boot: the stock Debian kernel and initramfs named by
+    kernel = and ramdisk =, entered by the Zazen BIOS through the Linux boot
+    protocol, without a boot loader; the disk (attached, not booted) holds
+    the userspace test's data."""
+    return Scenario(
+        "kernel-linux",
+        "[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
+        "cmdline = console=ttyS0,115200 loglevel=6\ndisk0 = linux.img\n",
+        platform=platform, files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")],
+        timeout=1500 if platform != "qemu-svm" else 300,
+        patterns=[r"zazen: domain linux \(id 1\): kernel vmlinuz: Linux boot protocol 2\.1\d, 0x100000-0x[0-9a-f]+; "
+                  r"initrd initrd\.gz 0x[0-9a-f]+-0x[0-9a-f]+",
+                  r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+        in_order=["(linux) Zazen BIOS 0.1",
+                  "(linux) Booting the kernel from the domain's config...",
+                  "(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: disk via ata_piix",
+                  "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+                  "(linux) ZAZEN-LINUX: done",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "Booting from hard disk",
+                "SYSLINUX"],
+    )
+
+
+def kernel_xen_scenario(platform):
+    """A Multiboot v1 kernel (ELF): the Xen hypervisor, which prints its
+    banner and command line on COM1 and stops for want of a dom0 kernel
+    (noreboot: it halts instead of resetting)."""
+    return Scenario(
+        "kernel-xen",
+        "[domain xen]\nmemory = 128M\nkernel = xen-4.17-amd64\ncmdline = console=com1 com1=115200,8n1 noreboot\n",
+        platform=platform, files=[thirdparty("xen-4.17-amd64")], timeout=600 if platform != "qemu-svm" else 120,
+        lines=["zazen: domain xen (id 1): kernel xen-4.17-amd64: Multiboot (ELF), 0x200000-0x5a7000, entry 0x200000",
+               "(xen) Booting the kernel from the domain's config...",
+               "(xen) (XEN) Bootloader: Zazen",
+               "(xen) (XEN) Command line: console=com1 com1=115200,8n1 noreboot",
+               "(xen) (XEN) dom0 kernel not specified. Check bootloader configuration",
+               "zazen: domain xen (id 1) ended: halted with interrupts disabled"],
+        patterns=[r"\(xen\) \(XEN\) Xen version 4\.17\.\d+ .*"],
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
+def kernel_ipxe_scenario(platform):
+    """iPXE's Linux-kernel image (ipxe.lkrn) by the Linux boot protocol. On
+    QEMU a user presses Ctrl-B and reaches its shell, asks for help and
+    leaves; Bochs takes no typing: iPXE finds no network card and hands the
+    boot back to the BIOS (INT 18h)."""
+    interactive = platform == "qemu-svm"
+    return Scenario(
+        "kernel-ipxe", "[domain ipxe]\nmemory = 64M\nkernel = ipxe.lkrn\n", platform=platform,
+        files=[thirdparty("ipxe.lkrn")], timeout=600 if platform != "qemu-svm" else 120,
+        # Ctrl-B and the command wait in the BIOS's keyboard buffer until
+        # the prompt reads them (the prompt itself ends no line).
+        typing=[("iPXE initialising devices", "\x02help\r"), ("Available commands", "exit\r")] if interactive else None,
+        lines=["zazen: domain ipxe (id 1): kernel ipxe.lkrn: Linux boot protocol 2.07, 0x100000-0x14a159",
+               "(ipxe) iPXE initialising devices...ok",
+               "(ipxe) Features: DNS HTTP iSCSI NFS TFTP SRP AoE ELF MBOOT PXE bzImage Menu PXEXT",
+               "zazen: domain ipxe (id 1) ended: halted with interrupts disabled"] + (
+            ["(ipxe) No bootable disk"] if interactive else []),
+        patterns=[r"\(ipxe\) .*iPXE> help", r"\(ipxe\) Available commands:", r"\(ipxe\) iPXE> exit"]
+        if interactive else [],
+        # unattended, iPXE asks again after giving up and the BIOS's INT 18h
+        # message ends that prompt's line
+        checks=[] if interactive else [shows("ipxe", "Press Ctrl-B for the iPXE command line", "No more network devices",
+                                             "Press Ctrl-B for the iPXE command line", "No bootable disk")],
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
+def kernel_memtest_scenario(platform):
+    """memtest86+'s .bin by the Linux boot protocol, its screen on COM1
+    (console=ttyS0): it sizes the memory and starts testing. The run ends
+    once its first test is done and the next under way (memtest86+ never
+    stops by itself; its first pass skips tests 1-4)."""
+    return Scenario(
+        "kernel-memtest", "[domain memtest]\nmemory = 32M\nkernel = memtest86+x64.bin\ncmdline = console=ttyS0,115200\n",
+        platform=platform, files=[thirdparty("memtest86+x64.bin")], timeout=900 if platform != "qemu-svm" else 180,
+        status=None, stop_on="#5  [Moving inversions, random pattern",
+        lines=["zazen: domain memtest (id 1): kernel memtest86+x64.bin: Linux boot protocol 2.12, 0x100000-0x122db8"],
+        checks=[shows("memtest", "Memtest86+ v6.10", "Memory  :   32MB", "Status: Testing",
+                      "#0  [Address test, walking ones", "#5  [Moving inversions, random pattern")],
+        absent=["ZAZEN PANIC", "[bochs]", "zazen: domain memtest (id 1) ended"],
+    )
+
+
+# A kernel file that is no kernel, a truncated bzImage and a kernel too
+# big for its domain's RAM: each domain is refused with the file, its
+# config line and why, and the next domain runs.
+BZIMAGE_HEADER_ONLY = bytes(0x1f1) + bytes([4]) + bytes(2) + (0x10000).to_bytes(4, "little") + bytes(6) + \
+    b"\x55\xaa" + b"\xeb\x66" + b"HdrS" + (0x20f).to_bytes(2, "little") + bytes(9) + b"\x01" + bytes(0x400 - 0x212)
+
+
+def kernel_errors_scenario():
+    cfg = ("[domain notakernel]\nkernel = hello.bin\n\n"
+           "[domain truncated]\nkernel = cut.bzimage\n\n"
+           "[domain small]\nmemory = 32M\nkernel = vmlinuz\n\n"
+           "[domain after]\nmemory = 2M\nfirmware = hello.bin\n")
+    return Scenario(
+        "kernel-errors", cfg, files=[guest("hello"), os.path.join(LINUX, "vmlinuz")],
+        extra={"cut.bzimage": BZIMAGE_HEADER_ONLY},
+        lines=["zazen: domain notakernel (id 1) ended: not started: kernel 'hello.bin' (\\EFI\\BOOT\\zazen.cfg:2): "
+               "neither a Linux bzImage (no 'HdrS' boot protocol header at offset 202h) nor a Multiboot kernel "
+               "(no Multiboot header in its first 8 KiB)",
+               "zazen: domain truncated (id 2) ended: not started: kernel 'cut.bzimage' (\\EFI\\BOOT\\zazen.cfg:5): "
+               "truncated: 1024 bytes, but its header says 1051136 (2560 of setup, 1048576 of kernel)",
+               "(after) hello from a Zazen guest in real mode",
+               "zazen: all domains ended"],
+        patterns=[r"zazen: domain small \(id 3\) ended: not started: kernel 'vmlinuz' \(\\EFI\\BOOT\\zazen\.cfg:9\): "
+                  r"too big for RAM: it needs RAM up to \d+\.\d MiB while it starts, and the domain's usable RAM ends "
+                  r"at 31\.9 MiB"],
+        absent=["Booting the kernel", "ZAZEN PANIC"],
+    )
+
+
+# Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x (Linux on
+# Bochs, a few minutes, is in THIRDPARTY).
+KERNEL_BOOT = [kernel_linux_scenario("qemu-svm")] + [
+    f(p) for p in ("qemu-svm", "bochs-vmx") for f in (kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)
+] + [kernel_errors_scenario()]
+
+
+# ---- make test-thirdparty (tests/run.py --thirdparty) ----
+# Software nobody here wrote, booted as a user would, from Debian packages
+# (tools/mkthirdparty.sh all). Minutes each: not in make test. One list;
+# add a scenario here and it runs.
+
+def debian_installer_scenario(medium):
+    """The Debian installer (debian-installer-12-netboot-amd64) with a
+    serial console, from a GRUB CD, an ISOLINUX CD (TIMEOUT 0: no prompt
+    may wait for a key) or by direct kernel boot: it reaches its first
+    screen, the language choice, with nobody typing. Below about 1G it
+    enters its low-memory mode first (as on a plain PC)."""
+    if medium == "kernel":
+        cfg = ("[domain d-i]\nmemory = 1G\nkernel = linux\nramdisk = initrd.gz\n"
+               "cmdline = console=ttyS0,115200n8 ---\n")
+        files = [thirdparty("d-i/linux"), thirdparty("d-i/initrd.gz")]
+        start = ["(d-i) Booting the kernel from the domain's config..."]
+    else:
+        iso = "d-i-%s.iso" % medium
+        cfg = "[domain d-i]\nmemory = 1G\ncdrom = %s\nboot = cdrom\n" % iso
+        files = [thirdparty(iso)]
+        start = ["(d-i) Booting from CD-ROM..."]
+    return Scenario(
+        "debian-installer-" + medium, cfg, files=files, memory="1536M", timeout=420, status=None,
+        stop_on="Choose the language to be used",
+        lines=start,
+        patterns=[r"\(d-i\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+        checks=[shows("d-i", "[!!] Select a language", "Choose the language to be used")],
+        absent=["ZAZEN PANIC", "Kernel panic", "Low memory mode", "zazen: domain d-i (id 1) ended"],
+    )
+
+
+def memtest_first_pass_scenario(medium):
+    """memtest86+ from SYSLINUX (a disk) or from GRUB (a CD, linux16),
+    console=ttyS0: its first pass completes without errors."""
+    if medium == "syslinux":
+        cfg, files, loader = "disk0 = memtest-syslinux.img\n", [thirdparty("memtest-syslinux.img")], r"\(memtest\) SYSLINUX 6\.\d+ .*"
+    else:
+        cfg, files, loader = ("cdrom = memtest-grub.iso\nboot = cdrom\n", [thirdparty("memtest-grub.iso")],
+                              r"\(memtest\) +Booting `Memory test \(memtest86\+x64\.bin, serial console\)'")
+    return Scenario(
+        "memtest-" + medium, "[domain memtest]\nmemory = 32M\n" + cfg, files=files, timeout=900, status=None,
+        stop_on="Pass:  1", patterns=[loader],
+        checks=[shows("memtest", "Memtest86+ v6.10", "Memory  :   32MB", "Status: Testing", "#10 [Bit fade test",
+                      "Status: Pass", "Pass:  1")],
+        absent=["ZAZEN PANIC", "zazen: domain memtest (id 1) ended", "Errors: 1", "Errors: 2"],
+    )
+
+
+THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel")] + [
+    memtest_first_pass_scenario(m) for m in ("syslinux", "grub")] + [
+    Scenario(
+        # iPXE's own CD: ISOLINUX with TIMEOUT 0 and no PROMPT boots
+        # ipxe.krn at once (a held Shift or Alt would open a prompt); iPXE
+        # finds no network card and hands the boot back (INT 18h).
+        "ipxe-iso", "[domain ipxe]\nmemory = 64M\ncdrom = ipxe.iso\nboot = cdrom\n", files=[thirdparty("ipxe.iso")],
+        timeout=180,
+        in_order=["(ipxe) iPXE ISO boot image", "(ipxe) iPXE initialising devices...ok",
+                  "(ipxe) Features: DNS HTTP iSCSI NFS TFTP SRP AoE ELF MBOOT PXE bzImage Menu PXEXT",
+                  "(ipxe) No bootable disk", "zazen: domain ipxe (id 1) ended: halted with interrupts disabled"],
+        absent=["ZAZEN PANIC", "boot:"],
+    ),
+    Scenario(
+        # SYSLINUX's menu.c32 draws its menu; after its timeout the default
+        # entry runs HDT (hdt.c32, with libcom32/libgpl/libmenu/libutil),
+        # which shows the CPU and goes on to its command line.
+        "syslinux-com32", "[domain com32]\nmemory = 64M\ndisk0 = com32.img\n", files=[thirdparty("com32.img")],
+        timeout=180, status=None, stop_on="Entering CLI mode",
+        in_order=["(com32) Booting from hard disk...", "(com32) Hardware Detection Tool 0.5.2 (Manon)",
+                  "(com32) Entering Auto mode", "(com32) CPU"],
+        patterns=[r"\(com32\) \W+Zazen com32 test menu\W+", r"\(com32\) \W+Hardware Detection Tool \(hdt\.c32\)\W+",
+                  r"\(com32\) \W+iPXE \(ipxe\.lkrn\)\W+", r"\(com32\)  Features +: .*64bit.*"],
+        absent=["ZAZEN PANIC"],
+    ),
+    Scenario(
+        # The 32-bit stock kernel (linux-image-686) by direct kernel boot,
+        # to userspace: /init (tools/linux-init on busybox-static:i386)
+        # powers off as soon as it runs.
+        "linux-686",
+        "[domain linux]\nmemory = 256M\nkernel = vmlinuz-686\nramdisk = initrd-686.gz\n"
+        "cmdline = console=ttyS0,115200 zazen.stop=userspace\n",
+        files=[thirdparty("linux686/vmlinuz-686"), thirdparty("linux686/initrd-686.gz")], timeout=300,
+        patterns=[r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+-\d+-686 .*",
+                  r"\(linux\) ZAZEN-LINUX: kernel 6\.1\.0-\d+-686"],
+        in_order=["(linux) Booting the kernel from the domain's config...",
+                  "(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "Kernel panic"],
+    ),
+    kernel_linux_scenario("bochs-vmx"),
+]
+
+
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without
 # the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
 EFI_NOT_FOUND = "0xE"
@@ -619,7 +867,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 
 ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
-    linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
+    linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",

@@ -10,9 +10,10 @@ qemu)  want="qemu-system-x86_64:qemu-system-x86 /usr/share/OVMF/OVMF_CODE_4M.fd:
 grub)  want="grub-mkrescue:grub-common /usr/lib/grub/i386-pc/multiboot2.mod:grub-pc-bin xorriso:xorriso mcopy:mtools" ;;
 bochs) want="bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios /usr/share/vgabios/vgabios.bin:vgabios /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so:bochs-term" ;;
 linux) want="syslinux:syslinux /usr/lib/syslinux/mbr/mbr.bin:syslinux-common mkfs.vfat:dosfstools mke2fs:e2fsprogs mcopy:mtools sfdisk:fdisk cpio:cpio xz:xz-utils gzip:gzip modinfo:kmod grub-mkrescue:grub-common /usr/lib/grub/i386-pc/linux.mod:grub-pc-bin xorriso:xorriso dpkg-deb:dpkg apt-get:apt" ;;
+thirdparty) want="syslinux:syslinux /usr/lib/syslinux/mbr/mbr.bin:syslinux-common /usr/lib/ISOLINUX/isolinux.bin:isolinux mkfs.vfat:dosfstools mcopy:mtools sfdisk:fdisk grub-mkrescue:grub-common /usr/lib/grub/i386-pc/linux16.mod:grub-pc-bin xorriso:xorriso dpkg-deb:dpkg apt-get:apt gzip:gzip cpio:cpio" ;;
 bench) want="gnuplot:gnuplot-nox" ;;
 fuzz)  want="clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev" ;;
-*) echo "usage: $0 build|qemu|grub|bochs|linux|bench|fuzz" >&2; exit 2 ;;
+*) echo "usage: $0 build|qemu|grub|bochs|linux|thirdparty|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -292,6 +292,17 @@ static const struct key_spec host_keys[] = {
     {"timeslice", parse_timeslice, offsetof(struct host_config, timeslice_ns)},
 };
 
+/* cmdline = the rest of the line, as the kernel gets it ('#' starts a
+ * comment, so a command line cannot hold one). */
+static bool parse_cmdline(struct parser *ps, const char *key, const char *value, void *field)
+{
+    (void)key;
+    struct config_cmdline *c = field;
+    strlcpy(c->text, value, sizeof(c->text)); /* a config line is shorter than that */
+    c->line = ps->line;
+    return true;
+}
+
 /* Keys are matched against these rows; parse_file keeps a pointer to the
  * row's name, so it must be the table's own string. */
 static const struct key_spec keys[] = {
@@ -314,6 +325,9 @@ static const struct key_spec keys[] = {
     {"on_reboot", parse_action, offsetof(struct domain_config, on_reboot)},
     {"on_crash", parse_action, offsetof(struct domain_config, on_crash)},
     {"autostart", parse_yes_no, offsetof(struct domain_config, autostart)},
+    {"kernel", parse_file, offsetof(struct domain_config, kernel)},
+    {"ramdisk", parse_file, offsetof(struct domain_config, ramdisk)},
+    {"cmdline", parse_cmdline, offsetof(struct domain_config, cmdline)},
 };
 
 /* ---- lines ---- */
@@ -355,6 +369,20 @@ static bool fail_at(struct parser *ps, unsigned line, const char *fmt, ...)
     return false;
 }
 
+/* Direct kernel boot goes through the built-in BIOS (it hands over to the
+ * kernel at boot time), and a ramdisk or command line belongs to a kernel. */
+static bool finish_kernel_boot(struct parser *ps, const struct domain_config *d)
+{
+    if (d->kernel.name[0] && d->firmware.name[0])
+        return fail_at(ps, d->kernel.line, "kernel needs the built-in BIOS, but domain '%s' names a firmware (line %u)",
+                       d->name, d->firmware.line);
+    if (!d->kernel.name[0] && d->ramdisk.name[0])
+        return fail_at(ps, d->ramdisk.line, "ramdisk without a kernel in domain '%s'", d->name);
+    if (!d->kernel.name[0] && d->cmdline.text[0])
+        return fail_at(ps, d->cmdline.line, "cmdline without a kernel in domain '%s'", d->name);
+    return true;
+}
+
 static bool finish_domain(struct parser *ps)
 {
     struct domain_config *d = ps->cur;
@@ -366,7 +394,7 @@ static bool finish_domain(struct parser *ps)
         return fail_at(ps, d->line, "domain '%s' boots from a CD-ROM but names no cdrom", d->name);
     if (d->cdrom.name[0] && d->disks[2].name[0])
         return fail_at(ps, d->cdrom.line, "cdrom and disk2 both want the secondary master (line %u)", d->disks[2].line);
-    return true;
+    return finish_kernel_boot(ps, d);
 }
 
 /* Every disk a domain may write belongs to that domain alone: its image
@@ -551,8 +579,8 @@ bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx
 {
     for (unsigned i = 0; i < cfg->domain_count; i++) {
         const struct domain_config *d = &cfg->domains[i];
-        const struct config_file *files[] = {&d->firmware, &d->disks[0], &d->disks[1],
-                                             &d->disks[2], &d->disks[3], &d->cdrom};
+        const struct config_file *files[] = {&d->firmware, &d->disks[0], &d->disks[1], &d->disks[2],
+                                             &d->disks[3], &d->cdrom,   &d->kernel,   &d->ramdisk};
         for (unsigned f = 0; f < ARRAY_SIZE(files); f++)
             if (files[f]->name[0] && !fn(ctx, d, files[f]))
                 return false;
@@ -592,6 +620,11 @@ bool config_check_file_size(const struct config_file *f, u64 size, struct config
     if (size % sector) {
         snprintf(err->msg, sizeof(err->msg), "%s '%s' is %llu bytes: not a whole number of %llu-byte sectors", f->key,
                  f->name, (unsigned long long)size, (unsigned long long)sector);
+        return false;
+    }
+    if ((strcmp(f->key, "kernel") == 0 || strcmp(f->key, "ramdisk") == 0) && size > CONFIG_MAX_MEMORY) {
+        snprintf(err->msg, sizeof(err->msg), "%s '%s' is %llu bytes: larger than any domain's RAM (3G)", f->key,
+                 f->name, (unsigned long long)size);
         return false;
     }
     if (strcmp(f->key, "firmware") == 0 && size > CONFIG_MAX_FIRMWARE) {

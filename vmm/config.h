@@ -16,6 +16,7 @@
 #define CONFIG_MAX_MEMORY (3 * GiB)
 #define CONFIG_MAX_FIRMWARE (1 * MiB)
 #define CONFIG_TRACE_MAX_EXITS 4096 /* trace = N: 40 bytes an exit, at most 160 KiB a domain */
+#define CONFIG_CMDLINE_MAX 256      /* cmdline = ...: one config line holds it */
 
 /* A file the config names, with the line that names it (for errors). */
 struct config_file {
@@ -23,6 +24,12 @@ struct config_file {
     const char *key; /* the key that named it: "firmware", ... */
     unsigned line;
     bool read_only;
+};
+
+/* A kernel command line and the line that gave it. */
+struct config_cmdline {
+    char text[CONFIG_CMDLINE_MAX];
+    unsigned line;
 };
 
 /* The machine around the guest: a PCI PC (i440FX/PIIX3, I/O APIC, ACPI),
@@ -54,6 +61,9 @@ struct domain_config {
     char affinity_text[32]; /* as written, for messages */
     enum domain_action on_poweroff, on_reboot, on_crash; /* defaults as xl: destroy, restart, destroy */
     bool autostart;         /* started with Zazen; else by the create verb */
+    struct config_file kernel;                  /* direct kernel boot (vmm/kernel_boot.h); name[0] == 0: none */
+    struct config_file ramdisk;                 /* its initrd (Linux) or first module (Multiboot) */
+    struct config_cmdline cmdline;              /* its command line; text[0] == 0: none */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 
@@ -89,7 +99,7 @@ typedef bool (*config_file_fn)(void *ctx, const struct domain_config *d, const s
 bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx);
 
 /* Checks a loaded file's size against what its key allows (a firmware
- * image: 1 byte to 1 MiB). */
+ * image: 1 byte to 1 MiB; a kernel or ramdisk: not empty, at most 3G). */
 bool config_check_file_size(const struct config_file *f, u64 size, struct config_error *err);
 
 /* After the CPUs are up: every cpus = names CPUs that are online (bit i

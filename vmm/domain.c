@@ -613,7 +613,7 @@ bool domains_start(const struct config *cfg, const struct bootinfo *bi)
     boot_files = bi;
     unsigned started = 0, waiting = 0;
     for (unsigned i = 0; i < cfg->domain_count; i++) {
-        char why[160];
+        char why[320]; /* room for a file, its config line and why it cannot be booted */
         if (!cfg->domains[i].autostart) {
             waiting++;
             continue;

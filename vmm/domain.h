@@ -79,6 +79,9 @@ struct domain {
     struct exit_stats stats_last; /* stats = N: the counts at the last report */
     u64 stats_next;               /* domain time of the next report */
     struct sched_domain sched;
+    /* kernel = (direct kernel boot): the loaded files, placed again at every reset */
+    const struct bootinfo_file *kernel, *ramdisk;
+    const char *config_name;
     bool ended;
     enum end_kind end_kind;
     char end_reason[256];

@@ -8,6 +8,7 @@
 #include "format.h"
 #include "hosttime.h"
 #include "lock.h"
+#include "kernel_boot.h"
 #include "string.h"
 #include "tpr.h"
 #include "walltime.h"
@@ -82,27 +83,109 @@ static void write_guest(void *ctx, u64 gpa, const void *data, size_t len)
     guest_phys_access(ctx, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
 }
 
+static struct bios_platform bios_platform_of(const struct domain *d)
+{
+    return (struct bios_platform){
+        .ram_size = d->ram_size,
+        .pci = d->pc.kind == PC_PCI,
+        .boot_cd_first = d->cfg->boot_cdrom_first,
+        .kernel_boot = d->cfg->kernel.name[0] != 0,
+        .pm_base = PC_ACPI_PM_BASE,
+        .sci_irq = PC_SCI_GSI,
+        .ioapic_base = PC_IOAPIC_BASE,
+        .lapic_base = 0xfee00000,
+    };
+}
+
 /* A domain that boots the Zazen BIOS finds its E820 map and ACPI tables in
  * RAM, written again at every reset (the OS may have reclaimed them). */
 static void write_bios_tables(struct domain *d)
 {
     if (d->cfg->firmware.name[0])
         return;
-    struct bios_platform p = {
-        .ram_size = d->ram_size,
-        .pci = d->pc.kind == PC_PCI,
-        .boot_cd_first = d->cfg->boot_cdrom_first,
-        .pm_base = PC_ACPI_PM_BASE,
-        .sci_irq = PC_SCI_GSI,
-        .ioapic_base = PC_IOAPIC_BASE,
-        .lapic_base = 0xfee00000,
-    };
+    struct bios_platform p = bios_platform_of(d);
     bios_tables_build(&p, write_guest, d);
+}
+
+/* ---- direct kernel boot (kernel =) ---- */
+
+/* The loader writes only to RAM; the boot area and the kernel never
+ * straddle two regions (the low RAM ends below the ROM, the rest starts
+ * at 1 MiB). */
+static bool write_ram(void *ctx, u64 gpa, const void *data, u64 len)
+{
+    struct guest_mem_region *r = domain_find_region(ctx, gpa, len);
+    if (!r || r->read_only)
+        return false;
+    if (data)
+        memcpy(r->host + (gpa - r->gpa), data, len);
+    else
+        memset(r->host + (gpa - r->gpa), 0, len);
+    return true;
+}
+
+static void kboot_file_of(struct kboot_file *f, const struct bootinfo_file *file, const struct config_file *cf,
+                          const char *config_name, char *what, size_t what_size)
+{
+    snprintf(what, what_size, "%s '%s' (%s:%u)", cf->key, cf->name, config_name, cf->line);
+    *f = (struct kboot_file){file ? file->data : NULL, file ? file->size : 0, cf->name, what};
+}
+
+/* Places the kernel, ramdisk and command line in RAM and the hand-off
+ * block the BIOS reads at INT 19h; says what went where the first time. */
+static bool load_kernel(struct domain *d, bool first, char *why, size_t why_size)
+{
+    if (!d->kernel)
+        return true;
+    char kernel_what[CONFIG_FILE_MAX + BOOTINFO_NAME_MAX + 32], ramdisk_what[sizeof(kernel_what)];
+    struct bios_platform p = bios_platform_of(d);
+    struct e820_entry e820[BIOS_E820_MAX];
+    struct kboot_config c = {.cmdline = d->cfg->cmdline.text, .e820 = e820, .e820_count = bios_e820_build(&p, e820)};
+    kboot_file_of(&c.kernel, d->kernel, &d->cfg->kernel, d->config_name, kernel_what, sizeof(kernel_what));
+    kboot_file_of(&c.ramdisk, d->ramdisk, &d->cfg->ramdisk, d->config_name, ramdisk_what, sizeof(ramdisk_what));
+    struct kboot_report rep;
+    if (!kboot_load(&c, write_ram, d, &rep, why, why_size))
+        return false;
+    if (!first)
+        return true;
+    if (rep.kind == KBOOT_LINUX)
+        kprintf("zazen: domain %s (id %u): kernel %s: Linux boot protocol %u.%02u, 0x%llx-0x%llx", d->name, d->id,
+                d->cfg->kernel.name, rep.protocol >> 8, rep.protocol & 0xff, (unsigned long long)rep.kernel_start,
+                (unsigned long long)rep.kernel_end);
+    else
+        kprintf("zazen: domain %s (id %u): kernel %s: Multiboot (%s), 0x%llx-0x%llx, entry 0x%x", d->name, d->id,
+                d->cfg->kernel.name, rep.elf ? "ELF" : "a.out kludge", (unsigned long long)rep.kernel_start,
+                (unsigned long long)rep.kernel_end, rep.entry);
+    if (d->ramdisk)
+        kprintf("; %s %s 0x%llx-0x%llx", rep.kind == KBOOT_LINUX ? "initrd" : "module", d->cfg->ramdisk.name,
+                (unsigned long long)rep.ramdisk_start, (unsigned long long)rep.ramdisk_end);
+    kprintf("\n");
+    return true;
+}
+
+/* The files `kernel =` and `ramdisk =` name, as the boot entry loaded them. */
+static bool find_kernel_files(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
+{
+    const struct config_file *want[] = {&d->cfg->kernel, &d->cfg->ramdisk};
+    const struct bootinfo_file **found[] = {&d->kernel, &d->ramdisk};
+    d->config_name = bi->config_name;
+    for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
+        if (!want[i]->name[0])
+            continue;
+        for (u32 f = 0; f < bi->file_count && !*found[i]; f++)
+            if (strcmp(bi->files[f].name, want[i]->name) == 0)
+                *found[i] = &bi->files[f];
+        if (!*found[i]) {
+            snprintf(why, why_size, "%s '%s' (%s:%u) was not loaded", want[i]->key, want[i]->name, bi->config_name,
+                     want[i]->line);
+            return false;
+        }
+    }
+    return true;
 }
 
 bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
-    (void)bi;
     struct calendar_time now = walltime_now();
     struct pc_config cfg = {
         .kind = d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
@@ -121,7 +204,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         return false;
     clock_set_tsc(&d->pc.clock, host_tsc_khz(), rdtsc());
     write_bios_tables(d);
-    return true;
+    return find_kernel_files(d, bi, why, why_size) && load_kernel(d, true, why, why_size);
 }
 
 /* ---- console input ---- */
@@ -218,6 +301,9 @@ void platform_reset(struct domain *d)
     d->reset_requested = false;
     pc_reset(&d->pc);
     write_bios_tables(d);
+    char why[256];
+    if (!load_kernel(d, false, why, sizeof(why)))
+        domain_end(d, "cannot place the kernel again after a reset: %s", why);
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);

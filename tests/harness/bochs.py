@@ -53,9 +53,10 @@ sound: driver=dummy
 """
 
 
-def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1):
+def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, stop_on=None):
     """Boots Zazen from a GRUB ISO; returns (console text, 0 if Zazen
-    powered the machine off, else None)."""
+    powered the machine off, else None). stop_on: text on the console that
+    ends the run at once."""
     work = tempfile.mkdtemp(prefix="zazen-bochs-", dir=qemu.BUILD)
     try:
         paths = list(files)
@@ -71,7 +72,7 @@ def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1):
                        check=True)
         with open(os.path.join(work, "bochsrc"), "w") as f:
             f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO, count=count))
-        return _run_bochs(work, timeout)
+        return _run_bochs(work, timeout, stop_on)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -119,7 +120,7 @@ def _run_bochs(work, timeout, stop_marker=None):
                 proc.wait()
                 break
             note_markers(serial, started)
-            if stop_marker and stop_marker in _read(serial):
+            if stop_marker and stop_marker.encode() in qemu.unsplit(_read_bytes(serial)):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break
@@ -145,6 +146,14 @@ def note_markers(serial, started):
     for marker in qemu.TIMED_MARKERS:
         if marker in text and marker not in qemu.last_timeline:
             qemu.last_timeline[marker] = time.time() - started
+
+
+def _read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
 
 
 def _read(path):

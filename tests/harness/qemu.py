@@ -22,6 +22,15 @@ ANSI = re.compile(r"\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\r")
 
 
 ERASE_LINE = re.compile(r"[^\n]*\r\x1b\[K")
+# Where Zazen cut a guest's long line (every 200 characters without a
+# newline) and went on with the next "(domain) " prefix.
+CUT = re.compile(rb"\r?\n\([A-Za-z0-9_-]+\) ")
+
+
+def unsplit(data):
+    """Console bytes with the guests' cut lines joined again, to look for a
+    text that a cut may have split."""
+    return CUT.sub(b"", data)
 
 
 def clean(text):
@@ -80,11 +89,12 @@ def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio", smp
 
 
 def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None, smp=1,
-        icount=False, driver=None):
+        icount=False, driver=None, stop_on=None):
     """Boots Zazen; returns (console text, exit status or None on timeout).
     typing = [(marker, text), ...]: once each marker appears on the console
     (after the previous step's typing), its text is typed on it, one
-    character at a time, as a user would.
+    character at a time, as a user would. stop_on: text that ends the run
+    as soon as it shows (for guests that never end, such as memtest86+).
 
     QEMU ends by itself when Zazen powers off (ACPI S5) or when the shell
     runs `reset -s`. The shell's five-second startup.nsh countdown is cut
@@ -120,6 +130,10 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                 countdown.set()
             if b"Shell>" in tail:
                 done.set()
+            # The serial line hands over a few bytes at a time: look at the
+            # last few KiB, whatever the number of reads they took.
+            if stop_on and stop_on.encode() in unsplit(b"".join(chunks[-1024:])[-8192:]):
+                proc.kill()
             if step[0] < len(typing or ()) and not typing_busy.is_set():
                 since = b"".join(chunks[step[1]:])
                 if typing[step[0]][0].encode() in since:

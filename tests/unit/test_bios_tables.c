@@ -172,3 +172,16 @@ TEST(tables_dsdt_describes_the_pci_root_bridge_on_the_pc_only)
     dsdt = rd64(find("FACP") + 140);
     CHECK(memmem(ram + dsdt, rd32(dsdt + 4), "PCI0", 4) == NULL);
 }
+
+TEST(tables_info_flags)
+{
+    /* the ROM's INT 19h reads these: PCI services, boot order, direct kernel boot */
+    struct bios_platform p = pc;
+    bios_tables_build(&p, write_ram, NULL);
+    CHECK_EQ(rd32(BIOS_INFO_ADDR), BIOS_INFO_MAGIC);
+    CHECK_EQ(rd16(BIOS_INFO_ADDR + 6), BIOS_INFO_PCI);
+    p.boot_cd_first = true;
+    p.kernel_boot = true;
+    bios_tables_build(&p, write_ram, NULL);
+    CHECK_EQ(rd16(BIOS_INFO_ADDR + 6), BIOS_INFO_PCI | BIOS_INFO_BOOT_CD_FIRST | BIOS_INFO_KERNEL_BOOT);
+}

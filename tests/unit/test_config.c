@@ -295,3 +295,47 @@ TEST(config_trace_exits)
     CHECK_ERROR("[domain a]\ntrace = 5000\n", 2,
                 "bad value '5000' for trace: expected a number of exits from 1 to 4096");
 }
+
+TEST(config_direct_kernel_boot)
+{
+    CHECK(parse("[domain k]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
+                "cmdline = console=ttyS0,115200 root=/dev/ram0 quiet   # the rest is a comment\n"
+                "disk0 = data.img\n"));
+    const struct domain_config *d = &cfg.domains[0];
+    CHECK_STR(d->kernel.name, "vmlinuz");
+    CHECK_STR(d->kernel.key, "kernel");
+    CHECK_EQ(d->kernel.line, 3);
+    CHECK_STR(d->ramdisk.name, "initrd.gz");
+    CHECK_STR(d->ramdisk.key, "ramdisk");
+    CHECK_STR(d->cmdline.text, "console=ttyS0,115200 root=/dev/ram0 quiet");
+    CHECK_EQ(d->cmdline.line, 5);
+    /* The kernel and ramdisk are files the boot entry loads, after the disks. */
+    struct seen s = {0};
+    CHECK(config_for_each_file(&cfg, collect, &s));
+    CHECK_EQ(s.count, 3);
+    CHECK_STR(s.names[0], "data.img");
+    CHECK_STR(s.names[1], "vmlinuz");
+    CHECK_STR(s.names[2], "initrd.gz");
+    /* A kernel alone is enough; no cmdline is an empty one. */
+    CHECK(parse("[domain k]\nkernel = xen\n"));
+    CHECK_STR(cfg.domains[0].cmdline.text, "");
+    CHECK(!cfg.domains[0].ramdisk.name[0]);
+}
+
+TEST(config_direct_kernel_boot_errors)
+{
+    CHECK_ERROR("[domain k]\nfirmware = f.bin\nkernel = vmlinuz\n", 3,
+                "kernel needs the built-in BIOS, but domain 'k' names a firmware (line 2)");
+    CHECK_ERROR("[domain k]\nramdisk = initrd.gz\n", 2, "ramdisk without a kernel in domain 'k'");
+    CHECK_ERROR("[domain k]\nmemory = 64M\ncmdline = quiet\n\n[domain next]\n", 3, "cmdline without a kernel in domain 'k'");
+    CHECK_ERROR("[domain k]\nkernel = a\nkernel = b\n", 3, "kernel given twice in domain 'k'");
+    CHECK_ERROR("[domain k]\nkernel = a,rw\n", 2, "kernel: unknown option 'rw' after the file name (only ',ro')");
+    CHECK_ERROR("[domain k]\nkernel = vmlinuz\ncmdline =\n", 3, "missing value for cmdline");
+    CHECK(parse("[domain k]\nkernel = vmlinuz\nramdisk = initrd\n"));
+    CHECK(config_check_file_size(&cfg.domains[0].kernel, 1000, &err));
+    CHECK(!config_check_file_size(&cfg.domains[0].kernel, 0, &err));
+    CHECK_STR(err.msg, "kernel 'vmlinuz' is empty");
+    CHECK(!config_check_file_size(&cfg.domains[0].ramdisk, (3ull << 30) + 1, &err));
+    CHECK_EQ(err.line, 3);
+    CHECK_STR(err.msg, "ramdisk 'initrd' is 3221225473 bytes: larger than any domain's RAM (3G)");
+}
