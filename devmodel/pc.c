@@ -125,7 +125,7 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
     if (cfg->kind == PC_PCI) {
         if (!ioapic_init(&pc->ioapic, env, PC_IOAPIC_BASE, ioapic_to_lapic, pc))
             return fail(why, why_size, "I/O APIC");
-        if (!pci_init(&pc->pci, env) || !piix_init(&pc->piix, env, &pc->pci, &pc->ide))
+        if (!pci_init(&pc->pci, env) || !piix_init(&pc->piix, env, &pc->pci, &pc->ide, cfg->pam_changed, cfg->ctx))
             return fail(why, why_size, "PCI chipset");
     }
     return true;

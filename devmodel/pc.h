@@ -38,6 +38,7 @@ struct pc_config {
     void (*reset)(void *ctx);
     void (*poweroff)(void *ctx);
     void (*post)(void *ctx, u8 code);
+    pam_changed_fn pam_changed; /* PC_PCI: the i440FX's PAM moved a segment of C0000h-FFFFFh */
     void *ctx;
 };
 

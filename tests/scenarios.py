@@ -109,6 +109,10 @@ firmware = unbacked.bin
 memory = 16M
 firmware = triple.bin
 trace = 8                # the exits that led to the fault, printed at its end
+
+[domain pam]
+memory = 16M
+firmware = pam.bin
 """
 
 BACKEND_LINES = {
@@ -174,11 +178,30 @@ def triple_trace_shows_the_fault(lines):
 TRACE_CHECKS = [("the triple domain's trace ends with its fault", triple_trace_shows_the_fault)]
 
 
+# The i440FX PAM registers: the pam guest shadows itself as SeaBIOS does
+# and checks every attribute and a reset.
+PAM_LINES = [
+    "(pam) pam: C0000h at reset reads ffffffff",
+    "(pam) pam: F segment copied to RAM and running there; shadow word 5ead0001",
+    "(pam) pam: read only, after a write the shadow word reads 5ead0001",
+    "(pam) pam: write only, after a write reads the ROM: 11111111",
+    "(pam) pam: read/write again, the write-only write reads back 5ead0002",
+    "(pam) pam: C0000h read/write reads back c0c0c0c0",
+    "(pam) pam: C4000h still off reads ffffffff",
+    "(pam) pam: C0000h read only, after a write reads c0c0c0c0",
+    "(pam) pam: C0000h off reads ffffffff",
+    "(pam) pam: resetting through port 92h",
+    "zazen: domain pam (id 7) reset by the guest",
+    "(pam) pam: after the reset the F segment reads the ROM: 11111111",
+    "(pam) pam: done",
+]
+
+
 def guests_scenario(platform):
     """Every test guest, one domain each: the same lines on every platform."""
     return Scenario(
         "guests", GUESTS_CFG, platform=platform,
-        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple")],
+        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple", "pam")],
         lines=[
             "zazen: Zazen 0.1 hypervisor, started from " + ENTRY[platform],
             "(hello) hello from a Zazen guest in real mode",
@@ -205,7 +228,7 @@ def guests_scenario(platform):
             "(unbacked) rom: high alias reads 600dc0de",
             "(triple) triple: about to fault at f000:1000",
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
-        ],
+        ] + PAM_LINES,
         in_order=[
             "zazen: domain hello (id 1) ended: halted with interrupts disabled",
             "zazen: domain cpuid (id 2) ended: halted with interrupts disabled",
@@ -214,6 +237,7 @@ def guests_scenario(platform):
             "zazen: domain unbacked (id 5) ended: halted with interrupts disabled",
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
             "zazen: domain triple (id 6): its last 8 exits, oldest first:",
+            "zazen: domain pam (id 7) ended: halted with interrupts disabled",
             "zazen: all domains ended",
         ],
         checks=CPUID_CHECKS.get(platform, []) + TRACE_CHECKS,

@@ -73,6 +73,11 @@ static void guest_post(void *ctx, u8 code)
     d->post_code = code;
 }
 
+static void guest_pam_changed(void *ctx, unsigned segment, enum pam_access access)
+{
+    domain_set_pam(ctx, segment, access);
+}
+
 /* ---- the built-in BIOS's tables ---- */
 
 static void write_guest(void *ctx, u64 gpa, const void *data, size_t len)
@@ -110,6 +115,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .reset = guest_reset,
         .poweroff = guest_poweroff,
         .post = guest_post,
+        .pam_changed = guest_pam_changed,
         .ctx = d,
     };
     for (unsigned i = 0; i < 4; i++)

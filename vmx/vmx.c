@@ -232,13 +232,9 @@ static bool vmx_domain_create(struct domain *d, char *why, size_t why_size)
         return false;
     }
     x->ept.large_pages = vmx_cpu.large_pages;
-    for (unsigned i = 0; i < d->mem_count; i++) {
-        const struct guest_mem_region *m = &d->mem[i];
-        unsigned perms = NESTED_READ | NESTED_EXEC | (m->read_only ? 0 : NESTED_WRITE);
-        if (!nested_pt_map(&x->ept, m->gpa, hpa_of(m->host), m->size, perms)) {
-            snprintf(why, why_size, "out of memory for extended page tables");
-            return false;
-        }
+    if (!nested_pt_map_domain(&x->ept, d)) {
+        snprintf(why, why_size, "out of memory for extended page tables");
+        return false;
     }
     x->eptp = ept_pointer(hpa_of(x->ept.root));
     flush_domain_tlbs(x);
@@ -257,6 +253,18 @@ static void vmx_domain_destroy(struct domain *d)
         vmx_cpu.vpid_used[x->vpid] = false;
     page_free(x, sizeof(*x));
     d->arch = NULL;
+}
+
+/* The EPT changed under a running domain: INVEPT drops the translations
+ * derived from it (SDM 3C 29.4.3.1: software must invalidate after
+ * changing an EPT paging-structure entry), INVVPID the linear ones. */
+static bool vmx_remap(struct domain *d, u64 gpa, u64 size)
+{
+    struct vmx_domain *x = xd(d);
+    if (!nested_pt_follow_domain(&x->ept, d, gpa, size))
+        return false;
+    flush_domain_tlbs(x);
+    return true;
 }
 
 /* ---- the VMCS ---- */
@@ -795,6 +803,7 @@ const struct arch_ops vmx_ops = {
     .cpu_enable = vmx_cpu_enable,
     .domain_create = vmx_domain_create,
     .domain_destroy = vmx_domain_destroy,
+    .remap = vmx_remap,
     .vcpu_create = vmx_vcpu_create,
     .vcpu_destroy = vmx_vcpu_destroy,
     .vcpu_reset = vmx_vcpu_reset,
