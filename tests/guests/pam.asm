@@ -139,7 +139,9 @@ after_reset:
 ; mechanism #1 (CONFIG_ADDRESS dword, then the data port's byte lane).
 pam_write:
     push eax
+    push ebx
     push edx
+    mov bl, ah
     mov eax, 0x80000000
     mov al, dl
     and al, 0xfc
@@ -149,9 +151,10 @@ pam_write:
     pop edx
     and dx, 3
     add dx, 0xcfc
-    mov al, ah
+    mov al, bl
     out dx, al
     pop edx
+    pop ebx
     pop eax
     ret
 
