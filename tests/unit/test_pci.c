@@ -214,7 +214,7 @@ TEST(pci_ide_bar4_sizing_and_moving)
 {
     setup();
     cfg_write(1, 1, 0x20, 4, 0xFFFFFFFF);
-    CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0x0000FFF1); /* 16 bytes of I/O */
+    CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0xFFFFFFF1); /* 16 bytes of I/O, 32 address bits (SeaBIOS sizes all 32) */
     cfg_write(1, 1, 0x20, 4, 0xC000);
     CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0xC001);
     CHECK_EQ(io_in(0xC004, 4), 0xFFFFFFFF); /* I/O space not enabled yet */
@@ -232,6 +232,11 @@ TEST(pci_ide_bar4_sizing_and_moving)
     CHECK_EQ(ide.bm_base, 0);
     cfg_write(1, 1, 0x04, 2, 0x0001);
     CHECK_EQ(io_in(0xD014, 4), 0x00012340);
+    /* a base no port address reaches: nothing decodes */
+    cfg_write(1, 1, 0x20, 4, 0x1D010);
+    CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0x1D011);
+    CHECK_EQ(ide.bm_base, 0);
+    CHECK_EQ(io_in(0xD014, 4), 0xFFFFFFFF);
 }
 
 TEST(pci_ide_bus_master_enable_gates_dma)
