@@ -11,6 +11,7 @@
 
 #include "acpi_pm.h"
 #include "devmodel.h"
+#include "fw_cfg.h"
 #include "ide.h"
 #include "ioapic.h"
 #include "kbc.h"
@@ -58,6 +59,7 @@ struct pc {
     struct sysctl sysctl;
     struct ide ide;
     struct lapic lapic;
+    struct fw_cfg fw_cfg; /* QEMU's firmware configuration device, for firmware written for QEMU */
     struct ioapic ioapic; /* PC_PCI only */
     struct pci_bus pci;   /* PC_PCI only */
     struct piix piix;     /* PC_PCI only */

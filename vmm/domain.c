@@ -257,6 +257,7 @@ void domain_destroy(struct domain *d)
     arch->domain_destroy(d);
     if (d->trace.capacity)
         page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
+    page_free(d->fw_cfg, sizeof(*d->fw_cfg));
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
         if (!r->owned)

@@ -7,6 +7,7 @@
 #include "bootinfo.h"
 #include "config.h"
 #include "exit.h"
+#include "fw_cfg_content.h"
 #include "trace.h"
 #include "vcpu.h"
 
@@ -63,6 +64,7 @@ struct domain {
     u64 exit_ticks[EXIT_REASON_COUNT];
     u64 phase_ticks[4];
     struct trace_ring trace;     /* trace = N: the last N exits; capacity 0 without */
+    struct fw_cfg_content *fw_cfg; /* the blobs the fw_cfg device hands out */
     bool ended;
     char end_reason[256];
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */

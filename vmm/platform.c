@@ -7,6 +7,7 @@
 #include "emulate.h"
 #include "format.h"
 #include "hosttime.h"
+#include "mm.h"
 #include "string.h"
 #include "walltime.h"
 #include "../guest-bios/tables.h"
@@ -85,13 +86,9 @@ static void write_guest(void *ctx, u64 gpa, const void *data, size_t len)
     guest_phys_access(ctx, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
 }
 
-/* A domain that boots the Zazen BIOS finds its E820 map and ACPI tables in
- * RAM, written again at every reset (the OS may have reclaimed them). */
-static void write_bios_tables(struct domain *d)
+static struct bios_platform bios_platform(const struct domain *d)
 {
-    if (d->cfg->firmware.name[0])
-        return;
-    struct bios_platform p = {
+    return (struct bios_platform){
         .ram_size = d->ram_size,
         .pci = d->pc.kind == PC_PCI,
         .boot_cd_first = d->cfg->boot_cdrom_first,
@@ -100,7 +97,50 @@ static void write_bios_tables(struct domain *d)
         .ioapic_base = PC_IOAPIC_BASE,
         .lapic_base = 0xfee00000,
     };
+}
+
+/* A domain that boots the Zazen BIOS finds its E820 map and ACPI tables in
+ * RAM, written again at every reset (the OS may have reclaimed them). */
+static void write_bios_tables(struct domain *d)
+{
+    if (d->cfg->firmware.name[0])
+        return;
+    struct bios_platform p = bios_platform(d);
     bios_tables_build(&p, write_guest, d);
+}
+
+/* The drives firmware should boot from, in the config's order: hard disks
+ * then the CD-ROM, or the CD-ROM first with boot = cdrom. */
+static unsigned boot_disks(const struct domain *d, struct fw_cfg_boot_disk *out)
+{
+    unsigned n = 0;
+    for (unsigned pass = 0; pass < 2; pass++) {
+        bool want_cd = (pass == 0) == d->cfg->boot_cdrom_first;
+        for (unsigned i = 0; i < 4; i++)
+            if (d->disks[i].data && d->disks[i].cdrom == want_cd)
+                out[n++] = (struct fw_cfg_boot_disk){i / 2, i % 2};
+    }
+    return n;
+}
+
+/* What firmware written for QEMU reads through fw_cfg (every domain has
+ * the device: SeaBIOS and qboot need it, the Zazen BIOS ignores it). */
+static bool setup_fw_cfg(struct domain *d, char *why, size_t why_size)
+{
+    d->fw_cfg = page_alloc(sizeof(*d->fw_cfg));
+    if (!d->fw_cfg) {
+        snprintf(why, why_size, "out of memory for the fw_cfg items");
+        return false;
+    }
+    struct bios_platform p = bios_platform(d);
+    struct fw_cfg_boot_disk boot[4];
+    unsigned n = boot_disks(d, boot);
+    if (!fw_cfg_content_build(d->fw_cfg, &p, d->cfg->vcpus, boot, n) ||
+        !fw_cfg_content_install(d->fw_cfg, &d->pc.fw_cfg)) {
+        snprintf(why, why_size, "cannot build the fw_cfg items");
+        return false;
+    }
+    return true;
 }
 
 bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
@@ -125,7 +165,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         return false;
     clock_set_tsc(&d->pc.clock, host_tsc_khz(), rdtsc());
     write_bios_tables(d);
-    return true;
+    return setup_fw_cfg(d, why, why_size);
 }
 
 /* ---- console input ---- */
