@@ -33,7 +33,7 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
 
-.PHONY: all deps run test unit bench bench-quick iso linux-disk linux-iso clean
+.PHONY: all deps run test test-thirdparty unit bench bench-quick iso linux-disk linux-iso firmware clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -128,6 +128,16 @@ $(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.stop=userspace" tools/mklinuxdisk.sh $@
 
+# Third-party PC firmware for `firmware =` tests, from Debian packages
+# (downloaded into build/firmware/debs, never installed): SeaBIOS
+# (bios-256k.bin, bios.bin) and U-Boot for QEMU x86 (u-boot.rom).
+FIRMWARE := $(BUILD)/firmware/bios-256k.bin $(BUILD)/firmware/bios.bin $(BUILD)/firmware/u-boot.rom
+firmware: $(FIRMWARE)
+
+$(FIRMWARE) &: tools/mkfirmware.sh
+	@tools/need.sh linux
+	tools/mkfirmware.sh $(BUILD)/firmware
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -154,12 +164,19 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img
+test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img $(FIRMWARE)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
 	@tools/need.sh fuzz
 	python3 tests/run.py
+
+# The third-party scenarios that take minutes each (scenarios.THIRDPARTY:
+# SeaBIOS to Linux and U-Boot on Bochs VT-x).
+test-thirdparty: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(FIRMWARE)
+	@tools/need.sh grub
+	@tools/need.sh bochs
+	python3 tests/run.py --thirdparty
 
 # ---- bench ----
 

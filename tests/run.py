@@ -166,8 +166,8 @@ def run_fuzz(results, selected):
             results.record("fuzz/" + n, ok, detail)
 
 
-def run_scenarios(results, selected):
-    for sc in scenarios.ALL:
+def run_scenarios(results, selected, which):
+    for sc in which:
         if not selected(sc.name):
             continue
         start = time.time()
@@ -196,15 +196,20 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--only", action="append", default=[],
                    help="run tests whose name starts with this (repeatable)")
+    p.add_argument("--thirdparty", action="store_true",
+                   help="run the long third-party scenarios (scenarios.THIRDPARTY) instead of make test's")
     args = p.parse_args()
 
     def selected(name):
         return not args.only or any(name.startswith(o) for o in args.only)
 
     results = Results()
-    run_unit(results, selected)
-    run_fuzz(results, selected)
-    run_scenarios(results, selected)
+    if args.thirdparty:
+        run_scenarios(results, selected, scenarios.THIRDPARTY)
+    else:
+        run_unit(results, selected)
+        run_fuzz(results, selected)
+        run_scenarios(results, selected, scenarios.ALL)
     if results.failed:
         print("\nfailed:")
         for name in results.failed:

@@ -359,6 +359,59 @@ def linux_shell_scenario():
     )
 
 
+FIRMWARE = os.path.join(qemu.BUILD, "firmware")  # tools/mkfirmware.sh: Debian's SeaBIOS and U-Boot
+
+
+def seabios_linux_scenario(platform, variant):
+    """Debian's SeaBIOS as the domain's firmware (bios-256k.bin for the
+    disk, the 128 KiB bios.bin for the CD): it shadows itself through the
+    PAM registers, takes its memory map, boot order and ACPI tables from
+    fw_cfg, and boots the same Linux disk (SYSLINUX) or GRUB CD to the
+    userspace disk test and ACPI power-off."""
+    rom = "bios-256k.bin" if variant == "disk" else "bios.bin"
+    cfg = "[domain linux]\nmemory = 256M\nfirmware = %s\ndisk0 = linux.img\n" % rom
+    files = [os.path.join(FIRMWARE, rom), os.path.join(LINUX, "linux.img")]
+    if variant == "cdrom":
+        cfg += "cdrom = linux.iso\nboot = cdrom\n"
+        files.append(os.path.join(LINUX, "linux.iso"))
+    boot = (r"\(linux\) .*SYSLINUX 6\.\d+ .*" if variant == "disk" else
+            r"\(linux\) .*Zazen Linux guest: loading /boot/vmlinuz and /boot/initrd\.gz.*")
+    return Scenario(
+        "seabios-linux" + ("" if variant == "disk" else "-cdrom"), cfg, platform=platform, files=files,
+        timeout=300 if platform == "qemu-svm" else 1800,
+        patterns=[r"\(linux\) .*SeaBIOS \(version 1\.\d+\.\d+.*\)",
+                  r"\(linux\) .*Booting from %s\.\.\..*" % ("Hard Disk" if variant == "disk" else "DVD/CD"),
+                  boot, r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+        in_order=[
+            "(linux) ZAZEN-LINUX: userspace",
+            "(linux) ZAZEN-LINUX: disk via ata_piix",
+            "(linux) ZAZEN-LINUX: xfer mode MWDMA2 (bus-master DMA)",
+            "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+            "(linux) ZAZEN-LINUX: done",
+            "zazen: domain linux (id 1) ended: powered off",  # ACPI S5: the tables came through fw_cfg
+            "zazen: all domains ended",
+        ],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "ACPI BIOS Error"],
+    )
+
+
+def uboot_scenario(platform):
+    """Debian's U-Boot for QEMU x86 (1 MiB u-boot.rom, mapped whole below
+    4 GiB with its last 128 KiB at E0000h-FFFFFh): its banner, the RAM it
+    found, and (where the harness types: QEMU) its prompt once a key stops
+    the autoboot. U-Boot does not power off: the run ends at its timeout."""
+    prompt = [r"\(uboot\) => ?.*"] if platform == "qemu-svm" else []
+    return Scenario(
+        "u-boot", "[domain uboot]\nmemory = 256M\nfirmware = u-boot.rom\n", platform=platform,
+        files=[os.path.join(FIRMWARE, "u-boot.rom")], status=None,
+        timeout=45 if platform == "qemu-svm" else 400,
+        typing=[("Net:", " \r")],
+        patterns=[r"\(uboot\) U-Boot 20\d\d\.\d\d.*", r"\(uboot\) Hit any key to stop autoboot: .*"] + prompt,
+        lines=["(uboot) DRAM:  256 MiB", "(uboot) Model: QEMU x86 (I440FX)"],
+        absent=["ZAZEN PANIC", "cannot emulate", "triple fault", "[bochs]"],
+    )
+
+
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without
 # the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
 EFI_NOT_FOUND = "0xE"
@@ -370,8 +423,13 @@ EFI_UNSUPPORTED = "0x3"
 LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("bochs-vmx", "pc"), ("bochs-vmx", "isa"),
               ("bochs-svm", "pc")]
 
+# Third-party firmware: SeaBIOS to Linux and U-Boot to its prompt on QEMU
+# in make test; on Bochs (minutes each) in make test-thirdparty.
+THIRDPARTY = [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
+
 ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
+    seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
@@ -416,9 +474,9 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PL
     ),
     Scenario(
         "error-firmware-too-big",
-        "[domain a]\nfirmware = big.rom\n", shell=True, extra={"big.rom": b"\xff" * (1024 * 1024 + 1)},
-        lines=["zazen: \\zazen\\zazen.cfg:2: firmware 'big.rom' is 1048577 bytes: at most 1M "
-               "(it ends at 1 MiB, as a PC's BIOS ROM)",
+        "[domain a]\nfirmware = big.rom\n", shell=True, extra={"big.rom": b"\xff" * (16 * 1024 * 1024 + 1)},
+        lines=["zazen: \\zazen\\zazen.cfg:2: firmware 'big.rom' is 16777217 bytes: at most 16M "
+               "(it ends at 4 GiB, as a PC's flash)",
                "zazen returned " + EFI_LOAD_ERROR],
     ),
     Scenario(

@@ -79,6 +79,10 @@ struct vcpu {
      * Neither instruction exits, so the core loads it into the CPU's own
      * MSR before each entry (msr_load_guest_state). */
     u64 tsc_aux;
+    /* The MTRRs as the guest wrote them (vmm/msr.c: IA32_MTRR_DEF_TYPE,
+     * the 11 fixed-range and 8 variable-range pairs); they change no
+     * memory type: the nested tables decide that. */
+    u64 mtrr[28];
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
