@@ -375,13 +375,15 @@ def seabios_linux_scenario(platform, variant):
         cfg += "cdrom = linux.iso\nboot = cdrom\n"
         files.append(os.path.join(LINUX, "linux.iso"))
     boot = (r"\(linux\) .*SYSLINUX 6\.\d+ .*" if variant == "disk" else
-            r"\(linux\) .*Zazen Linux guest: loading /boot/vmlinuz and /boot/initrd\.gz.*")
+            r"\(linux\) .*Zazen Linux .*guest: loading /boot/vmlinuz and /boot/initrd\.gz.*")
     return Scenario(
         "seabios-linux" + ("" if variant == "disk" else "-cdrom"), cfg, platform=platform, files=files,
         timeout=300 if platform == "qemu-svm" else 1800,
         patterns=[r"\(linux\) .*SeaBIOS \(version 1\.\d+\.\d+.*\)",
                   r"\(linux\) .*Booting from %s\.\.\..*" % ("Hard Disk" if variant == "disk" else "DVD/CD"),
-                  boot, r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+                  # SeaBIOS's serial console (sercon) draws the boot loaders'
+                  # screens with cursor moves: lines run together
+                  boot, r"\(linux\) .*\[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
         in_order=[
             "(linux) ZAZEN-LINUX: userspace",
             "(linux) ZAZEN-LINUX: disk via ata_piix",
