@@ -438,7 +438,7 @@ def uboot_scenario(platform):
     return Scenario(
         "u-boot", "[domain uboot]\nmemory = 256M\nfirmware = u-boot.rom\n", platform=platform,
         files=[os.path.join(FIRMWARE, "u-boot.rom")], status=None,
-        timeout=45 if platform == "qemu-svm" else 400,
+        timeout=45 if platform == "qemu-svm" else 240,
         typing=[("Net:", " \r")],
         patterns=[r"\(uboot\) U-Boot 20\d\d\.\d\d.*", r"\(uboot\) Hit any key to stop autoboot: .*"] + prompt,
         lines=["(uboot) DRAM:  256 MiB", "(uboot) Model: QEMU x86 (I440FX)"],
