@@ -143,10 +143,12 @@ $(TESTDISK): tests/guests/mkdisk.py
 	@echo "  MKDISK  $@"
 	$(Q)python3 tests/guests/mkdisk.py $@ 4096
 
-# Test guests: flat ROM images that start at the reset vector.
+# Test guests: flat ROM images that start at the reset vector. nasm
+# writes what each includes (a variant includes its base guest) to .d.
 $(BUILD)/guests/%.bin: tests/guests/%.asm tests/guests/lib.inc | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
 	@echo "  NASM    $< (guest ROM)"
+	$(Q)$(NASM) -f bin -I tests/guests/ -M -MT $@ -MF $@.d -MP $<
 	$(Q)$(NASM) -f bin -I tests/guests/ $< -o $@
 
 # The bench guest: a boot sector and its payload, padded to two whole
@@ -247,4 +249,4 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_TARGET,$(t))))
 clean:
 	rm -rf $(BUILD)
 
--include $(patsubst %.o,%.d,$(CORE_OBJ) $(UEFI_OBJ) $(MB2_OBJ))
+-include $(patsubst %.o,%.d,$(CORE_OBJ) $(UEFI_OBJ) $(MB2_OBJ)) $(addsuffix .d,$(GUESTS))

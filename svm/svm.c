@@ -7,6 +7,7 @@
 #include "../vmm/domain.h"
 #include "../vmm/format.h"
 #include "../vmm/mm.h"
+#include "../vmm/percpu.h"
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
 #include "npt.h"
@@ -25,29 +26,44 @@ void svm_enter(u64 vmcb_pa, u64 *gpr, u64 host_state_pa);
 
 #define IOPM_SIZE (12 * KiB)
 #define MSRPM_SIZE (8 * KiB)
-#define MAX_ASIDS 256
 
-struct svm_cpu {
+/* What every CPU shares: the features and the permission maps. */
+struct svm_host {
     u32 features;     /* CPUID 8000_000Ah EDX */
     u32 asid_count;   /* CPUID 8000_000Ah EBX */
-    void *hsave;      /* VM_HSAVE_PA: where VMRUN saves the host (APM 2 15.30.4) */
-    void *host_state; /* VMSAVE of our FS/GS/TR/..., VMLOADed after each exit */
     u8 *iopm;         /* shared by every vCPU: intercept all ports */
     u8 *msrpm;        /* shared by every vCPU */
-    bool asid_used[MAX_ASIDS];
+};
+
+/* Each CPU's own (percpu.arch). ASIDs are handed out per CPU in
+ * generations (as bhyve and KVM do): a vCPU keeps its ASID while it stays
+ * on the CPU and the generation lasts; when a CPU runs out, it starts a
+ * new generation with one full TLB flush, and every vCPU that comes there
+ * takes a new ASID. A vCPU that moves takes a new one too, so no stale
+ * translation of another CPU's past can be used (APM 2 15.16). */
+struct svm_cpu {
+    void *hsave;      /* VM_HSAVE_PA: where VMRUN saves the host (APM 2 15.30.4) */
+    void *host_state; /* VMSAVE of our FS/GS/TR/..., VMLOADed after each exit */
+    u64 asid_generation;
+    u32 next_asid;
+    bool flush_all;   /* a new generation began: the next VMRUN here flushes */
+    struct svm_vcpu *last; /* the vCPU that ran here last */
 };
 
 struct svm_domain {
     struct nested_pt npt;
-    u32 asid;
 };
 
 struct svm_vcpu {
     struct vmcb *vmcb;
     bool flush_tlb;
+    int asid_cpu;          /* the CPU its ASID belongs to; -1: none */
+    u64 asid_generation;
 };
 
-static struct svm_cpu cpu;
+static struct svm_host cpu;
+
+static struct svm_cpu *this_svm_cpu(void) { return this_cpu()->arch; }
 
 static struct svm_domain *sd(struct domain *d) { return d->arch; }
 static struct svm_vcpu *sv(struct vcpu *v) { return v->arch; }
@@ -89,7 +105,7 @@ static bool svm_check_features(char *why, size_t why_size)
 {
     struct cpuid_regs r = cpuid(0x8000000a, 0);
     cpu.features = r.edx;
-    cpu.asid_count = MIN(r.ebx, (u32)MAX_ASIDS);
+    cpu.asid_count = r.ebx;
     if (!(cpu.features & SVM_FEATURE_NP)) {
         snprintf(why, why_size, "AMD-V without nested paging (CPUID 8000_000Ah EDX.NP): Zazen needs NPT");
         return false;
@@ -101,23 +117,18 @@ static bool svm_check_features(char *why, size_t why_size)
     return true;
 }
 
-static bool svm_cpu_enable(char *why, size_t why_size)
+/* Once, on the boot CPU: the maps every vCPU shares. */
+static bool svm_host_setup(char *why, size_t why_size)
 {
     if (!svm_check_features(why, why_size))
         return false;
-    cpu.hsave = page_alloc(PAGE_SIZE);
-    cpu.host_state = page_alloc(PAGE_SIZE);
     cpu.iopm = page_alloc(IOPM_SIZE);
     cpu.msrpm = page_alloc(MSRPM_SIZE);
-    if (!cpu.hsave || !cpu.host_state || !cpu.iopm || !cpu.msrpm) {
-        snprintf(why, why_size, "out of memory for the SVM host areas");
+    if (!cpu.iopm || !cpu.msrpm) {
+        snprintf(why, why_size, "out of memory for the SVM permission maps");
         return false;
     }
     build_permission_maps();
-    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME); /* APM 2 15.4 */
-    wrmsr(MSR_VM_HSAVE_PA, hpa_of(cpu.hsave));
-    u64 pa = hpa_of(cpu.host_state);
-    __asm__ volatile("vmsave %%rax" ::"a"(pa) : "memory");
     kprintf("zazen: AMD-V: %u ASIDs, nested paging, NRIP save %s, decode assists %s, VMCB clean bits %s, "
             "flush by ASID %s\n",
             cpu.asid_count, cpu.features & SVM_FEATURE_NRIPS ? "yes" : "no",
@@ -127,17 +138,32 @@ static bool svm_cpu_enable(char *why, size_t why_size)
     return true;
 }
 
-/* ---- domains ---- */
-
-static u32 asid_alloc(void)
+/* On every CPU: EFER.SVME, this CPU's host save area, and a VMSAVE of its
+ * own FS/GS/TR/... (GS holds the per-CPU data) to VMLOAD after each exit. */
+static bool svm_cpu_enable(char *why, size_t why_size)
 {
-    for (u32 a = 1; a < cpu.asid_count; a++) /* ASID 0 is the host's (APM 2 15.16) */
-        if (!cpu.asid_used[a]) {
-            cpu.asid_used[a] = true;
-            return a;
-        }
-    return 0;
+    if (!cpu.msrpm && !svm_host_setup(why, why_size))
+        return false;
+    if (!svm_check_features(why, why_size))
+        return false;
+    struct svm_cpu *c = page_alloc(sizeof(*c));
+    void *hsave = page_alloc(PAGE_SIZE), *host_state = page_alloc(PAGE_SIZE);
+    if (!c || !hsave || !host_state) {
+        snprintf(why, why_size, "out of memory for the SVM host areas");
+        return false;
+    }
+    c->hsave = hsave;
+    c->host_state = host_state;
+    c->next_asid = 1; /* ASID 0 is the host's (APM 2 15.16) */
+    this_cpu()->arch = c;
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME); /* APM 2 15.4 */
+    wrmsr(MSR_VM_HSAVE_PA, hpa_of(c->hsave));
+    u64 pa = hpa_of(c->host_state);
+    __asm__ volatile("vmsave %%rax" ::"a"(pa) : "memory");
+    return true;
 }
+
+/* ---- domains ---- */
 
 static bool svm_domain_create(struct domain *d, char *why, size_t why_size)
 {
@@ -147,11 +173,6 @@ static bool svm_domain_create(struct domain *d, char *why, size_t why_size)
         return false;
     }
     d->arch = s;
-    s->asid = asid_alloc();
-    if (!s->asid) {
-        snprintf(why, why_size, "no free ASID (this CPU has %u)", cpu.asid_count);
-        return false;
-    }
     if (!nested_pt_init(&s->npt, &npt_format)) {
         snprintf(why, why_size, "out of memory for nested page tables");
         return false;
@@ -169,8 +190,6 @@ static void svm_domain_destroy(struct domain *d)
     if (!s)
         return;
     nested_pt_destroy(&s->npt);
-    if (s->asid)
-        cpu.asid_used[s->asid] = false;
     page_free(s, sizeof(*s));
     d->arch = NULL;
 }
@@ -221,7 +240,7 @@ static bool svm_vcpu_create(struct vcpu *v, char *why, size_t why_size)
     set_intercepts(c);
     c->iopm_base_pa = hpa_of(cpu.iopm);
     c->msrpm_base_pa = hpa_of(cpu.msrpm);
-    c->guest_asid = sd(v->domain)->asid;
+    s->asid_cpu = -1; /* gets one when it first runs (svm_vcpu_load) */
     /* Physical interrupts stay under the host's RFLAGS.IF, not the guest's (15.21.1). */
     c->vintr = SVM_VINTR_MASKING;
     c->np_enable = 1;
@@ -270,6 +289,47 @@ static void svm_vcpu_reset(struct vcpu *v)
     sv(v)->vmcb->control.eventinj = 0;
 }
 
+/* An ASID of this CPU's current generation, a new one if v comes from
+ * another CPU or an older generation. */
+static void take_asid(struct svm_vcpu *s, struct svm_cpu *c, unsigned cpu_index)
+{
+    if (s->asid_cpu == (int)cpu_index && s->asid_generation == c->asid_generation)
+        return;
+    if (c->next_asid >= cpu.asid_count) {
+        c->asid_generation++;
+        c->next_asid = 1;
+        c->flush_all = true;
+    }
+    s->vmcb->control.guest_asid = c->next_asid++;
+    s->asid_cpu = (int)cpu_index;
+    s->asid_generation = c->asid_generation;
+    /* A VMCB that moves keeps nothing cached (APM 2 15.15.3, clean bits). */
+    s->vmcb->control.clean_bits = 0;
+}
+
+static void svm_vcpu_load(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    struct svm_cpu *c = this_svm_cpu();
+    take_asid(s, c, this_cpu()->index);
+    if (c->flush_all) { /* the first entry of a new generation: no ASID's entries may survive */
+        s->flush_tlb = true;
+        c->flush_all = false;
+    }
+    /* ASIDs tag the TLB (APM 2 15.16), so a CPU that switches vCPUs need
+     * not flush. QEMU's TCG does not tag its translation cache by ASID,
+     * and with the guest's paging off not even a new CR3 flushes it: the
+     * next guest would use the last one's guest-physical translations.
+     * So a switch to another vCPU flushes this vCPU's ASID (all ASIDs
+     * where the CPU cannot flush one): once per switch, not per entry. */
+    if (c->last != s)
+        s->flush_tlb = true;
+    c->last = s;
+    s->vmcb->control.tsc_offset = (u64)v->tsc_offset;
+}
+
+static void svm_vcpu_put(struct vcpu *v) { (void)v; /* the VMCB lives in memory: nothing to unload */ }
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -284,10 +344,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->save.rip = v->rip;
     vmcb->save.rflags = v->rflags;
     /* Without flush-by-ASID the only TLB control is a full flush (15.16.1). */
-    vmcb->control.tlb_control = s->flush_tlb ? SVM_TLB_FLUSH_ALL : SVM_TLB_DO_NOTHING;
+    u8 flush = (cpu.features & SVM_FEATURE_FLUSH_BY_ASID) ? SVM_TLB_FLUSH_ASID : SVM_TLB_FLUSH_ALL;
+    vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
-    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(cpu.host_state));
+    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
 
     v->gpr[GPR_RAX] = vmcb->save.rax;
     v->gpr[GPR_RSP] = vmcb->save.rsp;
@@ -419,6 +480,8 @@ const struct arch_ops svm_ops = {
     .vcpu_create = svm_vcpu_create,
     .vcpu_destroy = svm_vcpu_destroy,
     .vcpu_reset = svm_vcpu_reset,
+    .vcpu_load = svm_vcpu_load,
+    .vcpu_put = svm_vcpu_put,
     .vcpu_run = svm_vcpu_run,
     .get_sregs = svm_get_sregs,
     .inject_event = svm_inject_event,

@@ -24,7 +24,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tests import scenarios  # noqa: E402
+from tests import scenarios, sched_scenarios  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
 
@@ -209,7 +209,7 @@ def main():
     else:
         run_unit(results, selected)
         run_fuzz(results, selected)
-        run_scenarios(results, selected, scenarios.ALL)
+        run_scenarios(results, selected, scenarios.ALL + sched_scenarios.ALL)
     if results.failed:
         print("\nfailed:")
         for name in results.failed:

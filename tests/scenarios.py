@@ -29,7 +29,7 @@ class Scenario:
 
     def __init__(self, name, config, platform="qemu-svm", files=(), lines=(), in_order=(), patterns=(),
                  absent=(), shell=False, cpu=None, status=0, timeout=None, extra=None, memory="512M", typing=None,
-                 checks=()):
+                 checks=(), cpus=1):
         self.platform = platform
         self.name = platform + "/" + name
         self.config = config
@@ -46,13 +46,16 @@ class Scenario:
         self.memory = memory
         self.typing = typing
         self.checks = list(checks)  # (description, fn(lines) -> (ok, detail))
+        self.cpus = cpus  # host CPUs: QEMU -smp N (thread=multi), Bochs count=N
 
     def run(self):
         if self.platform == "qemu-svm":
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
-                            timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing)
+                            timeout=self.timeout or 120, memory=self.memory, extra=self.extra, typing=self.typing,
+                            smp=self.cpus)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
-                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")))
+                         timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
+                         count=self.cpus)
 
     def check(self, output, status):
         out_lines = [l.rstrip() for l in output.splitlines()]
@@ -113,10 +116,6 @@ trace = 8                # the exits that led to the fault, printed at its end
 [domain pam]
 memory = 16M
 firmware = pam.bin
-
-[domain pitcal]
-memory = 16M
-firmware = pitcal.bin
 """
 
 BACKEND_LINES = {
@@ -139,8 +138,11 @@ CPUID_LINES = {
 
 
 def leaf15_is_measured_rate(lines):
-    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured,
-    and that is Bochs's ips within 0.1%."""
+    """The cpuid guest's leaf 15h rate is the TSC rate Zazen measured, as
+    closely as leaf 15h's ratio (EBX/EAX with EBX <= 4294, vmm/cpuid.c)
+    can say it: within 0.01% (10 kHz at 100 MHz). The measurement itself
+    (against the 8254, while other emulators share the machine) is Bochs's
+    ips within 0.1%."""
     host = [re.match(r"zazen: host TSC (\d+)\.(\d{3}) MHz", l) for l in lines]
     leaf = [re.fullmatch(r"\(cpuid\) cpuid: leaf 15h TSC ([0-9a-f]{8}) kHz", l) for l in lines]
     host = [int(m.group(1)) * 1000 + int(m.group(2)) for m in host if m]
@@ -148,7 +150,7 @@ def leaf15_is_measured_rate(lines):
     if not host or not leaf:
         return False, "no 'host TSC' or no 'leaf 15h' line"
     ips_khz = bochs.IPS // 1000
-    ok = leaf[0] == host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
+    ok = abs(leaf[0] - host[0]) * 10000 <= host[0] and abs(host[0] - ips_khz) * 1000 <= ips_khz
     return ok, "leaf 15h says %d kHz, Zazen measured %d kHz, Bochs runs %d kHz" % (leaf[0], host[0], ips_khz)
 
 
@@ -228,11 +230,24 @@ PITCAL_CHECKS = {p: [("Linux's PIT calibration succeeds", pit_calibration_as_lin
                  for p in ("bochs-vmx", "bochs-svm")}
 
 
+def pitcal_scenario(platform):
+    """Linux's PIT calibrations, run alone (a neighbour on the same CPU
+    would take its time slices in the middle of the 10 ms loop)."""
+    return Scenario(
+        "pitcal", "[domain pitcal]\nmemory = 16M\nfirmware = pitcal.bin\n", platform=platform,
+        files=[guest("pitcal")],
+        lines=["(pitcal) pitcal: done", "zazen: domain pitcal (id 1) ended: halted with interrupts disabled"],
+        patterns=[SLOW_PITCAL.pattern, r"\(pitcal\) pitcal: quick_pit_calibrate.*"],
+        checks=PITCAL_CHECKS.get(platform, []),
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
 def guests_scenario(platform):
     """Every test guest, one domain each: the same lines on every platform."""
     return Scenario(
         "guests", GUESTS_CFG, platform=platform,
-        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple", "pam", "pitcal")],
+        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple", "pam")],
         lines=[
             "zazen: Zazen 0.1 hypervisor, started from " + ENTRY[platform],
             "(hello) hello from a Zazen guest in real mode",
@@ -259,20 +274,19 @@ def guests_scenario(platform):
             "(unbacked) rom: high alias reads 600dc0de",
             "(triple) triple: about to fault at f000:1000",
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
-        ] + PAM_LINES,
-        in_order=[
-            "zazen: domain hello (id 1) ended: halted with interrupts disabled",
+            # every domain runs at once: they end in any order, each summary whole
             "zazen: domain cpuid (id 2) ended: halted with interrupts disabled",
             "zazen: domain longmode (id 3) ended: halted with interrupts disabled",
             "zazen: domain longmode-small (id 4) ended: halted with interrupts disabled",
             "zazen: domain unbacked (id 5) ended: halted with interrupts disabled",
+            "zazen: domain pam (id 7) ended: halted with interrupts disabled",
+        ] + PAM_LINES,
+        in_order=[
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
             "zazen: domain triple (id 6): its last 8 exits, oldest first:",
-            "zazen: domain pam (id 7) ended: halted with interrupts disabled",
-            "(pitcal) pitcal: done",
             "zazen: all domains ended",
         ],
-        checks=CPUID_CHECKS.get(platform, []) + TRACE_CHECKS + PITCAL_CHECKS.get(platform, []),
+        checks=CPUID_CHECKS.get(platform, []) + TRACE_CHECKS,
         patterns=[
             BACKEND_LINES[platform],
             # host timer exits (ext-intr: console polling, device deadlines) depend on host speed
@@ -461,7 +475,8 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 # in make test; on Bochs (minutes each) in make test-thirdparty.
 THIRDPARTY = [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
+ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
+    devices_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     Scenario(

@@ -22,6 +22,15 @@
 #define PM1_SLP_TYP_SHIFT 10
 #define PM1_SLP_EN BIT(13)
 
+/* MADT (ACPI 6.4 5.2.12): after the header, the local APIC address and
+ * flags, then entries of type, length, body. */
+#define MADT_ENTRIES 44
+#define MADT_LOCAL_APIC 0
+#define MADT_LOCAL_X2APIC 9
+#define MADT_ENABLED BIT(0)
+
+static const struct acpi_rsdp *host_rsdp;
+
 static struct {
     bool ready;
     bool bochs; /* the firmware's tables say BOCHS (Bochs's BIOS, or QEMU's) */
@@ -99,6 +108,7 @@ bool acpi_init(u64 rsdp_pa)
     const struct acpi_rsdp *rsdp = (const void *)(uintptr_t)rsdp_pa;
     if (!rsdp || memcmp(rsdp->signature, "RSD PTR ", 8) != 0 || !checksum_ok(rsdp, 20))
         return false;
+    host_rsdp = rsdp;
     const struct acpi_header *fadt = find_table(rsdp, "FACP");
     if (!fadt)
         return false;
@@ -121,6 +131,40 @@ bool acpi_init(u64 rsdp_pa)
         return false;
     acpi.ready = true;
     return true;
+}
+
+static bool already_listed(const u32 *ids, unsigned n, u32 id)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+unsigned acpi_cpu_apic_ids(u32 *ids, unsigned max)
+{
+    const struct acpi_header *madt = host_rsdp ? find_table(host_rsdp, "APIC") : NULL;
+    if (!madt)
+        return 0;
+    const u8 *p = (const u8 *)madt + MADT_ENTRIES, *end = (const u8 *)madt + madt->length;
+    unsigned n = 0;
+    for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end && n < max; p += p[1]) {
+        u32 id, flags;
+        if (p[0] == MADT_LOCAL_APIC && p[1] >= 8) {
+            id = p[3];
+            flags = rd32(p, 4);
+        } else if (p[0] == MADT_LOCAL_X2APIC && p[1] >= 16) {
+            id = rd32(p, 4);
+            flags = rd32(p, 8);
+        } else {
+            continue;
+        }
+        /* A processor that is not enabled is not there to start (online-
+         * capable ones could be hot-added: Zazen does not). */
+        if ((flags & MADT_ENABLED) && !already_listed(ids, n, id))
+            ids[n++] = id;
+    }
+    return n;
 }
 
 /* Bochs ends the simulation when "Shutdown" is written to port 8900h

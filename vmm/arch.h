@@ -15,7 +15,8 @@ struct arch_ops {
      * the backend needs (nested paging, ...); false and a sentence naming
      * the missing one. Boot entries call it before taking the machine. */
     bool (*check_features)(char *why, size_t why_size);
-    /* Turns virtualization on for this CPU; false and a sentence if it can't. */
+    /* Turns virtualization on for this CPU (called on every CPU, the boot
+     * CPU first); false and a sentence if it can't. */
     bool (*cpu_enable)(char *why, size_t why_size);
     /* Tag (ASID/VPID) and nested page tables built from domain->mem. */
     bool (*domain_create)(struct domain *d, char *why, size_t why_size);
@@ -30,7 +31,16 @@ struct arch_ops {
     void (*vcpu_destroy)(struct vcpu *v);
     /* The state after RESET: real mode, CS:IP = F000:FFF0 (SDM 3A 9.1.1). */
     void (*vcpu_reset)(struct vcpu *v);
-    /* Enters the guest and returns with the next exit decoded into *exit. */
+    /* Makes this CPU v's: VT-x: its VMCS active and current here (VMCLEARed
+     * first on the CPU it was active on, SDM 3C 25.11.1) with this CPU's
+     * host-state fields; AMD-V: an ASID of this CPU's current generation.
+     * After a move, the guest's TLB entries here are flushed. Both: the
+     * TSC offset (v->tsc_offset). */
+    void (*vcpu_load)(struct vcpu *v);
+    /* v leaves this CPU for now; its hardware state may stay cached here. */
+    void (*vcpu_put)(struct vcpu *v);
+    /* Enters the guest and returns with the next exit decoded into *exit.
+     * Between vcpu_load and vcpu_put only. */
     void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
     void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
     /* Queues an event for the next entry. */

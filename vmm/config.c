@@ -10,6 +10,7 @@ struct parser {
     struct config *cfg;
     struct config_error *err;
     struct domain_config *cur;
+    bool in_host; /* in the [host] section */
 };
 
 typedef bool (*value_parser)(struct parser *ps, const char *key, const char *value, void *field);
@@ -17,7 +18,7 @@ typedef bool (*value_parser)(struct parser *ps, const char *key, const char *val
 struct key_spec {
     const char *name;
     value_parser parse;
-    size_t offset; /* of the field in struct domain_config */
+    size_t offset; /* of the field in struct domain_config (struct host_config for [host] keys) */
 };
 
 static bool fail(struct parser *ps, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -187,6 +188,83 @@ static bool parse_trace(struct parser *ps, const char *key, const char *value, v
     return parse_count(ps, key, value, field, CONFIG_TRACE_MAX_EXITS, "a number of exits");
 }
 
+/* weight = W: a domain's share of CPU in proportion to the others',
+ * 1 to 65535 (xl.cfg's weight; default 256). */
+static bool parse_weight(struct parser *ps, const char *key, const char *value, void *field)
+{
+    return parse_count(ps, key, value, field, 65535, "a weight");
+}
+
+/* cap = N: at most N percent of one CPU; 0 means no cap (xl.cfg's cap). */
+static bool parse_cap(struct parser *ps, const char *key, const char *value, void *field)
+{
+    u64 n;
+    const char *rest;
+    if (!parse_u64(value, &n, &rest) || *rest || n > 100)
+        return fail(ps, "bad value '%s' for %s: expected a percentage of one CPU from 0 (no cap) to 100", value, key);
+    *(unsigned *)field = (unsigned)n;
+    return true;
+}
+
+/* cpus = LIST: the host CPUs the domain's vCPUs may run on, "all" or
+ * numbers and ranges separated by commas ("0", "0-1", "0,2-3"), as
+ * xl.cfg's cpus. Whether they exist is checked once the CPUs are up
+ * (config_check_cpus). */
+static bool parse_cpu_list(struct parser *ps, const char *key, const char *value, void *field)
+{
+    struct domain_config *d = (struct domain_config *)((u8 *)field - offsetof(struct domain_config, affinity));
+    u64 mask = 0;
+    if (strcmp(value, "all") == 0) {
+        mask = ~0ull;
+    } else {
+        const char *p = value;
+        for (;;) {
+            u64 first, last;
+            if (!parse_u64(p, &first, &p))
+                return fail(ps, "bad value '%s' for %s: expected CPU numbers such as 0, 0-1 or 0,2-3", value, key);
+            last = first;
+            if (*p == '-' && !parse_u64(p + 1, &last, &p))
+                return fail(ps, "bad value '%s' for %s: expected CPU numbers such as 0, 0-1 or 0,2-3", value, key);
+            if (last < first || last > 63)
+                return fail(ps, "bad value '%s' for %s: CPUs are numbered 0 to 63, ranges low-high", value, key);
+            for (u64 c = first; c <= last; c++)
+                mask |= BIT(c);
+            if (!*p)
+                break;
+            if (*p++ != ',')
+                return fail(ps, "bad value '%s' for %s: expected CPU numbers such as 0, 0-1 or 0,2-3", value, key);
+        }
+    }
+    d->affinity = mask;
+    d->affinity_given = true;
+    d->affinity_line = ps->line;
+    strlcpy(d->affinity_text, value, sizeof(d->affinity_text));
+    return true;
+}
+
+/* [host] cpus = N: Zazen uses at most N host CPUs (1-64). */
+static bool parse_host_cpus(struct parser *ps, const char *key, const char *value, void *field)
+{
+    return parse_count(ps, key, value, field, 64, "a number of CPUs");
+}
+
+/* [host] timeslice = 30ms: the longest a vCPU runs while another waits
+ * (1 to 1000 ms; "ms" may be left out). */
+static bool parse_timeslice(struct parser *ps, const char *key, const char *value, void *field)
+{
+    u64 n;
+    const char *rest;
+    if (!parse_u64(value, &n, &rest) || (*rest && strcmp(rest, "ms") != 0) || n < 1 || n > 1000)
+        return fail(ps, "bad value '%s' for %s: expected milliseconds from 1 to 1000, such as 30ms", value, key);
+    *(u64 *)field = n * 1000000ull;
+    return true;
+}
+
+static const struct key_spec host_keys[] = {
+    {"cpus", parse_host_cpus, offsetof(struct host_config, cpus)},
+    {"timeslice", parse_timeslice, offsetof(struct host_config, timeslice_ns)},
+};
+
 /* Keys are matched against these rows; parse_file keeps a pointer to the
  * row's name, so it must be the table's own string. */
 static const struct key_spec keys[] = {
@@ -202,6 +280,9 @@ static const struct key_spec keys[] = {
     {"boot", parse_boot, offsetof(struct domain_config, boot_cdrom_first)},
     {"stats", parse_stats, offsetof(struct domain_config, stats_seconds)},
     {"trace", parse_trace, offsetof(struct domain_config, trace_exits)},
+    {"weight", parse_weight, offsetof(struct domain_config, weight)},
+    {"cap", parse_cap, offsetof(struct domain_config, cap)},
+    {"cpus", parse_cpu_list, offsetof(struct domain_config, affinity)},
 };
 
 /* ---- lines ---- */
@@ -293,8 +374,18 @@ static bool parse_section(struct parser *ps, char *s)
     s[n - 1] = 0;
     char *body = s + 1;
     trim(body);
+    if (strcmp(body, "host") == 0) {
+        if (!finish_domain(ps))
+            return false;
+        if (ps->cfg->host.line)
+            return fail(ps, "[host] given twice (first on line %u)", ps->cfg->host.line);
+        ps->cfg->host.line = ps->line;
+        ps->cur = NULL;
+        ps->in_host = true;
+        return true;
+    }
     if (strncmp(body, "domain", 6) != 0 || !is_space(body[6]))
-        return fail(ps, "unknown section '[%s]': expected [domain NAME]", body);
+        return fail(ps, "unknown section '[%s]': expected [domain NAME] or [host]", body);
     char *name = body + 7;
     trim(name);
     if (strlen(name) >= CONFIG_NAME_MAX)
@@ -315,8 +406,27 @@ static bool parse_section(struct parser *ps, char *s)
     d->line = ps->line;
     d->memory = 64 * MiB;
     d->vcpus = 1;
+    d->weight = CONFIG_DEFAULT_WEIGHT;
+    d->affinity = ~0ull;
     ps->cur = d;
+    ps->in_host = false;
     return true;
+}
+
+static bool parse_host_assignment(struct parser *ps, const char *key, const char *value)
+{
+    size_t k = 0;
+    while (k < ARRAY_SIZE(host_keys) && strcmp(host_keys[k].name, key) != 0)
+        k++;
+    if (k == ARRAY_SIZE(host_keys))
+        return fail(ps, "unknown key '%s' in [host]", key);
+    if (!*value)
+        return fail(ps, "missing value for %s", key);
+    struct host_config *h = &ps->cfg->host;
+    if (h->keys_seen & (1u << k))
+        return fail(ps, "%s given twice in [host]", key);
+    h->keys_seen |= 1u << k;
+    return host_keys[k].parse(ps, host_keys[k].name, value, (u8 *)h + host_keys[k].offset);
 }
 
 static bool parse_assignment(struct parser *ps, char *s)
@@ -332,6 +442,8 @@ static bool parse_assignment(struct parser *ps, char *s)
     trim(value);
     if (!*key)
         return fail(ps, "missing key before '='");
+    if (ps->in_host)
+        return parse_host_assignment(ps, key, value);
     size_t k = 0;
     while (k < ARRAY_SIZE(keys) && strcmp(keys[k].name, key) != 0)
         k++;
@@ -364,9 +476,10 @@ static bool parse_line(struct parser *ps, char *s)
 
 bool config_parse(const char *text, size_t len, struct config *cfg, struct config_error *err)
 {
-    struct parser ps = {text, text + len, 0, cfg, err, NULL};
+    struct parser ps = {text, text + len, 0, cfg, err, NULL, false};
     memset(cfg, 0, sizeof(*cfg));
     memset(err, 0, sizeof(*err));
+    cfg->host.timeslice_ns = CONFIG_DEFAULT_TIMESLICE_NS;
     while (ps.p < ps.end) {
         char line[256];
         size_t n = 0;
@@ -408,6 +521,26 @@ bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx
         for (unsigned f = 0; f < ARRAY_SIZE(files); f++)
             if (files[f]->name[0] && !fn(ctx, d, files[f]))
                 return false;
+    }
+    return true;
+}
+
+bool config_check_cpus(const struct config *cfg, u64 online, unsigned online_count, struct config_error *err)
+{
+    for (unsigned i = 0; i < cfg->domain_count; i++) {
+        const struct domain_config *d = &cfg->domains[i];
+        if (!d->affinity_given || (d->affinity != ~0ull && !(d->affinity & ~online)))
+            continue;
+        if (d->affinity == ~0ull)
+            continue; /* "all" */
+        err->line = d->affinity_line;
+        if (online_count == 1)
+            snprintf(err->msg, sizeof(err->msg), "cpus = %s names a CPU that is not online: only CPU 0 is",
+                     d->affinity_text);
+        else
+            snprintf(err->msg, sizeof(err->msg), "cpus = %s names a CPU that is not online: CPUs 0-%u are",
+                     d->affinity_text, online_count - 1);
+        return false;
     }
     return true;
 }

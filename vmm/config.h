@@ -41,10 +41,29 @@ struct domain_config {
     bool boot_cdrom_first;                      /* boot = cdrom */
     unsigned stats_seconds;                     /* stats = N: exit counts every N s; 0: only at the end */
     unsigned trace_exits;                       /* trace = N: the last N exits printed at the end; 0: none */
+    /* The scheduler (docs/scheduler.md), with xl.cfg's names and meanings. */
+    unsigned weight;        /* share of CPU in proportion: 1-65535, default 256 */
+    unsigned cap;           /* percent of one CPU it may use: 0 (none) to 100 */
+    u64 affinity;           /* cpus = 0-1: bit i, host CPU i; all CPUs when not given */
+    bool affinity_given;
+    unsigned affinity_line;
+    char affinity_text[32]; /* as written, for messages */
     u32 keys_seen; /* bit i: keys[i] of config.c was given */
 };
 
+/* [host]: keys for Zazen itself rather than a domain. */
+struct host_config {
+    unsigned line;       /* of the [host] header; 0: no such section */
+    unsigned cpus;       /* cpus = N: use at most N host CPUs; 0: all */
+    u64 timeslice_ns;    /* timeslice = 30ms: the longest a vCPU runs before another may */
+    u32 keys_seen;
+};
+
+#define CONFIG_DEFAULT_WEIGHT 256
+#define CONFIG_DEFAULT_TIMESLICE_NS (30ull * 1000 * 1000)
+
 struct config {
+    struct host_config host;
     struct domain_config domains[CONFIG_MAX_DOMAINS];
     unsigned domain_count;
 };
@@ -66,6 +85,10 @@ bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx
 /* Checks a loaded file's size against what its key allows (a firmware
  * image: 1 byte to 16 MiB). */
 bool config_check_file_size(const struct config_file *f, u64 size, struct config_error *err);
+
+/* After the CPUs are up: every cpus = names CPUs that are online (bit i
+ * of online: CPU i). False and err on the first that does not. */
+bool config_check_cpus(const struct config *cfg, u64 online, unsigned online_count, struct config_error *err);
 
 /* "64M" etc., for messages. */
 void config_format_size(char *buf, size_t size, u64 bytes);

@@ -9,6 +9,9 @@
  * its own timer ticks piling up. */
 #include "console.h"
 #include "format.h"
+#include "lock.h"
+#include "percpu.h"
+#include "smp.h"
 #include "x86.h"
 
 #define COM1 0x3f8
@@ -34,8 +37,12 @@ static bool uart_found;
 static unsigned tx_burst = 1; /* bytes the UART takes once THRE is set */
 static u64 burst_ns = 10 * 1000000000ull / 115200; /* the time it needs to send them: 10 bits a byte */
 static bool buffered;
+static bool panicking;
 static char out_ring[OUT_RING];
 static size_t out_head, out_tail; /* free-running: head - tail bytes wait */
+/* "console" in the lock order: the ring, the UART's registers, and so
+ * whole lines. Taken last: nothing is locked while holding it. */
+static struct spinlock console_lock = SPINLOCK_INIT("console");
 
 void console_init(void)
 {
@@ -66,16 +73,19 @@ static void uart_putc(char c)
 
 bool console_present(void) { return uart_found; }
 
-/* Sends what the UART can take now without waiting. */
+/* Sends what the UART can take now without waiting. If another CPU is
+ * printing, it will be drained at the next try. */
 void console_drain(void)
 {
-    if (out_head == out_tail || !(inb(COM1 + UART_LSR) & LSR_THRE))
+    if (out_head == out_tail || !spin_trylock(&console_lock))
         return;
-    for (unsigned i = 0; i < tx_burst && out_tail != out_head; i++)
-        outb(COM1 + UART_THR, (u8)out_ring[out_tail++ % OUT_RING]);
+    if (inb(COM1 + UART_LSR) & LSR_THRE)
+        for (unsigned i = 0; i < tx_burst && out_tail != out_head; i++)
+            outb(COM1 + UART_THR, (u8)out_ring[out_tail++ % OUT_RING]);
+    spin_unlock(&console_lock);
 }
 
-bool console_pending(void) { return out_head != out_tail; }
+bool console_pending(void) { return __atomic_load_n(&out_head, __ATOMIC_RELAXED) != __atomic_load_n(&out_tail, __ATOMIC_RELAXED); }
 
 /* The time the UART needs for one burst: 10 bits a byte at 115200 baud. */
 u64 console_drain_ns(void) { return burst_ns; }
@@ -88,14 +98,17 @@ static void drain_all(void)
 
 void console_set_buffered(bool on)
 {
+    spin_lock(&console_lock);
     if (!on)
         drain_all();
     buffered = on && uart_found;
+    spin_unlock(&console_lock);
 }
 
+/* With console_lock held (or while panicking). */
 static void emit(char c)
 {
-    if (!buffered) {
+    if (!buffered || panicking) {
         uart_putc(c);
         return;
     }
@@ -104,11 +117,87 @@ static void emit(char c)
     out_ring[out_head++ % OUT_RING] = c;
 }
 
-void console_putc(char c)
+static void emit_char(char c)
 {
     if (c == '\n')
         emit('\r');
     emit(c);
+}
+
+static void emit_line(const char *s, unsigned len)
+{
+    for (unsigned i = 0; i < len; i++)
+        emit_char(s[i]);
+}
+
+/* This CPU's collected output goes out, in one piece. */
+static void commit_line(struct percpu *c)
+{
+    if (!c->line_len)
+        return;
+    if (c->line_depth || panicking) {
+        emit_line(c->line, c->line_len);
+    } else {
+        spin_lock(&console_lock);
+        emit_line(c->line, c->line_len);
+        spin_unlock(&console_lock);
+    }
+    c->line_len = 0;
+}
+
+void console_commit(void)
+{
+    if (percpu_ready)
+        commit_line(this_cpu());
+}
+
+void console_putc(char c)
+{
+    /* Before the boot CPU has per-CPU data, and in a panic: at once. */
+    if (!percpu_ready || panicking) {
+        emit_char(c);
+        return;
+    }
+    struct percpu *cpu = this_cpu();
+    if (cpu->line_len == sizeof(cpu->line))
+        commit_line(cpu); /* an overlong line goes out in pieces */
+    cpu->line[cpu->line_len++] = c;
+    if (c == '\n')
+        commit_line(cpu);
+}
+
+void console_lines_begin(void)
+{
+    if (!percpu_ready || panicking)
+        return;
+    struct percpu *c = this_cpu();
+    commit_line(c);
+    if (c->line_depth++ == 0)
+        spin_lock(&console_lock);
+}
+
+void console_lines_end(void)
+{
+    if (!percpu_ready || panicking)
+        return;
+    struct percpu *c = this_cpu();
+    commit_line(c);
+    if (--c->line_depth == 0)
+        spin_unlock(&console_lock);
+}
+
+void console_panic_begin(void)
+{
+    if (panicking)
+        return;
+    smp_stop_others(); /* nobody else prints (or holds the lock) from now on */
+    panicking = true;
+    drain_all();
+    if (percpu_ready) {
+        struct percpu *c = this_cpu();
+        emit_line(c->line, c->line_len); /* the unfinished line, then the panic */
+        c->line_len = 0;
+    }
 }
 
 int console_getc(void)
@@ -120,7 +209,10 @@ int console_getc(void)
 
 void console_flush(void)
 {
+    console_commit();
+    spin_lock(&console_lock);
     drain_all();
+    spin_unlock(&console_lock);
     for (unsigned spins = 0; uart_found && !(inb(COM1 + UART_LSR) & LSR_TEMT) && spins < 1000000; spins++)
         pause();
 }

@@ -1,4 +1,8 @@
-/* Zazen's console: a polled 16550 UART on COM1 (PC16550D datasheet). */
+/* Zazen's console: a polled 16550 UART on COM1 (PC16550D datasheet),
+ * shared by every CPU. Output is collected per CPU until a line is whole
+ * and then goes out in one piece, so lines from different CPUs (and so
+ * from different domains) never mix; a block of lines (a domain's summary)
+ * can be kept together with console_lines_begin/end. */
 #ifndef ZAZEN_CONSOLE_H
 #define ZAZEN_CONSOLE_H
 
@@ -7,6 +11,12 @@
 void console_init(void);
 void console_putc(char c);
 void console_write(const char *s, size_t len);
+/* Sends this CPU's unfinished line now (a prompt that has no newline). */
+void console_commit(void);
+/* Lines printed between these come out together, no other CPU's between
+ * them. Nests. Nothing may wait for another CPU in between. */
+void console_lines_begin(void);
+void console_lines_end(void);
 /* Is there a UART on COM1 (a missing one reads all ones)? */
 bool console_present(void);
 /* A byte typed on the console, or -1 if none is waiting (polled). */
@@ -15,11 +25,14 @@ int console_getc(void);
 void console_flush(void);
 /* Buffered output (while domains run): bytes wait in a ring until
  * console_drain hands them to the UART. Turning it off sends the ring
- * first, so a panic's lines follow what was printed before. */
+ * first. */
 void console_set_buffered(bool on);
 void console_drain(void);      /* sends what the UART takes now, never waits */
 bool console_pending(void);    /* bytes wait in the ring */
 u64 console_drain_ns(void);    /* how long the UART takes to empty one burst */
+/* A panic: the other CPUs are stopped, buffered output goes out, and from
+ * now on everything is written at once, without locks. */
+void console_panic_begin(void);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 

@@ -3,19 +3,10 @@
  * TSS descriptor), 6.14.1 (64-bit IDT gates). */
 #include "cpu.h"
 #include "console.h"
-#include "hosttime.h"
+#include "hostapic.h"
+#include "percpu.h"
 #include "string.h"
 #include "x86.h"
-
-struct PACKED tss64 {
-    u32 reserved0;
-    u64 rsp[3];
-    u64 reserved1;
-    u64 ist[7];
-    u64 reserved2;
-    u16 reserved3;
-    u16 iomap_base;
-};
 
 struct PACKED idt_gate {
     u16 offset_low;
@@ -32,29 +23,27 @@ struct PACKED table_register {
     u64 base;
 };
 
-#define IST_STACK_SIZE (16 * KiB)
 enum { IST_DOUBLE_FAULT = 1, IST_NMI = 2, IST_MACHINE_CHECK = 3 };
 
-static u64 gdt[5] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static u8 ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+static bool idt_built;
 
 extern const u64 trap_stub_table[256];
 extern const u64 msr_fixups[][2];
 extern const u64 msr_fixups_count;
 extern const char ImageBase[]; /* start of Zazen's image, from the linker script */
 
-static void load_gdt(void)
+static void load_gdt(struct cpu_tables *t)
 {
+    u64 *gdt = t->gdt;
     gdt[0] = 0;
     gdt[1] = 0x00209a0000000000ull; /* 64-bit code: P, DPL0, S, type 0xA, L */
     gdt[2] = 0x0000920000000000ull; /* data: P, DPL0, S, type 0x2 (writable) */
-    u64 base = (u64)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+    u64 base = (u64)(uintptr_t)&t->tss, limit = sizeof(t->tss) - 1;
     gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) /* P, available 64-bit TSS */
              | (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
     gdt[4] = base >> 32;
-    struct table_register r = {sizeof(gdt) - 1, (u64)(uintptr_t)gdt};
+    struct table_register r = {sizeof(t->gdt) - 1, (u64)(uintptr_t)gdt};
     __asm__ volatile("lgdt %0\n\t"
                      "pushq %1\n\t"
                      "leaq 1f(%%rip), %%rax\n\t"
@@ -90,23 +79,29 @@ static void set_gate(unsigned vector, unsigned ist)
 
 static void load_idt(void)
 {
-    for (unsigned v = 0; v < 256; v++)
-        set_gate(v, 0);
-    /* Faults that can come with a broken stack get known-good stacks. */
-    set_gate(2, IST_NMI);
-    set_gate(8, IST_DOUBLE_FAULT);
-    set_gate(18, IST_MACHINE_CHECK);
+    if (!idt_built) { /* once, by the boot CPU; the others load the same */
+        for (unsigned v = 0; v < 256; v++)
+            set_gate(v, 0);
+        /* Faults that can come with a broken stack get known-good stacks. */
+        set_gate(2, IST_NMI);
+        set_gate(8, IST_DOUBLE_FAULT);
+        set_gate(18, IST_MACHINE_CHECK);
+        idt_built = true;
+    }
     struct table_register r = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
     __asm__ volatile("lidt %0" ::"m"(r));
 }
 
-void cpu_init_tables(void)
+u64 cpu_idt_base(void) { return (u64)(uintptr_t)idt; }
+
+void cpu_init_tables(struct cpu_tables *t, u8 *ist_stacks)
 {
-    memset(&tss, 0, sizeof(tss));
-    for (unsigned i = 0; i < 3; i++)
-        tss.ist[i] = (u64)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
-    tss.iomap_base = sizeof(tss); /* no I/O bitmap */
-    load_gdt();
+    memset(&t->tss, 0, sizeof(t->tss));
+    t->ist_stacks = ist_stacks;
+    for (unsigned i = 0; i < IST_STACKS; i++)
+        t->tss.ist[i] = (u64)(uintptr_t)(ist_stacks + (i + 1) * IST_STACK_SIZE);
+    t->tss.iomap_base = sizeof(t->tss); /* no I/O bitmap */
+    load_gdt(t);
     load_idt();
 }
 
@@ -145,9 +140,9 @@ static void print_backtrace(u64 rbp)
 static NORETURN void panic_on_trap(const struct trap_frame *f)
 {
     const char *name = f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector] : "interrupt";
-    console_set_buffered(false); /* what was printed before, then the panic, at once */
-    kprintf("\nZAZEN PANIC: unexpected trap: vector %llu (%s), error code 0x%llx\n",
-            (unsigned long long)f->vector, name, (unsigned long long)f->error);
+    console_panic_begin(); /* the other CPUs stop; what was printed before, then the panic, at once */
+    kprintf("\nZAZEN PANIC: unexpected trap on CPU %u: vector %llu (%s), error code 0x%llx\n",
+            percpu_ready ? this_cpu()->index : 0, (unsigned long long)f->vector, name, (unsigned long long)f->error);
     kprintf("RIP %016llx (zazen+0x%llx) CS %04llx RFLAGS %016llx\n", (unsigned long long)f->rip,
             (unsigned long long)(f->rip - (u64)(uintptr_t)ImageBase), (unsigned long long)f->cs,
             (unsigned long long)f->rflags);
@@ -178,19 +173,18 @@ static bool apply_fixup(struct trap_frame *f)
     return false;
 }
 
-/* Host interrupts: only the local APIC timer Zazen arms for guest
- * deadlines (its work is done by the interrupted run loop: the handler
- * just acknowledges it) and the APIC's spurious vector, which must not be
- * acknowledged (SDM 3A 11.9). */
+/* Host interrupts: the local APIC timer Zazen arms for deadlines, the IPI
+ * other CPUs send after setting a hazard, and the APIC's spurious vector.
+ * The handlers only acknowledge: the work is done by the code the
+ * interrupt woke (the scheduler, after a VM exit or out of HLT), which
+ * looks at the clock and at its hazard word. */
 void trap_dispatch(struct trap_frame *f);
 void trap_dispatch(struct trap_frame *f)
 {
-    if (f->vector == HOST_TIMER_VECTOR) {
-        host_lapic_eoi();
+    if (f->vector == HOST_TIMER_VECTOR || f->vector == HOST_IPI_VECTOR || f->vector == HOST_SPURIOUS_VECTOR) {
+        host_interrupt((u8)f->vector);
         return;
     }
-    if (f->vector == HOST_SPURIOUS_VECTOR)
-        return;
     if (apply_fixup(f))
         return;
     panic_on_trap(f);
@@ -200,8 +194,8 @@ NORETURN void panic(const char *fmt, ...)
 {
     va_list ap;
     cli();
-    console_set_buffered(false);
-    kprintf("\nZAZEN PANIC: ");
+    console_panic_begin();
+    kprintf("\nZAZEN PANIC on CPU %u: ", percpu_ready ? this_cpu()->index : 0);
     va_start(ap, fmt);
     kvprintf(fmt, ap);
     va_end(ap);

@@ -16,8 +16,36 @@ struct trap_frame {
     u64 rip, cs, rflags, rsp, ss; /* pushed by the CPU (SDM 3A 6.14.2) */
 };
 
-/* Loads Zazen's GDT, TSS and IDT on this CPU. */
-void cpu_init_tables(void);
+struct PACKED tss64 {
+    u32 reserved0;
+    u64 rsp[3];
+    u64 reserved1;
+    u64 ist[7];
+    u64 reserved2;
+    u16 reserved3;
+    u16 iomap_base;
+};
+
+#define IST_STACK_SIZE (16 * KiB)
+#define IST_STACKS 3 /* NMI, #DF, #MC */
+
+/* One CPU's descriptor tables: each CPU needs its own TSS (its IST stacks,
+ * and the busy bit LTR sets in the descriptor, SDM 3A 8.2.2), so each has
+ * its own GDT holding it. The IDT is shared. */
+struct cpu_tables {
+    u64 gdt[5] __attribute__((aligned(16)));
+    struct tss64 tss __attribute__((aligned(16)));
+    u8 *ist_stacks; /* IST_STACKS * IST_STACK_SIZE bytes */
+};
+
+/* Builds this CPU's GDT and TSS in t (with its IST stacks) and loads them
+ * and the shared IDT. */
+void cpu_init_tables(struct cpu_tables *t, u8 *ist_stacks);
+/* The GDT's base, for VT-x's host-state area. */
+static inline u64 cpu_gdt_base(const struct cpu_tables *t) { return (u64)(uintptr_t)t->gdt; }
+static inline u64 cpu_tss_base(const struct cpu_tables *t) { return (u64)(uintptr_t)&t->tss; }
+/* The IDT every CPU shares. */
+u64 cpu_idt_base(void);
 
 NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

@@ -7,7 +7,9 @@
 #include "handlers.h"
 #include "hosttime.h"
 #include "mm.h"
+#include "percpu.h"
 #include "platform.h"
+#include "sched.h"
 #include "string.h"
 #include "x86.h"
 
@@ -209,7 +211,6 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
             return fail(why, why_size, "out of memory for a vCPU");
         v->domain = d;
         v->id = i;
-        v->state = VCPU_RUNNABLE;
         d->vcpus[d->vcpu_count++] = v;
         if (!arch->vcpu_create(v, why, why_size))
             return false;
@@ -241,6 +242,12 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->id = id;
     d->cfg = cfg;
     strlcpy(d->name, cfg->name, sizeof(d->name));
+    spin_init(&d->console_input.lock, "console input");
+    d->sched.weight = cfg->weight;
+    d->sched.cap = cfg->cap;
+    d->sched.affinity = cfg->affinity;
+    spin_init(&d->sched.budget_lock, "budget");
+    d->stats_next = cfg->stats_seconds * 1000000000ull;
     if (setup_memory(d, bi, why, why_size) && setup_devices(d, bi, why, why_size) &&
         setup_trace(d, why, why_size) && arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
         return d;
@@ -276,19 +283,13 @@ void domain_end(struct domain *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->end_reason, sizeof(d->end_reason), fmt, ap);
     va_end(ap);
-    d->ended = true;
+    atomic_store(&d->ended, true);
+    /* Its vCPUs leave at their next exit; one that is not on a CPU is
+     * made to run once, to leave. */
     for (unsigned i = 0; i < d->vcpu_count; i++)
-        d->vcpus[i]->state = VCPU_ENDED;
+        if (d->vcpus[i]->sched.state != VCPU_RUNNING || d->vcpus[i]->sched.cpu != this_cpu())
+            sched_kick(d->vcpus[i]);
 }
-
-/* Exit counts and the core's ticks, for the whole run or since the last
- * periodic report: counts[] and ticks[] are per reason, phase[] per
- * enum core_phase. `when` heads the line ("exits", "last 60 s: exits"). */
-struct exit_stats {
-    u64 counts[EXIT_REASON_COUNT];
-    u64 ticks[EXIT_REASON_COUNT];
-    u64 phase[4];
-};
 
 static void print_exit_stats(const struct domain *d, const char *when, const struct exit_stats *st)
 {
@@ -344,108 +345,159 @@ void domain_print_trace(const struct domain *d)
     }
 }
 
-/* The trace sees the exit as the backend reported it, before its handler
- * changes anything (RIP still at the exiting instruction). */
-static void trace_exit(struct domain *d, const struct vcpu *v, const struct vm_exit *e)
-{
-    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    trace_record(&d->trace, e, &regs);
-}
-
-/* `stats = N`: the last N seconds' exits, from the previous snapshot. */
-static void periodic_stats(struct domain *d, struct exit_stats *last, u64 *next)
+/* `stats = N`: the last N seconds' exits, from the previous snapshot, and
+ * the scheduler's figures for each vCPU so far. */
+void domain_periodic_stats(struct domain *d)
 {
     u64 now = d->pc.clock.now;
-    if (!d->cfg->stats_seconds || now < *next)
+    if (!d->cfg->stats_seconds || now < d->stats_next)
         return;
     struct exit_stats cur, delta;
     current_stats(d, &cur);
     for (unsigned r = 0; r < EXIT_REASON_COUNT; r++) {
-        delta.counts[r] = cur.counts[r] - last->counts[r];
-        delta.ticks[r] = cur.ticks[r] - last->ticks[r];
+        delta.counts[r] = cur.counts[r] - d->stats_last.counts[r];
+        delta.ticks[r] = cur.ticks[r] - d->stats_last.ticks[r];
     }
     for (unsigned p = 0; p < ARRAY_SIZE(delta.phase); p++)
-        delta.phase[p] = cur.phase[p] - last->phase[p];
+        delta.phase[p] = cur.phase[p] - d->stats_last.phase[p];
     char when[48];
     snprintf(when, sizeof(when), "at %llu s, last %u s: exits", (unsigned long long)(now / 1000000000ull),
              d->cfg->stats_seconds);
+    console_lines_begin();
     print_exit_stats(d, when, &delta);
-    *last = cur;
-    *next = now + d->cfg->stats_seconds * 1000000000ull;
+    snprintf(when, sizeof(when), "at %llu s: ", (unsigned long long)(now / 1000000000ull));
+    sched_print_vcpu_stats(d, when);
+    console_lines_end();
+    d->stats_last = cur;
+    d->stats_next = now + d->cfg->stats_seconds * 1000000000ull;
 }
 
-/* The run loop of one vCPU. Each turn: bring device time up to date (due
- * timers raise their interrupts), carry out a reset the guest asked for,
- * let a halted vCPU sleep until something is due, deliver the pending
- * interrupt, arm the host timer for the next device deadline, enter the
- * guest, and dispatch the exit that brings it back. */
-void domain_run(struct domain *d)
+/* ---- the live domains ---- */
+
+/* "domains" in the lock order: the list, the console focus, and so
+ * domain teardown. Taken before any run queue lock. */
+static struct spinlock domains_lock = SPINLOCK_INIT("domains");
+static struct domain *domains;        /* live, by id */
+static struct domain *console_focus;  /* gets what is typed; NULL: nobody */
+
+static void list_add(struct domain *d)
 {
-    struct vcpu *v = d->vcpus[0];
-    struct vm_exit e;
-    /* Each exit's core time runs from the backend's return (t_exit) to
-     * the next entry; a halted vCPU's sleep is not part of it. */
-    u64 t_exit = 0;
-    bool exited = false, quick = false;
-    struct exit_stats stats_last;
-    current_stats(d, &stats_last);
-    u64 stats_next = d->cfg->stats_seconds * 1000000000ull;
-    console_set_buffered(true);
-    platform_update_time(d);
-    for (;;) {
-        if (d->reset_requested)
-            platform_handle_reset(d);
-        if (v->state == VCPU_ENDED)
-            break;
-        if (v->state == VCPU_HALTED) {
-            if (pc_interrupt_pending(&d->pc)) {
-                v->state = VCPU_RUNNABLE;
-            } else {
-                u64 t_wait = rdtsc();
-                if (!platform_wait(d))
-                    domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
-                t_exit += rdtsc() - t_wait; /* the sleep is not the exit's cost */
-                platform_update_time(d);
-                continue;
-            }
-        }
-        u64 t_deliver = rdtsc(), t_timer = t_deliver;
-        if (!quick) {
-            platform_deliver_interrupts(v);
-            t_timer = rdtsc();
-            platform_arm_host_timer(d);
-        }
-        msr_load_guest_state(v);
-        u64 t_entry = rdtsc();
-        if (exited) {
-            d->phase_ticks[PHASE_DELIVERY] += t_timer - t_deliver;
-            d->phase_ticks[PHASE_TIMER] += t_entry - t_timer;
-            d->exit_ticks[e.reason] += t_entry - t_exit;
-        }
-        arch->vcpu_run(v, &e);
-        t_exit = rdtsc();
-        exited = true;
-        if (d->trace.capacity)
-            trace_exit(d, v, &e);
-        /* The quick way back: after an exit whose handler touches no
-         * device, with no interrupt waiting at the last look, device time,
-         * interrupt delivery and the host timer stay as they were. A
-         * device deadline that passes meanwhile still fires the host
-         * timer, whose exit takes the full way. */
-        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason);
-        /* Otherwise the devices see the moment of the exit: a counter the
-         * guest reads (PIT, PM timer, LAPIC current count) must have
-         * moved by the time the guest spent running. */
-        if (!quick)
-            platform_update_time(d);
-        u64 t_handler = rdtsc();
-        exit_dispatch(v, &e);
-        d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
-        d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
-        periodic_stats(d, &stats_last, &stats_next);
-    }
-    host_timer_stop();
-    debugcon_flush(&d->debugcon);
-    console_set_buffered(false);
+    struct domain **p = &domains;
+    while (*p && (*p)->id < d->id)
+        p = &(*p)->next;
+    d->next = *p;
+    *p = d;
 }
 
+/* With domains_lock held: unlinks d; the console focus passes to the
+ * next live domain. True if it was the last. */
+static bool list_remove(struct domain *d)
+{
+    for (struct domain **p = &domains; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    if (console_focus == d)
+        console_focus = domains;
+    return domains == NULL;
+}
+
+void domain_console_input(const u8 *bytes, unsigned n)
+{
+    spin_lock(&domains_lock);
+    struct domain *d = console_focus;
+    if (d) {
+        struct console_input *in = &d->console_input;
+        spin_lock(&in->lock);
+        /* A consumer that is a whole ring behind loses the oldest bytes. */
+        for (unsigned i = 0; i < n; i++) {
+            in->ring[in->head++ % CONSOLE_INPUT_RING] = bytes[i];
+            for (unsigned c = 0; c < 2; c++)
+                if (in->head - in->tail[c] > CONSOLE_INPUT_RING)
+                    in->tail[c]++;
+        }
+        spin_unlock(&in->lock);
+        /* A vCPU halted waiting for this input wakes to take it. */
+        for (unsigned i = 0; i < d->vcpu_count; i++)
+            sched_wake(d->vcpus[i]);
+    }
+    spin_unlock(&domains_lock);
+}
+
+static void print_summary(struct domain *d)
+{
+    console_lines_begin();
+    kprintf("zazen: domain %s (id %u) ended: %s\n", d->name, d->id, d->end_reason);
+    domain_print_trace(d);
+    domain_print_exit_counts(d);
+    sched_print_vcpu_stats(d, "");
+    console_lines_end();
+}
+
+NORETURN void zazen_power_off(void);
+
+void domain_vcpu_ended(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    if (atomic_add(&d->vcpus_live, -1u) != 1)
+        return; /* another vCPU of the domain is still on its way out */
+    print_summary(d);
+    spin_lock(&domains_lock);
+    bool last = list_remove(d);
+    spin_unlock(&domains_lock);
+    domain_destroy(d);
+    if (last) {
+        sched_print_cpu_stats();
+        kprintf("zazen: all domains ended\n");
+        zazen_power_off();
+    }
+}
+
+static void print_domain_line(unsigned id, const struct domain_config *cfg)
+{
+    char size[24];
+    config_format_size(size, sizeof(size), cfg->memory);
+    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s", cfg->name, id, size, cfg->vcpus,
+            cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC", cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
+    kprintf(", weight %u", cfg->weight);
+    if (cfg->cap)
+        kprintf(", cap %u%%", cfg->cap);
+    if (cfg->affinity_given)
+        kprintf(", cpus %s", cfg->affinity_text);
+    kprintf("\n");
+}
+
+/* Builds one domain and hands its vCPUs to the scheduler. */
+static bool start_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
+{
+    char why[160];
+    print_domain_line(id, cfg);
+    u64 allocated_before = mm_allocated_bytes();
+    struct domain *d = domain_create(id, cfg, bi, why, sizeof(why));
+    if (!d) {
+        kprintf("zazen: domain %s (id %u) ended: not started: %s\n", cfg->name, id, why);
+        return false;
+    }
+    /* What the domain costs the hypervisor beyond its RAM: VMCS or VMCB,
+     * nested page tables, bitmaps, device state, the BIOS ROM copy. */
+    kprintf("zazen: domain %s (id %u): %llu KiB of hypervisor memory beyond its RAM\n", d->name, d->id,
+            (unsigned long long)((mm_allocated_bytes() - allocated_before - d->ram_size) >> 10));
+    spin_lock(&domains_lock);
+    list_add(d);
+    if (!console_focus)
+        console_focus = d;
+    spin_unlock(&domains_lock);
+    d->vcpus_live = d->vcpu_count;
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        sched_add_vcpu(d->vcpus[i]);
+    return true;
+}
+
+bool domains_start(const struct config *cfg, const struct bootinfo *bi)
+{
+    unsigned started = 0;
+    for (unsigned i = 0; i < cfg->domain_count; i++)
+        started += start_domain(i + 1, &cfg->domains[i], bi);
+    return started > 0;
+}

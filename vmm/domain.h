@@ -8,6 +8,8 @@
 #include "config.h"
 #include "exit.h"
 #include "fw_cfg_content.h"
+#include "lock.h"
+#include "sched.h"
 #include "trace.h"
 #include "vcpu.h"
 
@@ -15,10 +17,22 @@
 #define DOMAIN_MAX_VCPUS 1
 #define CONSOLE_INPUT_RING 256
 
-/* Console input on its way to the guest: [0] for COM1, [1] for the keyboard. */
+/* Console input on its way to the guest: [0] for COM1, [1] for the
+ * keyboard. Written by CPU 0 (the console service), read on the CPU the
+ * domain's vCPU runs on: "console input" in the lock order. */
 struct console_input {
+    struct spinlock lock;
     u8 ring[CONSOLE_INPUT_RING];
     unsigned head, tail[2];
+};
+
+/* Exit counts and the core's ticks, for the whole run or since the last
+ * periodic report: counts[] and ticks[] are per reason, phase[] per
+ * enum core_phase. */
+struct exit_stats {
+    u64 counts[EXIT_REASON_COUNT];
+    u64 ticks[EXIT_REASON_COUNT];
+    u64 phase[4];
 };
 
 /* One stretch of guest-physical space backed by host memory. */
@@ -55,8 +69,6 @@ struct domain {
     bool reset_requested;        /* by the guest: port 64h, 92h or CF9h */
     unsigned resets;
     u8 post_code;                /* the last byte written to port 80h */
-    u64 console_polled;          /* domain time of the last console poll */
-    u64 console_burst_at;        /* domain time of the last try to hand the UART a burst */
     struct console_input console_input;
     u64 exit_counts[EXIT_REASON_COUNT];
     /* TSC ticks the core spent on exits, from the backend's return to its
@@ -65,8 +77,13 @@ struct domain {
     u64 phase_ticks[4];
     struct trace_ring trace;     /* trace = N: the last N exits; capacity 0 without */
     struct fw_cfg_content *fw_cfg; /* the blobs the fw_cfg device hands out */
+    struct exit_stats stats_last; /* stats = N: the counts at the last report */
+    u64 stats_next;               /* domain time of the next report */
+    struct sched_domain sched;
     bool ended;
     char end_reason[256];
+    unsigned vcpus_live;          /* vCPUs not yet out of the scheduler */
+    struct domain *next;          /* in the list of live domains, by id */
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
 };
 
@@ -78,10 +95,20 @@ enum core_phase { PHASE_TIME, PHASE_HANDLER, PHASE_DELIVERY, PHASE_TIMER };
 struct domain *domain_create(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi, char *why,
                              size_t why_size);
 void domain_destroy(struct domain *d);
-/* Runs the domain's vCPU until the domain ends. */
-void domain_run(struct domain *d);
+/* Starts every domain of the config (each gets the next id, from 1) and
+ * hands their vCPUs to the scheduler; a domain that cannot be built is
+ * reported and the others go on. False if none could start. */
+bool domains_start(const struct config *cfg, const struct bootinfo *bi);
 /* Ends the domain with a reason; its vCPUs stop at their next exit. */
 void domain_end(struct domain *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* The scheduler is done with v (its domain ended). The last vCPU of a
+ * domain prints its summary and destroys it; the last domain powers off. */
+void domain_vcpu_ended(struct vcpu *v);
+/* Typed console input, for the domain with the console focus: the first
+ * live domain, by id (docs/scheduler.md, "consoles"). */
+void domain_console_input(const u8 *bytes, unsigned n);
+/* stats = N: prints the last N seconds' figures when they are due. */
+void domain_periodic_stats(struct domain *d);
 /* Prints the domain's exit counts by reason. */
 void domain_print_exit_counts(const struct domain *d);
 /* Prints the exits its trace kept (trace = N), oldest first. */

@@ -22,15 +22,15 @@ void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
 
 /* HLT: with interrupts disabled nothing can ever wake the vCPU (SDM 2B
  * HLT), which is how small guests say they are done. With interrupts
- * enabled the vCPU waits for one: the run loop sleeps until a device
- * raises it (vmm/domain.c). */
+ * enabled the vCPU waits for one: the scheduler blocks it until a device
+ * can raise one (vmm/vcpu.c) and runs others meanwhile. */
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
     vcpu_skip_instruction(v, e);
     if (!(v->rflags & RFLAGS_IF))
         domain_end(v->domain, "halted with interrupts disabled");
     else
-        v->state = VCPU_HALTED;
+        v->halted = true;
 }
 
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)

@@ -1,21 +1,15 @@
-/* See hosttime.h. The local APIC is used in xAPIC mode through its MMIO
- * page, or through MSRs if the firmware left it in x2APIC mode (SDM 3A
- * 11.4, 11.12). Timer programming: SDM 3A 11.5.4. The 8254 is used only
+/* See hosttime.h. Timer programming: SDM 3A 11.5.4. The 8254 is used only
  * here, before any guest exists (Intel 8254 datasheet; PC port 61h). */
 #include "hosttime.h"
 #include "console.h"
 #include "cpu.h"
+#include "percpu.h"
 #include "x86.h"
 
-#define APIC_BASE_EXTD BIT(10) /* x2APIC mode */
-#define APIC_BASE_EN BIT(11)
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INITIAL 0x380
 #define LAPIC_TIMER_CURRENT 0x390
 #define LAPIC_TIMER_DIVIDE 0x3e0
-#define SVR_ENABLE BIT(8)
 #define LVT_MASKED BIT(16)
 #define DIVIDE_BY_1 0xb
 
@@ -23,27 +17,10 @@
 #define CALIBRATION_MS 10u
 
 static struct {
-    volatile u32 *mmio; /* NULL in x2APIC mode */
     u64 tsc_khz;
     u64 apic_khz;
     u64 apic_per_tsc; /* 32.32 fixed point: no 128-bit division in a freestanding build */
-    u64 armed_deadline; /* the TSC deadline the one-shot counts towards; 0: none */
 } ht;
-
-static u32 lapic_read(u32 reg)
-{
-    return ht.mmio ? ht.mmio[reg / 4] : (u32)rdmsr(0x800 + reg / 16);
-}
-
-static void lapic_write(u32 reg, u32 value)
-{
-    if (ht.mmio)
-        ht.mmio[reg / 4] = value;
-    else
-        wrmsr(0x800 + reg / 16, value);
-}
-
-void host_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
 /* Counts CALIBRATION_MS on 8254 channel 2 in mode 0 (interrupt on
  * terminal count), gated through port 61h bit 0, and watches OUT2 in
@@ -54,28 +31,24 @@ static void calibrate(u64 *tsc_ticks, u64 *apic_ticks)
     u16 count = (u16)(PIT_HZ * CALIBRATION_MS / 1000);
     outb(0x61, (u8)((inb(0x61) & ~0x02) | 0x01)); /* gate on, speaker off */
     outb(0x43, 0xb0);                              /* channel 2, lo/hi byte, mode 0, binary */
-    lapic_write(LAPIC_TIMER_DIVIDE, DIVIDE_BY_1);
-    lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | HOST_TIMER_VECTOR);
+    hostapic_write(LAPIC_TIMER_DIVIDE, DIVIDE_BY_1);
+    hostapic_write(LAPIC_LVT_TIMER, LVT_MASKED | HOST_TIMER_VECTOR);
     outb(0x42, (u8)count);
     u64 t0 = rdtsc();
-    lapic_write(LAPIC_TIMER_INITIAL, 0xffffffff);
+    hostapic_write(LAPIC_TIMER_INITIAL, 0xffffffff);
     outb(0x42, (u8)(count >> 8)); /* counting starts with the high byte */
     while (!(inb(0x61) & 0x20))
         pause();
-    u32 remaining = lapic_read(LAPIC_TIMER_CURRENT);
+    u32 remaining = hostapic_read(LAPIC_TIMER_CURRENT);
     u64 t1 = rdtsc();
-    lapic_write(LAPIC_TIMER_INITIAL, 0);
+    hostapic_write(LAPIC_TIMER_INITIAL, 0);
     *tsc_ticks = t1 - t0;
     *apic_ticks = 0xffffffffu - remaining;
 }
 
 void hosttime_init(void)
 {
-    u64 base = rdmsr(MSR_IA32_APIC_BASE);
-    if (!(base & APIC_BASE_EN))
-        wrmsr(MSR_IA32_APIC_BASE, base |= APIC_BASE_EN);
-    ht.mmio = (base & APIC_BASE_EXTD) ? NULL : (volatile u32 *)(uintptr_t)(base & 0xfffff000ull);
-    lapic_write(LAPIC_SVR, SVR_ENABLE | HOST_SPURIOUS_VECTOR);
+    hostapic_init_boot();
     u64 tsc, apic;
     calibrate(&tsc, &apic);
     ht.tsc_khz = tsc / CALIBRATION_MS;
@@ -87,28 +60,47 @@ void hosttime_init(void)
     kprintf("zazen: host TSC %llu.%03llu MHz, local APIC timer %llu.%03llu MHz (%s)\n",
             (unsigned long long)(ht.tsc_khz / 1000), (unsigned long long)(ht.tsc_khz % 1000),
             (unsigned long long)(ht.apic_khz / 1000), (unsigned long long)(ht.apic_khz % 1000),
-            ht.mmio ? "xAPIC" : "x2APIC");
+            hostapic_x2apic() ? "x2APIC" : "xAPIC");
+    hosttime_init_this_cpu();
+}
+
+void hosttime_init_this_cpu(void)
+{
+    hostapic_write(LAPIC_TIMER_DIVIDE, DIVIDE_BY_1);
+    hostapic_write(LAPIC_LVT_TIMER, LVT_MASKED | HOST_TIMER_VECTOR);
+    hostapic_write(LAPIC_TIMER_INITIAL, 0);
 }
 
 u64 host_tsc_khz(void) { return ht.tsc_khz; }
 
+void host_delay_us(u64 us)
+{
+    u64 end = rdtsc() + us * ht.tsc_khz / 1000;
+    while (rdtsc() < end)
+        pause();
+}
+
 void host_timer_stop(void)
 {
-    lapic_write(LAPIC_TIMER_INITIAL, 0);
-    ht.armed_deadline = 0;
+    hostapic_write(LAPIC_TIMER_INITIAL, 0);
+    this_cpu()->timer_deadline = 0;
 }
 
 void host_timer_arm_tsc(u64 tsc_deadline)
 {
+    struct percpu *c = this_cpu();
     if (tsc_deadline == ~0ull) {
-        host_timer_stop();
+        if (c->timer_deadline)
+            host_timer_stop();
         return;
     }
     /* Most exits leave the next deadline where it was: while the one-shot
-     * still counts towards it (current count non-zero, SDM 3A 11.5.4),
-     * leave it alone. Writing the timer costs more than reading it, and
-     * under nested virtualization each write is an exit of its own. */
-    if (tsc_deadline == ht.armed_deadline && lapic_read(LAPIC_TIMER_CURRENT) != 0)
+     * still counts towards it, leave it alone. The timer interrupt's
+     * handler forgets the deadline (host_interrupt), so one that fired
+     * (even in a world switch's interrupt window, after an exit of another
+     * reason) is armed again. Writing the timer costs more than this test,
+     * and under nested virtualization each write is an exit of its own. */
+    if (tsc_deadline == c->timer_deadline)
         return;
     u64 now = rdtsc();
     u64 delta_tsc = tsc_deadline > now ? tsc_deadline - now : 0;
@@ -117,10 +109,10 @@ void host_timer_arm_tsc(u64 tsc_deadline)
     if (ticks == 0)
         ticks = 1;
     if (ticks > 0xffffffffu)
-        ticks = 0xffffffffu; /* fires early; the run loop simply arms it again */
-    lapic_write(LAPIC_LVT_TIMER, HOST_TIMER_VECTOR); /* one-shot, unmasked */
-    lapic_write(LAPIC_TIMER_INITIAL, (u32)ticks);
-    ht.armed_deadline = tsc_deadline; /* cut short, it reaches 0 early and is armed again */
+        ticks = 0xffffffffu; /* fires early; the scheduler simply arms it again */
+    hostapic_write(LAPIC_LVT_TIMER, HOST_TIMER_VECTOR); /* one-shot, unmasked */
+    hostapic_write(LAPIC_TIMER_INITIAL, (u32)ticks);
+    c->timer_deadline = tsc_deadline; /* cut short, it reaches 0 early and is armed again */
 }
 
 void host_wait_for_interrupt(void)

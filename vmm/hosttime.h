@@ -1,25 +1,27 @@
-/* Host time: the TSC rate, and the host local APIC timer Zazen uses to
- * get control back when a guest timer is due (while the guest runs: the
- * interrupt causes a VM exit; while a guest halts: it wakes the host from
- * HLT). Both calibrated against the PC's 8254 at boot. */
+/* Host time: the TSC rate, and each CPU's local APIC timer, which Zazen
+ * uses to get control back when something is due (a guest timer, the end
+ * of a time slice, a blocked vCPU's wake-up): while a guest runs, the
+ * interrupt causes a VM exit; while the CPU idles, it wakes it from HLT.
+ * Both rates are calibrated against the PC's 8254 at boot, on the boot
+ * CPU; every CPU's APIC timer runs at the same rate. */
 #ifndef ZAZEN_HOSTTIME_H
 #define ZAZEN_HOSTTIME_H
 
+#include "hostapic.h"
 #include "types.h"
 
-#define HOST_TIMER_VECTOR 0xf0
-#define HOST_SPURIOUS_VECTOR 0xff
-
-/* Measures the TSC and local APIC timer rates and software-enables the
- * host local APIC. */
+/* On the boot CPU: measures the TSC and local APIC timer rates. */
 void hosttime_init(void);
+/* On every CPU: the timer in one-shot mode, stopped. */
+void hosttime_init_this_cpu(void);
 u64 host_tsc_khz(void);
-/* Arms the one-shot host timer for an absolute TSC value (DM-never: off). */
+/* Busy-waits (for starting CPUs, before anything runs). */
+void host_delay_us(u64 us);
+/* Arms this CPU's one-shot timer for an absolute TSC value (~0: off). */
 void host_timer_arm_tsc(u64 tsc_deadline);
 void host_timer_stop(void);
-/* Acknowledges an interrupt at the host local APIC. */
-void host_lapic_eoi(void);
-/* Sleeps in HLT until an interrupt arrives (the host timer, if armed). */
+/* Sleeps in HLT until an interrupt arrives (the host timer, if armed, or
+ * an IPI). */
 void host_wait_for_interrupt(void);
 
 #endif

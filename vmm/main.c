@@ -7,8 +7,12 @@
 #include "console.h"
 #include "cpu.h"
 #include "domain.h"
+#include "hostapic.h"
 #include "hosttime.h"
 #include "mm.h"
+#include "percpu.h"
+#include "sched.h"
+#include "smp.h"
 #include "string.h"
 #include "virt_detect.h"
 #include "walltime.h"
@@ -27,11 +31,12 @@ static void mask_legacy_pics(void)
     outb(0xa1, 0xff);
 }
 
-static NORETURN void power_off(void)
+NORETURN void zazen_power_off(void)
 {
     console_flush();
     acpi_poweroff();
     kprintf("zazen: could not power off; halted\n");
+    console_flush();
     halt_forever();
 }
 
@@ -91,66 +96,62 @@ static void print_memory_in_use(const struct bootinfo *bi)
             (unsigned long long)(allocated >> 10));
 }
 
-static void run_domain(unsigned id, const struct domain_config *cfg, const struct bootinfo *bi)
+/* The CPUs this config may use: at most [host] cpus of those the firmware
+ * lists; every cpus = must name CPUs among them. */
+static void start_cpus(const struct bootinfo *bi)
 {
-    char why[160];
-    char size[24];
-    config_format_size(size, sizeof(size), cfg->memory);
-    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s\n", cfg->name, id, size, cfg->vcpus,
-            cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC", cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
-    u64 allocated_before = mm_allocated_bytes();
-    struct domain *d = domain_create(id, cfg, bi, why, sizeof(why));
-    if (!d) {
-        kprintf("zazen: domain %s (id %u) ended: not started: %s\n", cfg->name, id, why);
-        return;
+    smp_cpu_setup = arch->cpu_enable;
+    smp_init(bi, config.host.cpus ? config.host.cpus : MAX_CPUS, sched_cpu_loop);
+    for (unsigned i = 0; i < cpu_count; i++)
+        sched_init_cpu(cpus[i]);
+    struct config_error err;
+    u64 online = cpu_count >= 64 ? ~0ull : BIT(cpu_count) - 1;
+    if (!config_check_cpus(&config, online, cpu_count, &err)) {
+        kprintf("zazen: %s:%u: %s\n", bi->config_name, err.line, err.msg);
+        zazen_power_off();
     }
-    /* What the domain costs the hypervisor beyond its RAM: VMCS or VMCB,
-     * nested page tables, bitmaps, device state, the BIOS ROM copy. */
-    kprintf("zazen: domain %s (id %u): %llu KiB of hypervisor memory beyond its RAM\n", d->name, d->id,
-            (unsigned long long)((mm_allocated_bytes() - allocated_before - d->ram_size) >> 10));
-    domain_run(d);
-    kprintf("zazen: domain %s (id %u) ended: %s\n", d->name, d->id, d->end_reason);
-    domain_print_trace(d);
-    domain_print_exit_counts(d);
-    domain_destroy(d);
 }
 
 NORETURN void core_main(struct bootinfo *bi)
 {
     console_init();
+    percpu_init_this_cpu(percpu_create(0, 0));
     kprintf("\nzazen: Zazen %s hypervisor, started from %s\n", ZAZEN_VERSION, bi->entry);
     if (bi->magic != BOOTINFO_MAGIC)
         panic("boot info has a bad magic number");
-    cpu_init_tables();
     mask_legacy_pics();
     mm_init(bi);
     paging_init(bi);
     kprintf("zazen: memory: %llu MiB free of %llu MiB managed\n", (unsigned long long)(mm_free_bytes() >> 20),
             (unsigned long long)(mm_managed_bytes() >> 20));
     hosttime_init();
+    cpus[0]->apic_id = hostapic_id();
     walltime_init();
     if (!acpi_init(bi->acpi_rsdp))
         kprintf("zazen: no usable ACPI FADT/\\_S5: cannot power off through ACPI\n");
 
     arch = choose_backend();
     if (!arch)
-        power_off();
+        zazen_power_off();
     print_memory_in_use(bi);
 
     if (!bi->config_text) {
         kprintf("zazen: no %s was given to Zazen: nothing to run\n", bi->config_name);
-        power_off();
+        zazen_power_off();
     }
     struct config_error err;
     if (!config_parse(bi->config_text, bi->config_size, &config, &err)) {
         kprintf("zazen: %s:%u: %s\n", bi->config_name, err.line, err.msg);
-        power_off();
+        zazen_power_off();
     }
     struct file_check files = {bi, true};
     if (!config_for_each_file(&config, check_file, &files))
-        power_off();
-    for (unsigned i = 0; i < config.domain_count; i++)
-        run_domain(i + 1, &config.domains[i], bi);
-    kprintf("zazen: all domains ended\n");
-    power_off();
+        zazen_power_off();
+    start_cpus(bi);
+    sched_init(config.host.timeslice_ns);
+    if (!domains_start(&config, bi)) {
+        kprintf("zazen: all domains ended\n");
+        zazen_power_off();
+    }
+    sched_start();
 }

@@ -4,12 +4,16 @@
 #include "mm.h"
 #include "console.h"
 #include "cpu.h"
+#include "lock.h"
 #include "pagealloc.h"
 #include "string.h"
 #include "x86.h"
 
 static struct page_allocator allocator;
 static u64 allocated_bytes; /* handed out by page_alloc and not freed */
+/* "allocator" in the lock order: a leaf. Domains are built and freed on
+ * any CPU (a domain's memory is freed where its last vCPU ended). */
+static struct spinlock allocator_lock = SPINLOCK_INIT("allocator");
 
 /* Adds the ranges of one type, then takes out everything that is not free
  * RAM: a boot entry may list Zazen's image or modules inside a free range
@@ -40,12 +44,15 @@ void mm_init(const struct bootinfo *bi)
 
 void *page_alloc_aligned(u64 bytes, u64 align)
 {
+    spin_lock(&allocator_lock);
     u64 pa = pagealloc_alloc(&allocator, bytes, align);
+    if (pa)
+        allocated_bytes += ALIGN_UP(bytes, PAGE_SIZE);
+    spin_unlock(&allocator_lock);
     if (!pa)
         return NULL;
     void *p = hva_of(pa);
     memset(p, 0, ALIGN_UP(bytes, PAGE_SIZE));
-    allocated_bytes += ALIGN_UP(bytes, PAGE_SIZE);
     return p;
 }
 
@@ -55,16 +62,27 @@ void page_free(void *p, u64 bytes)
 {
     if (!p)
         return;
-    if (!pagealloc_free(&allocator, hpa_of(p), bytes))
+    spin_lock(&allocator_lock);
+    bool ok = pagealloc_free(&allocator, hpa_of(p), bytes);
+    if (ok)
+        allocated_bytes -= ALIGN_UP(bytes, PAGE_SIZE);
+    spin_unlock(&allocator_lock);
+    if (!ok)
         panic("page_free(%p, %llu): not an allocated block", p, (unsigned long long)bytes);
-    allocated_bytes -= ALIGN_UP(bytes, PAGE_SIZE);
 }
 
-u64 mm_allocated_bytes(void) { return allocated_bytes; }
+u64 mm_allocated_bytes(void) { return atomic_load(&allocated_bytes); }
 
-u64 mm_free_bytes(void) { return allocator.free_bytes; }
+u64 mm_free_bytes(void) { return atomic_load(&allocator.free_bytes); }
 u64 mm_managed_bytes(void) { return allocator.managed_bytes; }
-u64 mm_largest_block(u64 align) { return pagealloc_largest(&allocator, align); }
+
+u64 mm_largest_block(u64 align)
+{
+    spin_lock(&allocator_lock);
+    u64 largest = pagealloc_largest(&allocator, align);
+    spin_unlock(&allocator_lock);
+    return largest;
+}
 
 /* Map all memory Zazen may touch (RAM, its own, ACPI tables) and at least
  * the first 4 GiB, where the local APIC, the I/O APIC and the firmware

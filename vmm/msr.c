@@ -5,6 +5,7 @@
 #include "arch.h"
 #include "domain.h"
 #include "handlers.h"
+#include "percpu.h"
 #include "x86.h"
 
 #define MSR_IA32_PLATFORM_ID 0x17
@@ -50,11 +51,11 @@ static bool write_zero_only(struct vcpu *v, u32 msr, u64 value)
     return value == 0;
 }
 
+/* The guest's TSC, as its RDTSC reads it (vcpu.h tsc_offset). */
 static bool read_tsc(struct vcpu *v, u32 msr, u64 *value)
 {
-    (void)v;
     (void)msr;
-    *value = rdtsc();
+    *value = rdtsc() + (u64)v->tsc_offset;
     return true;
 }
 
@@ -122,16 +123,16 @@ static bool write_tsc_aux(struct vcpu *v, u32 msr, u64 value)
     return true;
 }
 
-/* The value in the CPU's IA32_TSC_AUX; Zazen itself never uses the MSR,
- * so it holds whichever vCPU's value was loaded last. It starts as a value
- * no guest can write (bits 63:32 set) so that the first entry loads. */
-static u64 loaded_tsc_aux = ~0ull;
-
+/* Each CPU's IA32_TSC_AUX holds the value of the vCPU that last ran
+ * there (Zazen itself never uses the MSR): it is loaded before an entry
+ * only when it differs. It starts as a value no guest can write (bits
+ * 63:32 set) so that the first entry loads. */
 void msr_load_guest_state(struct vcpu *v)
 {
-    if (v->tsc_aux != loaded_tsc_aux && host_has_tsc_aux()) {
+    struct percpu *c = this_cpu();
+    if (v->tsc_aux != c->tsc_aux && host_has_tsc_aux()) {
         wrmsr(MSR_IA32_TSC_AUX, v->tsc_aux);
-        loaded_tsc_aux = v->tsc_aux;
+        c->tsc_aux = v->tsc_aux;
     }
 }
 

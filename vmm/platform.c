@@ -7,6 +7,7 @@
 #include "emulate.h"
 #include "format.h"
 #include "hosttime.h"
+#include "lock.h"
 #include "mm.h"
 #include "string.h"
 #include "walltime.h"
@@ -170,97 +171,45 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 
 /* ---- console input ---- */
 
-/* The console is polled (Zazen takes no host UART interrupt), at most
- * every CONSOLE_POLL_NS so the exit path does not pay a port read each
- * time. The domain that runs has the console focus: what is typed goes to
- * its COM1 and to its keyboard (a guest listens to one or the other). */
-#define CONSOLE_POLL_NS (10ull * 1000 * 1000)
-
-/* Typed bytes wait in a ring with one read position per consumer, so a
- * guest that reads only its keyboard does not stall its COM1 or the
- * reverse; a consumer that falls a whole ring behind loses its oldest. */
-static void typed(struct console_input *in, u8 byte)
-{
-    in->ring[in->head++ % CONSOLE_INPUT_RING] = byte;
-    for (unsigned i = 0; i < 2; i++)
-        if (in->head - in->tail[i] > CONSOLE_INPUT_RING)
-            in->tail[i]++;
-}
-
-/* Each consumer takes bytes only when it has room, as a serial line or a
- * keyboard hands over characters one at a time. */
+/* What is typed on the host console reaches the domain with the console
+ * focus (domain_console_input) as a ring with one read position per
+ * consumer, COM1 and the keyboard (a guest listens to one or the other).
+ * Each consumer takes bytes only when it has room, as a serial line or a
+ * keyboard hands over characters one at a time. Called on every exit's
+ * time update: without input waiting it costs two loads. */
 static void feed_consumers(struct domain *d)
 {
     struct console_input *in = &d->console_input;
+    if (atomic_load(&in->head) == in->tail[0] && atomic_load(&in->head) == in->tail[1])
+        return;
+    spin_lock(&in->lock);
     while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
         uart_receive(&d->pc.com1, in->ring[in->tail[0]++ % CONSOLE_INPUT_RING]);
     while (in->tail[1] != in->head && kbc_type(&d->pc.kbc, in->ring[in->tail[1] % CONSOLE_INPUT_RING]))
         in->tail[1]++;
-}
-
-static void poll_console(struct domain *d)
-{
-    u64 now = clock_now(&d->pc.clock);
-    if (now - d->console_polled >= CONSOLE_POLL_NS) {
-        d->console_polled = now;
-        for (int c; (c = console_getc()) >= 0;)
-            typed(&d->console_input, (u8)c);
-    }
-    if (d->console_input.head != d->console_input.tail[0] || d->console_input.head != d->console_input.tail[1])
-        feed_consumers(d); /* no port access: cheap on every exit while input waits */
+    spin_unlock(&in->lock);
 }
 
 /* ---- time ---- */
 
-/* Output waiting in the console ring goes to the UART a burst (its FIFO)
- * at a time, one burst's time apart (the line rate): only then is the
- * UART asked whether it has room, so an exit does not pay a port read
- * while the FIFO is still busy. The moment stays put from exit to exit,
- * so the host timer armed for it need not be re-armed. */
-static void drain_console(struct domain *d)
-{
-    if (!console_pending())
-        return;
-    u64 now = d->pc.clock.now;
-    if (now < d->console_burst_at + console_drain_ns())
-        return;
-    console_drain(); /* busy still: try again a burst's time later */
-    d->console_burst_at = now;
-}
+/* The guest's TSC, which its devices' clock follows (vcpu.h tsc_offset). */
+static u64 guest_tsc(const struct vcpu *v) { return rdtsc() + (u64)v->tsc_offset; }
 
-void platform_update_time(struct domain *d)
+void platform_update_time(struct vcpu *v)
 {
+    struct domain *d = v->domain;
     struct dm_clock *c = &d->pc.clock;
-    clock_advance(c, clock_tsc_to_ns(c, rdtsc()));
-    poll_console(d);
-    drain_console(d);
+    clock_advance(c, clock_tsc_to_ns(c, guest_tsc(v)));
+    feed_consumers(d);
 }
 
-/* The next moment the run loop must look: a device deadline, the next
- * console poll, or the UART's next free FIFO while output waits. */
-static u64 next_wakeup(struct domain *d)
+u64 platform_next_device_tsc(const struct vcpu *v)
 {
-    u64 deadline = clock_next_deadline(&d->pc.clock);
-    u64 poll = d->console_polled + CONSOLE_POLL_NS;
-    if (console_pending())
-        poll = MIN(poll, d->console_burst_at + console_drain_ns());
-    return MIN(deadline, poll);
-}
-
-void platform_arm_host_timer(struct domain *d)
-{
-    host_timer_arm_tsc(clock_ns_to_tsc(&d->pc.clock, next_wakeup(d)));
-}
-
-bool platform_wait(struct domain *d)
-{
-    /* A guest that waits on the console alone still wakes: its COM1 or
-     * keyboard may get a byte. Without a console nothing could wake it. */
-    if (clock_next_deadline(&d->pc.clock) == DM_NEVER && !console_present())
-        return false;
-    platform_arm_host_timer(d);
-    host_wait_for_interrupt();
-    return true;
+    const struct dm_clock *c = &v->domain->pc.clock;
+    u64 deadline = clock_next_deadline(c);
+    if (deadline == DM_NEVER)
+        return ~0ull;
+    return clock_ns_to_tsc(c, deadline) - (u64)v->tsc_offset;
 }
 
 /* ---- interrupts ---- */
@@ -306,6 +255,6 @@ void platform_handle_reset(struct domain *d)
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         arch->vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);
-        d->vcpus[i]->state = VCPU_RUNNABLE;
+        d->vcpus[i]->halted = false;
     }
 }

@@ -10,16 +10,14 @@ struct domain;
 struct bootinfo;
 
 bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size);
-/* Brings the domain's clock up to the host TSC, firing due device timers. */
-void platform_update_time(struct domain *d);
+/* Brings the domain's clock up to v's TSC, firing due device timers, and
+ * hands typed input to its COM1 and keyboard. */
+void platform_update_time(struct vcpu *v);
+/* The host TSC at which the domain's next device timer falls due; ~0: none. */
+u64 platform_next_device_tsc(const struct vcpu *v);
 /* Before an entry: inject the pending interrupt if the guest can take it,
  * or ask for an exit when it can. */
 void platform_deliver_interrupts(struct vcpu *v);
-/* A halted vCPU waits, in host HLT, for its next device deadline. False:
- * no device will ever raise an interrupt (the domain cannot wake). */
-bool platform_wait(struct domain *d);
-/* Arms the host timer for the domain's next device deadline. */
-void platform_arm_host_timer(struct domain *d);
 /* A reset the guest asked for (port 64h, 92h, CF9h) is carried out here,
  * between exits: vCPU and devices back to power-on, RAM kept. */
 void platform_handle_reset(struct domain *d);

@@ -5,6 +5,7 @@
 #define ZAZEN_VCPU_H
 
 #include "exit.h"
+#include "sched.h"
 #include "types.h"
 
 struct domain;
@@ -61,16 +62,18 @@ struct vcpu_event {
     u64 cr2; /* for a #PF: the faulting address the guest's CR2 receives */
 };
 
-enum vcpu_state {
-    VCPU_RUNNABLE,
-    VCPU_HALTED, /* in HLT with interrupts enabled: waits for an interrupt */
-    VCPU_ENDED,  /* the domain is over; end_reason says why */
-};
-
 struct vcpu {
     struct domain *domain;
     unsigned id;
-    enum vcpu_state state;
+    /* In HLT with interrupts enabled: it waits for an interrupt (the
+     * scheduler blocks it until its next device deadline). */
+    bool halted;
+    struct sched_vcpu sched;
+    /* Added to the host TSC to give the guest's (RDTSC, the devices'
+     * clock): it keeps the guest's TSC going forward when the vCPU moves
+     * to a CPU whose TSC is behind (vcpu_load). */
+    s64 tsc_offset;
+    u64 guest_tsc_seen; /* the guest TSC at its last exit */
     /* Synced with the hardware around every entry by the backend. */
     u64 gpr[GPR_COUNT];
     u64 rip;
@@ -90,6 +93,10 @@ struct vcpu {
     bool no_interrupt_pending;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
+
+/* Runs v on this CPU until `until` (host TSC), or until it halts, its
+ * domain ends or this CPU must reschedule (vmm/vcpu.c). */
+enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
 
 /* Moves RIP past the exiting instruction. */
 static inline void vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *e) { v->rip += e->insn_len; }

@@ -10,6 +10,8 @@
 #include "../vmm/format.h"
 #include "../vmm/hosttime.h"
 #include "../vmm/mm.h"
+#include "../vmm/percpu.h"
+#include "../vmm/smp.h"
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
 #include "ept.h"
@@ -19,7 +21,7 @@
 #include "vmx_exit.h"
 #include "vmx_ops.h"
 
-#define MAX_VPIDS 256
+#define MAX_VPIDS 4096
 #define FEATURE_CONTROL_LOCK BIT(0)
 #define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
 #define CPUID_80000001_EDX_RDTSCP BIT(27)
@@ -32,7 +34,6 @@ struct vmx_cpu vmx_cpu;
 struct vmx_domain {
     struct nested_pt ept;
     u64 eptp;
-    u16 vpid;
 };
 
 /* MSRs that VM entry and exit do not switch, passed through to the guest
@@ -43,12 +44,24 @@ struct vmx_vcpu {
     struct vcpu *vcpu;
     void *vmcs;
     bool launched;
+    int active_cpu; /* the CPU its VMCS is active on (SDM 3C 25.11.1); -1: none (clear) */
+    u16 vpid;
     u64 exit_rip; /* the guest RIP at the last exit */
     u32 proc; /* the primary processor-based controls now in the VMCS */
     u64 msrs[ARRAY_SIZE(swapped_msrs)];
 };
 
-static struct vmx_vcpu *current; /* the vCPU whose VMCS is loaded on this CPU */
+/* Each CPU's own (percpu.arch). */
+struct vmx_percpu {
+    void *vmxon_region;
+    struct vmx_vcpu *current; /* the vCPU whose VMCS is current on this CPU */
+};
+
+static struct vmx_percpu *this_vmx_cpu(void) { return this_cpu()->arch; }
+
+/* VPIDs, one per vCPU: "vpid" in the lock order (a leaf). */
+static struct spinlock vpid_lock = SPINLOCK_INIT("vpid");
+static u8 vpid_used[MAX_VPIDS / 8];
 
 static struct vmx_domain *xd(struct domain *d) { return d->arch; }
 static struct vmx_vcpu *xv(struct vcpu *v) { return v->arch; }
@@ -110,7 +123,7 @@ static bool vmx_check_features(char *why, size_t why_size)
                            PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, 0, &c->pin, "pin-based", why, why_size) &&
            adjust_controls(proc_cap,
                            PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_MWAIT_EXITING |
-                               PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY,
+                               PROC_MONITOR_EXITING | PROC_ACTIVATE_SECONDARY | PROC_USE_TSC_OFFSETTING,
                            0, &c->proc, "processor-based", why, why_size) &&
            adjust_controls(proc2_cap, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
                            rdtscp ? PROC2_ENABLE_RDTSCP : 0, &c->proc2, "secondary", why, why_size) &&
@@ -140,10 +153,36 @@ static void msr_bitmap_allow(u8 *bitmap, u32 msr)
     bitmap[offset + 2048 + bit / 8] &= (u8)~(1u << (bit % 8));
 }
 
+/* Once, on the boot CPU: the bitmaps every vCPU shares. */
+static bool vmx_host_setup(char *why, size_t why_size)
+{
+    struct vmx_cpu *c = &vmx_cpu;
+    c->io_bitmaps = page_alloc(2 * PAGE_SIZE);
+    c->msr_bitmap = page_alloc(PAGE_SIZE);
+    if (!c->io_bitmaps || !c->msr_bitmap) {
+        snprintf(why, why_size, "out of memory for the VMX bitmaps");
+        return false;
+    }
+    memset(c->io_bitmaps, 0xff, 2 * PAGE_SIZE); /* every port exits */
+    memset(c->msr_bitmap, 0xff, PAGE_SIZE);     /* every MSR exits, except: */
+    static const u32 passthrough[] = {MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+                                      MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
+                                      MSR_IA32_SYSENTER_EIP};
+    for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
+        msr_bitmap_allow(c->msr_bitmap, passthrough[i]);
+    c->large_pages = (c->ept_vpid_cap & EPT_CAP_2MB_PAGES) != 0;
+    kprintf("zazen: VT-x: EPT (%s pages), VPID, unrestricted guest, controls pin %x proc %x proc2 %x exit %x entry %x\n",
+            c->large_pages ? "2 MiB and 4 KiB" : "4 KiB", c->pin, c->proc, c->proc2, c->exit, c->entry);
+    return true;
+}
+
+/* On every CPU: the fixed CR bits, and VMXON with a region of its own. */
 static bool vmx_cpu_enable(char *why, size_t why_size)
 {
     struct vmx_cpu *c = &vmx_cpu;
     if (!vmx_check_features(why, why_size))
+        return false;
+    if (!c->msr_bitmap && !vmx_host_setup(why, why_size))
         return false;
     /* SDM 3C 24.7: IA32_FEATURE_CONTROL may be locked by the firmware. */
     u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
@@ -161,29 +200,19 @@ static bool vmx_cpu_enable(char *why, size_t why_size)
     write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
     write_cr4((read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
 
-    c->vmxon_region = page_alloc(PAGE_SIZE);
-    c->io_bitmaps = page_alloc(2 * PAGE_SIZE);
-    c->msr_bitmap = page_alloc(PAGE_SIZE);
-    if (!c->vmxon_region || !c->io_bitmaps || !c->msr_bitmap) {
-        snprintf(why, why_size, "out of memory for the VMX areas");
+    struct vmx_percpu *pc = page_alloc(sizeof(*pc));
+    void *region = page_alloc(PAGE_SIZE);
+    if (!pc || !region) {
+        snprintf(why, why_size, "out of memory for the VMXON region");
         return false;
     }
-    memset(c->io_bitmaps, 0xff, 2 * PAGE_SIZE); /* every port exits */
-    memset(c->msr_bitmap, 0xff, PAGE_SIZE);     /* every MSR exits, except: */
-    static const u32 passthrough[] = {MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
-                                      MSR_CSTAR, MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
-                                      MSR_IA32_SYSENTER_EIP};
-    for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
-        msr_bitmap_allow(c->msr_bitmap, passthrough[i]);
-
-    *(u32 *)c->vmxon_region = (u32)(c->basic & 0x7fffffff); /* VMCS revision identifier (24.11.5) */
-    if (!vmxon(hpa_of(c->vmxon_region))) {
+    pc->vmxon_region = region;
+    *(u32 *)region = (u32)(c->basic & 0x7fffffff); /* VMCS revision identifier (24.11.5) */
+    if (!vmxon(hpa_of(region))) {
         snprintf(why, why_size, "VMXON failed");
         return false;
     }
-    c->large_pages = (c->ept_vpid_cap & EPT_CAP_2MB_PAGES) != 0;
-    kprintf("zazen: VT-x: EPT (%s pages), VPID, unrestricted guest, controls pin %x proc %x proc2 %x exit %x entry %x\n",
-            c->large_pages ? "2 MiB and 4 KiB" : "4 KiB", c->pin, c->proc, c->proc2, c->exit, c->entry);
+    this_cpu()->arch = pc;
     return true;
 }
 
@@ -191,25 +220,39 @@ static bool vmx_cpu_enable(char *why, size_t why_size)
 
 static u16 vpid_alloc(void)
 {
-    for (u16 id = 1; id < MAX_VPIDS; id++) /* VPID 0 is the host's (28.1) */
-        if (!vmx_cpu.vpid_used[id]) {
-            vmx_cpu.vpid_used[id] = true;
-            return id;
+    u16 found = 0;
+    spin_lock(&vpid_lock);
+    for (u16 id = 1; id < MAX_VPIDS && !found; id++) /* VPID 0 is the host's (28.1) */
+        if (!(vpid_used[id / 8] & (1u << (id % 8)))) {
+            vpid_used[id / 8] |= (u8)(1u << (id % 8));
+            found = id;
         }
-    return 0;
+    spin_unlock(&vpid_lock);
+    return found;
 }
 
-/* Forget cached translations of this domain: EPT-tagged (INVEPT) and
- * VPID-tagged (INVVPID) ones (SDM 3C 29.4.3). */
-static void flush_domain_tlbs(const struct vmx_domain *x)
+static void vpid_free(u16 id)
 {
-    u64 cap = vmx_cpu.ept_vpid_cap;
-    if (cap & EPT_CAP_INVEPT_SINGLE)
-        invept(INVEPT_SINGLE_CONTEXT, x->eptp);
+    spin_lock(&vpid_lock);
+    vpid_used[id / 8] &= (u8)~(1u << (id % 8));
+    spin_unlock(&vpid_lock);
+}
+
+/* Forget this CPU's cached guest-physical translations of an EPT
+ * (INVEPT, SDM 3C 29.4.3.1). */
+static void flush_ept(u64 eptp)
+{
+    if (vmx_cpu.ept_vpid_cap & EPT_CAP_INVEPT_SINGLE)
+        invept(INVEPT_SINGLE_CONTEXT, eptp);
     else
         invept(INVEPT_ALL_CONTEXT, 0);
-    if (cap & VPID_CAP_INVVPID_SINGLE)
-        invvpid(INVVPID_SINGLE_CONTEXT, x->vpid);
+}
+
+/* ... and its linear translations tagged with a VPID (INVVPID). */
+static void flush_vpid(u16 vpid)
+{
+    if (vmx_cpu.ept_vpid_cap & VPID_CAP_INVVPID_SINGLE)
+        invvpid(INVVPID_SINGLE_CONTEXT, vpid);
     else
         invvpid(INVVPID_ALL_CONTEXT, 0);
 }
@@ -222,11 +265,6 @@ static bool vmx_domain_create(struct domain *d, char *why, size_t why_size)
         return false;
     }
     d->arch = x;
-    x->vpid = vpid_alloc();
-    if (!x->vpid) {
-        snprintf(why, why_size, "no free VPID");
-        return false;
-    }
     if (!nested_pt_init(&x->ept, &ept_format)) {
         snprintf(why, why_size, "out of memory for extended page tables");
         return false;
@@ -236,8 +274,10 @@ static bool vmx_domain_create(struct domain *d, char *why, size_t why_size)
         snprintf(why, why_size, "out of memory for extended page tables");
         return false;
     }
+    /* Each CPU flushes this EPT's translations when one of the domain's
+     * vCPUs first becomes active there (make_current): an EPT root reused
+     * from a domain that ended leaves nothing stale behind. */
     x->eptp = ept_pointer(hpa_of(x->ept.root));
-    flush_domain_tlbs(x);
     return true;
 }
 
@@ -246,54 +286,27 @@ static void vmx_domain_destroy(struct domain *d)
     struct vmx_domain *x = xd(d);
     if (!x)
         return;
-    if (x->ept.root)
-        flush_domain_tlbs(x);
     nested_pt_destroy(&x->ept);
-    if (x->vpid)
-        vmx_cpu.vpid_used[x->vpid] = false;
     page_free(x, sizeof(*x));
     d->arch = NULL;
 }
 
-/* The EPT changed under a running domain: INVEPT drops the translations
- * derived from it (SDM 3C 29.4.3.1: software must invalidate after
- * changing an EPT paging-structure entry), INVVPID the linear ones. */
+/* The EPT changed under a running domain: INVEPT drops the guest-physical
+ * and combined translations derived from it on this CPU (SDM 3C 29.4.3.1:
+ * software must invalidate after changing an EPT paging-structure entry).
+ * The domain's one vCPU runs here (the change comes from its exit); a CPU
+ * it ran on before flushes this EPT when the vCPU comes back
+ * (make_current). */
 static bool vmx_remap(struct domain *d, u64 gpa, u64 size)
 {
     struct vmx_domain *x = xd(d);
     if (!nested_pt_follow_domain(&x->ept, d, gpa, size))
         return false;
-    flush_domain_tlbs(x);
+    flush_ept(x->eptp);
     return true;
 }
 
 /* ---- the VMCS ---- */
-
-static u64 host_tr_base(void)
-{
-    struct PACKED {
-        u16 limit;
-        u64 base;
-    } gdtr;
-    u16 tr;
-    __asm__ volatile("sgdt %0; str %1" : "=m"(gdtr), "=r"(tr));
-    const u8 *d = (const u8 *)(uintptr_t)(gdtr.base + (tr & ~7));
-    u64 base = d[2] | (u64)d[3] << 8 | (u64)d[4] << 16 | (u64)d[7] << 24;
-    return base | (u64)(*(const u32 *)(d + 8)) << 32; /* a 16-byte system descriptor (SDM 3A 8.2.3) */
-}
-
-static u64 host_table_base(bool idt)
-{
-    struct PACKED {
-        u16 limit;
-        u64 base;
-    } r;
-    if (idt)
-        __asm__ volatile("sidt %0" : "=m"(r));
-    else
-        __asm__ volatile("sgdt %0" : "=m"(r));
-    return r.base;
-}
 
 /* Writes a field and remembers the first one the CPU refuses, so setup
  * errors name the field (VMWRITE fails on an unsupported field, 31.4). */
@@ -335,7 +348,7 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     put(&w, VMCS_IO_BITMAP_B, hpa_of(c->io_bitmaps) + PAGE_SIZE);
     put(&w, VMCS_MSR_BITMAP, hpa_of(c->msr_bitmap));
     put(&w, VMCS_EPT_POINTER, x->eptp);
-    put(&w, VMCS_VPID, x->vpid);
+    put(&w, VMCS_VPID, xv(v)->vpid);
     put(&w, VMCS_LINK_POINTER, ~0ull); /* no shadow VMCS (26.3.1.5) */
     /* CR bits the guest may not own: those VMX operation fixes (but PE and
      * PG, which unrestricted guest frees), and PG itself, whose changes
@@ -353,11 +366,6 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     put(&w, VMCS_HOST_FS_SELECTOR, 0);
     put(&w, VMCS_HOST_GS_SELECTOR, 0);
     put(&w, VMCS_HOST_TR_SELECTOR, SEL_TSS);
-    put(&w, VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
-    put(&w, VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
-    put(&w, VMCS_HOST_TR_BASE, host_tr_base());
-    put(&w, VMCS_HOST_GDTR_BASE, host_table_base(false));
-    put(&w, VMCS_HOST_IDTR_BASE, host_table_base(true));
     put(&w, VMCS_HOST_SYSENTER_CS, rdmsr(MSR_IA32_SYSENTER_CS));
     put(&w, VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_IA32_SYSENTER_ESP));
     put(&w, VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_IA32_SYSENTER_EIP));
@@ -369,20 +377,69 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     return w.ok;
 }
 
-/* Makes v the CPU's current vCPU: its VMCS loaded, its syscall MSRs in
- * the registers (and the previous vCPU's saved). */
+/* The host-state fields that differ from CPU to CPU (SDM 3C 25.5.2): its
+ * per-CPU data in GS, its TSS and GDT. Written when a VMCS becomes active
+ * on a CPU. */
+static void write_host_cpu_fields(void)
+{
+    struct percpu *c = this_cpu();
+    vmwrite(VMCS_HOST_FS_BASE, 0);
+    vmwrite(VMCS_HOST_GS_BASE, (u64)(uintptr_t)c);
+    vmwrite(VMCS_HOST_TR_BASE, cpu_tss_base(&c->tables));
+    vmwrite(VMCS_HOST_GDTR_BASE, cpu_gdt_base(&c->tables));
+    vmwrite(VMCS_HOST_IDTR_BASE, cpu_idt_base());
+}
+
+static void save_swapped_msrs(struct vmx_vcpu *x)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
+        x->msrs[i] = rdmsr(swapped_msrs[i]);
+}
+
+/* Runs on the CPU where x's VMCS is active (a cross call from the CPU
+ * that wants it): VMCLEAR writes its data back to memory and makes it
+ * clear, so that another CPU may VMPTRLD it (SDM 3C 25.11.1, 25.11.3). */
+static void vmclear_here(void *arg)
+{
+    struct vmx_vcpu *x = arg;
+    struct vmx_percpu *pc = this_vmx_cpu();
+    if (pc->current == x) {
+        save_swapped_msrs(x); /* still in this CPU's registers */
+        pc->current = NULL;
+    }
+    vmclear(hpa_of(x->vmcs));
+    x->launched = false; /* a clear VMCS takes VMLAUNCH next (26.1) */
+    atomic_store(&x->active_cpu, -1);
+}
+
+/* Makes x this CPU's current vCPU: its VMCS active and current here, its
+ * syscall MSRs in the registers (the previous vCPU's saved). A VMCS
+ * active on another CPU is cleared there first; one that becomes active
+ * here gets this CPU's host fields, and the guest's translations cached
+ * here from an earlier stay are flushed (its page tables may have changed
+ * since, and INVLPG or MOV CR3 elsewhere did not reach this TLB). */
 static void make_current(struct vmx_vcpu *x)
 {
-    if (current == x)
+    struct vmx_percpu *pc = this_vmx_cpu();
+    if (pc->current == x)
         return;
-    if (current)
-        for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
-            current->msrs[i] = rdmsr(swapped_msrs[i]);
+    int me = (int)this_cpu()->index;
+    int active = atomic_load(&x->active_cpu);
+    if (active >= 0 && active != me)
+        smp_call(cpus[active], vmclear_here, x);
+    if (pc->current)
+        save_swapped_msrs(pc->current);
     if (!vmptrld(hpa_of(x->vmcs)))
         panic("VMPTRLD of a vCPU's VMCS failed");
     for (size_t i = 0; i < ARRAY_SIZE(swapped_msrs); i++)
         wrmsr(swapped_msrs[i], x->msrs[i]);
-    current = x;
+    pc->current = x;
+    if (x->active_cpu != me) {
+        x->active_cpu = me;
+        write_host_cpu_fields();
+        flush_ept(xd(x->vcpu->domain)->eptp);
+        flush_vpid(x->vpid);
+    }
 }
 
 static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
@@ -398,7 +455,13 @@ static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
     *(u32 *)vmcs = (u32)(vmx_cpu.basic & 0x7fffffff);
     x->vcpu = v;
     x->vmcs = vmcs;
+    x->active_cpu = -1;
     v->arch = x;
+    x->vpid = vpid_alloc();
+    if (!x->vpid) {
+        snprintf(why, why_size, "no free VPID");
+        return false;
+    }
     if (!vmclear(hpa_of(vmcs))) { /* launch state "clear" (24.11.3) */
         snprintf(why, why_size, "VMCLEAR of a new VMCS failed");
         return false;
@@ -413,9 +476,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
     struct vmx_vcpu *x = xv(v);
     if (!x)
         return;
-    vmclear(hpa_of(x->vmcs));
-    if (current == x)
-        current = NULL;
+    int active = atomic_load(&x->active_cpu);
+    if (active >= 0)
+        smp_call(cpus[active], vmclear_here, x);
+    if (x->vpid)
+        vpid_free(x->vpid);
     page_free(x->vmcs, PAGE_SIZE);
     page_free(x, sizeof(*x));
     v->arch = NULL;
@@ -570,6 +635,17 @@ static void entry_failed(struct vm_exit *e, int status)
              instruction_error_text(err), verdict);
 }
 
+static void vmx_vcpu_load(struct vcpu *v)
+{
+    make_current(xv(v));
+    vmwrite(VMCS_TSC_OFFSET, (u64)v->tsc_offset); /* SDM 3C 27.3 "TSC offsetting" */
+}
+
+static void vmx_vcpu_put(struct vcpu *v)
+{
+    (void)v; /* the VMCS stays active here until another CPU wants it */
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
@@ -600,10 +676,15 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO),
     };
     u32 basic = raw.reason & 0xffff;
-    /* "Acknowledge interrupt on exit" took the vector from the host APIC;
-     * it still wants its EOI (SDM 3C 28.2.1, 25.7.1). */
-    if (basic == VMX_EXIT_EXTERNAL_INTERRUPT)
-        host_lapic_eoi();
+    /* "Acknowledge interrupt on exit" took the interrupt from the host APIC
+     * and left its vector in the exit interruption information (SDM 3C
+     * 25.7.1, 28.2.2): handle it as the host's IDT would (it still wants
+     * its EOI). */
+    if (basic == VMX_EXIT_EXTERNAL_INTERRUPT) {
+        u32 info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+        if (info & INTR_INFO_VALID)
+            host_interrupt((u8)info);
+    }
     if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
@@ -807,6 +888,8 @@ const struct arch_ops vmx_ops = {
     .vcpu_create = vmx_vcpu_create,
     .vcpu_destroy = vmx_vcpu_destroy,
     .vcpu_reset = vmx_vcpu_reset,
+    .vcpu_load = vmx_vcpu_load,
+    .vcpu_put = vmx_vcpu_put,
     .vcpu_run = vmx_vcpu_run,
     .get_sregs = vmx_get_sregs,
     .inject_event = vmx_inject_event,

@@ -15,6 +15,12 @@ build/bench/.
 3. QEMU TCG wall time of the same boot, under Zazen and directly on QEMU
    (median of several runs).
 4. Footprint: image sizes, hypervisor memory in use, memory per domain.
+5. The scheduler (Bochs, two CPUs): a vCPU switch between two domains on
+   one CPU (hypervisor instructions from one vCPU's last exit to the
+   next one's first entry), the wake-up latency of a timer (from the due
+   time of an idle guest's 18.2 Hz tick to its guest running, beside a
+   CPU-bound guest), and the Linux boot beside two CPU-bound guests:
+   switches, what they cost, and how much longer Linux takes.
 
 Usage: tests/bench/bench.py [--quick] (--quick: exit paths and footprint
 only, no Linux boots).
@@ -302,11 +308,85 @@ def linux_tables(lb, lq):
     return rows
 
 
+SPIN_DOMAIN = "[domain %s]\nmemory = 4M\nfirmware = spin.bin\n%s\n"
+CPU_LINE = re.compile(r"zazen: CPU (\d+): (\d+) vCPU switches, (\d+) ticks each; idle (\d+\.\d+) s")
+WAKE = re.compile(r"zazen: domain idle .*; (\d+) timer wake-ups, latency (\d+) us on average, (\d+) us at most")
+
+
+def guest_file(name):
+    return os.path.join(qemu.BUILD, "guests", name + ".bin")
+
+
+def scheduler_bench():
+    """vCPU switch and wake-up latency on Bochs (two CPUs), both backends;
+    the Linux boot beside two spinners (VT-x). Ticks are instructions."""
+    rows = []
+    for name, model in BACKENDS:
+        log("scheduler: vCPU switches on %s (Bochs %s, 2 CPUs)" % (name, model))
+        cfg = SPIN_DOMAIN % ("a", "cpus = 0") + SPIN_DOMAIN % ("b", "cpus = 0") + SPIN_DOMAIN % ("c", "cpus = 1")
+        text, _ = bochs.run(cfg, [guest_file("spin")], model, count=2, timeout=1200)
+        cpu0 = [m for m in map(CPU_LINE.search, text.splitlines()) if m and m.group(1) == "0"]
+        log("scheduler: timer wake-up latency on %s" % name)
+        cfg = "[domain idle]\nmemory = 4M\nfirmware = idle.bin\ncpus = 0\n\n" + SPIN_DOMAIN % ("spin", "cpus = 0")
+        text2, _ = bochs.run(cfg, [guest_file("idle"), guest_file("spin")], model, count=2, timeout=1200)
+        wake = [m for m in map(WAKE.search, text2.splitlines()) if m]
+        tsc_mhz = bochs.IPS / 1e6
+        rows.append((name, int(cpu0[0].group(2)) if cpu0 else None, int(cpu0[0].group(3)) if cpu0 else None,
+                     int(wake[0].group(2)) if wake else None, int(wake[0].group(3)) if wake else None, tsc_mhz))
+    out = ["The scheduler (Bochs 2.7, `count=2`, `clock: sync=none`: a tick is an instruction):", "",
+           "| | VT-x | AMD-V |", "|---|---|---|"]
+    def cell(r, i, fmt):
+        return fmt % r[i] if r[i] is not None else "n/a"
+    out.append("| vCPU switch between two domains on one CPU, instructions | %s | %s |" % tuple(
+        cell(r, 2, "%d") for r in rows))
+    out.append("| switches in 3.5 s of two CPU-bound domains sharing a CPU | %s | %s |" % tuple(
+        cell(r, 1, "%d") for r in rows))
+    out.append("| timer wake-up latency of an idle guest beside a CPU-bound one, average (us) | %s | %s |" % tuple(
+        cell(r, 3, "%d") for r in rows))
+    out.append("| the same, at most (us) | %s | %s |" % tuple(cell(r, 4, "%d") for r in rows))
+    out.append("")
+    with open(os.path.join(OUT, "scheduler.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["backend", "switches", "switch_instructions", "wake_latency_avg_us", "wake_latency_max_us"])
+        for r in rows:
+            w.writerow(r[:5])
+    return out
+
+
+def linux_beside_spinners():
+    """The Linux boot on Bochs VT-x with two CPUs, alone and beside two
+    CPU-bound domains: emulated ticks to power-off, and the switches."""
+    model = BACKENDS[0][1]
+    log("scheduler: Linux alone on Bochs %s, 2 CPUs (minutes)" % model)
+    alone, _ = bochs.run(LINUX_CFG, [LINUX_IMG], model, count=2, timeout=2400, megs=512)
+    alone_ticks = bochs.last_power_off_ticks
+    log("scheduler: Linux beside two CPU-bound domains (minutes)")
+    cfg = LINUX_CFG + "\n" + (SPIN_DOMAIN % ("s1", "")).replace("spin.bin", "spinlong.bin") + \
+        (SPIN_DOMAIN % ("s2", "")).replace("spin.bin", "spinlong.bin")
+    busy, _ = bochs.run(cfg, [LINUX_IMG, guest_file("spinlong")], model, count=2, timeout=2400, megs=512)
+    busy_ticks = bochs.last_power_off_ticks
+    cpus = [m for m in map(CPU_LINE.search, busy.splitlines()) if m]
+    rows = ["Linux to userspace on Bochs VT-x with two CPUs, alone and beside two CPU-bound domains:", ""]
+    if alone_ticks and busy_ticks and USERSPACE in alone and USERSPACE in busy:
+        rows += ["| | alone | with two spinners | ratio |", "|---|---|---|---|",
+                 "| emulated ticks, power-on to power-off | %d | %d | %.2f |" % (alone_ticks, busy_ticks,
+                                                                             busy_ticks / alone_ticks)]
+        for m in cpus:
+            rows.append("| CPU %s: vCPU switches, instructions each | | %s, %s | |" % (m.group(1), m.group(2), m.group(3)))
+    else:
+        rows.append("(a run did not reach userspace and power off)")
+    return rows + [""]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="exit paths and footprint only")
+    ap.add_argument("--sched", action="store_true", help="only the scheduler's figures")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
+    if args.sched:
+        print("\n".join(scheduler_bench()))
+        return
     results = exit_paths()
     rows, calib = exit_path_table(results)
     png = chart()
@@ -320,6 +400,9 @@ def main():
     if png:
         out += ["Chart: %s" % os.path.relpath(png, ROOT), ""]
     out += linux_tables(lb, lq)
+    out += scheduler_bench()
+    if not args.quick:
+        out += linux_beside_spinners()
     out += ["Footprint:", ""] + footprint(results)
     text = "\n".join(out) + "\n"
     with open(os.path.join(OUT, "results.md"), "w") as f:

@@ -34,7 +34,7 @@ MODELS = {"bochs-vmx": "corei7_haswell_4770", "bochs-svm": "ryzen"}
 
 BOCHSRC = """\
 megs: {megs}
-cpu: model={model}, count=1, ips={ips}
+cpu: model={model}, count={count}, ips={ips}
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 {boot_device}
@@ -53,7 +53,7 @@ sound: driver=dummy
 """
 
 
-def run(config_text, files, model, timeout=600, megs=256, extra=None):
+def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1):
     """Boots Zazen from a GRUB ISO; returns (console text, 0 if Zazen
     powered the machine off, else None)."""
     work = tempfile.mkdtemp(prefix="zazen-bochs-", dir=qemu.BUILD)
@@ -70,7 +70,7 @@ def run(config_text, files, model, timeout=600, megs=256, extra=None):
         subprocess.run([os.path.join(qemu.ROOT, "tools", "mkiso.sh"), config, os.path.join(work, "zazen.iso")] + paths,
                        check=True)
         with open(os.path.join(work, "bochsrc"), "w") as f:
-            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO))
+            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO, count=count))
         return _run_bochs(work, timeout)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -96,7 +96,8 @@ def run_bare(disk, model, timeout=600, megs=256, stop_marker=None):
         size = os.path.getsize(copy)
         os.truncate(copy, -(-size // CYLINDER_BYTES) * CYLINDER_BYTES)
         with open(os.path.join(work, "bochsrc"), "w") as f:
-            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=BARE_DISK.format(path="disk.img")))
+            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=BARE_DISK.format(path="disk.img"),
+                                   count=1))
         return _run_bochs(work, timeout, stop_marker)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -48,10 +48,20 @@ def make_esp(config_text, files, shell=False, extra=None):
     return esp, folder
 
 
-def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio"):
+def accel_args(smp, icount):
+    """-smp N: with thread=multi, each CPU is a host thread of its own
+    (timing follows the host's load); with icount, one thread runs the
+    CPUs in turn and time is the count of instructions executed: the
+    same run every time (a deterministic platform)."""
+    if icount:
+        return ["-accel", "tcg,thread=single", "-icount", "shift=0,sleep=off"]
+    return ["-accel", "tcg,thread=multi" if smp > 1 else "tcg"]
+
+
+def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio", smp=1, icount=False):
     return [
-        "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", cpu,
-        "-m", memory, "-smp", "1", "-display", "none", "-no-reboot", "-net", "none",
+        "qemu-system-x86_64", "-machine", "q35"] + accel_args(smp, icount) + ["-cpu", cpu,
+        "-m", memory, "-smp", str(smp), "-display", "none", "-no-reboot", "-net", "none",
         "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
         "-drive", "if=pflash,format=raw,file=" + vars_path,
         "-drive", "file=fat:rw:" + esp + ",format=raw",
@@ -59,7 +69,8 @@ def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio"):
     ]
 
 
-def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None):
+def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None, smp=1,
+        icount=False):
     """Boots Zazen; returns (console text, exit status or None on timeout).
     typing = [(marker, text), ...]: once each marker appears on the console
     (after the previous step's typing), its text is typed on it, one
@@ -71,7 +82,7 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     esp, _ = make_esp(config_text, files, shell=shell, extra=extra)
     vars_path = esp + "-vars.fd"
     shutil.copy(OVMF_VARS, vars_path)
-    proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory), stdin=subprocess.PIPE,
+    proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
     arrivals = []  # (seconds since start, total bytes so far): when output came

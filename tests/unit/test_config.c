@@ -82,7 +82,7 @@ TEST(config_errors_sections)
     CHECK_ERROR("[domain a]\nfirmware = f\n[domain a]\nfirmware = f\n", 3,
                 "duplicate domain name 'a' (first defined on line 1)");
     CHECK_ERROR("[domain a\n", 1, "malformed section header: missing ']'");
-    CHECK_ERROR("[vm a]\n", 1, "unknown section '[vm a]': expected [domain NAME]");
+    CHECK_ERROR("[vm a]\n", 1, "unknown section '[vm a]': expected [domain NAME] or [host]");
     CHECK_ERROR("[domain a b]\n", 1, "bad domain name 'a b': use letters, digits, '-' and '_'");
     CHECK_ERROR("[domain abcdefghijabcdefghijabcdefghij12]\n", 1,
                 "domain name 'abcdefghijabcdefghijabcdefghij12' is longer than 31 characters");
@@ -91,6 +91,57 @@ TEST(config_errors_sections)
     CHECK(parse("[domain a]\nmemory = 2M\n")); /* no firmware: the built-in BIOS */
     CHECK_EQ(cfg.domains[0].firmware.name[0], 0);
     CHECK_ERROR("# nothing\n", 0, "no [domain NAME] section: nothing to run");
+}
+
+TEST(config_scheduler_keys)
+{
+    CHECK(parse("[host]\ncpus = 2\ntimeslice = 10ms\n[domain a]\nfirmware = f\nweight = 512\ncap = 25\ncpus = 0-1\n"
+                "[domain b]\nfirmware = f\ncpus = 0,2-3\n[domain c]\nfirmware = f\n"));
+    CHECK_EQ(cfg.host.cpus, 2);
+    CHECK_EQ(cfg.host.timeslice_ns, 10000000ull);
+    CHECK_EQ(cfg.domains[0].weight, 512);
+    CHECK_EQ(cfg.domains[0].cap, 25);
+    CHECK_EQ(cfg.domains[0].affinity, 3ull);
+    CHECK_EQ(cfg.domains[1].affinity, 0xdull);
+    /* defaults, as xl.cfg's */
+    CHECK_EQ(cfg.domains[2].weight, 256);
+    CHECK_EQ(cfg.domains[2].cap, 0);
+    CHECK_EQ(cfg.domains[2].affinity, ~0ull);
+    CHECK(!cfg.domains[2].affinity_given);
+    CHECK(parse("[domain a]\nfirmware = f\n"));
+    CHECK_EQ(cfg.host.timeslice_ns, 30000000ull);
+    CHECK_EQ(cfg.host.cpus, 0);
+    CHECK(parse("[domain a]\nfirmware = f\ncpus = all\n"));
+    CHECK_EQ(cfg.domains[0].affinity, ~0ull);
+}
+
+TEST(config_scheduler_errors)
+{
+    CHECK_ERROR("[domain a]\nfirmware = f\nweight = 0\n", 3, "bad value '0' for weight: expected a weight from 1 to 65535");
+    CHECK_ERROR("[domain a]\nfirmware = f\nweight = 65536\n", 3,
+                "bad value '65536' for weight: expected a weight from 1 to 65535");
+    CHECK_ERROR("[domain a]\nfirmware = f\ncap = 101\n", 3,
+                "bad value '101' for cap: expected a percentage of one CPU from 0 (no cap) to 100");
+    CHECK_ERROR("[domain a]\nfirmware = f\ncpus = 1-0\n", 3,
+                "bad value '1-0' for cpus: CPUs are numbered 0 to 63, ranges low-high");
+    CHECK_ERROR("[domain a]\nfirmware = f\ncpus = 64\n", 3,
+                "bad value '64' for cpus: CPUs are numbered 0 to 63, ranges low-high");
+    CHECK_ERROR("[domain a]\nfirmware = f\ncpus = x\n", 3,
+                "bad value 'x' for cpus: expected CPU numbers such as 0, 0-1 or 0,2-3");
+    CHECK_ERROR("[host]\ncpus = 0\n[domain a]\nfirmware = f\n", 2,
+                "bad value '0' for cpus: expected a number of CPUs from 1 to 64");
+    CHECK_ERROR("[host]\ntimeslice = 0ms\n[domain a]\nfirmware = f\n", 2,
+                "bad value '0ms' for timeslice: expected milliseconds from 1 to 1000, such as 30ms");
+    CHECK_ERROR("[host]\nmemory = 1M\n[domain a]\nfirmware = f\n", 2, "unknown key 'memory' in [host]");
+    CHECK_ERROR("[host]\n[domain a]\nfirmware = f\n[host]\n", 4, "[host] given twice (first on line 1)");
+    /* cpus naming a CPU that is not online: checked once the CPUs are up */
+    CHECK(parse("[domain a]\nfirmware = f\n[domain b]\nfirmware = f\ncpus = 1-2\n"));
+    CHECK(!config_check_cpus(&cfg, 0x3, 2, &err));
+    CHECK_EQ(err.line, 5);
+    CHECK_STR(err.msg, "cpus = 1-2 names a CPU that is not online: CPUs 0-1 are");
+    CHECK(!config_check_cpus(&cfg, 0x1, 1, &err));
+    CHECK_STR(err.msg, "cpus = 1-2 names a CPU that is not online: only CPU 0 is");
+    CHECK(config_check_cpus(&cfg, 0x7, 3, &err));
 }
 
 TEST(config_errors_text)

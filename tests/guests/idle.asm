@@ -1,0 +1,77 @@
+; An idle guest, as a DOS prompt or an idle OS is: the PIT at the PC's
+; default 18.2 Hz (divisor 65536) on IRQ0 through the 8259, and HLT with
+; interrupts enabled between ticks. It counts TICKS ticks (about 4 s),
+; then says so and ends with cli; hlt. What it costs the host shows in
+; the scheduler's figures for its vCPU ("ran ... blocked ...").
+%include "lib.inc"
+
+%define TICKS 72
+%define TICK_COUNT 0x500        ; in RAM: ticks so far
+
+ROM_BEGIN
+
+start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+    mov dword [TICK_COUNT], 0
+    ; No BIOS set up the local APIC's virtual wire (LINT0 as ExtINT): turn
+    ; the APIC off (IA32_APIC_BASE.EN), and the 8259's INTR reaches the CPU
+    ; directly, as on a PC without one (SDM 3A 11.4.3).
+    mov ecx, 0x1b
+    rdmsr
+    and eax, ~0x800
+    wrmsr
+    mov word [0x08 * 4], irq0           ; IRQ0 -> vector 8 (the PC/AT's)
+    mov word [0x08 * 4 + 2], 0xf000
+    ; 8259 pair: ICW1-4, master at vector 8, slave at 70h; only IRQ0 unmasked
+    mov al, 0x11
+    out 0x20, al
+    out 0xa0, al
+    mov al, 0x08
+    out 0x21, al
+    mov al, 0x70
+    out 0xa1, al
+    mov al, 0x04
+    out 0x21, al
+    mov al, 0x02
+    out 0xa1, al
+    mov al, 0x01
+    out 0x21, al
+    out 0xa1, al
+    mov al, 0xfe
+    out 0x21, al
+    mov al, 0xff
+    out 0xa1, al
+    ; PIT channel 0, mode 2 (rate generator), divisor 0 = 65536: 18.2 Hz
+    mov al, 0x34
+    out 0x43, al
+    xor al, al
+    out 0x40, al
+    out 0x40, al
+    PUTS16 msg_start
+.wait:
+    sti
+    hlt                                  ; the next tick wakes it
+    cmp dword [TICK_COUNT], TICKS
+    jb .wait
+    cli
+    PUTS16 msg_done
+    hlt
+    jmp $
+
+irq0:
+    push ax
+    inc dword [TICK_COUNT]
+    mov al, 0x20                         ; non-specific EOI
+    out 0x20, al
+    pop ax
+    iret
+
+LIB16
+msg_start: db "idle: halting between 18.2 Hz timer ticks", 10, 0
+msg_done:  db "idle: 72 ticks, done", 10, 0
+
+ROM_END

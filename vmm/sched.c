@@ -1,0 +1,463 @@
+/* The scheduler's core: the loop every CPU runs, the run queues, blocking
+ * and waking, load balancing, accounting. What to run next, for how long,
+ * and where a vCPU should go is the policy's (struct sched_policy); this
+ * file only moves vCPUs between states under the right locks. See
+ * docs/scheduler.md for the loop in one screen and the lock order. */
+#include "sched.h"
+#include "arch.h"
+#include "console.h"
+#include "console_service.h"
+#include "domain.h"
+#include "format.h"
+#include "hosttime.h"
+#include "percpu.h"
+#include "smp.h"
+#include "vcpu.h"
+#include "x86.h"
+
+/* How often a busy CPU looks whether another queue is longer than its
+ * own by two or more (an idle one looks whenever it runs out of work). */
+#define BALANCE_PERIOD_MS 20
+
+static const struct sched_policy *policy = &sched_credit;
+static u64 timeslice_tsc;
+static u64 balance_period_tsc;
+static struct run_queue run_queues[MAX_CPUS];
+static u32 sched_running; /* set once every queue and domain is ready */
+
+u64 sched_timeslice(void) { return timeslice_tsc; }
+
+void sched_init(u64 timeslice_ns)
+{
+    timeslice_tsc = timeslice_ns * host_tsc_khz() / 1000000;
+    balance_period_tsc = BALANCE_PERIOD_MS * host_tsc_khz();
+}
+
+void sched_init_cpu(struct percpu *c)
+{
+    struct run_queue *rq = &run_queues[c->index];
+    spin_init(&rq->lock, "runqueue");
+    rq->cpu = c;
+    c->rq = rq;
+}
+
+/* ---- states and accounting ---- */
+
+/* Every state change goes through here: the time since the last one is
+ * added to what the vCPU was doing. */
+static void set_state(struct vcpu *v, enum vcpu_run_state state, u64 now)
+{
+    struct sched_vcpu *s = &v->sched;
+    u64 dt = now > s->since ? now - s->since : 0;
+    switch (s->state) {
+    case VCPU_RUNNABLE: s->stats.wait += dt; break;
+    case VCPU_RUNNING: s->stats.run += dt; break;
+    case VCPU_BLOCKED: s->stats.blocked += dt; break;
+    case VCPU_ENDED: break;
+    }
+    s->state = state;
+    s->since = now;
+}
+
+/* ---- the blocked list of a run queue, earliest wake-up first ---- */
+
+static void blocked_insert(struct run_queue *rq, struct vcpu *v)
+{
+    struct vcpu **p = &rq->blocked;
+    while (*p && (*p)->sched.wake_at <= v->sched.wake_at)
+        p = &(*p)->sched.next;
+    v->sched.next = *p;
+    *p = v;
+}
+
+static void blocked_remove(struct run_queue *rq, struct vcpu *v)
+{
+    for (struct vcpu **p = &rq->blocked; *p; p = &(*p)->sched.next)
+        if (*p == v) {
+            *p = v->sched.next;
+            v->sched.next = NULL;
+            return;
+        }
+}
+
+static u64 next_wake(const struct run_queue *rq) { return rq->blocked ? rq->blocked->sched.wake_at : ~0ull; }
+
+/* ---- locking a vCPU's queue ---- */
+
+/* v->sched.cpu changes only with its queue's lock held, so once the lock
+ * of the queue it names is taken, and it still names it, it stays. */
+static struct run_queue *lock_vcpu_queue(struct vcpu *v)
+{
+    for (;;) {
+        struct percpu *c = atomic_load(&v->sched.cpu);
+        spin_lock(&c->rq->lock);
+        if (atomic_load(&v->sched.cpu) == c)
+            return c->rq;
+        spin_unlock(&c->rq->lock);
+    }
+}
+
+/* Two queues: the lower CPU's lock first (docs/scheduler.md). */
+static void lock_two(struct run_queue *a, struct run_queue *b)
+{
+    if (a->cpu->index > b->cpu->index) {
+        struct run_queue *t = a;
+        a = b;
+        b = t;
+    }
+    spin_lock(&a->lock);
+    spin_lock(&b->lock);
+}
+
+static void unlock_two(struct run_queue *a, struct run_queue *b)
+{
+    spin_unlock(&a->lock);
+    spin_unlock(&b->lock);
+}
+
+/* ---- waking ---- */
+
+/* Work for an idle CPU: vCPUs that may run on the CPUs of `allowed` wait
+ * on a busy one. Ask an idle one of those to come and take one (it pulls
+ * in its loop). */
+static void tickle_idle_cpu_of(u64 allowed)
+{
+    struct percpu *me = this_cpu();
+    for (unsigned i = 0; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        if (c != me && c->rq && atomic_load(&c->rq->idle) && ((allowed >> i) & 1)) {
+            cpu_raise_hazard(c, HAZARD_RESCHEDULE);
+            return;
+        }
+    }
+}
+
+static void tickle_idle_cpu(const struct vcpu *v) { tickle_idle_cpu_of(v->domain->sched.affinity); }
+
+/* With rq locked: the CPUs its waiting vCPUs may run on. */
+static u64 waiting_affinity(const struct run_queue *rq)
+{
+    u64 allowed = 0;
+    for (const struct vcpu *v = rq->runnable; v; v = v->sched.next)
+        allowed |= v->domain->sched.affinity;
+    return allowed;
+}
+
+/* With rq locked: blocked v becomes runnable there. True if it should
+ * preempt what rq's CPU runs (or wake it from idle). */
+static bool wake_locked(struct run_queue *rq, struct vcpu *v, u64 now)
+{
+    blocked_remove(rq, v);
+    if (v->sched.wake_at <= now)
+        v->sched.woken_for = v->sched.wake_at; /* its timer: the wake-up latency is measured */
+    v->sched.wake_at = ~0ull;
+    set_state(v, VCPU_RUNNABLE, now);
+    policy->enqueue(rq, v);
+    return policy->wake(rq, v, now) || rq->idle;
+}
+
+/* After a wake on rq (unlocked now): the CPU reschedules if it should;
+ * if it is busy and v must wait, an idle CPU may take v. */
+static void after_wake(struct run_queue *rq, const struct vcpu *v, bool preempt)
+{
+    if (preempt)
+        cpu_raise_hazard(rq->cpu, HAZARD_RESCHEDULE);
+    else
+        tickle_idle_cpu(v);
+}
+
+void sched_wake(struct vcpu *v)
+{
+    if (!atomic_load(&v->sched.cpu))
+        return; /* not handed to the scheduler yet: it will run anyway */
+    struct run_queue *rq = lock_vcpu_queue(v);
+    if (v->sched.state != VCPU_BLOCKED) {
+        spin_unlock(&rq->lock);
+        return;
+    }
+    bool preempt = wake_locked(rq, v, rdtsc());
+    spin_unlock(&rq->lock);
+    after_wake(rq, v, preempt);
+}
+
+void sched_kick(struct vcpu *v)
+{
+    if (!atomic_load(&v->sched.cpu))
+        return;
+    struct run_queue *rq = lock_vcpu_queue(v);
+    enum vcpu_run_state state = v->sched.state;
+    spin_unlock(&rq->lock);
+    if (state == VCPU_RUNNING)
+        cpu_raise_hazard(rq->cpu, HAZARD_RESCHEDULE);
+    else if (state == VCPU_BLOCKED)
+        sched_wake(v);
+}
+
+/* Blocked vCPUs of this queue whose time has come (rq locked). */
+static bool wake_due(struct run_queue *rq, u64 now)
+{
+    bool any = false;
+    while (rq->blocked && rq->blocked->sched.wake_at <= now) {
+        wake_locked(rq, rq->blocked, now);
+        any = true;
+    }
+    return any;
+}
+
+/* ---- joining ---- */
+
+void sched_add_vcpu(struct vcpu *v)
+{
+    struct percpu *c = policy->place(v);
+    u64 now = rdtsc();
+    spin_lock(&c->rq->lock);
+    v->sched.cpu = c;
+    v->sched.last_cpu = -1;
+    v->sched.since = now;
+    v->sched.wake_at = ~0ull;
+    v->sched.state = VCPU_RUNNABLE;
+    policy->enqueue(c->rq, v);
+    bool idle = c->rq->idle;
+    spin_unlock(&c->rq->lock);
+    if (idle && atomic_load(&sched_running))
+        cpu_raise_hazard(c, HAZARD_RESCHEDULE);
+}
+
+/* ---- load balancing ---- */
+
+static unsigned queue_load(const struct run_queue *rq)
+{
+    return atomic_load(&rq->nr_runnable) + (atomic_load(&rq->curr) != NULL);
+}
+
+/* The queue to take work from: the most loaded other one, if it has a
+ * vCPU waiting and (unless this CPU is idle) two more than this one. */
+static struct run_queue *busiest_queue(struct run_queue *dst, bool idle)
+{
+    struct run_queue *best = NULL;
+    unsigned best_load = 0, own = idle ? 0 : queue_load(dst);
+    for (unsigned i = 0; i < cpu_count; i++) {
+        struct run_queue *rq = cpus[i]->rq;
+        if (rq == dst || !atomic_load(&rq->nr_runnable))
+            continue;
+        unsigned load = queue_load(rq);
+        if (load > best_load && (idle || load >= own + 2)) {
+            best = rq;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+/* Pulls one runnable vCPU from another queue, as the policy chooses. */
+static bool pull_work(struct run_queue *dst, u64 now, bool idle)
+{
+    struct run_queue *src = busiest_queue(dst, idle);
+    if (!src)
+        return false;
+    lock_two(dst, src);
+    struct vcpu *v = policy->migrate(dst, src, now);
+    if (v) {
+        policy->dequeue(src, v);
+        atomic_store(&v->sched.cpu, dst->cpu);
+        policy->enqueue(dst, v);
+    }
+    unlock_two(dst, src);
+    return v != NULL;
+}
+
+/* ---- the loop ---- */
+
+/* Nothing to run: halt until the next thing this CPU waits for (a
+ * blocked vCPU's wake-up, a cap period, the console) or an IPI. */
+static void idle(struct percpu *c, u64 wake)
+{
+    if (c->index == 0)
+        wake = MIN(wake, console_service_due());
+    host_timer_arm_tsc(wake);
+    /* Interrupts are off: a wake-up raised after this look comes with an
+     * IPI that stays pending and ends the HLT at once. */
+    if (atomic_load(&c->hazard))
+        return;
+    c->last_vcpu = NULL; /* what follows an idle time is no switch */
+    u64 t = rdtsc();
+    host_wait_for_interrupt();
+    c->idle_ticks += rdtsc() - t;
+}
+
+void sched_note_first_entry(struct vcpu *v, u64 now)
+{
+    struct percpu *c = this_cpu();
+    if (c->last_vcpu && c->last_vcpu != v) {
+        c->switches++;
+        c->switch_ticks += now - c->last_exit;
+    }
+    c->last_vcpu = v;
+    u64 due = v->sched.woken_for;
+    if (due) {
+        u64 latency = now > due ? now - due : 0;
+        v->sched.stats.wakeups++;
+        v->sched.stats.wake_latency += latency;
+        v->sched.stats.wake_latency_max = MAX(v->sched.stats.wake_latency_max, latency);
+        v->sched.woken_for = 0;
+    }
+}
+
+void sched_note_last_exit(struct vcpu *v, u64 now)
+{
+    struct percpu *c = this_cpu();
+    c->last_vcpu = v;
+    c->last_exit = now;
+}
+
+static void note_cpu(struct vcpu *v, const struct percpu *c)
+{
+    if (v->sched.last_cpu >= 0 && (unsigned)v->sched.last_cpu != c->index)
+        v->sched.stats.migrations++;
+    v->sched.last_cpu = (int)c->index;
+    v->sched.stats.cpus_used |= BIT(c->index);
+}
+
+/* With rq locked, after v's turn: back to the queue, to the blocked list,
+ * or out. */
+static void after_slice(struct run_queue *rq, struct vcpu *v, enum slice_end how, u64 now)
+{
+    policy->tick(rq, v, now > v->sched.since ? now - v->sched.since : 0, now);
+    atomic_store(&rq->curr, NULL);
+    switch (how) {
+    case SLICE_PREEMPTED:
+        set_state(v, VCPU_RUNNABLE, now);
+        policy->enqueue(rq, v);
+        break;
+    case SLICE_BLOCKED:
+        set_state(v, VCPU_BLOCKED, now);
+        v->sched.stats.blocks++;
+        policy->block(rq, v, now);
+        blocked_insert(rq, v);
+        break;
+    case SLICE_ENDED:
+        set_state(v, VCPU_ENDED, now);
+        break;
+    }
+}
+
+NORETURN void sched_start(void)
+{
+    console_set_buffered(true);
+    atomic_store(&sched_running, 1);
+    for (unsigned i = 1; i < cpu_count; i++)
+        cpu_raise_hazard(cpus[i], HAZARD_RESCHEDULE);
+    sched_cpu_loop();
+}
+
+NORETURN void sched_cpu_loop(void)
+{
+    struct percpu *c = this_cpu();
+    while (!atomic_load(&sched_running)) {
+        smp_service();
+        host_wait_for_interrupt(); /* sched_start's IPI wakes us */
+    }
+    struct run_queue *rq = c->rq;
+    for (;;) {
+        smp_service();
+        u64 now = rdtsc();
+        if (c->index == 0 && now >= console_service_due())
+            console_service(now);
+        atomic_and(&c->hazard, ~HAZARD_RESCHEDULE); /* this is the rescheduling */
+        if (now >= rq->next_balance) {
+            rq->next_balance = now + balance_period_tsc;
+            pull_work(rq, now, false);
+        }
+        u64 until = ~0ull, next_event = ~0ull;
+        spin_lock(&rq->lock);
+        wake_due(rq, now);
+        struct vcpu *v = policy->pick_next(rq, now, &until, &next_event);
+        if (v) {
+            set_state(v, VCPU_RUNNING, now);
+            note_cpu(v, c);
+            atomic_store(&rq->curr, v);
+        }
+        atomic_store(&rq->idle, v == NULL);
+        u64 wake = MIN(next_wake(rq), next_event);
+        u64 waiting = waiting_affinity(rq);
+        spin_unlock(&rq->lock);
+        if (waiting)
+            tickle_idle_cpu_of(waiting); /* more than this CPU can run now */
+        if (!v) {
+            if (!pull_work(rq, now, true))
+                idle(c, wake);
+            continue;
+        }
+        /* A blocked vCPU's wake-up or a cap period during the slice ends
+         * it early: the policy then decides again with both in view. */
+        enum slice_end how = vcpu_run_slice(v, MIN(until, wake));
+        now = rdtsc();
+        spin_lock(&rq->lock);
+        after_slice(rq, v, how, now);
+        spin_unlock(&rq->lock);
+        if (how == SLICE_ENDED)
+            domain_vcpu_ended(v);
+    }
+}
+
+/* ---- figures ---- */
+
+static u64 ticks_to_us(u64 ticks) { return ticks * 1000 / (host_tsc_khz() ? host_tsc_khz() : 1); }
+
+static void print_ms(const char *what, u64 ticks)
+{
+    u64 us = ticks_to_us(ticks);
+    kprintf(" %s %llu.%03llu s", what, (unsigned long long)(us / 1000000), (unsigned long long)(us / 1000 % 1000));
+}
+
+static void print_cpu_set(u64 set)
+{
+    kprintf(" on CPUs");
+    const char *sep = " ";
+    for (unsigned i = 0; i < 64; i++)
+        if ((set >> i) & 1) {
+            kprintf("%s%u", sep, i);
+            sep = ",";
+        }
+    if (!set)
+        kprintf(" none");
+}
+
+void sched_print_vcpu_stats(const struct domain *d, const char *when)
+{
+    u64 now = rdtsc();
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        const struct vcpu *v = d->vcpus[i];
+        struct vcpu_sched_stats st = v->sched.stats;
+        u64 dt = now > v->sched.since ? now - v->sched.since : 0;
+        /* The current state's time so far counts too. */
+        if (v->sched.state == VCPU_RUNNING)
+            st.run += dt;
+        else if (v->sched.state == VCPU_RUNNABLE)
+            st.wait += dt;
+        else if (v->sched.state == VCPU_BLOCKED)
+            st.blocked += dt;
+        kprintf("zazen: domain %s (id %u) %svcpu %u:", d->name, d->id, when, v->id);
+        print_ms("ran", st.run);
+        print_ms("waited", st.wait);
+        print_ms("blocked", st.blocked);
+        kprintf(" (%llu times), %llu migrations,", (unsigned long long)st.blocks, (unsigned long long)st.migrations);
+        print_cpu_set(st.cpus_used);
+        if (st.wakeups)
+            kprintf("; %llu timer wake-ups, latency %llu us on average, %llu us at most",
+                    (unsigned long long)st.wakeups, (unsigned long long)ticks_to_us(st.wake_latency / st.wakeups),
+                    (unsigned long long)ticks_to_us(st.wake_latency_max));
+        kprintf("\n");
+    }
+}
+
+void sched_print_cpu_stats(void)
+{
+    for (unsigned i = 0; i < cpu_count; i++) {
+        struct percpu *c = cpus[i];
+        kprintf("zazen: CPU %u: %llu vCPU switches, %llu ticks each;", i, (unsigned long long)c->switches,
+                (unsigned long long)(c->switches ? c->switch_ticks / c->switches : 0));
+        print_ms("idle", c->idle_ticks);
+        kprintf("\n");
+    }
+}

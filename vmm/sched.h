@@ -1,0 +1,138 @@
+/* The vCPU scheduler: one loop on every host CPU (vmm/sched.c) and a
+ * policy behind an interface a second policy could implement
+ * (struct sched_policy; the first is vmm/sched_credit.c). See
+ * docs/scheduler.md.
+ *
+ * A vCPU is always in exactly one of these states, and (but when ENDED)
+ * belongs to exactly one CPU's run queue, whose lock guards its state:
+ *
+ *   RUNNABLE --pick--> RUNNING --preempted--> RUNNABLE
+ *                         |  \--HLT--> BLOCKED --timer or event--> RUNNABLE
+ *                         \--domain over--> ENDED
+ */
+#ifndef ZAZEN_SCHED_H
+#define ZAZEN_SCHED_H
+
+#include "lock.h"
+#include "types.h"
+
+struct vcpu;
+struct domain;
+struct percpu;
+
+enum vcpu_run_state {
+    VCPU_RUNNABLE, /* waits in its CPU's run queue */
+    VCPU_RUNNING,  /* on its CPU now */
+    VCPU_BLOCKED,  /* halted: waits for its wake-up time or an event */
+    VCPU_ENDED,    /* its domain is over; out of every queue */
+};
+
+/* What a vCPU's last turn on a CPU ended with (vcpu_run_slice). */
+enum slice_end { SLICE_PREEMPTED, SLICE_BLOCKED, SLICE_ENDED };
+
+/* Per-vCPU accounting, in TSC ticks (docs/scheduler.md, "time"). */
+struct vcpu_sched_stats {
+    u64 run;          /* on a CPU */
+    u64 wait;         /* runnable, waiting for a CPU */
+    u64 blocked;      /* halted */
+    u64 blocks;       /* times it blocked */
+    u64 migrations;   /* times it ran on another CPU than the time before */
+    u64 cpus_used;    /* bit i: it has run on CPU i */
+    u64 wakeups;      /* timer wake-ups ... */
+    u64 wake_latency, wake_latency_max; /* ... and from the due time to the guest running */
+};
+
+/* The scheduler's part of a vCPU (struct vcpu.sched). */
+struct sched_vcpu {
+    enum vcpu_run_state state;
+    struct percpu *cpu;      /* whose run queue it belongs to */
+    struct vcpu *next;       /* in that queue's runnable or blocked list */
+    u64 wake_at;             /* BLOCKED: host TSC to wake at; ~0: only an event wakes it */
+    u64 woken_for;           /* the wake_at it was woken for, until it enters; 0: none */
+    u64 since;               /* TSC of the last state change */
+    int last_cpu;            /* where it last ran; -1: never */
+    s64 credit;              /* the policy's (credit: TSC ticks at weight 256) */
+    struct vcpu_sched_stats stats;
+};
+
+/* The scheduler's part of a domain (struct domain.sched): xl.cfg's
+ * weight, cap and cpus, and the cap's budget. */
+struct sched_domain {
+    u32 weight;      /* share of CPU in proportion, 1-65535 (default 256) */
+    u32 cap;         /* percent of one CPU, 0: none */
+    u64 affinity;    /* bit i: may run on host CPU i */
+    struct spinlock budget_lock; /* "budget" in the lock order */
+    s64 budget;      /* TSC ticks it may still run this cap period */
+    u64 refill_at;   /* TSC of the next cap period */
+};
+
+/* One CPU's run queue (percpu.rq). */
+struct run_queue {
+    struct spinlock lock;    /* "runqueue" in the lock order; two are taken lowest CPU first */
+    struct percpu *cpu;
+    struct vcpu *runnable;   /* waiting to run, unordered: the policy picks */
+    unsigned nr_runnable;
+    struct vcpu *blocked;    /* halted vCPUs that belong here, earliest wake_at first */
+    struct vcpu *curr;       /* running now, or NULL */
+    bool idle;               /* halted with nothing to run */
+    u64 next_balance;        /* TSC: when to look at the other queues again */
+};
+
+/* A scheduling policy. Every operation runs with the run queue lock of
+ * the CPU it names held (migrate: both), and must not take other locks
+ * but a domain's budget lock. Times are host TSC values. */
+struct sched_policy {
+    const char *name;
+    /* A new vCPU: the CPU it should start on. */
+    struct percpu *(*place)(struct vcpu *v);
+    /* v (RUNNABLE) goes into rq's runnable list: new, woken or preempted. */
+    void (*enqueue)(struct run_queue *rq, struct vcpu *v);
+    void (*dequeue)(struct run_queue *rq, struct vcpu *v);
+    /* The next vCPU to run on rq's CPU, taken off the list, and until when
+     * it may run; NULL when nothing may run (next_event: when to look again). */
+    struct vcpu *(*pick_next)(struct run_queue *rq, u64 now, u64 *until, u64 *next_event);
+    /* v ran for `ran` ticks (it is still rq's current). */
+    void (*tick)(struct run_queue *rq, struct vcpu *v, u64 ran, u64 now);
+    /* v blocked (HLT): it stops competing until woken. */
+    void (*block)(struct run_queue *rq, struct vcpu *v, u64 now);
+    /* v woke up (it is back in rq's runnable list): should it preempt rq's
+     * running vCPU now? That is what lets an I/O-bound vCPU run promptly. */
+    bool (*wake)(struct run_queue *rq, struct vcpu *v, u64 now);
+    /* Load balancing: dst's CPU has run out of work, or its balancing
+     * period came and src is longer by two. A runnable vCPU of src that
+     * should move to dst (the core moves it), or NULL. Both locked. */
+    struct vcpu *(*migrate)(struct run_queue *dst, struct run_queue *src, u64 now);
+};
+
+extern const struct sched_policy sched_credit;
+
+/* The CPU loop: picks, runs, accounts, idles. Every CPU ends up here;
+ * the APs wait in it until the boot CPU calls sched_start, once every
+ * domain has joined. */
+NORETURN void sched_cpu_loop(void);
+NORETURN void sched_start(void);
+/* Host-wide settings ([host] timeslice). */
+void sched_init(u64 timeslice_ns);
+/* This CPU's run queue, set up before its loop starts. */
+void sched_init_cpu(struct percpu *c);
+/* A new vCPU joins the scheduler (RUNNABLE) on the CPU the policy places it on. */
+void sched_add_vcpu(struct vcpu *v);
+/* An event for a blocked vCPU (console input, ...): it becomes runnable,
+ * preempting its CPU's current vCPU if the policy says so. */
+void sched_wake(struct vcpu *v);
+/* Asks v's CPU to stop running it at its next safe point (domain ended
+ * from elsewhere, ...). */
+void sched_kick(struct vcpu *v);
+/* The time slice, in TSC ticks. */
+u64 sched_timeslice(void);
+/* Prints one line of scheduler figures per vCPU of d. */
+void sched_print_vcpu_stats(const struct domain *d, const char *when);
+/* Prints each CPU's vCPU switches, their cost and its idle time. */
+void sched_print_cpu_stats(void);
+/* The vCPU enters its guest for the first time in this turn (vmm/vcpu.c):
+ * a switch from another vCPU and a timer wake-up are measured here. */
+void sched_note_first_entry(struct vcpu *v, u64 now);
+/* ... and leaves it for the last time in this turn. */
+void sched_note_last_exit(struct vcpu *v, u64 now);
+
+#endif

@@ -1,0 +1,146 @@
+/* One vCPU's turn on a CPU: load it, then exit by exit until its slice is
+ * over, it halts, its domain ends or this CPU is asked to reschedule; put
+ * it. Each step: bring device time up to date (due timers raise their
+ * interrupts), carry out a reset the guest asked for, deliver the pending
+ * interrupt, arm the host timer for whatever comes first, look once more
+ * at the hazard word with interrupts off, enter the guest, and dispatch
+ * the exit that brings it back (docs/architecture.md, "the life of one
+ * exit"; docs/scheduler.md). */
+#include "vcpu.h"
+#include "arch.h"
+#include "console.h"
+#include "console_service.h"
+#include "domain.h"
+#include "handlers.h"
+#include "hosttime.h"
+#include "percpu.h"
+#include "platform.h"
+#include "smp.h"
+#include "x86.h"
+
+/* The trace sees the exit as the backend reported it, before its handler
+ * changes anything (RIP still at the exiting instruction). */
+static void trace_exit(struct domain *d, const struct vcpu *v, const struct vm_exit *e)
+{
+    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
+    trace_record(&d->trace, e, &regs);
+}
+
+/* The earliest of what this CPU must wake up for while v runs: the end
+ * of v's slice, v's next device deadline, and (CPU 0) the console. */
+static u64 next_host_deadline(struct vcpu *v, u64 until)
+{
+    u64 t = MIN(until, platform_next_device_tsc(v));
+    if (this_cpu()->index == 0)
+        t = MIN(t, console_service_due());
+    return t;
+}
+
+/* A halted vCPU: an interrupt it can take ends the halt; otherwise it
+ * blocks until its next device deadline (or, with none, until an event
+ * such as console input, or forever: then the domain can never wake). */
+static bool halt_blocks(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    if (pc_interrupt_pending(&d->pc)) {
+        v->halted = false;
+        return false;
+    }
+    v->sched.wake_at = platform_next_device_tsc(v);
+    if (v->sched.wake_at == ~0ull && !console_present())
+        domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
+    return true;
+}
+
+/* CPUs' TSCs may differ a little (they start at different moments): a
+ * vCPU that moves to a CPU whose TSC is behind must not see its own go
+ * back (SDM 3B 17.17: software expects the TSC to increase). */
+static void keep_tsc_monotonic(struct vcpu *v)
+{
+    u64 guest = rdtsc() + (u64)v->tsc_offset;
+    if ((s64)(guest - v->guest_tsc_seen) < 0)
+        v->tsc_offset += (s64)(v->guest_tsc_seen - guest);
+}
+
+enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
+{
+    struct domain *d = v->domain;
+    struct percpu *c = this_cpu();
+    struct vm_exit e;
+    /* Each exit's core time runs from the backend's return (t_exit) to
+     * the next entry. */
+    u64 t_exit = 0;
+    bool exited = false, quick = false, entered = false;
+    enum slice_end end;
+    keep_tsc_monotonic(v);
+    arch->vcpu_load(v);
+    platform_update_time(v);
+    for (;;) {
+        smp_service();
+        if (d->reset_requested)
+            platform_handle_reset(d);
+        if (d->ended) {
+            end = SLICE_ENDED;
+            break;
+        }
+        if (v->halted && halt_blocks(v)) {
+            end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
+            break;
+        }
+        u64 now = rdtsc();
+        if (c->index == 0 && now >= console_service_due())
+            console_service(now);
+        if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
+            end = SLICE_PREEMPTED;
+            break;
+        }
+        u64 t_deliver = rdtsc(), t_timer = t_deliver;
+        if (!quick) {
+            platform_deliver_interrupts(v);
+            t_timer = rdtsc();
+        }
+        /* Always: a timer interrupt taken in the world switch's window
+         * (after an exit of another reason) spent the one-shot, and only
+         * this puts it back (hosttime.c forgets a deadline once it fired). */
+        host_timer_arm_tsc(next_host_deadline(v, until));
+        msr_load_guest_state(v);
+        u64 t_entry = rdtsc();
+        if (exited) {
+            d->phase_ticks[PHASE_DELIVERY] += t_timer - t_deliver;
+            d->phase_ticks[PHASE_TIMER] += t_entry - t_timer;
+            d->exit_ticks[e.reason] += t_entry - t_exit;
+        }
+        /* With interrupts off, a hazard raised from now on comes with an
+         * IPI that stays pending and makes the guest exit at once. */
+        if (atomic_load(&c->hazard) & (HAZARD_RESCHEDULE | HAZARD_CALL | HAZARD_STOP))
+            continue;
+        if (!entered) {
+            sched_note_first_entry(v, rdtsc());
+            entered = true;
+        }
+        arch->vcpu_run(v, &e);
+        t_exit = rdtsc();
+        exited = true;
+        if (d->trace.capacity)
+            trace_exit(d, v, &e);
+        /* The quick way back: after an exit whose handler touches no
+         * device, with no interrupt waiting at the last look, device time
+         * and interrupt delivery stay as they were. */
+        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason);
+        /* Otherwise the devices see the moment of the exit: a counter the
+         * guest reads (PIT, PM timer, LAPIC current count) must have
+         * moved by the time the guest spent running. */
+        if (!quick)
+            platform_update_time(v);
+        u64 t_handler = rdtsc();
+        exit_dispatch(v, &e);
+        d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
+        d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
+        domain_periodic_stats(d);
+    }
+    v->guest_tsc_seen = rdtsc() + (u64)v->tsc_offset;
+    arch->vcpu_put(v);
+    if (entered)
+        sched_note_last_exit(v, t_exit);
+    return end;
+}
