@@ -130,10 +130,13 @@ slow_calibration:
 
 ; ---- quick_pit_calibrate ----
 ; pit_verify_msb(AH): reads the count (LSB, then MSB); ZF set if MSB == AH.
+; The value is kept in memory: RDTSC in the callers' loops takes EAX.
 verify_msb:
+    mov [quick_want], ah
+verify_again:
     in al, 0x42
     in al, 0x42
-    cmp al, ah
+    cmp al, [quick_want]
     ret
 
 ; pit_expect_msb(AH): while the MSB reads AH (at most 50000 times), keep
@@ -141,25 +144,29 @@ verify_msb:
 ; now minus the one before it (the uncertainty), EDX = the count; CF set
 ; when the count is over 5 (Linux's "some success").
 expect_msb:
+    mov [quick_want], ah
     push esi
-    xor edx, edx
+    push ebp
+    xor ebp, ebp                ; count (RDTSC takes EDX)
     xor ebx, ebx                ; tsc
     xor esi, esi                ; prev_tsc
 .loop:
-    call verify_msb
+    call verify_again
     jne .changed
     mov esi, ebx
     rdtsc
     mov ebx, eax
-    inc edx
-    cmp edx, 50000
+    inc ebp
+    cmp ebp, 50000
     jb .loop
 .changed:
     rdtsc
     sub eax, esi
     mov ecx, eax                ; *deltap = get_cycles() - prev_tsc
+    mov edx, ebp
     cmp edx, 6
     cmc                         ; CF = count > 5
+    pop ebp
     pop esi
     ret
 
@@ -336,5 +343,6 @@ quick_d1    equ 0x8018
 quick_d2    equ 0x801c
 quick_delta equ 0x8020
 quick_err   equ 0x8024
+quick_want  equ 0x8028
 
 ROM_END
