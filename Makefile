@@ -33,7 +33,7 @@ GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/g
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
 
-.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-quick iso linux-disk linux-iso clean
+.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-quick iso linux-disk linux-iso firmware clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -151,6 +151,16 @@ $(BUILD)/thirdparty/.all: tools/mkthirdparty.sh
 
 thirdparty: $(BUILD)/thirdparty/.all
 
+# Third-party PC firmware for `firmware =` tests, from Debian packages
+# (downloaded into build/firmware/debs, never installed): SeaBIOS
+# (bios-256k.bin, bios.bin) and U-Boot for QEMU x86 (u-boot.rom).
+FIRMWARE := $(BUILD)/firmware/bios-256k.bin $(BUILD)/firmware/bios.bin $(BUILD)/firmware/u-boot.rom
+firmware: $(FIRMWARE)
+
+$(FIRMWARE) &: tools/mkfirmware.sh
+	@tools/need.sh linux
+	tools/mkfirmware.sh $(BUILD)/firmware
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -180,7 +190,7 @@ run: all $(BUILD)/linux/linux-shell.img
 # ---- tests ----
 
 test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img \
-      $(THIRDPARTY_QUICK)
+      $(THIRDPARTY_QUICK) $(FIRMWARE)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
@@ -190,9 +200,9 @@ test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux
 
 # The slow third-party scenarios (tests/scenarios.py THIRDPARTY): the
 # Debian installer, memtest86+'s first pass, iPXE's CD, menu.c32 and HDT,
-# the 32-bit kernel, and direct Linux boot on Bochs VT-x. About 40 minutes
+# the 32-bit kernel, direct Linux boot on Bochs VT-x, SeaBIOS to Linux and U-Boot on Bochs VT-x. About 40 minutes
 # on a busy two-core machine.
-test-thirdparty: all $(BUILD)/linux/linux.img $(THIRDPARTY_QUICK) $(BUILD)/thirdparty/.all
+test-thirdparty: all $(BUILD)/linux/linux.img $(THIRDPARTY_QUICK) $(BUILD)/thirdparty/.all $(BUILD)/linux/linux.iso $(FIRMWARE)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs

@@ -45,5 +45,6 @@ bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn e
     dc->len = 0;
     dc->emit = emit;
     dc->ctx = ctx;
+    bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402"); /* TEMP */
     return bus_claim_io(bus, DEBUGCON_PORT, 1, 1, debugcon_read, debugcon_write, dc, "debugcon");
 }

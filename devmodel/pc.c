@@ -66,7 +66,10 @@ static void set_cmos_word(struct rtc *r, u8 index, u64 value)
 
 /* Memory sizes where BIOSes and OSes look for them: base memory in KiB
  * (15h), extended memory above 1 MiB in KiB (17h, and 30h as POST found
- * it), memory above 16 MiB in 64 KiB units (34h), above 4 GiB (5Bh). */
+ * it; at most FFFFh), memory above 16 MiB in 64 KiB units (34h, where
+ * SeaBIOS takes its RAM size from when fw_cfg has no etc/e820), above
+ * 4 GiB in 64 KiB units (5Bh-5Dh), and the CPU count less one (5Fh, as
+ * SeaBIOS and QEMU have it). */
 static void fill_cmos(struct pc *pc, u64 ram)
 {
     struct rtc *r = &pc->rtc;
@@ -78,6 +81,7 @@ static void fill_cmos(struct pc *pc, u64 ram)
     rtc_nvram_write(r, 0x5b, 0);
     rtc_nvram_write(r, 0x5c, 0);
     rtc_nvram_write(r, 0x5d, 0);
+    rtc_nvram_write(r, 0x5f, 0); /* one vCPU per domain */
     rtc_nvram_write(r, 0x10, 0x00); /* no floppy drives */
     rtc_nvram_write(r, 0x14, 0x02); /* equipment: FPU present, EGA/VGA, no floppy */
 }
@@ -118,6 +122,8 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
         return fail(why, why_size, "ports 92h and 80h");
     if (!lapic_init(&pc->lapic, env, 0, true, lapic_eoi_to_ioapic, pc))
         return fail(why, why_size, "local APIC");
+    if (!fw_cfg_init(&pc->fw_cfg, env))
+        return fail(why, why_size, "fw_cfg device");
     struct ide_disk *disks[4];
     memcpy(disks, cfg->disks, sizeof(disks));
     if (!ide_init(&pc->ide, env, disks))
@@ -125,7 +131,7 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
     if (cfg->kind == PC_PCI) {
         if (!ioapic_init(&pc->ioapic, env, PC_IOAPIC_BASE, ioapic_to_lapic, pc))
             return fail(why, why_size, "I/O APIC");
-        if (!pci_init(&pc->pci, env) || !piix_init(&pc->piix, env, &pc->pci, &pc->ide))
+        if (!pci_init(&pc->pci, env) || !piix_init(&pc->piix, env, &pc->pci, &pc->ide, cfg->pam_changed, cfg->ctx))
             return fail(why, why_size, "PCI chipset");
     }
     return true;
@@ -142,6 +148,7 @@ void pc_reset(struct pc *pc)
     acpi_pm_reset(&pc->pm);
     sysctl_reset(&pc->sysctl);
     lapic_reset(&pc->lapic);
+    fw_cfg_reset(&pc->fw_cfg);
     if (pc->kind == PC_PCI) {
         ioapic_reset(&pc->ioapic);
         pci_reset(&pc->pci);

@@ -11,6 +11,7 @@
 
 #include "acpi_pm.h"
 #include "devmodel.h"
+#include "fw_cfg.h"
 #include "ide.h"
 #include "ioapic.h"
 #include "kbc.h"
@@ -38,6 +39,7 @@ struct pc_config {
     void (*reset)(void *ctx);
     void (*poweroff)(void *ctx);
     void (*post)(void *ctx, u8 code);
+    pam_changed_fn pam_changed; /* PC_PCI: the i440FX's PAM moved a segment of C0000h-FFFFFh */
     void *ctx;
 };
 
@@ -57,6 +59,7 @@ struct pc {
     struct sysctl sysctl;
     struct ide ide;
     struct lapic lapic;
+    struct fw_cfg fw_cfg; /* QEMU's firmware configuration device, for firmware written for QEMU */
     struct ioapic ioapic; /* PC_PCI only */
     struct pci_bus pci;   /* PC_PCI only */
     struct piix piix;     /* PC_PCI only */

@@ -84,14 +84,15 @@ void pci_config_write(struct pci_function *f, u8 offset, unsigned size, u32 valu
  * software writing all ones reads back the size; bit 0 = 1 marks I/O. */
 void pci_function_io_bar(struct pci_function *f, u8 bar_offset, u16 size)
 {
-    u32 mask = ~((u32)size - 1) & 0xFFFFu & PCI_BAR_IO_MASK;
+    u32 mask = ~((u32)size - 1) & PCI_BAR_IO_MASK;
     pci_config_set32(f, bar_offset, PCI_BAR_IO);
     pci_config_writable32(f, bar_offset, mask);
 }
 
 u16 pci_io_bar_base(const struct pci_function *f, u8 bar_offset)
 {
-    return (u16)(pci_config_read(f, bar_offset, 4) & PCI_BAR_IO_MASK);
+    u32 base = pci_config_read(f, bar_offset, 4) & PCI_BAR_IO_MASK;
+    return base > 0xFFFF ? 0 : (u16)base; /* x86 ports are 16 bits: nothing decodes a base above */
 }
 
 /* ---- the bus ---- */

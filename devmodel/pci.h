@@ -114,11 +114,12 @@ void pci_config_w1c16(struct pci_function *f, u8 offset, u16 mask);
 void pci_config_write(struct pci_function *f, u8 offset, unsigned size, u32 value);
 
 /* An I/O BAR of `size` bytes (a power of two, 4..256): base 0, bit 0 set,
- * the base bits above log2(size) writable up to bit 15 (the upper 16 bits
- * read 0, as on chips that decode 64 KiB of I/O). Writing all ones and
- * reading back yields the size mask (PCI 3.0 6.2.5.1). */
+ * the base bits above log2(size) writable up to bit 31 (PCI 3.0 6.2.5.1:
+ * I/O BARs are 32 bits wide; firmware such as SeaBIOS sizes them from all
+ * 32). Writing all ones and reading back yields the size mask. */
 void pci_function_io_bar(struct pci_function *f, u8 bar_offset, u16 size);
-/* The port an I/O BAR points at (the indicator bits stripped). */
+/* The port an I/O BAR points at (the indicator bits stripped); 0 (not
+ * decoded) for a base above FFFFh, which no x86 port address reaches. */
 u16 pci_io_bar_base(const struct pci_function *f, u8 bar_offset);
 
 #endif

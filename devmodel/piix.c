@@ -8,8 +8,10 @@
  * configuration registers" and "IDE configuration registers". The
  * register layout of the configuration header: PCI Local Bus
  * Specification 3.0, 6.1-6.2.
- * The memory controller's registers (PAM, SMRAM) hold what firmware writes
- * but change nothing: the domain's memory map is fixed by the hypervisor. */
+ * The Programmable Attribute Map registers (82441FX "PAM[6:0]") steer the
+ * segments of C0000h-FFFFFh between the shadow DRAM and PCI; a change is
+ * reported to the platform, which remaps guest memory. SMRAM (72h) holds
+ * what firmware writes but changes nothing (no SMM here). */
 #include "piix.h"
 #include "../vmm/string.h"
 
@@ -18,8 +20,14 @@
 #define I440FX_COMMAND_DEFAULT (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER) /* read-only 1 */
 #define I440FX_STATUS_DEFAULT (PCI_STATUS_DEVSEL_MEDIUM | PCI_STATUS_FAST_B2B)
 #define I440FX_MLT_WRITABLE 0xF8 /* master latency timer, bits 7:3 */
-#define I440FX_PAM0 0x59         /* PAM[6:0]: 59h-5Fh, BIOS shadow attributes */
-#define I440FX_PAM_COUNT 7
+/* PAM[6:0]: in each register bits 1:0 (RE, WE) serve the low segment and
+ * bits 5:4 the high one; bits 2 and 6 (cacheability on older PCIsets) and
+ * 3, 7 are reserved on the 82441FX, and PAM0's low segment does not exist:
+ * those bits read 0. */
+#define I440FX_PAM_WRITABLE 0x33
+#define I440FX_PAM0_WRITABLE 0x30
+#define PAM_RE_WE 0x3
+#define PAM_HIGH_SHIFT 4
 #define I440FX_SMRAM 0x72
 #define I440FX_SMRAM_DEFAULT 0x02 /* C_BASE_SEG = 010b: SMRAM at A0000h */
 #define I440FX_SMRAM_WRITABLE 0x78 /* D_OPEN, D_CLS, D_LCK, G_SMRAME */
@@ -51,10 +59,61 @@ static void setup_host_bridge(struct pci_function *f)
     pci_config_set16(f, PCI_COMMAND, I440FX_COMMAND_DEFAULT);
     pci_config_set16(f, PCI_STATUS, I440FX_STATUS_DEFAULT);
     pci_config_writable8(f, PCI_LATENCY_TIMER, I440FX_MLT_WRITABLE);
-    for (u8 i = 0; i < I440FX_PAM_COUNT; i++)
-        pci_config_writable8(f, (u8)(I440FX_PAM0 + i), 0xFF);
+    for (u8 i = 0; i < PAM_REGISTERS; i++)
+        pci_config_writable8(f, (u8)(PAM_REGISTER + i), i == 0 ? I440FX_PAM0_WRITABLE : I440FX_PAM_WRITABLE);
     pci_config_set8(f, I440FX_SMRAM, I440FX_SMRAM_DEFAULT);
     pci_config_writable8(f, I440FX_SMRAM, I440FX_SMRAM_WRITABLE);
+}
+
+/* ---- PAM ---- */
+
+u32 pam_segment_base(unsigned segment)
+{
+    return segment == PAM_BIOS_SEGMENT ? 0xF0000u : 0xC0000u + (segment - 1) * 0x4000u;
+}
+
+u32 pam_segment_size(unsigned segment) { return segment == PAM_BIOS_SEGMENT ? 0x10000u : 0x4000u; }
+
+/* Segment 0 is PAM0[5:4]; segment 2k+1 is PAM(k+1)[1:0] and 2k+2 is
+ * PAM(k+1)[5:4] (82441FX "PAM[6:0]" table: C0000h in PAM1 low, C4000h in
+ * PAM1 high, ... EC000h in PAM6 high). */
+enum pam_access pam_decode(const u8 pam[PAM_REGISTERS], unsigned segment)
+{
+    if (segment >= PAM_SEGMENTS)
+        return PAM_DISABLED;
+    if (segment == PAM_BIOS_SEGMENT)
+        return (enum pam_access)((pam[0] >> PAM_HIGH_SHIFT) & PAM_RE_WE);
+    u8 reg = pam[1 + (segment - 1) / 2];
+    unsigned shift = (segment - 1) % 2 ? PAM_HIGH_SHIFT : 0;
+    return (enum pam_access)((reg >> shift) & PAM_RE_WE);
+}
+
+enum pam_access piix_pam(const struct piix *p, unsigned segment)
+{
+    return segment < PAM_SEGMENTS ? p->pam[segment] : PAM_DISABLED;
+}
+
+/* Tells the platform of each segment whose attribute the registers now
+ * change. */
+static void update_pam(struct piix *p)
+{
+    u8 regs[PAM_REGISTERS];
+    for (unsigned i = 0; i < PAM_REGISTERS; i++)
+        regs[i] = (u8)pci_config_read(&p->host, (u8)(PAM_REGISTER + i), 1);
+    for (unsigned s = 0; s < PAM_SEGMENTS; s++) {
+        enum pam_access a = pam_decode(regs, s);
+        if (a == p->pam[s])
+            continue;
+        p->pam[s] = a;
+        if (p->pam_changed)
+            p->pam_changed(p->pam_ctx, s, a);
+    }
+}
+
+static void host_config_written(struct pci_function *f, u8 offset, unsigned size)
+{
+    if (offset < PAM_REGISTER + PAM_REGISTERS && offset + size > PAM_REGISTER)
+        update_pam(f->owner);
 }
 
 /* PIRQRC[A:D] reset to 80h: routing disabled (PIIX3, "PIRQRC"). */
@@ -114,17 +173,21 @@ static void setup_functions(struct piix *p)
     setup_host_bridge(&p->host);
     setup_isa_bridge(&p->isa);
     setup_ide_function(p);
+    p->host.config_written = host_config_written;
     p->host.owner = p;
     p->isa.owner = p;
 }
 
-bool piix_init(struct piix *p, struct dm_env *env, struct pci_bus *bus, struct ide *ide)
+bool piix_init(struct piix *p, struct dm_env *env, struct pci_bus *bus, struct ide *ide, pam_changed_fn pam_changed,
+               void *pam_ctx)
 {
     memset(p, 0, sizeof(*p));
     p->env = env;
     p->ide = ide;
+    p->pam_changed = pam_changed;
+    p->pam_ctx = pam_ctx;
     setup_functions(p);
-    update_bus_master(p);
+    update_bus_master(p); /* PAM[6:0] start at 00h: p->pam is all PAM_DISABLED */
     return pci_add_function(bus, &p->host) && pci_add_function(bus, &p->isa) && pci_add_function(bus, &p->idefn);
 }
 
@@ -132,6 +195,7 @@ void piix_reset(struct piix *p)
 {
     setup_functions(p);
     update_bus_master(p);
+    update_pam(p); /* PAM[6:0] reset to 00h: every segment back to PCI */
     ide_reset(p->ide);
 }
 

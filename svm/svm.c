@@ -183,13 +183,9 @@ static bool svm_domain_create(struct domain *d, char *why, size_t why_size)
         snprintf(why, why_size, "out of memory for nested page tables");
         return false;
     }
-    for (unsigned i = 0; i < d->mem_count; i++) {
-        const struct guest_mem_region *m = &d->mem[i];
-        unsigned perms = NESTED_READ | NESTED_EXEC | (m->read_only ? 0 : NESTED_WRITE);
-        if (!nested_pt_map(&s->npt, m->gpa, hpa_of(m->host), m->size, perms)) {
-            snprintf(why, why_size, "out of memory for nested page tables");
-            return false;
-        }
+    if (!nested_pt_map_domain(&s->npt, d)) {
+        snprintf(why, why_size, "out of memory for nested page tables");
+        return false;
     }
     return true;
 }
@@ -202,6 +198,19 @@ static void svm_domain_destroy(struct domain *d)
     nested_pt_destroy(&s->npt);
     page_free(s, sizeof(*s));
     d->arch = NULL;
+}
+
+/* The nested tables changed under a running domain: every vCPU flushes
+ * its TLB at its next VMRUN. Without flush-by-ASID that is the whole TLB
+ * (APM 2 15.16.1, TLB_CONTROL 1); guest translations cached from the old
+ * nested entries must go (15.25.9 "TLB flush requirements"). */
+static bool svm_remap(struct domain *d, u64 gpa, u64 size)
+{
+    if (!nested_pt_follow_domain(&sd(d)->npt, d, gpa, size))
+        return false;
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        sv(d->vcpus[i])->flush_tlb = true;
+    return true;
 }
 
 /* ---- vCPUs ---- */
@@ -553,6 +562,7 @@ const struct arch_ops svm_ops = {
     .cpu_enable = svm_cpu_enable,
     .domain_create = svm_domain_create,
     .domain_destroy = svm_domain_destroy,
+    .remap = svm_remap,
     .vcpu_create = svm_vcpu_create,
     .vcpu_destroy = svm_vcpu_destroy,
     .vcpu_reset = svm_vcpu_reset,

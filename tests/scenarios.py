@@ -114,6 +114,10 @@ firmware = unbacked.bin
 memory = 16M
 firmware = triple.bin
 trace = 8                # the exits that led to the fault, printed at its end
+
+[domain pam]
+memory = 16M
+firmware = pam.bin
 """
 
 BACKEND_LINES = {
@@ -182,11 +186,70 @@ def triple_trace_shows_the_fault(lines):
 TRACE_CHECKS = [("the triple domain's trace ends with its fault", triple_trace_shows_the_fault)]
 
 
+# The i440FX PAM registers: the pam guest shadows itself as SeaBIOS does
+# and checks every attribute and a reset.
+PAM_LINES = [
+    "(pam) pam: C0000h at reset reads ffffffff",
+    "(pam) pam: F segment copied to RAM and running there; shadow word 5ead0001",
+    "(pam) pam: read only, after a write the shadow word reads 5ead0001",
+    "(pam) pam: write only, after a write reads the ROM: 11111111",
+    "(pam) pam: read/write again, the write-only write reads back 5ead0002",
+    "(pam) pam: C0000h read/write reads back c0c0c0c0",
+    "(pam) pam: C4000h still off reads ffffffff",
+    "(pam) pam: C0000h read only, after a write reads c0c0c0c0",
+    "(pam) pam: C0000h off reads ffffffff",
+    "(pam) pam: resetting through port 92h",
+    "zazen: domain pam (id 7) reset by the guest",
+    "(pam) pam: after the reset the F segment reads the ROM: 11111111",
+    "(pam) pam: done",
+]
+
+
+SLOW_PITCAL = re.compile(r"\(pitcal\) pitcal: pit_calibrate_tsc 10 ms: (\d+) loops, shortest (\d+), longest (\d+) "
+                         r"TSC ticks; (\d+) kHz, (accepted|rejected)")
+
+
+def pit_calibration_as_linux(lines):
+    """Bochs is deterministic: Linux's pit_calibrate_tsc, run by the pitcal
+    guest, must pass its own checks (at least 1000 loops in 10 ms, no
+    iteration ten times the shortest) and find the TSC rate Zazen measured
+    against the host's PIT (Bochs's ips) within 1%."""
+    host = [re.match(r"zazen: host TSC (\d+)\.(\d{3}) MHz", l) for l in lines]
+    host = [int(m.group(1)) * 1000 + int(m.group(2)) for m in host if m]
+    slow = [SLOW_PITCAL.fullmatch(l) for l in lines]
+    slow = [m for m in slow if m]
+    if not host or not slow:
+        return False, "no 'host TSC' or no pit_calibrate_tsc line"
+    loops, shortest, longest, khz, verdict = slow[0].groups()
+    ok = verdict == "accepted" and abs(int(khz) - host[0]) * 100 <= host[0]
+    return ok, "%s loops, %s-%s ticks, %s kHz (%s), Zazen measured %d kHz" % (
+        loops, shortest, longest, khz, verdict, host[0])
+
+
+# On QEMU TCG an exit's cost follows the host's load: the numbers are
+# printed, not judged (see docs/devices.md, "Linux's TSC calibration").
+PITCAL_CHECKS = {p: [("Linux's PIT calibration succeeds", pit_calibration_as_linux)]
+                 for p in ("bochs-vmx", "bochs-svm")}
+
+
+def pitcal_scenario(platform):
+    """Linux's PIT calibrations, run alone (a neighbour on the same CPU
+    would take its time slices in the middle of the 10 ms loop)."""
+    return Scenario(
+        "pitcal", "[domain pitcal]\nmemory = 16M\nfirmware = pitcal.bin\n", platform=platform,
+        files=[guest("pitcal")],
+        lines=["(pitcal) pitcal: done", "zazen: domain pitcal (id 1) ended: halted with interrupts disabled"],
+        patterns=[SLOW_PITCAL.pattern, r"\(pitcal\) pitcal: quick_pit_calibrate.*"],
+        checks=PITCAL_CHECKS.get(platform, []),
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
 def guests_scenario(platform):
     """Every test guest, one domain each: the same lines on every platform."""
     return Scenario(
         "guests", GUESTS_CFG, platform=platform,
-        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple")],
+        files=[guest(n) for n in ("hello", "cpuid", "longmode", "unbacked", "triple", "pam")],
         lines=[
             "zazen: Zazen 0.1 hypervisor, started from " + ENTRY[platform],
             "(hello) hello from a Zazen guest in real mode",
@@ -218,7 +281,8 @@ def guests_scenario(platform):
             "zazen: domain longmode (id 3) ended: halted with interrupts disabled",
             "zazen: domain longmode-small (id 4) ended: halted with interrupts disabled",
             "zazen: domain unbacked (id 5) ended: halted with interrupts disabled",
-        ],
+            "zazen: domain pam (id 7) ended: halted with interrupts disabled",
+        ] + PAM_LINES,
         in_order=[
             "zazen: domain triple (id 6) ended: triple fault at f000:00001000",
             "zazen: domain triple (id 6): its last 8 exits, oldest first:",
@@ -554,6 +618,29 @@ def timers_scenario(platform):
 LINUX = os.path.join(qemu.BUILD, "linux")
 
 
+def linux_tsc_rate(lines):
+    """The TSC rate Linux settled on (its log, as /init prints it) is
+    Bochs's: ips within 1%. On AMD (no CPUID leaf 15h) it came from the
+    PIT, checked against the PM timer."""
+    found = [re.fullmatch(r"\(linux\) ZAZEN-LINUX: tsc: Detected (\d+)\.(\d+) MHz (processor|TSC)", l) for l in lines]
+    found = [m for m in found if m]
+    if not found:
+        return False, "no 'tsc: Detected ... MHz' line"
+    khz = int(found[-1].group(1)) * 1000 + int(found[-1].group(2)[:3].ljust(3, "0"))
+    ips_khz = bochs.IPS // 1000
+    return abs(khz - ips_khz) * 100 <= ips_khz, "Linux: %d kHz, Bochs runs %d kHz" % (khz, ips_khz)
+
+
+# On Bochs (deterministic) Linux's TSC calibration must work: on AMD-V
+# (no leaf 15h) against the PIT, checked with the PM timer. On QEMU TCG
+# an exit takes too long for it (docs/devices.md, "Linux's TSC calibration").
+LINUX_TSC = {
+    "bochs-svm": ([r"\(linux\) ZAZEN-LINUX: tsc: PIT calibration matches PMTIMER\. \d loops"],
+                  [("Linux's TSC rate is Bochs's", linux_tsc_rate)]),
+    "bochs-vmx": ([], [("Linux's TSC rate is Bochs's", linux_tsc_rate)]),
+}
+
+
 def linux_scenario(platform, variant):
     """A stock Debian kernel from an IDE disk (or the GRUB CD) through the
     Zazen BIOS, to a userspace disk test, then ACPI power-off."""
@@ -576,7 +663,8 @@ def linux_scenario(platform, variant):
         lines=lines,
         patterns=[r"\(linux\) SYSLINUX 6\.\d+ .*" if variant != "cdrom" else r"\(linux\) Zazen Linux guest: loading .*",
                   r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*",
-                  r"zazen: domain linux \(id 1\) exits: .*\(\d+ in all\)"],
+                  r"zazen: domain linux \(id 1\) exits: .*\(\d+ in all\)"] + LINUX_TSC.get(platform, ([], []))[0],
+        checks=LINUX_TSC.get(platform, ([], []))[1],
         in_order=[
             "(linux) ZAZEN-LINUX: userspace",
             "(linux) ZAZEN-LINUX: disk via " + driver,
@@ -587,7 +675,8 @@ def linux_scenario(platform, variant):
             "zazen: domain linux (id 1) ended: powered off",
             "zazen: all domains ended",
         ],
-        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "unchecked MSR access"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "unchecked MSR access"] + (
+            ["tsc: Unable to calibrate against PIT"] if platform in LINUX_TSC else []),
     )
 
 
@@ -854,6 +943,74 @@ THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel
 ]
 
 
+FIRMWARE = os.path.join(qemu.BUILD, "firmware")  # tools/mkfirmware.sh: Debian's SeaBIOS and U-Boot
+
+
+# Zazen prints a console's escape bytes as '?': SeaBIOS's serial console
+# (sercon) draws the boot loaders' screens with cursor moves anywhere in a
+# line ("?[03;38H").
+SERCON_ESCAPE = re.compile(r"\?\[[0-9;?]*[A-Za-z]")
+
+
+def sercon_shows(text):
+    """A check that some console line, cursor moves removed, holds text."""
+    def check(lines):
+        return any(text in SERCON_ESCAPE.sub("", l) for l in lines), "no line shows %r" % text
+    return ("a line shows %r" % text, check)
+
+
+def seabios_linux_scenario(platform, variant):
+    """Debian's SeaBIOS as the domain's firmware (bios-256k.bin for the
+    disk, the 128 KiB bios.bin for the CD): it shadows itself through the
+    PAM registers, takes its memory map, boot order and ACPI tables from
+    fw_cfg, and boots the same Linux disk (SYSLINUX) or GRUB CD to the
+    userspace disk test and ACPI power-off."""
+    rom = "bios-256k.bin" if variant == "disk" else "bios.bin"
+    cfg = "[domain linux]\nmemory = 256M\nfirmware = %s\ndisk0 = linux.img\n" % rom
+    files = [os.path.join(FIRMWARE, rom), os.path.join(LINUX, "linux.img")]
+    if variant == "cdrom":
+        cfg += "cdrom = linux.iso\nboot = cdrom\n"
+        files.append(os.path.join(LINUX, "linux.iso"))
+    boot = ("SYSLINUX 6.04 EDD" if variant == "disk" else
+            "Zazen Linux guest: loading /boot/vmlinuz and /boot/initrd.gz")
+    return Scenario(
+        "seabios-linux" + ("" if variant == "disk" else "-cdrom"), cfg, platform=platform, files=files,
+        timeout=300 if platform == "qemu-svm" else 1800,
+        patterns=[r"\(linux\) .*SeaBIOS \(version 1\.\d+\.\d+.*\)",
+                  r"\(linux\) .*Booting from %s\.\.\..*" % ("Hard Disk" if variant == "disk" else "DVD/CD"),
+                  # lines run together where sercon moved the cursor
+                  r"\(linux\) .*\[ *[0-9.]+\] Linux version 6\.1\.\d+.*"],
+        checks=[sercon_shows(boot)],
+        in_order=[
+            "(linux) ZAZEN-LINUX: userspace",
+            "(linux) ZAZEN-LINUX: disk via ata_piix",
+            "(linux) ZAZEN-LINUX: xfer mode MWDMA2 (bus-master DMA)",
+            "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+            "(linux) ZAZEN-LINUX: done",
+            "zazen: domain linux (id 1) ended: powered off",  # ACPI S5: the tables came through fw_cfg
+            "zazen: all domains ended",
+        ],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "ACPI BIOS Error"],
+    )
+
+
+def uboot_scenario(platform):
+    """Debian's U-Boot for QEMU x86 (1 MiB u-boot.rom, mapped whole below
+    4 GiB with its last 128 KiB at E0000h-FFFFFh): its banner, the RAM it
+    found, and (where the harness types: QEMU) its prompt once a key stops
+    the autoboot. U-Boot does not power off: the run ends at its timeout."""
+    prompt = [r"\(uboot\) => ?.*"] if platform == "qemu-svm" else []
+    return Scenario(
+        "u-boot", "[domain uboot]\nmemory = 256M\nfirmware = u-boot.rom\n", platform=platform,
+        files=[os.path.join(FIRMWARE, "u-boot.rom")], status=None,
+        timeout=45 if platform == "qemu-svm" else 240,
+        typing=[("Net:", " \r")],
+        patterns=[r"\(uboot\) U-Boot 20\d\d\.\d\d.*", r"\(uboot\) Hit any key to stop autoboot: .*"] + prompt,
+        lines=["(uboot) DRAM:  256 MiB", "(uboot) Model: QEMU x86 (I440FX)"],
+        absent=["ZAZEN PANIC", "cannot emulate", "triple fault", "[bochs]"],
+    )
+
+
 # The UEFI shell shows an application's EFI_STATUS in %lasterror% without
 # the error bit: EFI_NOT_FOUND (0x800000000000000E) as 0xE, and so on.
 EFI_NOT_FOUND = "0xE"
@@ -865,9 +1022,15 @@ EFI_UNSUPPORTED = "0x3"
 LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("bochs-vmx", "pc"), ("bochs-vmx", "isa"),
               ("bochs-svm", "pc")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
+# Third-party firmware: SeaBIOS to Linux and U-Boot to its prompt on QEMU
+# in make test; on Bochs (minutes each) in make test-thirdparty.
+THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
+
+ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
+    devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
+    seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
@@ -912,9 +1075,9 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PL
     ),
     Scenario(
         "error-firmware-too-big",
-        "[domain a]\nfirmware = big.rom\n", shell=True, extra={"big.rom": b"\xff" * (1024 * 1024 + 1)},
-        lines=["zazen: \\zazen\\zazen.cfg:2: firmware 'big.rom' is 1048577 bytes: at most 1M "
-               "(it ends at 1 MiB, as a PC's BIOS ROM)",
+        "[domain a]\nfirmware = big.rom\n", shell=True, extra={"big.rom": b"\xff" * (16 * 1024 * 1024 + 1)},
+        lines=["zazen: \\zazen\\zazen.cfg:2: firmware 'big.rom' is 16777217 bytes: at most 16M "
+               "(it ends at 4 GiB, as a PC's flash)",
                "zazen returned " + EFI_LOAD_ERROR],
     ),
     Scenario(

@@ -21,6 +21,12 @@ struct arch_ops {
     /* Tag (ASID/VPID) and nested page tables built from domain->mem. */
     bool (*domain_create)(struct domain *d, char *why, size_t why_size);
     void (*domain_destroy)(struct domain *d);
+    /* domain->mem changed in [gpa, gpa+size) while the domain runs (the
+     * PAM registers moved a segment between ROM and shadow RAM): the
+     * nested tables follow, and no vCPU keeps a stale translation (NPT:
+     * a TLB flush at the next VMRUN; EPT: INVEPT). False: out of memory
+     * for a page table (the domain cannot go on). */
+    bool (*remap)(struct domain *d, u64 gpa, u64 size);
     bool (*vcpu_create)(struct vcpu *v, char *why, size_t why_size);
     void (*vcpu_destroy)(struct vcpu *v);
     /* The state after RESET: real mode, CS:IP = F000:FFF0 (SDM 3A 9.1.1). */

@@ -628,7 +628,7 @@ bool config_check_file_size(const struct config_file *f, u64 size, struct config
         return false;
     }
     if (strcmp(f->key, "firmware") == 0 && size > CONFIG_MAX_FIRMWARE) {
-        snprintf(err->msg, sizeof(err->msg), "firmware '%s' is %llu bytes: at most 1M (it ends at 1 MiB, as a PC's BIOS ROM)",
+        snprintf(err->msg, sizeof(err->msg), "firmware '%s' is %llu bytes: at most 16M (it ends at 4 GiB, as a PC's flash)",
                  f->name, (unsigned long long)size);
         return false;
     }

@@ -14,7 +14,7 @@
 #define CONFIG_MIN_MEMORY (1 * MiB)
 #define CONFIG_MIN_MEMORY_BIOS (2 * MiB) /* the built-in BIOS keeps 64 KiB of ACPI tables at the top */
 #define CONFIG_MAX_MEMORY (3 * GiB)
-#define CONFIG_MAX_FIRMWARE (1 * MiB)
+#define CONFIG_MAX_FIRMWARE (16 * MiB) /* a flash part ending at 4 GiB, clear of the APICs at FEC00000h */
 #define CONFIG_TRACE_MAX_EXITS 4096 /* trace = N: 40 bytes an exit, at most 160 KiB a domain */
 #define CONFIG_CMDLINE_MAX 256      /* cmdline = ...: one config line holds it */
 
@@ -99,7 +99,7 @@ typedef bool (*config_file_fn)(void *ctx, const struct domain_config *d, const s
 bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx);
 
 /* Checks a loaded file's size against what its key allows (a firmware
- * image: 1 byte to 1 MiB; a kernel or ramdisk: not empty, at most 3G). */
+ * image: 1 byte to 16 MiB; a kernel or ramdisk: not empty, at most 3G). */
 bool config_check_file_size(const struct config_file *f, u64 size, struct config_error *err);
 
 /* After the CPUs are up: every cpus = names CPUs that are online (bit i

@@ -29,7 +29,7 @@ static bool add_region(struct domain *d, u64 gpa, u64 size, u8 *host, bool read_
 {
     if (d->mem_count == DOMAIN_MAX_MEM_REGIONS)
         return false;
-    d->mem[d->mem_count++] = (struct guest_mem_region){gpa, size, host, read_only, owned};
+    d->mem[d->mem_count++] = (struct guest_mem_region){gpa, size, host, read_only, owned, NULL};
     return true;
 }
 
@@ -51,27 +51,73 @@ static const struct bootinfo_file *find_file(const struct bootinfo *bi, const ch
     return NULL;
 }
 
-/* The firmware image is a ROM whose last byte sits just below 1 MiB and
- * again just below 4 GiB, where the reset vector F000:FFF0 (linear
- * FFFFFFF0h) and the real-mode F segment find it (SDM 3A 9.1.4). Both
- * aliases map the same read-only host pages; the RAM under the low alias
- * is hidden, as a PC's shadowed ROM hides it. */
+/* What a PAM segment shows when it reads from PCI: the firmware ROM in
+ * E0000h-FFFFFh, where the PIIX3 decodes the BIOS (82371SB, "BIOS memory
+ * space": its last 128 KiB), nothing (NULL) in C0000h-DFFFFh. */
+static u8 *pam_pci_side(const struct domain *d, u64 gpa)
+{
+    u64 window = MiB - DOMAIN_ROM_LOW_WINDOW;
+    if (gpa < window)
+        return NULL;
+    return d->rom + d->rom_size - DOMAIN_ROM_LOW_WINDOW + (gpa - window);
+}
+
+/* The 82441FX's PAM attributes ("PAM[6:0]"): RE sends reads to DRAM, WE
+ * sends writes there; what is not sent to DRAM goes to PCI, where the ROM
+ * drops writes. */
+static void fill_pam_region(const struct domain *d, struct guest_mem_region *r, enum pam_access access)
+{
+    u8 *ram = d->ram + r->gpa, *pci = pam_pci_side(d, r->gpa);
+    bool re = access & PAM_READ_ONLY, we = access & PAM_WRITE_ONLY;
+    r->host = re ? ram : pci;
+    r->read_only = !(re && we);
+    r->write_to = we && !re ? ram : NULL;
+}
+
+void domain_set_pam(struct domain *d, unsigned segment, enum pam_access access)
+{
+    if (segment >= PAM_SEGMENTS || !d->pam_region)
+        return;
+    struct guest_mem_region *r = &d->mem[d->pam_region + segment];
+    fill_pam_region(d, r, access);
+    if (d->arch && !arch->remap(d, r->gpa, r->size)) /* d->arch: the nested tables exist */
+        domain_end(d, "out of memory for nested page tables while remapping %llx-%llx",
+                   (unsigned long long)r->gpa, (unsigned long long)(r->gpa + r->size - 1));
+}
+
+/* The guest-physical map of a PC (domain RAM of at least 1 MiB):
+ *   0-BFFFFh                RAM;
+ *   C0000h-FFFFFh           13 PAM segments over shadow RAM (the RAM's own
+ *                           bytes there), reading at reset from PCI: the
+ *                           ROM's last 128 KiB at E0000h-FFFFFh, nothing
+ *                           below;
+ *   1 MiB-end of RAM        RAM;
+ *   4 GiB - ROM size - 4 GiB the whole firmware image, read-only, so that
+ *                           the reset vector F000:FFF0 (linear FFFFFFF0h,
+ *                           SDM 3A 9.1.4) finds its last 16 bytes.
+ * The ROM is the image at the top of a flash part of at least 128 KiB;
+ * unused flash reads as erased (FFh). */
 static bool map_firmware(struct domain *d, const u8 *image, u64 image_size, u8 *ram, char *why, size_t why_size)
 {
-    u64 rom_size = ALIGN_UP(image_size, PAGE_SIZE);
+    u64 rom_size = MAX(ALIGN_UP(image_size, PAGE_SIZE), DOMAIN_ROM_LOW_WINDOW);
     u8 *rom = page_alloc(rom_size);
     if (!rom)
         return fail(why, why_size, "out of memory for the firmware ROM");
-    memset(rom, 0xff, rom_size - image_size); /* unused ROM space reads as erased flash */
+    memset(rom, 0xff, rom_size - image_size);
     memcpy(rom + rom_size - image_size, image, image_size);
-    u64 low = MiB - rom_size;
-    u64 ram_size = d->ram_size;
-    /* RAM below the ROM, the ROM, then RAM from 1 MiB up. */
-    bool ok = add_region(d, 0, MIN(low, ram_size), ram, false, true) &&
-              add_region(d, low, rom_size, rom, true, true) &&
-              add_region(d, 4 * GiB - rom_size, rom_size, rom, true, false);
-    if (ok && ram_size > MiB)
-        ok = add_region(d, MiB, ram_size - MiB, ram + MiB, false, false);
+    d->ram = ram;
+    d->rom = rom;
+    d->rom_size = rom_size;
+    u64 low_ram = 0xC0000;
+    bool ok = add_region(d, 0, low_ram, ram, false, true) && add_region(d, 4 * GiB - rom_size, rom_size, rom, true, true);
+    d->pam_region = d->mem_count;
+    for (unsigned i = 0; ok && i < PAM_SEGMENTS; i++) {
+        ok = add_region(d, pam_segment_base(i), pam_segment_size(i), NULL, true, false);
+        if (ok)
+            fill_pam_region(d, &d->mem[d->mem_count - 1], PAM_DISABLED);
+    }
+    if (ok && d->ram_size > MiB)
+        ok = add_region(d, MiB, d->ram_size - MiB, ram + MiB, false, false);
     return ok ? true : fail(why, why_size, "too many memory regions");
 }
 
@@ -227,6 +273,7 @@ void domain_destroy(struct domain *d)
     arch->domain_destroy(d);
     if (d->trace.capacity)
         page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
+    page_free(d->fw_cfg, sizeof(*d->fw_cfg));
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
         if (!r->owned)

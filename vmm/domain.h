@@ -7,6 +7,7 @@
 #include "bootinfo.h"
 #include "config.h"
 #include "exit.h"
+#include "fw_cfg_content.h"
 #include "lock.h"
 #include "sched.h"
 #include "trace.h"
@@ -47,10 +48,15 @@ enum end_kind { END_CRASH, END_POWEROFF, END_REBOOT, END_DESTROYED };
 struct guest_mem_region {
     u64 gpa;
     u64 size;
-    u8 *host;       /* identity-mapped host memory */
-    bool read_only; /* a ROM: writes are dropped */
+    u8 *host;       /* identity-mapped host memory; NULL: reads go to the bus (nothing mapped) */
+    bool read_only; /* a ROM: writes do not reach host... */
     bool owned;     /* allocated for this domain (freed with it) */
+    u8 *write_to;   /* ...but, if not NULL, go here (a PAM segment that reads ROM and writes RAM) */
 };
+
+/* The PC's 640 KiB-1 MiB area: shadow RAM under the firmware ROM, steered
+ * by the i440FX PAM registers (devmodel/piix.h) in 13 segments. */
+#define DOMAIN_ROM_LOW_WINDOW (128 * KiB) /* the ROM's last 128 KiB answer at E0000h-FFFFFh */
 
 struct domain {
     unsigned id; /* from 1, in config order */
@@ -59,6 +65,9 @@ struct domain {
     struct guest_mem_region mem[DOMAIN_MAX_MEM_REGIONS];
     unsigned mem_count;
     u64 ram_size;
+    u8 *ram, *rom;               /* the host blocks behind the regions */
+    u64 rom_size;                /* the image, rounded up to whole pages and at least 128 KiB */
+    unsigned pam_region;         /* mem[pam_region + i] is PAM segment i */
     struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
     unsigned vcpu_count;
     struct pc pc;                /* the emulated PC: every device, its bus and clock */
@@ -76,6 +85,7 @@ struct domain {
     u64 exit_ticks[EXIT_REASON_COUNT];
     u64 phase_ticks[4];
     struct trace_ring trace;     /* trace = N: the last N exits; capacity 0 without */
+    struct fw_cfg_content *fw_cfg; /* the blobs the fw_cfg device hands out */
     struct exit_stats stats_last; /* stats = N: the counts at the last report */
     u64 stats_next;               /* domain time of the next report */
     struct sched_domain sched;
@@ -153,5 +163,11 @@ void domain_print_trace(const struct domain *d);
 
 /* Guest-physical to host pointer, if [gpa, gpa+len) lies in one region. */
 struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len);
+
+/* A PAM segment's attribute changed (the guest wrote the i440FX's PAM
+ * registers, or a reset cleared them): its region now reads from and
+ * writes to shadow RAM or the ROM as the attribute says, and the backend's
+ * nested tables follow. */
+void domain_set_pam(struct domain *d, unsigned segment, enum pam_access access);
 
 #endif

@@ -37,12 +37,14 @@ void guest_phys_access(struct domain *d, u64 gpa, void *data, unsigned size, boo
         /* Regions are page granular: never let one piece span two of them. */
         unsigned chunk = MIN(size, (unsigned)(PAGE_SIZE - (gpa & (PAGE_SIZE - 1))));
         struct guest_mem_region *r = domain_find_region(d, gpa, chunk);
-        if (!r)
+        if (!r || (!write && !r->host))
             mmio_access(d, gpa, data, chunk, write);
         else if (!write)
             memcpy(data, r->host + (gpa - r->gpa), chunk);
         else if (!r->read_only)
             memcpy(r->host + (gpa - r->gpa), data, chunk);
+        else if (r->write_to) /* PAM write-only: the shadow RAM takes it */
+            memcpy(r->write_to + (gpa - r->gpa), data, chunk);
         gpa += chunk;
         data = (u8 *)data + chunk;
         size -= chunk;

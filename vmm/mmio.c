@@ -10,7 +10,7 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
 {
     struct domain *d = v->domain;
     struct guest_mem_region *r = domain_find_region(d, e->npf.gpa, 1);
-    if (r && !(r->read_only && e->npf.write)) {
+    if (r && r->host && !(r->read_only && e->npf.write)) {
         /* RAM that is mapped yet faulted: the nested tables are wrong. */
         domain_end(d, "nested page fault on mapped RAM at GPA %llx (%s)", (unsigned long long)e->npf.gpa,
                    e->npf.write ? "write" : e->npf.fetch ? "fetch" : "read");

@@ -14,6 +14,9 @@
 #define MSR_IA32_MCG_CAP 0x179
 #define MSR_IA32_MCG_STATUS 0x17a
 #define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_IA32_MTRRCAP 0xfe
+#define MSR_IA32_MTRR_DEF_TYPE 0x2ff
+_Static_assert(sizeof(((struct vcpu *)0)->mtrr) == 28 * sizeof(u64), "def type, 11 fixed, 8 variable pairs");
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 #define CPUID_80000001_EDX_RDTSCP BIT(27)
 #define CPUID_7_ECX_RDPID BIT(22)
@@ -120,6 +123,76 @@ static bool write_tsc_aux(struct vcpu *v, u32 msr, u64 value)
     return true;
 }
 
+/* MTRRs (SDM 3A 12.11). CPUID does not announce them, yet firmware
+ * written for PCs reads and programs them without asking (U-Boot's x86
+ * port saves the fixed ranges): they are kept as written, with the
+ * architectural checks, and change no memory type (the nested tables
+ * decide it). IA32_MTRRCAP: 8 variable ranges, fixed ranges, no WC, no
+ * SMRR (12.11.1). */
+#define MTRRCAP_VALUE (8u | BIT(8))
+#define MTRR_VAR_FIRST 0x200
+#define MTRR_VAR_LAST 0x20f
+#define MTRR_FIX_64K 0x250
+#define MTRR_FIX_16K_80000 0x258
+#define MTRR_FIX_16K_A0000 0x259
+#define MTRR_FIX_4K_FIRST 0x268
+#define MTRR_FIX_4K_LAST 0x26f
+#define MTRR_DEF_TYPE_RESERVED (~0xcffull) /* type 7:0, FE 10, E 11 */
+#define MTRR_PHYSMASK_RESERVED 0x7ffull    /* bits 10:0; V is bit 11 */
+#define MTRR_PHYSBASE_RESERVED 0xf00ull    /* bits 11:8 */
+
+static int mtrr_index(u32 msr)
+{
+    if (msr == MSR_IA32_MTRR_DEF_TYPE)
+        return 0;
+    if (msr == MTRR_FIX_64K)
+        return 1;
+    if (msr == MTRR_FIX_16K_80000 || msr == MTRR_FIX_16K_A0000)
+        return 2 + (int)(msr - MTRR_FIX_16K_80000);
+    if (msr >= MTRR_FIX_4K_FIRST && msr <= MTRR_FIX_4K_LAST)
+        return 4 + (int)(msr - MTRR_FIX_4K_FIRST);
+    if (msr >= MTRR_VAR_FIRST && msr <= MTRR_VAR_LAST)
+        return 12 + (int)(msr - MTRR_VAR_FIRST);
+    return -1;
+}
+
+/* Memory types UC 0, WC 1, WT 4, WP 5, WB 6 (12.11.2 table 12-8). */
+static bool valid_memory_type(u64 type) { return type <= 6 && type != 2 && type != 3; }
+
+static bool read_mtrrcap(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)v;
+    (void)msr;
+    *value = MTRRCAP_VALUE;
+    return true;
+}
+
+static bool read_mtrr(struct vcpu *v, u32 msr, u64 *value)
+{
+    *value = v->mtrr[mtrr_index(msr)];
+    return true;
+}
+
+/* A reserved bit or an undefined memory type faults (12.11.2-12.11.3). */
+static bool write_mtrr(struct vcpu *v, u32 msr, u64 value)
+{
+    bool ok;
+    if (msr == MSR_IA32_MTRR_DEF_TYPE) {
+        ok = !(value & MTRR_DEF_TYPE_RESERVED) && valid_memory_type(value & 0xff);
+    } else if (msr >= MTRR_VAR_FIRST) {
+        bool mask = (msr - MTRR_VAR_FIRST) & 1;
+        ok = mask ? !(value & MTRR_PHYSMASK_RESERVED)
+                  : !(value & MTRR_PHYSBASE_RESERVED) && valid_memory_type(value & 0xff);
+    } else {
+        ok = true;
+        for (unsigned i = 0; i < 8; i++)
+            ok = ok && valid_memory_type((value >> (8 * i)) & 0xff);
+    }
+    if (ok)
+        v->mtrr[mtrr_index(msr)] = value;
+    return ok;
+}
+
 /* AMD model-specific MSRs that OSes read without checking for a #GP
  * (Linux reads 0xC0010055 at boot): they read as 0 and ignore writes, the
  * quiet state (AMD BKDG for families 10h-16h): no C1E message pending
@@ -144,16 +217,20 @@ static const struct msr_rule rules[] = {
     {MSR_IA32_BIOS_SIGN_ID, read_zero, write_ignore}, /* microcode revision: none */
     {MSR_IA32_MCG_CAP, read_zero, NULL},              /* no machine-check banks */
     {MSR_IA32_MCG_STATUS, read_zero, write_zero_only},
+    {MSR_IA32_MTRRCAP, read_mtrrcap, NULL},
     {MSR_IA32_MISC_ENABLE, read_misc_enable, write_ignore},
 };
 
 static const struct msr_rule amd_perf = {0, read_zero, write_ignore};
+static const struct msr_rule mtrr = {0, read_mtrr, write_mtrr};
 
 static const struct msr_rule *find_rule(u32 msr)
 {
     for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
         if (rules[i].msr == msr)
             return &rules[i];
+    if (mtrr_index(msr) >= 0)
+        return &mtrr;
     if (msr >= MSR_AMD_PERF_FIRST && msr <= MSR_AMD_PERF_LAST)
         return &amd_perf;
     return NULL;

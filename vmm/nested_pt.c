@@ -1,6 +1,7 @@
 /* See nested_pt.h. Levels are numbered as in the SDM: 4 (PML4) down to 1
  * (PT); a leaf at level 2 maps 2 MiB. */
 #include "nested_pt.h"
+#include "domain.h"
 #include "mm.h"
 
 #define ENTRIES 512
@@ -47,6 +48,57 @@ bool nested_pt_map(struct nested_pt *pt, u64 gpa, u64 hpa, u64 size, unsigned pe
         gpa += step;
         hpa += step;
         size = size > step ? size - step : 0;
+    }
+    return true;
+}
+
+/* The level-1 table for gpa, splitting a 2 MiB leaf in its way into 512
+ * 4 KiB leaves with the same translation and permissions. */
+static u64 *small_table_for(struct nested_pt *pt, u64 gpa, unsigned perms_of_large)
+{
+    u64 *pd = table_for(pt, gpa, 2);
+    if (!pd)
+        return NULL;
+    u64 *entry = &pd[index_at(gpa, 2)];
+    if (pt->fmt->present(*entry) && pt->fmt->is_large(*entry)) {
+        u64 *pt1 = page_alloc(PAGE_SIZE);
+        if (!pt1)
+            return NULL;
+        pt->table_pages++;
+        u64 base = pt->fmt->address(*entry) & ~(LARGE_PAGE_SIZE - 1);
+        for (unsigned i = 0; i < ENTRIES; i++)
+            pt1[i] = pt->fmt->leaf_entry(base + (u64)i * PAGE_SIZE, perms_of_large, false);
+        *entry = pt->fmt->table_entry(hpa_of(pt1));
+    }
+    return table_for(pt, gpa, 1);
+}
+
+static unsigned region_perms(const struct guest_mem_region *r)
+{
+    return NESTED_READ | NESTED_EXEC | (r->read_only ? 0 : NESTED_WRITE);
+}
+
+bool nested_pt_map_domain(struct nested_pt *pt, struct domain *d)
+{
+    for (unsigned i = 0; i < d->mem_count; i++) {
+        const struct guest_mem_region *m = &d->mem[i];
+        if (m->host && !nested_pt_map(pt, m->gpa, hpa_of(m->host), m->size, region_perms(m)))
+            return false;
+    }
+    return true;
+}
+
+bool nested_pt_follow_domain(struct nested_pt *pt, struct domain *d, u64 gpa, u64 size)
+{
+    for (u64 end = gpa + size; gpa < end; gpa += PAGE_SIZE) {
+        /* A 2 MiB leaf only ever maps RAM (regions that change are small). */
+        struct guest_mem_region *ram = domain_find_region(d, gpa & ~(LARGE_PAGE_SIZE - 1), 1);
+        u64 *table = small_table_for(pt, gpa, ram ? region_perms(ram) : NESTED_READ | NESTED_EXEC);
+        if (!table)
+            return false;
+        struct guest_mem_region *r = domain_find_region(d, gpa, PAGE_SIZE);
+        table[index_at(gpa, 1)] =
+            r && r->host ? pt->fmt->leaf_entry(hpa_of(r->host + (gpa - r->gpa)), region_perms(r), false) : 0;
     }
     return true;
 }

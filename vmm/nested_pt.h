@@ -31,4 +31,14 @@ bool nested_pt_init(struct nested_pt *pt, const struct nested_pt_format *fmt);
 bool nested_pt_map(struct nested_pt *pt, u64 gpa, u64 hpa, u64 size, unsigned perms);
 void nested_pt_destroy(struct nested_pt *pt);
 
+struct domain;
+/* Every region of domain->mem with host memory, mapped: read and execute,
+ * and write unless read-only. False: out of memory. */
+bool nested_pt_map_domain(struct nested_pt *pt, struct domain *d);
+/* [gpa, gpa+size) (4 KiB aligned) made to follow domain->mem again, while
+ * the domain runs: each page maps what its region says now, or nothing.
+ * A 2 MiB leaf that covers part of the range is split into 4 KiB leaves
+ * first. The caller flushes the TLBs. False: out of memory. */
+bool nested_pt_follow_domain(struct nested_pt *pt, struct domain *d, u64 gpa, u64 size);
+
 #endif

@@ -9,6 +9,7 @@
 #include "hosttime.h"
 #include "lock.h"
 #include "kernel_boot.h"
+#include "mm.h"
 #include "string.h"
 #include "tpr.h"
 #include "walltime.h"
@@ -74,6 +75,11 @@ static void guest_post(void *ctx, u8 code)
 {
     struct domain *d = ctx;
     d->post_code = code;
+}
+
+static void guest_pam_changed(void *ctx, unsigned segment, enum pam_access access)
+{
+    domain_set_pam(ctx, segment, access);
 }
 
 /* ---- the built-in BIOS's tables ---- */
@@ -184,6 +190,40 @@ static bool find_kernel_files(struct domain *d, const struct bootinfo *bi, char 
     return true;
 }
 
+/* The drives firmware should boot from, in the config's order: hard disks
+ * then the CD-ROM, or the CD-ROM first with boot = cdrom. */
+static unsigned boot_disks(const struct domain *d, struct fw_cfg_boot_disk *out)
+{
+    unsigned n = 0;
+    for (unsigned pass = 0; pass < 2; pass++) {
+        bool want_cd = (pass == 0) == d->cfg->boot_cdrom_first;
+        for (unsigned i = 0; i < 4; i++)
+            if (d->disks[i].data && d->disks[i].cdrom == want_cd)
+                out[n++] = (struct fw_cfg_boot_disk){i / 2, i % 2};
+    }
+    return n;
+}
+
+/* What firmware written for QEMU reads through fw_cfg (every domain has
+ * the device: SeaBIOS and qboot need it, the Zazen BIOS ignores it). */
+static bool setup_fw_cfg(struct domain *d, char *why, size_t why_size)
+{
+    d->fw_cfg = page_alloc(sizeof(*d->fw_cfg));
+    if (!d->fw_cfg) {
+        snprintf(why, why_size, "out of memory for the fw_cfg items");
+        return false;
+    }
+    struct bios_platform p = bios_platform_of(d);
+    struct fw_cfg_boot_disk boot[4];
+    unsigned n = boot_disks(d, boot);
+    if (!fw_cfg_content_build(d->fw_cfg, &p, d->cfg->vcpus, boot, n) ||
+        !fw_cfg_content_install(d->fw_cfg, &d->pc.fw_cfg)) {
+        snprintf(why, why_size, "cannot build the fw_cfg items");
+        return false;
+    }
+    return true;
+}
+
 bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
     struct calendar_time now = walltime_now();
@@ -195,6 +235,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .reset = guest_reset,
         .poweroff = guest_poweroff,
         .post = guest_post,
+        .pam_changed = guest_pam_changed,
         .ctx = d,
     };
     for (unsigned i = 0; i < 4; i++)
@@ -204,7 +245,8 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         return false;
     clock_set_tsc(&d->pc.clock, host_tsc_khz(), rdtsc());
     write_bios_tables(d);
-    return find_kernel_files(d, bi, why, why_size) && load_kernel(d, true, why, why_size);
+    return find_kernel_files(d, bi, why, why_size) && load_kernel(d, true, why, why_size) &&
+           setup_fw_cfg(d, why, why_size);
 }
 
 /* ---- console input ---- */

@@ -99,6 +99,10 @@ struct vcpu {
         u16 from_cs, entry_cs; /* the last one was delivered from here... */
         u64 from_rip, entry_rip; /* ...to the handler here */
     } reflect_chain;
+    /* The MTRRs as the guest wrote them (vmm/msr.c: IA32_MTRR_DEF_TYPE,
+     * the 11 fixed-range and 8 variable-range pairs); they change no
+     * memory type: the nested tables decide that. */
+    u64 mtrr[28];
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;

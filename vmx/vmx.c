@@ -308,13 +308,9 @@ static bool vmx_domain_create(struct domain *d, char *why, size_t why_size)
         return false;
     }
     x->ept.large_pages = vmx_cpu.large_pages;
-    for (unsigned i = 0; i < d->mem_count; i++) {
-        const struct guest_mem_region *m = &d->mem[i];
-        unsigned perms = NESTED_READ | NESTED_EXEC | (m->read_only ? 0 : NESTED_WRITE);
-        if (!nested_pt_map(&x->ept, m->gpa, hpa_of(m->host), m->size, perms)) {
-            snprintf(why, why_size, "out of memory for extended page tables");
-            return false;
-        }
+    if (!nested_pt_map_domain(&x->ept, d)) {
+        snprintf(why, why_size, "out of memory for extended page tables");
+        return false;
     }
     /* Each CPU flushes this EPT's translations when one of the domain's
      * vCPUs first becomes active there (make_current): an EPT root reused
@@ -331,6 +327,21 @@ static void vmx_domain_destroy(struct domain *d)
     nested_pt_destroy(&x->ept);
     page_free(x, sizeof(*x));
     d->arch = NULL;
+}
+
+/* The EPT changed under a running domain: INVEPT drops the guest-physical
+ * and combined translations derived from it on this CPU (SDM 3C 29.4.3.1:
+ * software must invalidate after changing an EPT paging-structure entry).
+ * The domain's one vCPU runs here (the change comes from its exit); a CPU
+ * it ran on before flushes this EPT when the vCPU comes back
+ * (make_current). */
+static bool vmx_remap(struct domain *d, u64 gpa, u64 size)
+{
+    struct vmx_domain *x = xd(d);
+    if (!nested_pt_follow_domain(&x->ept, d, gpa, size))
+        return false;
+    flush_ept(x->eptp);
+    return true;
 }
 
 /* ---- the VMCS ---- */
@@ -995,6 +1006,7 @@ const struct arch_ops vmx_ops = {
     .cpu_enable = vmx_cpu_enable,
     .domain_create = vmx_domain_create,
     .domain_destroy = vmx_domain_destroy,
+    .remap = vmx_remap,
     .vcpu_create = vmx_vcpu_create,
     .vcpu_destroy = vmx_vcpu_destroy,
     .vcpu_reset = vmx_vcpu_reset,

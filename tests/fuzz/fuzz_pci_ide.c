@@ -338,7 +338,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     struct ide_disk *list[IDE_DEVICES];
     for (unsigned i = 0; i < IDE_DEVICES; i++)
         list[i] = disks[i].data || disks[i].cdrom ? &disks[i] : NULL;
-    if (!ide_init(&ide, env, list) || !pci_init(&pci, env) || !piix_init(&piix, env, &pci, &ide))
+    if (!ide_init(&ide, env, list) || !pci_init(&pci, env) || !piix_init(&piix, env, &pci, &ide, NULL, NULL))
         abort();
     while (prog_more(&g)) {
         dma.have_entry = false; /* a DMA run starts with a PRD fetch */

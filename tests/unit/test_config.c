@@ -185,10 +185,11 @@ TEST(config_too_many_domains)
 TEST(config_file_sizes)
 {
     CHECK(parse("[domain a]\nfirmware = big.rom\n"));
-    CHECK(config_check_file_size(&cfg.domains[0].firmware, 1 << 20, &err));
-    CHECK(!config_check_file_size(&cfg.domains[0].firmware, (1 << 20) + 1, &err));
+    CHECK(config_check_file_size(&cfg.domains[0].firmware, 1 << 20, &err)); /* U-Boot's u-boot.rom */
+    CHECK(config_check_file_size(&cfg.domains[0].firmware, 16 << 20, &err));
+    CHECK(!config_check_file_size(&cfg.domains[0].firmware, (16 << 20) + 1, &err));
     CHECK_EQ(err.line, 2);
-    CHECK_STR(err.msg, "firmware 'big.rom' is 1048577 bytes: at most 1M (it ends at 1 MiB, as a PC's BIOS ROM)");
+    CHECK_STR(err.msg, "firmware 'big.rom' is 16777217 bytes: at most 16M (it ends at 4 GiB, as a PC's flash)");
     CHECK(!config_check_file_size(&cfg.domains[0].firmware, 0, &err));
     CHECK_STR(err.msg, "firmware 'big.rom' is empty");
 }

@@ -13,6 +13,23 @@ static struct ide ide;
 static u8 disk_image[64 * 512];
 static struct ide_disk hd;
 
+/* What the platform heard of PAM changes, in order. */
+static struct {
+    unsigned count;
+    unsigned segment[64];
+    enum pam_access access[64];
+} pam_log;
+
+static void pam_heard(void *ctx, unsigned segment, enum pam_access access)
+{
+    CHECK(ctx == &pam_log);
+    if (pam_log.count < 64) {
+        pam_log.segment[pam_log.count] = segment;
+        pam_log.access[pam_log.count] = access;
+    }
+    pam_log.count++;
+}
+
 static void setup(void)
 {
     struct dm_env *env = fake_env_reset();
@@ -22,7 +39,8 @@ static void setup(void)
     struct ide_disk *disks[4] = {&hd, NULL, NULL, NULL};
     pci_init(&pci, env);
     ide_init(&ide, env, disks);
-    piix_init(&piix, env, &pci, &ide);
+    memset(&pam_log, 0, sizeof(pam_log));
+    piix_init(&piix, env, &pci, &ide, pam_heard, &pam_log);
 }
 
 static u32 cfg_addr(u8 bus, u8 dev, u8 fn, u8 reg)
@@ -196,7 +214,7 @@ TEST(pci_ide_bar4_sizing_and_moving)
 {
     setup();
     cfg_write(1, 1, 0x20, 4, 0xFFFFFFFF);
-    CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0x0000FFF1); /* 16 bytes of I/O */
+    CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0xFFFFFFF1); /* 16 bytes of I/O, 32 address bits (SeaBIOS sizes all 32) */
     cfg_write(1, 1, 0x20, 4, 0xC000);
     CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0xC001);
     CHECK_EQ(io_in(0xC004, 4), 0xFFFFFFFF); /* I/O space not enabled yet */
@@ -214,6 +232,11 @@ TEST(pci_ide_bar4_sizing_and_moving)
     CHECK_EQ(ide.bm_base, 0);
     cfg_write(1, 1, 0x04, 2, 0x0001);
     CHECK_EQ(io_in(0xD014, 4), 0x00012340);
+    /* a base no port address reaches: nothing decodes */
+    cfg_write(1, 1, 0x20, 4, 0x1D010);
+    CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0x1D011);
+    CHECK_EQ(ide.bm_base, 0);
+    CHECK_EQ(io_in(0xD014, 4), 0xFFFFFFFF);
 }
 
 TEST(pci_ide_bus_master_enable_gates_dma)
@@ -287,4 +310,85 @@ TEST(pci_reset_restores_defaults_and_releases_bm_ports)
     CHECK_EQ(cfg_read(1, 1, 0x20, 4), 0x00000001);
     CHECK_EQ(cfg_read(0, 0, 0x59, 1), 0x00);
     CHECK_EQ(cfg_read(1, 0, 0x0E, 1), 0x80);
+}
+
+/* ---- the i440FX PAM registers (82441FX "PAM[6:0]") ---- */
+
+TEST(pam_segments_cover_c0000_to_fffff)
+{
+    CHECK_EQ(pam_segment_base(PAM_BIOS_SEGMENT), 0xF0000);
+    CHECK_EQ(pam_segment_size(PAM_BIOS_SEGMENT), 0x10000);
+    for (unsigned s = 1; s < PAM_SEGMENTS; s++) {
+        CHECK_EQ(pam_segment_base(s), 0xC0000 + (s - 1) * 0x4000);
+        CHECK_EQ(pam_segment_size(s), 0x4000);
+    }
+    CHECK_EQ(pam_segment_base(12) + pam_segment_size(12), 0xF0000); /* EC000h-EFFFFh: PAM6 high */
+}
+
+TEST(pam_decode_low_and_high_nibbles)
+{
+    u8 regs[PAM_REGISTERS] = {0};
+    regs[0] = 0x10;            /* PAM0 5:4 = RE: F segment read only */
+    regs[1] = 0x21;            /* PAM1: C0000h RE, C4000h WE */
+    regs[6] = 0x03;            /* PAM6: E8000h RE+WE, EC000h off */
+    CHECK_EQ(pam_decode(regs, 0), PAM_READ_ONLY);
+    CHECK_EQ(pam_decode(regs, 1), PAM_READ_ONLY);
+    CHECK_EQ(pam_decode(regs, 2), PAM_WRITE_ONLY);
+    CHECK_EQ(pam_decode(regs, 3), PAM_DISABLED);
+    CHECK_EQ(pam_decode(regs, 11), PAM_READ_WRITE);
+    CHECK_EQ(pam_decode(regs, 12), PAM_DISABLED);
+    regs[0] = 0x0f; /* PAM0's low nibble is reserved: no segment */
+    CHECK_EQ(pam_decode(regs, 0), PAM_DISABLED);
+    CHECK_EQ(pam_decode(regs, PAM_SEGMENTS), PAM_DISABLED);
+}
+
+TEST(pam_registers_reset_to_zero_with_reserved_bits_read_only)
+{
+    setup();
+    for (u8 r = 0x59; r <= 0x5F; r++)
+        CHECK_EQ(cfg_read(0, 0, r, 1), 0x00);
+    cfg_write(0, 0, 0x59, 1, 0xFF);
+    CHECK_EQ(cfg_read(0, 0, 0x59, 1), 0x30); /* HIENABLE only */
+    cfg_write(0, 0, 0x5A, 1, 0xFF);
+    CHECK_EQ(cfg_read(0, 0, 0x5A, 1), 0x33); /* bits 7:6 and 3:2 reserved */
+}
+
+TEST(pam_write_reports_each_changed_segment)
+{
+    setup();
+    CHECK_EQ(pam_log.count, 0u); /* every segment starts on PCI: nothing to say */
+    cfg_write(0, 0, 0x59, 1, 0x30);
+    CHECK_EQ(pam_log.count, 1u);
+    CHECK_EQ(pam_log.segment[0], 0u);
+    CHECK_EQ(pam_log.access[0], PAM_READ_WRITE);
+    CHECK_EQ(piix_pam(&piix, 0), PAM_READ_WRITE);
+    cfg_write(0, 0, 0x59, 1, 0x30); /* no change, no report */
+    CHECK_EQ(pam_log.count, 1u);
+    /* SeaBIOS's style: a dword write to 58h-5Bh sets PAM0-2 at once. */
+    cfg_write(0, 0, 0x58, 4, 0x33331000);
+    CHECK_EQ(pam_log.count, 6u); /* F segment to read only, C0000h-CFFFFh to read/write */
+    CHECK_EQ(pam_log.segment[1], 0u);
+    CHECK_EQ(pam_log.access[1], PAM_READ_ONLY);
+    for (unsigned i = 2; i < 6; i++) {
+        CHECK_EQ(pam_log.segment[i], i - 1);
+        CHECK_EQ(pam_log.access[i], PAM_READ_WRITE);
+    }
+    cfg_write(0, 0, 0x5F, 1, 0x20); /* EC000h write only */
+    CHECK_EQ(pam_log.segment[6], 12u);
+    CHECK_EQ(pam_log.access[6], PAM_WRITE_ONLY);
+    cfg_write(0, 0, 0x40, 4, 0xFFFFFFFF); /* other registers: nothing */
+    CHECK_EQ(pam_log.count, 7u);
+}
+
+TEST(pam_reset_gives_every_segment_back_to_pci)
+{
+    setup();
+    cfg_write(0, 0, 0x59, 1, 0x10);
+    cfg_write(0, 0, 0x5E, 1, 0x33);
+    unsigned before = pam_log.count;
+    piix_reset(&piix);
+    CHECK_EQ(pam_log.count, before + 3); /* F segment, E0000h, E4000h */
+    for (unsigned s = 0; s < PAM_SEGMENTS; s++)
+        CHECK_EQ(piix_pam(&piix, s), PAM_DISABLED);
+    CHECK_EQ(cfg_read(0, 0, 0x59, 1), 0x00);
 }

@@ -507,3 +507,23 @@ TEST(pit_muted_irq0_arms_nothing_and_keeps_counting)
     CHECK_EQ(pit.ch[0].tick.missed, 0);
     CHECK_EQ(pit.ch[0].tick.backlog, 0);
 }
+
+/* Linux's quick_pit_calibrate: counter 2, mode 0, count FFFFh: the high
+ * byte reads FFh for the first 256 CLK edges after the count is loaded,
+ * then steps down by one every 256 edges. */
+TEST(pit_channel2_quick_calibration_msb_steps)
+{
+    CHECK(setup());
+    at(1000000);
+    outb_(PORT61, (u8)((inb_(PORT61) & ~0x02) | 0x01));
+    outb_(CTRL, 0xb0);
+    outb_(CH2, 0xff);
+    outb_(CH2, 0xff);
+    u64 loaded = fake.clock.now;
+    u64 k0 = edges_by(loaded); /* the count reaches the CE on edge k0 + 1 */
+    for (u64 k = 2; k < 3 * 256; k += 7) {
+        at(edge_ns(k0 + 1 + k));
+        u16 c = read_count(CH2);
+        CHECK_EQ(c, 0xffff - k);
+    }
+}
