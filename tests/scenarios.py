@@ -190,6 +190,7 @@ def guests_scenario(platform):
             "(cpuid) cpuid: svm hidden",
         ] + CPUID_LINES[platform] + [
             "(cpuid) cpuid: unknown hypercall returns ffffffda",
+            "(cpuid) cpuid: 1000 timer ticks while looping on CPUID",
             "(longmode) longmode: protected mode",
             "(longmode) longmode: 64-bit mode with 4-level paging",
             "(longmode) longmode: EFER.LMA set",

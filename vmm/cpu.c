@@ -180,13 +180,13 @@ static bool apply_fixup(struct trap_frame *f)
 
 /* Host interrupts: only the local APIC timer Zazen arms for guest
  * deadlines (its work is done by the interrupted run loop: the handler
- * just acknowledges it) and the APIC's spurious vector, which must not be
+ * acknowledges it and marks the armed deadline as gone) and the APIC's spurious vector, which must not be
  * acknowledged (SDM 3A 11.9). */
 void trap_dispatch(struct trap_frame *f);
 void trap_dispatch(struct trap_frame *f)
 {
     if (f->vector == HOST_TIMER_VECTOR) {
-        host_lapic_eoi();
+        host_timer_interrupt();
         return;
     }
     if (f->vector == HOST_SPURIOUS_VECTOR)

@@ -384,8 +384,9 @@ void domain_run(struct domain *d)
          * device, with no interrupt waiting at the last look, device time,
          * interrupt delivery and the host timer stay as they were. A
          * device deadline that passes meanwhile still fires the host
-         * timer, whose exit takes the full way. */
-        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason);
+         * timer, and whatever exit it comes with (on AMD-V it may be taken
+         * at the STGI after a CPUID exit) takes the whole way. */
+        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason) && !host_timer_fired();
         /* Otherwise the devices see the moment of the exit: a counter the
          * guest reads (PIT, PM timer, LAPIC current count) must have
          * moved by the time the guest spent running. */

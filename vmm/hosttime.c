@@ -27,7 +27,8 @@ static struct {
     u64 tsc_khz;
     u64 apic_khz;
     u64 apic_per_tsc; /* 32.32 fixed point: no 128-bit division in a freestanding build */
-    u64 armed_deadline; /* the TSC deadline the one-shot counts towards; 0: none */
+    u64 armed_deadline; /* the TSC deadline the one-shot counts towards; 0: none (or it fired) */
+    bool fired;         /* a host timer interrupt came since the last arming */
 } ht;
 
 static u32 lapic_read(u32 reg)
@@ -44,6 +45,22 @@ static void lapic_write(u32 reg, u32 value)
 }
 
 void host_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+
+/* The rule that keeps every tick: a host timer interrupt, however it
+ * arrives (through the IDT, e.g. on AMD-V at the STGI after any #VMEXIT,
+ * or acknowledged by a VT-x external-interrupt exit), means the deadline
+ * it was armed for is due and no one-shot counts any more. Forgetting
+ * the armed deadline makes the next host_timer_arm_tsc arm it again, and
+ * host_timer_fired tells the run loop that this exit, whatever its
+ * reason, must take the whole way (device time, delivery, re-arming). */
+void host_timer_interrupt(void)
+{
+    host_lapic_eoi();
+    ht.armed_deadline = 0;
+    ht.fired = true;
+}
+
+bool host_timer_fired(void) { return ht.fired; }
 
 /* Counts CALIBRATION_MS on 8254 channel 2 in mode 0 (interrupt on
  * terminal count), gated through port 61h bit 0, and watches OUT2 in
@@ -96,6 +113,7 @@ void host_timer_stop(void)
 {
     lapic_write(LAPIC_TIMER_INITIAL, 0);
     ht.armed_deadline = 0;
+    ht.fired = false;
 }
 
 void host_timer_arm_tsc(u64 tsc_deadline)
@@ -104,10 +122,13 @@ void host_timer_arm_tsc(u64 tsc_deadline)
         host_timer_stop();
         return;
     }
+    ht.fired = false;
     /* Most exits leave the next deadline where it was: while the one-shot
-     * still counts towards it (current count non-zero, SDM 3A 11.5.4),
-     * leave it alone. Writing the timer costs more than reading it, and
-     * under nested virtualization each write is an exit of its own. */
+     * still counts towards it, leave it alone. Writing the timer costs
+     * more than reading it, and under nested virtualization each write is
+     * an exit of its own. Once the count reaches zero the interrupt is
+     * raised (SDM 3A 11.5.4) and host_timer_interrupt forgets the
+     * deadline, so a one-shot that has run out is always armed again. */
     if (tsc_deadline == ht.armed_deadline && lapic_read(LAPIC_TIMER_CURRENT) != 0)
         return;
     u64 now = rdtsc();

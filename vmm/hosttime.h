@@ -19,6 +19,13 @@ void host_timer_arm_tsc(u64 tsc_deadline);
 void host_timer_stop(void);
 /* Acknowledges an interrupt at the host local APIC. */
 void host_lapic_eoi(void);
+/* The host timer's interrupt arrived (through the IDT, or acknowledged by
+ * a VT-x external-interrupt exit): EOI, and the armed deadline is gone.
+ * Until the next host_timer_arm_tsc, host_timer_fired() says so: that
+ * exit must take the run loop's whole way, whatever its reason, or no
+ * host timer would be armed again. */
+void host_timer_interrupt(void);
+bool host_timer_fired(void);
 /* Sleeps in HLT until an interrupt arrives (the host timer, if armed). */
 void host_wait_for_interrupt(void);
 

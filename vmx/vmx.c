@@ -593,9 +593,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     };
     u32 basic = raw.reason & 0xffff;
     /* "Acknowledge interrupt on exit" took the vector from the host APIC;
-     * it still wants its EOI (SDM 3C 28.2.1, 25.7.1). */
+     * it still wants its EOI (SDM 3C 28.2.1, 25.7.1). The host timer is
+     * the one interrupt source Zazen enables: its deadline is now gone. */
     if (basic == VMX_EXIT_EXTERNAL_INTERRUPT)
-        host_lapic_eoi();
+        host_timer_interrupt();
     if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
