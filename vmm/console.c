@@ -9,6 +9,7 @@
  * its own timer ticks piling up. */
 #include "console.h"
 #include "format.h"
+#include "string.h"
 #include "x86.h"
 
 #define COM1 0x3f8
@@ -131,13 +132,46 @@ void console_write(const char *s, size_t len)
         console_putc(s[i]);
 }
 
+/* Guest output arrives in pieces (a prompt such as "login: " long before
+ * its line ends), from several writers: each domain's COM1 and debug
+ * console, and Zazen itself. The terminal shows the writer's prefix once
+ * per line: a piece that continues the writer's unfinished line, with
+ * nothing else printed in between, follows it without one. Anything else
+ * that prints first ends that line, and its rest comes on a new line
+ * with the prefix again. */
+static const void *open_writer; /* whose unfinished line the output ends with; NULL: at a line start */
+
+static void end_open_line(void)
+{
+    if (open_writer) {
+        open_writer = NULL;
+        console_putc('\n');
+    }
+}
+
+void console_line_piece(const void *writer, const char *prefix, const char *text, size_t len, bool complete)
+{
+    if (open_writer != writer) {
+        end_open_line();
+        console_write(prefix, strlen(prefix));
+    }
+    console_write(text, len);
+    if (complete)
+        console_putc('\n');
+    open_writer = complete ? NULL : writer;
+}
+
 static void sink(void *ctx, char c)
 {
     (void)ctx;
     console_putc(c);
 }
 
-void kvprintf(const char *fmt, va_list ap) { vformat(sink, NULL, fmt, ap); }
+void kvprintf(const char *fmt, va_list ap)
+{
+    end_open_line();
+    vformat(sink, NULL, fmt, ap);
+}
 
 void kprintf(const char *fmt, ...)
 {

@@ -20,6 +20,13 @@ void console_set_buffered(bool on);
 void console_drain(void);      /* sends what the UART takes now, never waits */
 bool console_pending(void);    /* bytes wait in the ring */
 u64 console_drain_ns(void);    /* how long the UART takes to empty one burst */
+/* A piece of a guest's console line: writer is who writes (one of the
+ * domain's output streams), prefix heads each of its lines ("(name) "),
+ * complete says the piece ends the line. The prefix is printed once per
+ * line: a piece continuing the writer's unfinished line, with nothing
+ * printed in between, goes on without it. kprintf first ends any
+ * unfinished line. */
+void console_line_piece(const void *writer, const char *prefix, const char *text, size_t len, bool complete);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 

@@ -114,10 +114,10 @@ static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why,
     return map_firmware(d, image, image_size, ram, why, why_size);
 }
 
-static void debugcon_line(void *ctx, const char *line, unsigned len)
+static void debugcon_line(void *ctx, const char *line, unsigned len, bool complete)
 {
     struct domain *d = ctx;
-    kprintf("(%s) %.*s\n", d->name, (int)len, line);
+    console_line_piece(&d->debugcon, d->console_prefix, line, len, complete);
 }
 
 /* The disk images as the IDE controller sees them: disk0-3 on the two
@@ -399,7 +399,7 @@ void domain_run(struct domain *d)
         periodic_stats(d, &stats_last, &stats_next);
     }
     host_timer_stop();
-    debugcon_flush(&d->debugcon);
+    platform_flush_output(d);
     console_set_buffered(false);
 }
 

@@ -44,19 +44,56 @@ static bool dma_write(void *ctx, u64 gpa, const void *buf, size_t len)
 
 /* ---- callbacks from the devices ---- */
 
-/* COM1 output becomes "(NAME) text" lines on Zazen's console. */
+/* COM1 output becomes "(NAME) text" lines on Zazen's console, printed
+ * at each newline, as a piece of the line when the buffer fills, and when
+ * the guest goes quiet (platform_update_time) or halts (platform_wait),
+ * so a prompt shows while the guest waits for the answer. */
+static void com1_piece(struct domain *d, bool complete)
+{
+    console_line_piece(&d->com1_line, d->console_prefix, d->com1_line, d->com1_len, complete);
+    d->com1_len = 0;
+}
+
 static void com1_tx(void *ctx, u8 byte)
 {
     struct domain *d = ctx;
+    d->com1_bytes++;
     if (byte == '\r')
         return;
-    if (byte == '\n' || d->com1_len == sizeof(d->com1_line)) {
-        kprintf("(%s) %.*s\n", d->name, (int)d->com1_len, d->com1_line);
-        d->com1_len = 0;
-        if (byte == '\n')
-            return;
+    if (byte == '\n') {
+        com1_piece(d, true);
+        return;
     }
+    if (d->com1_len == sizeof(d->com1_line))
+        com1_piece(d, false);
     d->com1_line[d->com1_len++] = (char)((byte >= 0x20 && byte < 0x7f) || byte == '\t' ? byte : '?');
+}
+
+void platform_flush_output(struct domain *d)
+{
+    if (d->com1_len)
+        com1_piece(d, false);
+    debugcon_flush(&d->debugcon);
+}
+
+static bool output_waits(const struct domain *d) { return d->com1_len || d->debugcon.len; }
+
+/* A guest that has written nothing for OUTPUT_QUIET_NS of its time has
+ * stopped writing for now (a prompt, a progress dot): what waits in its
+ * line buffers is shown. Guest time, so a slow host or emulator does not
+ * split lines that the guest writes in one go. */
+#define OUTPUT_QUIET_NS (5ull * 1000 * 1000)
+
+static void flush_quiet_output(struct domain *d)
+{
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    u64 now = d->pc.clock.now;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = now;
+    } else if (output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS) {
+        platform_flush_output(d);
+    }
 }
 
 static void guest_reset(void *ctx)
@@ -102,6 +139,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 {
     (void)bi;
     struct calendar_time now = walltime_now();
+    snprintf(d->console_prefix, sizeof(d->console_prefix), "(%s) ", d->name);
     struct pc_config cfg = {
         .kind = d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
         .ram_size = d->ram_size,
@@ -127,7 +165,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 /* The console is polled (Zazen takes no host UART interrupt), at most
  * every CONSOLE_POLL_NS so the exit path does not pay a port read each
  * time. The domain that runs has the console focus: what is typed goes to
- * its COM1 and to its keyboard (a guest listens to one or the other). */
+ * the one input it uses as its console (com1_is_console). */
 #define CONSOLE_POLL_NS (10ull * 1000 * 1000)
 
 /* Typed bytes wait in a ring with one read position per consumer, so a
@@ -141,15 +179,31 @@ static void typed(struct console_input *in, u8 byte)
             in->tail[i]++;
 }
 
-/* Each consumer takes bytes only when it has room, as a serial line or a
- * keyboard hands over characters one at a time. */
+/* One rule decides where the console is, for input and for the BIOS's
+ * screen mirror alike (docs/devices.md, "The console"): once the guest
+ * has programmed COM1's baud rate (a non-zero divisor latch) COM1 is its
+ * console, and typed keys go there alone; before that (the BIOS, a boot
+ * loader on the screen) they go to the keyboard. A guest reading both, as
+ * SYSLINUX with SERIAL and GRUB with a serial terminal do, would
+ * otherwise see every key twice. The Zazen BIOS stops mirroring INT 10h
+ * to the debug console by the same rule. */
+static bool com1_is_console(const struct domain *d) { return uart_programmed(&d->pc.com1); }
+
+/* The consumer takes bytes only when it has room, as a serial line or a
+ * keyboard hands over characters one at a time; the other one's read
+ * position follows along, so a later switch does not replay old keys. */
 static void feed_consumers(struct domain *d)
 {
     struct console_input *in = &d->console_input;
-    while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
-        uart_receive(&d->pc.com1, in->ring[in->tail[0]++ % CONSOLE_INPUT_RING]);
-    while (in->tail[1] != in->head && kbc_type(&d->pc.kbc, in->ring[in->tail[1] % CONSOLE_INPUT_RING]))
-        in->tail[1]++;
+    if (com1_is_console(d)) {
+        while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
+            uart_receive(&d->pc.com1, in->ring[in->tail[0]++ % CONSOLE_INPUT_RING]);
+        in->tail[1] = in->tail[0];
+    } else {
+        while (in->tail[1] != in->head && kbc_type(&d->pc.kbc, in->ring[in->tail[1] % CONSOLE_INPUT_RING]))
+            in->tail[1]++;
+        in->tail[0] = in->tail[1];
+    }
 }
 
 static void poll_console(struct domain *d)
@@ -187,17 +241,21 @@ void platform_update_time(struct domain *d)
     struct dm_clock *c = &d->pc.clock;
     clock_advance(c, clock_tsc_to_ns(c, rdtsc()));
     poll_console(d);
+    flush_quiet_output(d);
     drain_console(d);
 }
 
 /* The next moment the run loop must look: a device deadline, the next
- * console poll, or the UART's next free FIFO while output waits. */
+ * console poll, the UART's next free FIFO while output waits, or the
+ * moment a guest's unfinished line counts as quiet. */
 static u64 next_wakeup(struct domain *d)
 {
     u64 deadline = clock_next_deadline(&d->pc.clock);
     u64 poll = d->console_polled + CONSOLE_POLL_NS;
     if (console_pending())
         poll = MIN(poll, d->console_burst_at + console_drain_ns());
+    if (output_waits(d))
+        poll = MIN(poll, d->output_at + OUTPUT_QUIET_NS);
     return MIN(deadline, poll);
 }
 
@@ -212,6 +270,7 @@ bool platform_wait(struct domain *d)
      * keyboard may get a byte. Without a console nothing could wake it. */
     if (clock_next_deadline(&d->pc.clock) == DM_NEVER && !console_present())
         return false;
+    platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
     platform_arm_host_timer(d);
     host_wait_for_interrupt();
     return true;

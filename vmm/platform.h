@@ -18,6 +18,9 @@ void platform_deliver_interrupts(struct vcpu *v);
 /* A halted vCPU waits, in host HLT, for its next device deadline. False:
  * no device will ever raise an interrupt (the domain cannot wake). */
 bool platform_wait(struct domain *d);
+/* Shows what the guest's COM1 and debug console hold of an unfinished
+ * line (it went quiet, halts, or its domain ends). */
+void platform_flush_output(struct domain *d);
 /* Arms the host timer for the domain's next device deadline. */
 void platform_arm_host_timer(struct domain *d);
 /* A reset the guest asked for (port 64h, 92h, CF9h) is carried out here,
