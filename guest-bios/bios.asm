@@ -3877,6 +3877,14 @@ msg_disk_error:   db "Disk read error", 13, 10, 0
 msg_not_bootable: db "Not a bootable disk", 13, 10, 0
 msg_no_boot:      db "No bootable disk", 13, 10, 0
 
+; ============================================================ F-segment tables
+; A slot the hypervisor fills in each domain's copy of the ROM (tables.h:
+; BIOS_FSEG_TABLES): the RSDP, the SMBIOS entry point and structures, for
+; OSes that search the F segment for them. The code must end before it.
+    times 0xf000 - ($ - $$) db 0xff
+fseg_tables:
+    times 0xc00 db 0
+
 ; ============================================================ reset vector
     times 0xfff0 - ($ - $$) db 0xff
     jmp ROM_SEG:post

@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "bootinfo.h"
 #include "console.h"
+#include "cpuid.h"
 #include "domain.h"
 #include "emulate.h"
 #include "format.h"
@@ -112,13 +113,25 @@ static void guest_post(void *ctx, u8 code)
 
 /* ---- the built-in BIOS's tables ---- */
 
+/* The table builder writes RAM, and the slot its ROM keeps free in the F
+ * segment (BIOS_FSEG_TABLES): the domain's own copy of the ROM is where
+ * the board's maker puts them, read-only to the guest. */
 static void write_guest(void *ctx, u64 gpa, const void *data, size_t len)
 {
-    guest_phys_access(ctx, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
+    struct domain *d = ctx;
+    if (gpa >= BIOS_FSEG_TABLES && gpa + len <= BIOS_FSEG_TABLES + BIOS_FSEG_TABLES_SIZE) {
+        struct guest_mem_region *r = domain_find_region(d, gpa, len);
+        if (r)
+            memcpy(r->host + (gpa - r->gpa), data, len);
+        return;
+    }
+    guest_phys_access(d, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
 }
 
-/* A domain that boots the Zazen BIOS finds its E820 map and ACPI tables in
- * RAM, written again at every reset (the OS may have reclaimed them). */
+/* A domain that boots the Zazen BIOS finds its E820 map, ACPI and SMBIOS
+ * tables in RAM and ROM, written again at every reset (the OS may have
+ * reclaimed them). The processor's SMBIOS identity is what the guest's
+ * CPUID says (vmm/cpuid.c). */
 static void write_bios_tables(struct domain *d)
 {
     if (d->cfg->firmware.name[0])
@@ -131,7 +144,17 @@ static void write_bios_tables(struct domain *d)
         .sci_irq = PC_SCI_GSI,
         .ioapic_base = PC_IOAPIC_BASE,
         .lapic_base = 0xfee00000,
+        .name = d->name,
+        .vcpus = d->cfg->vcpus,
+        .cpu_mhz = (u32)(host_tsc_khz() / 1000),
     };
+    struct cpuid_view view = {.tsc_khz = host_tsc_khz(), .host = cpuid};
+    struct cpuid_regs vendor = cpuid_guest_view(0, 0, &view), id = cpuid_guest_view(1, 0, &view);
+    memcpy(p.cpu_vendor, &vendor.ebx, 4);
+    memcpy(p.cpu_vendor + 4, &vendor.edx, 4);
+    memcpy(p.cpu_vendor + 8, &vendor.ecx, 4);
+    p.cpu_signature = id.eax;
+    p.cpu_features = id.edx;
     bios_tables_build(&p, write_guest, d);
 }
 
