@@ -32,6 +32,9 @@ EFI_LDS := $(EFI_LIB)/elf_x86_64_efi.lds
 GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
+# The BIOS-services guest (a disk image) as the boot image of El Torito
+# CDs in floppy and hard-disk emulation (tools/mkeltorito.sh, xorriso).
+ELTORITO_CDS := $(BUILD)/guests/bioscalls-floppy.iso $(BUILD)/guests/bioscalls-harddisk.iso
 
 .PHONY: all deps run test unit bench bench-quick iso linux-disk linux-iso clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
@@ -128,6 +131,16 @@ $(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.stop=userspace" tools/mklinuxdisk.sh $@
 
+$(BUILD)/guests/bioscalls-floppy.iso: $(BUILD)/guests/bioscalls.bin tools/mkeltorito.sh
+	@tools/need.sh grub
+	@echo "  CD      $@ (floppy emulation)"
+	$(Q)tools/mkeltorito.sh floppy $< $@
+
+$(BUILD)/guests/bioscalls-harddisk.iso: $(BUILD)/guests/bioscalls.bin tools/mkeltorito.sh
+	@tools/need.sh grub
+	@echo "  CD      $@ (hard-disk emulation)"
+	$(Q)tools/mkeltorito.sh harddisk $< $@
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -154,7 +167,7 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img
+test: all $(ELTORITO_CDS) $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs

@@ -341,6 +341,93 @@ def console_input_scenario(platform):
     )
 
 
+BIOS_VARIANTS = {
+    # boot device, its drive as the guest sees it, the config
+    "disk": ("80", "disk0 = bioscalls.bin\n", ["bioscalls.bin"]),
+    "floppy-cd": ("00", "cdrom = bioscalls-floppy.iso\nboot = cdrom\n", ["bioscalls-floppy.iso"]),
+    "harddisk-cd": ("80", "disk0 = bioscalls.bin\ncdrom = bioscalls-harddisk.iso\nboot = cdrom\n",
+                    ["bioscalls.bin", "bioscalls-harddisk.iso"]),
+}
+
+
+def bios_scenario(platform, variant):
+    """The Zazen BIOS's services as a boot loader sees them (bioscalls.asm),
+    booted from a disk, a floppy-emulation CD or a hard-disk-emulation CD:
+    every value is what the BIOS returned."""
+    drive, cfg, files = BIOS_VARIANTS[variant]
+    lines = [
+        "(bios) bios: booted from drive " + drive,
+        # no key held: AH (extended flags) 00h, not the function number
+        "(bios) bios: int16 12h ax=0000 09h al=3f 0ah bx=41ab",
+        "(bios) bios: int16 05h 48e0 al=00 01h 4800 00h 4800 11h 48e0 10h 48e0 then empty",
+        "(bios) bios: int16 f11 then 1e61: 01h, 00h give 1e61 1e61",
+        "(bios) bios: int16 16th key al=01 keys read back 0f",
+        "(bios) bios: int16 0306h bx=020c",
+        # what 09h/0Ah wrote is mirrored too, a line once the cursor leaves the row
+        "(bios) AB",
+        "(bios) bios: int10 0ah over 09h keeps the attribute: 1e42",
+        "(bios) Y",
+        "(bios) X",
+        "(bios) bios: int10 window scrolls: 0758 1720 0758 0759",
+        "(bios) bios: int10 0fh ax bh 5003 00 03h ax cx dx 0000 0607 0a14",
+        "(bios) hi",
+        "(bios) bios: int10 13h pairs 1f68 2f69",
+        # a program that scrolls the screen itself: two lines, not one
+        "(bios) bios: a line, then the screen scrolls",
+        "(bios) bios: the next line, on the same row",
+        "(bios) bios: int13 15h on 83h ah=00 cf=0",
+        "(bios) bios: int13 02h of sector 0 ah=04 04 cf=1",
+        "(bios) bios: int13 02h of sector 2 cf=0: the image's",
+        "(bios) bios: int15 c0h cf=0 fc7440 c1h cf=0 9f00",
+        "(bios) bios: int1a 03h 12:34:56 cf=0 cf=0 1234",
+        "(bios) bios: SMBIOS entry point at f000:f030 0208 0009 sum ok",
+        "(bios) bios: RSDP at f000:f000 sum ok",
+        # typed while COM1 has no baud rate: the keyboard, through IRQ1
+        "(bios) bios: keys> 2368 1749 1c0d",
+        "(bios) bios: int16 12h after them ax=0000",
+        "(bios) bios: INT 10h mirrored while COM1 has no baud rate",
+        "(bios) bios: on COM1",
+        "(bios) bios: COM1 got ok, the keyboard nothing",
+    ]
+    if variant == "floppy-cd":
+        lines += [
+            # 1.44 MB: 80 cylinders (last 4Fh), 18 sectors, 2 heads, 1 drive; CMOS type 04h
+            "(bios) bios: int13 08h cx dx ax 4f12 0101 0000 04 12",
+            # packet: size 13h, media 02h (1.44 MB), drive 00h, 1 sector, geometry as 08h
+            "(bios) bios: int13 4b01h cf=0 13 02 00 0001 4f1201",
+            # terminated: drive 00h is gone
+            "(bios) bios: int13 4b00h cf=0 cf=1 0000",
+        ]
+    else:
+        edd = ["(bios) bios: int13 41h cf=0 aa55 30 0005",
+               "(bios) bios: int13 48h cf=0 004a bedd 2c PCI ATA      000101000000000000 sum ok",
+               "(bios) bios: int13 48h cf=0 0042 bedd 24 PCI ATA      000101000000000000 sum ok",
+               "(bios) bios: dpte 01f0 03f6 e0 0e 11 sum ok"]
+        lines += edd
+    if variant == "disk":
+        # 16 heads, 63 sectors, 1 cylinder (the last: 0), one hard disk
+        lines += ["(bios) bios: int13 08h cx dx ax 003f 0f01 0000",
+                  "(bios) bios: int13 4b01h cf=1"]
+    if variant == "harddisk-cd":
+        lines += [
+            # the image's geometry from its partition table: 1 cylinder, 1 head,
+            # 16 sectors; two hard disks now (the image and the IDE disk)
+            "(bios) bios: int13 08h cx dx ax 0010 0002 0000",
+            "(bios) bios: int13 4b01h cf=0 13 04 80 0001 001000",
+            # terminated: 80h is the IDE disk again (16 heads), one disk
+            "(bios) bios: int13 4b00h cf=0 cf=0 0f01",
+            "(bios) bios: int13 02h of sector 0 ah=04 04 cf=1",
+        ]
+    return Scenario(
+        "bios-" + variant, "[domain bios]\nmemory = 32M\n" + cfg, platform=platform,
+        files=[os.path.join(GUESTS, f) for f in files], timeout=None if platform == "qemu-svm" else 400,
+        typing=[("bios: keys> ", "hI\r"), ("bios: com1> ", "ok\r")],
+        lines=lines,
+        absent=["NOT to be seen", "DIFFERS", "BAD", "ZAZEN PANIC", "[bochs]", "cannot load"],
+        in_order=["(bios) bios: on COM1", "zazen: domain bios (id 1) ended: halted with interrupts disabled"],
+    )
+
+
 def linux_shell_scenario():
     """What the README shows `make run` doing: a shell on the guest's COM1,
     where the user types uname -a, cat /proc/interrupts and poweroff."""
@@ -370,6 +457,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 
 ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PLATFORMS] + [
     console_input_scenario(p) for p in PLATFORMS] + [
+    bios_scenario(p, v) for p in PLATFORMS for v in BIOS_VARIANTS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
     Scenario(
         "bad-domains-alone",
