@@ -36,7 +36,7 @@ TESTDISK := $(BUILD)/guests/testdisk.img
 # CDs in floppy and hard-disk emulation (tools/mkeltorito.sh, xorriso).
 ELTORITO_CDS := $(BUILD)/guests/bioscalls-floppy.iso $(BUILD)/guests/bioscalls-harddisk.iso
 
-.PHONY: all deps run test unit bench bench-quick iso linux-disk linux-iso clean
+.PHONY: all deps run test test-thirdparty unit bench bench-quick iso linux-disk linux-iso clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -126,6 +126,50 @@ $(BUILD)/linux/linux-shell.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.shell=1" tools/mklinuxdisk.sh $@
 
+# The same disk with SYSLINUX configured as people write syslinux.cfg for a
+# serial console (tools/mklinuxdisk.sh SYSLINUX_STYLE): SERIAL and TIMEOUT 0
+# (boots at once), PROMPT 1 (waits at boot:), UI menu.c32 (waits in the menu).
+$(BUILD)/linux/linux-syslinux-%.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	SYSLINUX_STYLE=$* tools/mklinuxdisk.sh $@
+
+# The GRUB CD with a serial terminal and a menu that waits.
+$(BUILD)/linux/linux-grub-serial.iso: tools/mklinuxiso.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	GRUB_STYLE=serial tools/mklinuxiso.sh $@
+
+# The Linux disk's MBR and boot partition as the boot image of a
+# hard-disk-emulation CD (El Torito 1.0 5.3: an image with one partition;
+# sfdisk drops the data partition's entry).
+$(BUILD)/linux/linux-harddisk-eltorito.iso: $(BUILD)/linux/linux.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	head -c $$(((2048 + 65536) * 512)) $< > $@.img
+	sfdisk -q --delete $@.img 2
+	tools/mkeltorito.sh harddisk $@.img $@
+	rm -f $@.img
+
+# SYSLINUX rescue floppies (1.2, 1.44, 2.88 MB) chain-loading the first
+# hard disk, on floppy-emulation CDs.
+$(BUILD)/guests/syslinux-floppy-%.img: tools/mksyslinuxfloppy.sh
+	@tools/need.sh linux
+	tools/mksyslinuxfloppy.sh $* $@
+
+$(BUILD)/guests/syslinux-floppy-1200.iso: $(BUILD)/guests/syslinux-floppy-1200.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	tools/mkeltorito.sh floppy1200 $< $@
+$(BUILD)/guests/syslinux-floppy-1440.iso: $(BUILD)/guests/syslinux-floppy-1440.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	tools/mkeltorito.sh floppy $< $@
+$(BUILD)/guests/syslinux-floppy-2880.iso: $(BUILD)/guests/syslinux-floppy-2880.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	tools/mkeltorito.sh floppy2880 $< $@
+
+# What the boot-loader scenarios boot (tests/scenarios.py).
+LOADER_IMAGES := $(BUILD)/linux/linux-syslinux-serial.img $(BUILD)/linux/linux-syslinux-prompt.img \
+                 $(BUILD)/linux/linux-syslinux-menu.img $(BUILD)/linux/linux-grub-serial.iso \
+                 $(patsubst %,$(BUILD)/guests/syslinux-floppy-%.iso,1200 1440 2880)
+THIRDPARTY_IMAGES := $(LOADER_IMAGES) $(BUILD)/linux/linux-harddisk-eltorito.iso
+
 # The same disk, powering off as soon as userspace starts: make bench.
 $(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
@@ -167,12 +211,21 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(ELTORITO_CDS) $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img
+test: all $(ELTORITO_CDS) $(LOADER_IMAGES) $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso \
+      $(BUILD)/linux/linux-shell.img
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
 	@tools/need.sh fuzz
 	python3 tests/run.py
+
+# Third-party software booted as its users configure it, where a run costs
+# minutes (tests/scenarios.py THIRDPARTY; tests/run.py --thirdparty).
+test-thirdparty: all $(ELTORITO_CDS) $(THIRDPARTY_IMAGES) $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso
+	@tools/need.sh qemu
+	@tools/need.sh grub
+	@tools/need.sh bochs
+	python3 tests/run.py --thirdparty
 
 # ---- bench ----
 

@@ -9,7 +9,10 @@ Three kinds of tests:
                 (default 8), several at once; a crash, a sanitizer report
                 or a failed check fails it;
   qemu-svm/...  Zazen booted by OVMF under QEMU TCG with AMD-V, each
-                assertion a line a user would see on the console.
+                assertion a line a user would see on the console
+                (bochs-vmx/, bochs-svm/: the same under Bochs).
+--thirdparty runs scenarios.THIRDPARTY instead: third-party software
+whose runs cost minutes (make test-thirdparty).
 Prints one line per test and ends with "N passed, N failed"; exits
 non-zero if anything failed.
 """
@@ -166,8 +169,8 @@ def run_fuzz(results, selected):
             results.record("fuzz/" + n, ok, detail)
 
 
-def run_scenarios(results, selected):
-    for sc in scenarios.ALL:
+def run_scenarios(results, selected, which):
+    for sc in which:
         if not selected(sc.name):
             continue
         start = time.time()
@@ -196,15 +199,20 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--only", action="append", default=[],
                    help="run tests whose name starts with this (repeatable)")
+    p.add_argument("--thirdparty", action="store_true",
+                   help="run the third-party scenarios that cost minutes (scenarios.THIRDPARTY), nothing else")
     args = p.parse_args()
 
     def selected(name):
         return not args.only or any(name.startswith(o) for o in args.only)
 
     results = Results()
-    run_unit(results, selected)
-    run_fuzz(results, selected)
-    run_scenarios(results, selected)
+    if args.thirdparty:
+        run_scenarios(results, selected, scenarios.THIRDPARTY)
+    else:
+        run_unit(results, selected)
+        run_fuzz(results, selected)
+        run_scenarios(results, selected, scenarios.ALL)
     if results.failed:
         print("\nfailed:")
         for name in results.failed:

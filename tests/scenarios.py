@@ -282,6 +282,12 @@ def devices_scenario(platform):
 
 
 LINUX = os.path.join(qemu.BUILD, "linux")
+DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
+EDD_LINES = {
+    "pc": "(linux) ZAZEN-LINUX: edd 80: PCI 00:01.1 channel: 0; ATA device: 0",
+    "isa": "(linux) ZAZEN-LINUX: edd 80: ISA base_address: 1f0; ATA device: 0",
+    "cdrom": "(linux) ZAZEN-LINUX: edd: none",
+}
 
 
 def linux_scenario(platform, variant):
@@ -300,6 +306,10 @@ def linux_scenario(platform, variant):
         lines += ["(linux) Booting from hard disk..."]
     driver = "pata_legacy" if variant == "isa" else "ata_piix"
     mode = "PIO0 (PIO)" if variant == "isa" else "MWDMA2 (bus-master DMA)"
+    # the BIOS's tables as Linux reads them: SMBIOS through dmidecode, and
+    # the EDD 3.0 device path of disk 80h (the kernel's real-mode setup
+    # asks INT 13h AH=48h; GRUB starts the kernel in protected mode)
+    lines += [DMI_LINE, EDD_LINES[variant]]
     return Scenario(
         "linux" if variant == "pc" else "linux-" + variant, cfg, platform=platform, files=files, memory="512M",
         timeout=1500 if platform != "qemu-svm" else 300,
@@ -428,6 +438,95 @@ def bios_scenario(platform, variant):
     )
 
 
+# ---- boot loaders as their users configure them ----
+
+def syslinux_scenario(platform, style):
+    """SYSLINUX from the Linux disk with a syslinux.cfg as people write one
+    for a serial console (tools/mklinuxdisk.sh SYSLINUX_STYLE): `serial`
+    (SERIAL, TIMEOUT 0, no PROMPT, KERNEL/APPEND) boots by itself; `prompt`
+    (PROMPT 1, TIMEOUT 0) waits at boot: until a label is typed; `menu`
+    (UI menu.c32) waits in its menu until an entry is picked with the
+    cursor keys."""
+    image = "linux-syslinux-%s.img" % style
+    typing, lines, in_order = None, [], []
+    if style == "serial":
+        lines = [DMI_LINE, EDD_LINES["pc"]]
+        in_order = ["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: done"]
+    elif style == "prompt":
+        # boot: shows before anything is typed; SYSLINUX echoes the label
+        typing = [("boot:", "linux zazen.stop=userspace\r")]
+        lines.append("(linux) boot: linux zazen.stop=userspace")
+        in_order = ["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)"]
+    else:
+        # down, down (VT100 cursor keys on the serial line), Enter: the
+        # third entry, which stops at userspace
+        typing = [("SYSLINUX menu", "\x1b[B\x1b[B\r")]
+        in_order = ["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)"]
+    return Scenario(
+        "syslinux-" + style, "[domain linux]\nmemory = 256M\ndisk0 = %s\n" % image, platform=platform,
+        files=[os.path.join(LINUX, image)], timeout=300 if platform == "qemu-svm" else 1500, typing=typing,
+        lines=lines, patterns=[r"\(linux\) SYSLINUX 6\.\d+ .*"],
+        in_order=in_order + ["zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic"],
+    )
+
+
+def grub_serial_scenario(platform, boot_linux):
+    """GRUB's menu and command line on a serial terminal (grub.cfg:
+    serial, terminal_input/terminal_output serial console, no timeout),
+    driven by keystrokes: `c` for the command line, an echo, then either
+    Escape back to the menu and Enter (Linux to userspace) or GRUB's own
+    halt (ACPI S5 through the FADT and the DSDT's \\_S5)."""
+    steps = [("command-line", "c"), ("grub> ", "echo zazen grub command line\r")]
+    if boot_linux:
+        steps += [("grub> ", "\x1b"), ("command-line", "\r")]
+        ending = ["(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)"]
+    else:
+        steps += [("grub> ", "halt\r")]
+        ending = []
+    return Scenario(
+        "grub-serial" + ("-linux" if boot_linux else ""),
+        "[domain linux]\nmemory = 256M\ncdrom = linux-grub-serial.iso\nboot = cdrom\n", platform=platform,
+        files=[os.path.join(LINUX, "linux-grub-serial.iso")],
+        timeout=300 if platform == "qemu-svm" else 900, typing=steps,
+        lines=["(linux) zazen grub command line"],
+        in_order=ending + ["zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic"],
+    )
+
+
+def syslinux_floppy_scenario(platform, kib):
+    """A SYSLINUX rescue floppy (mkfs.fat + syslinux --install) on an El
+    Torito floppy-emulation CD: SYSLINUX runs from drive 00h, says its
+    marker and chain-loads hd0 (chain.c32), the bioscalls disk."""
+    sc = bios_scenario(platform, "disk")
+    sc.name = "%s/syslinux-floppy-%d" % (platform, kib)
+    iso = "syslinux-floppy-%d.iso" % kib
+    sc.config = "[domain bios]\nmemory = 32M\ndisk0 = bioscalls.bin\ncdrom = %s\nboot = cdrom\n" % iso
+    sc.files.append(os.path.join(GUESTS, iso))
+    sc.lines.append("(bios) ZAZEN-FLOPPY: SYSLINUX from a %d KiB El Torito floppy image, chain-loading hd0" % kib)
+    sc.patterns.append(r"\(bios\) SYSLINUX 6\.\d+ .*")
+    return sc
+
+
+def harddisk_eltorito_scenario(platform):
+    """The Linux disk as the boot image of a hard-disk-emulation CD: its
+    MBR and SYSLINUX run from the emulated drive 80h (the IDE disk, also
+    attached, becomes 81h), Linux to its disk test."""
+    return Scenario(
+        "linux-harddisk-eltorito",
+        "[domain linux]\nmemory = 256M\ndisk0 = linux.img\ncdrom = linux-harddisk-eltorito.iso\nboot = cdrom\n",
+        platform=platform, files=[os.path.join(LINUX, "linux.img"), os.path.join(LINUX, "linux-harddisk-eltorito.iso")],
+        timeout=300 if platform == "qemu-svm" else 1500,
+        lines=["(linux) Booting from CD-ROM...", DMI_LINE, "(linux) ZAZEN-LINUX: edd 80: no device path"],
+        patterns=[r"\(linux\) SYSLINUX 6\.\d+ .*"],
+        in_order=["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: disk via ata_piix",
+                  "(linux) ZAZEN-LINUX: done", "zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic"],
+    )
+
+
 def linux_shell_scenario():
     """What the README shows `make run` doing: a shell on the guest's COM1,
     where the user types uname -a, cat /proc/interrupts and poweroff."""
@@ -459,6 +558,9 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PL
     console_input_scenario(p) for p in PLATFORMS] + [
     bios_scenario(p, v) for p in PLATFORMS for v in BIOS_VARIANTS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + [
+    syslinux_scenario("qemu-svm", s) for s in ("serial", "prompt", "menu")] + [
+    grub_serial_scenario("qemu-svm", True)] + [grub_serial_scenario(p, False) for p in ("bochs-vmx", "bochs-svm")] + [
+    syslinux_floppy_scenario("qemu-svm", kib) for kib in (1200, 1440, 2880)] + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
@@ -537,3 +639,11 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [devices_scenario(p) for p in PL
         absent=["zazen: domain a"],
     ),
 ]
+
+
+# Third-party software whose runs cost minutes: `make test-thirdparty`
+# (tests/run.py --thirdparty). A list of scenarios; add to it.
+THIRDPARTY = [harddisk_eltorito_scenario("qemu-svm"), harddisk_eltorito_scenario("bochs-vmx")] + [
+    syslinux_scenario("bochs-vmx", s) for s in ("serial", "prompt", "menu")] + [
+    grub_serial_scenario("bochs-vmx", True)] + [
+    syslinux_floppy_scenario(p, kib) for p in ("bochs-vmx", "bochs-svm") for kib in (1200, 1440, 2880)]
