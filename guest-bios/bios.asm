@@ -83,7 +83,7 @@ org 0
 %define T_EMU    3   ; an El Torito floppy or hard-disk image
 
 ; BDA offsets (segment 40h)
-%define BDA_COM1       0x00
+%define BDA_COM1       0x00            ; the serial ports' bases, 4 words
 %define BDA_EQUIPMENT  0x10
 %define BDA_FLOPPY_STATUS 0x41         ; INT 13h status of the last floppy operation
 %define BDA_MEMORY     0x13
@@ -106,6 +106,7 @@ org 0
 %define BDA_RESET_FLAG 0x72            ; 1234h: warm restart
 %define BDA_DISK_STATUS 0x74           ; INT 13h status of the last hard disk operation
 %define BDA_HD_COUNT   0x75
+%define BDA_SERIAL_TIMEOUT 0x7c        ; 4 bytes: INT 14h timeout per port, seconds
 %define BDA_KBD_START  0x80
 %define BDA_KBD_STOP   0x82
 %define BDA_ROWS       0x84
@@ -229,6 +230,8 @@ vector_table:
     dw int12_handler
     db 0x13
     dw int13_handler
+    db 0x14
+    dw int14_handler
     db 0x15
     dw int15_handler
     db 0x16
@@ -268,6 +271,7 @@ init_bda:
     rep stosw
     mov word [es:BDA_COM1], 0x3f8
     mov word [es:BDA_COM1 + 2], 0x2f8
+    mov word [es:BDA_SERIAL_TIMEOUT], 0x0101 ; 1 s for COM1 and COM2
     mov word [es:BDA_EQUIPMENT], 0x0422     ; 2 serial ports, 80x25 colour, FPU
     mov word [es:BDA_MEMORY], 640 - EBDA_KIB
     mov word [es:BDA_EBDA], EBDA_SEG
@@ -2507,6 +2511,151 @@ eltorito_packet:
     pop si
     pop ax
     ret
+
+; ============================================================ INT 14h
+; The serial ports of the BDA's table (40:00h; COM1, COM2), polled (IBM
+; PC/AT Technical Reference "RS232_IO"; Ralf Brown, INT 14h):
+;   00h init: AL bits 7-5 baud (110-9600), 4-3 parity, 2 stop bits, 1-0
+;       word length; returns AH line status, AL modem status
+;   01h send AL; 02h receive into AL; AH the line status, bit 7 set when
+;       the port did not become ready within the BDA's timeout (40:7Ch)
+;   03h status: AH line status, AL modem status
+; DX = port (0-3); a port the BDA does not list: AH=80h (timeout). A
+; guest that sets COM1 up through 00h makes it its console (the rule of
+; com1_is_console).
+int14_handler:
+    sti
+    ENTER_HANDLER
+    mov ax, BDA_SEG
+    mov ds, ax
+    mov bx, R_DX
+    cmp bx, 3
+    ja .no_port
+    shl bx, 1
+    mov dx, [BDA_COM1 + bx]
+    test dx, dx
+    jz .no_port
+    shr bx, 1
+    mov cl, [BDA_SERIAL_TIMEOUT + bx]
+    mov al, R_AH
+    cmp al, 0x00
+    je .init
+    cmp al, 0x01
+    je .send
+    cmp al, 0x02
+    je .receive
+    cmp al, 0x03
+    je .status
+    jmp .leave
+.init:
+    ; the divisor of 115200 / baud for AL bits 7-5
+    movzx bx, byte R_AL
+    shr bx, 5
+    shl bx, 1
+    mov si, [cs:serial_divisors + bx]
+    add dx, 3                   ; LCR
+    mov al, 0x80                ; DLAB
+    out dx, al
+    sub dx, 3
+    mov ax, si
+    out dx, al                  ; DLL
+    inc dx
+    mov al, ah
+    out dx, al                  ; DLM
+    add dx, 2                   ; LCR: the line format, DLAB off
+    mov al, R_AL
+    and al, 0x1f
+    out dx, al
+    sub dx, 2                   ; IER: no interrupts (the BIOS polls)
+    xor al, al
+    out dx, al
+    dec dx
+    jmp .status
+.send:
+    push dx
+    add dx, 4                   ; MCR: DTR, RTS
+    mov al, 0x03
+    out dx, al
+    pop dx
+    mov ah, 0x20                ; wait for THRE
+    call serial_wait
+    jc .timeout
+    mov al, R_AL
+    out dx, al
+    jmp .line_status
+.receive:
+    push dx
+    add dx, 4                   ; MCR: DTR
+    mov al, 0x01
+    out dx, al
+    pop dx
+    mov ah, 0x01                ; wait for data ready
+    call serial_wait
+    jc .timeout
+    in al, dx
+    mov R_AL, al
+    add dx, 5
+    in al, dx
+    and al, 0x1e                ; the error bits of the line status
+    mov R_AH, al
+    jmp .leave
+.line_status:
+    add dx, 5
+    in al, dx
+    mov R_AH, al
+    jmp .leave
+.timeout:
+    add dx, 5
+    in al, dx
+    or al, 0x80
+    mov R_AH, al
+    jmp .leave
+.status:
+    add dx, 5
+    in al, dx
+    mov R_AH, al
+    inc dx
+    in al, dx
+    mov R_AL, al
+    jmp .leave
+.no_port:
+    mov byte R_AH, 0x80
+.leave:
+    LEAVE_HANDLER
+
+; serial_wait: until the line status of the port at DX has a bit of AH
+; set, or CL times 65536 polls of it (the PC/AT's count: about a second
+; each on its bus); CF on timeout
+serial_wait:
+    push bx
+    push cx
+    push dx
+    add dx, 5
+    movzx cx, cl
+    test cx, cx
+    jnz .outer
+    inc cx
+.outer:
+    xor bx, bx
+.poll:
+    in al, dx
+    test al, ah
+    jnz .ready
+    dec bx
+    jnz .poll
+    loop .outer
+    stc
+    jmp .out
+.ready:
+    clc
+.out:
+    pop dx
+    pop cx
+    pop bx
+    ret
+
+; 115200 / baud for 110, 150, 300, 600, 1200, 2400, 4800, 9600
+serial_divisors: dw 1047, 768, 384, 192, 96, 48, 24, 12
 
 ; ============================================================ INT 15h
 ; System services (IBM PC/AT "CASSETTE_IO"; Ralf Brown, INT 15h; ACPI 6.4

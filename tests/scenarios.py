@@ -396,6 +396,9 @@ def bios_scenario(platform, variant):
         "(bios) bios: keys> 2368 1749 1c0d",
         "(bios) bios: int16 12h after them ax=0000",
         "(bios) bios: INT 10h mirrored while COM1 has no baud rate",
+        # INT 14h: line status 60h (THR and transmitter empty), modem status
+        # B0h (DCD, DSR, CTS); COM3 is not there: 80h
+        "(bios) bios: int14 00h e3 ax=60b0 80",
         "(bios) bios: on COM1",
         "(bios) bios: COM1 got ok, the keyboard nothing",
     ]

@@ -10,10 +10,12 @@
 ;            attributes, and a program that scrolls by itself: its lines
 ;            stay lines on the console
 ;   INT 13h: 41h, 48h (EDD 3.0 device path, DPTE), 15h, 01h, 08h, 4Bh
-;   INT 15h: C0h, C1h; INT 1Ah: 03h/02h
+;   INT 15h: C0h, C1h; INT 1Ah: 03h/02h; INT 14h: COM1 set up, written
+;            and read through it
 ;   tables:  the RSDP and the SMBIOS entry point in the F segment
-;   console: the BIOS mirrors INT 10h until COM1 is programmed, then not;
-;            typed keys then go to COM1, not the keyboard
+;   console: the BIOS mirrors INT 10h until COM1 is programmed (here by
+;            INT 14h AH=00h), then not; typed keys then go to COM1, not
+;            the keyboard
 ; Results go straight to the debug console (port E9h), apart from what
 ; tests the INT 10h mirror.
 
@@ -869,7 +871,7 @@ tty_puts:                       ; the string at SI through INT 10h teletype
     pop ax
     ret
 
-com1_puts:                      ; the string at SI on COM1 (polling THRE)
+com1_puts:                      ; the string at SI on COM1, through INT 14h AH=01h
     push ax
     push dx
     push si
@@ -877,15 +879,9 @@ com1_puts:                      ; the string at SI on COM1 (polling THRE)
     lodsb
     test al, al
     jz .done
-    push ax
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop ax
-    mov dx, COM1
-    out dx, al
+    mov ah, 0x01
+    xor dx, dx
+    int 0x14
     jmp .next
 .done:
     pop si
@@ -896,35 +892,34 @@ com1_puts:                      ; the string at SI on COM1 (polling THRE)
 test_console:
     mov si, msg_mirror_before
     call tty_puts
-    ; COM1 at 115200 8N1: the guest's own console from now on
-    mov dx, COM1 + 3
-    mov al, 0x80
-    out dx, al
-    mov dx, COM1
-    mov al, 1
-    out dx, al
-    inc dx
-    xor al, al
-    out dx, al
-    mov dx, COM1 + 3
-    mov al, 0x03
-    out dx, al
+    ; COM1 at 9600 baud, 8N1, through INT 14h: the guest's own console
+    ; from now on
+    SAY msg_int14
+    mov ax, 0x00e3
+    xor dx, dx
+    int 0x14
+    call hex16
+    mov ax, 0x0300              ; a port the BDA does not list
+    mov dx, 2
+    int 0x14
+    call space
+    mov al, ah
+    call hex8
+    call newline
     mov si, msg_mirror_after
     call tty_puts
     mov si, msg_com1
     call com1_puts
     mov si, msg_com1_prompt
     call com1_puts
-    ; a line from COM1
+    ; a line from COM1, through INT 14h AH=02h (timeouts retried)
     mov di, BUF
 .read:
-    mov dx, COM1 + 5
-.wait:
-    in al, dx
-    test al, 0x01
-    jz .wait
-    mov dx, COM1
-    in al, dx
+    mov ah, 0x02
+    xor dx, dx
+    int 0x14
+    test ah, 0x80
+    jnz .read
     cmp al, 13
     je .got
     stosb
@@ -994,6 +989,7 @@ msg_mirror_before: db "bios: INT 10h mirrored while COM1 has no baud rate", 13, 
 msg_mirror_after:  db "bios: INT 10h NOT to be seen once COM1 is programmed", 13, 10, 0
 msg_com1:          db "bios: on COM1", 13, 10, 0
 msg_com1_prompt:   db "bios: com1> ", 0
+msg_int14:         db "bios: int14 00h e3 ax=", 0
 msg_com1_got:      db "bios: COM1 got ", 0
 msg_keyboard:      db ", the keyboard ", 0
 msg_none:          db "nothing", 0
