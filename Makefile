@@ -32,6 +32,9 @@ EFI_LDS := $(EFI_LIB)/elf_x86_64_efi.lds
 GUESTS := $(patsubst tests/guests/%.asm,$(BUILD)/guests/%.bin,$(wildcard tests/guests/*.asm))
 # The disk the device guest reads: sector n says "ZAZEN-TEST-SECTOR n".
 TESTDISK := $(BUILD)/guests/testdisk.img
+# The BIOS-services guest (a disk image) as the boot image of El Torito
+# CDs in floppy and hard-disk emulation (tools/mkeltorito.sh, xorriso).
+ELTORITO_CDS := $(BUILD)/guests/bioscalls-floppy.iso $(BUILD)/guests/bioscalls-harddisk.iso
 
 .PHONY: all deps run test test-thirdparty thirdparty unit bench bench-quick iso linux-disk linux-iso firmware clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
@@ -129,6 +132,50 @@ $(BUILD)/linux/linux-mgmt.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.wait=1" tools/mklinuxdisk.sh $@
 
+# The same disk with SYSLINUX configured as people write syslinux.cfg for a
+# serial console (tools/mklinuxdisk.sh SYSLINUX_STYLE): SERIAL and TIMEOUT 0
+# (boots at once), PROMPT 1 (waits at boot:), UI menu.c32 (waits in the menu).
+$(BUILD)/linux/linux-syslinux-%.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	SYSLINUX_STYLE=$* tools/mklinuxdisk.sh $@
+
+# The GRUB CD with a serial terminal and a menu that waits.
+$(BUILD)/linux/linux-grub-serial.iso: tools/mklinuxiso.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	GRUB_STYLE=serial tools/mklinuxiso.sh $@
+
+# The Linux disk's MBR and boot partition as the boot image of a
+# hard-disk-emulation CD (El Torito 1.0 5.3: an image with one partition;
+# sfdisk drops the data partition's entry).
+$(BUILD)/linux/linux-harddisk-eltorito.iso: $(BUILD)/linux/linux.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	head -c $$(((2048 + 65536) * 512)) $< > $@.img
+	sfdisk -q --delete $@.img 2
+	tools/mkeltorito.sh harddisk $@.img $@
+	rm -f $@.img
+
+# SYSLINUX rescue floppies (1.2, 1.44, 2.88 MB) chain-loading the first
+# hard disk, on floppy-emulation CDs.
+$(BUILD)/guests/syslinux-floppy-%.img: tools/mksyslinuxfloppy.sh
+	@tools/need.sh linux
+	tools/mksyslinuxfloppy.sh $* $@
+
+$(BUILD)/guests/syslinux-floppy-1200.iso: $(BUILD)/guests/syslinux-floppy-1200.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	tools/mkeltorito.sh floppy1200 $< $@
+$(BUILD)/guests/syslinux-floppy-1440.iso: $(BUILD)/guests/syslinux-floppy-1440.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	tools/mkeltorito.sh floppy $< $@
+$(BUILD)/guests/syslinux-floppy-2880.iso: $(BUILD)/guests/syslinux-floppy-2880.img tools/mkeltorito.sh
+	@tools/need.sh grub
+	tools/mkeltorito.sh floppy2880 $< $@
+
+# What the boot-loader scenarios boot (tests/scenarios.py).
+LOADER_IMAGES := $(BUILD)/linux/linux-syslinux-serial.img $(BUILD)/linux/linux-syslinux-prompt.img \
+                 $(BUILD)/linux/linux-syslinux-menu.img $(BUILD)/linux/linux-grub-serial.iso \
+                 $(patsubst %,$(BUILD)/guests/syslinux-floppy-%.iso,1200 1440 2880)
+THIRDPARTY_IMAGES := $(LOADER_IMAGES) $(BUILD)/linux/linux-harddisk-eltorito.iso
+
 # The same disk, powering off as soon as userspace starts: make bench.
 $(BUILD)/linux/linux-boot.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
@@ -161,6 +208,16 @@ $(FIRMWARE) &: tools/mkfirmware.sh
 	@tools/need.sh linux
 	tools/mkfirmware.sh $(BUILD)/firmware
 
+$(BUILD)/guests/bioscalls-floppy.iso: $(BUILD)/guests/bioscalls.bin tools/mkeltorito.sh
+	@tools/need.sh grub
+	@echo "  CD      $@ (floppy emulation)"
+	$(Q)tools/mkeltorito.sh floppy $< $@
+
+$(BUILD)/guests/bioscalls-harddisk.iso: $(BUILD)/guests/bioscalls.bin tools/mkeltorito.sh
+	@tools/need.sh grub
+	@echo "  CD      $@ (hard-disk emulation)"
+	$(Q)tools/mkeltorito.sh harddisk $< $@
+
 $(TESTDISK): tests/guests/mkdisk.py
 	@mkdir -p $(@D)
 	@echo "  MKDISK  $@"
@@ -189,8 +246,8 @@ run: all $(BUILD)/linux/linux-shell.img
 
 # ---- tests ----
 
-test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img \
-      $(THIRDPARTY_QUICK) $(FIRMWARE)
+test: all $(ELTORITO_CDS) $(LOADER_IMAGES) $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso \
+      $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img $(THIRDPARTY_QUICK) $(FIRMWARE)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
@@ -202,7 +259,7 @@ test: all $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso $(BUILD)/linux/linux
 # Debian installer, memtest86+'s first pass, iPXE's CD, menu.c32 and HDT,
 # the 32-bit kernel, direct Linux boot on Bochs VT-x, SeaBIOS to Linux and U-Boot on Bochs VT-x. About 40 minutes
 # on a busy two-core machine.
-test-thirdparty: all $(BUILD)/linux/linux.img $(THIRDPARTY_QUICK) $(BUILD)/thirdparty/.all $(BUILD)/linux/linux.iso $(FIRMWARE)
+test-thirdparty: all $(ELTORITO_CDS) $(THIRDPARTY_IMAGES) $(BUILD)/linux/linux.img $(THIRDPARTY_QUICK) $(BUILD)/thirdparty/.all $(BUILD)/linux/linux.iso $(FIRMWARE)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs

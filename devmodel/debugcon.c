@@ -6,15 +6,16 @@
 void debugcon_flush(struct debugcon *dc)
 {
     if (dc->len) {
-        dc->emit(dc->ctx, dc->line, dc->len);
+        dc->emit(dc->ctx, dc->line, dc->len, false);
         dc->len = 0;
     }
 }
 
 static void debugcon_byte(struct debugcon *dc, u8 c)
 {
+    dc->bytes++;
     if (c == '\n') {
-        dc->emit(dc->ctx, dc->line, dc->len);
+        dc->emit(dc->ctx, dc->line, dc->len, true);
         dc->len = 0;
         return;
     }
@@ -43,6 +44,7 @@ static void debugcon_write(void *dev, u16 port, u8 size, u32 value)
 bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn emit, void *ctx)
 {
     dc->len = 0;
+    dc->bytes = 0;
     dc->emit = emit;
     dc->ctx = ctx;
     bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402"); /* TEMP */

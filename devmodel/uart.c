@@ -105,10 +105,10 @@
 /* The modem inputs outside loopback: an attached, ready terminal. */
 #define EXTERNAL_MODEM_LINES (MSR_CTS | MSR_DSR | MSR_DCD)
 
-/* The divisor latch has no reset value (Table III leaves it out); start at
- * 12 (9600 baud, the PC BIOS default) so timing is sane before the guest
- * programs it. */
-#define DIVISOR_AT_POWER_ON 12
+/* The divisor latch has no reset value (Table III leaves it out): it
+ * powers on at 0, outside 8.3's 1..65535, so that "a baud rate has been
+ * programmed" can be seen from the registers (uart_programmed). */
+#define DIVISOR_AT_POWER_ON 0
 
 static bool fifo_mode(const struct uart *u) { return u->fcr & FCR_FIFO_ENABLE; }
 static bool loopback(const struct uart *u) { return u->mcr & MCR_LOOP; }
@@ -461,6 +461,8 @@ bool uart_receive(struct uart *u, u8 byte)
  * 0x60, MSR deltas cleared, FIFOs emptied, interrupts dropped. The divisor
  * latch and the scratch register are not in the table and keep their
  * contents. */
+bool uart_programmed(const struct uart *u) { return u->divisor != 0; }
+
 void uart_reset(struct uart *u)
 {
     u->ier = 0;

@@ -44,6 +44,10 @@ struct uart {
  * byte the guest transmits (never in loopback). Claims 8 ports, width 1. */
 bool uart_init(struct uart *u, struct dm_env *env, u16 base, unsigned gsi, void (*tx)(void *ctx, u8 byte),
                void *tx_ctx);
+/* Has software set a baud rate (a non-zero divisor latch)? A guest that
+ * drives the port as its console does; the divisor powers on at 0, and
+ * the Zazen BIOS sets it to 0 again at POST. */
+bool uart_programmed(const struct uart *u);
 /* The Master Reset of the datasheet (Table III). */
 void uart_reset(struct uart *u);
 /* A byte arriving on the serial input (console input). False if the byte

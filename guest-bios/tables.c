@@ -1,7 +1,8 @@
 /* See tables.h. Table layouts: ACPI 6.4 sections 5.2.5 (RSDP), 5.2.6
  * (header), 5.2.7-5.2.8 (RSDT, XSDT), 5.2.9 (FADT), 5.2.10 (FACS), 5.2.11
  * (DSDT), 5.2.12 (MADT); E820: ACPI 6.4 ch. 15 ("System Address Map
- * Interfaces"). */
+ * Interfaces"); SMBIOS: DMTF DSP0134 2.8.0 (the entry point 5.2.1, the
+ * structures 6.1 and 7.1-7.45). */
 #include "tables.h"
 #include "../vmm/acpi_layout.h"
 #include "../vmm/string.h"
@@ -335,6 +336,276 @@ static void build_rsdp(struct acpi_rsdp *r, u64 rsdt, u64 xsdt)
     r->extended_checksum = acpi_checksum(r, sizeof(*r));
 }
 
+/* ---- SMBIOS 2.8 ---- */
+
+#define SMBIOS_VENDOR "Zazen"
+#define SMBIOS_PRODUCT "Zazen virtual machine"
+#define SMBIOS_VERSION "0.1"
+#define SMBIOS_BIOS_DATE "11/26/2026" /* mm/dd/yyyy (7.1); the ROM's says 11/26/26 */
+
+/* A structure being built: its formatted area, then its strings (6.1.3),
+ * numbered from 1 in the order they are added; 0 is "no string". */
+struct smbios_writer {
+    u8 *out;
+    size_t max, len;
+    size_t start;         /* where the structure being built begins */
+    u8 strings;           /* strings added to it so far */
+    u16 handle;
+    unsigned count, largest;
+    bool overflow;
+};
+
+static void sm_bytes(struct smbios_writer *w, const void *data, size_t n)
+{
+    if (w->len + n > w->max) {
+        w->overflow = true;
+        return;
+    }
+    memcpy(w->out + w->len, data, n);
+    w->len += n;
+}
+
+/* Begins a structure of the given type whose formatted area is `length`
+ * bytes (zero-filled; the caller fills it with sm_set). */
+static u16 sm_begin(struct smbios_writer *w, u8 type, u8 length)
+{
+    static const u8 zeros[0x40];
+    w->start = w->len;
+    w->strings = 0;
+    sm_bytes(w, zeros, length);
+    if (!w->overflow) {
+        w->out[w->start] = type;
+        w->out[w->start + 1] = length;
+        memcpy(w->out + w->start + 2, &w->handle, 2);
+    }
+    return w->handle++;
+}
+
+static void sm_set(struct smbios_writer *w, size_t offset, const void *data, size_t n)
+{
+    if (!w->overflow)
+        memcpy(w->out + w->start + offset, data, n);
+}
+
+static void sm_set8(struct smbios_writer *w, size_t offset, u8 v) { sm_set(w, offset, &v, 1); }
+static void sm_set16(struct smbios_writer *w, size_t offset, u16 v) { sm_set(w, offset, &v, 2); }
+static void sm_set32(struct smbios_writer *w, size_t offset, u32 v) { sm_set(w, offset, &v, 4); }
+static void sm_set64(struct smbios_writer *w, size_t offset, u64 v) { sm_set(w, offset, &v, 8); }
+
+/* Adds string s to the structure and puts its number at `offset`. */
+static void sm_string(struct smbios_writer *w, size_t offset, const char *s)
+{
+    if (!s || !s[0])
+        return; /* 0: none */
+    sm_bytes(w, s, strlen(s) + 1);
+    sm_set8(w, offset, ++w->strings);
+}
+
+/* Ends the structure: the string set ends with a second NUL; a structure
+ * without strings has two (6.1.3). */
+static void sm_end(struct smbios_writer *w)
+{
+    static const u8 nul[2];
+    sm_bytes(w, nul, w->strings ? 1 : 2);
+    if (!w->overflow) {
+        w->count++;
+        w->largest = MAX(w->largest, (unsigned)(w->len - w->start));
+    }
+}
+
+/* Type 0 (7.1): the BIOS. */
+static void smbios_bios(struct smbios_writer *w, const struct bios_platform *p)
+{
+    sm_begin(w, 0, 0x18);
+    sm_string(w, 0x04, SMBIOS_VENDOR);
+    sm_string(w, 0x05, SMBIOS_VERSION);
+    sm_set16(w, 0x06, 0xf000);              /* starting segment */
+    sm_string(w, 0x08, SMBIOS_BIOS_DATE);
+    sm_set8(w, 0x09, 0);                    /* ROM size: 64 KiB * (n + 1) */
+    /* characteristics (7.1.1): ISA, PCI, boot from CD, selectable boot,
+     * El Torito, EDD, INT 13h 1.44 MB floppy, INT 5h print screen no,
+     * INT 9h keyboard, INT 14h no, INT 10h CGA/mono video */
+    u64 chars = BIT(4) | BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(24) | BIT(26) | BIT(27);
+    if (p->pci)
+        chars |= BIT(7);
+    sm_set64(w, 0x0a, chars);
+    sm_set8(w, 0x12, BIT(0));               /* extension byte 1 (7.1.2.1): ACPI */
+    sm_set8(w, 0x13, BIT(4));               /* extension byte 2 (7.1.2.2): a virtual machine */
+    sm_set8(w, 0x14, 0);                    /* BIOS release 0.1 */
+    sm_set8(w, 0x15, 1);
+    sm_set8(w, 0x16, 0xff);                 /* no embedded controller */
+    sm_set8(w, 0x17, 0xff);
+    sm_end(w);
+}
+
+/* A UUID (7.2.1) that stays the same for a domain: its name, hashed (FNV-1a,
+ * spread over 16 bytes), marked as an RFC 4122 version 4 (random) UUID. */
+static void domain_uuid(const char *name, u8 uuid[16])
+{
+    u64 h = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < 16; i++) {
+        for (const char *c = name ? name : ""; *c; c++)
+            h = (h ^ (u8)*c) * 0x100000001b3ull;
+        h = (h ^ i) * 0x100000001b3ull;
+        uuid[i] = (u8)(h >> 32);
+    }
+    uuid[7] = (u8)((uuid[7] & 0x0f) | 0x40);   /* version 4: byte 7 of the SMBIOS order */
+    uuid[8] = (u8)((uuid[8] & 0x3f) | 0x80);   /* variant 10b */
+}
+
+/* Type 1 (7.2): the system. */
+static void smbios_system(struct smbios_writer *w, const struct bios_platform *p)
+{
+    u8 uuid[16];
+    sm_begin(w, 1, 0x1b);
+    sm_string(w, 0x04, SMBIOS_VENDOR);
+    sm_string(w, 0x05, SMBIOS_PRODUCT);
+    sm_string(w, 0x06, SMBIOS_VERSION);
+    sm_string(w, 0x07, p->name);            /* serial number: the domain's name */
+    domain_uuid(p->name, uuid);
+    sm_set(w, 0x08, uuid, 16);
+    sm_set8(w, 0x18, 0x06);                 /* woken by the power switch */
+    sm_string(w, 0x1a, SMBIOS_VENDOR);      /* family */
+    sm_end(w);
+}
+
+/* Type 3 (7.4): the enclosure, an "other" one with nothing in it. */
+static void smbios_chassis(struct smbios_writer *w)
+{
+    sm_begin(w, 3, 0x16);
+    sm_string(w, 0x04, SMBIOS_VENDOR);
+    sm_set8(w, 0x05, 0x01);                 /* type: other */
+    sm_string(w, 0x06, SMBIOS_VERSION);
+    sm_set8(w, 0x09, 0x03);                 /* boot-up, power supply, thermal: safe */
+    sm_set8(w, 0x0a, 0x03);
+    sm_set8(w, 0x0b, 0x03);
+    sm_set8(w, 0x0c, 0x03);                 /* security: none */
+    sm_end(w);
+}
+
+/* Type 4 (7.5): the processor, one socket with the domain's vCPUs as cores. */
+static void smbios_processor(struct smbios_writer *w, const struct bios_platform *p)
+{
+    sm_begin(w, 4, 0x2a);
+    sm_string(w, 0x04, "CPU 0");
+    sm_set8(w, 0x05, 0x03);                 /* central processor */
+    sm_set8(w, 0x06, 0xfe);                 /* family: see family 2 */
+    sm_string(w, 0x07, p->cpu_vendor);
+    sm_set32(w, 0x08, p->cpu_signature);    /* processor ID: CPUID 1 EAX, EDX (7.5.3) */
+    sm_set32(w, 0x0c, p->cpu_features);
+    sm_string(w, 0x10, "Zazen virtual CPU");
+    sm_set16(w, 0x14, (u16)p->cpu_mhz);     /* max speed */
+    sm_set16(w, 0x16, (u16)p->cpu_mhz);     /* current speed */
+    sm_set8(w, 0x18, 0x41);                 /* socket populated, CPU enabled */
+    sm_set8(w, 0x19, 0x01);                 /* upgrade: other */
+    sm_set16(w, 0x1a, 0xffff);              /* no cache information */
+    sm_set16(w, 0x1c, 0xffff);
+    sm_set16(w, 0x1e, 0xffff);
+    unsigned cores = p->vcpus ? p->vcpus : 1;
+    sm_set8(w, 0x23, (u8)cores);            /* cores, enabled, threads */
+    sm_set8(w, 0x24, (u8)cores);
+    sm_set8(w, 0x25, (u8)cores);
+    sm_set16(w, 0x26, BIT(2));              /* 64-bit capable */
+    sm_set16(w, 0x28, 0x0001);              /* family 2: other */
+    sm_end(w);
+}
+
+/* Types 16, 17 and 19 (7.17, 7.18, 7.20): the RAM, one device, mapped from 0. */
+static void smbios_memory(struct smbios_writer *w, const struct bios_platform *p)
+{
+    u64 kib = p->ram_size >> 10, mib = p->ram_size >> 20;
+    u16 array = sm_begin(w, 16, 0x17);
+    sm_set8(w, 0x04, 0x03);                 /* location: system board */
+    sm_set8(w, 0x05, 0x03);                 /* use: system memory */
+    sm_set8(w, 0x06, 0x03);                 /* error correction: none */
+    sm_set32(w, 0x07, (u32)kib);            /* maximum capacity, KiB */
+    sm_set16(w, 0x0b, 0xfffe);              /* no error information */
+    sm_set16(w, 0x0d, 1);                   /* one memory device */
+    sm_end(w);
+
+    sm_begin(w, 17, 0x28);
+    sm_set16(w, 0x04, array);
+    sm_set16(w, 0x06, 0xfffe);
+    sm_set16(w, 0x08, 64);                  /* total and data width, bits */
+    sm_set16(w, 0x0a, 64);
+    sm_set16(w, 0x0c, (u16)mib);            /* size in MiB (bit 15 clear) */
+    sm_set8(w, 0x0e, 0x09);                 /* form factor: DIMM */
+    sm_string(w, 0x10, "DIMM 0");
+    sm_set8(w, 0x12, 0x07);                 /* type: RAM */
+    sm_set16(w, 0x13, BIT(1));              /* type detail: other */
+    sm_string(w, 0x17, SMBIOS_VENDOR);
+    sm_end(w);
+
+    sm_begin(w, 19, 0x1f);
+    sm_set32(w, 0x04, 0);                   /* starting address, KiB */
+    sm_set32(w, 0x08, (u32)(kib - 1));      /* ending address, KiB */
+    sm_set16(w, 0x0c, array);
+    sm_set8(w, 0x0e, 1);                    /* partition width */
+    sm_end(w);
+}
+
+size_t bios_smbios_build(const struct bios_platform *p, u8 *out, size_t max, unsigned *count, unsigned *largest)
+{
+    struct smbios_writer w = {.out = out, .max = max};
+    smbios_bios(&w, p);
+    smbios_system(&w, p);
+    smbios_chassis(&w);
+    smbios_processor(&w, p);
+    smbios_memory(&w, p);
+    sm_begin(&w, 32, 0x0b);                 /* system boot (7.33): no errors */
+    sm_end(&w);
+    sm_begin(&w, 127, 0x04);                /* end of table (7.45) */
+    sm_end(&w);
+    if (w.overflow)
+        return 0;
+    *count = w.count;
+    *largest = w.largest;
+    return w.len;
+}
+
+/* The 2.8 entry point (5.2.1): "_SM_", its checksum and length, version
+ * 2.8, the largest structure, then the "_DMI_" part with its own checksum
+ * and the table's length, address and number of structures. */
+struct PACKED smbios_entry_point {
+    char anchor[4];
+    u8 checksum, length, major, minor;
+    u16 max_structure;
+    u8 revision;
+    u8 formatted[5];
+    char intermediate_anchor[5];
+    u8 intermediate_checksum;
+    u16 table_length;
+    u32 table_address;
+    u16 structures;
+    u8 bcd_revision;
+};
+_Static_assert(sizeof(struct smbios_entry_point) == 0x1f, "the SMBIOS 2.x entry point is 31 bytes");
+
+static void build_smbios(const struct bios_platform *p, bios_write_fn write, void *ctx)
+{
+    static u8 table[BIOS_FSEG_TABLES_SIZE - (BIOS_FSEG_SMBIOS_TABLE - BIOS_FSEG_TABLES)];
+    unsigned count = 0, largest = 0;
+    size_t len = bios_smbios_build(p, table, sizeof(table), &count, &largest);
+    if (!len)
+        return; /* cannot happen with the strings above: no SMBIOS rather than a broken one */
+    struct smbios_entry_point ep = {
+        .anchor = {'_', 'S', 'M', '_'},
+        .length = sizeof(ep),
+        .major = 2,
+        .minor = 8,
+        .max_structure = (u16)largest,
+        .intermediate_anchor = {'_', 'D', 'M', 'I', '_'},
+        .table_length = (u16)len,
+        .table_address = BIOS_FSEG_SMBIOS_TABLE,
+        .structures = (u16)count,
+        .bcd_revision = 0x28,
+    };
+    ep.intermediate_checksum = acpi_checksum(&ep.intermediate_anchor, 0x0f);
+    ep.checksum = acpi_checksum(&ep, sizeof(ep));
+    write(ctx, BIOS_FSEG_SMBIOS_TABLE, table, len);
+    write(ctx, BIOS_FSEG_SMBIOS_EP, &ep, sizeof(ep));
+}
+
 static struct acpi_area area; /* 64 KiB: static, not on a small stack */
 
 void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void *ctx)
@@ -364,6 +635,8 @@ void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void 
     struct acpi_rsdp rsdp;
     build_rsdp(&rsdp, rsdt, xsdt);
     write(ctx, BIOS_RSDP_ADDR, &rsdp, sizeof(rsdp));
+    write(ctx, BIOS_FSEG_RSDP, &rsdp, sizeof(rsdp)); /* for scanners of E0000h-FFFFFh */
+    build_smbios(p, write, ctx);
     u8 ebda_kib = BIOS_EBDA_KIB; /* first byte of the EBDA: its size in KiB */
     write(ctx, BIOS_EBDA_BASE, &ebda_kib, 1);
 }

@@ -57,7 +57,7 @@ class Scenario:
                             smp=self.cpus, driver=self.driver, stop_on=self.stop_on)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
                          timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
-                         count=self.cpus, stop_on=self.stop_on)
+                         count=self.cpus, stop_on=self.stop_on, typing=self.typing)
 
     def check(self, output, status):
         out_lines = [l.rstrip() for l in output.splitlines()]
@@ -261,6 +261,7 @@ def guests_scenario(platform):
             "(cpuid) cpuid: svm hidden",
         ] + CPUID_LINES[platform] + [
             "(cpuid) cpuid: unknown hypercall returns ffffffda",
+            "(cpuid) cpuid: 1000 timer ticks while looping on CPUID",
             "(longmode) longmode: protected mode",
             "(longmode) longmode: 64-bit mode with 4-level paging",
             "(longmode) longmode: EFER.LMA set",
@@ -616,6 +617,12 @@ def timers_scenario(platform):
 
 
 LINUX = os.path.join(qemu.BUILD, "linux")
+DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
+EDD_LINES = {
+    "pc": "(linux) ZAZEN-LINUX: edd 80: PCI 00:01.1 channel: 0; ATA device: 0",
+    "isa": "(linux) ZAZEN-LINUX: edd 80: ISA base_address: 1f0; ATA device: 0",
+    "cdrom": "(linux) ZAZEN-LINUX: edd: none",
+}
 
 
 def linux_tsc_rate(lines):
@@ -657,6 +664,10 @@ def linux_scenario(platform, variant):
         lines += ["(linux) Booting from hard disk..."]
     driver = "pata_legacy" if variant == "isa" else "ata_piix"
     mode = "PIO0 (PIO)" if variant == "isa" else "MWDMA2 (bus-master DMA)"
+    # the BIOS's tables as Linux reads them: SMBIOS through dmidecode, and
+    # the EDD 3.0 device path of disk 80h (the kernel's real-mode setup
+    # asks INT 13h AH=48h; GRUB starts the kernel in protected mode)
+    lines += [DMI_LINE, EDD_LINES[variant]]
     return Scenario(
         "linux" if variant == "pc" else "linux-" + variant, cfg, platform=platform, files=files, memory="512M",
         timeout=1500 if platform != "qemu-svm" else 300,
@@ -677,6 +688,207 @@ def linux_scenario(platform, variant):
         ],
         absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic", "unchecked MSR access"] + (
             ["tsc: Unable to calibrate against PIT"] if platform in LINUX_TSC else []),
+    )
+
+
+def console_input_scenario(platform):
+    """Prompts show before the user answers them, and typed keys go to
+    the keyboard until the guest programs COM1, then to COM1 alone."""
+    return Scenario(
+        "console-input", "[domain echo]\nmemory = 2M\nfirmware = echo.bin\n", platform=platform,
+        files=[guest("echo")], timeout=None if platform == "qemu-svm" else 300,
+        # each prompt must show before its line ends, or nothing is typed
+        typing=[("echo: keys> ", "hi "), ("echo> ", "hi there\r")],
+        in_order=[
+            # set 1 (translated) make and break codes of h, i, space, on
+            # the prompt's line: its prefix once
+            "(echo) echo: keys> 23 a3 17 97 39 b9",
+            "(echo) echo: COM1 got nothing",
+            "(echo) echo> hi there",
+            "(echo) echo: COM1 got 'hi there'",
+            "(echo) echo: keyboard got nothing",
+        ],
+    )
+
+
+BIOS_VARIANTS = {
+    # boot device, its drive as the guest sees it, the config
+    "disk": ("80", "disk0 = bioscalls.bin\n", ["bioscalls.bin"]),
+    "floppy-cd": ("00", "cdrom = bioscalls-floppy.iso\nboot = cdrom\n", ["bioscalls-floppy.iso"]),
+    "harddisk-cd": ("80", "disk0 = bioscalls.bin\ncdrom = bioscalls-harddisk.iso\nboot = cdrom\n",
+                    ["bioscalls.bin", "bioscalls-harddisk.iso"]),
+}
+
+
+def bios_scenario(platform, variant):
+    """The Zazen BIOS's services as a boot loader sees them (bioscalls.asm),
+    booted from a disk, a floppy-emulation CD or a hard-disk-emulation CD:
+    every value is what the BIOS returned."""
+    drive, cfg, files = BIOS_VARIANTS[variant]
+    lines = [
+        "(bios) bios: booted from drive " + drive,
+        # no key held: AH (extended flags) 00h, not the function number
+        "(bios) bios: int16 12h ax=0000 09h al=3f 0ah bx=41ab",
+        "(bios) bios: int16 05h 48e0 al=00 01h 4800 00h 4800 11h 48e0 10h 48e0 then empty",
+        "(bios) bios: int16 f11 then 1e61: 01h, 00h give 1e61 1e61",
+        "(bios) bios: int16 16th key al=01 keys read back 0f",
+        "(bios) bios: int16 0306h bx=020c",
+        # what 09h/0Ah wrote is mirrored too, a line once the cursor leaves the row
+        "(bios) AB",
+        "(bios) bios: int10 0ah over 09h keeps the attribute: 1e42",
+        "(bios) Y",
+        "(bios) X",
+        "(bios) bios: int10 window scrolls: 0758 1720 0758 0759",
+        "(bios) bios: int10 0fh ax bh 5003 00 03h ax cx dx 0000 0607 0a14",
+        "(bios) hi",
+        "(bios) bios: int10 13h pairs 1f68 2f69",
+        # a program that scrolls the screen itself: two lines, not one
+        "(bios) bios: a line, then the screen scrolls",
+        "(bios) bios: the next line, on the same row",
+        "(bios) bios: int13 15h on 83h ah=00 cf=0",
+        "(bios) bios: int13 02h of sector 0 ah=04 04 cf=1",
+        "(bios) bios: int13 02h of sector 2 cf=0: the image's",
+        "(bios) bios: int15 c0h cf=0 fc7440 c1h cf=0 9f00",
+        "(bios) bios: int1a 03h 12:34:56 cf=0 cf=0 1234",
+        "(bios) bios: SMBIOS entry point at f000:f030 0208 0009 sum ok",
+        "(bios) bios: RSDP at f000:f000 sum ok",
+        # typed while COM1 has no baud rate: the keyboard, through IRQ1
+        "(bios) bios: keys> 2368 1749 1c0d",
+        "(bios) bios: int16 12h after them ax=0000",
+        "(bios) bios: INT 10h mirrored while COM1 has no baud rate",
+        # INT 14h: line status 60h (THR and transmitter empty), modem status
+        # B0h (DCD, DSR, CTS); COM3 is not there: 80h
+        "(bios) bios: int14 00h e3 ax=60b0 80",
+        "(bios) bios: on COM1",
+        "(bios) bios: COM1 got ok, the keyboard nothing",
+    ]
+    if variant == "floppy-cd":
+        lines += [
+            # 1.44 MB: 80 cylinders (last 4Fh), 18 sectors, 2 heads, 1 drive; CMOS type 04h
+            "(bios) bios: int13 08h cx dx ax 4f12 0101 0000 04 12",
+            # packet: size 13h, media 02h (1.44 MB), drive 00h, 1 sector, geometry as 08h
+            "(bios) bios: int13 4b01h cf=0 13 02 00 0001 4f1201",
+            # terminated: drive 00h is gone
+            "(bios) bios: int13 4b00h cf=0 cf=1 0000",
+        ]
+    else:
+        edd = ["(bios) bios: int13 41h cf=0 aa55 30 0005",
+               "(bios) bios: int13 48h cf=0 004a bedd 2c PCI ATA      000101000000000000 sum ok",
+               "(bios) bios: int13 48h cf=0 0042 bedd 24 PCI ATA      000101000000000000 sum ok",
+               "(bios) bios: dpte 01f0 03f6 e0 0e 11 sum ok"]
+        lines += edd
+    if variant == "disk":
+        # 16 heads, 63 sectors, 1 cylinder (the last: 0), one hard disk
+        lines += ["(bios) bios: int13 08h cx dx ax 003f 0f01 0000",
+                  "(bios) bios: int13 4b01h cf=1"]
+    if variant == "harddisk-cd":
+        lines += [
+            # the image's geometry from its partition table: 1 cylinder, 1 head,
+            # 16 sectors; two hard disks now (the image and the IDE disk)
+            "(bios) bios: int13 08h cx dx ax 0010 0002 0000",
+            "(bios) bios: int13 4b01h cf=0 13 04 80 0001 001000",
+            # terminated: 80h is the IDE disk again (16 heads), one disk
+            "(bios) bios: int13 4b00h cf=0 cf=0 0f01",
+            "(bios) bios: int13 02h of sector 0 ah=04 04 cf=1",
+        ]
+    return Scenario(
+        "bios-" + variant, "[domain bios]\nmemory = 32M\n" + cfg, platform=platform,
+        files=[os.path.join(GUESTS, f) for f in files], timeout=None if platform == "qemu-svm" else 400,
+        typing=[("bios: keys> ", "hI\r"), ("bios: com1> ", "ok\r")],
+        lines=lines,
+        absent=["NOT to be seen", "DIFFERS", "BAD", "ZAZEN PANIC", "[bochs]", "cannot load"],
+        in_order=["(bios) bios: on COM1", "zazen: domain bios (id 1) ended: halted with interrupts disabled"],
+    )
+
+
+# ---- boot loaders as their users configure them ----
+
+def syslinux_scenario(platform, style):
+    """SYSLINUX from the Linux disk with a syslinux.cfg as people write one
+    for a serial console (tools/mklinuxdisk.sh SYSLINUX_STYLE): `serial`
+    (SERIAL, TIMEOUT 0, no PROMPT, KERNEL/APPEND) boots by itself; `prompt`
+    (PROMPT 1, TIMEOUT 0) waits at boot: until a label is typed; `menu`
+    (UI menu.c32) waits in its menu until an entry is picked with the
+    cursor keys."""
+    image = "linux-syslinux-%s.img" % style
+    typing, lines, in_order, patterns = None, [], [], [r"\(linux\) SYSLINUX 6\.\d+ .*"]
+    if style == "serial":
+        lines = [DMI_LINE, EDD_LINES["pc"]]
+        in_order = ["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: done"]
+    elif style == "prompt":
+        # boot: shows before anything is typed; SYSLINUX echoes the label
+        typing = [("boot:", "linux zazen.stop=userspace\r")]
+        # (the terminal escape SYSLINUX sends next shows as "?[...": Zazen
+        # passes no control characters of a guest to its console)
+        patterns.append(r"\(linux\) boot: linux zazen\.stop=userspace(\?\[.*)?")
+        in_order = ["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)"]
+    else:
+        # down, down (VT100 cursor keys on the serial line), Enter: the
+        # third entry, which stops at userspace
+        typing = [("SYSLINUX menu", "\x1b[B\x1b[B\r")]
+        in_order = ["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)"]
+    return Scenario(
+        "syslinux-" + style, "[domain linux]\nmemory = 256M\ndisk0 = %s\n" % image, platform=platform,
+        files=[os.path.join(LINUX, image)], timeout=300 if platform == "qemu-svm" else 1500, typing=typing,
+        lines=lines, patterns=patterns,
+        in_order=in_order + ["zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic"],
+    )
+
+
+def grub_serial_scenario(platform, boot_linux):
+    """GRUB's menu and command line on a serial terminal (grub.cfg:
+    serial, terminal_input/terminal_output serial console, no timeout),
+    driven by keystrokes: `c` for the command line, an echo, then either
+    Escape back to the menu and Enter (Linux to userspace) or GRUB's own
+    halt (ACPI S5 through the FADT and the DSDT's \\_S5)."""
+    steps = [("command-line", "c"), ("grub> ", "echo zazen grub command line\r")]
+    if boot_linux:
+        steps += [("grub> ", "\x1b"), ("command-line", "\r")]
+        ending = ["(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: stopping at userspace (zazen.stop=userspace)"]
+    else:
+        steps += [("grub> ", "halt\r")]
+        ending = []
+    return Scenario(
+        "grub-serial" + ("-linux" if boot_linux else ""),
+        "[domain linux]\nmemory = 256M\ncdrom = linux-grub-serial.iso\nboot = cdrom\n", platform=platform,
+        files=[os.path.join(LINUX, "linux-grub-serial.iso")],
+        timeout=300 if platform == "qemu-svm" else 900, typing=steps,
+        lines=["(linux) zazen grub command line"],
+        in_order=ending + ["zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic"],
+    )
+
+
+def syslinux_floppy_scenario(platform, kib):
+    """A SYSLINUX rescue floppy (mkfs.fat + syslinux --install) on an El
+    Torito floppy-emulation CD: SYSLINUX runs from drive 00h, says its
+    marker and chain-loads hd0 (chain.c32), the bioscalls disk."""
+    sc = bios_scenario(platform, "disk")
+    sc.name = "%s/syslinux-floppy-%d" % (platform, kib)
+    iso = "syslinux-floppy-%d.iso" % kib
+    sc.config = "[domain bios]\nmemory = 32M\ndisk0 = bioscalls.bin\ncdrom = %s\nboot = cdrom\n" % iso
+    sc.files.append(os.path.join(GUESTS, iso))
+    sc.lines.append("(bios) ZAZEN-FLOPPY: SYSLINUX from a %d KiB El Torito floppy image, chain-loading hd0" % kib)
+    sc.patterns.append(r"\(bios\) SYSLINUX 6\.\d+ .*")
+    return sc
+
+
+def harddisk_eltorito_scenario(platform):
+    """The Linux disk as the boot image of a hard-disk-emulation CD: its
+    MBR and SYSLINUX run from the emulated drive 80h (the IDE disk, also
+    attached, becomes 81h), Linux to its disk test."""
+    return Scenario(
+        "linux-harddisk-eltorito",
+        "[domain linux]\nmemory = 256M\ndisk0 = linux.img\ncdrom = linux-harddisk-eltorito.iso\nboot = cdrom\n",
+        platform=platform, files=[os.path.join(LINUX, "linux.img"), os.path.join(LINUX, "linux-harddisk-eltorito.iso")],
+        timeout=300 if platform == "qemu-svm" else 1500,
+        lines=["(linux) Booting from CD-ROM...", DMI_LINE, "(linux) ZAZEN-LINUX: edd 80: no device path"],
+        patterns=[r"\(linux\) SYSLINUX 6\.\d+ .*"],
+        in_order=["(linux) ZAZEN-LINUX: userspace", "(linux) ZAZEN-LINUX: disk via ata_piix",
+                  "(linux) ZAZEN-LINUX: done", "zazen: domain linux (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "[bochs]", "Kernel panic"],
     )
 
 
@@ -1031,6 +1243,11 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
+    console_input_scenario(p) for p in PLATFORMS] + [
+    bios_scenario(p, v) for p in PLATFORMS for v in BIOS_VARIANTS] + [
+    syslinux_scenario("qemu-svm", s) for s in ("serial", "prompt", "menu")] + [
+    grub_serial_scenario("qemu-svm", True)] + [grub_serial_scenario(p, False) for p in ("bochs-vmx", "bochs-svm")] + [
+    syslinux_floppy_scenario("qemu-svm", kib) for kib in (1200, 1440, 2880)] + [
     Scenario(
         "bad-domains-alone",
         "[domain huge]\nmemory = 3G\nfirmware = hello.bin\n\n[domain after]\nmemory = 2M\nfirmware = hello.bin\n",
@@ -1040,13 +1257,6 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
         lines=["(after) hello from a Zazen guest in real mode",
                "zazen: domain after (id 2) ended: halted with interrupts disabled",
                "zazen: all domains ended"],
-    ),
-    Scenario(
-        "console-input", "[domain echo]\nmemory = 2M\nfirmware = echo.bin\n", files=[guest("echo")],
-        typing=[("echo: type a line", "hi there\r")],
-        lines=["(echo) echo: COM1 got 'hi there'",
-               # set 1 (translated) make and break codes of h, i, space
-               "(echo) echo: keyboard scancodes 23 a3 17 97 39 b9"],
     ),
     Scenario(
         "uefi-shell-start",
@@ -1116,3 +1326,11 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
         absent=["zazen: domain a"],
     ),
 ]
+
+
+# Third-party software whose runs cost minutes: `make test-thirdparty`
+# (tests/run.py --thirdparty). A list of scenarios; add to it.
+THIRDPARTY = [harddisk_eltorito_scenario("qemu-svm"), harddisk_eltorito_scenario("bochs-vmx")] + [
+    syslinux_scenario("bochs-vmx", s) for s in ("serial", "prompt", "menu")] + [
+    grub_serial_scenario("bochs-vmx", True)] + [
+    syslinux_floppy_scenario(p, kib) for p in ("bochs-vmx", "bochs-svm") for kib in (1200, 1440, 2880)]

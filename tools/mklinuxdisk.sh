@@ -13,6 +13,14 @@
 #   LINUX_APPEND="..."  more kernel arguments for every label (for example
 #                       zazen.shell=1 for an interactive shell at the end)
 #   LINUX_DEFAULT=isa   boot the `isa` label (pata_legacy only) by default
+#   SYSLINUX_STYLE=     how syslinux.cfg talks to its user, as people write it:
+#     (unset)  no prompt, no serial console of its own: the BIOS's screen
+#     serial   SERIAL 0 115200, TIMEOUT 0, no PROMPT: boots at once unless
+#              Shift or Alt is held (INT 16h AH=02h/12h); the default label
+#              in the older KERNEL/APPEND initrd= spelling
+#     prompt   SERIAL 0 115200, PROMPT 1, TIMEOUT 0: waits at boot: forever
+#     menu     SERIAL 0 115200, UI menu.c32 (com32), TIMEOUT 0: waits in the
+#              menu forever; a second entry stops at userspace
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 OUT.img" >&2; exit 2; }
 out=$1
@@ -33,14 +41,30 @@ trap 'rm -rf "$tmp"' EXIT
 kline="console=ttyS0,115200 loglevel=6${LINUX_APPEND:+ $LINUX_APPEND}"
 kernel=$(sed -n 's/^kernel: \([^ ]*\) \([^ ]*\) .*/\1 \2/p' "$bdir/VERSION.txt")
 
-# No SERIAL line: the Zazen BIOS mirrors every INT 10h character to the
-# domain's console already (a SERIAL line would print each line twice).
-# PROMPT 0: no boot prompt (unless Shift or Alt is held); TIMEOUT only
-# applies then.
+# Without SYSLINUX_STYLE: no SERIAL line (the Zazen BIOS mirrors the
+# screen to the domain's console), PROMPT 0: no boot prompt (unless Shift
+# or Alt is held); TIMEOUT only applies then.
+modules=
+default=${LINUX_DEFAULT:-linux}
+case "${SYSLINUX_STYLE:-}" in
+"") head="PROMPT 0
+TIMEOUT 1" ;;
+serial) head="SERIAL 0 115200
+TIMEOUT 0"
+    default=${LINUX_DEFAULT:-old} ;;
+prompt) head="SERIAL 0 115200
+PROMPT 1
+TIMEOUT 0" ;;
+menu) head="SERIAL 0 115200
+UI menu.c32
+MENU TITLE Zazen Linux guest (SYSLINUX menu)
+TIMEOUT 0"
+    modules="menu.c32 libutil.c32 libcom32.c32" ;;
+*) echo "linux: unknown SYSLINUX_STYLE ${SYSLINUX_STYLE}" >&2; exit 2 ;;
+esac
 cat > "$tmp/syslinux.cfg" <<EOF
-PROMPT 0
-TIMEOUT 1
-DEFAULT ${LINUX_DEFAULT:-linux}
+$head
+DEFAULT $default
 
 LABEL linux
   LINUX /vmlinuz
@@ -55,6 +79,26 @@ LABEL isa
   INITRD /initrd.gz
   APPEND $kline noapic zazen.driver=pata_legacy
 EOF
+case "${SYSLINUX_STYLE:-}" in
+serial) # the older spelling many configs keep: KERNEL, and APPEND initrd=
+    cat >> "$tmp/syslinux.cfg" <<EOF
+
+LABEL old
+  KERNEL /vmlinuz
+  APPEND initrd=/initrd.gz $kline
+EOF
+    ;;
+menu)
+    cat >> "$tmp/syslinux.cfg" <<EOF
+
+LABEL userspace
+  MENU LABEL Linux, stopping at userspace
+  LINUX /vmlinuz
+  INITRD /initrd.gz
+  APPEND $kline zazen.stop=userspace
+EOF
+    ;;
+esac
 
 # Partition 1: FAT16 with SYSLINUX. Hidden sectors = its start LBA.
 fat=$tmp/fat.img
@@ -63,6 +107,9 @@ mkfs.vfat -C -F 16 -n ZAZENBOOT -i 5a5a2e4e -h $p1_start "$fat" $((p1_size / 2))
 syslinux --install "$fat"
 export MTOOLS_SKIP_CHECK=1
 mcopy -o -i "$fat" "$tmp/syslinux.cfg" ::/syslinux.cfg
+for m in $modules; do
+    mcopy -o -i "$fat" "/usr/lib/syslinux/modules/bios/$m" "::/$m"
+done
 mcopy -o -i "$fat" "$bdir/vmlinuz" ::/vmlinuz
 mcopy -o -i "$fat" "$bdir/initrd.gz" ::/initrd.gz
 mcopy -o -i "$fat" "$bdir/VERSION.txt" ::/VERSION.txt

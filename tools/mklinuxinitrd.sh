@@ -10,10 +10,10 @@
 # now (override with LINUX_IMAGE=linux-image-6.1.0-NN-amd64).
 #
 # The initramfs (newc cpio, gzip): busybox-static, /init from
-# tools/linux-init, and the IDE/SCSI-disk/ext4 modules with their
-# dependencies as modprobe resolves them from the package's own modules
-# (depmod on the unpacked tree), in load order, listed for /init in
-# /etc/zazen/modules.<target>.
+# tools/linux-init, dmidecode (with the libc it needs, from libc6), and
+# the IDE/SCSI-disk/ext4/EDD modules with their dependencies as modprobe
+# resolves them from the package's own modules (depmod on the unpacked
+# tree), in load order, listed for /init in /etc/zazen/modules.<target>.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$top/build/linux}
@@ -93,10 +93,16 @@ unpack() {
 
 kdeb=$(fetch "$image")
 bdeb=$(fetch busybox-static)
+ddeb=$(fetch dmidecode)
+cdeb=$(fetch libc6)
 kdir=$(unpack "$kdeb")
 bdir=$(unpack "$bdeb")
+ddir=$(unpack "$ddeb")
+cdir=$(unpack "$cdeb")
 kpkgver=$(dpkg-deb -f "$kdeb" Version)
 bpkgver=$(dpkg-deb -f "$bdeb" Version)
+dpkgver=$(dpkg-deb -f "$ddeb" Version)
+cpkgver=$(dpkg-deb -f "$cdeb" Version)
 mods=$kdir/lib/modules/$kver
 [ -f "$kdir/boot/vmlinuz-$kver" ] || die "$kdeb has no boot/vmlinuz-$kver"
 [ -d "$mods/kernel" ] || die "$kdeb has no lib/modules/$kver"
@@ -119,7 +125,7 @@ showdeps() {
     done | awk '$1 == "insmod" { print $2 }' | sed "s|^$mods/||" |
         grep -v '^kernel/arch/x86/crypto/' | awk '!seen[$0]++'
 }
-targets="disk:crc64_rocksoft_generic,sd_mod fs:crc32c_generic,ext4 ata_piix:ata_piix pata_legacy:pata_legacy ata_generic:ata_generic events:button,evdev"
+targets="disk:crc64_rocksoft_generic,sd_mod fs:crc32c_generic,ext4 ata_piix:ata_piix pata_legacy:pata_legacy ata_generic:ata_generic events:button,evdev edd:edd"
 for t in $targets; do
     name=${t%%:*}
     # shellcheck disable=SC2046
@@ -146,12 +152,26 @@ cp "$bdir/bin/busybox" "$root/bin/busybox"
     [ "$app" = bin/busybox ] && continue
     [ -e "$root/$app" ] || ln -s /bin/busybox "$root/$app"
 done
+# dmidecode, and what the dynamic linker loads for it (its NEEDED
+# libraries and its interpreter), from the unpacked libc6.
+mkdir -p "$root/usr/sbin"
+cp "$ddir/usr/sbin/dmidecode" "$root/usr/sbin/dmidecode"
+interp=$(readelf -l "$ddir/usr/sbin/dmidecode" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+for lib in $(readelf -d "$ddir/usr/sbin/dmidecode" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p') "$(basename "$interp")"; do
+    src=$(find "$cdir/lib" "$cdir/usr/lib" -name "$lib" \( -type f -o -type l \) 2>/dev/null | head -n 1)
+    [ -n "$src" ] || die "libc6 has no $lib for dmidecode"
+    mkdir -p "$root/lib/x86_64-linux-gnu"
+    cp -L "$src" "$root/lib/x86_64-linux-gnu/$lib"
+done
+mkdir -p "$root$(dirname "$interp")"
+[ -e "$root$interp" ] || ln -s "/lib/x86_64-linux-gnu/$(basename "$interp")" "$root$interp"
 mkdir -p "$root/proc" "$root/sys" "$root/dev" "$root/mnt" "$root/tmp" "$root/run" "$root/root"
 cp "$top/tools/linux-init" "$root/init"
 chmod 755 "$root/init"
 {
     echo "kernel: $image $kpkgver ($kver)"
     echo "busybox: busybox-static $bpkgver"
+    echo "dmidecode: dmidecode $dpkgver (libc6 $cpkgver)"
 } > "$root/etc/zazen/version"
 
 # The archive: first a tiny hand-made newc segment with /dev/console (so the
@@ -189,10 +209,10 @@ nmods=$(cat "$root"/etc/zazen/modules.* | sort -u | wc -l)
     echo
     echo "Recipe:"
     echo "  apt-cache depends linux-image-amd64 -> $image"
-    echo "  apt-get download $image busybox-static   (into build/linux/debs)"
+    echo "  apt-get download $image busybox-static dmidecode libc6   (into build/linux/debs)"
     echo "  dpkg-deb -x each (into build/linux/pkg); depmod -b on the unpacked kernel tree"
     echo "  modprobe -d TREE -S $kver --show-depends for each target below -> load order"
-    echo "  initramfs: /init = tools/linux-init, busybox + applet symlinks, $nmods modules,"
+    echo "  initramfs: /init = tools/linux-init, busybox + applet symlinks, dmidecode + libc, $nmods modules,"
     echo "             /dev/console node, /etc/zazen/modules.<target>"
     echo
     echo "  disk (tools/mklinuxdisk.sh, make linux-disk -> build/linux/linux.img, 41 MiB):"

@@ -8,6 +8,9 @@
 # first IDE disk when the CD boots: /init reads and writes its sda2.
 #
 # Environment: LINUX_APPEND="..." adds kernel arguments (e.g. zazen.shell=1).
+# GRUB_STYLE=serial: GRUB as people set it up for a serial console: its
+# own serial terminal (115200) beside the screen, for input and output,
+# and a menu that waits (no timeout); the first entry stops at userspace.
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 OUT.iso" >&2; exit 2; }
 out=$1
@@ -24,10 +27,23 @@ cp "$bdir/VERSION.txt" "$tmp/VERSION.txt"
 cp "$bdir/README.txt" "$tmp/README.txt"
 kline="console=ttyS0,115200 loglevel=6${LINUX_APPEND:+ $LINUX_APPEND}"
 kernel=$(sed -n 's/^kernel: \([^ ]*\) \([^ ]*\) .*/\1 \2/p' "$bdir/VERSION.txt")
-# GRUB's console is the BIOS's screen, which the Zazen BIOS mirrors to the
-# domain's console; a serial terminal too would print everything twice.
-cat > "$tmp/boot/grub/grub.cfg" <<EOF
-set timeout=0
+# By default GRUB's console is the BIOS's screen, which the Zazen BIOS
+# mirrors to the domain's console, and GRUB waits for nothing.
+if [ "${GRUB_STYLE:-}" = serial ]; then
+    cat > "$tmp/boot/grub/grub.cfg" <<EOF
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set default=0
+menuentry "Zazen Linux guest, stopping at userspace ($kernel)" {
+    linux /boot/vmlinuz $kline zazen.stop=userspace
+    initrd /boot/initrd.gz
+}
+EOF
+else
+    echo "set timeout=0" > "$tmp/boot/grub/grub.cfg"
+fi
+cat >> "$tmp/boot/grub/grub.cfg" <<EOF
 set default=0
 menuentry "Zazen Linux guest ($kernel)" {
     echo "Zazen Linux guest: loading /boot/vmlinuz and /boot/initrd.gz"
@@ -44,7 +60,7 @@ mkdir -p "$(dirname "$out")"
 # Only the modules this grub.cfg needs (as tools/mkiso.sh does): a small
 # image that GRUB boots quickly.
 mkrescue() {
-    grub-mkrescue --install-modules="normal linux iso9660 biosdisk serial terminal echo" \
+    grub-mkrescue --install-modules="normal linux iso9660 biosdisk serial terminal echo halt" \
         --locales= --fonts= --themes= -o "$out" "$tmp"
 }
 mkrescue >/dev/null 2>&1 || {

@@ -150,8 +150,16 @@ static void erase_prompt(void)
 
 /* A line (or a piece of one) for the console and the log; the shell's
  * prompt, redrawn around it, is not logged. */
+static const void *open_writer;  /* whose unfinished line the output ends with; NULL: at a line start */
+static const void *piece_writer; /* the writer whose piece is being emitted now (console_line_piece) */
+
 static void emit_line(const char *s, unsigned len)
 {
+    if (open_writer && open_writer != piece_writer) {
+        open_writer = NULL;
+        log_ring[log_head++ % CONSOLE_LOG_SIZE] = '\n';
+        emit_char('\n');
+    }
     for (unsigned i = 0; i < len; i++)
         log_ring[log_head++ % CONSOLE_LOG_SIZE] = s[i];
     erase_prompt();
@@ -275,6 +283,33 @@ void console_write(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         console_putc(s[i]);
+}
+
+/* Guest output arrives in pieces (a prompt such as "login: " long before
+ * its line ends), from several writers: each domain's COM1 and debug
+ * console, and Zazen itself, on any CPU. The terminal shows the writer's
+ * prefix once per line: a piece that continues the writer's unfinished
+ * line, with nothing else printed in between, follows it without one.
+ * Anything else that prints first ends that line (emit_line), and its
+ * rest comes on a new line with the prefix again. Both under
+ * console_lock. */
+
+void console_line_piece(const void *writer, const char *prefix, const char *text, size_t len, bool complete)
+{
+    console_lines_begin(); /* the lock, so the piece and its prefix stay together */
+    bool continues = open_writer == writer && !panicking;
+    piece_writer = writer;
+    if (!continues)
+        console_write(prefix, strlen(prefix));
+    console_write(text, len);
+    /* The shell's prompt is redrawn after every line: an open line would
+     * run into it, so with the prompt up every piece ends its line. */
+    if (complete || prompt_shown)
+        console_putc('\n');
+    console_commit();
+    open_writer = complete || prompt_shown ? NULL : writer;
+    piece_writer = NULL;
+    console_lines_end();
 }
 
 static void sink(void *ctx, char c)

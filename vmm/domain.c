@@ -164,10 +164,10 @@ static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why,
     return map_firmware(d, image, image_size, ram, why, why_size);
 }
 
-static void debugcon_line(void *ctx, const char *line, unsigned len)
+static void debugcon_line(void *ctx, const char *line, unsigned len, bool complete)
 {
     struct domain *d = ctx;
-    kprintf("(%s) %.*s\n", d->name, (int)len, line);
+    console_line_piece(&d->debugcon, d->console_prefix, line, len, complete);
 }
 
 /* The disk images as the IDE controller sees them: disk0-3 on the two
@@ -575,6 +575,7 @@ void domain_vcpu_ended(struct vcpu *v)
     struct domain *d = v->domain;
     if (atomic_add(&d->vcpus_live, -1u) != 1)
         return; /* another vCPU of the domain is still on its way out */
+    platform_flush_output(d); /* the last unfinished line, before the summary */
     print_summary(d);
     switch (action_for(d)) {
     case ACTION_RESTART:

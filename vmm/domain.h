@@ -73,8 +73,12 @@ struct domain {
     struct pc pc;                /* the emulated PC: every device, its bus and clock */
     struct ide_disk disks[4];    /* images the config names, as the IDE sees them */
     struct debugcon debugcon;
+    char console_prefix[CONFIG_NAME_MAX + 4]; /* "(name) ": heads its console lines */
     char com1_line[200];         /* COM1 output not yet printed */
     unsigned com1_len;
+    u64 com1_bytes;              /* COM1 bytes sent, ever */
+    u64 output_seen;             /* COM1 and debug console bytes at the last look */
+    u64 output_at;               /* domain time when output_seen last changed */
     bool reset_requested;        /* by the guest: port 64h, 92h or CF9h */
     unsigned resets;
     u8 post_code;                /* the last byte written to port 80h */

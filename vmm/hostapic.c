@@ -89,8 +89,10 @@ void host_interrupt(u8 vector)
 {
     /* The one-shot has fired: whatever was armed must be armed again
      * (host_timer_arm_tsc keeps a deadline only while it is pending). */
-    if (vector == HOST_TIMER_VECTOR && percpu_ready)
+    if (vector == HOST_TIMER_VECTOR && percpu_ready) {
         this_cpu()->timer_deadline = 0;
+        this_cpu()->timer_fired = true;
+    }
     if (vector != HOST_SPURIOUS_VECTOR)
         hostapic_eoi();
 }

@@ -93,10 +93,13 @@ void host_delay_us(u64 us)
         pause();
 }
 
+bool host_timer_fired(void) { return this_cpu()->timer_fired; }
+
 void host_timer_stop(void)
 {
     hostapic_write(LAPIC_TIMER_INITIAL, 0);
     this_cpu()->timer_deadline = 0;
+    this_cpu()->timer_fired = false;
 }
 
 void host_timer_arm_tsc(u64 tsc_deadline)
@@ -107,6 +110,7 @@ void host_timer_arm_tsc(u64 tsc_deadline)
             host_timer_stop();
         return;
     }
+    c->timer_fired = false;
     /* Most exits leave the next deadline where it was: while the one-shot
      * still counts towards it, leave it alone. The timer interrupt's
      * handler forgets the deadline (host_interrupt), so one that fired

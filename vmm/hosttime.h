@@ -20,6 +20,12 @@ void host_delay_us(u64 us);
 /* Arms this CPU's one-shot timer for an absolute TSC value (~0: off). */
 void host_timer_arm_tsc(u64 tsc_deadline);
 void host_timer_stop(void);
+/* A host timer interrupt arrived on this CPU since the timer was last
+ * armed (through the IDT, or acknowledged by a VT-x external-interrupt
+ * exit): the deadline it was armed for is due, so the exit it came with,
+ * whatever its reason, must take the run loop's whole way (device time,
+ * delivery, re-arming), or no host timer would be armed again. */
+bool host_timer_fired(void);
 /* Sleeps in HLT until an interrupt arrives (the host timer, if armed, or
  * an IPI). */
 void host_wait_for_interrupt(void);

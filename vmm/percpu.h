@@ -58,6 +58,7 @@ struct percpu {
     struct run_queue *rq;
     struct vcpu *current; /* the vCPU whose state is on this CPU now, or NULL */
     u64 timer_deadline;   /* the TSC deadline the host one-shot timer counts to; 0: none */
+    bool timer_fired;     /* its interrupt came since it was last armed (host_timer_fired) */
     struct guest_state_cpu guest_state;
     /* The scheduler's costs on this CPU, in TSC ticks: from one vCPU's
      * last exit to the next vCPU's first entry when another follows it

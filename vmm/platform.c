@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "bootinfo.h"
 #include "console.h"
+#include "cpuid.h"
 #include "domain.h"
 #include "emulate.h"
 #include "format.h"
@@ -48,19 +49,56 @@ static bool dma_write(void *ctx, u64 gpa, const void *buf, size_t len)
 
 /* ---- callbacks from the devices ---- */
 
-/* COM1 output becomes "(NAME) text" lines on Zazen's console. */
+/* COM1 output becomes "(NAME) text" lines on Zazen's console, printed
+ * at each newline, as a piece of the line when the buffer fills, and when
+ * the guest goes quiet (platform_update_time) or halts (platform_wait),
+ * so a prompt shows while the guest waits for the answer. */
+static void com1_piece(struct domain *d, bool complete)
+{
+    console_line_piece(&d->com1_line, d->console_prefix, d->com1_line, d->com1_len, complete);
+    d->com1_len = 0;
+}
+
 static void com1_tx(void *ctx, u8 byte)
 {
     struct domain *d = ctx;
+    d->com1_bytes++;
     if (byte == '\r')
         return;
-    if (byte == '\n' || d->com1_len == sizeof(d->com1_line)) {
-        kprintf("(%s) %.*s\n", d->name, (int)d->com1_len, d->com1_line);
-        d->com1_len = 0;
-        if (byte == '\n')
-            return;
+    if (byte == '\n') {
+        com1_piece(d, true);
+        return;
     }
+    if (d->com1_len == sizeof(d->com1_line))
+        com1_piece(d, false);
     d->com1_line[d->com1_len++] = (char)((byte >= 0x20 && byte < 0x7f) || byte == '\t' ? byte : '?');
+}
+
+void platform_flush_output(struct domain *d)
+{
+    if (d->com1_len)
+        com1_piece(d, false);
+    debugcon_flush(&d->debugcon);
+}
+
+static bool output_waits(const struct domain *d) { return d->com1_len || d->debugcon.len; }
+
+/* A guest that has written nothing for OUTPUT_QUIET_NS of its time has
+ * stopped writing for now (a prompt, a progress dot): what waits in its
+ * line buffers is shown. Guest time, so a slow host or emulator does not
+ * split lines that the guest writes in one go. */
+#define OUTPUT_QUIET_NS (5ull * 1000 * 1000)
+
+static void flush_quiet_output(struct domain *d)
+{
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    u64 now = d->pc.clock.now;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = now;
+    } else if (output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS) {
+        platform_flush_output(d);
+    }
 }
 
 static void guest_reset(void *ctx)
@@ -84,9 +122,19 @@ static void guest_pam_changed(void *ctx, unsigned segment, enum pam_access acces
 
 /* ---- the built-in BIOS's tables ---- */
 
+/* The table builder writes RAM, and the slot its ROM keeps free in the F
+ * segment (BIOS_FSEG_TABLES): the domain's own copy of the ROM is where
+ * the board's maker puts them, read-only to the guest. */
 static void write_guest(void *ctx, u64 gpa, const void *data, size_t len)
 {
-    guest_phys_access(ctx, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
+    struct domain *d = ctx;
+    if (gpa >= BIOS_FSEG_TABLES && gpa + len <= BIOS_FSEG_TABLES + BIOS_FSEG_TABLES_SIZE) {
+        struct guest_mem_region *r = domain_find_region(d, gpa, len);
+        if (r)
+            memcpy(r->host + (gpa - r->gpa), data, len);
+        return;
+    }
+    guest_phys_access(d, gpa, (void *)(uintptr_t)data, (unsigned)len, true);
 }
 
 static struct bios_platform bios_platform_of(const struct domain *d)
@@ -100,16 +148,28 @@ static struct bios_platform bios_platform_of(const struct domain *d)
         .sci_irq = PC_SCI_GSI,
         .ioapic_base = PC_IOAPIC_BASE,
         .lapic_base = 0xfee00000,
+        .name = d->name,
+        .vcpus = d->cfg->vcpus,
+        .cpu_mhz = (u32)(host_tsc_khz() / 1000),
     };
 }
 
-/* A domain that boots the Zazen BIOS finds its E820 map and ACPI tables in
- * RAM, written again at every reset (the OS may have reclaimed them). */
+/* A domain that boots the Zazen BIOS finds its E820 map, ACPI and SMBIOS
+ * tables in RAM and ROM, written again at every reset (the OS may have
+ * reclaimed them). The processor's SMBIOS identity is what the guest's
+ * CPUID says (vmm/cpuid.c). */
 static void write_bios_tables(struct domain *d)
 {
     if (d->cfg->firmware.name[0])
         return;
     struct bios_platform p = bios_platform_of(d);
+    struct cpuid_view view = {.tsc_khz = host_tsc_khz(), .host = cpuid};
+    struct cpuid_regs vendor = cpuid_guest_view(0, 0, &view), id = cpuid_guest_view(1, 0, &view);
+    memcpy(p.cpu_vendor, &vendor.ebx, 4);
+    memcpy(p.cpu_vendor + 4, &vendor.edx, 4);
+    memcpy(p.cpu_vendor + 8, &vendor.ecx, 4);
+    p.cpu_signature = id.eax;
+    p.cpu_features = id.edx;
     bios_tables_build(&p, write_guest, d);
 }
 
@@ -227,6 +287,7 @@ static bool setup_fw_cfg(struct domain *d, char *why, size_t why_size)
 bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
     struct calendar_time now = walltime_now();
+    snprintf(d->console_prefix, sizeof(d->console_prefix), "(%s) ", d->name);
     struct pc_config cfg = {
         .kind = d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
         .ram_size = d->ram_size,
@@ -253,20 +314,37 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 
 /* What is typed on the host console reaches the domain with the console
  * focus (domain_console_input) as a ring with one read position per
- * consumer, COM1 and the keyboard (a guest listens to one or the other).
- * Each consumer takes bytes only when it has room, as a serial line or a
- * keyboard hands over characters one at a time. Called on every exit's
- * time update: without input waiting it costs two loads. */
+ * consumer, COM1 and the keyboard. Called on every exit's time update:
+ * without input waiting it costs two loads.
+ *
+ * One rule decides where the console is, for input and for the BIOS's
+ * screen mirror alike (docs/devices.md, "The console"): once the guest
+ * has programmed COM1's baud rate (a non-zero divisor latch) COM1 is its
+ * console, and typed keys go there alone; before that (the BIOS, a boot
+ * loader on the screen) they go to the keyboard. A guest reading both, as
+ * SYSLINUX with SERIAL and GRUB with a serial terminal do, would
+ * otherwise see every key twice. The Zazen BIOS stops mirroring INT 10h
+ * to the debug console by the same rule. */
+static bool com1_is_console(const struct domain *d) { return uart_programmed(&d->pc.com1); }
+
+/* The consumer takes bytes only when it has room, as a serial line or a
+ * keyboard hands over characters one at a time; the other one's read
+ * position follows along, so a later switch does not replay old keys. */
 static void feed_consumers(struct domain *d)
 {
     struct console_input *in = &d->console_input;
     if (atomic_load(&in->head) == in->tail[0] && atomic_load(&in->head) == in->tail[1])
         return;
     spin_lock(&in->lock);
-    while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
-        uart_receive(&d->pc.com1, in->ring[in->tail[0]++ % CONSOLE_INPUT_RING]);
-    while (in->tail[1] != in->head && kbc_type(&d->pc.kbc, in->ring[in->tail[1] % CONSOLE_INPUT_RING]))
-        in->tail[1]++;
+    if (com1_is_console(d)) {
+        while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
+            uart_receive(&d->pc.com1, in->ring[in->tail[0]++ % CONSOLE_INPUT_RING]);
+        in->tail[1] = in->tail[0];
+    } else {
+        while (in->tail[1] != in->head && kbc_type(&d->pc.kbc, in->ring[in->tail[1] % CONSOLE_INPUT_RING]))
+            in->tail[1]++;
+        in->tail[0] = in->tail[1];
+    }
     spin_unlock(&in->lock);
 }
 
@@ -281,12 +359,18 @@ void platform_update_time(struct vcpu *v)
     struct dm_clock *c = &d->pc.clock;
     clock_advance(c, clock_tsc_to_ns(c, guest_tsc(v)));
     feed_consumers(d);
+    flush_quiet_output(d);
 }
 
+/* The next moment the run loop must look: a device deadline, or the
+ * moment a guest's unfinished line counts as quiet. */
 u64 platform_next_device_tsc(const struct vcpu *v)
 {
-    const struct dm_clock *c = &v->domain->pc.clock;
+    const struct domain *d = v->domain;
+    const struct dm_clock *c = &d->pc.clock;
     u64 deadline = clock_next_deadline(c);
+    if (output_waits(d))
+        deadline = MIN(deadline, d->output_at + OUTPUT_QUIET_NS);
     if (deadline == DM_NEVER)
         return ~0ull;
     return clock_ns_to_tsc(c, deadline) - (u64)v->tsc_offset;

@@ -109,6 +109,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             break;
         }
         if (v->halted && halt_blocks(v)) {
+            platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
             end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
             break;
         }
@@ -153,7 +154,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         /* The quick way back: after an exit whose handler touches no
          * device, with no interrupt waiting at the last look, device time
          * and interrupt delivery stay as they were. */
-        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason);
+        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason) && !host_timer_fired();
         /* Otherwise the devices see the moment of the exit: a counter the
          * guest reads (PIT, PM timer, LAPIC current count) must have
          * moved by the time the guest spent running. */

@@ -39,8 +39,9 @@ static void on_post(void *ctx, u8 code)
     FUZZ_CHECK(ctx == &pm && code == sysctl_post_code(&sc), "POST %#x, context %p", code, ctx);
 }
 
-static void on_line(void *ctx, const char *line, unsigned len)
+static void on_line(void *ctx, const char *line, unsigned len, bool complete)
 {
+    (void)complete;
     FUZZ_CHECK(ctx == &dc && len <= DEBUGCON_LINE_MAX, "a line of %u bytes", len);
     for (unsigned i = 0; i < len; i++)
         FUZZ_CHECK((line[i] >= 0x20 && line[i] < 0x7f) || line[i] == '\t', "byte %#x in a line", (u8)line[i]);

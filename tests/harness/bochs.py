@@ -8,7 +8,10 @@ idle time skipped at HLT), so a run prints the same thing every time. Debian's B
 timeout=0 runs without a viewer (the `term` display can block for good when
 a guest rewrites the VGA text screen a lot). The built-in debugger is
 compiled in, so `-rc` gives it a `c` to start at once. Zazen's console is
-COM1, written to a file. Bochs's exit status is always 1: a run is judged
+COM1, written to a file; a run that types on it (typing=...) connects
+COM1 to a TCP socket instead (`mode=socket-client`: Bochs connects at
+start to a listener the harness opened, which writes what comes to the
+same file and types through qemu.Typist). Bochs's exit status is always 1: a run is judged
 by its output, and a clean ACPI power-off is recognized in bochs.log
 ("ACPI control: soft power off").
 """
@@ -16,8 +19,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from tests.harness import qemu
@@ -40,7 +45,7 @@ vgaromimage: file=/usr/share/vgabios/vgabios.bin
 {boot_device}
 clock: sync=none, time0=946684800
 port_e9_hack: enabled=1
-com1: enabled=1, mode=file, dev=serial.txt
+{com1}
 log: bochs.log
 panic: action=fatal
 error: action=report
@@ -53,10 +58,14 @@ sound: driver=dummy
 """
 
 
-def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, stop_on=None):
+COM1_FILE = "com1: enabled=1, mode=file, dev=serial.txt"
+COM1_SOCKET = "com1: enabled=1, mode=socket-client, dev=127.0.0.1:{port}"
+
+
+def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, stop_on=None, typing=None):
     """Boots Zazen from a GRUB ISO; returns (console text, 0 if Zazen
     powered the machine off, else None). stop_on: text on the console that
-    ends the run at once."""
+    ends the run at once. typing: as qemu.run's."""
     work = tempfile.mkdtemp(prefix="zazen-bochs-", dir=qemu.BUILD)
     try:
         paths = list(files)
@@ -70,8 +79,18 @@ def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, s
             f.write(config_text)
         subprocess.run([os.path.join(qemu.ROOT, "tools", "mkiso.sh"), config, os.path.join(work, "zazen.iso")] + paths,
                        check=True)
+        listener = None
+        com1 = COM1_FILE
+        if typing:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            com1 = COM1_SOCKET.format(port=listener.getsockname()[1])
         with open(os.path.join(work, "bochsrc"), "w") as f:
-            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO, count=count))
+            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO, count=count, com1=com1))
+        if listener:
+            threading.Thread(target=_serve_com1, args=(listener, os.path.join(work, "serial.txt"), typing),
+                             daemon=True).start()
         return _run_bochs(work, timeout, stop_on)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -98,10 +117,33 @@ def run_bare(disk, model, timeout=600, megs=256, stop_marker=None):
         os.truncate(copy, -(-size // CYLINDER_BYTES) * CYLINDER_BYTES)
         with open(os.path.join(work, "bochsrc"), "w") as f:
             f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=BARE_DISK.format(path="disk.img"),
-                                   count=1))
+                                   count=1, com1=COM1_FILE))
         return _run_bochs(work, timeout, stop_marker)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _serve_com1(listener, path, typing):
+    """COM1 over TCP: what Bochs sends goes to `path`, and the typing
+    steps are typed back."""
+    listener.settimeout(120)
+    try:
+        conn, _ = listener.accept()
+    except OSError:
+        return
+    finally:
+        listener.close()
+    typist = qemu.Typist(typing, conn.sendall)
+    with conn, open(path, "ab", buffering=0) as out:
+        while True:
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            out.write(data)
+            typist.feed(data)
 
 
 def _run_bochs(work, timeout, stop_marker=None):

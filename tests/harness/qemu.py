@@ -88,12 +88,60 @@ def qemu_command(esp, vars_path, cpu=SVM_CPU, memory="512M", serial="stdio", smp
     return cmd
 
 
+class Typist:
+    """Types as a user would: steps = [(marker, text), ...]; once a
+    step's marker shows in the console output that came since the previous
+    step's last key was sent (what the last key, Enter, makes the guest
+    print comes after it; the echo of the keys before it is not looked
+    at), its text is sent with send(bytes), one character every
+    `pause` seconds. feed(data) gives it each piece of output."""
+
+    def __init__(self, steps, send, pause=0.02):
+        self.steps = list(steps or ())
+        self.send = send
+        self.pause = pause
+        self.chunks = []
+        self.step = 0
+        self.since = 0  # the chunk the next marker is searched from
+        self.busy = False
+        self.lock = threading.Lock()
+
+    def feed(self, data):
+        with self.lock:
+            self.chunks.append(data)
+        self._maybe_type()
+
+    def _maybe_type(self):
+        with self.lock:
+            if self.busy or self.step >= len(self.steps):
+                return
+            if self.steps[self.step][0].encode() not in b"".join(self.chunks[self.since:]):
+                return
+            self.busy = True
+            text = self.steps[self.step][1]
+        threading.Thread(target=self._type, args=(text,), daemon=True).start()
+
+    def _type(self, text):
+        for i, ch in enumerate(text):
+            if i == len(text) - 1:
+                with self.lock:
+                    self.since = len(self.chunks)
+            try:
+                self.send(ch.encode())
+            except OSError:
+                return
+            time.sleep(self.pause)
+        with self.lock:
+            self.step += 1
+            self.busy = False
+        self._maybe_type()
+
+
 def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None, smp=1,
         icount=False, driver=None, stop_on=None):
     """Boots Zazen; returns (console text, exit status or None on timeout).
-    typing = [(marker, text), ...]: once each marker appears on the console
-    (after the previous step's typing), its text is typed on it, one
-    character at a time, as a user would. stop_on: text that ends the run
+    typing = [(marker, text), ...]: what a user types, and when (Typist).
+    stop_on: text that ends the run
     as soon as it shows (for guests that never end, such as memtest86+).
 
     QEMU ends by itself when Zazen powers off (ACPI S5) or when the shell
@@ -114,8 +162,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     started = time.time()
     countdown = threading.Event()
     done = threading.Event()
-    typing_busy = threading.Event()
-    step = [0, 0]  # the typing step, and the chunk its marker is searched from
+
+    def send(data):
+        proc.stdin.write(data)
+        proc.stdin.flush()
+
+    typist = Typist(typing, send)
 
     def reader():
         while True:
@@ -134,26 +186,7 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
             # last few KiB, whatever the number of reads they took.
             if stop_on and stop_on.encode() in unsplit(b"".join(chunks[-1024:])[-8192:]):
                 proc.kill()
-            if step[0] < len(typing or ()) and not typing_busy.is_set():
-                since = b"".join(chunks[step[1]:])
-                if typing[step[0]][0].encode() in since:
-                    typing_busy.set()
-                    threading.Thread(target=type_slowly, args=(typing[step[0]][1],), daemon=True).start()
-
-    def type_slowly(text):
-        for i, ch in enumerate(text):
-            if i == len(text) - 1:
-                # What the last key (Enter) makes the guest print comes
-                # after it: the next marker is looked for from here on.
-                step[1] = len(chunks)
-            try:
-                proc.stdin.write(ch.encode())
-                proc.stdin.flush()
-            except OSError:
-                return
-            time.sleep(0.02)
-        step[0] += 1
-        typing_busy.clear()
+            typist.feed(data)
 
     def presser():
         # The shell polls for a key once a second; one key press sent too

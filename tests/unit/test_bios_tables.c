@@ -19,7 +19,10 @@ static u32 rd32(u64 gpa) { u32 v; memcpy(&v, ram + gpa, 4); return v; }
 static u64 rd64(u64 gpa) { u64 v; memcpy(&v, ram + gpa, 8); return v; }
 static u16 rd16(u64 gpa) { u16 v; memcpy(&v, ram + gpa, 2); return v; }
 
-static const struct bios_platform pc = {.ram_size = RAM, .pci = true, .pm_base = 0xb000, .sci_irq = 9, .ioapic_base = 0xfec00000, .lapic_base = 0xfee00000};
+static const struct bios_platform pc = {.ram_size = RAM, .pci = true, .pm_base = 0xb000, .sci_irq = 9,
+                                       .ioapic_base = 0xfec00000, .lapic_base = 0xfee00000, .name = "web",
+                                       .vcpus = 1, .cpu_vendor = "AuthenticAMD", .cpu_signature = 0x00a50f00,
+                                       .cpu_features = 0x178bfbff, .cpu_mhz = 2733};
 
 static bool sum_ok(u64 gpa, size_t len) { return acpi_checksum(ram + gpa, len) == 0; }
 
@@ -184,4 +187,142 @@ TEST(tables_info_flags)
     p.kernel_boot = true;
     bios_tables_build(&p, write_ram, NULL);
     CHECK_EQ(rd16(BIOS_INFO_ADDR + 6), BIOS_INFO_PCI | BIOS_INFO_BOOT_CD_FIRST | BIOS_INFO_KERNEL_BOOT);
+}
+
+/* Where an OS that does not look in the EBDA searches for the RSDP: 16-byte
+ * boundaries of E0000h-FFFFFh (ACPI 6.4 5.2.5.1). */
+TEST(tables_rsdp_also_in_the_f_segment)
+{
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&pc, write_ram, NULL);
+    u64 found = 0;
+    for (u64 a = 0xe0000; a < 0x100000 && !found; a += 16)
+        if (memcmp(ram + a, "RSD PTR ", 8) == 0 && sum_ok(a, 20) && sum_ok(a, 36))
+            found = a;
+    CHECK(found >= 0xf0000);
+    CHECK(memcmp(ram + found, ram + 0x9f010, 36) == 0);
+}
+
+/* The SMBIOS 2.8 entry point as dmidecode and Linux find it: "_SM_" on a
+ * 16-byte boundary of F0000h-FFFFFh, both checksums, then the table. */
+static u64 smbios_entry(void)
+{
+    for (u64 a = 0xf0000; a < 0x100000; a += 16)
+        if (memcmp(ram + a, "_SM_", 4) == 0 && sum_ok(a, ram[a + 5]) && memcmp(ram + a + 0x10, "_DMI_", 5) == 0 &&
+            sum_ok(a + 0x10, 0x0f))
+            return a;
+    return 0;
+}
+
+/* The structure of type `type` (the nth of it), walking the table as 6.1.3
+ * says: the formatted area's length, then strings up to a double NUL. */
+static u64 smbios_find(u8 type, unsigned nth)
+{
+    u64 ep = smbios_entry(), t = rd32(ep + 0x18), end = t + rd16(ep + 0x16);
+    while (t < end) {
+        if (ram[t] == type && nth-- == 0)
+            return t;
+        u64 s = t + ram[t + 1];
+        while (ram[s] || ram[s + 1])
+            s++;
+        t = s + 2;
+    }
+    return 0;
+}
+
+/* String number n of the structure at t ("" for 0). */
+static const char *smbios_string(u64 t, u8 n)
+{
+    const char *s = (const char *)ram + t + ram[t + 1];
+    if (!n)
+        return "";
+    while (--n)
+        s += strlen(s) + 1;
+    return s;
+}
+
+TEST(tables_smbios_entry_point_and_table)
+{
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&pc, write_ram, NULL);
+    u64 ep = smbios_entry();
+    CHECK(ep >= 0xf0000);
+    CHECK_EQ(ram[ep + 5], 0x1f);
+    CHECK_EQ(ram[ep + 6], 2);
+    CHECK_EQ(ram[ep + 7], 8);
+    CHECK_EQ(ram[ep + 0x1e], 0x28);
+    u32 table = rd32(ep + 0x18);
+    u16 len = rd16(ep + 0x16);
+    CHECK(table >= 0xf0000 && table + len <= 0x100000); /* in the reserved F segment */
+    /* every structure in order, the count and the largest as the entry point says */
+    static const u8 types[] = {0, 1, 3, 4, 16, 17, 19, 32, 127};
+    u64 t = table;
+    unsigned n = 0, largest = 0;
+    while (t < table + len) {
+        CHECK(n < sizeof(types));
+        CHECK_EQ(ram[t], types[n]);
+        CHECK_EQ(rd16(t + 2), n); /* handles 0, 1, 2, ... */
+        u64 s = t + ram[t + 1];
+        while (ram[s] || ram[s + 1])
+            s++;
+        s += 2;
+        largest = s - t > largest ? (unsigned)(s - t) : largest;
+        t = s;
+        n++;
+    }
+    CHECK_EQ(t, table + len);
+    CHECK_EQ(n, sizeof(types));
+    CHECK_EQ(rd16(ep + 0x1c), n);
+    CHECK_EQ(rd16(ep + 8), largest);
+}
+
+TEST(tables_smbios_describes_the_domain)
+{
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&pc, write_ram, NULL);
+    u64 bios = smbios_find(0, 0), sys = smbios_find(1, 0), cpu = smbios_find(4, 0);
+    CHECK_STR(smbios_string(bios, ram[bios + 4]), "Zazen");
+    CHECK_EQ(rd16(bios + 6), 0xf000);
+    CHECK(rd64(bios + 0x0a) & (1u << 7));  /* PCI supported */
+    CHECK(ram[bios + 0x13] & (1u << 4));   /* a virtual machine */
+    CHECK_STR(smbios_string(sys, ram[sys + 4]), "Zazen");
+    CHECK_STR(smbios_string(sys, ram[sys + 5]), "Zazen virtual machine");
+    CHECK_STR(smbios_string(sys, ram[sys + 7]), "web"); /* serial number: the domain */
+    CHECK_EQ(ram[sys + 8 + 7] >> 4, 4);    /* a version 4 UUID */
+    CHECK_STR(smbios_string(cpu, ram[cpu + 7]), "AuthenticAMD");
+    CHECK_EQ(rd32(cpu + 8), 0x00a50f00);
+    CHECK_EQ(rd16(cpu + 0x16), 2733);
+    CHECK_EQ(ram[cpu + 0x23], 1);          /* cores */
+    u64 dimm = smbios_find(17, 0), map = smbios_find(19, 0), array = smbios_find(16, 0);
+    CHECK_EQ(rd16(dimm + 0x0c), RAM >> 20); /* MiB */
+    CHECK_EQ(rd16(dimm + 4), rd16(array + 2));
+    CHECK_EQ(rd32(array + 7), RAM >> 10);
+    CHECK_EQ(rd32(map + 4), 0);
+    CHECK_EQ(rd32(map + 8), (RAM >> 10) - 1);
+    CHECK_EQ(rd16(map + 0x0c), rd16(array + 2));
+    CHECK(smbios_find(127, 0) != 0);
+
+    /* another domain: another UUID; no PCI: not claimed */
+    u8 uuid[16];
+    memcpy(uuid, ram + sys + 8, 16);
+    struct bios_platform other = pc;
+    other.name = "mail";
+    other.pci = false;
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&other, write_ram, NULL);
+    sys = smbios_find(1, 0);
+    CHECK(memcmp(uuid, ram + sys + 8, 16) != 0);
+    CHECK_STR(smbios_string(sys, ram[sys + 7]), "mail");
+    CHECK(!(rd64(smbios_find(0, 0) + 0x0a) & (1u << 7)));
+}
+
+TEST(tables_smbios_too_small_a_buffer_gives_nothing)
+{
+    u8 buf[64];
+    unsigned count = 0, largest = 0;
+    CHECK_EQ(bios_smbios_build(&pc, buf, sizeof(buf), &count, &largest), 0);
+    u8 big[BIOS_FSEG_TABLES_SIZE];
+    size_t len = bios_smbios_build(&pc, big, sizeof(big), &count, &largest);
+    CHECK(len > 0 && len <= BIOS_FSEG_TABLES_SIZE - (BIOS_FSEG_SMBIOS_TABLE - BIOS_FSEG_TABLES));
+    CHECK_EQ(count, 9);
 }

@@ -8,11 +8,13 @@ static struct io_bus bus;
 static char lines[4][DEBUGCON_LINE_MAX + 1];
 static int line_count;
 
-static void got_line(void *ctx, const char *line, unsigned len)
+static bool complete[4];
+static void got_line(void *ctx, const char *line, unsigned len, bool ends_line)
 {
     (void)ctx;
     memcpy(lines[line_count % 4], line, len);
     lines[line_count % 4][len] = 0;
+    complete[line_count % 4] = ends_line;
     line_count++;
 }
 
@@ -96,14 +98,19 @@ TEST(debugcon_lines)
     CHECK_EQ(line_count, 2);
     CHECK_STR(lines[0], "hi");
     CHECK_STR(lines[1], "there?");
+    CHECK(complete[0] && complete[1]);
+    CHECK_EQ(dc.bytes, strlen(text));
     /* A word OUT is two byte writes: 'n' to 0xE9, 'o' to 0xEA, which is
      * nobody's (as on an ISA bus). */
     bus_io_write(&bus, DEBUGCON_PORT, 2, 'o' << 8 | 'n');
     debugcon_flush(&dc);
     CHECK_STR(lines[2], "n");
+    CHECK(!complete[2]); /* a piece: the line goes on */
+    debugcon_flush(&dc);
+    CHECK_EQ(line_count, 3); /* nothing more to flush */
 }
 
-TEST(debugcon_long_line_is_split)
+TEST(debugcon_long_line_goes_in_pieces)
 {
     struct debugcon dc;
     bus_init(&bus);
@@ -113,6 +120,11 @@ TEST(debugcon_long_line_is_split)
         bus_io_write(&bus, DEBUGCON_PORT, 1, 'x');
     CHECK_EQ(line_count, 1);
     CHECK_EQ(strlen(lines[0]), DEBUGCON_LINE_MAX);
+    CHECK(!complete[0]); /* the rest of the line follows it, not a new line */
+    bus_io_write(&bus, DEBUGCON_PORT, 1, '\n');
+    CHECK_EQ(line_count, 2);
+    CHECK_STR(lines[1], "xxxxx");
+    CHECK(complete[1]);
 }
 
 static u8 regs[4];
