@@ -216,8 +216,9 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
 
     if shell:
         threading.Thread(target=presser, daemon=True).start()
+    driving = threading.Thread(target=drive, daemon=True)
     if driver:
-        threading.Thread(target=drive, daemon=True).start()
+        driving.start()
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     status = None
@@ -227,6 +228,11 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
         proc.kill()
         proc.wait()
     t.join(5)
+    done.set()
+    if driver:
+        driving.join(60)  # its last steps may run after Zazen has powered off (tools on the host)
+        if driving.is_alive():
+            driven.append("DRIVER FAILED: still running 60 s after QEMU ended")
     shutil.rmtree(esp, ignore_errors=True)
     os.unlink(vars_path)
     raw = b"".join(chunks)
