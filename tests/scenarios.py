@@ -1330,7 +1330,7 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
 
 # Third-party software whose runs cost minutes: `make test-thirdparty`
 # (tests/run.py --thirdparty). A list of scenarios; add to it.
-THIRDPARTY = [harddisk_eltorito_scenario("qemu-svm"), harddisk_eltorito_scenario("bochs-vmx")] + [
+THIRDPARTY += [harddisk_eltorito_scenario("qemu-svm"), harddisk_eltorito_scenario("bochs-vmx")] + [
     syslinux_scenario("bochs-vmx", s) for s in ("serial", "prompt", "menu")] + [
     grub_serial_scenario("bochs-vmx", True)] + [
     syslinux_floppy_scenario(p, kib) for p in ("bochs-vmx", "bochs-svm") for kib in (1200, 1440, 2880)]
