@@ -2,8 +2,9 @@
 ; own handler and printed: EFER with a reserved bit, SVME (SVM is not
 ; offered), TCE, LME cleared while paging; PAT with a reserved memory
 ; type or reserved bits; CR4 with a reserved bit or a feature CPUID does
-; not offer (PCIDE, PKE, VMXE); CR0 bits 63:32; the MTRR MSRs (CPUID
-; offers no MTRRs); XSETBV before CR4.OSXSAVE, at ECX = 1 and with values
+; not offer (PCIDE, PKE, VMXE); CR0 bits 63:32; an MTRR default type
+; that is no memory type (CPUID offers MTRRs: valid values are kept);
+; XSETBV before CR4.OSXSAVE, at ECX = 1 and with values
 ; XCR0 cannot take. Valid writes read back what was written, XGETBV shows
 ; the guest's own XCR0, and CPUID.1 OSXSAVE follows CR4. None of it may
 ; end the domain ("VM entry failed").
@@ -150,11 +151,25 @@ main64:
     rdmsr
     TRY_PRINT msg_mtrrcap
     TRY_BEGIN
-    mov ecx, 0x2ff              ; IA32_MTRR_DEF_TYPE
+    mov ecx, 0x2ff              ; IA32_MTRR_DEF_TYPE: E, type WB
     mov eax, 0x806
     xor edx, edx
     wrmsr
     TRY_PRINT msg_mtrr_def
+    TRY_BEGIN
+    mov ecx, 0x2ff              ; type 2 is reserved (SDM 3A 12.11.2 table 12-8)
+    mov eax, 0x802
+    xor edx, edx
+    wrmsr
+    TRY_PRINT msg_mtrr_def_bad
+    mov ecx, 0x2ff
+    rdmsr
+    mov rsi, ROM(msg_mtrr_kept)
+    cmp eax, 0x806
+    je .mtrr_kept
+    mov rsi, ROM(msg_mtrr_lost)
+.mtrr_kept:
+    call print64
     TRY_BEGIN
     mov ecx, 0x200              ; IA32_MTRR_PHYSBASE0
     rdmsr
@@ -286,6 +301,9 @@ msg_mtrr_hidden:        db "reserved: CPUID offers no MTRRs", 10, 0
 msg_mtrr_offered:       db "reserved: CPUID offers MTRRs", 10, 0
 msg_mtrrcap:            db "reserved: RDMSR IA32_MTRRCAP: ", 0
 msg_mtrr_def:           db "reserved: WRMSR IA32_MTRR_DEF_TYPE: ", 0
+msg_mtrr_def_bad:       db "reserved: WRMSR IA32_MTRR_DEF_TYPE type 2: ", 0
+msg_mtrr_kept:          db "reserved: IA32_MTRR_DEF_TYPE reads 806", 10, 0
+msg_mtrr_lost:          db "reserved: IA32_MTRR_DEF_TYPE lost the valid write", 10, 0
 msg_mtrr_base0:         db "reserved: RDMSR IA32_MTRR_PHYSBASE0: ", 0
 msg_no_xsave:           db "reserved: CPUID offers no XSAVE", 10, 0
 msg_osxsave:            db "reserved: CR4.OSXSAVE without XSAVE: ", 0
