@@ -565,7 +565,7 @@ def reserved_lines(platform):
              # QEMU 7.2 TCG takes CR0 bits 63:32 from a guest, which owns CR0
              # on AMD-V (a real CPU faults)
              "CR0 bit 32: " + ("no fault" if platform == "qemu-svm" else gp),
-             "CPUID offers MTRRs", "RDMSR IA32_MTRRCAP: no fault", "WRMSR IA32_MTRR_DEF_TYPE: no fault",
+             "CPUID offers no MTRRs", "RDMSR IA32_MTRRCAP: no fault", "WRMSR IA32_MTRR_DEF_TYPE: no fault",
              "WRMSR IA32_MTRR_DEF_TYPE type 2: " + gp, "IA32_MTRR_DEF_TYPE reads 806",
              "RDMSR IA32_MTRR_PHYSBASE0: no fault"]
     if platform == "qemu-svm":  # qemu64 has no XSAVE

@@ -37,9 +37,9 @@
 /* Leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV
  * PAT PSE36 CLFSH MMX FXSR SSE SSE2; not DS, ACPI (thermal), SS, HTT, TM, PBE. */
 #define LEAF1_EDX_KEEP 0x07cbfbffu
-/* MTRRs are offered: vmm/msr.c keeps them per vCPU as written, with the
- * architectural checks (SDM 3A 12.11), as firmware for PCs expects
- * (SeaBIOS programs them when CPUID says so, U-Boot without asking). */
+/* MTRRs are not offered, yet vmm/msr.c keeps them per vCPU as written,
+ * with the architectural checks (SDM 3A 12.11): firmware written for PCs
+ * (U-Boot) uses them without asking CPUID. */
 #define LEAF1_EDX_MTRR BIT(12)
 #define LEAF1_EDX_MCE BIT(7)
 #define LEAF1_EDX_MCA BIT(14)
@@ -197,7 +197,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         break;
     case 0x1:
         r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | xsave_features(r.ecx, view);
-        r.edx = (r.edx & LEAF1_EDX_KEEP & ~(LEAF1_EDX_MCE | LEAF1_EDX_MCA)) | LEAF1_EDX_MTRR;
+        r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
         r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (view->vcpu_id << 24);
         break;
@@ -223,7 +223,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         break;
     case 0x80000001:
         r.ecx &= EXT1_ECX_KEEP; /* drops SVM, MONITORX, topology extensions, ... */
-        r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MCE | LEAF1_EDX_MCA); /* AMD mirrors MTRR here */
+        r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         break;
     case 0x80000008:
         r.ecx &= ~0xf0ffu; /* one core (AMD NC = 0); keep the address sizes in EAX */

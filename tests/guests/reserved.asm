@@ -3,8 +3,8 @@
 ; offered), TCE, LME cleared while paging; PAT with a reserved memory
 ; type or reserved bits; CR4 with a reserved bit or a feature CPUID does
 ; not offer (PCIDE, PKE, VMXE); CR0 bits 63:32; an MTRR default type
-; that is no memory type (CPUID offers MTRRs: valid values are kept);
-; XSETBV before CR4.OSXSAVE, at ECX = 1 and with values
+; that is no memory type (CPUID offers no MTRRs, but firmware such as
+; U-Boot uses them without asking: valid values are kept); XSETBV before CR4.OSXSAVE, at ECX = 1 and with values
 ; XCR0 cannot take. Valid writes read back what was written, XGETBV shows
 ; the guest's own XCR0, and CPUID.1 OSXSAVE follows CR4. None of it may
 ; end the domain ("VM entry failed").
