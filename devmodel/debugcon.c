@@ -5,25 +5,37 @@
 
 void debugcon_flush(struct debugcon *dc)
 {
-    if (dc->len) {
+    if (dc->len != dc->shown) {
         dc->emit(dc->ctx, dc->line, dc->len, false);
-        dc->len = 0;
+        dc->shown = dc->len;
     }
+}
+
+static void end_line(struct debugcon *dc)
+{
+    dc->emit(dc->ctx, dc->line, dc->len, true);
+    dc->len = 0;
+    dc->shown = 0;
+}
+
+void debugcon_finish(struct debugcon *dc)
+{
+    if (dc->len)
+        end_line(dc);
 }
 
 static void debugcon_byte(struct debugcon *dc, u8 c)
 {
     dc->bytes++;
     if (c == '\n') {
-        dc->emit(dc->ctx, dc->line, dc->len, true);
-        dc->len = 0;
+        end_line(dc);
         return;
     }
     if (c == '\r')
         return;
     dc->line[dc->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
     if (dc->len == DEBUGCON_LINE_MAX)
-        debugcon_flush(dc);
+        end_line(dc); /* an overlong line goes out in lines of this length */
 }
 
 static u32 debugcon_read(void *dev, u16 port, u8 size)
@@ -44,6 +56,7 @@ static void debugcon_write(void *dev, u16 port, u8 size, u32 value)
 bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn emit, void *ctx)
 {
     dc->len = 0;
+    dc->shown = 0;
     dc->bytes = 0;
     dc->emit = emit;
     dc->ctx = ctx;

@@ -8,23 +8,27 @@
 #define DEBUGCON_PORT 0xe9
 #define DEBUGCON_LINE_MAX 200
 
-/* complete: the text ends a line (the guest wrote '\n'); otherwise it is a
- * piece of a line that goes on (a full buffer, or a flush). */
+/* text is the line so far, whole; complete: it has ended (the guest wrote
+ * '\n', or the buffer is full); otherwise it is shown unfinished (a
+ * flush) and will be given again, longer or complete. */
 typedef void (*debugcon_line_fn)(void *ctx, const char *text, unsigned len, bool complete);
 
 struct debugcon {
     char line[DEBUGCON_LINE_MAX];
     unsigned len;
+    unsigned shown;      /* how much of line the last flush showed */
     u64 bytes;           /* written since attach: a writer's activity, for quiet detection */
     debugcon_line_fn emit;
     void *ctx;
 };
 
 /* Each complete line goes to emit without its '\n'; a full buffer goes as
- * a piece of a line. */
+ * a line of its own. */
 bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn emit, void *ctx);
-/* Emits whatever is buffered without a newline yet, as a piece of a line
- * (the guest went quiet, halted, or its domain ended). */
+/* Shows the unfinished line as far as it goes, if it grew since it was
+ * last shown (the guest went quiet or halted). */
 void debugcon_flush(struct debugcon *dc);
+/* Ends the unfinished line as it is (the domain ended). */
+void debugcon_finish(struct debugcon *dc);
 
 #endif

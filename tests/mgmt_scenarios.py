@@ -288,10 +288,11 @@ def shell_scenario(platform):
     """The zazen> shell typed at on the console: help, list, attaching to
     a domain's console and back, destroying. On Bochs the keys reach COM1
     through its socket (tests/harness/bochs.py)."""
-    # b (the echo guest) ends after the line it reads: the console comes
+    # b (the echo guest) takes three keys from the keyboard, then a line
+    # from COM1 (tests/guests/echo.asm), and ends: the console comes
     # back to the shell by itself; a is left with Ctrl-A three times.
     typing = [("zazen> ", "help\r"), ("Ctrl-A three times switches", "list\r"),
-              ("Time(s)", "console b\r"), ("the console is b's", "hi\r"),
+              ("Time(s)", "console b\r"), ("the console is b's", "hi "), ("echo> ", "hi\r"),
               ("the zazen> shell (help", "console a\r"), ("the console is a's", "\x01\x01\x01"),
               ("the zazen> shell (help", "destroy a\r")]
     return Scenario(

@@ -141,31 +141,41 @@ static void emit_raw(const char *s, unsigned len)
         emit_char(s[i]);
 }
 
-/* VT100: carriage return, then erase to the end of the line. */
-static void erase_prompt(void)
+/* The bottom line of the terminal belongs to whatever is unfinished: the
+ * shell's prompt when it is open, else the one guest line that has shown
+ * part of itself (console_line_piece). Every other line is printed above
+ * it: erase it (VT100: carriage return, erase to the end of the line),
+ * print, draw it again. A guest's line thus reads whole on the terminal
+ * however its pieces came, whoever printed in between. */
+static const void *float_writer;          /* whose unfinished line is drawn at the bottom; NULL: none */
+static char float_line[CONSOLE_PIECE_MAX]; /* its prefix and text */
+static unsigned float_len;
+
+static bool bottom_drawn(void) { return prompt_shown || float_len; }
+
+static void erase_bottom(void)
 {
-    if (prompt_shown)
+    if (bottom_drawn())
         emit_raw("\r\033[K", 4);
 }
 
-/* A line (or a piece of one) for the console and the log; the shell's
- * prompt, redrawn around it, is not logged. */
-static const void *open_writer;  /* whose unfinished line the output ends with; NULL: at a line start */
-static const void *piece_writer; /* the writer whose piece is being emitted now (console_line_piece) */
-
-static void emit_line(const char *s, unsigned len)
+static void draw_bottom(void)
 {
-    if (open_writer && open_writer != piece_writer) {
-        open_writer = NULL;
-        log_ring[log_head++ % CONSOLE_LOG_SIZE] = '\n';
-        emit_char('\n');
-    }
-    for (unsigned i = 0; i < len; i++)
-        log_ring[log_head++ % CONSOLE_LOG_SIZE] = s[i];
-    erase_prompt();
-    emit_raw(s, len);
     if (prompt_shown)
         emit_raw(prompt_line, prompt_len);
+    else if (float_len)
+        emit_raw(float_line, float_len);
+}
+
+/* A line (or a piece of one) for the console and the log; what is drawn
+ * at the bottom, redrawn around it, is not logged. */
+static void emit_line(const char *s, unsigned len)
+{
+    for (unsigned i = 0; i < len; i++)
+        log_ring[log_head++ % CONSOLE_LOG_SIZE] = s[i];
+    erase_bottom();
+    emit_raw(s, len);
+    draw_bottom();
 }
 
 void console_prompt(const char *text, size_t len)
@@ -174,11 +184,11 @@ void console_prompt(const char *text, size_t len)
         return;
     commit_line(this_cpu());
     spin_lock(&console_lock);
-    erase_prompt();
+    erase_bottom();
     prompt_len = (unsigned)MIN(len, sizeof(prompt_line));
     memcpy(prompt_line, text, prompt_len);
     prompt_shown = prompt_len != 0;
-    emit_raw(prompt_line, prompt_len);
+    draw_bottom();
     spin_unlock(&console_lock);
 }
 
@@ -286,29 +296,49 @@ void console_write(const char *s, size_t len)
 }
 
 /* Guest output arrives in pieces (a prompt such as "login: " long before
- * its line ends), from several writers: each domain's COM1 and debug
- * console, and Zazen itself, on any CPU. The terminal shows the writer's
- * prefix once per line: a piece that continues the writer's unfinished
- * line, with nothing else printed in between, follows it without one.
- * Anything else that prints first ends that line (emit_line), and its
- * rest comes on a new line with the prefix again. Both under
- * console_lock. */
-
+ * its line ends), from several writers on any CPU: each domain's COM1 and
+ * debug console. An unfinished line is drawn at the bottom (above), as
+ * much of it as the writer has, and replaced as it grows; another
+ * writer's unfinished line takes the bottom over. A complete line is
+ * printed above the bottom and logged, whole. */
 void console_line_piece(const void *writer, const char *prefix, const char *text, size_t len, bool complete)
 {
-    console_lines_begin(); /* the lock, so the piece and its prefix stay together */
-    bool continues = open_writer == writer && !panicking;
-    piece_writer = writer;
-    if (!continues)
+    console_lines_begin(); /* the lock: the bottom line is shared */
+    if (complete) {
+        if (float_writer == writer) {
+            erase_bottom();
+            float_writer = NULL;
+            float_len = 0;
+            draw_bottom();
+        }
         console_write(prefix, strlen(prefix));
-    console_write(text, len);
-    /* The shell's prompt is redrawn after every line: an open line would
-     * run into it, so with the prompt up every piece ends its line. */
-    if (complete || prompt_shown)
+        console_write(text, len);
         console_putc('\n');
-    console_commit();
-    open_writer = complete || prompt_shown ? NULL : writer;
-    piece_writer = NULL;
+    } else if (!panicking) {
+        console_commit();
+        erase_bottom();
+        size_t p = MIN(strlen(prefix), sizeof(float_line));
+        memcpy(float_line, prefix, p);
+        size_t t = MIN(len, sizeof(float_line) - p);
+        memcpy(float_line + p, text, t);
+        float_len = (unsigned)(p + t);
+        float_writer = writer;
+        draw_bottom();
+    }
+    console_lines_end();
+}
+
+/* The writer's unfinished line, if drawn, is taken away (its domain ended
+ * or its line was completed elsewhere). */
+void console_line_forget(const void *writer)
+{
+    console_lines_begin();
+    if (float_writer == writer) {
+        erase_bottom();
+        float_writer = NULL;
+        float_len = 0;
+        draw_bottom();
+    }
     console_lines_end();
 }
 

@@ -41,13 +41,15 @@ void console_panic_begin(void);
  * dmesg verb). Copies at most size bytes, the newest; returns how many. */
 #define CONSOLE_LOG_SIZE (64 * 1024)
 size_t console_log_copy(char *out, size_t size);
-/* A piece of a guest's console line: writer is who writes (one of the
- * domain's output streams), prefix heads each of its lines ("(name) "),
- * complete says the piece ends the line. The prefix is printed once per
- * line: a piece continuing the writer's unfinished line, with nothing
- * printed in between, goes on without it. kprintf first ends any
- * unfinished line. */
+/* A guest's console line: writer is who writes (one of the domain's
+ * output streams), prefix heads the line ("(name) "), text is the line as
+ * far as the writer has it (all of it, not what came since the last call),
+ * complete says it has ended. An unfinished line is drawn at the bottom of
+ * the terminal and replaced as it grows, so the terminal shows each line
+ * whole whoever prints in between; a complete one is printed and logged. */
+#define CONSOLE_PIECE_MAX 256
 void console_line_piece(const void *writer, const char *prefix, const char *text, size_t len, bool complete);
+void console_line_forget(const void *writer);
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 

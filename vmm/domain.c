@@ -575,7 +575,7 @@ void domain_vcpu_ended(struct vcpu *v)
     struct domain *d = v->domain;
     if (atomic_add(&d->vcpus_live, -1u) != 1)
         return; /* another vCPU of the domain is still on its way out */
-    platform_flush_output(d); /* the last unfinished line, before the summary */
+    platform_finish_output(d); /* the last unfinished line, before the summary */
     print_summary(d);
     switch (action_for(d)) {
     case ACTION_RESTART:

@@ -76,6 +76,7 @@ struct domain {
     char console_prefix[CONFIG_NAME_MAX + 4]; /* "(name) ": heads its console lines */
     char com1_line[200];         /* COM1 output not yet printed */
     unsigned com1_len;
+    unsigned com1_shown;         /* how much of com1_line is shown unfinished */
     u64 com1_bytes;              /* COM1 bytes sent, ever */
     u64 output_seen;             /* COM1 and debug console bytes at the last look */
     u64 output_at;               /* domain time when output_seen last changed */

@@ -50,13 +50,15 @@ static bool dma_write(void *ctx, u64 gpa, const void *buf, size_t len)
 /* ---- callbacks from the devices ---- */
 
 /* COM1 output becomes "(NAME) text" lines on Zazen's console, printed
- * at each newline, as a piece of the line when the buffer fills, and when
- * the guest goes quiet (platform_update_time) or halts (platform_wait),
+ * at each newline (or when 200 characters fill the buffer), and shown
+ * unfinished when the guest goes quiet (platform_update_time) or halts,
  * so a prompt shows while the guest waits for the answer. */
-static void com1_piece(struct domain *d, bool complete)
+static void com1_show(struct domain *d, bool complete)
 {
     console_line_piece(&d->com1_line, d->console_prefix, d->com1_line, d->com1_len, complete);
-    d->com1_len = 0;
+    d->com1_shown = complete ? 0 : d->com1_len;
+    if (complete)
+        d->com1_len = 0;
 }
 
 static void com1_tx(void *ctx, u8 byte)
@@ -66,22 +68,29 @@ static void com1_tx(void *ctx, u8 byte)
     if (byte == '\r')
         return;
     if (byte == '\n') {
-        com1_piece(d, true);
+        com1_show(d, true);
         return;
     }
-    if (d->com1_len == sizeof(d->com1_line))
-        com1_piece(d, false);
     d->com1_line[d->com1_len++] = (char)((byte >= 0x20 && byte < 0x7f) || byte == '\t' ? byte : '?');
+    if (d->com1_len == sizeof(d->com1_line))
+        com1_show(d, true);
 }
 
 void platform_flush_output(struct domain *d)
 {
-    if (d->com1_len)
-        com1_piece(d, false);
+    if (d->com1_len != d->com1_shown)
+        com1_show(d, false);
     debugcon_flush(&d->debugcon);
 }
 
-static bool output_waits(const struct domain *d) { return d->com1_len || d->debugcon.len; }
+void platform_finish_output(struct domain *d)
+{
+    if (d->com1_len)
+        com1_show(d, true);
+    debugcon_finish(&d->debugcon);
+}
+
+static bool output_waits(const struct domain *d) { return d->com1_len != d->com1_shown || d->debugcon.len != d->debugcon.shown; }
 
 /* A guest that has written nothing for OUTPUT_QUIET_NS of its time has
  * stopped writing for now (a prompt, a progress dot): what waits in its

@@ -21,6 +21,8 @@ void platform_deliver_interrupts(struct vcpu *v);
 /* Shows what the guest's COM1 and debug console hold of an unfinished
  * line (it went quiet, halts, or its domain ends). */
 void platform_flush_output(struct domain *d);
+/* Ends them as they are (the domain ended). */
+void platform_finish_output(struct domain *d);
 /* A reset the guest asked for (port 64h, 92h, CF9h) is carried out here,
  * between exits: vCPU and devices back to power-on, RAM kept. */
 void platform_handle_reset(struct domain *d);

@@ -5,16 +5,16 @@
 #include "../../devmodel/debugcon.h"
 
 static struct io_bus bus;
-static char lines[4][DEBUGCON_LINE_MAX + 1];
+static char lines[8][DEBUGCON_LINE_MAX + 1];
 static int line_count;
 
-static bool complete[4];
+static bool complete[8];
 static void got_line(void *ctx, const char *line, unsigned len, bool ends_line)
 {
     (void)ctx;
-    memcpy(lines[line_count % 4], line, len);
-    lines[line_count % 4][len] = 0;
-    complete[line_count % 4] = ends_line;
+    memcpy(lines[line_count % 8], line, len);
+    lines[line_count % 8][len] = 0;
+    complete[line_count % 8] = ends_line;
     line_count++;
 }
 
@@ -105,12 +105,30 @@ TEST(debugcon_lines)
     bus_io_write(&bus, DEBUGCON_PORT, 2, 'o' << 8 | 'n');
     debugcon_flush(&dc);
     CHECK_STR(lines[2], "n");
-    CHECK(!complete[2]); /* a piece: the line goes on */
+    CHECK(!complete[2]); /* shown unfinished: the line goes on */
     debugcon_flush(&dc);
-    CHECK_EQ(line_count, 3); /* nothing more to flush */
+    CHECK_EQ(line_count, 3); /* nothing new to show */
+    /* the line grows: shown again whole, then ended whole */
+    bus_io_write(&bus, DEBUGCON_PORT, 1, 'o');
+    debugcon_flush(&dc);
+    CHECK_EQ(line_count, 4);
+    CHECK_STR(lines[3], "no");
+    CHECK(!complete[3]);
+    bus_io_write(&bus, DEBUGCON_PORT, 1, '\n');
+    CHECK_EQ(line_count, 5);
+    CHECK_STR(lines[4], "no");
+    CHECK(complete[4]);
+    /* at the domain's end an unfinished line is ended as it is */
+    bus_io_write(&bus, DEBUGCON_PORT, 1, 'z');
+    debugcon_finish(&dc);
+    CHECK_EQ(line_count, 6);
+    CHECK_STR(lines[5], "z");
+    CHECK(complete[5]);
+    debugcon_finish(&dc);
+    CHECK_EQ(line_count, 6);
 }
 
-TEST(debugcon_long_line_goes_in_pieces)
+TEST(debugcon_long_line_goes_in_lines_of_the_buffers_length)
 {
     struct debugcon dc;
     bus_init(&bus);
@@ -120,7 +138,7 @@ TEST(debugcon_long_line_goes_in_pieces)
         bus_io_write(&bus, DEBUGCON_PORT, 1, 'x');
     CHECK_EQ(line_count, 1);
     CHECK_EQ(strlen(lines[0]), DEBUGCON_LINE_MAX);
-    CHECK(!complete[0]); /* the rest of the line follows it, not a new line */
+    CHECK(complete[0]); /* a full buffer is a line of its own */
     bus_io_write(&bus, DEBUGCON_PORT, 1, '\n');
     CHECK_EQ(line_count, 2);
     CHECK_STR(lines[1], "xxxxx");
