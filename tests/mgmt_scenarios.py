@@ -79,7 +79,7 @@ firmware = spinforever.bin
 
 [domain small]
 memory = 32M
-firmware = idle.bin
+firmware = idleforever.bin
 """
 
 
@@ -170,7 +170,7 @@ def paused_spin_made_no_progress(lines):
 def mgmt_scenario():
     return Scenario(
         "mgmt", MGMT_CFG, cpus=2, memory="512M", timeout=600,
-        files=[os.path.join(LINUX, "linux-mgmt.img"), guest("spinforever"), guest("idle")],
+        files=[os.path.join(LINUX, "linux-mgmt.img"), guest("spinforever"), guest("idleforever")],
         driver=mgmt_driver,
         lines=["zazen: management protocol 1 on COM2 (docs/management.md)",
                "MGMT list: linux 256M 1 vCPU, small 32M 1 vCPU, spin 4M 1 vCPU",

@@ -5,7 +5,9 @@
 ; the scheduler's figures for its vCPU ("ran ... blocked ...").
 %include "lib.inc"
 
+%ifndef TICKS
 %define TICKS 72
+%endif
 %define TICK_COUNT 0x500        ; in RAM: ticks so far
 
 ROM_BEGIN
