@@ -154,7 +154,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if driver:
         sock_dir = tempfile.mkdtemp(prefix="zazen-com2-")
         com2 = os.path.join(sock_dir, "com2")
-    proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount, com2=com2),
+    # QEMU notes each CPU reset with its registers: when the machine stops
+    # without Zazen's power-off (a triple fault of the hypervisor itself,
+    # with -no-reboot), the log says where the CPUs were.
+    reset_log = esp + "-resets.log"
+    proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount, com2=com2) +
+                            ["-d", "cpu_reset", "-D", reset_log],
                             stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
@@ -241,9 +246,27 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if com2:
         shutil.rmtree(os.path.dirname(com2), ignore_errors=True)
     text = clean(raw.decode("utf-8", "replace"))
+    if status is not None and "zazen: all domains ended" not in text and "Shell>" not in text:
+        text += last_resets(reset_log)
+    if os.path.exists(reset_log):
+        os.unlink(reset_log)
     if driven:
         text += "\n" + "\n".join(driven) + "\n"
     return text, status
+
+
+def last_resets(path, blocks=2):
+    """The last CPU resets QEMU logged, as lines headed "qemu: "."""
+    try:
+        with open(path, errors="replace") as f:
+            log = f.read()
+    except OSError:
+        return ""
+    parts = log.split("CPU Reset")[-blocks:]
+    lines = []
+    for part in parts:
+        lines += ["qemu: CPU Reset" + part.splitlines()[0]] + ["qemu: " + l for l in part.splitlines()[1:8]]
+    return "\nqemu: the machine stopped without Zazen's power-off; its last CPU resets:\n" + "\n".join(lines) + "\n"
 
 
 # Wall-clock seconds at which each marker first appeared in the last run.
