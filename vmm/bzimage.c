@@ -27,12 +27,15 @@ bool bzimage_parse(const u8 *image, u64 size, struct bzimage *out, char *why, si
     memset(out, 0, sizeof(*out));
     if (!bzimage_has_header(image, size))
         return fail(why, why_size, "not a Linux kernel: no boot protocol header ('HdrS' at offset 202h)");
+    /* Every field read below lies in the setup header: the image must hold
+     * it whole before any is read (the fuzzer's 206h-byte image read the
+     * version past its end). */
+    if (size < BZ_HEADER_END)
+        return fail(why, why_size, "truncated: %llu bytes, shorter than its setup header", (unsigned long long)size);
     out->version = get16(image + BZ_VERSION);
     if (out->version < 0x200)
         return fail(why, why_size, "Linux boot protocol %u.%02u: too old (a bzImage has 2.00 or later)",
                     out->version >> 8, out->version & 0xff);
-    if (size < BZ_HEADER_END)
-        return fail(why, why_size, "truncated: %llu bytes, shorter than its setup header", (unsigned long long)size);
     if (get16(image + BZ_BOOT_FLAG) != 0xaa55)
         return fail(why, why_size, "not a Linux kernel: no AA55h boot flag at offset 1FEh");
     out->loadflags = image[BZ_LOADFLAGS];
