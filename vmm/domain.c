@@ -286,8 +286,10 @@ void domain_destroy(struct domain *d)
 
 static void end_domain(struct domain *d, enum end_kind kind, const char *fmt, va_list ap)
 {
-    if (d->ended)
-        return; /* the first reason is the one that counts */
+    /* The first reason is the one that counts: a management destroy on
+     * one CPU and the guest's own end on another may race here. */
+    if (atomic_exchange(&d->end_claimed, true))
+        return;
     vsnprintf(d->end_reason, sizeof(d->end_reason), fmt, ap);
     d->end_kind = kind;
     atomic_store(&d->ended, true);
@@ -564,6 +566,7 @@ static void restart(struct domain *d)
             memset(d->mem[i].host, 0, d->mem[i].size);
     d->end_reason[0] = 0;
     atomic_store(&d->ended, false);
+    atomic_store(&d->end_claimed, false);
     platform_reset(d);
     d->vcpus_live = d->vcpu_count;
     for (unsigned i = 0; i < d->vcpu_count; i++)

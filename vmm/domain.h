@@ -98,6 +98,7 @@ struct domain {
     const struct bootinfo_file *kernel, *ramdisk;
     const char *config_name;
     bool ended;
+    bool end_claimed;            /* the first end_domain took it (atomic): its reason counts */
     enum end_kind end_kind;
     char end_reason[256];
     bool preserved;               /* over and kept, stopped, for inspection (on_* = preserve) */
