@@ -10,6 +10,7 @@
 #include "x86.h"
 
 static struct page_allocator allocator;
+static u64 tables_first, tables_end; /* Zazen's own page tables (paging_init) */
 static u64 allocated_bytes; /* handed out by page_alloc and not freed */
 /* "allocator" in the lock order: a leaf. Domains are built and freed on
  * any CPU (a domain's memory is freed where its last vCPU ended). */
@@ -70,6 +71,8 @@ void page_free(void *p, u64 bytes)
     if (!ok)
         panic("page_free(%p, %llu): not an allocated block", p, (unsigned long long)bytes);
 }
+
+bool mm_overlaps_host_tables(u64 hpa, u64 size) { return hpa < tables_end && tables_first < hpa + size; }
 
 u64 mm_allocated_bytes(void) { return atomic_load(&allocated_bytes); }
 
@@ -144,7 +147,9 @@ void paging_init(const struct bootinfo *bi)
         for (u64 i = 0; i < 512; i++)
             pd[i] = (gib * GiB + i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
     }
-    protect_tables(pdpt, hpa_of(block), hpa_of(block) + pages * PAGE_SIZE,
+    tables_first = hpa_of(block);
+    tables_end = tables_first + pages * PAGE_SIZE;
+    protect_tables(pdpt, tables_first, tables_end,
                    block + (pages - SPLIT_TABLES) * 512);
     /* Keep the firmware's CR4/EFER choices (PAE, NXE); only the tables
      * change. WP: Zazen's writes honour read-only pages (its tables). */
