@@ -19,6 +19,7 @@
 
 #include "../../devmodel/clock.h"
 #include "../types.h"
+#include "blkif.h"
 
 struct domain;
 struct vcpu;
@@ -95,7 +96,6 @@ struct xen_vcpu {
 #define XEN_GRANT_ENTRIES (XEN_GRANT_FRAMES * 512)
 
 struct xenstore;
-struct blkback;
 
 struct xen_domain {
     struct domain *d;
@@ -116,7 +116,7 @@ struct xen_domain {
     u64 wall_sec_at_zero;
     u32 wall_nsec_at_zero;
     struct xenstore *store;
-    struct blkback *blk[4];
+    struct blkback blk[4]; /* disk0-3 as xvda-xvdd */
     u32 entry;           /* the kernel's PVH entry point */
     u64 hypercalls;
     u64 console_bytes;
@@ -191,6 +191,8 @@ u8 *xen_grant_page(struct xen_domain *x, u32 ref, bool writable);
 bool blkback_create(struct xen_domain *x, char *why, size_t why_size);
 void blkback_destroy(struct xen_domain *x);
 void blkback_kick(struct xen_domain *x, unsigned disk);
+/* The vbd nodes in the store, backends at InitWait (at every reset). */
+void blkback_reset(struct xen_domain *x);
 void blkback_frontend_changed(struct xen_domain *x, const char *path);
 
 #endif
