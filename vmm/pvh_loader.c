@@ -163,9 +163,21 @@ static bool load_bzimage(struct loader *l)
         return fail(l->why, l->why_size, k->what, "the payload is neither ELF, XZ nor gzip");
     l->rep->format = compression_name(c);
     l->rep->compressed = true;
+    /* The kernel's build appends the decompressed size, 4 bytes little
+     * endian, to every compressed payload (scripts/Makefile.lib
+     * size_append): the stream proper ends before it. */
+    if (len < 8)
+        return fail(l->why, l->why_size, k->what, "the payload is only %llu bytes", (unsigned long long)len);
+    u32 appended = get32(payload + len - 4);
+    len -= 4;
     u64 size;
     if (!decompressed_size(c, payload, len, &size, why, sizeof(why)))
         return fail(l->why, l->why_size, k->what, "%s", why);
+    if (c == COMPRESSION_GZIP)
+        size = appended; /* ISIZE is the size modulo 2^32: the appended one is the same, and exact */
+    if (size != appended)
+        return fail(l->why, l->why_size, k->what, "the payload declares %llu bytes, its appended size %u",
+                    (unsigned long long)size, appended);
     if (size == 0 || size > PVH_MAX_VMLINUX)
         return fail(l->why, l->why_size, k->what, "the payload says it holds %llu bytes (at most %llu)",
                     (unsigned long long)size, (unsigned long long)PVH_MAX_VMLINUX);
