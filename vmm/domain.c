@@ -617,8 +617,13 @@ static void print_domain_line(unsigned id, const struct domain_config *cfg)
 {
     char size[24];
     config_format_size(size, sizeof(size), cfg->memory);
-    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s", cfg->name, id, size, cfg->vcpus,
-            cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC", cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
+    if (cfg->type == DOMAIN_PVH)
+        kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, type pvh (Xen PVH ABI, no BIOS)", cfg->name, id, size,
+                cfg->vcpus);
+    else
+        kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s", cfg->name, id, size, cfg->vcpus,
+                cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC",
+                cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
     kprintf(", weight %u", cfg->weight);
     if (cfg->cap)
         kprintf(", cap %u%%", cfg->cap);

@@ -23,6 +23,11 @@
 
 struct xenstore {
     struct xs_store s;
+    /* In a kick: the backends' own writes during it (a frontend's state
+     * change makes blkback write the store) leave the ring to the kick
+     * under way, which flushes their watch events when it is done. */
+    bool busy;
+    u8 buf[XS_RING];
 };
 
 static u8 *ring(struct xen_domain *x) { return xen_guest_ram(x->d, x->special_gpa + XEN_STORE_PAGE * PAGE_SIZE, PAGE_SIZE); }
@@ -80,7 +85,7 @@ static void flush_responses(struct xen_domain *x, u8 *r, bool *notify)
     u32 prod = *idx(r, XS_RSP_PROD);
     if (prod - cons > XS_RING)
         return; /* the guest broke its ring: Linux resets it itself */
-    u8 buf[XS_RING];
+    u8 *buf = x->store->buf;
     u32 n = xs_output(&x->store->s, buf, XS_RING - (prod - cons));
     for (u32 i = 0; i < n; i++)
         r[XS_RSP + ((prod + i) & (XS_RING - 1))] = buf[i];
@@ -93,8 +98,9 @@ static void flush_responses(struct xen_domain *x, u8 *r, bool *notify)
 void xenstore_kick(struct xen_domain *x)
 {
     u8 *r = ring(x);
-    if (!r)
+    if (!r || x->store->busy)
         return;
+    x->store->busy = true;
     bool notify = false;
     for (unsigned round = 0; round < 64; round++) {
         u32 cons = *idx(r, XS_REQ_CONS);
@@ -106,7 +112,7 @@ void xenstore_kick(struct xen_domain *x)
             flush_responses(x, r, &notify);
             break;
         }
-        u8 buf[XS_RING];
+        u8 *buf = x->store->buf;
         u32 n = prod - cons;
         for (u32 i = 0; i < n; i++)
             buf[i] = r[XS_REQ + ((cons + i) & (XS_RING - 1))];
@@ -118,6 +124,7 @@ void xenstore_kick(struct xen_domain *x)
         if (taken < n)
             break;
     }
+    x->store->busy = false;
     if (notify)
         xen_evtchn_set_pending(x, x->store_port);
 }

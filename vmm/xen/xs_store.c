@@ -223,7 +223,7 @@ static bool do_directory(struct xs_store *s, const u8 *h, const char *path)
 {
     if (!find(s, path))
         return error(s, h, "ENOENT");
-    char list[XS_PAYLOAD_MAX];
+    char *list = s->scratch;
     u32 len = 0;
     for (unsigned i = 0; i < XS_MAX_NODES; i++) {
         const struct xs_node *n = &s->nodes[i];
@@ -231,7 +231,7 @@ static bool do_directory(struct xs_store *s, const u8 *h, const char *path)
             continue;
         const char *name = n->path + strlen(path) + (strlen(path) > 1);
         u32 l = (u32)strlen(name) + 1;
-        if (len + l > sizeof(list))
+        if (len + l > XS_PAYLOAD_MAX)
             return error(s, h, "E2BIG");
         memcpy(list + len, name, l);
         len += l;

@@ -59,6 +59,7 @@ struct xs_store {
     /* responses and watch events not yet in the ring */
     u8 out[XS_OUT_MAX];
     u32 out_head, out_len;
+    char scratch[XS_PAYLOAD_MAX]; /* a directory listing being built */
     u64 requests, errors;
     /* A write or removal by the guest under its home (blkback follows its frontends). */
     void (*guest_changed)(void *ctx, const char *path);
