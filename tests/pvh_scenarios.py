@@ -43,15 +43,15 @@ def pvh_linux_scenario(platform):
     matches, a written file reads back after dropping the caches, and the
     power-off is clean. A CPU-bound hvm guest runs beside it."""
     cfg = ("[domain pv]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
-           "cmdline = console=hvc0 loglevel=6\ndisk0 = linux.img\n\n"
+           "cmdline = console=hvc0 loglevel=7\ndisk0 = linux.img\n\n"
            "[domain spin]\nmemory = 4M\nfirmware = spinlong.bin\n")
     return Scenario(
         "pvh-linux", cfg, platform=platform, memory="768M",
         files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")] + [guest("spinlong")],
         timeout=3000 if platform != "qemu-svm" else 500,
-        lines=["zazen: domain pv (id 1): 256M RAM, 1 vCPU, type pvh (Xen PVH ABI, no BIOS)",
-               "(spin) spin: done"],
-        patterns=[r"zazen: domain pv \(id 1\): kernel vmlinuz: PVH \(xz in a bzImage\), 0x1000000-0x[0-9a-f]+, "
+        lines=["(spin) spin: done"],
+        patterns=[r"zazen: domain pv \(id 1\): 256M RAM, 1 vCPU, type pvh \(Xen PVH ABI, no BIOS\), weight 256",
+                  r"zazen: domain pv \(id 1\): kernel vmlinuz: PVH \(xz in a bzImage\), 0x1000000-0x[0-9a-f]+, "
                   r"entry 0x[0-9a-f]+; initrd initrd\.gz 0x[0-9a-f]+-0x[0-9a-f]+",
                   r"\(pv\) \[ *[0-9.]+\] Booting kernel on Xen PVH",
                   r"\(pv\) \[ *[0-9.]+\] Xen version: 4\.17\.0-zazen",

@@ -1,6 +1,7 @@
 /* sched_op (Xen common/sched/core.c, public/sched.h). */
 #include "xen.h"
 #include "../domain.h"
+#include "../x86.h"
 
 #define SCHEDOP_yield 0
 #define SCHEDOP_block 1
@@ -46,7 +47,10 @@ long xen_sched_op(struct vcpu *v, u64 cmd, u64 arg)
         xen_console_kick(x);
         return 0;
     case SCHEDOP_block:
-        v->halted = true; /* PV's idle: as HLT with interrupts on */
+        /* PV's idle, which enables event delivery; an HVM-container vCPU
+         * takes upcalls only with IF set, so it blocks only then (as HLT). */
+        if (v->rflags & RFLAGS_IF)
+            v->halted = true;
         return 0;
     case SCHEDOP_poll:
         /* Spurious wake-ups are allowed (public/sched.h): returning at
