@@ -499,6 +499,8 @@ enter_user:
     mov ss, ax
     mov dword [0x4], STACK_TOP - 0x100  ; TSS ESP0
     mov dword [0x8], 0x10                ; TSS SS0
+    mov ax, 0x28                  ; our own TR (QEMU's TCG refuses to take an interrupt through a
+    ltr ax                        ; TR it did not load itself as busy: it checks the cached type)
     mov eax, back_to_ring0
     mov [idt + 0x80 * 8], ax
     mov word [idt + 0x80 * 8 + 2], 0x08  ; ring-0 code
@@ -612,6 +614,7 @@ gdt:
     dq 0x00cf92000000ffff         ; 10: ring-0 data
     dq 0x00cffa000000ffff         ; 18: ring-3 code
     dq 0x00cff2000000ffff         ; 20: ring-3 data
+    dq 0x0000890000000067         ; 28: a 32-bit TSS at 0, limit 67h (ours, loaded with LTR)
 gdt_end:
 gdt_desc: dw gdt_end - gdt - 1
           dd gdt
