@@ -550,20 +550,23 @@ bool xz_decompress(const u8 *in, u64 len, u8 *out, u64 out_size, u64 *out_len, c
 {
     unsigned check;
     *out_len = 0;
-    if (!stream_header(in, len, &check, why, why_size))
+    u64 declared;
+    /* the footer and the index first (CRC32-checked): what the blocks must add up to */
+    if (!stream_header(in, len, &check, why, why_size) || !xz_size(in, len, &declared, why, why_size))
         return false;
+    u64 index_at = len - STREAM_HEADER - ((u64)get32(in + len - 8) + 1) * 4;
     static struct lzma z; /* 30 KiB of probabilities: off the stack; one decompression at a time (boot) */
-    u64 pos = STREAM_HEADER, data_end = len - STREAM_HEADER;
-    while (pos < data_end && in[pos] != 0) { /* blocks, until the index indicator 00h */
+    u64 pos = STREAM_HEADER;
+    while (pos < index_at && in[pos] != 0) { /* blocks, until the index indicator 00h */
         bool x86 = false;
         u32 dict_size = 0;
         u64 unpacked_size;
-        if (!block_header(in, data_end, &pos, &x86, &dict_size, &unpacked_size, why, why_size))
+        if (!block_header(in, index_at, &pos, &x86, &dict_size, &unpacked_size, why, why_size))
             return false;
         memset(&z, 0, sizeof(z));
         z.in = in;
         z.in_pos = pos;
-        z.in_end = data_end;
+        z.in_end = index_at;
         z.out = out;
         z.out_pos = *out_len;
         z.out_size = out_size;
@@ -578,14 +581,17 @@ bool xz_decompress(const u8 *in, u64 len, u8 *out, u64 out_size, u64 *out_len, c
             bcj_x86_decode(out + block_start, produced);
         pos = ALIGN_UP(z.in_pos, 4);
         unsigned cs = check_size(check);
-        if (pos > data_end || cs > data_end - pos)
+        if (pos > index_at || cs > index_at - pos)
             return fail(why, why_size, "truncated block");
         if (check == 1 && crc32(out + block_start, produced) != get32(in + pos))
             return fail(why, why_size, "CRC32 mismatch: the data is corrupt");
         pos += cs;
         *out_len = z.out_pos;
     }
-    if (pos >= data_end)
-        return fail(why, why_size, "no index after the blocks");
+    if (pos != index_at)
+        return fail(why, why_size, "the blocks do not end where the index starts");
+    if (*out_len != declared)
+        return fail(why, why_size, "the blocks hold %llu bytes, the index says %llu", (unsigned long long)*out_len,
+                    (unsigned long long)declared);
     return true;
 }
