@@ -409,3 +409,52 @@ TEST(blkif_request_checks)
     rq.operation = BLKIF_OP_FLUSH_DISKCACHE;
     CHECK(blkif_check_request(&rq, 100).ok);  /* a pure flush */
 }
+
+/* ---- gzip ---- */
+#include "gzip_vector.h"
+
+static size_t make_gzip_plain(u8 *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < 2000; i++) {
+        n += (size_t)sprintf((char *)out + n, "gzip zazen %d ", i % 53);
+        for (int k = 0; k < i % 17; k++)
+            out[n++] = 'x';
+        out[n++] = '\n';
+    }
+    return n;
+}
+
+TEST(gzip_members_decode)
+{
+    static u8 plain[80000], out[80000];
+    size_t n = make_gzip_plain(plain);
+    u64 got;
+    char why[120];
+    CHECK(compression_of(gz_dynamic, sizeof(gz_dynamic)) == COMPRESSION_GZIP);
+    CHECK(gzip_decompress(gz_dynamic, sizeof(gz_dynamic), out, sizeof(out), &got, why, sizeof(why)));
+    CHECK_EQ(got, n);
+    CHECK(memcmp(out, plain, n) == 0);
+    CHECK(gzip_decompress(gz_stored, sizeof(gz_stored), out, sizeof(out), &got, why, sizeof(why)));
+    CHECK_EQ(got, 3000);
+    CHECK(memcmp(out, plain, 3000) == 0);
+    CHECK(gzip_decompress(gz_fixed, sizeof(gz_fixed), out, sizeof(out), &got, why, sizeof(why)));
+    CHECK_EQ(got, 23);
+    CHECK(memcmp(out, "hello hello hello zazen", 23) == 0);
+}
+
+TEST(gzip_refuses_broken_members)
+{
+    static u8 buf[sizeof(gz_dynamic)], out[80000];
+    u64 got;
+    char why[120];
+    for (size_t cut = 0; cut < sizeof(gz_dynamic); cut += 5)
+        CHECK(!gzip_decompress(gz_dynamic, cut, out, sizeof(out), &got, why, sizeof(why)));
+    for (size_t at = 10; at < sizeof(gz_dynamic); at += 3) {
+        memcpy(buf, gz_dynamic, sizeof(buf));
+        buf[at] ^= 0x10;
+        CHECK(!gzip_decompress(buf, sizeof(buf), out, sizeof(out), &got, why, sizeof(why)));
+    }
+    CHECK(!gzip_decompress(gz_dynamic, sizeof(gz_dynamic), out, 1000, &got, why, sizeof(why)));
+    CHECK_STR(why, "gzip: corrupt or truncated DEFLATE data");
+}
