@@ -335,6 +335,10 @@ void domain_request(struct domain *d, u32 requests)
 void domain_take_requests(struct domain *d)
 {
     u32 req = atomic_exchange(&d->requests, 0);
+    if (req && d->type->take_requests) {
+        d->type->take_requests(d, req);
+        return;
+    }
     if (req & DOMAIN_REQ_POWER_BUTTON)
         acpi_pm_power_button(&d->pc.pm);
     /* Linux turns Ctrl-Alt-Del into a reboot request to init. */

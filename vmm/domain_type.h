@@ -36,6 +36,9 @@ struct domain_type_ops {
     /* The vector of an event the type delivers outside the device model
      * (Xen's callback vector), or -1. Checked before the PC's interrupts. */
     int (*pending_vector)(struct vcpu *v);
+    /* Management's requests (DOMAIN_REQ_*), on the domain's vCPU (NULL:
+     * the PC's power button and Ctrl-Alt-Del). */
+    void (*take_requests)(struct domain *d, u32 requests);
     /* Typed console input is waiting (NULL: COM1 or the keyboard take it). */
     void (*console_input)(struct domain *d);
 };

@@ -187,6 +187,19 @@ static int pvh_pending_vector(struct vcpu *v)
 
 static void pvh_console_input(struct domain *d) { xen_console_input(d->xen); }
 
+/* Management's shutdown and reboot reach a Xen guest as the toolstack's
+ * do: control/shutdown in its store, which Linux watches
+ * (drivers/xen/manage.c) and answers with an orderly poweroff or reboot. */
+static void pvh_take_requests(struct domain *d, u32 requests)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", d->id);
+    if (requests & DOMAIN_REQ_POWER_BUTTON)
+        xenstore_write(d->xen, path, "poweroff");
+    if (requests & DOMAIN_REQ_CTRL_ALT_DEL)
+        xenstore_write(d->xen, path, "reboot");
+}
+
 const struct domain_type_ops domain_type_pvh = {
     .name = "pvh",
     .ide_disks = false,
@@ -199,6 +212,7 @@ const struct domain_type_ops domain_type_pvh = {
     .msr_write = pvh_msr_write,
     .pending_vector = pvh_pending_vector,
     .console_input = pvh_console_input,
+    .take_requests = pvh_take_requests,
 };
 
 /* ---- the Xen side's life ---- */
