@@ -156,6 +156,7 @@ static struct bios_platform bios_platform_of(const struct domain *d)
         .pci = d->pc.kind == PC_PCI,
         .boot_cd_first = d->cfg->boot_cdrom_first,
         .kernel_boot = d->cfg->kernel.name[0] != 0,
+        .pvh = d->cfg->type == DOMAIN_PVH,
         .pm_base = PC_ACPI_PM_BASE,
         .sci_irq = PC_SCI_GSI,
         .ioapic_base = PC_IOAPIC_BASE,
@@ -301,7 +302,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
     struct calendar_time now = walltime_now();
     snprintf(d->console_prefix, sizeof(d->console_prefix), "(%s) ", d->name);
     struct pc_config cfg = {
-        .kind = d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
+        .kind = d->cfg->type == DOMAIN_PVH ? PC_PVH : d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
         .ram_size = d->ram_size,
         .time = {now.year, now.month, now.day, now.hour, now.minute, now.second},
         .com1_tx = com1_tx,
