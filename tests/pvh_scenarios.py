@@ -72,20 +72,38 @@ def pvh_linux_scenario(platform):
     )
 
 
+def cut_kernel():
+    """build/guests/vmlinuz-cut: Debian's vmlinuz cut inside its XZ payload."""
+    path = os.path.join(os.path.dirname(guest("x")), "vmlinuz-cut")
+    src = os.path.join(LINUX, "vmlinuz")
+    if os.path.exists(src) and not os.path.exists(path):
+        with open(src, "rb") as f:
+            data = f.read(4 << 20)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    return path
+
+
 def pvh_bad_kernels_scenario(platform):
-    """A kernel that is no PVH kernel (an hvm test guest, a bzImage
-    truncated inside its payload, a multiboot ELF without the note): each
-    domain ends before it starts, with the file named; the good pvh
-    hostile guest next to them runs."""
+    """Kernels that are no PVH kernel: an hvm test guest (neither ELF nor
+    bzImage) and Debian's vmlinuz cut inside its payload. Each domain ends
+    before it starts, with the file and its config line named; a good pvh
+    domain beside them runs."""
     cfg = ("[domain flat]\ntype = pvh\nmemory = 128M\nkernel = hello.bin\n\n"
-           "[domain hostile]\ntype = pvh\nmemory = 128M\nkernel = pvhostile.bin\n\n")
+           "[domain cut]\ntype = pvh\nmemory = 128M\nkernel = vmlinuz-cut\n\n"
+           "[domain hostile]\ntype = pvh\nmemory = 128M\nkernel = pvhostile.bin\ndisk0 = testdisk.img\n")
+    cfgname = "\\EFI\\BOOT\\zazen.cfg" if platform == "qemu-svm" else "zazen.cfg"
     return Scenario(
-        "pvh-bad-kernels", cfg, platform=platform, files=[guest("hello"), guest("pvhostile")], timeout=300,
-        lines=["zazen: domain flat (id 1) ended: not started: kernel 'hello.bin' (\\EFI\\BOOT\\zazen.cfg:4): "
-               "neither an ELF vmlinux nor a bzImage" if platform == "qemu-svm" else
-               "zazen: domain flat (id 1) ended: not started: kernel 'hello.bin' (zazen.cfg:4): "
-               "neither an ELF vmlinux nor a bzImage"],
-        absent=["ZAZEN PANIC"],
+        "pvh-bad-kernels", cfg, platform=platform, timeout=300,
+        files=[guest("hello"), guest("pvhostile"), cut_kernel(),
+               os.path.join(os.path.dirname(guest("x")), "testdisk.img")],
+        lines=["zazen: domain flat (id 1) ended: not started: kernel 'hello.bin' (%s:4): "
+               "neither an ELF vmlinux nor a bzImage" % cfgname,
+               "zazen: domain cut (id 2) ended: not started: kernel 'vmlinuz-cut' (%s:8): the payload (8122340 bytes "
+               "at 21196) lies outside the file (4194304 bytes)" % cfgname,
+               "(hostile) pvhostile: blkif: wild producer index"],
+        absent=["ZAZEN PANIC", "pvhostile: FAILED"],
     )
 
 
@@ -116,5 +134,24 @@ def pvh_hostile_scenario(platform):
     )
 
 
+def pvh_console_scenario():
+    """hvc0 is interactive as COM1 is for an hvm domain: typed keys reach
+    the PV console ring, the shell on hvc0 answers, and management's
+    shutdown request is not needed: poweroff typed there ends it."""
+    cfg = ("[domain pv]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
+           "cmdline = console=hvc0 zazen.stop=userspace zazen.shell=1\n")
+    return Scenario(
+        "pvh-console", cfg, memory="768M", files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz")],
+        timeout=400,
+        typing=[("ZAZEN-LINUX: shell", "echo hvc0-$((6*7)) $(cat /sys/hypervisor/type)\r"),
+                ("hvc0-42 xen", "poweroff\r")],
+        in_order=["(pv) ZAZEN-LINUX: userspace",
+                  "(pv) ZAZEN-LINUX: shell (type poweroff to end)",
+                  "(pv) hvc0-42 xen",
+                  "zazen: domain pv (id 1) ended: powered off"],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic"],
+    )
+
+
 ALL = ([pvh_linux_scenario(p) for p in PVH_PLATFORMS] + [pvh_hostile_scenario(p) for p in PVH_PLATFORMS]
-       + [pvh_bad_kernels_scenario("qemu-svm")])
+       + [pvh_bad_kernels_scenario("qemu-svm"), pvh_console_scenario()])
