@@ -100,8 +100,8 @@ def pvh_bad_kernels_scenario(platform):
                os.path.join(os.path.dirname(guest("x")), "testdisk.img")],
         lines=["zazen: domain flat (id 1) ended: not started: kernel 'hello.bin' (%s:4): "
                "neither an ELF vmlinux nor a bzImage" % cfgname,
-               "zazen: domain cut (id 2) ended: not started: kernel 'vmlinuz-cut' (%s:8): the payload (8122340 bytes "
-               "at 21196) lies outside the file (4194304 bytes)" % cfgname,
+               "zazen: domain cut (id 2) ended: not started: kernel 'vmlinuz-cut' (%s:9): truncated: 4194304 bytes, "
+               "but its header says 8245760 (20480 of setup, 8225280 of kernel)" % cfgname,
                "(hostile) pvhostile: blkif: wild producer index"],
         absent=["ZAZEN PANIC", "pvhostile: FAILED"],
     )
