@@ -155,3 +155,46 @@ def pvh_console_scenario():
 
 ALL = ([pvh_linux_scenario(p) for p in PVH_PLATFORMS] + [pvh_hostile_scenario(p) for p in PVH_PLATFORMS]
        + [pvh_bad_kernels_scenario("qemu-svm"), pvh_console_scenario()])
+
+
+def pvh_mgmt_driver(com2, console):
+    """Management verbs on a pvh domain: list, pause and unpause, reboot
+    and shutdown (through control/shutdown in its xenstore)."""
+    from tests.mgmt_scenarios import domains, last_request, load_tool, wait_for
+    zt = load_tool()
+    out = []
+    conn = zt.Connection("unix:" + com2, timeout=120)
+    booted = wait_for(console, "ZAZEN-LINUX: waiting for xen control/shutdown", 300)
+    out.append("MGMT pv waiting: %s" % booted)
+    ds = domains(conn)
+    out.append("MGMT list: " + ", ".join("%s %dM" % (n, d["mem_mib"]) for n, d in sorted(ds.items())))
+    r = conn.request(["pause", "pv"])
+    state = domains(conn)["pv"]["state"]
+    r2 = conn.request(["unpause", "pv"])
+    out.append("MGMT pause: %s, state %s, unpause: %s" % (r["ok"], state, r2["ok"]))
+    conn.request(["reboot", "pv"])
+    back = wait_for(console, "ZAZEN-LINUX: waiting for xen control/shutdown", 300, count=2)
+    out.append("MGMT reboot: back to userspace %s" % back)
+    conn.close()
+    conn = zt.Connection("unix:" + com2, timeout=120)
+    last_request(conn, console, ["shutdown", "-w", "pv"])
+    return out
+
+
+def pvh_mgmt_scenario():
+    """The management verbs on a pvh domain, as on an hvm one."""
+    cfg = ("[domain pv]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
+           "cmdline = console=hvc0 zazen.stop=userspace zazen.wait=1\n")
+    return Scenario(
+        "pvh-mgmt", cfg, memory="768M", timeout=700, files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz")],
+        driver=pvh_mgmt_driver,
+        lines=["MGMT pv waiting: True", "MGMT list: pv 256M", "MGMT pause: True, state --p---, unpause: True",
+               "MGMT reboot: back to userspace True",
+               "(pv) ZAZEN-LINUX: xen control/shutdown: rebooting",
+               "(pv) ZAZEN-LINUX: xen control/shutdown: powering off",
+               "zazen: domain pv (id 1) ended: powered off", "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "DRIVER FAILED", "ZAZEN-LINUX: FAILED", "Kernel panic"],
+    )
+
+
+ALL.append(pvh_mgmt_scenario())
