@@ -134,6 +134,12 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
         if (!pci_init(&pc->pci, env) || !piix_init(&pc->piix, env, &pc->pci, &pc->ide, cfg->pam_changed, cfg->ctx))
             return fail(why, why_size, "PCI chipset");
     }
+    if (cfg->kind == PC_PVH) { /* the bus again, with the chips a PVH domain reaches */
+        bus_init(&pc->bus);
+        if (!lapic_init(&pc->lapic, env, 0, true, lapic_eoi_to_ioapic, pc) || !pit_init(&pc->pit, env) ||
+            !acpi_pm_init(&pc->pm, env, PC_ACPI_PM_BASE, PC_SCI_GSI, cfg->poweroff, cfg->reset, cfg->ctx))
+            return fail(why, why_size, "PVH container");
+    }
     return true;
 }
 

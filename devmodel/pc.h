@@ -28,7 +28,15 @@
 #define PC_ACPI_PM_BASE 0xb000
 #define PC_SCI_GSI 9
 
-enum pc_kind { PC_PCI, PC_ISA };
+/* PC_PVH: the container of a Xen PVH domain. Its chips exist as on the
+ * ISA PC but only the local APIC, the ACPI PM block (power-off, the PM
+ * timer) and the 8254 answer on the bus: every other port reads all ones
+ * and ignores writes, as on Xen, where a PVH domain has no device model.
+ * The 8254 stays because Linux's early TSC calibration
+ * (quick_pit_calibrate) polls its channel 2 up to 100,000 times while it
+ * reads all ones; its IRQ0 reaches no one (no 8259 or I/O APIC is
+ * reachable). */
+enum pc_kind { PC_PCI, PC_ISA, PC_PVH };
 
 struct pc_config {
     enum pc_kind kind;

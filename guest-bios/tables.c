@@ -57,6 +57,8 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "the FACS is 64 bytes");
 #define FADT_RESET_REG_SUP BIT(10)
 #define BOOT_ARCH_LEGACY_DEVICES BIT(0)
 #define BOOT_ARCH_8042 BIT(1)
+#define BOOT_ARCH_NO_VGA BIT(2)
+#define BOOT_ARCH_NO_CMOS_RTC BIT(5)
 #define RESET_PORT 0xcf9
 #define RESET_VALUE 0x06
 #define CMOS_CENTURY 0x32
@@ -270,6 +272,8 @@ static u64 build_fadt(struct acpi_area *a, const struct bios_platform *p, u64 fa
     f->p_lvl3_lat = 1001; /* > 1000: no C3 */
     f->century = CMOS_CENTURY;
     f->iapc_boot_arch = BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042;
+    if (p->pvh) /* as Xen's PVH tables: no ISA devices, no VGA, no CMOS clock (Xen libacpi) */
+        f->iapc_boot_arch = BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC;
     /* The power button is the fixed-feature one of the PM block
      * (PWRBTN_STS/EN, 4.8.2.2.1.1): PWR_BUTTON clear says so, and the
      * host's shutdown verb presses it. There is no sleep button. */
@@ -308,6 +312,12 @@ static u64 build_madt(struct acpi_area *a, const struct bios_platform *p)
     memcpy(e + 8 + 4, &ioapic, 4);
     e[8 + 12 + 10 + 3] = (u8)sci;                /* source IRQ */
     memcpy(e + 8 + 12 + 10 + 4, &sci, 4);        /* GSI */
+    if (p->pvh) { /* Xen's PVH MADT: the local APIC and its NMI, no I/O APIC, no 8259s */
+        pcat_compat = 0;
+        memcpy(t + sizeof(struct acpi_header) + 4, &pcat_compat, 4);
+        memmove(e + 8, e + 8 + 12 + 10 + 10, 6);
+        len = sizeof(struct acpi_header) + 8 + 8 + 6;
+    }
     header((struct acpi_header *)t, "APIC", (u32)len, 3);
     return gpa;
 }
@@ -626,7 +636,7 @@ void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void 
     u64 tables[2];
     unsigned n = 0;
     tables[n++] = build_fadt(&area, p, facs, dsdt);
-    if (p->pci)
+    if (p->pci || p->pvh)
         tables[n++] = build_madt(&area, p); /* an ISA PC describes no APICs */
     u64 rsdt = build_root(&area, "RSDT", tables, n, 4);
     u64 xsdt = build_root(&area, "XSDT", tables, n, 8);

@@ -53,6 +53,7 @@ struct bios_platform {
     bool pci;                /* i440FX/PIIX3 PCI chipset with an I/O APIC */
     bool boot_cd_first;
     bool kernel_boot;        /* kernel = in the config: boot it instead of a disk */
+    bool pvh;                /* a Xen PVH domain (type = pvh): the local APIC alone, no legacy devices */
     u16 pm_base;             /* ACPI PM1a event block; control at +4, timer at +8 */
     u8 sci_irq;
     u64 ioapic_base, lapic_base;

@@ -352,6 +352,22 @@ static void svm_vcpu_reset(struct vcpu *v)
     update_virq(sv(v));
 }
 
+/* Xen's PVH entry state (docs/misc/pvh.pandoc; its builder's values:
+ * CS attributes C9Bh, data C93h, TR limit 67h). */
+static void svm_vcpu_enter_flat32(struct vcpu *v, u32 eip)
+{
+    struct vmcb_save *g = &sv(v)->vmcb->save;
+    set_segment(&g->cs, 0x10, 0, 0xffffffff, 0xc9b); /* G, D, present, code, readable, accessed */
+    set_segment(&g->ds, 0x18, 0, 0xffffffff, 0xc93); /* G, B, present, data, writable, accessed */
+    g->es = g->ss = g->fs = g->gs = g->ds;
+    set_segment(&g->tr, 0x20, 0, 0x67, 0x8b);         /* present, 32-bit busy TSS */
+    g->cpl = 0;
+    g->cr0 = CR0_PE | CR0_ET;
+    v->rip = eip;
+    v->rflags = RFLAGS_FIXED;
+    sv(v)->flush_tlb = true;
+}
+
 /* An intercepted #DB has already updated DR6 in the VMCB, as on any
  * delivery (APM 2 15.12); Zazen hands every #DB back to the guest
  * (vmm/reflect.c), and delivering it clears DR7.GD (APM 2 13.1.1.5), or
@@ -566,6 +582,7 @@ const struct arch_ops svm_ops = {
     .vcpu_create = svm_vcpu_create,
     .vcpu_destroy = svm_vcpu_destroy,
     .vcpu_reset = svm_vcpu_reset,
+    .vcpu_enter_flat32 = svm_vcpu_enter_flat32,
     .vcpu_load = svm_vcpu_load,
     .vcpu_put = svm_vcpu_put,
     .vcpu_run = svm_vcpu_run,

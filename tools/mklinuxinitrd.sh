@@ -125,7 +125,7 @@ showdeps() {
     done | awk '$1 == "insmod" { print $2 }' | sed "s|^$mods/||" |
         grep -v '^kernel/arch/x86/crypto/' | awk '!seen[$0]++'
 }
-targets="disk:crc64_rocksoft_generic,sd_mod fs:crc32c_generic,ext4 ata_piix:ata_piix pata_legacy:pata_legacy ata_generic:ata_generic events:button,evdev edd:edd"
+targets="disk:crc64_rocksoft_generic,sd_mod fs:crc32c_generic,ext4 ata_piix:ata_piix pata_legacy:pata_legacy ata_generic:ata_generic events:button,evdev edd:edd xen:xen_blkfront"
 for t in $targets; do
     name=${t%%:*}
     # shellcheck disable=SC2046

@@ -31,6 +31,11 @@ struct arch_ops {
     void (*vcpu_destroy)(struct vcpu *v);
     /* The state after RESET: real mode, CS:IP = F000:FFF0 (SDM 3A 9.1.1). */
     void (*vcpu_reset)(struct vcpu *v);
+    /* After vcpu_reset: 32-bit flat protected mode, paging off, at eip:
+     * CS execute/read and DS/ES/SS/FS/GS read/write, base 0, limit 4 GiB;
+     * TR a 32-bit busy TSS of limit 67h; CR0 = PE|ET; EFLAGS = 2. The
+     * entry state of a Xen PVH kernel (Xen docs/misc/pvh.pandoc). */
+    void (*vcpu_enter_flat32)(struct vcpu *v, u32 eip);
     /* Makes this CPU v's: VT-x: its VMCS active and current here (VMCLEARed
      * first on the CPU it was active on, SDM 3C 25.11.1) with this CPU's
      * host-state fields; AMD-V: an ASID of this CPU's current generation.

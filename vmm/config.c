@@ -150,6 +150,18 @@ static bool parse_platform(struct parser *ps, const char *key, const char *value
     return true;
 }
 
+static bool parse_type(struct parser *ps, const char *key, const char *value, void *field)
+{
+    if (strcmp(value, "hvm") == 0)
+        *(enum domain_type *)field = DOMAIN_HVM;
+    else if (strcmp(value, "pvh") == 0)
+        *(enum domain_type *)field = DOMAIN_PVH;
+    else
+        return fail(ps, "bad value '%s' for %s: expected hvm or pvh", value, key);
+    ps->cur->type_line = ps->line;
+    return true;
+}
+
 static bool parse_boot(struct parser *ps, const char *key, const char *value, void *field)
 {
     if (strcmp(value, "disk") == 0)
@@ -328,6 +340,7 @@ static const struct key_spec keys[] = {
     {"kernel", parse_file, offsetof(struct domain_config, kernel)},
     {"ramdisk", parse_file, offsetof(struct domain_config, ramdisk)},
     {"cmdline", parse_cmdline, offsetof(struct domain_config, cmdline)},
+    {"type", parse_type, offsetof(struct domain_config, type)},
 };
 
 /* ---- lines ---- */
@@ -383,11 +396,32 @@ static bool finish_kernel_boot(struct parser *ps, const struct domain_config *d)
     return true;
 }
 
+/* A pvh domain has no BIOS, no emulated disks' controller and no
+ * firmware: it is its kernel (docs/paravirt.md). */
+static bool finish_pvh(struct parser *ps, const struct domain_config *d)
+{
+    if (!d->kernel.name[0])
+        return fail_at(ps, d->type_line, "domain '%s' is type = pvh but names no kernel", d->name);
+    if (d->firmware.name[0])
+        return fail_at(ps, d->firmware.line, "domain '%s' is type = pvh, which runs no firmware", d->name);
+    if (d->cdrom.name[0])
+        return fail_at(ps, d->cdrom.line, "domain '%s' is type = pvh, which has no CD-ROM (disks are xvda-xvdd)",
+                       d->name);
+    if (d->memory < 128 * MiB)
+        return fail_at(ps, d->line, "domain '%s' is type = pvh: a Linux PVH kernel needs at least 128M of memory",
+                       d->name);
+    if (d->vcpus > 1) /* vmm/xen/xen.h XEN_MAX_VCPUS: per-vCPU event state for one */
+        return fail_at(ps, d->line, "domain '%s' is type = pvh, which runs one vCPU for now", d->name);
+    return finish_kernel_boot(ps, d);
+}
+
 static bool finish_domain(struct parser *ps)
 {
     struct domain_config *d = ps->cur;
     if (!d)
         return true;
+    if (d->type == DOMAIN_PVH)
+        return finish_pvh(ps, d);
     if (!d->firmware.name[0] && d->memory < CONFIG_MIN_MEMORY_BIOS)
         return fail_at(ps, d->line, "domain '%s' boots the built-in BIOS, which needs at least 2M of memory", d->name);
     if (d->boot_cdrom_first && !d->cdrom.name[0])

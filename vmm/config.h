@@ -36,6 +36,11 @@ struct config_cmdline {
  * or an ISA PC with no PCI devices and no APICs described. */
 enum platform_kind { PLATFORM_PC, PLATFORM_ISA };
 
+/* type = hvm | pvh (xl.cfg's names): a fully virtualized PC booting its
+ * BIOS, or a Xen PVH domain entered at its kernel's PVH entry point that
+ * talks to Zazen by hypercalls (vmm/domain_type.h, docs/paravirt.md). */
+enum domain_type { DOMAIN_HVM, DOMAIN_PVH };
+
 /* What happens when a domain powers off, reboots or crashes (xl.cfg's
  * on_poweroff, on_reboot, on_crash). */
 enum domain_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
@@ -46,6 +51,8 @@ struct domain_config {
     u64 memory;
     unsigned vcpus;
     enum platform_kind platform;
+    enum domain_type type;                      /* type = hvm (default) | pvh */
+    unsigned type_line;
     struct config_file firmware;                /* name[0] == 0: the built-in Zazen BIOS */
     struct config_file disks[CONFIG_MAX_DISKS]; /* name[0] == 0: none */
     struct config_file cdrom;                   /* on the secondary master */

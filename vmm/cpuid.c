@@ -8,6 +8,8 @@
  * offers SEV), and XSAVE components beyond x87, SSE and AVX (those are
  * the ones vmm/guest_state.c switches, with each vCPU's XCR0). */
 #include "cpuid.h"
+#include "domain.h"
+#include "domain_type.h"
 #include "arch.h"
 #include "guest_state.h"
 #include "handlers.h"
@@ -273,7 +275,10 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
         arch->get_sregs(v, &s);
         view.osxsave = (s.cr4 & CR4_OSXSAVE) != 0;
     }
-    struct cpuid_regs r = cpuid_guest_view(leaf, (u32)v->gpr[GPR_RCX], &view);
+    struct cpuid_regs r;
+    const struct domain_type_ops *type = v->domain->type;
+    if (!type->cpuid || !type->cpuid(v, leaf, (u32)v->gpr[GPR_RCX], &r))
+        r = cpuid_guest_view(leaf, (u32)v->gpr[GPR_RCX], &view);
     v->gpr[GPR_RAX] = r.eax;
     v->gpr[GPR_RBX] = r.ebx;
     v->gpr[GPR_RCX] = r.ecx;

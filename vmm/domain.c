@@ -1,6 +1,7 @@
 /* Domains: building one from its config (RAM, firmware ROM, devices,
  * backend state, vCPU), running it, ending it, and giving it all back. */
 #include "domain.h"
+#include "domain_type.h"
 #include "arch.h"
 #include "console.h"
 #include "format.h"
@@ -161,6 +162,8 @@ static bool setup_memory(struct domain *d, const struct bootinfo *bi, char *why,
         return fail(why, why_size, "not enough host memory for %s of RAM (largest free block %llu MiB)", size,
                     (unsigned long long)(mm_largest_block(LARGE_PAGE_SIZE) >> 20));
     }
+    if (d->type->map_memory)
+        return d->type->map_memory(d, ram, why, why_size);
     return map_firmware(d, image, image_size, ram, why, why_size);
 }
 
@@ -248,6 +251,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     }
     d->id = id;
     d->cfg = cfg;
+    d->type = domain_type_of(cfg->type);
     strlcpy(d->name, cfg->name, sizeof(d->name));
     spin_init(&d->console_input.lock, "console input");
     d->sched.weight = cfg->weight;
@@ -257,8 +261,11 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->stats_next = cfg->stats_seconds * 1000000000ull;
     d->started_tsc = rdtsc();
     if (setup_memory(d, bi, why, why_size) && setup_devices(d, bi, why, why_size) &&
-        setup_trace(d, why, why_size) && arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size))
+        setup_trace(d, why, why_size) && arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size)) {
+        if (d->type->start_vcpus)
+            d->type->start_vcpus(d);
         return d;
+    }
     domain_destroy(d);
     return NULL;
 }
@@ -271,6 +278,8 @@ void domain_destroy(struct domain *d)
         page_free(d->vcpus[i], sizeof(struct vcpu));
     }
     arch->domain_destroy(d);
+    if (d->type && d->type->destroy)
+        d->type->destroy(d);
     if (d->trace.capacity)
         page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
     page_free(d->fw_cfg, sizeof(*d->fw_cfg));
@@ -326,6 +335,10 @@ void domain_request(struct domain *d, u32 requests)
 void domain_take_requests(struct domain *d)
 {
     u32 req = atomic_exchange(&d->requests, 0);
+    if (req && d->type->take_requests) {
+        d->type->take_requests(d, req);
+        return;
+    }
     if (req & DOMAIN_REQ_POWER_BUTTON)
         acpi_pm_power_button(&d->pc.pm);
     /* Linux turns Ctrl-Alt-Del into a reboot request to init. */
@@ -608,8 +621,13 @@ static void print_domain_line(unsigned id, const struct domain_config *cfg)
 {
     char size[24];
     config_format_size(size, sizeof(size), cfg->memory);
-    kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s", cfg->name, id, size, cfg->vcpus,
-            cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC", cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
+    if (cfg->type == DOMAIN_PVH)
+        kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, type pvh (Xen PVH ABI, no BIOS)", cfg->name, id, size,
+                cfg->vcpus);
+    else
+        kprintf("zazen: domain %s (id %u): %s RAM, %u vCPU, %s, firmware %s", cfg->name, id, size, cfg->vcpus,
+                cfg->platform == PLATFORM_ISA ? "ISA PC" : "PCI PC",
+                cfg->firmware.name[0] ? cfg->firmware.name : "Zazen BIOS");
     kprintf(", weight %u", cfg->weight);
     if (cfg->cap)
         kprintf(", cap %u%%", cfg->cap);

@@ -109,6 +109,8 @@ struct domain {
     unsigned vcpus_live;          /* vCPUs not yet out of the scheduler */
     struct domain *next;          /* in the list of live domains, by id */
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
+    const struct domain_type_ops *type; /* hvm or pvh (vmm/domain_type.h) */
+    struct xen_domain *xen;         /* pvh: the Xen interface's state (vmm/xen/xen.h) */
 };
 
 /* The core's part of an exit's round trip, in the order of the run loop. */

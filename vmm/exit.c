@@ -3,6 +3,7 @@
  * The small handlers live here; the larger ones in their own files. */
 #include "arch.h"
 #include "domain.h"
+#include "domain_type.h"
 #include "emulate.h"
 #include "handlers.h"
 #include "reflect.h"
@@ -55,13 +56,8 @@ static void handle_undefined(struct vcpu *v, struct vm_exit *e)
     vcpu_inject_exception(v, VECTOR_UD, false, 0);
 }
 
-/* No hypercall interface is offered yet: fail the call the Xen way
- * (-ENOSYS in RAX) and let the guest go on. */
-static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
-{
-    v->gpr[GPR_RAX] = (u64)-38;
-    vcpu_skip_instruction(v, e);
-}
+/* VMCALL/VMMCALL: the domain type's (hvm: -ENOSYS; pvh: Xen's hypercalls). */
+static void handle_hypercall(struct vcpu *v, struct vm_exit *e) { v->domain->type->hypercall(v, e); }
 
 static void handle_nothing(struct vcpu *v, struct vm_exit *e)
 {

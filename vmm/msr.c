@@ -6,6 +6,7 @@
 #include "cpu_rules.h"
 #include "cpuid.h"
 #include "domain.h"
+#include "domain_type.h"
 #include "handlers.h"
 #include "x86.h"
 
@@ -278,7 +279,16 @@ void handle_msr_write(struct vcpu *v, struct vm_exit *e)
     u32 msr = (u32)v->gpr[GPR_RCX];
     u64 value = (v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
     const struct msr_rule *r = find_rule(msr);
-    bool ok = !write_faults(v, msr, value) &&
+    const struct domain_type_ops *type = v->domain->type;
+    bool ok;
+    if (type->msr_write && type->msr_write(v, msr, value, &ok)) {
+        if (!ok)
+            vcpu_inject_exception(v, VECTOR_GP, true, 0);
+        else
+            vcpu_skip_instruction(v, e);
+        return;
+    }
+    ok = !write_faults(v, msr, value) &&
               (arch->msr_write(v, msr, value) || (r && r->write && r->write(v, msr, value)));
     if (!ok) {
         vcpu_inject_exception(v, VECTOR_GP, true, 0);

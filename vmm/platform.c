@@ -5,6 +5,7 @@
 #include "console.h"
 #include "cpuid.h"
 #include "domain.h"
+#include "domain_type.h"
 #include "emulate.h"
 #include "format.h"
 #include "hosttime.h"
@@ -75,6 +76,8 @@ static void com1_tx(void *ctx, u8 byte)
     if (d->com1_len == sizeof(d->com1_line))
         com1_show(d, true);
 }
+
+void platform_console_byte(struct domain *d, u8 byte) { com1_tx(d, byte); }
 
 void platform_flush_output(struct domain *d)
 {
@@ -153,6 +156,7 @@ static struct bios_platform bios_platform_of(const struct domain *d)
         .pci = d->pc.kind == PC_PCI,
         .boot_cd_first = d->cfg->boot_cdrom_first,
         .kernel_boot = d->cfg->kernel.name[0] != 0,
+        .pvh = d->cfg->type == DOMAIN_PVH,
         .pm_base = PC_ACPI_PM_BASE,
         .sci_irq = PC_SCI_GSI,
         .ioapic_base = PC_IOAPIC_BASE,
@@ -167,7 +171,7 @@ static struct bios_platform bios_platform_of(const struct domain *d)
  * tables in RAM and ROM, written again at every reset (the OS may have
  * reclaimed them). The processor's SMBIOS identity is what the guest's
  * CPUID says (vmm/cpuid.c). */
-static void write_bios_tables(struct domain *d)
+void platform_write_bios_tables(struct domain *d)
 {
     if (d->cfg->firmware.name[0])
         return;
@@ -298,7 +302,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
     struct calendar_time now = walltime_now();
     snprintf(d->console_prefix, sizeof(d->console_prefix), "(%s) ", d->name);
     struct pc_config cfg = {
-        .kind = d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
+        .kind = d->cfg->type == DOMAIN_PVH ? PC_PVH : d->cfg->platform == PLATFORM_ISA ? PC_ISA : PC_PCI,
         .ram_size = d->ram_size,
         .time = {now.year, now.month, now.day, now.hour, now.minute, now.second},
         .com1_tx = com1_tx,
@@ -308,13 +312,15 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .pam_changed = guest_pam_changed,
         .ctx = d,
     };
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < 4 && d->type->ide_disks; i++)
         cfg.disks[i] = d->disks[i].data ? &d->disks[i] : NULL;
     struct dm_memory mem = {dma_read, dma_write, d};
     if (!pc_init(&d->pc, &mem, &cfg, why, why_size))
         return false;
     clock_set_tsc(&d->pc.clock, host_tsc_khz(), rdtsc());
-    write_bios_tables(d);
+    if (d->type->boot)
+        return find_kernel_files(d, bi, why, why_size) && d->type->boot(d, true, why, why_size);
+    platform_write_bios_tables(d);
     return find_kernel_files(d, bi, why, why_size) && load_kernel(d, true, why, why_size) &&
            setup_fw_cfg(d, why, why_size);
 }
@@ -344,6 +350,10 @@ static void feed_consumers(struct domain *d)
     struct console_input *in = &d->console_input;
     if (atomic_load(&in->head) == in->tail[0] && atomic_load(&in->head) == in->tail[1])
         return;
+    if (d->type->console_input) {
+        d->type->console_input(d);
+        return;
+    }
     spin_lock(&in->lock);
     if (com1_is_console(d)) {
         while (in->tail[0] != in->head && uart_can_receive(&d->pc.com1))
@@ -393,6 +403,25 @@ static void request_interrupt_window(struct vcpu *v, bool on)
     arch->request_interrupt_window(v, on);
 }
 
+/* An event the domain type delivers outside the device model (Xen's
+ * callback vector: no IRR, ISR or EOI, Xen hvm/irq.c), ahead of the
+ * PC's interrupts as Xen ranks it. True if it took the entry. */
+static bool deliver_type_vector(struct vcpu *v)
+{
+    int vector = v->domain->type->pending_vector(v);
+    if (vector < 0)
+        return false;
+    v->no_interrupt_pending = false;
+    if (!arch->interrupt_window_open(v)) {
+        request_interrupt_window(v, true);
+        return true;
+    }
+    request_interrupt_window(v, false);
+    struct vcpu_event ev = {EVENT_EXTERNAL_INTR, (u8)vector, false, 0, 0};
+    arch->inject_event(v, &ev);
+    return true;
+}
+
 static void deliver_pending_interrupt(struct vcpu *v)
 {
     struct pc *pc = &v->domain->pc;
@@ -400,6 +429,8 @@ static void deliver_pending_interrupt(struct vcpu *v)
      * 6.8.1), and the window, once asked for, brings the guest back the
      * moment it sets IF: looking again now would find the same answer. */
     if (v->irq_window_requested && !(v->rflags & RFLAGS_IF))
+        return;
+    if (v->domain->type->pending_vector && deliver_type_vector(v))
         return;
     v->no_interrupt_pending = !pc_interrupt_pending(pc);
     if (v->no_interrupt_pending) {
@@ -435,13 +466,20 @@ void platform_reset(struct domain *d)
 {
     d->reset_requested = false;
     pc_reset(&d->pc);
-    write_bios_tables(d);
     char why[256];
-    if (!load_kernel(d, false, why, sizeof(why)))
-        domain_end(d, "cannot place the kernel again after a reset: %s", why);
+    if (d->type->boot) {
+        if (!d->type->boot(d, false, why, sizeof(why)))
+            domain_end(d, "cannot place the kernel again after a reset: %s", why);
+    } else {
+        platform_write_bios_tables(d);
+        if (!load_kernel(d, false, why, sizeof(why)))
+            domain_end(d, "cannot place the kernel again after a reset: %s", why);
+    }
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);
         d->vcpus[i]->halted = false;
     }
+    if (d->type->start_vcpus)
+        d->type->start_vcpus(d);
 }

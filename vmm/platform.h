@@ -26,6 +26,11 @@ void platform_finish_output(struct domain *d);
 /* A reset the guest asked for (port 64h, 92h, CF9h) is carried out here,
  * between exits: vCPU and devices back to power-on, RAM kept. */
 void platform_handle_reset(struct domain *d);
+/* A byte of the domain's console output (COM1 for hvm, the PV console
+ * for pvh): both make the same "(name) text" lines. */
+void platform_console_byte(struct domain *d, u8 byte);
+/* The built-in BIOS's tables (E820, ACPI, SMBIOS) in the domain's RAM. */
+void platform_write_bios_tables(struct domain *d);
 /* The same without a word: devices and vCPUs to their power-on state. */
 void platform_reset(struct domain *d);
 

@@ -11,6 +11,7 @@
 #include "console.h"
 #include "console_service.h"
 #include "domain.h"
+#include "domain_type.h"
 #include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
@@ -53,7 +54,7 @@ static u64 next_host_deadline(struct vcpu *v, u64 until)
 static bool halt_blocks(struct vcpu *v)
 {
     struct domain *d = v->domain;
-    if (pc_interrupt_pending(&d->pc)) {
+    if (pc_interrupt_pending(&d->pc) || (d->type->pending_vector && d->type->pending_vector(v) >= 0)) {
         v->halted = false;
         return false;
     }

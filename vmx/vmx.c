@@ -610,6 +610,24 @@ static void vmx_vcpu_reset(struct vcpu *v)
     v->rflags = RFLAGS_FIXED;
 }
 
+/* Xen's PVH entry state (docs/misc/pvh.pandoc); VMCS access rights put
+ * the flags nibble in bits 12-15 (SDM 3C 24.4.1, Table 24-2). */
+static void vmx_vcpu_enter_flat32(struct vcpu *v, u32 eip)
+{
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    write_segment(SEG_CS, 0x10, 0, 0xffffffff, 0xc09b); /* G, D, present, code, readable, accessed */
+    for (unsigned s = SEG_ES; s <= SEG_GS; s++)
+        if (s != SEG_CS)
+            write_segment(s, 0x18, 0, 0xffffffff, 0xc093); /* G, B, present, data, writable, accessed */
+    write_segment(SEG_TR, 0x20, 0, 0x67, 0x8b);            /* present, 32-bit busy TSS */
+    u64 cr0 = CR0_PE | CR0_ET;
+    vmwrite(VMCS_GUEST_CR0, real_cr0(cr0));
+    vmwrite(VMCS_CR0_READ_SHADOW, cr0);
+    v->rip = eip;
+    v->rflags = RFLAGS_FIXED;
+}
+
 /* A #DB that exits has not touched DR6 or DR7 yet (SDM 3C 27.1): the
  * exit qualification holds the DR6 bits the CPU would have set (27.2.1,
  * Table 27-1). Zazen hands every #DB back to the guest (vmm/reflect.c), so
@@ -1010,6 +1028,7 @@ const struct arch_ops vmx_ops = {
     .vcpu_create = vmx_vcpu_create,
     .vcpu_destroy = vmx_vcpu_destroy,
     .vcpu_reset = vmx_vcpu_reset,
+    .vcpu_enter_flat32 = vmx_vcpu_enter_flat32,
     .vcpu_load = vmx_vcpu_load,
     .vcpu_put = vmx_vcpu_put,
     .vcpu_run = vmx_vcpu_run,

@@ -340,3 +340,25 @@ TEST(config_direct_kernel_boot_errors)
     CHECK_EQ(err.line, 3);
     CHECK_STR(err.msg, "ramdisk 'initrd' is 3221225473 bytes: larger than any domain's RAM (3G)");
 }
+
+TEST(config_domain_type)
+{
+    CHECK(parse("[domain a]\nmemory = 16M\n"));
+    CHECK_EQ(cfg.domains[0].type, DOMAIN_HVM);
+    CHECK(parse("[domain p]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\ndisk0 = d.img\n"));
+    CHECK_EQ(cfg.domains[0].type, DOMAIN_PVH);
+    CHECK(parse("[domain h]\ntype = hvm\nmemory = 16M\n"));
+    CHECK_EQ(cfg.domains[0].type, DOMAIN_HVM);
+}
+
+TEST(config_domain_type_errors)
+{
+    CHECK_ERROR("[domain p]\ntype = xen\n", 2, "bad value 'xen' for type: expected hvm or pvh");
+    CHECK_ERROR("[domain p]\ntype = pvh\nmemory = 256M\n", 2, "domain 'p' is type = pvh but names no kernel");
+    CHECK_ERROR("[domain p]\ntype = pvh\nmemory = 256M\nkernel = k\nfirmware = f.bin\n", 5,
+                "domain 'p' is type = pvh, which runs no firmware");
+    CHECK_ERROR("[domain p]\ntype = pvh\nmemory = 256M\nkernel = k\ncdrom = c.iso\n", 5,
+                "domain 'p' is type = pvh, which has no CD-ROM (disks are xvda-xvdd)");
+    CHECK_ERROR("[domain p]\ntype = pvh\nmemory = 64M\nkernel = k\n", 1,
+                "domain 'p' is type = pvh: a Linux PVH kernel needs at least 128M of memory");
+}
