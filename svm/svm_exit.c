@@ -22,6 +22,7 @@
 #define NPF_P BIT(0)
 #define NPF_RW BIT(1)
 #define NPF_ID BIT(4)
+#define NPF_GUEST_PAGE_TABLES BIT(33) /* the fault hit a guest page-table access (bit 32: the final address) */
 
 /* Instruction lengths when the CPU does not say (no NRIP save): the
  * encodings carry no operands. A prefixed form would be longer, which no
@@ -68,6 +69,10 @@ static void decode_npf(const struct svm_exit_raw *raw, struct vm_exit *e)
     e->npf.read = !e->npf.write && !e->npf.fetch;
     e->npf.present = (err & NPF_P) != 0;
     e->npf.valid_gla = false; /* SVM does not report the linear address */
+    /* The CPU's own access: a walk of the guest's page tables (APM 2
+     * 15.25.6, EXITINFO1 bit 33), or anything while an event was being
+     * delivered (EXITINTINFO valid, 15.7.2). */
+    e->npf.cpu_access = (err & NPF_GUEST_PAGE_TABLES) || (raw->exitintinfo & SVM_EVENT_VALID);
 }
 
 /* A MOV to CR4 or CR8 that a CR write intercept caught. With decode

@@ -617,6 +617,37 @@ def timers_scenario(platform):
     )
 
 
+CPUWRITES_CFG = """\
+# Writes the CPU makes on its own to ROM and to nothing are lost, as on a
+# PC, and the guest goes on (issue 11 item 1, issue 12 item 12).
+[domain cpuwrites]
+memory = 16M
+firmware = cpuwrites.bin
+"""
+
+
+def cpuwrites_scenario(platform):
+    """A GDT, an IDT and a page directory in the firmware ROM with their
+    accessed bits clear: segment loads, LTR, an exception and page walks
+    run on, and the ROM reads back its own bytes."""
+    lines = ["(cpuwrites) cpuwrites: " + l for l in (
+        "CS, DS, ES and SS loaded from a GDT in ROM",
+        "the ROM's code and data access bytes read 00009a92",
+        "LTR of a TSS descriptor in ROM: TR = 00000018",
+        "the ROM's TSS access byte reads 00000089",
+        "#UD through an IDT in ROM, handler marker 0000600d",
+        "the handler's code access byte in ROM reads 0000009a",
+        "paging through a page directory in ROM: RAM reads 1234abcd",
+        "a page table in nothing maps 400ff0 to the reset vector, which reads 000000ea",
+        "done")]
+    return Scenario(
+        "cpuwrites", CPUWRITES_CFG, platform=platform, files=[guest("cpuwrites")],
+        in_order=lines + ["zazen: domain cpuwrites (id 1) ended: halted with interrupts disabled",
+                          "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]", "NOT", "VM entry failed", "cannot emulate"],
+    )
+
+
 LINUX = os.path.join(qemu.BUILD, "linux")
 DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
 EDD_LINES = {
@@ -1241,7 +1272,8 @@ THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")
 
 ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
-    hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
+    cpuwrites_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [

@@ -274,6 +274,8 @@ void domain_destroy(struct domain *d)
     if (d->trace.capacity)
         page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
     page_free(d->fw_cfg, sizeof(*d->fw_cfg));
+    if (d->cpu_window_pages)
+        page_free(d->cpu_window_pages, CPU_ACCESS_WINDOWS * PAGE_SIZE);
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
         if (!r->owned)

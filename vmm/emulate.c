@@ -107,6 +107,13 @@ bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, v
     return emu_mem(&c, linear, data, size, EMU_READ, &fault);
 }
 
+bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa)
+{
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain};
+    struct x86emu_fault fault;
+    return guest_walk(&paging, linear, EMU_READ, gpa, &fault);
+}
+
 /* SDM 3A 2.2 / 9.8: the mode a guest is in follows from CR0.PE, RFLAGS.VM,
  * EFER.LMA and the code segment's L and D bits. */
 static enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)

@@ -13,6 +13,11 @@ void emulate_instruction(struct vcpu *v);
  * tables; false if the walk faults. */
 bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size);
 
+/* The guest-physical address the guest's page tables give a linear
+ * address (as a supervisor read, without touching A/D bits); false if the
+ * walk faults. */
+bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa);
+
 /* Guest-physical access for the emulator and for devices: RAM regions
  * are copied (writes to a ROM dropped), anything else goes to the bus. */
 void guest_phys_access(struct domain *d, u64 gpa, void *data, unsigned size, bool write);

@@ -2,6 +2,7 @@
  * counted per domain and handed to the handler its reason indexes.
  * The small handlers live here; the larger ones in their own files. */
 #include "arch.h"
+#include "cpu_access.h"
 #include "domain.h"
 #include "emulate.h"
 #include "handlers.h"
@@ -200,6 +201,10 @@ void exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {
     enum exit_reason r = e->reason < EXIT_REASON_COUNT ? e->reason : EXIT_UNHANDLED;
     v->domain->exit_counts[r]++;
+    /* The instruction that needed a CPU-access window has run (an exit
+     * of another kind came): the window's writes are forgotten. */
+    if (v->domain->cpu_window_count && r != EXIT_NESTED_FAULT)
+        cpu_access_close_windows(v->domain);
     if (!((EXITS_WITHOUT_PROGRESS >> r) & 1))
         v->reflect_chain.count = 0;
     handlers[r](v, e);

@@ -64,6 +64,11 @@ struct vm_exit {
             bool present;    /* the nested entry was present: a permission fault */
             u64 gla;         /* guest linear address if valid_gla */
             bool valid_gla;
+            /* The exit information says the access was the CPU's own, not
+             * the instruction's operand: a guest page-table walk or A/D
+             * update (VT-x qualification bit 8 clear, AMD-V EXITINFO1 bit
+             * 33), or the delivery of an event (IDT, stack, descriptors). */
+            bool cpu_access;
         } npf;
         struct {
             u8 cr;          /* 0, 3, 4, 8 */

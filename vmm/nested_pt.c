@@ -97,8 +97,13 @@ bool nested_pt_follow_domain(struct nested_pt *pt, struct domain *d, u64 gpa, u6
         if (!table)
             return false;
         struct guest_mem_region *r = domain_find_region(d, gpa, PAGE_SIZE);
-        table[index_at(gpa, 1)] =
-            r && r->host ? pt->fmt->leaf_entry(hpa_of(r->host + (gpa - r->gpa)), region_perms(r), false) : 0;
+        u8 *scratch = domain_cpu_window_page(d, gpa);
+        if (scratch) /* the CPU's own write there goes to a scratch copy (vmm/cpu_access.c) */
+            table[index_at(gpa, 1)] =
+                pt->fmt->leaf_entry(hpa_of(scratch), NESTED_READ | NESTED_WRITE | NESTED_EXEC, false);
+        else
+            table[index_at(gpa, 1)] =
+                r && r->host ? pt->fmt->leaf_entry(hpa_of(r->host + (gpa - r->gpa)), region_perms(r), false) : 0;
     }
     return true;
 }

@@ -767,6 +767,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
+        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
     }
     if (basic == VMX_EXIT_EXCEPTION_NMI) {
         raw.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);

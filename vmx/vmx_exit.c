@@ -24,6 +24,7 @@
 #define EPT_FETCH BIT(2)
 #define EPT_ENTRY_PERMS (BIT(3) | BIT(4) | BIT(5))
 #define EPT_GLA_VALID BIT(7)
+#define EPT_GLA_TRANSLATED BIT(8) /* with bit 7: the access was to the linear address's translation */
 
 static void decode_io(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
@@ -62,6 +63,11 @@ static void decode_ept_violation(const struct vmx_exit_raw *raw, struct vm_exit 
     e->npf.present = (q & EPT_ENTRY_PERMS) != 0;
     e->npf.valid_gla = (q & EPT_GLA_VALID) != 0;
     e->npf.gla = raw->gla;
+    /* Table 28-7: bit 7 clear (a PDPTE load by MOV to CR) or bit 8 clear
+     * (a paging-structure entry read or its A/D bit written during a
+     * walk) is the CPU's own access; so is any access while an event was
+     * being delivered (28.2.4: IDT-vectoring information valid). */
+    e->npf.cpu_access = !(q & EPT_GLA_VALID) || !(q & EPT_GLA_TRANSLATED) || (raw->idt_vectoring & INTR_INFO_VALID);
 }
 
 static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
