@@ -65,6 +65,18 @@ struct svm_vcpu {
     /* What the guest's next entry must watch for (update_virq). */
     bool window;          /* an interrupt window */
     u8 tpr_threshold;     /* an interrupt of this class waits on the TPR */
+    /* NMI blocking, which AMD-V leaves to the VMM without V_NMI (APM 2
+     * 15.21.4; QEMU 7.2 has none): from an injected NMI to the guest's
+     * next IRET, seen by the IRET intercept, which exits before the IRET
+     * runs; blocking ends once RIP has left that IRET. */
+    bool nmi_blocked;
+    bool iret_seen;       /* the IRET intercept fired at iret_rip */
+    u64 iret_rip;
+    /* Single-stepping the guest (RFLAGS.TF, #DB intercepted) to exit
+     * right after the instruction that keeps an NMI out (that IRET, a
+     * shadow, an event being delivered); step_tf: the guest's own TF. */
+    bool nmi_step;
+    u64 step_tf;
 };
 
 static struct svm_host cpu;
@@ -347,6 +359,8 @@ static void svm_vcpu_reset(struct vcpu *v)
     v->rflags = RFLAGS_FIXED;
     sv(v)->flush_tlb = true;
     sv(v)->vmcb->control.eventinj = 0;
+    sv(v)->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+    sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;
     sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
     sv(v)->tpr_threshold = 0;
     update_virq(sv(v));
@@ -411,6 +425,54 @@ static void svm_vcpu_load(struct vcpu *v)
 
 static void svm_vcpu_put(struct vcpu *v) { (void)v; /* the VMCB lives in memory: nothing to unload */ }
 
+/* The guest is about to run IRET: the NMI handler ends (SDM 3A 6.7.1).
+ * The intercept comes before the instruction (APM 2 15.9), so NMIs stay
+ * blocked until RIP has moved past it (svm_nmi_window_open). */
+static void iret_intercepted(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    s->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+    s->iret_seen = s->nmi_blocked;
+    s->iret_rip = v->rip;
+}
+
+/* The #DB of a step Zazen asked for: the guest's TF comes back, and
+ * unless the guest was stepping itself the #DB is Zazen's (its DR6.BS
+ * taken back, APM 2 13.1.1.3): an NMI window, not a guest exception. */
+static void nmi_step_done(struct vcpu *v, struct vm_exit *e)
+{
+    struct svm_vcpu *s = sv(v);
+    s->nmi_step = false;
+    v->rflags = (v->rflags & ~RFLAGS_TF) | s->step_tf;
+    if (s->step_tf)
+        return;
+    s->vmcb->save.dr6 &= ~DR6_BS;
+    e->reason = EXIT_NMI_WINDOW;
+}
+
+static bool svm_nmi_window_open(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    const struct vmcb *vmcb = s->vmcb;
+    if (s->nmi_blocked && s->iret_seen && v->rip != s->iret_rip)
+        s->nmi_blocked = s->iret_seen = false;
+    bool shadow = (vmcb->control.interrupt_shadow & 1) && vmcb->save.rip == v->rip;
+    return !s->nmi_blocked && !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
+}
+
+/* While an NMI handler runs its IRET intercept will exit; anything else
+ * (that IRET not yet run, a shadow, an event being injected) is over
+ * after one instruction: step it (KVM does the same without V_NMI). */
+static void svm_request_nmi_window(struct vcpu *v, bool on)
+{
+    struct svm_vcpu *s = sv(v);
+    if (!on || s->nmi_step || (s->nmi_blocked && !s->iret_seen))
+        return;
+    s->nmi_step = true;
+    s->step_tf = v->rflags & RFLAGS_TF;
+    v->rflags |= RFLAGS_TF;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -449,6 +511,10 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .decode_assists = (cpu.features & SVM_FEATURE_DECODE_ASSISTS) != 0,
     };
     svm_decode_exit(&raw, e);
+    if (raw.exitcode == SVM_EXIT_IRET)
+        iret_intercepted(v);
+    if (s->nmi_step && e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
+        nmi_step_done(v, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
         debug_exception_exited(vmcb);
     /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
@@ -495,6 +561,11 @@ static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
     if (ev->has_error)
         inj |= SVM_EVENT_ERROR_VALID | ((u64)ev->error << 32);
     sv(v)->vmcb->control.eventinj = inj;
+    if (ev->type == EVENT_NMI) { /* blocked until the handler's IRET (SDM 3A 6.7.1) */
+        sv(v)->nmi_blocked = true;
+        sv(v)->iret_seen = false;
+        sv(v)->vmcb->control.intercept_misc1 |= SVM_INTERCEPT_IRET;
+    }
     /* Event injection does not load CR2; the VMM does (APM 2 15.20). */
     if (ev->type == EVENT_EXCEPTION && ev->vector == 14)
         sv(v)->vmcb->save.cr2 = ev->cr2;
@@ -573,6 +644,8 @@ const struct arch_ops svm_ops = {
     .inject_event = svm_inject_event,
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,
+    .nmi_window_open = svm_nmi_window_open,
+    .request_nmi_window = svm_request_nmi_window,
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,

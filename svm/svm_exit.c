@@ -107,6 +107,7 @@ static enum exit_reason simple_reason(u32 code)
     case SVM_EXIT_PAUSE: return EXIT_PAUSE;
     case SVM_EXIT_INTR: case SVM_EXIT_NMI: case SVM_EXIT_SMI: return EXIT_EXTERNAL_INTR;
     case SVM_EXIT_VINTR: return EXIT_IRQ_WINDOW;
+    case SVM_EXIT_IRET: return EXIT_NMI_WINDOW; /* the end of an NMI handler is near (svm.c) */
     case SVM_EXIT_INIT: return EXIT_INIT_SIGNAL;
     default: return EXIT_UNHANDLED;
     }

@@ -648,6 +648,28 @@ def cpuwrites_scenario(platform):
     )
 
 
+NMI_CFG = """\
+[domain nmi]
+memory = 16M
+firmware = nmi.bin
+"""
+
+
+def nmi_scenario(platform):
+    """NMIs are delivered, whatever IF says, and held while a handler runs
+    until its IRET (issue 12 item 7)."""
+    lines = ["(nmi) nmi: " + l for l in (
+        "NMIs taken after one self-NMI whose handler sent another: 00000002",
+        "count in the first handler after sending the second: 00000001",
+        "handlers running at once, at most: 00000001",
+        "done")]
+    return Scenario(
+        "nmi", NMI_CFG, platform=platform, files=[guest("nmi")],
+        in_order=lines + ["zazen: domain nmi (id 1) ended: halted with interrupts disabled", "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]", "VM entry failed", "cannot emulate"],
+    )
+
+
 LINUX = os.path.join(qemu.BUILD, "linux")
 DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
 EDD_LINES = {
@@ -1273,7 +1295,7 @@ THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")
 ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
-    cpuwrites_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [

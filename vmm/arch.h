@@ -51,6 +51,12 @@ struct arch_ops {
     /* Asks for an exit (EXIT_IRQ_WINDOW) as soon as the guest can take an
      * interrupt, or stops asking. */
     void (*request_interrupt_window)(struct vcpu *v, bool on);
+    /* Could an NMI be injected now: no NMI handler runs (blocking by NMI
+     * lasts from an NMI's delivery to the next IRET, SDM 3A 6.7.1), no
+     * STI/MOV SS shadow, no other event waits for the entry? */
+    bool (*nmi_window_open)(struct vcpu *v);
+    /* Exit (EXIT_NMI_WINDOW) as soon as one could be. */
+    void (*request_nmi_window)(struct vcpu *v, bool on);
     /* A guest MOV to CR0/CR4 that the backend intercepts (VT-x keeps some
      * bits for itself). False: the write faults (#GP). */
     bool (*write_cr)(struct vcpu *v, unsigned cr, u64 value);

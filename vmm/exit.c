@@ -185,6 +185,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_PAUSE] = handle_skip,
     [EXIT_EXTERNAL_INTR] = handle_nothing,
     [EXIT_IRQ_WINDOW] = handle_nothing,
+    [EXIT_NMI_WINDOW] = handle_nothing,
     [EXIT_TIMER] = handle_nothing,
     [EXIT_INIT_SIGNAL] = handle_nothing,
     [EXIT_EXCEPTION] = handle_exception,
@@ -195,7 +196,8 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 
 /* Exits that say nothing about whether the guest ran an instruction:
  * they leave a chain of reflected exceptions alone (vmm/reflect.c). */
-#define EXITS_WITHOUT_PROGRESS (BIT(EXIT_EXTERNAL_INTR) | BIT(EXIT_IRQ_WINDOW) | BIT(EXIT_TIMER) | BIT(EXIT_EXCEPTION))
+#define EXITS_WITHOUT_PROGRESS \
+    (BIT(EXIT_EXTERNAL_INTR) | BIT(EXIT_IRQ_WINDOW) | BIT(EXIT_NMI_WINDOW) | BIT(EXIT_TIMER) | BIT(EXIT_EXCEPTION))
 
 void exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {

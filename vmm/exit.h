@@ -24,6 +24,7 @@
     X(PAUSE, "pause")                                                             \
     X(EXTERNAL_INTR, "ext-intr")       /* a host interrupt arrived */             \
     X(IRQ_WINDOW, "irq-window")        /* the guest can take an interrupt now */  \
+    X(NMI_WINDOW, "nmi-window")        /* ...or an NMI (VT-x), or it ran IRET (AMD-V) */ \
     X(TIMER, "timer")                  /* preemption timer / host timer */        \
     X(INIT_SIGNAL, "init")                                                        \
     X(EXCEPTION, "exception")          /* an intercepted guest exception */       \

@@ -53,7 +53,7 @@ static u64 next_host_deadline(struct vcpu *v, u64 until)
 static bool halt_blocks(struct vcpu *v)
 {
     struct domain *d = v->domain;
-    if (pc_interrupt_pending(&d->pc)) {
+    if (pc_interrupt_pending(&d->pc) || pc_nmi_pending(&d->pc)) { /* an NMI ends HLT whatever IF says */
         v->halted = false;
         return false;
     }

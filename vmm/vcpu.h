@@ -106,6 +106,7 @@ struct vcpu {
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
+    bool nmi_window_requested; /* ...when it can take an NMI */
     /* The last look found no interrupt for the guest (nothing pending). */
     bool no_interrupt_pending;
     /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a

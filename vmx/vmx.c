@@ -158,8 +158,12 @@ static bool vmx_check_features(char *why, size_t why_size)
     /* The debug controls make DR7 and IA32_DEBUGCTL the guest's: loaded by
      * VM entry, saved by VM exit, which otherwise sets DR7 to 400H and
      * loses the guest's (26.3.2.1, 27.3.1, 28.5.1). */
-    return adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
-                           PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, 0, &c->pin, "pin-based", why, why_size) &&
+    /* Virtual NMIs: the CPU tracks the guest's NMI blocking from an
+     * injected NMI to its IRET, and NMI-window exiting is offered
+     * (25.6.1, 26.7.6). */
+    bool ok = adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
+                           PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, PIN_VIRTUAL_NMIS, &c->pin, "pin-based",
+                           why, why_size) &&
            adjust_controls(proc_cap, proc_required | (c->tpr_shadow ? PROC_USE_TPR_SHADOW : 0), 0, &c->proc,
                            "processor-based", why, why_size) &&
            adjust_controls(proc2_cap, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
@@ -171,6 +175,8 @@ static bool vmx_check_features(char *why, size_t why_size)
            adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS),
                            ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS, 0, &c->entry, "VM-entry",
                            why, why_size);
+    c->virtual_nmis = (c->pin & PIN_VIRTUAL_NMIS) != 0;
+    return ok;
 }
 
 /* ---- turning VMX on ---- */
@@ -768,6 +774,11 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
         raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+        /* An IRET that faulted this way had unblocked NMIs already: the
+         * blocking stands again, as the IRET will run again (28.2.3). */
+        if (basic == VMX_EXIT_EPT_VIOLATION && (raw.qualification & BIT(12)) && !(raw.idt_vectoring & INTR_INFO_VALID)
+            && vmx_cpu.virtual_nmis)
+            vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | BIT(3));
     }
     if (basic == VMX_EXIT_EXCEPTION_NMI) {
         raw.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
@@ -854,6 +865,39 @@ static bool vmx_interrupt_window_open(struct vcpu *v)
      * (RIP moved), it is over already. */
     bool blocked = (vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3) && v->rip == x->exit_rip;
     return (v->rflags & RFLAGS_IF) && !blocked && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+/* Guest interruptibility state (SDM 3C 25.4.2, Table 25-3). */
+#define BLOCKING_BY_STI BIT(0)
+#define BLOCKING_BY_MOV_SS BIT(1)
+#define BLOCKING_BY_NMI BIT(3)
+
+/* With virtual NMIs, injecting an NMI sets blocking by NMI and the
+ * guest's IRET clears it (SDM 3C 25.3, 26.6.1.2, 27.3.3). */
+static bool vmx_nmi_window_open(struct vcpu *v)
+{
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    u64 state = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    bool shadow = (state & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) && v->rip == x->exit_rip;
+    return !(state & BLOCKING_BY_NMI) && !shadow && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+/* NMI-window exiting: an exit at the start of the first instruction with
+ * no virtual-NMI blocking (and no MOV SS shadow) (SDM 3C 26.7.6); it
+ * needs virtual NMIs (26.2.1.1). Without them the NMI waits for the
+ * next exit of any kind. */
+static void vmx_request_nmi_window(struct vcpu *v, bool on)
+{
+    struct vmx_vcpu *x = xv(v);
+    if (!vmx_cpu.virtual_nmis)
+        return;
+    make_current(x);
+    u32 proc = on ? x->proc | PROC_NMI_WINDOW_EXITING : x->proc & ~PROC_NMI_WINDOW_EXITING;
+    if (proc != x->proc) {
+        x->proc = proc;
+        vmwrite(VMCS_PROC_CONTROLS, proc);
+    }
 }
 
 /* Interrupt-window exiting: an exit at the start of any instruction at
@@ -1018,6 +1062,8 @@ const struct arch_ops vmx_ops = {
     .inject_event = vmx_inject_event,
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,
+    .nmi_window_open = vmx_nmi_window_open,
+    .request_nmi_window = vmx_request_nmi_window,
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,

@@ -72,6 +72,11 @@ static void decode_ept_violation(const struct vmx_exit_raw *raw, struct vm_exit 
 
 static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
+    /* A host NMI (NMI exiting, 25.6.1): the host's, nothing to do with the guest. */
+    if (((raw->intr_info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_NMI) {
+        e->reason = EXIT_EXTERNAL_INTR;
+        return;
+    }
     e->reason = EXIT_EXCEPTION;
     e->exception.vector = (u8)raw->intr_info;
     e->exception.has_error = (raw->intr_info & INTR_INFO_ERROR_VALID) != 0;
@@ -95,6 +100,7 @@ static enum exit_reason simple_reason(u32 basic)
     case VMX_EXIT_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
     case VMX_EXIT_INIT: return EXIT_INIT_SIGNAL;
     case VMX_EXIT_INTERRUPT_WINDOW: return EXIT_IRQ_WINDOW;
+    case VMX_EXIT_NMI_WINDOW: return EXIT_NMI_WINDOW;
     case VMX_EXIT_CPUID: return EXIT_CPUID;
     case VMX_EXIT_HLT: return EXIT_HLT;
     case VMX_EXIT_INVD: return EXIT_INVD;
@@ -141,7 +147,7 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
             e->unhandled.info2 = raw->gpa;
             return;
         }
-        if (e->reason == EXIT_EXTERNAL_INTR || e->reason == EXIT_TRIPLE_FAULT || e->reason == EXIT_IRQ_WINDOW ||
+        if (e->reason == EXIT_EXTERNAL_INTR || e->reason == EXIT_TRIPLE_FAULT || e->reason == EXIT_IRQ_WINDOW || e->reason == EXIT_NMI_WINDOW ||
             e->reason == EXIT_TIMER || e->reason == EXIT_INIT_SIGNAL)
             return; /* not instruction exits: the length field is undefined */
         break;
