@@ -398,14 +398,12 @@ static void request_interrupt_window(struct vcpu *v, bool on)
  * or a shadow or another event is in the way, and the backend brings the
  * guest back when that is over. True: one is pending (nothing else is
  * delivered at this entry). */
-static bool deliver_nmi(struct vcpu *v)
+static __attribute__((noinline)) bool deliver_nmi_slow(struct vcpu *v)
 {
     struct pc *pc = &v->domain->pc;
     if (!pc_nmi_pending(pc)) {
-        if (v->nmi_window_requested) {
-            v->nmi_window_requested = false;
-            arch->request_nmi_window(v, false);
-        }
+        v->nmi_window_requested = false;
+        arch->request_nmi_window(v, false);
         return false;
     }
     v->no_interrupt_pending = false;
@@ -421,6 +419,14 @@ static bool deliver_nmi(struct vcpu *v)
         arch->request_nmi_window(v, want);
     v->nmi_window_requested = want;
     return true;
+}
+
+/* Cheap when no NMI is about, as nearly always. */
+static inline bool deliver_nmi(struct vcpu *v)
+{
+    if (__builtin_expect(!pc_nmi_pending(&v->domain->pc) && !v->nmi_window_requested, 1))
+        return false;
+    return deliver_nmi_slow(v);
 }
 
 static void deliver_pending_interrupt(struct vcpu *v)
