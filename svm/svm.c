@@ -425,6 +425,22 @@ static void svm_vcpu_load(struct vcpu *v)
 
 static void svm_vcpu_put(struct vcpu *v) { (void)v; /* the VMCB lives in memory: nothing to unload */ }
 
+/* Bochs 2.7's AMD-V model keeps the single-step trap of a guest
+ * instruction that an intercept ended (the guest ran it with RFLAGS.TF
+ * set) and delivers it to the host right after VMRUN, while the guest's
+ * GS and TR are still loaded (svm_run.asm); on a real CPU the intercept
+ * ends the instruction and its trap with it (APM 2 15.7.1). The host
+ * ignores that #DB: Zazen completes the instruction and raises the
+ * guest's trap itself (vcpu_complete_instruction). */
+extern const char svm_after_vmrun[];
+bool arch_host_debug_trap_is_guests(u64 rip)
+{
+    if (rip != (u64)(uintptr_t)svm_after_vmrun)
+        return false;
+    write_dr6(read_dr6() & ~DR6_BS);
+    return true;
+}
+
 /* The guest is about to run IRET: the NMI handler ends (SDM 3A 6.7.1).
  * The intercept comes before the instruction (APM 2 15.9), so NMIs stay
  * blocked until RIP has moved past it (svm_nmi_window_open). */
@@ -436,18 +452,29 @@ static void iret_intercepted(struct vcpu *v)
     s->iret_rip = v->rip;
 }
 
-/* The #DB of a step Zazen asked for: the guest's TF comes back, and
- * unless the guest was stepping itself the #DB is Zazen's (its DR6.BS
+/* The exit after a step Zazen asked for: the guest's TF comes back
+ * (the next look asks for another step if the NMI still cannot go).
+ * Unless the guest was stepping itself, a #DB is Zazen's (its DR6.BS
  * taken back, APM 2 13.1.1.3): an NMI window, not a guest exception. */
 static void nmi_step_done(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
     s->nmi_step = false;
     v->rflags = (v->rflags & ~RFLAGS_TF) | s->step_tf;
-    if (s->step_tf)
+    if (s->step_tf || e->reason != EXIT_EXCEPTION || e->exception.vector != VECTOR_DB)
         return;
     s->vmcb->save.dr6 &= ~DR6_BS;
     e->reason = EXIT_NMI_WINDOW;
+}
+
+static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev);
+
+/* A #DB as a trap after the instruction, DR6.BS set (APM 2 13.1.1.3). */
+static void svm_single_step_trap(struct vcpu *v)
+{
+    sv(v)->vmcb->save.dr6 |= DR6_BS;
+    struct vcpu_event ev = {EVENT_EXCEPTION, VECTOR_DB, false, 0, 0};
+    svm_inject_event(v, &ev);
 }
 
 static bool svm_nmi_window_open(struct vcpu *v)
@@ -513,7 +540,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     svm_decode_exit(&raw, e);
     if (raw.exitcode == SVM_EXIT_IRET)
         iret_intercepted(v);
-    if (s->nmi_step && e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
+    if (s->nmi_step)
         nmi_step_done(v, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
         debug_exception_exited(vmcb);
@@ -645,6 +672,7 @@ const struct arch_ops svm_ops = {
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,
     .nmi_window_open = svm_nmi_window_open,
+    .single_step_trap = svm_single_step_trap,
     .request_nmi_window = svm_request_nmi_window,
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,

@@ -1,7 +1,7 @@
 /* AMD-V exit decoding (APM 2 15.9 and Appendix C). Without NRIP save
  * (QEMU TCG has none) the next RIP comes from EXITINFO2 for IOIO exits
- * (APM 2 15.10.2) and from the fixed encodings of the intercepted
- * instructions otherwise. */
+ * (APM 2 15.10.2); for other instructions the length stays unknown (0)
+ * and the core decodes it, prefixes included. */
 #include "svm_exit.h"
 #include "vmcb.h"
 
@@ -23,26 +23,6 @@
 #define NPF_RW BIT(1)
 #define NPF_ID BIT(4)
 #define NPF_GUEST_PAGE_TABLES BIT(33) /* the fault hit a guest page-table access (bit 32: the final address) */
-
-/* Instruction lengths when the CPU does not say (no NRIP save): the
- * encodings carry no operands. A prefixed form would be longer, which no
- * guest we know emits for these. */
-static u8 fixed_length(u32 code)
-{
-    switch (code) {
-    case SVM_EXIT_HLT: return 1;            /* F4 */
-    case SVM_EXIT_CPUID:                    /* 0F A2 */
-    case SVM_EXIT_MSR:                      /* 0F 32, 0F 30 */
-    case SVM_EXIT_INVD:                     /* 0F 08 */
-    case SVM_EXIT_WBINVD:                   /* 0F 09 */
-    case SVM_EXIT_PAUSE: return 2;          /* F3 90 */
-    case SVM_EXIT_VMRUN: case SVM_EXIT_VMMCALL: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
-    case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
-    case SVM_EXIT_RDTSCP: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED:
-    case SVM_EXIT_XSETBV: return 3;         /* 0F 01 xx */
-    default: return 0;
-    }
-}
 
 static void decode_ioio(const struct svm_exit_raw *raw, struct vm_exit *e)
 {
@@ -153,8 +133,8 @@ void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
             e->unhandled.info2 = raw->exitinfo2;
         }
     }
+    /* Without NRIP save the length stays 0: the core decodes the bytes,
+     * prefixes included (vcpu_complete_instruction). */
     if (raw->nrips && raw->next_rip > raw->rip && raw->next_rip - raw->rip <= 15)
         e->insn_len = (u8)(raw->next_rip - raw->rip);
-    else
-        e->insn_len = fixed_length(code);
 }

@@ -670,6 +670,36 @@ def nmi_scenario(platform):
     )
 
 
+STEP_CFG = """\
+[domain step]
+memory = 16M
+firmware = step.bin
+"""
+
+
+def step_scenario(platform):
+    """Instructions Zazen completes: single-step traps after them, IP and
+    EIP wrap-around, a prefixed CPUID's length (issue 12, items 9-11)."""
+    lines = ["(step) step: " + l for l in (
+        "IP wrapped from 1000:ffff to 1000:0000 after OUT",
+        "single-step traps: 00000004",
+        "a trap after CPUID, DR6.BS set",
+        "a trap after OUT, DR6.BS set",
+        "a trap after an MMIO read, DR6.BS set",
+        # Bochs's ryzen model has not written DR6 for an intercepted #DB
+        # (docs/vtx-and-amdv.md, what the test platforms lack)
+        "a trap after NOP, DR6.BS NOT set" if platform == "bochs-svm" else "a trap after NOP, DR6.BS set",
+        "after a CS-prefixed CPUID the next instruction ran whole: 12345678",
+        "EIP wrapped from ffffffff to 0 after OUT",
+        "done")]
+    return Scenario(
+        "step", STEP_CFG, platform=platform, files=[guest("step")],
+        in_order=lines + ["zazen: domain step (id 1) ended: halted with interrupts disabled", "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]", "VM entry failed", "cannot emulate", "unexpected"]
+        + (["NOT"] if platform != "bochs-svm" else []),
+    )
+
+
 LINUX = os.path.join(qemu.BUILD, "linux")
 DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
 EDD_LINES = {
@@ -1295,7 +1325,8 @@ THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")
 ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
-    cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [
+    step_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [

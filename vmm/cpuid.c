@@ -278,5 +278,5 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
     v->gpr[GPR_RBX] = r.ebx;
     v->gpr[GPR_RCX] = r.ecx;
     v->gpr[GPR_RDX] = r.edx;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

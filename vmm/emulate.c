@@ -116,7 +116,7 @@ bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear
 
 /* SDM 3A 2.2 / 9.8: the mode a guest is in follows from CR0.PE, RFLAGS.VM,
  * EFER.LMA and the code segment's L and D bits. */
-static enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)
+enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)
 {
     u16 cs = s->seg[SEG_CS].attr;
     if (!(s->cr0 & CR0_PE) || (v->rflags & RFLAGS_VM))
@@ -145,6 +145,10 @@ void emulate_instruction(struct vcpu *v)
     switch (x86emu_step(&cpu, &emu_ops, &c, &fault, why, sizeof(why))) {
     case EMU_OK:
         memcpy(v->gpr, cpu.gpr, sizeof(v->gpr));
+        /* A single-step trap follows the instruction once it is done (a
+         * REP string left unfinished stays on itself, SDM 2B REP). */
+        if ((v->rflags & RFLAGS_TF) && cpu.rip != v->rip)
+            arch->single_step_trap(v);
         v->rip = cpu.rip;
         v->rflags = cpu.rflags;
         break;

@@ -4,10 +4,14 @@
 #define ZAZEN_EMULATE_H
 
 #include "vcpu.h"
+#include "x86emu.h"
 
 /* Emulates the instruction at the vCPU's CS:RIP. A guest fault is
  * injected; an instruction the emulator does not know ends the domain. */
 void emulate_instruction(struct vcpu *v);
+
+/* The mode the guest runs in, for the decoder (SDM 3A 2.2). */
+enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s);
 
 /* Reads guest memory at a linear address through the guest's own page
  * tables; false if the walk faults. */

@@ -29,7 +29,7 @@ void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
  * can raise one (vmm/vcpu.c) and runs others meanwhile. */
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
     if (!(v->rflags & RFLAGS_IF))
         domain_end_kind(v->domain, END_POWEROFF, "halted with interrupts disabled"); /* Xen's hvm_hlt rule */
     else
@@ -46,7 +46,7 @@ static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 
 /* INVD would throw away cache lines the host wrote; WBINVD is harmless.
  * Both become no-ops: guest memory is always coherent here. */
-static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_skip_instruction(v, e); }
+static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_complete_instruction(v, e); }
 
 /* No nested virtualization, no MONITOR/MWAIT: CPUID does not offer
  * them, so the instructions fault as on a CPU without them. */
@@ -61,7 +61,7 @@ static void handle_undefined(struct vcpu *v, struct vm_exit *e)
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
     v->gpr[GPR_RAX] = (u64)-38;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 static void handle_nothing(struct vcpu *v, struct vm_exit *e)
@@ -102,7 +102,7 @@ static void handle_cr_access(struct vcpu *v, struct vm_exit *e)
         vcpu_inject_exception(v, VECTOR_GP, true, 0);
         return;
     }
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)

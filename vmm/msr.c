@@ -248,7 +248,7 @@ void handle_msr_read(struct vcpu *v, struct vm_exit *e)
     }
     v->gpr[GPR_RAX] = (u32)value;
     v->gpr[GPR_RDX] = value >> 32;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 /* Values the CPU refuses with #GP, caught before they reach a VMCS or
@@ -284,5 +284,5 @@ void handle_msr_write(struct vcpu *v, struct vm_exit *e)
         vcpu_inject_exception(v, VECTOR_GP, true, 0);
         return;
     }
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

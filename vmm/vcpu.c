@@ -11,6 +11,7 @@
 #include "console.h"
 #include "console_service.h"
 #include "domain.h"
+#include "emulate.h"
 #include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
@@ -72,6 +73,39 @@ static void keep_tsc_monotonic(struct vcpu *v)
     u64 guest = rdtsc() + (u64)v->tsc_offset;
     if ((s64)(guest - v->guest_tsc_seen) < 0)
         v->tsc_offset += (s64)(v->guest_tsc_seen - guest);
+}
+
+/* The length of the exiting instruction, from its bytes: without NRIP
+ * save AMD-V does not say, and a prefix (CS: CPUID, REP NOP) lengthens
+ * the fixed encodings (x86emu_exit_insn_length). 0: cannot tell. */
+static unsigned decode_exit_length(struct vcpu *v, const struct vcpu_sregs *s, enum x86emu_mode mode)
+{
+    u8 code[15];
+    u64 linear = s->seg[SEG_CS].base + v->rip;
+    unsigned avail = sizeof(code);
+    if (!guest_read_linear(v, s, linear, code, avail)) { /* the page after may be absent */
+        avail = (unsigned)MIN((u64)avail, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+        if (!guest_read_linear(v, s, linear, code, avail))
+            return 0;
+    }
+    return x86emu_exit_insn_length(code, avail, mode);
+}
+
+void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
+{
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    enum x86emu_mode mode = guest_mode(v, &s);
+    unsigned len = e->insn_len ? e->insn_len : decode_exit_length(v, &s, mode);
+    if (!len) {
+        domain_end(v->domain, "cannot tell the length of the instruction at %04x:%llx (%s exit)",
+                   s.seg[SEG_CS].selector, (unsigned long long)v->rip, exit_reason_name(e->reason));
+        return;
+    }
+    u64 next = v->rip + len;
+    v->rip = mode == EMU_MODE_LONG64 ? next : mode == EMU_MODE_PROT32 ? (u32)next : (u16)next;
+    if (v->rflags & RFLAGS_TF)
+        arch->single_step_trap(v);
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)

@@ -890,3 +890,52 @@ enum x86emu_status x86emu_step(struct x86emu_cpu *cpu, const struct x86emu_ops *
     }
     return s;
 }
+
+unsigned x86emu_exit_insn_length(const u8 *code, unsigned avail, enum x86emu_mode mode)
+{
+    unsigned i = 0;
+    avail = MIN(avail, 15u); /* the longest an instruction may be (SDM 2A 2.3.11) */
+    while (i < avail) {
+        u8 b = code[i];
+        bool legacy = b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 ||
+                      b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
+        if (!legacy)
+            break;
+        i++;
+    }
+    if (i < avail && mode == EMU_MODE_LONG64 && (code[i] & 0xf0) == 0x40)
+        i++; /* REX, last before the opcode */
+    if (i >= avail)
+        return 0;
+    u8 op = code[i];
+    unsigned len;
+    switch (op) {
+    case 0xf4: case 0x90: case 0xf1:                 /* HLT, (REP) NOP = PAUSE, INT1 */
+    case 0xec: case 0xed: case 0xee: case 0xef:      /* IN/OUT with DX */
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:      /* INS, OUTS */
+        len = 1;
+        break;
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7:      /* IN/OUT imm8 */
+        len = 2;
+        break;
+    case 0x0f:
+        if (i + 1 >= avail)
+            return 0;
+        switch (code[i + 1]) {
+        case 0xa2: case 0x30: case 0x31: case 0x32: case 0x08: case 0x09: /* CPUID WRMSR RDTSC RDMSR INVD WBINVD */
+            len = 2;
+            break;
+        case 0x01: /* the register forms of group 7 (ModR/M C0h and up): VMMCALL, XSETBV, RDTSCP... */
+            if (i + 2 >= avail || code[i + 2] < 0xc0)
+                return 0;
+            len = 3;
+            break;
+        default:
+            return 0;
+        }
+        break;
+    default:
+        return 0;
+    }
+    return i + len <= avail ? i + len : 0;
+}

@@ -867,13 +867,23 @@ static bool vmx_interrupt_window_open(struct vcpu *v)
     return (v->rflags & RFLAGS_IF) && !blocked && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
 
+/* A #DB as a trap after the instruction: DR6, which the guest owns in
+ * the CPU while it runs, gets BS (SDM 3A 17.2.3); event injection
+ * delivers the exception without writing DR6 (SDM 3C 27.6.1). */
+static void vmx_single_step_trap(struct vcpu *v)
+{
+    write_dr6(read_dr6() | DR6_BS);
+    struct vcpu_event ev = {EVENT_EXCEPTION, VECTOR_DB, false, 0, 0};
+    vmx_inject_event(v, &ev);
+}
+
 /* Guest interruptibility state (SDM 3C 25.4.2, Table 25-3). */
 #define BLOCKING_BY_STI BIT(0)
 #define BLOCKING_BY_MOV_SS BIT(1)
 #define BLOCKING_BY_NMI BIT(3)
 
-/* With virtual NMIs, injecting an NMI sets blocking by NMI and the
- * guest's IRET clears it (SDM 3C 25.3, 26.6.1.2, 27.3.3). */
+/* With virtual NMIs, injecting an NMI sets virtual-NMI blocking and the
+ * guest's IRET clears it (SDM 3C 26.3, 27.6.1.2). */
 static bool vmx_nmi_window_open(struct vcpu *v)
 {
     struct vmx_vcpu *x = xv(v);
@@ -885,7 +895,7 @@ static bool vmx_nmi_window_open(struct vcpu *v)
 
 /* NMI-window exiting: an exit at the start of the first instruction with
  * no virtual-NMI blocking (and no MOV SS shadow) (SDM 3C 26.7.6); it
- * needs virtual NMIs (26.2.1.1). Without them the NMI waits for the
+ * needs virtual NMIs (27.2.1.1). Without them the NMI waits for the
  * next exit of any kind. */
 static void vmx_request_nmi_window(struct vcpu *v, bool on)
 {
@@ -1063,6 +1073,7 @@ const struct arch_ops vmx_ops = {
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,
     .nmi_window_open = vmx_nmi_window_open,
+    .single_step_trap = vmx_single_step_trap,
     .request_nmi_window = vmx_request_nmi_window,
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,

@@ -484,3 +484,23 @@ TEST(emu_too_long_instruction)
     CHECK_EQ(step(), EMU_FAULT);
     CHECK_EQ(fault.vector, 13);
 }
+
+/* The lengths vcpu_complete_instruction decodes where AMD-V has no NRIP
+ * save: prefixes and REX count, operands in memory are refused. */
+TEST(emu_exit_insn_length)
+{
+    static const u8 cpuid[] = {0x0f, 0xa2}, cs_cpuid[] = {0x2e, 0x0f, 0xa2}, pause[] = {0xf3, 0x90};
+    static const u8 out_imm[] = {0x66, 0xe7, 0x80}, rex_rdmsr[] = {0x48, 0x0f, 0x32}, vmmcall[] = {0x0f, 0x01, 0xd9};
+    static const u8 lgdt[] = {0x0f, 0x01, 0x10}, mov[] = {0x89, 0xc0}, hlt[] = {0xf4};
+    CHECK_EQ(x86emu_exit_insn_length(cpuid, sizeof(cpuid), EMU_MODE_PROT32), 2);
+    CHECK_EQ(x86emu_exit_insn_length(cs_cpuid, sizeof(cs_cpuid), EMU_MODE_PROT32), 3);
+    CHECK_EQ(x86emu_exit_insn_length(pause, sizeof(pause), EMU_MODE_REAL), 2);
+    CHECK_EQ(x86emu_exit_insn_length(out_imm, sizeof(out_imm), EMU_MODE_PROT16), 3);
+    CHECK_EQ(x86emu_exit_insn_length(rex_rdmsr, sizeof(rex_rdmsr), EMU_MODE_LONG64), 3);
+    CHECK_EQ(x86emu_exit_insn_length(rex_rdmsr, sizeof(rex_rdmsr), EMU_MODE_PROT32), 0); /* 48h is DEC EAX there */
+    CHECK_EQ(x86emu_exit_insn_length(vmmcall, sizeof(vmmcall), EMU_MODE_LONG64), 3);
+    CHECK_EQ(x86emu_exit_insn_length(lgdt, sizeof(lgdt), EMU_MODE_PROT32), 0);
+    CHECK_EQ(x86emu_exit_insn_length(mov, sizeof(mov), EMU_MODE_PROT32), 0);
+    CHECK_EQ(x86emu_exit_insn_length(hlt, sizeof(hlt), EMU_MODE_REAL), 1);
+    CHECK_EQ(x86emu_exit_insn_length(cs_cpuid, 2, EMU_MODE_PROT32), 0); /* cut short */
+}
