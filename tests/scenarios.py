@@ -700,6 +700,34 @@ def step_scenario(platform):
     )
 
 
+SMALLCPU_CFG = """\
+[domain smallcpu]
+memory = 16M
+firmware = smallcpu.bin
+"""
+
+
+def smallcpu_scenario(platform):
+    """IA32_MISC_ENABLE's writable bits, REPE CMPS/REPNE SCAS on what the
+    emulator serves, IA32_APIC_BASE.EN and CPUID (issue 12 item 13)."""
+    lines = ["(smallcpu) smallcpu: " + l for l in (
+        "IA32_MISC_ENABLE after setting bits 16, 22 and 23: 00810001",
+        # the 4th byte differs (00h): four compared, four left
+        "repe cmpsb against nothing stopped with ECX = 00000004",
+        "repne scasb for ffh in nothing stopped with ECX = 00000007",
+        "APIC_BASE.EN clear: CPUID.1:EDX.APIC = 00000000",
+        "APIC_BASE.EN clear: the xAPIC version register reads ffffffff",
+        "APIC_BASE.EN set again: CPUID.1:EDX.APIC = 00000001",
+        "APIC_BASE.EN set again: the xAPIC version register reads 00050014",
+        "done")]
+    return Scenario(
+        "smallcpu", SMALLCPU_CFG, platform=platform, files=[guest("smallcpu")],
+        in_order=lines + ["zazen: domain smallcpu (id 1) ended: halted with interrupts disabled",
+                          "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]", "VM entry failed", "cannot emulate"],
+    )
+
+
 LINUX = os.path.join(qemu.BUILD, "linux")
 DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
 EDD_LINES = {
@@ -1326,7 +1354,7 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [
-    step_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    step_scenario(p) for p in PLATFORMS] + [smallcpu_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [

@@ -103,6 +103,7 @@ struct vcpu {
      * the 11 fixed-range and 8 variable-range pairs); they change no
      * memory type: the nested tables decide that. */
     u64 mtrr[28];
+    u64 misc_enable; /* IA32_MISC_ENABLE as the guest left it (vmm/msr.c) */
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;

@@ -706,7 +706,8 @@ static enum x86emu_status exec_xadd_cmpxchg(struct emu *e)
 
 /* ---- string instructions ---- */
 
-enum string_kind { STR_MOVS, STR_STOS, STR_LODS, STR_INS, STR_OUTS };
+/* The port forms last: their operand is at most 32 bits (exec_string). */
+enum string_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS, STR_INS, STR_OUTS };
 
 static void advance_index(struct emu *e, unsigned reg, unsigned size)
 {
@@ -740,6 +741,21 @@ static bool string_once(struct emu *e, enum string_kind kind, unsigned size)
             return false;
         reg_write(e, REG_RAX, size, v);
         advance_index(e, REG_RSI, size);
+        break;
+    case STR_CMPS: { /* flags of [DS:rSI] - [ES:rDI] (SDM 2A CMPS) */
+        u64 w;
+        if (!mem_read(e, src_seg, si, size, &v) || !mem_read(e, EMU_ES, di, size, &w))
+            return false;
+        alu(e, ALU_CMP, v, w, size);
+        advance_index(e, REG_RSI, size);
+        advance_index(e, REG_RDI, size);
+        break;
+    }
+    case STR_SCAS: /* flags of rAX - [ES:rDI] (SDM 2B SCAS) */
+        if (!mem_read(e, EMU_ES, di, size, &v))
+            return false;
+        alu(e, ALU_CMP, reg_read(e, REG_RAX, size), v, size);
+        advance_index(e, REG_RDI, size);
         break;
     case STR_INS:
         /* The port is read before the memory write is known to succeed, as
@@ -822,6 +838,13 @@ static enum x86emu_status exec_string(struct emu *e, enum string_kind kind)
             n += bulk;
         }
         reg_write(e, REG_RCX, e->addr_size, count);
+        /* CMPS and SCAS also end on ZF: REPE (F3) when they differ, REPNE
+         * (F2) when they are equal (SDM 2B REP/REPE/REPNE, Table 4-13). */
+        if (kind == STR_CMPS || kind == STR_SCAS) {
+            bool zf = (e->cpu->rflags & FLAG_ZF) != 0;
+            if (e->rep == 0xf3 ? !zf : zf)
+                return finish(e);
+        }
     }
     if ((e->cpu->gpr[REG_RCX] & m) == 0)
         return finish(e);
@@ -862,6 +885,8 @@ static enum x86emu_status exec_one_byte(struct emu *e)
     case 0xa4: case 0xa5: return exec_string(e, STR_MOVS);
     case 0xaa: case 0xab: return exec_string(e, STR_STOS);
     case 0xac: case 0xad: return exec_string(e, STR_LODS);
+    case 0xa6: case 0xa7: return exec_string(e, STR_CMPS);
+    case 0xae: case 0xaf: return exec_string(e, STR_SCAS);
     case 0x6c: case 0x6d: return exec_string(e, STR_INS);
     case 0x6e: case 0x6f: return exec_string(e, STR_OUTS);
     case 0xf6: case 0xf7: return exec_group3(e);

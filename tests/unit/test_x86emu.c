@@ -504,3 +504,31 @@ TEST(emu_exit_insn_length)
     CHECK_EQ(x86emu_exit_insn_length(hlt, sizeof(hlt), EMU_MODE_REAL), 1);
     CHECK_EQ(x86emu_exit_insn_length(cs_cpuid, 2, EMU_MODE_PROT32), 0); /* cut short */
 }
+
+/* REPE CMPSB over a device stops at the first byte that differs, REPNE
+ * SCASB at the first that matches (issue 12 item 13). */
+TEST(emu_repe_cmpsb_and_repne_scasb)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0xa6)); /* repe cmpsb: [esi] (the device) vs [edi] */
+    dev_value = 0x41414141;                    /* "AAAA" */
+    memcpy(ram + 0x3000, "AAAB", 4);
+    cpu.gpr[6] = DEV_BASE;
+    cpu.gpr[7] = 0x3000;
+    cpu.gpr[1] = 8;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[1], 4);                   /* four compared, the fourth differed */
+    CHECK_EQ(cpu.gpr[7], 0x3004);
+    CHECK(!(cpu.rflags & (1 << 6)));           /* ZF clear */
+    CHECK(cpu.rflags & 1);                     /* 'A' < 'B': CF */
+    CHECK_EQ(cpu.rip, 0x1002);
+
+    setup(EMU_MODE_PROT32, CODE(0xf2, 0xae)); /* repne scasb */
+    memcpy(ram + 0x3000, "xyz!", 4);
+    cpu.gpr[0] = '!';
+    cpu.gpr[7] = 0x3000;
+    cpu.gpr[1] = 100;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[1], 96);
+    CHECK_EQ(cpu.gpr[7], 0x3004);
+    CHECK(cpu.rflags & (1 << 6));              /* found: ZF set */
+}
