@@ -86,7 +86,7 @@ static void forward_to_shadow_ram(struct domain *d, const struct cpu_access_wind
             r->write_to[w->gpa + i - r->gpa] = w->page[i];
 }
 
-void cpu_access_close_windows(struct domain *d)
+static void close_windows_locked(struct domain *d)
 {
     for (unsigned i = 0; i < CPU_ACCESS_WINDOWS && d->cpu_window_count; i++) {
         struct cpu_access_window *w = &d->cpu_windows[i];
@@ -100,21 +100,29 @@ void cpu_access_close_windows(struct domain *d)
     }
 }
 
-void cpu_access_open_window(struct vcpu *v, const struct vm_exit *e)
+void cpu_access_close_windows(struct domain *d)
 {
-    struct domain *d = v->domain;
-    u64 page = e->npf.gpa & ~(u64)(PAGE_SIZE - 1);
+    spin_lock(&d->cpu_window_lock);
+    close_windows_locked(d);
+    spin_unlock(&d->cpu_window_lock);
+}
+
+static void open_window_locked(struct domain *d, u64 gpa)
+{
+    u64 page = gpa & ~(u64)(PAGE_SIZE - 1);
     if (domain_cpu_window_page(d, page)) {
-        /* Mapped read/write/execute, yet it faulted: the tables are wrong. */
-        domain_end(d, "nested page fault at GPA %llx inside its own CPU-access window", (unsigned long long)e->npf.gpa);
+        /* Another vCPU opened it meanwhile; with one vCPU, mapped read/
+         * write/execute yet faulted: the nested tables are wrong. */
+        if (d->vcpu_count == 1)
+            domain_end(d, "nested page fault at GPA %llx inside its own CPU-access window", (unsigned long long)gpa);
         return;
     }
     if (!d->cpu_window_pages && !(d->cpu_window_pages = page_alloc(CPU_ACCESS_WINDOWS * PAGE_SIZE))) {
-        domain_end(d, "out of memory for a CPU-access window at GPA %llx", (unsigned long long)e->npf.gpa);
+        domain_end(d, "out of memory for a CPU-access window at GPA %llx", (unsigned long long)gpa);
         return;
     }
     if (d->cpu_window_count == CPU_ACCESS_WINDOWS) /* more than one instruction's worth: start over */
-        cpu_access_close_windows(d);
+        close_windows_locked(d);
     unsigned slot = 0;
     while (d->cpu_windows[slot].page)
         slot++;
@@ -128,4 +136,12 @@ void cpu_access_open_window(struct vcpu *v, const struct vm_exit *e)
     d->cpu_window_count++;
     if (!arch->remap(d, page, PAGE_SIZE))
         domain_end(d, "out of memory for nested page tables while remapping %llx", (unsigned long long)page);
+}
+
+void cpu_access_open_window(struct vcpu *v, const struct vm_exit *e)
+{
+    struct domain *d = v->domain;
+    spin_lock(&d->cpu_window_lock);
+    open_window_locked(d, e->npf.gpa);
+    spin_unlock(&d->cpu_window_lock);
 }

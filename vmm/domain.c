@@ -250,6 +250,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->cfg = cfg;
     strlcpy(d->name, cfg->name, sizeof(d->name));
     spin_init(&d->console_input.lock, "console input");
+    spin_init(&d->cpu_window_lock, "cpu-access windows");
     d->sched.weight = cfg->weight;
     d->sched.cap = cfg->cap;
     d->sched.affinity = cfg->affinity;

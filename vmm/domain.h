@@ -119,7 +119,8 @@ struct domain {
         u64 gpa;     /* page aligned; meaningful while page != NULL */
         u8 *page;
     } cpu_windows[CPU_ACCESS_WINDOWS];
-    unsigned cpu_window_count;
+    unsigned cpu_window_count;   /* read unlocked as a hint on every exit */
+    struct spinlock cpu_window_lock; /* the vCPUs of an SMP domain open and close them */
     u8 *cpu_window_pages;        /* CPU_ACCESS_WINDOWS scratch pages, allocated at first use */
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
 };
