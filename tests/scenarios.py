@@ -662,6 +662,7 @@ def nmi_scenario(platform):
         "NMIs taken after one self-NMI whose handler sent another: 00000002",
         "count in the first handler after sending the second: 00000001",
         "handlers running at once, at most: 00000001",
+        "NMIs taken from the PIT through an I/O APIC entry in NMI mode: 00000001",
         "done")]
     return Scenario(
         "nmi", NMI_CFG, platform=platform, files=[guest("nmi")],

@@ -17,6 +17,8 @@ ROM_BEGIN
 %define INSIDE 0x504               ; COUNT seen in the first handler after sending the second
 %define DEPTH 0x508                ; handlers running now
 %define MAX_DEPTH 0x50c
+%define PHASE 0x510                ; 1: NMIs from the IOAPIC, the handler sends none
+%define IOAPIC 0xfec00000          ; IOREGSEL; IOWIN at +10h
 
 start:
     cli
@@ -43,6 +45,7 @@ pm32:
     mov [INSIDE], eax
     mov [DEPTH], eax
     mov [MAX_DEPTH], eax
+    mov [PHASE], eax
     or dword [APIC_SVR], 0x100      ; APIC software enabled
 
     mov dword [APIC_ICR_LOW], SELF_NMI
@@ -54,6 +57,35 @@ pm32:
     call report
     mov eax, [MAX_DEPTH]
     mov esi, ROM(msg_depth)
+    call report
+
+    ; The PIT's IRQ0 (I/O APIC pin 2) through an entry in NMI delivery
+    ; mode (82093AA datasheet 3.2.4): one edge, one NMI
+    mov dword [PHASE], 1
+    mov dword [COUNT], 0
+    mov dword [IOAPIC], 0x10 + 2 * 2 + 1
+    mov dword [IOAPIC + 0x10], 0    ; destination: APIC 0
+    mov dword [IOAPIC], 0x10 + 2 * 2
+    mov dword [IOAPIC + 0x10], 0x400 ; NMI, edge, physical, unmasked
+    mov al, 0x30                    ; channel 0, low then high byte, mode 0
+    out 0x43, al
+    mov al, 0x00                    ; count 100h: about 215 us
+    out 0x40, al
+    mov al, 0x01
+    out 0x40, al
+    mov ecx, 1000000
+.wait:
+    cmp dword [COUNT], 0
+    jne .got
+    out 0x80, al                    ; an exit: device time moves on
+    loop .wait
+.got:
+    mov ecx, 2000                   ; a second NMI would come now if one did
+.more:
+    out 0x80, al
+    loop .more
+    mov eax, [COUNT]
+    mov esi, ROM(msg_ioapic)
     call report
     mov esi, ROM(msg_done)
     call print32
@@ -71,6 +103,8 @@ nmi_handler:
     mov [MAX_DEPTH], eax
 .depth_ok:
     inc dword [COUNT]
+    cmp dword [PHASE], 0
+    jne .out
     cmp dword [COUNT], 1
     jne .out
     mov dword [APIC_ICR_LOW], SELF_NMI ; the second: held until our IRET
@@ -120,6 +154,7 @@ idt_ptr:
 msg_count:  db "nmi: NMIs taken after one self-NMI whose handler sent another: ", 0
 msg_inside: db "nmi: count in the first handler after sending the second: ", 0
 msg_depth:  db "nmi: handlers running at once, at most: ", 0
+msg_ioapic: db "nmi: NMIs taken from the PIT through an I/O APIC entry in NMI mode: ", 0
 msg_done:   db "nmi: done", 0
 
 ROM_END
