@@ -720,6 +720,9 @@ def smallcpu_scenario(platform):
         "APIC_BASE.EN clear: the xAPIC version register reads ffffffff",
         "APIC_BASE.EN set again: CPUID.1:EDX.APIC = 00000001",
         "APIC_BASE.EN set again: the xAPIC version register reads 00050014",
+        "APIC base moved to fee80000: the version register there reads 00050014",
+        "APIC base moved to fee80000: fee00030 reads ffffffff",
+        "APIC base back at fee00000: the version register reads 00050014",
         "done")]
     return Scenario(
         "smallcpu", SMALLCPU_CFG, platform=platform, files=[guest("smallcpu")],

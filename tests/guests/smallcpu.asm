@@ -2,7 +2,8 @@
 ; writable bits (SDM 4 Table 2-2); REPE CMPS and REPNE SCAS work on
 ; addresses the emulator serves (here nothing: all ones); clearing
 ; IA32_APIC_BASE.EN makes CPUID.1:EDX.APIC read 0 and takes the xAPIC page
-; away until it is set again (SDM 3A 11.4.3). Flat 32-bit protected mode.
+; away until it is set again (SDM 3A 11.4.3); the xAPIC page follows a
+; new base (11.4.4). Flat 32-bit protected mode.
 %include "lib.inc"
 ROM_BEGIN
 
@@ -88,6 +89,28 @@ pm32:
     mov eax, [APIC_VERSION]
     mov esi, ROM(msg_version_on)
     call report
+
+    ; the xAPIC page moved to FEE80000h (SDM 3A 11.4.4): there it answers,
+    ; at FEE00000h nothing does; then back
+    mov ecx, 0x1b
+    rdmsr
+    and eax, 0xfff
+    or eax, 0xfee80000
+    wrmsr
+    mov eax, [APIC_VERSION + 0x80000]
+    mov esi, ROM(msg_moved_new)
+    call report
+    mov eax, [APIC_VERSION]
+    mov esi, ROM(msg_moved_old)
+    call report
+    mov ecx, 0x1b
+    rdmsr
+    and eax, 0xfff
+    or eax, 0xfee00000
+    wrmsr
+    mov eax, [APIC_VERSION]
+    mov esi, ROM(msg_moved_back)
+    call report
     mov esi, ROM(msg_done)
     call print32
     NEWLINE
@@ -121,6 +144,9 @@ msg_apic_off:    db "smallcpu: APIC_BASE.EN clear: CPUID.1:EDX.APIC = ", 0
 msg_version_off: db "smallcpu: APIC_BASE.EN clear: the xAPIC version register reads ", 0
 msg_apic_on:     db "smallcpu: APIC_BASE.EN set again: CPUID.1:EDX.APIC = ", 0
 msg_version_on:  db "smallcpu: APIC_BASE.EN set again: the xAPIC version register reads ", 0
+msg_moved_new:   db "smallcpu: APIC base moved to fee80000: the version register there reads ", 0
+msg_moved_old:   db "smallcpu: APIC base moved to fee80000: fee00030 reads ", 0
+msg_moved_back:  db "smallcpu: APIC base back at fee00000: the version register reads ", 0
 msg_done:        db "smallcpu: done", 0
 
 ROM_END
