@@ -732,6 +732,39 @@ def smallcpu_scenario(platform):
     )
 
 
+# AMD-V leaves task switches to the CPU (no task-switch intercept); VT-x
+# exits on every one (SDM 3C 26.1.2), and Zazen does not emulate them yet.
+TASK_SWITCH_PLATFORMS = ("qemu-svm", "bochs-svm")
+TASKS_CFG = """\
+[domain tasks]
+memory = 16M
+firmware = tasks.bin
+"""
+
+
+def tasks_scenario(platform):
+    """Hardware task switches: a far JMP to a TSS and back, a #DF through
+    a task gate with its error code on the new task's stack (issue 12
+    item 8; SDM 3A 7.3, 6.15 interrupt 8)."""
+    lines = ["(tasks) tasks: " + l for l in (
+        "in task B after a far JMP: TR = 00000020",
+        "task A's TSS holds the EIP after its JMP",
+        "back in task A after a far JMP: TR = 00000018",
+        "task B's descriptor type after leaving it by JMP: 00000009",
+        "#DF through a task gate, error code on the new stack: 00000000",
+        "the #DF task's TR = 00000028",
+        "its previous task link = 00000018",
+        "its EFLAGS.NT = 00000001",
+        "task A's TSS holds the EIP of the faulting instruction",
+        "done")]
+    return Scenario(
+        "tasks", TASKS_CFG, platform=platform, files=[guest("tasks")],
+        in_order=lines + ["zazen: domain tasks (id 1) ended: halted with interrupts disabled",
+                          "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]", "VM entry failed", "NOT"],
+    )
+
+
 LINUX = os.path.join(qemu.BUILD, "linux")
 DMI_LINE = "(linux) ZAZEN-LINUX: dmi: Zazen / Zazen virtual machine / Zazen 0.1"
 EDD_LINES = {
@@ -1358,7 +1391,8 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [
-    step_scenario(p) for p in PLATFORMS] + [smallcpu_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    step_scenario(p) for p in PLATFORMS] + [smallcpu_scenario(p) for p in PLATFORMS] + [
+    tasks_scenario(p) for p in TASK_SWITCH_PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [
