@@ -576,6 +576,24 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *out)
     out->cpl = g->cpl;
 }
 
+/* Segment registers with their hidden parts, CR3 (APM 2 15.5.1). The
+ * CPU switches tasks itself here (no task-switch intercept); this keeps
+ * the interface whole. */
+static void svm_set_segments(struct vcpu *v, const struct vcpu_sregs *in)
+{
+    struct vmcb_save *g = &sv(v)->vmcb->save;
+    struct vmcb_segment *segs[SEG_COUNT] = {&g->es, &g->cs, &g->ss, &g->ds, &g->fs, &g->gs, &g->ldtr, &g->tr};
+    for (unsigned i = 0; i < SEG_COUNT; i++) {
+        const struct segment *s = &in->seg[i];
+        *segs[i] = (struct vmcb_segment){s->selector, s->unusable ? 0 : s->attr, s->limit, s->base};
+    }
+    g->cpl = (u8)SEG_ATTR_DPL(in->seg[SEG_SS].attr);
+    if (g->cr3 != in->cr3) {
+        g->cr3 = in->cr3;
+        sv(v)->flush_tlb = true;
+    }
+}
+
 static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
 {
     static const u8 types[] = {
@@ -672,6 +690,7 @@ const struct arch_ops svm_ops = {
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,
     .nmi_window_open = svm_nmi_window_open,
+    .set_segments = svm_set_segments,
     .single_step_trap = svm_single_step_trap,
     .request_nmi_window = svm_request_nmi_window,
     .write_cr = svm_write_cr,

@@ -733,8 +733,8 @@ def smallcpu_scenario(platform):
 
 
 # AMD-V leaves task switches to the CPU (no task-switch intercept); VT-x
-# exits on every one (SDM 3C 26.1.2), and Zazen does not emulate them yet.
-TASK_SWITCH_PLATFORMS = ("qemu-svm", "bochs-svm")
+# exits on every one (SDM 3C 26.1.2) and Zazen emulates them
+# (vmm/task_switch.c).
 TASKS_CFG = """\
 [domain tasks]
 memory = 16M
@@ -751,6 +751,11 @@ def tasks_scenario(platform):
         "task A's TSS holds the EIP after its JMP",
         "back in task A after a far JMP: TR = 00000018",
         "task B's descriptor type after leaving it by JMP: 00000009",
+        "in task C after a far CALL: its previous task link = 00000018",
+        "in task C: EFLAGS.NT = 00000001",
+        "back in task A after task C's IRET: TR = 00000018",
+        "task C's descriptor type after its IRET: 00000009",
+        "task A's EFLAGS.NT = 00000000",
         "#DF through a task gate, error code on the new stack: 00000000",
         "the #DF task's TR = 00000028",
         "its previous task link = 00000018",
@@ -1392,7 +1397,7 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLA
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [
     step_scenario(p) for p in PLATFORMS] + [smallcpu_scenario(p) for p in PLATFORMS] + [
-    tasks_scenario(p) for p in TASK_SWITCH_PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    tasks_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [

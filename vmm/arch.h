@@ -55,6 +55,9 @@ struct arch_ops {
      * lasts from an NMI's delivery to the next IRET, SDM 3A 6.7.1), no
      * STI/MOV SS shadow, no other event waits for the entry? */
     bool (*nmi_window_open)(struct vcpu *v);
+    /* Loads the segment registers (with their hidden parts, LDTR and TR
+     * included) and CR3 from s: an emulated task switch. */
+    void (*set_segments)(struct vcpu *v, const struct vcpu_sregs *s);
     /* A single-step trap after an instruction Zazen completed: #DB with
      * DR6.BS set (SDM 3A 17.2.3, 17.3.1.4), at the next entry. */
     void (*single_step_trap)(struct vcpu *v);

@@ -107,6 +107,13 @@ bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, v
     return emu_mem(&c, linear, data, size, EMU_READ, &fault);
 }
 
+bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, const void *data, unsigned size)
+{
+    struct emu_context c = {v, v->domain, {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain}};
+    struct x86emu_fault fault;
+    return emu_mem(&c, linear, (void *)data, size, EMU_WRITE, &fault);
+}
+
 bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa)
 {
     struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain};

@@ -17,6 +17,10 @@ enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s);
  * tables; false if the walk faults. */
 bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size);
 
+/* Writes guest memory at a linear address (as a supervisor); false if
+ * the walk faults. */
+bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, const void *data, unsigned size);
+
 /* The guest-physical address the guest's page tables give a linear
  * address (as a supervisor read, without touching A/D bits); false if the
  * walk faults. */

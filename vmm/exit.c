@@ -190,6 +190,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_INIT_SIGNAL] = handle_nothing,
     [EXIT_EXCEPTION] = handle_exception,
     [EXIT_CR_ACCESS] = handle_cr_access,
+    [EXIT_TASK_SWITCH] = handle_task_switch,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
     [EXIT_UNHANDLED] = handle_unhandled,
 };

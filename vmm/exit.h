@@ -29,6 +29,7 @@
     X(INIT_SIGNAL, "init")                                                        \
     X(EXCEPTION, "exception")          /* an intercepted guest exception */       \
     X(CR_ACCESS, "cr-access")          /* VMX: a write to a masked CR bit */      \
+    X(TASK_SWITCH, "task-switch")      /* VMX: every hardware task switch */      \
     X(ENTRY_FAILED, "entry-failed")    /* VM entry refused the guest state */     \
     X(UNHANDLED, "unhandled")          /* a hardware exit Zazen has no use for */
 
@@ -42,6 +43,8 @@ enum exit_reason {
 const char *exit_reason_name(enum exit_reason r);
 
 enum cr_access { CR_MOV_TO, CR_MOV_FROM, CR_CLTS, CR_LMSW };
+/* What started a task switch (SDM 3C Table 28-2's encoding). */
+enum task_switch_source { TS_CALL, TS_IRET, TS_JMP, TS_GATE };
 #define CR_GPR_UNKNOWN 0xff /* AMD-V without decode assists does not say */
 
 struct vm_exit {
@@ -88,6 +91,12 @@ struct vm_exit {
             bool in_delivery;
             u8 delivery_vector;
         } exception;
+        struct {
+            u16 selector;     /* the new task's TSS (or the task gate's) selector */
+            u8 source;        /* enum task_switch_source */
+            bool has_error;   /* TS_GATE for an exception with an error code */
+            u32 error;
+        } task;
         struct {
             u32 error;        /* VMX VM-instruction error or SVM reason */
             u64 qualification;

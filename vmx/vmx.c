@@ -785,6 +785,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         raw.intr_error = (u32)vmread(VMCS_EXIT_INTR_ERROR);
         raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
     }
+    if (basic == VMX_EXIT_TASK_SWITCH) {
+        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+        raw.idt_vectoring_error = (u32)vmread(VMCS_IDT_VECTORING_ERROR);
+    }
     vmx_decode_exit(&raw, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
         debug_exception_exited(raw.qualification);
@@ -796,7 +800,9 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
                  (unsigned long long)e->entry.qualification, verdict);
         return;
     }
-    reinject_interrupted_event();
+    /* A task gate's event is delivered by the switch Zazen emulates. */
+    if (e->reason != EXIT_TASK_SWITCH)
+        reinject_interrupted_event();
 }
 
 static struct segment segment_from_vmcs(unsigned seg)
@@ -834,6 +840,21 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
     s->cr4 = guest_cr4();
     s->efer = vmread(VMCS_GUEST_IA32_EFER);
     s->cpl = (u8)SEG_ATTR_DPL(s->seg[SEG_SS].attr); /* SS.DPL is the CPL (SDM 3A 5.5) */
+}
+
+/* Segment registers with their hidden parts, CR3 (SDM 3C 25.4.1). */
+static void vmx_set_segments(struct vcpu *v, const struct vcpu_sregs *s)
+{
+    make_current(xv(v));
+    for (unsigned i = 0; i < SEG_COUNT; i++) {
+        const struct segment *g = &s->seg[i];
+        u32 ar = (g->attr & 0xff) | ((u32)(g->attr & 0xf00) << 4) | (g->unusable ? VMX_AR_UNUSABLE : 0);
+        vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * i, g->selector);
+        vmwrite(VMCS_GUEST_ES_BASE + 2 * i, g->base);
+        vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, g->limit);
+        vmwrite(VMCS_GUEST_ES_AR + 2 * i, ar);
+    }
+    vmwrite(VMCS_GUEST_CR3, s->cr3);
 }
 
 static void vmx_inject_event(struct vcpu *v, const struct vcpu_event *ev)
@@ -1073,6 +1094,7 @@ const struct arch_ops vmx_ops = {
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,
     .nmi_window_open = vmx_nmi_window_open,
+    .set_segments = vmx_set_segments,
     .single_step_trap = vmx_single_step_trap,
     .request_nmi_window = vmx_request_nmi_window,
     .write_cr = vmx_write_cr,

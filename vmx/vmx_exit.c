@@ -70,6 +70,22 @@ static void decode_ept_violation(const struct vmx_exit_raw *raw, struct vm_exit 
     e->npf.cpu_access = !(q & EPT_GLA_VALID) || !(q & EPT_GLA_TRANSLATED) || (raw->idt_vectoring & INTR_INFO_VALID);
 }
 
+/* Task-switch qualification (Table 28-2): the selector in 15:0, the
+ * source in 31:30. Through a task gate in the IDT, the event is in the
+ * IDT-vectoring information (28.2.4). */
+static void decode_task_switch(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    e->reason = EXIT_TASK_SWITCH;
+    e->task.selector = (u16)raw->qualification;
+    e->task.source = (u8)((raw->qualification >> 30) & 3);
+    if (e->task.source != TS_GATE)
+        e->insn_len = (u8)raw->insn_len; /* CALL, JMP, IRET: the instruction is done by the switch */
+    else if ((raw->idt_vectoring & INTR_INFO_VALID) && (raw->idt_vectoring & INTR_INFO_ERROR_VALID)) {
+        e->task.has_error = true;
+        e->task.error = raw->idt_vectoring_error;
+    }
+}
+
 static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
     /* A host NMI (NMI exiting, 25.6.1): the host's, nothing to do with the guest. */
@@ -139,6 +155,7 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
     case VMX_EXIT_CR_ACCESS: decode_cr(raw, e); break;
     case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(raw, e); return; /* emulated: no length */
     case VMX_EXIT_EXCEPTION_NMI: decode_exception(raw, e); return;
+    case VMX_EXIT_TASK_SWITCH: decode_task_switch(raw, e); return;
     default:
         e->reason = simple_reason(basic);
         if (e->reason == EXIT_UNHANDLED) {

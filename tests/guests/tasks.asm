@@ -9,6 +9,7 @@ ROM_BEGIN
 %define TSS_A 0x6000               ; the first task's
 %define TSS_B 0x6100               ; a task reached by JMP
 %define TSS_DF 0x6200              ; the double-fault task
+%define TSS_C 0x6300               ; a task reached by CALL, left by IRET
 %define TSS_EIP 0x20
 %define TSS_EFLAGS 0x24
 %define TSS_ESP 0x38
@@ -44,12 +45,16 @@ pm32:
     ; three TSSs in RAM, zeroed; B and DF start at their code
     xor eax, eax
     mov edi, TSS_A
-    mov ecx, 0x300 / 4
+    mov ecx, 0x400 / 4
     cld
     rep stosd
     mov ebx, TSS_B
     mov dword [ebx + TSS_EIP], ROM(task_b)
     mov dword [ebx + TSS_ESP], 0x5000
+    call init_tss
+    mov ebx, TSS_C
+    mov dword [ebx + TSS_EIP], ROM(task_c)
+    mov dword [ebx + TSS_ESP], 0x4000
     call init_tss
     mov ebx, TSS_DF
     mov dword [ebx + TSS_EIP], ROM(task_df)
@@ -68,6 +73,22 @@ after_jmp:
     shr eax, 8
     and eax, 0xf
     mov esi, ROM(msg_b_type)
+    call report
+
+    call 0x30:0                     ; to task C, nested: it returns by IRET
+    str eax
+    mov esi, ROM(msg_back_iret)
+    call report
+    mov eax, [GDT_RAM + 0x30 + 4]
+    shr eax, 8
+    and eax, 0xf
+    mov esi, ROM(msg_c_type)
+    call report
+    pushfd
+    pop eax
+    shr eax, 14
+    and eax, 1
+    mov esi, ROM(msg_a_nt)
     call report
 
     mov ax, 0x7ff8                  ; beyond the GDT's limit: #GP, whose gate is
@@ -103,6 +124,18 @@ task_b:
     call print32
     NEWLINE
     jmp 0x18:0                      ; back to the first task
+
+task_c:
+    movzx eax, word [TSS_C]         ; previous task link
+    mov esi, ROM(msg_in_c)
+    call report
+    pushfd
+    pop eax
+    shr eax, 14
+    and eax, 1
+    mov esi, ROM(msg_c_nt)
+    call report
+    iretd                           ; NT set: back to the task that called
 
 task_df:
     pop eax                         ; the error code, pushed on this task's stack
@@ -152,6 +185,7 @@ gdt:
     dq 0x0000890000000067 | (TSS_A << 16)       ; 18h TSS A
     dq 0x0000890000000067 | (TSS_B << 16)       ; 20h TSS B
     dq 0x0000890000000067 | (TSS_DF << 16)      ; 28h TSS DF
+    dq 0x0000890000000067 | (TSS_C << 16)       ; 30h TSS C
 gdt_end:
 gdt_ptr:
     dw gdt_end - gdt - 1
@@ -177,6 +211,11 @@ msg_saved_ok:  db "tasks: task A's TSS holds the EIP after its JMP", 0
 msg_saved_bad: db "tasks: task A's TSS does NOT hold the EIP after its JMP", 0
 msg_back:      db "tasks: back in task A after a far JMP: TR = ", 0
 msg_b_type:    db "tasks: task B's descriptor type after leaving it by JMP: ", 0
+msg_in_c:      db "tasks: in task C after a far CALL: its previous task link = ", 0
+msg_c_nt:      db "tasks: in task C: EFLAGS.NT = ", 0
+msg_back_iret: db "tasks: back in task A after task C's IRET: TR = ", 0
+msg_c_type:    db "tasks: task C's descriptor type after its IRET: ", 0
+msg_a_nt:      db "tasks: task A's EFLAGS.NT = ", 0
 msg_df:        db "tasks: #DF through a task gate, error code on the new stack: ", 0
 msg_df_tr:     db "tasks: the #DF task's TR = ", 0
 msg_link:      db "tasks: its previous task link = ", 0
