@@ -96,7 +96,7 @@ static enum exit_reason simple_reason(u32 code)
 void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
 {
     u32 code = (u32)raw->exitcode; /* QEMU 7.2 stores VMEXIT_INVALID as 0x00000000ffffffff */
-    *e = (struct vm_exit){0};
+    vm_exit_clear(e);
     if (code == SVM_EXIT_INVALID) {
         e->reason = EXIT_ENTRY_FAILED;
         e->entry.error = code;

@@ -109,4 +109,27 @@ struct vm_exit {
     };
 };
 
+/* The small members of the union, which decoders fill partly and the
+ * core reads whole, fit in its first EXIT_CLEAR_BYTES; entry and
+ * unhandled are filled field by field. */
+#define EXIT_CLEAR_BYTES 32
+_Static_assert(sizeof(((struct vm_exit *)0)->io) <= EXIT_CLEAR_BYTES, "io");
+_Static_assert(sizeof(((struct vm_exit *)0)->npf) <= EXIT_CLEAR_BYTES, "npf");
+_Static_assert(sizeof(((struct vm_exit *)0)->cr) <= EXIT_CLEAR_BYTES, "cr");
+_Static_assert(sizeof(((struct vm_exit *)0)->exception) <= EXIT_CLEAR_BYTES, "exception");
+_Static_assert(sizeof(((struct vm_exit *)0)->task) <= EXIT_CLEAR_BYTES, "task");
+
+/* A fresh record for a decoder: what every exit path reads is zero. Not
+ * the whole record (224 bytes, mostly the entry-failure text): this runs
+ * on every exit, which Linux's PIT calibration times. */
+static inline void vm_exit_clear(struct vm_exit *e)
+{
+    e->reason = EXIT_NONE;
+    e->insn_len = 0;
+    __builtin_memset(&e->io, 0, EXIT_CLEAR_BYTES);
+    e->entry.error = 0;
+    e->entry.qualification = 0;
+    e->entry.detail[0] = 0;
+}
+
 #endif

@@ -630,14 +630,11 @@ static void debug_exception_exited(u64 qualification)
 
 /* An event whose delivery the exit interrupted is delivered again
  * (SDM 3C 28.2.4, 27.2.4). */
-static void reinject_interrupted_event(void)
+static void reinject_interrupted_event(u32 info, u32 error)
 {
-    u32 info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
-    if (!(info & INTR_INFO_VALID))
-        return;
     vmwrite(VMCS_ENTRY_INTR_INFO, info & ~BIT(12)); /* bit 12 is reserved on entry */
     if (info & INTR_INFO_ERROR_VALID)
-        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
     vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
 }
 
@@ -770,10 +767,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         if (info & INTR_INFO_VALID)
             host_interrupt((u8)info);
     }
+    /* Every exit: an event it interrupted is delivered again (or, through
+     * a task gate, by the emulated task switch). */
+    raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+    if (raw.idt_vectoring & INTR_INFO_VALID)
+        raw.idt_vectoring_error = (u32)vmread(VMCS_IDT_VECTORING_ERROR);
     if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
-        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
         /* An IRET that faulted this way had unblocked NMIs already: the
          * blocking stands again, as the IRET will run again (28.2.3). */
         if (basic == VMX_EXIT_EPT_VIOLATION && (raw.qualification & BIT(12)) && !(raw.idt_vectoring & INTR_INFO_VALID)
@@ -783,11 +784,6 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     if (basic == VMX_EXIT_EXCEPTION_NMI) {
         raw.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
         raw.intr_error = (u32)vmread(VMCS_EXIT_INTR_ERROR);
-        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
-    }
-    if (basic == VMX_EXIT_TASK_SWITCH) {
-        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
-        raw.idt_vectoring_error = (u32)vmread(VMCS_IDT_VECTORING_ERROR);
     }
     vmx_decode_exit(&raw, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
@@ -801,8 +797,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         return;
     }
     /* A task gate's event is delivered by the switch Zazen emulates. */
-    if (e->reason != EXIT_TASK_SWITCH)
-        reinject_interrupted_event();
+    if ((raw.idt_vectoring & INTR_INFO_VALID) && e->reason != EXIT_TASK_SWITCH)
+        reinject_interrupted_event(raw.idt_vectoring, raw.idt_vectoring_error);
 }
 
 static struct segment segment_from_vmcs(unsigned seg)

@@ -143,7 +143,7 @@ static enum exit_reason simple_reason(u32 basic)
 void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
     u32 basic = raw->reason & 0xffff;
-    *e = (struct vm_exit){0};
+    vm_exit_clear(e);
     if (raw->reason & VMX_EXIT_ENTRY_FAILURE) {
         e->reason = EXIT_ENTRY_FAILED;
         e->entry.error = basic;
