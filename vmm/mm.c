@@ -10,6 +10,7 @@
 #include "x86.h"
 
 static struct page_allocator allocator;
+static u64 tables_first, tables_end; /* Zazen's own page tables (paging_init) */
 static u64 allocated_bytes; /* handed out by page_alloc and not freed */
 /* "allocator" in the lock order: a leaf. Domains are built and freed on
  * any CPU (a domain's memory is freed where its last vCPU ended). */
@@ -71,6 +72,8 @@ void page_free(void *p, u64 bytes)
         panic("page_free(%p, %llu): not an allocated block", p, (unsigned long long)bytes);
 }
 
+bool mm_overlaps_host_tables(u64 hpa, u64 size) { return hpa < tables_end && tables_first < hpa + size; }
+
 u64 mm_allocated_bytes(void) { return atomic_load(&allocated_bytes); }
 
 u64 mm_free_bytes(void) { return atomic_load(&allocator.free_bytes); }
@@ -99,12 +102,29 @@ static u64 identity_map_top(const struct bootinfo *bi)
     return ALIGN_UP(top, GiB);
 }
 
-static u64 *alloc_table(void)
+/* Extra 4 KiB tables for the 2 MiB pages that hold the tables themselves
+ * (the block is at most 516 pages: it spans at most three). */
+#define SPLIT_TABLES 3
+
+/* Makes the pages [first, end) of the block read-only to Zazen: each
+ * 2 MiB page around them becomes 512 small ones, the table pages lose
+ * their W bit (SDM 3A 4.5, table 4-19; with CR0.WP a supervisor write
+ * faults, 4.6.1). The tables never change after boot, so a write to them
+ * is a stray one: it faults in the writer, with a backtrace, instead of
+ * unmapping memory under a CPU that then triple-faults in silence. */
+static void protect_tables(u64 *pdpt, u64 first, u64 end, u64 *spare)
 {
-    u64 *t = page_alloc(PAGE_SIZE);
-    if (!t)
-        panic("out of memory building page tables");
-    return t;
+    unsigned used = 0;
+    for (u64 region = ALIGN_DOWN(first, LARGE_PAGE_SIZE); region < end; region += LARGE_PAGE_SIZE) {
+        u64 *pd = hva_of(pdpt[region / GiB] & ~0xfffull);
+        u64 *pt = spare + used++ * 512;
+        for (u64 i = 0; i < 512; i++) {
+            u64 pa = region + i * PAGE_SIZE;
+            bool table = pa >= first && pa < end;
+            pt[i] = pa | PTE_P | (table ? 0 : PTE_W);
+        }
+        pd[(region % GiB) / LARGE_PAGE_SIZE] = hpa_of(pt) | PTE_P | PTE_W;
+    }
 }
 
 void paging_init(const struct bootinfo *bi)
@@ -114,17 +134,27 @@ void paging_init(const struct bootinfo *bi)
         kprintf("zazen: using only the first 512 GiB of memory\n");
         top = 512 * GiB;
     }
-    u64 *pml4 = alloc_table();
-    u64 *pdpt = alloc_table();
+    /* One block: PML4, PDPT, one PD per GiB, the small tables. */
+    u64 pages = 2 + top / GiB + SPLIT_TABLES;
+    u64 *block = page_alloc(pages * PAGE_SIZE);
+    if (!block)
+        panic("out of memory building page tables");
+    u64 *pml4 = block, *pdpt = block + 512;
     pml4[0] = hpa_of(pdpt) | PTE_P | PTE_W;
     for (u64 gib = 0; gib < top / GiB; gib++) {
-        u64 *pd = alloc_table();
+        u64 *pd = block + (2 + gib) * 512;
         pdpt[gib] = hpa_of(pd) | PTE_P | PTE_W;
         for (u64 i = 0; i < 512; i++)
             pd[i] = (gib * GiB + i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
     }
-    /* Keep the firmware's CR4/EFER choices (PAE, NXE, WP); only the tables change. */
+    tables_first = hpa_of(block);
+    tables_end = tables_first + pages * PAGE_SIZE;
+    protect_tables(pdpt, tables_first, tables_end,
+                   block + (pages - SPLIT_TABLES) * 512);
+    /* Keep the firmware's CR4/EFER choices (PAE, NXE); only the tables
+     * change. WP: Zazen's writes honour read-only pages (its tables). */
     write_cr3(hpa_of(pml4));
+    write_cr0(read_cr0() | CR0_WP);
 
     add_free_ranges(bi, MEM_USABLE_LATER);
 }

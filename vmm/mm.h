@@ -22,6 +22,9 @@ void *page_alloc(u64 bytes);                   /* zeroed; NULL if no memory */
 void *page_alloc_aligned(u64 bytes, u64 align); /* zeroed; NULL if no memory */
 void page_free(void *p, u64 bytes);
 u64 mm_free_bytes(void);
+/* Whether [hpa, hpa + size) touches Zazen's own page tables: no guest
+ * mapping may ever reach them. */
+bool mm_overlaps_host_tables(u64 hpa, u64 size);
 u64 mm_allocated_bytes(void); /* by page_alloc, not yet freed */
 u64 mm_managed_bytes(void);
 u64 mm_largest_block(u64 align);

@@ -1,6 +1,7 @@
 /* See nested_pt.h. Levels are numbered as in the SDM: 4 (PML4) down to 1
  * (PT); a leaf at level 2 maps 2 MiB. */
 #include "nested_pt.h"
+#include "cpu.h"
 #include "domain.h"
 #include "mm.h"
 
@@ -35,8 +36,18 @@ static u64 *table_for(struct nested_pt *pt, u64 gpa, unsigned level)
     return table;
 }
 
+/* A guest mapping of Zazen's page tables would hand the guest the host:
+ * a bug in a caller, caught where it is made. */
+static void refuse_host_tables(u64 gpa, u64 hpa, u64 size)
+{
+    if (mm_overlaps_host_tables(hpa, size))
+        panic("nested mapping of guest %llx to host %llx (+%llx) would expose Zazen's page tables",
+              (unsigned long long)gpa, (unsigned long long)hpa, (unsigned long long)size);
+}
+
 bool nested_pt_map(struct nested_pt *pt, u64 gpa, u64 hpa, u64 size, unsigned perms)
 {
+    refuse_host_tables(gpa, hpa, size);
     while (size) {
         bool large = pt->large_pages && IS_ALIGNED(gpa, LARGE_PAGE_SIZE) && IS_ALIGNED(hpa, LARGE_PAGE_SIZE) && size >= LARGE_PAGE_SIZE;
         unsigned level = large ? 2 : 1;
@@ -98,12 +109,16 @@ bool nested_pt_follow_domain(struct nested_pt *pt, struct domain *d, u64 gpa, u6
             return false;
         struct guest_mem_region *r = domain_find_region(d, gpa, PAGE_SIZE);
         u8 *scratch = domain_cpu_window_page(d, gpa);
-        if (scratch) /* the CPU's own write there goes to a scratch copy (vmm/cpu_access.c) */
+        if (scratch) { /* the CPU's own write there goes to a scratch copy (vmm/cpu_access.c) */
+            refuse_host_tables(gpa, hpa_of(scratch), PAGE_SIZE);
             table[index_at(gpa, 1)] =
                 pt->fmt->leaf_entry(hpa_of(scratch), NESTED_READ | NESTED_WRITE | NESTED_EXEC, false);
-        else
-            table[index_at(gpa, 1)] =
-                r && r->host ? pt->fmt->leaf_entry(hpa_of(r->host + (gpa - r->gpa)), region_perms(r), false) : 0;
+            continue;
+        }
+        if (r && r->host)
+            refuse_host_tables(gpa, hpa_of(r->host + (gpa - r->gpa)), PAGE_SIZE);
+        table[index_at(gpa, 1)] =
+            r && r->host ? pt->fmt->leaf_entry(hpa_of(r->host + (gpa - r->gpa)), region_perms(r), false) : 0;
     }
     return true;
 }
