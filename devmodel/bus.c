@@ -133,6 +133,11 @@ u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size)
     return r->read(r->dev, addr, size) & bus_all_ones(size);
 }
 
+bool bus_mmio_claimed(const struct io_bus *bus, u64 addr)
+{
+    return find_mmio(bus, addr) != NULL;
+}
+
 void bus_mmio_write(struct io_bus *bus, u64 addr, u8 size, u64 value)
 {
     const struct mmio_range *r = find_mmio(bus, addr);

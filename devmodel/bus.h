@@ -74,6 +74,8 @@ void bus_io_write(struct io_bus *bus, u16 port, u8 size, u32 value);
 void bus_io_read_rep(struct io_bus *bus, u16 port, u8 size, void *buf, u32 count);
 void bus_io_write_rep(struct io_bus *bus, u16 port, u8 size, const void *buf, u32 count);
 u64 bus_mmio_read(struct io_bus *bus, u64 addr, u8 size);
+/* A device decodes the address (else it reads all ones, writes vanish). */
+bool bus_mmio_claimed(const struct io_bus *bus, u64 addr);
 void bus_mmio_write(struct io_bus *bus, u64 addr, u8 size, u64 value);
 
 static inline u64 bus_all_ones(u8 size) { return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1; }

@@ -113,6 +113,7 @@ bool lapic_passes_extint(const struct lapic *l);
 
 /* What bypasses the IRR, each consumed by the call. */
 bool lapic_take_nmi(struct lapic *l);    /* LINT1 in NMI mode, an NMI message or IPI */
+static inline bool lapic_nmi_waiting(const struct lapic *l) { return l->nmi_pending; }
 bool lapic_take_init(struct lapic *l);   /* an INIT message: the core resets the vCPU */
 int lapic_take_sipi(struct lapic *l);    /* a start-up message: its vector, or -1 */
 bool lapic_take_extint(struct lapic *l); /* an ExtINT message: the core asks the 8259 for the vector */

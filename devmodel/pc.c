@@ -42,6 +42,8 @@ bool pc_interrupt_pending(const struct pc *pc)
     return lapic_passes_extint(&pc->lapic) && pic_intr(&pc->pic);
 }
 
+bool pc_nmi_ack(struct pc *pc) { return lapic_take_nmi(&pc->lapic); }
+
 int pc_interrupt_ack(struct pc *pc)
 {
     int vector = lapic_pending(&pc->lapic);

@@ -80,6 +80,10 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
 void pc_reset(struct pc *pc);
 /* Is there an interrupt the vCPU should take (when it can)? */
 bool pc_interrupt_pending(const struct pc *pc);
+/* An NMI waits for the CPU (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */
+static inline bool pc_nmi_pending(const struct pc *pc) { return lapic_nmi_waiting(&pc->lapic); }
+/* Takes it (true if there was one). */
+bool pc_nmi_ack(struct pc *pc);
 /* IRQ0's I/O APIC pin: 2 (pin 0 is the 8259's INTR in PC chipsets). */
 #define PC_IOAPIC_PIN_IRQ0 2
 

@@ -65,6 +65,18 @@ struct svm_vcpu {
     /* What the guest's next entry must watch for (update_virq). */
     bool window;          /* an interrupt window */
     u8 tpr_threshold;     /* an interrupt of this class waits on the TPR */
+    /* NMI blocking, which AMD-V leaves to the VMM without V_NMI (APM 2
+     * 15.21.4; QEMU 7.2 has none): from an injected NMI to the guest's
+     * next IRET, seen by the IRET intercept, which exits before the IRET
+     * runs; blocking ends once RIP has left that IRET. */
+    bool nmi_blocked;
+    bool iret_seen;       /* the IRET intercept fired at iret_rip */
+    u64 iret_rip;
+    /* Single-stepping the guest (RFLAGS.TF, #DB intercepted) to exit
+     * right after the instruction that keeps an NMI out (that IRET, a
+     * shadow, an event being delivered); step_tf: the guest's own TF. */
+    bool nmi_step;
+    u64 step_tf;
 };
 
 static struct svm_host cpu;
@@ -347,6 +359,8 @@ static void svm_vcpu_reset(struct vcpu *v)
     v->rflags = RFLAGS_FIXED;
     sv(v)->flush_tlb = true;
     sv(v)->vmcb->control.eventinj = 0;
+    sv(v)->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+    sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;
     sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
     sv(v)->tpr_threshold = 0;
     update_virq(sv(v));
@@ -427,6 +441,81 @@ static void svm_vcpu_load(struct vcpu *v)
 
 static void svm_vcpu_put(struct vcpu *v) { (void)v; /* the VMCB lives in memory: nothing to unload */ }
 
+/* Bochs 2.7's AMD-V model keeps the single-step trap of a guest
+ * instruction that an intercept ended (the guest ran it with RFLAGS.TF
+ * set) and delivers it to the host right after VMRUN, while the guest's
+ * GS and TR are still loaded (svm_run.asm); on a real CPU the intercept
+ * ends the instruction and its trap with it (APM 2 15.7.1). The host
+ * ignores that #DB: Zazen completes the instruction and raises the
+ * guest's trap itself (vcpu_complete_instruction). */
+extern const char svm_after_vmrun[];
+bool arch_host_debug_trap_is_guests(u64 rip)
+{
+    if (rip != (u64)(uintptr_t)svm_after_vmrun)
+        return false;
+    write_dr6(read_dr6() & ~DR6_BS);
+    return true;
+}
+
+/* The guest is about to run IRET: the NMI handler ends (SDM 3A 6.7.1).
+ * The intercept comes before the instruction (APM 2 15.9), so NMIs stay
+ * blocked until RIP has moved past it (svm_nmi_window_open). */
+static void iret_intercepted(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    s->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+    s->iret_seen = s->nmi_blocked;
+    s->iret_rip = v->rip;
+}
+
+/* The exit after a step Zazen asked for: the guest's TF comes back
+ * (the next look asks for another step if the NMI still cannot go).
+ * Unless the guest was stepping itself, a #DB is Zazen's (its DR6.BS
+ * taken back, APM 2 13.1.1.3): an NMI window, not a guest exception. */
+static void nmi_step_done(struct vcpu *v, struct vm_exit *e)
+{
+    struct svm_vcpu *s = sv(v);
+    s->nmi_step = false;
+    v->rflags = (v->rflags & ~RFLAGS_TF) | s->step_tf;
+    if (s->step_tf || e->reason != EXIT_EXCEPTION || e->exception.vector != VECTOR_DB)
+        return;
+    s->vmcb->save.dr6 &= ~DR6_BS;
+    e->reason = EXIT_NMI_WINDOW;
+}
+
+static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev);
+
+/* A #DB as a trap after the instruction, DR6.BS set (APM 2 13.1.1.3). */
+static void svm_single_step_trap(struct vcpu *v)
+{
+    sv(v)->vmcb->save.dr6 |= DR6_BS;
+    struct vcpu_event ev = {EVENT_EXCEPTION, VECTOR_DB, false, 0, 0};
+    svm_inject_event(v, &ev);
+}
+
+static bool svm_nmi_window_open(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    const struct vmcb *vmcb = s->vmcb;
+    if (s->nmi_blocked && s->iret_seen && v->rip != s->iret_rip)
+        s->nmi_blocked = s->iret_seen = false;
+    bool shadow = (vmcb->control.interrupt_shadow & 1) && vmcb->save.rip == v->rip;
+    return !s->nmi_blocked && !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
+}
+
+/* While an NMI handler runs its IRET intercept will exit; anything else
+ * (that IRET not yet run, a shadow, an event being injected) is over
+ * after one instruction: step it (KVM does the same without V_NMI). */
+static void svm_request_nmi_window(struct vcpu *v, bool on)
+{
+    struct svm_vcpu *s = sv(v);
+    if (!on || s->nmi_step || (s->nmi_blocked && !s->iret_seen))
+        return;
+    s->nmi_step = true;
+    s->step_tf = v->rflags & RFLAGS_TF;
+    v->rflags |= RFLAGS_TF;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -465,6 +554,10 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         .decode_assists = (cpu.features & SVM_FEATURE_DECODE_ASSISTS) != 0,
     };
     svm_decode_exit(&raw, e);
+    if (raw.exitcode == SVM_EXIT_IRET)
+        iret_intercepted(v);
+    if (s->nmi_step)
+        nmi_step_done(v, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
         debug_exception_exited(vmcb);
     /* An event whose delivery the exit interrupted is delivered again (15.7.2). */
@@ -499,6 +592,24 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *out)
     out->cpl = g->cpl;
 }
 
+/* Segment registers with their hidden parts, CR3 (APM 2 15.5.1). The
+ * CPU switches tasks itself here (no task-switch intercept); this keeps
+ * the interface whole. */
+static void svm_set_segments(struct vcpu *v, const struct vcpu_sregs *in)
+{
+    struct vmcb_save *g = &sv(v)->vmcb->save;
+    struct vmcb_segment *segs[SEG_COUNT] = {&g->es, &g->cs, &g->ss, &g->ds, &g->fs, &g->gs, &g->ldtr, &g->tr};
+    for (unsigned i = 0; i < SEG_COUNT; i++) {
+        const struct segment *s = &in->seg[i];
+        *segs[i] = (struct vmcb_segment){s->selector, s->unusable ? 0 : s->attr, s->limit, s->base};
+    }
+    g->cpl = (u8)SEG_ATTR_DPL(in->seg[SEG_SS].attr);
+    if (g->cr3 != in->cr3) {
+        g->cr3 = in->cr3;
+        sv(v)->flush_tlb = true;
+    }
+}
+
 static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
 {
     static const u8 types[] = {
@@ -511,6 +622,11 @@ static void svm_inject_event(struct vcpu *v, const struct vcpu_event *ev)
     if (ev->has_error)
         inj |= SVM_EVENT_ERROR_VALID | ((u64)ev->error << 32);
     sv(v)->vmcb->control.eventinj = inj;
+    if (ev->type == EVENT_NMI) { /* blocked until the handler's IRET (SDM 3A 6.7.1) */
+        sv(v)->nmi_blocked = true;
+        sv(v)->iret_seen = false;
+        sv(v)->vmcb->control.intercept_misc1 |= SVM_INTERCEPT_IRET;
+    }
     /* Event injection does not load CR2; the VMM does (APM 2 15.20). */
     if (ev->type == EVENT_EXCEPTION && ev->vector == 14)
         sv(v)->vmcb->save.cr2 = ev->cr2;
@@ -590,6 +706,10 @@ const struct arch_ops svm_ops = {
     .inject_event = svm_inject_event,
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,
+    .nmi_window_open = svm_nmi_window_open,
+    .set_segments = svm_set_segments,
+    .single_step_trap = svm_single_step_trap,
+    .request_nmi_window = svm_request_nmi_window,
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,

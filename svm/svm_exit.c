@@ -1,7 +1,7 @@
 /* AMD-V exit decoding (APM 2 15.9 and Appendix C). Without NRIP save
  * (QEMU TCG has none) the next RIP comes from EXITINFO2 for IOIO exits
- * (APM 2 15.10.2) and from the fixed encodings of the intercepted
- * instructions otherwise. */
+ * (APM 2 15.10.2); for other instructions the length stays unknown (0)
+ * and the core decodes it, prefixes included. */
 #include "svm_exit.h"
 #include "vmcb.h"
 
@@ -22,26 +22,7 @@
 #define NPF_P BIT(0)
 #define NPF_RW BIT(1)
 #define NPF_ID BIT(4)
-
-/* Instruction lengths when the CPU does not say (no NRIP save): the
- * encodings carry no operands. A prefixed form would be longer, which no
- * guest we know emits for these. */
-static u8 fixed_length(u32 code)
-{
-    switch (code) {
-    case SVM_EXIT_HLT: return 1;            /* F4 */
-    case SVM_EXIT_CPUID:                    /* 0F A2 */
-    case SVM_EXIT_MSR:                      /* 0F 32, 0F 30 */
-    case SVM_EXIT_INVD:                     /* 0F 08 */
-    case SVM_EXIT_WBINVD:                   /* 0F 09 */
-    case SVM_EXIT_PAUSE: return 2;          /* F3 90 */
-    case SVM_EXIT_VMRUN: case SVM_EXIT_VMMCALL: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
-    case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
-    case SVM_EXIT_RDTSCP: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_ARMED:
-    case SVM_EXIT_XSETBV: return 3;         /* 0F 01 xx */
-    default: return 0;
-    }
-}
+#define NPF_GUEST_PAGE_TABLES BIT(33) /* the fault hit a guest page-table access (bit 32: the final address) */
 
 static void decode_ioio(const struct svm_exit_raw *raw, struct vm_exit *e)
 {
@@ -68,6 +49,10 @@ static void decode_npf(const struct svm_exit_raw *raw, struct vm_exit *e)
     e->npf.read = !e->npf.write && !e->npf.fetch;
     e->npf.present = (err & NPF_P) != 0;
     e->npf.valid_gla = false; /* SVM does not report the linear address */
+    /* The CPU's own access: a walk of the guest's page tables (APM 2
+     * 15.25.6, EXITINFO1 bit 33), or anything while an event was being
+     * delivered (EXITINTINFO valid, 15.7.2). */
+    e->npf.cpu_access = (err & NPF_GUEST_PAGE_TABLES) || (raw->exitintinfo & SVM_EVENT_VALID);
 }
 
 /* A MOV to CR4 or CR8 that a CR write intercept caught. With decode
@@ -102,6 +87,7 @@ static enum exit_reason simple_reason(u32 code)
     case SVM_EXIT_PAUSE: return EXIT_PAUSE;
     case SVM_EXIT_INTR: case SVM_EXIT_NMI: case SVM_EXIT_SMI: return EXIT_EXTERNAL_INTR;
     case SVM_EXIT_VINTR: return EXIT_IRQ_WINDOW;
+    case SVM_EXIT_IRET: return EXIT_NMI_WINDOW; /* the end of an NMI handler is near (svm.c) */
     case SVM_EXIT_INIT: return EXIT_INIT_SIGNAL;
     default: return EXIT_UNHANDLED;
     }
@@ -110,7 +96,7 @@ static enum exit_reason simple_reason(u32 code)
 void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
 {
     u32 code = (u32)raw->exitcode; /* QEMU 7.2 stores VMEXIT_INVALID as 0x00000000ffffffff */
-    *e = (struct vm_exit){0};
+    vm_exit_clear(e);
     if (code == SVM_EXIT_INVALID) {
         e->reason = EXIT_ENTRY_FAILED;
         e->entry.error = code;
@@ -147,8 +133,8 @@ void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
             e->unhandled.info2 = raw->exitinfo2;
         }
     }
+    /* Without NRIP save the length stays 0: the core decodes the bytes,
+     * prefixes included (vcpu_complete_instruction). */
     if (raw->nrips && raw->next_rip > raw->rip && raw->next_rip - raw->rip <= 15)
         e->insn_len = (u8)(raw->next_rip - raw->rip);
-    else
-        e->insn_len = fixed_length(code);
 }

@@ -26,6 +26,7 @@ default rel
 section .text
 
 global svm_enter
+global svm_after_vmrun
 svm_enter:
     push rbx
     push rbp
@@ -56,6 +57,7 @@ svm_enter:
     mov r15, [rsi + 15*8]
     mov rsi, [rsi + 6*8]
     vmrun                ; implicit operand: the VMCB address in RAX
+svm_after_vmrun:         ; where Bochs 2.7 may deliver a guest's single-step trap (svm.c)
     ; #VMEXIT: RAX = guest VMCB again, RSP = ours, the rest are the guest's.
     push rsi
     mov rsi, [rsp + 16]

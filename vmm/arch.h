@@ -56,6 +56,18 @@ struct arch_ops {
     /* Asks for an exit (EXIT_IRQ_WINDOW) as soon as the guest can take an
      * interrupt, or stops asking. */
     void (*request_interrupt_window)(struct vcpu *v, bool on);
+    /* Could an NMI be injected now: no NMI handler runs (blocking by NMI
+     * lasts from an NMI's delivery to the next IRET, SDM 3A 6.7.1), no
+     * STI/MOV SS shadow, no other event waits for the entry? */
+    bool (*nmi_window_open)(struct vcpu *v);
+    /* Loads the segment registers (with their hidden parts, LDTR and TR
+     * included) and CR3 from s: an emulated task switch. */
+    void (*set_segments)(struct vcpu *v, const struct vcpu_sregs *s);
+    /* A single-step trap after an instruction Zazen completed: #DB with
+     * DR6.BS set (SDM 3A 17.2.3, 17.3.1.4), at the next entry. */
+    void (*single_step_trap)(struct vcpu *v);
+    /* Exit (EXIT_NMI_WINDOW) as soon as one could be. */
+    void (*request_nmi_window)(struct vcpu *v, bool on);
     /* A guest MOV to CR0/CR4 that the backend intercepts (VT-x keeps some
      * bits for itself). False: the write faults (#GP). */
     bool (*write_cr)(struct vcpu *v, unsigned cr, u64 value);
@@ -71,6 +83,11 @@ struct arch_ops {
      * exit (0: none) because an interrupt of that class waits on it. */
     void (*write_cr8)(struct vcpu *v, u8 cr8, u8 threshold);
 };
+
+/* A #DB the host took at rip that belongs to a guest's single step and
+ * is to be ignored (svm/svm.c: Bochs 2.7's AMD-V model delivers it to the
+ * host after an intercepted instruction the guest ran with TF set). */
+bool arch_host_debug_trap_is_guests(u64 rip);
 
 extern const struct arch_ops svm_ops;
 extern const struct arch_ops vmx_ops;

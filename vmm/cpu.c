@@ -2,6 +2,7 @@
  * Descriptor formats: SDM 3A 3.4.5 (segment descriptors), 7.2.3 (64-bit
  * TSS descriptor), 6.14.1 (64-bit IDT gates). */
 #include "cpu.h"
+#include "arch.h"
 #include "console.h"
 #include "hostapic.h"
 #include "percpu.h"
@@ -181,6 +182,10 @@ static bool apply_fixup(struct trap_frame *f)
 void trap_dispatch(struct trap_frame *f);
 void trap_dispatch(struct trap_frame *f)
 {
+    /* Before anything that needs this CPU's GS: the trap may come while
+     * the guest's GS and TR are loaded (svm_host_debug_trap). */
+    if (f->vector == 1 && arch_host_debug_trap_is_guests(f->rip))
+        return;
     if (f->vector == HOST_TIMER_VECTOR || f->vector == HOST_IPI_VECTOR || f->vector == HOST_SPURIOUS_VECTOR) {
         host_interrupt((u8)f->vector);
         return;

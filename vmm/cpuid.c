@@ -45,6 +45,7 @@
 #define LEAF1_EDX_MTRR BIT(12)
 #define LEAF1_EDX_MCE BIT(7)
 #define LEAF1_EDX_MCA BIT(14)
+#define LEAF1_EDX_APIC BIT(9)
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, SMEP, BMI2, ERMS, INVPCID? no, ADX, SMAP,
  * CLFLUSHOPT, SHA. */
 #define LEAF7_EBX_KEEP (BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(19) | BIT(20) | BIT(23) | BIT(29))
@@ -200,6 +201,8 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
     case 0x1:
         r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | xsave_features(r.ecx, view);
         r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
+        if (view->apic_disabled)
+            r.edx &= ~LEAF1_EDX_APIC;
         /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
         r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (view->vcpu_id << 24);
         break;
@@ -269,7 +272,8 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
     u32 leaf = (u32)v->gpr[GPR_RAX];
     struct cpuid_view view = {.vcpu_id = v->id, .tsc_khz = host_tsc_khz(), .host = cpuid,
-                              .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0};
+                              .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
+                              .apic_disabled = !(v->domain->pc.lapic.apic_base & LAPIC_BASE_EN)};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
         arch->get_sregs(v, &s);
@@ -283,5 +287,5 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
     v->gpr[GPR_RBX] = r.ebx;
     v->gpr[GPR_RCX] = r.ecx;
     v->gpr[GPR_RDX] = r.edx;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

@@ -26,6 +26,8 @@ struct cpuid_view {
     u64 xcr0_supported;
     u64 xcr0;
     bool osxsave;
+    /* IA32_APIC_BASE.EN is clear: CPUID.1:EDX.APIC reads 0 (SDM 3A 11.4.3). */
+    bool apic_disabled;
 };
 
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view);

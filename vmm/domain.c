@@ -254,6 +254,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->type = domain_type_of(cfg->type);
     strlcpy(d->name, cfg->name, sizeof(d->name));
     spin_init(&d->console_input.lock, "console input");
+    spin_init(&d->cpu_window_lock, "cpu-access windows");
     d->sched.weight = cfg->weight;
     d->sched.cap = cfg->cap;
     d->sched.affinity = cfg->affinity;
@@ -283,6 +284,8 @@ void domain_destroy(struct domain *d)
     if (d->trace.capacity)
         page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
     page_free(d->fw_cfg, sizeof(*d->fw_cfg));
+    if (d->cpu_window_pages)
+        page_free(d->cpu_window_pages, CPU_ACCESS_WINDOWS * PAGE_SIZE);
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
         if (!r->owned)

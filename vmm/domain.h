@@ -54,6 +54,10 @@ struct guest_mem_region {
     u8 *write_to;   /* ...but, if not NULL, go here (a PAM segment that reads ROM and writes RAM) */
 };
 
+/* The scratch pages of one domain's CPU-access windows: enough for one
+ * instruction's own writes (a descriptor, a PDE and a PTE, a TSS). */
+#define CPU_ACCESS_WINDOWS 4
+
 /* The PC's 640 KiB-1 MiB area: shadow RAM under the firmware ROM, steered
  * by the i440FX PAM registers (devmodel/piix.h) in 13 segments. */
 #define DOMAIN_ROM_LOW_WINDOW (128 * KiB) /* the ROM's last 128 KiB answer at E0000h-FFFFFh */
@@ -108,6 +112,16 @@ struct domain {
     u64 started_tsc;              /* when it was created (uptime) */
     unsigned vcpus_live;          /* vCPUs not yet out of the scheduler */
     struct domain *next;          /* in the list of live domains, by id */
+    /* Pages where the CPU's own writes to ROM or to nothing land and are
+     * forgotten (vmm/cpu_access.c): each maps a scratch copy in place of
+     * the guest-physical page at gpa until the domain's next exit. */
+    struct cpu_access_window {
+        u64 gpa;     /* page aligned; meaningful while page != NULL */
+        u8 *page;
+    } cpu_windows[CPU_ACCESS_WINDOWS];
+    unsigned cpu_window_count;   /* read unlocked as a hint on every exit */
+    struct spinlock cpu_window_lock; /* the vCPUs of an SMP domain open and close them */
+    u8 *cpu_window_pages;        /* CPU_ACCESS_WINDOWS scratch pages, allocated at first use */
     void *arch; /* the backend's per-domain state (nested tables, ASID/VPID) */
     const struct domain_type_ops *type; /* hvm or pvh (vmm/domain_type.h) */
     struct xen_domain *xen;         /* pvh: the Xen interface's state (vmm/xen/xen.h) */
@@ -168,6 +182,10 @@ void domain_periodic_stats(struct domain *d);
 void domain_print_exit_counts(const struct domain *d);
 /* Prints the exits its trace kept (trace = N), oldest first. */
 void domain_print_trace(const struct domain *d);
+
+/* The scratch page mapped in place of the page at gpa while the CPU's
+ * own write there runs (vmm/cpu_access.c), or NULL: nested_pt.c asks. */
+u8 *domain_cpu_window_page(const struct domain *d, u64 gpa);
 
 /* Guest-physical to host pointer, if [gpa, gpa+len) lies in one region. */
 struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len);

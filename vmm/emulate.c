@@ -107,9 +107,23 @@ bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, v
     return emu_mem(&c, linear, data, size, EMU_READ, &fault);
 }
 
+bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, const void *data, unsigned size)
+{
+    struct emu_context c = {v, v->domain, {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain}};
+    struct x86emu_fault fault;
+    return emu_mem(&c, linear, (void *)data, size, EMU_WRITE, &fault);
+}
+
+bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa)
+{
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain};
+    struct x86emu_fault fault;
+    return guest_walk(&paging, linear, EMU_READ, gpa, &fault);
+}
+
 /* SDM 3A 2.2 / 9.8: the mode a guest is in follows from CR0.PE, RFLAGS.VM,
  * EFER.LMA and the code segment's L and D bits. */
-static enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)
+enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)
 {
     u16 cs = s->seg[SEG_CS].attr;
     if (!(s->cr0 & CR0_PE) || (v->rflags & RFLAGS_VM))
@@ -138,6 +152,10 @@ void emulate_instruction(struct vcpu *v)
     switch (x86emu_step(&cpu, &emu_ops, &c, &fault, why, sizeof(why))) {
     case EMU_OK:
         memcpy(v->gpr, cpu.gpr, sizeof(v->gpr));
+        /* A single-step trap follows the instruction once it is done (a
+         * REP string left unfinished stays on itself, SDM 2B REP). */
+        if ((v->rflags & RFLAGS_TF) && cpu.rip != v->rip)
+            arch->single_step_trap(v);
         v->rip = cpu.rip;
         v->rflags = cpu.rflags;
         break;

@@ -4,14 +4,27 @@
 #define ZAZEN_EMULATE_H
 
 #include "vcpu.h"
+#include "x86emu.h"
 
 /* Emulates the instruction at the vCPU's CS:RIP. A guest fault is
  * injected; an instruction the emulator does not know ends the domain. */
 void emulate_instruction(struct vcpu *v);
 
+/* The mode the guest runs in, for the decoder (SDM 3A 2.2). */
+enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s);
+
 /* Reads guest memory at a linear address through the guest's own page
  * tables; false if the walk faults. */
 bool guest_read_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size);
+
+/* Writes guest memory at a linear address (as a supervisor); false if
+ * the walk faults. */
+bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, const void *data, unsigned size);
+
+/* The guest-physical address the guest's page tables give a linear
+ * address (as a supervisor read, without touching A/D bits); false if the
+ * walk faults. */
+bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa);
 
 /* Guest-physical access for the emulator and for devices: RAM regions
  * are copied (writes to a ROM dropped), anything else goes to the bus. */

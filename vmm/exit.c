@@ -2,6 +2,7 @@
  * counted per domain and handed to the handler its reason indexes.
  * The small handlers live here; the larger ones in their own files. */
 #include "arch.h"
+#include "cpu_access.h"
 #include "domain.h"
 #include "domain_type.h"
 #include "emulate.h"
@@ -29,7 +30,7 @@ void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
  * can raise one (vmm/vcpu.c) and runs others meanwhile. */
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
     if (!(v->rflags & RFLAGS_IF))
         domain_end_kind(v->domain, END_POWEROFF, "halted with interrupts disabled"); /* Xen's hvm_hlt rule */
     else
@@ -46,7 +47,7 @@ static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 
 /* INVD would throw away cache lines the host wrote; WBINVD is harmless.
  * Both become no-ops: guest memory is always coherent here. */
-static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_skip_instruction(v, e); }
+static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_complete_instruction(v, e); }
 
 /* No nested virtualization, no MONITOR/MWAIT: CPUID does not offer
  * them, so the instructions fault as on a CPU without them. */
@@ -97,7 +98,7 @@ static void handle_cr_access(struct vcpu *v, struct vm_exit *e)
         vcpu_inject_exception(v, VECTOR_GP, true, 0);
         return;
     }
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
@@ -180,17 +181,30 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_PAUSE] = handle_skip,
     [EXIT_EXTERNAL_INTR] = handle_nothing,
     [EXIT_IRQ_WINDOW] = handle_nothing,
+    [EXIT_NMI_WINDOW] = handle_nothing,
     [EXIT_TIMER] = handle_nothing,
     [EXIT_INIT_SIGNAL] = handle_nothing,
     [EXIT_EXCEPTION] = handle_exception,
     [EXIT_CR_ACCESS] = handle_cr_access,
+    [EXIT_TASK_SWITCH] = handle_task_switch,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
     [EXIT_UNHANDLED] = handle_unhandled,
 };
 
 /* Exits that say nothing about whether the guest ran an instruction:
  * they leave a chain of reflected exceptions alone (vmm/reflect.c). */
-#define EXITS_WITHOUT_PROGRESS (BIT(EXIT_EXTERNAL_INTR) | BIT(EXIT_IRQ_WINDOW) | BIT(EXIT_TIMER) | BIT(EXIT_EXCEPTION))
+#define EXITS_WITHOUT_PROGRESS \
+    (BIT(EXIT_EXTERNAL_INTR) | BIT(EXIT_IRQ_WINDOW) | BIT(EXIT_NMI_WINDOW) | BIT(EXIT_TIMER) | BIT(EXIT_EXCEPTION))
+
+/* The instruction that needed a CPU-access window has run (an exit of
+ * another kind came): the window's writes are forgotten. Out of line, so
+ * that the common path stays a jump to the handler (the port-I/O round
+ * trip is what Linux's PIT calibration measures). */
+static __attribute__((noinline)) void close_windows_then(struct vcpu *v, struct vm_exit *e, enum exit_reason r)
+{
+    cpu_access_close_windows(v->domain);
+    handlers[r](v, e);
+}
 
 void exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {
@@ -198,5 +212,9 @@ void exit_dispatch(struct vcpu *v, struct vm_exit *e)
     v->domain->exit_counts[r]++;
     if (!((EXITS_WITHOUT_PROGRESS >> r) & 1))
         v->reflect_chain.count = 0;
+    if (__builtin_expect(v->domain->cpu_window_count != 0, 0) && r != EXIT_NESTED_FAULT) {
+        close_windows_then(v, e, r);
+        return;
+    }
     handlers[r](v, e);
 }

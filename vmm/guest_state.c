@@ -216,5 +216,5 @@ void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
         vcpu_inject_exception(v, VECTOR_GP, true, 0);
         return;
     }
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

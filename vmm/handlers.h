@@ -13,6 +13,7 @@ void handle_msr_read(struct vcpu *v, struct vm_exit *e);    /* vmm/msr.c */
 void handle_msr_write(struct vcpu *v, struct vm_exit *e);   /* vmm/msr.c */
 void handle_nested_fault(struct vcpu *v, struct vm_exit *e);/* vmm/mmio.c */
 void handle_xsetbv(struct vcpu *v, struct vm_exit *e);      /* vmm/guest_state.c */
+void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c */
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);

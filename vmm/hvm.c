@@ -9,7 +9,7 @@
 static void hvm_hypercall(struct vcpu *v, struct vm_exit *e)
 {
     v->gpr[GPR_RAX] = (u64)-38;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 const struct domain_type_ops domain_type_hvm = {

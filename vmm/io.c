@@ -29,5 +29,5 @@ void handle_io(struct vcpu *v, struct vm_exit *e)
         set_accumulator(v, e->io.size, bus_io_read(&d->pc.bus, e->io.port, e->io.size));
     else
         bus_io_write(&d->pc.bus, e->io.port, e->io.size, (u32)v->gpr[GPR_RAX]);
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

@@ -1,7 +1,10 @@
 /* Nested page faults: the guest touched guest-physical memory that is not
  * RAM it may write: a device's MMIO, a ROM, or nothing at all. The
  * instruction is emulated against the bus, where unclaimed addresses read
- * as all ones and ignore writes, as on a PC. */
+ * as all ones and ignore writes, as on a PC; an access the CPU made on
+ * its own (a page walk, a descriptor's accessed bit) is let through to a
+ * scratch page instead (vmm/cpu_access.c). */
+#include "cpu_access.h"
 #include "domain.h"
 #include "emulate.h"
 #include "handlers.h"
@@ -23,5 +26,13 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
         domain_end(d, "instruction fetch from unbacked guest-physical address %llx", (unsigned long long)e->npf.gpa);
         return;
     }
+    if (cpu_access_is_own(v, e)) {
+        /* A descriptor's accessed bit in a ROM GDT, a page walk through
+         * nothing: lost as on a PC, and the instruction runs on. */
+        cpu_access_open_window(v, e);
+        return;
+    }
+    if (d->cpu_window_count) /* an operand fault: the instruction before is done */
+        cpu_access_close_windows(d);
     emulate_instruction(v);
 }

@@ -62,9 +62,23 @@ static bool read_tsc(struct vcpu *v, u32 msr, u64 *value)
 
 static bool read_misc_enable(struct vcpu *v, u32 msr, u64 *value)
 {
-    (void)v;
     (void)msr;
-    *value = MISC_ENABLE_FAST_STRINGS;
+    *value = v->misc_enable;
+    return true;
+}
+
+/* IA32_MISC_ENABLE (SDM 4 Table 2-2): the bits software may change and
+ * that change nothing Zazen must act on keep what the guest wrote: fast
+ * strings (0), automatic thermal control (3), Enhanced SpeedStep (16),
+ * xTPR message disable (23). The read-only and reserved bits, and those
+ * that would change CPUID (MONITOR FSM 18, limit CPUID maxval 22, XD
+ * disable 34), stay as they are. */
+#define MISC_ENABLE_WRITABLE (MISC_ENABLE_FAST_STRINGS | BIT(3) | BIT(16) | BIT(23))
+
+static bool write_misc_enable(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)msr;
+    v->misc_enable = (v->misc_enable & ~MISC_ENABLE_WRITABLE) | (value & MISC_ENABLE_WRITABLE);
     return true;
 }
 
@@ -219,7 +233,7 @@ static const struct msr_rule rules[] = {
     {MSR_IA32_MCG_CAP, read_zero, NULL},              /* no machine-check banks */
     {MSR_IA32_MCG_STATUS, read_zero, write_zero_only},
     {MSR_IA32_MTRRCAP, read_mtrrcap, NULL},
-    {MSR_IA32_MISC_ENABLE, read_misc_enable, write_ignore},
+    {MSR_IA32_MISC_ENABLE, read_misc_enable, write_misc_enable},
 };
 
 static const struct msr_rule amd_perf = {0, read_zero, write_ignore};
@@ -249,7 +263,7 @@ void handle_msr_read(struct vcpu *v, struct vm_exit *e)
     }
     v->gpr[GPR_RAX] = (u32)value;
     v->gpr[GPR_RDX] = value >> 32;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 /* Values the CPU refuses with #GP, caught before they reach a VMCS or
@@ -285,7 +299,7 @@ void handle_msr_write(struct vcpu *v, struct vm_exit *e)
         if (!ok)
             vcpu_inject_exception(v, VECTOR_GP, true, 0);
         else
-            vcpu_skip_instruction(v, e);
+            vcpu_complete_instruction(v, e);
         return;
     }
     ok = !write_faults(v, msr, value) &&
@@ -294,5 +308,5 @@ void handle_msr_write(struct vcpu *v, struct vm_exit *e)
         vcpu_inject_exception(v, VECTOR_GP, true, 0);
         return;
     }
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

@@ -108,6 +108,13 @@ bool nested_pt_follow_domain(struct nested_pt *pt, struct domain *d, u64 gpa, u6
         if (!table)
             return false;
         struct guest_mem_region *r = domain_find_region(d, gpa, PAGE_SIZE);
+        u8 *scratch = domain_cpu_window_page(d, gpa);
+        if (scratch) { /* the CPU's own write there goes to a scratch copy (vmm/cpu_access.c) */
+            refuse_host_tables(gpa, hpa_of(scratch), PAGE_SIZE);
+            table[index_at(gpa, 1)] =
+                pt->fmt->leaf_entry(hpa_of(scratch), NESTED_READ | NESTED_WRITE | NESTED_EXEC, false);
+            continue;
+        }
         if (r && r->host)
             refuse_host_tables(gpa, hpa_of(r->host + (gpa - r->gpa)), PAGE_SIZE);
         table[index_at(gpa, 1)] =

@@ -422,9 +422,47 @@ static bool deliver_type_vector(struct vcpu *v)
     return true;
 }
 
+/* An NMI goes before any maskable interrupt (SDM 3A 6.9) and ignores
+ * RFLAGS.IF; it waits while an NMI handler runs (until its IRET, 6.7.1)
+ * or a shadow or another event is in the way, and the backend brings the
+ * guest back when that is over. True: one is pending (nothing else is
+ * delivered at this entry). */
+static __attribute__((noinline)) bool deliver_nmi_slow(struct vcpu *v)
+{
+    struct pc *pc = &v->domain->pc;
+    if (!pc_nmi_pending(pc)) {
+        v->nmi_window_requested = false;
+        arch->request_nmi_window(v, false);
+        return false;
+    }
+    v->no_interrupt_pending = false;
+    bool open = arch->nmi_window_open(v);
+    if (open && pc_nmi_ack(pc)) {
+        struct vcpu_event ev = {EVENT_NMI, 2, false, 0, 0};
+        arch->inject_event(v, &ev);
+    }
+    /* Asked again at every look: what the backend must watch for
+     * changes while the request stands (AMD-V: the IRET, then a step). */
+    bool want = !open || pc_nmi_pending(pc);
+    if (want || v->nmi_window_requested)
+        arch->request_nmi_window(v, want);
+    v->nmi_window_requested = want;
+    return true;
+}
+
+/* Cheap when no NMI is about, as nearly always. */
+static inline bool deliver_nmi(struct vcpu *v)
+{
+    if (__builtin_expect(!pc_nmi_pending(&v->domain->pc) && !v->nmi_window_requested, 1))
+        return false;
+    return deliver_nmi_slow(v);
+}
+
 static void deliver_pending_interrupt(struct vcpu *v)
 {
     struct pc *pc = &v->domain->pc;
+    if (deliver_nmi(v))
+        return;
     /* With RFLAGS.IF clear no external interrupt can be taken (SDM 3A
      * 6.8.1), and the window, once asked for, brings the guest back the
      * moment it sets IF: looking again now would find the same answer. */
@@ -478,6 +516,8 @@ void platform_reset(struct domain *d)
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);
+        d->vcpus[i]->nmi_window_requested = false;
+        arch->request_nmi_window(d->vcpus[i], false);
         d->vcpus[i]->halted = false;
     }
     if (d->type->start_vcpus)

@@ -67,7 +67,7 @@ void reflect_exception(struct vcpu *v, struct vm_exit *e)
     struct vcpu_sregs s;
     /* INT1 (ICEBP) raises #DB as a trap after itself: the backend gives
      * its length (0 otherwise). */
-    vcpu_skip_instruction(v, e);
+    v->rip += e->insn_len;
     arch->get_sregs(v, &s);
     u16 cs = s.seg[SEG_CS].selector;
     c->count = continues_chain(c, e, cs, v->rip) ? c->count + 1 : 1;

@@ -66,5 +66,5 @@ void handle_cr8_access(struct vcpu *v, struct vm_exit *e)
         lapic_set_tpr(l, (u8)(value << 4));
         v->no_interrupt_pending = false;
     }
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }

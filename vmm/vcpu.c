@@ -12,6 +12,7 @@
 #include "console_service.h"
 #include "domain.h"
 #include "domain_type.h"
+#include "emulate.h"
 #include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
@@ -28,6 +29,7 @@ void vcpu_reset(struct vcpu *v)
     guest_state_vcpu_reset(v);
     memset(&v->reflect_chain, 0, sizeof(v->reflect_chain));
     v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
+    v->misc_enable = BIT(0); /* IA32_MISC_ENABLE: fast strings on (SDM 4 Table 2-2, its default) */
 }
 
 /* The trace sees the exit as the backend reported it, before its handler
@@ -54,7 +56,8 @@ static u64 next_host_deadline(struct vcpu *v, u64 until)
 static bool halt_blocks(struct vcpu *v)
 {
     struct domain *d = v->domain;
-    if (pc_interrupt_pending(&d->pc) || (d->type->pending_vector && d->type->pending_vector(v) >= 0)) {
+    if (pc_interrupt_pending(&d->pc) || pc_nmi_pending(&d->pc) || /* an NMI ends HLT whatever IF says */
+        (d->type->pending_vector && d->type->pending_vector(v) >= 0)) {
         v->halted = false;
         return false;
     }
@@ -73,6 +76,39 @@ static void keep_tsc_monotonic(struct vcpu *v)
     u64 guest = rdtsc() + (u64)v->tsc_offset;
     if ((s64)(guest - v->guest_tsc_seen) < 0)
         v->tsc_offset += (s64)(v->guest_tsc_seen - guest);
+}
+
+/* The length of the exiting instruction, from its bytes: without NRIP
+ * save AMD-V does not say, and a prefix (CS: CPUID, REP NOP) lengthens
+ * the fixed encodings (x86emu_exit_insn_length). 0: cannot tell. */
+static unsigned decode_exit_length(struct vcpu *v, const struct vcpu_sregs *s, enum x86emu_mode mode)
+{
+    u8 code[15];
+    u64 linear = s->seg[SEG_CS].base + v->rip;
+    unsigned avail = sizeof(code);
+    if (!guest_read_linear(v, s, linear, code, avail)) { /* the page after may be absent */
+        avail = (unsigned)MIN((u64)avail, PAGE_SIZE - (linear & (PAGE_SIZE - 1)));
+        if (!guest_read_linear(v, s, linear, code, avail))
+            return 0;
+    }
+    return x86emu_exit_insn_length(code, avail, mode);
+}
+
+void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
+{
+    struct vcpu_sregs s;
+    arch->get_sregs(v, &s);
+    enum x86emu_mode mode = guest_mode(v, &s);
+    unsigned len = e->insn_len ? e->insn_len : decode_exit_length(v, &s, mode);
+    if (!len) {
+        domain_end(v->domain, "cannot tell the length of the instruction at %04x:%llx (%s exit)",
+                   s.seg[SEG_CS].selector, (unsigned long long)v->rip, exit_reason_name(e->reason));
+        return;
+    }
+    u64 next = v->rip + len;
+    v->rip = mode == EMU_MODE_LONG64 ? next : mode == EMU_MODE_PROT32 ? (u32)next : (u16)next;
+    if (v->rflags & RFLAGS_TF)
+        arch->single_step_trap(v);
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)

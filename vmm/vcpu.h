@@ -103,9 +103,11 @@ struct vcpu {
      * the 11 fixed-range and 8 variable-range pairs); they change no
      * memory type: the nested tables decide that. */
     u64 mtrr[28];
+    u64 misc_enable; /* IA32_MISC_ENABLE as the guest left it (vmm/msr.c) */
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
+    bool nmi_window_requested; /* ...when it can take an NMI */
     /* The last look found no interrupt for the guest (nothing pending). */
     bool no_interrupt_pending;
     /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a
@@ -122,7 +124,23 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
  * the core's (vmm/vcpu.c). */
 void vcpu_reset(struct vcpu *v);
 
-/* Moves RIP past the exiting instruction. */
-static inline void vcpu_skip_instruction(struct vcpu *v, const struct vm_exit *e) { v->rip += e->insn_len; }
+/* The rest of completing an instruction Zazen carried out: a length to
+ * decode, an instruction pointer that wraps, a single-step trap. */
+void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e);
+
+/* After Zazen carried out the exiting instruction (CPUID, I/O, RDMSR...):
+ * RIP moves past it, as the CPU would have moved it. The fast way, one
+ * add, unless the length is unknown (AMD-V without NRIP save), RFLAGS.TF
+ * asks for a #DB after it (SDM 3A 17.3.1.4), or the instruction pointer
+ * may wrap (it crosses a 64 KiB boundary: IP wraps there in 16-bit code,
+ * EIP at 4 GiB in 32-bit code, SDM 3A 3.3.7). The STI/MOV SS shadow it
+ * covered ends with it (the backends clear it when RIP moved). */
+static inline void vcpu_complete_instruction(struct vcpu *v, const struct vm_exit *e)
+{
+    if (__builtin_expect(e->insn_len && !(v->rflags & BIT(8) /* TF */) && (v->rip & 0xffff) + e->insn_len <= 0xffff, 1))
+        v->rip += e->insn_len;
+    else
+        vcpu_complete_instruction_slow(v, e);
+}
 
 #endif

@@ -706,7 +706,8 @@ static enum x86emu_status exec_xadd_cmpxchg(struct emu *e)
 
 /* ---- string instructions ---- */
 
-enum string_kind { STR_MOVS, STR_STOS, STR_LODS, STR_INS, STR_OUTS };
+/* The port forms last: their operand is at most 32 bits (exec_string). */
+enum string_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS, STR_INS, STR_OUTS };
 
 static void advance_index(struct emu *e, unsigned reg, unsigned size)
 {
@@ -740,6 +741,21 @@ static bool string_once(struct emu *e, enum string_kind kind, unsigned size)
             return false;
         reg_write(e, REG_RAX, size, v);
         advance_index(e, REG_RSI, size);
+        break;
+    case STR_CMPS: { /* flags of [DS:rSI] - [ES:rDI] (SDM 2A CMPS) */
+        u64 w;
+        if (!mem_read(e, src_seg, si, size, &v) || !mem_read(e, EMU_ES, di, size, &w))
+            return false;
+        alu(e, ALU_CMP, v, w, size);
+        advance_index(e, REG_RSI, size);
+        advance_index(e, REG_RDI, size);
+        break;
+    }
+    case STR_SCAS: /* flags of rAX - [ES:rDI] (SDM 2B SCAS) */
+        if (!mem_read(e, EMU_ES, di, size, &v))
+            return false;
+        alu(e, ALU_CMP, reg_read(e, REG_RAX, size), v, size);
+        advance_index(e, REG_RDI, size);
         break;
     case STR_INS:
         /* The port is read before the memory write is known to succeed, as
@@ -822,6 +838,13 @@ static enum x86emu_status exec_string(struct emu *e, enum string_kind kind)
             n += bulk;
         }
         reg_write(e, REG_RCX, e->addr_size, count);
+        /* CMPS and SCAS also end on ZF: REPE (F3) when they differ, REPNE
+         * (F2) when they are equal (SDM 2B REP/REPE/REPNE, Table 4-13). */
+        if (kind == STR_CMPS || kind == STR_SCAS) {
+            bool zf = (e->cpu->rflags & FLAG_ZF) != 0;
+            if (e->rep == 0xf3 ? !zf : zf)
+                return finish(e);
+        }
     }
     if ((e->cpu->gpr[REG_RCX] & m) == 0)
         return finish(e);
@@ -862,6 +885,8 @@ static enum x86emu_status exec_one_byte(struct emu *e)
     case 0xa4: case 0xa5: return exec_string(e, STR_MOVS);
     case 0xaa: case 0xab: return exec_string(e, STR_STOS);
     case 0xac: case 0xad: return exec_string(e, STR_LODS);
+    case 0xa6: case 0xa7: return exec_string(e, STR_CMPS);
+    case 0xae: case 0xaf: return exec_string(e, STR_SCAS);
     case 0x6c: case 0x6d: return exec_string(e, STR_INS);
     case 0x6e: case 0x6f: return exec_string(e, STR_OUTS);
     case 0xf6: case 0xf7: return exec_group3(e);
@@ -889,4 +914,53 @@ enum x86emu_status x86emu_step(struct x86emu_cpu *cpu, const struct x86emu_ops *
             *cpu = saved;
     }
     return s;
+}
+
+unsigned x86emu_exit_insn_length(const u8 *code, unsigned avail, enum x86emu_mode mode)
+{
+    unsigned i = 0;
+    avail = MIN(avail, 15u); /* the longest an instruction may be (SDM 2A 2.3.11) */
+    while (i < avail) {
+        u8 b = code[i];
+        bool legacy = b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 ||
+                      b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
+        if (!legacy)
+            break;
+        i++;
+    }
+    if (i < avail && mode == EMU_MODE_LONG64 && (code[i] & 0xf0) == 0x40)
+        i++; /* REX, last before the opcode */
+    if (i >= avail)
+        return 0;
+    u8 op = code[i];
+    unsigned len;
+    switch (op) {
+    case 0xf4: case 0x90: case 0xf1:                 /* HLT, (REP) NOP = PAUSE, INT1 */
+    case 0xec: case 0xed: case 0xee: case 0xef:      /* IN/OUT with DX */
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:      /* INS, OUTS */
+        len = 1;
+        break;
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7:      /* IN/OUT imm8 */
+        len = 2;
+        break;
+    case 0x0f:
+        if (i + 1 >= avail)
+            return 0;
+        switch (code[i + 1]) {
+        case 0xa2: case 0x30: case 0x31: case 0x32: case 0x08: case 0x09: /* CPUID WRMSR RDTSC RDMSR INVD WBINVD */
+            len = 2;
+            break;
+        case 0x01: /* the register forms of group 7 (ModR/M C0h and up): VMMCALL, XSETBV, RDTSCP... */
+            if (i + 2 >= avail || code[i + 2] < 0xc0)
+                return 0;
+            len = 3;
+            break;
+        default:
+            return 0;
+        }
+        break;
+    default:
+        return 0;
+    }
+    return i + len <= avail ? i + len : 0;
 }

@@ -57,6 +57,13 @@ enum x86emu_status {
 enum x86emu_status x86emu_step(struct x86emu_cpu *cpu, const struct x86emu_ops *ops, void *ctx,
                                struct x86emu_fault *fault, char *why, size_t why_size);
 
+/* The length of an instruction that exits without operands in memory
+ * (HLT, CPUID, RDMSR, WRMSR, RDTSC, INVD, WBINVD, PAUSE, INT1, IN, OUT,
+ * INS, OUTS, the 0F 01 register forms such as VMMCALL and XSETBV), with
+ * its prefixes and REX (SDM 2A 2.1); 0 for anything else or if avail
+ * bytes do not hold it. */
+unsigned x86emu_exit_insn_length(const u8 *code, unsigned avail, enum x86emu_mode mode);
+
 /* REP string instructions stop after this many iterations and leave RIP
  * on the instruction, so a long copy resumes on the next exit (as the CPU
  * does when interrupted, SDM 2B REP). */

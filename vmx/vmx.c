@@ -158,8 +158,12 @@ static bool vmx_check_features(char *why, size_t why_size)
     /* The debug controls make DR7 and IA32_DEBUGCTL the guest's: loaded by
      * VM entry, saved by VM exit, which otherwise sets DR7 to 400H and
      * loses the guest's (26.3.2.1, 27.3.1, 28.5.1). */
-    return adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
-                           PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, 0, &c->pin, "pin-based", why, why_size) &&
+    /* Virtual NMIs: the CPU tracks the guest's NMI blocking from an
+     * injected NMI to its IRET, and NMI-window exiting is offered
+     * (25.6.1, 26.7.6). */
+    bool ok = adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS),
+                           PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING, PIN_VIRTUAL_NMIS, &c->pin, "pin-based",
+                           why, why_size) &&
            adjust_controls(proc_cap, proc_required | (c->tpr_shadow ? PROC_USE_TPR_SHADOW : 0), 0, &c->proc,
                            "processor-based", why, why_size) &&
            adjust_controls(proc2_cap, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
@@ -171,6 +175,8 @@ static bool vmx_check_features(char *why, size_t why_size)
            adjust_controls(rdmsr(true_ctls ? MSR_VMX_TRUE_ENTRY_CTLS : MSR_VMX_ENTRY_CTLS),
                            ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS, 0, &c->entry, "VM-entry",
                            why, why_size);
+    c->virtual_nmis = (c->pin & PIN_VIRTUAL_NMIS) != 0;
+    return ok;
 }
 
 /* ---- turning VMX on ---- */
@@ -642,14 +648,11 @@ static void debug_exception_exited(u64 qualification)
 
 /* An event whose delivery the exit interrupted is delivered again
  * (SDM 3C 28.2.4, 27.2.4). */
-static void reinject_interrupted_event(void)
+static void reinject_interrupted_event(u32 info, u32 error)
 {
-    u32 info = (u32)vmread(VMCS_IDT_VECTORING_INFO);
-    if (!(info & INTR_INFO_VALID))
-        return;
     vmwrite(VMCS_ENTRY_INTR_INFO, info & ~BIT(12)); /* bit 12 is reserved on entry */
     if (info & INTR_INFO_ERROR_VALID)
-        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, vmread(VMCS_IDT_VECTORING_ERROR));
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, error);
     vmwrite(VMCS_ENTRY_INSTRUCTION_LENGTH, vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
 }
 
@@ -782,14 +785,23 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         if (info & INTR_INFO_VALID)
             host_interrupt((u8)info);
     }
+    /* Every exit: an event it interrupted is delivered again (or, through
+     * a task gate, by the emulated task switch). */
+    raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
+    if (raw.idt_vectoring & INTR_INFO_VALID)
+        raw.idt_vectoring_error = (u32)vmread(VMCS_IDT_VECTORING_ERROR);
     if (basic == VMX_EXIT_EPT_VIOLATION || basic == VMX_EXIT_EPT_MISCONFIG) {
         raw.gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
         raw.gla = vmread(VMCS_GUEST_LINEAR_ADDRESS);
+        /* An IRET that faulted this way had unblocked NMIs already: the
+         * blocking stands again, as the IRET will run again (28.2.3). */
+        if (basic == VMX_EXIT_EPT_VIOLATION && (raw.qualification & BIT(12)) && !(raw.idt_vectoring & INTR_INFO_VALID)
+            && vmx_cpu.virtual_nmis)
+            vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | BIT(3));
     }
     if (basic == VMX_EXIT_EXCEPTION_NMI) {
         raw.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
         raw.intr_error = (u32)vmread(VMCS_EXIT_INTR_ERROR);
-        raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);
     }
     vmx_decode_exit(&raw, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
@@ -802,7 +814,9 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
                  (unsigned long long)e->entry.qualification, verdict);
         return;
     }
-    reinject_interrupted_event();
+    /* A task gate's event is delivered by the switch Zazen emulates. */
+    if ((raw.idt_vectoring & INTR_INFO_VALID) && e->reason != EXIT_TASK_SWITCH)
+        reinject_interrupted_event(raw.idt_vectoring, raw.idt_vectoring_error);
 }
 
 static struct segment segment_from_vmcs(unsigned seg)
@@ -842,6 +856,21 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
     s->cpl = (u8)SEG_ATTR_DPL(s->seg[SEG_SS].attr); /* SS.DPL is the CPL (SDM 3A 5.5) */
 }
 
+/* Segment registers with their hidden parts, CR3 (SDM 3C 25.4.1). */
+static void vmx_set_segments(struct vcpu *v, const struct vcpu_sregs *s)
+{
+    make_current(xv(v));
+    for (unsigned i = 0; i < SEG_COUNT; i++) {
+        const struct segment *g = &s->seg[i];
+        u32 ar = (g->attr & 0xff) | ((u32)(g->attr & 0xf00) << 4) | (g->unusable ? VMX_AR_UNUSABLE : 0);
+        vmwrite(VMCS_GUEST_ES_SELECTOR + 2 * i, g->selector);
+        vmwrite(VMCS_GUEST_ES_BASE + 2 * i, g->base);
+        vmwrite(VMCS_GUEST_ES_LIMIT + 2 * i, g->limit);
+        vmwrite(VMCS_GUEST_ES_AR + 2 * i, ar);
+    }
+    vmwrite(VMCS_GUEST_CR3, s->cr3);
+}
+
 static void vmx_inject_event(struct vcpu *v, const struct vcpu_event *ev)
 {
     static const u8 types[] = {
@@ -871,6 +900,49 @@ static bool vmx_interrupt_window_open(struct vcpu *v)
      * (RIP moved), it is over already. */
     bool blocked = (vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3) && v->rip == x->exit_rip;
     return (v->rflags & RFLAGS_IF) && !blocked && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+/* A #DB as a trap after the instruction: DR6, which the guest owns in
+ * the CPU while it runs, gets BS (SDM 3A 17.2.3); event injection
+ * delivers the exception without writing DR6 (SDM 3C 27.6.1). */
+static void vmx_single_step_trap(struct vcpu *v)
+{
+    write_dr6(read_dr6() | DR6_BS);
+    struct vcpu_event ev = {EVENT_EXCEPTION, VECTOR_DB, false, 0, 0};
+    vmx_inject_event(v, &ev);
+}
+
+/* Guest interruptibility state (SDM 3C 25.4.2, Table 25-3). */
+#define BLOCKING_BY_STI BIT(0)
+#define BLOCKING_BY_MOV_SS BIT(1)
+#define BLOCKING_BY_NMI BIT(3)
+
+/* With virtual NMIs, injecting an NMI sets virtual-NMI blocking and the
+ * guest's IRET clears it (SDM 3C 26.3, 27.6.1.2). */
+static bool vmx_nmi_window_open(struct vcpu *v)
+{
+    struct vmx_vcpu *x = xv(v);
+    make_current(x);
+    u64 state = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    bool shadow = (state & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) && v->rip == x->exit_rip;
+    return !(state & BLOCKING_BY_NMI) && !shadow && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+/* NMI-window exiting: an exit at the start of the first instruction with
+ * no virtual-NMI blocking (and no MOV SS shadow) (SDM 3C 26.7.6); it
+ * needs virtual NMIs (27.2.1.1). Without them the NMI waits for the
+ * next exit of any kind. */
+static void vmx_request_nmi_window(struct vcpu *v, bool on)
+{
+    struct vmx_vcpu *x = xv(v);
+    if (!vmx_cpu.virtual_nmis)
+        return;
+    make_current(x);
+    u32 proc = on ? x->proc | PROC_NMI_WINDOW_EXITING : x->proc & ~PROC_NMI_WINDOW_EXITING;
+    if (proc != x->proc) {
+        x->proc = proc;
+        vmwrite(VMCS_PROC_CONTROLS, proc);
+    }
 }
 
 /* Interrupt-window exiting: an exit at the start of any instruction at
@@ -1036,6 +1108,10 @@ const struct arch_ops vmx_ops = {
     .inject_event = vmx_inject_event,
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,
+    .nmi_window_open = vmx_nmi_window_open,
+    .set_segments = vmx_set_segments,
+    .single_step_trap = vmx_single_step_trap,
+    .request_nmi_window = vmx_request_nmi_window,
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,

@@ -11,6 +11,7 @@ struct vmx_cpu {
     u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     u32 pin, proc, proc2, exit, entry;
     bool large_pages;
+    bool virtual_nmis; /* "virtual NMIs" (and with them NMI-window exiting) */
     bool tpr_shadow; /* "use TPR shadow"; else CR8 accesses exit */
     u8 *io_bitmaps; /* A and B, 4 KiB each */
     u8 *msr_bitmap;

@@ -24,6 +24,7 @@
 #define EPT_FETCH BIT(2)
 #define EPT_ENTRY_PERMS (BIT(3) | BIT(4) | BIT(5))
 #define EPT_GLA_VALID BIT(7)
+#define EPT_GLA_TRANSLATED BIT(8) /* with bit 7: the access was to the linear address's translation */
 
 static void decode_io(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
@@ -62,10 +63,36 @@ static void decode_ept_violation(const struct vmx_exit_raw *raw, struct vm_exit 
     e->npf.present = (q & EPT_ENTRY_PERMS) != 0;
     e->npf.valid_gla = (q & EPT_GLA_VALID) != 0;
     e->npf.gla = raw->gla;
+    /* Table 28-7: bit 7 clear (a PDPTE load by MOV to CR) or bit 8 clear
+     * (a paging-structure entry read or its A/D bit written during a
+     * walk) is the CPU's own access; so is any access while an event was
+     * being delivered (28.2.4: IDT-vectoring information valid). */
+    e->npf.cpu_access = !(q & EPT_GLA_VALID) || !(q & EPT_GLA_TRANSLATED) || (raw->idt_vectoring & INTR_INFO_VALID);
+}
+
+/* Task-switch qualification (Table 28-2): the selector in 15:0, the
+ * source in 31:30. Through a task gate in the IDT, the event is in the
+ * IDT-vectoring information (28.2.4). */
+static void decode_task_switch(const struct vmx_exit_raw *raw, struct vm_exit *e)
+{
+    e->reason = EXIT_TASK_SWITCH;
+    e->task.selector = (u16)raw->qualification;
+    e->task.source = (u8)((raw->qualification >> 30) & 3);
+    if (e->task.source != TS_GATE)
+        e->insn_len = (u8)raw->insn_len; /* CALL, JMP, IRET: the instruction is done by the switch */
+    else if ((raw->idt_vectoring & INTR_INFO_VALID) && (raw->idt_vectoring & INTR_INFO_ERROR_VALID)) {
+        e->task.has_error = true;
+        e->task.error = raw->idt_vectoring_error;
+    }
 }
 
 static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
+    /* A host NMI (NMI exiting, 25.6.1): the host's, nothing to do with the guest. */
+    if (((raw->intr_info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_NMI) {
+        e->reason = EXIT_EXTERNAL_INTR;
+        return;
+    }
     e->reason = EXIT_EXCEPTION;
     e->exception.vector = (u8)raw->intr_info;
     e->exception.has_error = (raw->intr_info & INTR_INFO_ERROR_VALID) != 0;
@@ -89,6 +116,7 @@ static enum exit_reason simple_reason(u32 basic)
     case VMX_EXIT_TRIPLE_FAULT: return EXIT_TRIPLE_FAULT;
     case VMX_EXIT_INIT: return EXIT_INIT_SIGNAL;
     case VMX_EXIT_INTERRUPT_WINDOW: return EXIT_IRQ_WINDOW;
+    case VMX_EXIT_NMI_WINDOW: return EXIT_NMI_WINDOW;
     case VMX_EXIT_CPUID: return EXIT_CPUID;
     case VMX_EXIT_HLT: return EXIT_HLT;
     case VMX_EXIT_INVD: return EXIT_INVD;
@@ -115,7 +143,7 @@ static enum exit_reason simple_reason(u32 basic)
 void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
     u32 basic = raw->reason & 0xffff;
-    *e = (struct vm_exit){0};
+    vm_exit_clear(e);
     if (raw->reason & VMX_EXIT_ENTRY_FAILURE) {
         e->reason = EXIT_ENTRY_FAILED;
         e->entry.error = basic;
@@ -127,6 +155,7 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
     case VMX_EXIT_CR_ACCESS: decode_cr(raw, e); break;
     case VMX_EXIT_EPT_VIOLATION: decode_ept_violation(raw, e); return; /* emulated: no length */
     case VMX_EXIT_EXCEPTION_NMI: decode_exception(raw, e); return;
+    case VMX_EXIT_TASK_SWITCH: decode_task_switch(raw, e); return;
     default:
         e->reason = simple_reason(basic);
         if (e->reason == EXIT_UNHANDLED) {
@@ -135,7 +164,7 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
             e->unhandled.info2 = raw->gpa;
             return;
         }
-        if (e->reason == EXIT_EXTERNAL_INTR || e->reason == EXIT_TRIPLE_FAULT || e->reason == EXIT_IRQ_WINDOW ||
+        if (e->reason == EXIT_EXTERNAL_INTR || e->reason == EXIT_TRIPLE_FAULT || e->reason == EXIT_IRQ_WINDOW || e->reason == EXIT_NMI_WINDOW ||
             e->reason == EXIT_TIMER || e->reason == EXIT_INIT_SIGNAL)
             return; /* not instruction exits: the length field is undefined */
         break;

@@ -15,7 +15,8 @@ struct vmx_exit_raw {
     u64 gla;           /* GUEST_LINEAR_ADDRESS */
     u32 intr_info;     /* VM_EXIT_INTR_INFO */
     u32 intr_error;    /* VM_EXIT_INTR_ERROR_CODE */
-    u32 idt_vectoring; /* IDT_VECTORING_INFO (exception exits) */
+    u32 idt_vectoring; /* IDT_VECTORING_INFO (exception exits, EPT violations, task switches) */
+    u32 idt_vectoring_error; /* IDT_VECTORING_ERROR_CODE (task switches) */
 };
 
 void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e);

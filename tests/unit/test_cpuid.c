@@ -10,6 +10,7 @@
 u64 host_tsc_khz(void);
 u64 host_tsc_khz(void) { return 0; }
 u64 guest_xcr0_supported(void) { return 0; }
+void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e) { (void)v; (void)e; }
 const struct arch_ops *arch;
 
 static struct cpuid_regs fake_host(u32 leaf, u32 subleaf)

@@ -40,20 +40,22 @@ TEST(svm_exit_in_dword_and_string)
     CHECK_EQ(e.insn_len, 3);
 }
 
-TEST(svm_exit_fixed_lengths_without_nrips)
+/* Without NRIP save the length is not guessed from the fixed encoding (a
+ * CS-prefixed CPUID is 3 bytes): 0, for the core to decode. */
+TEST(svm_exit_length_unknown_without_nrips)
 {
     decode(SVM_EXIT_CPUID, 0, 0, 0x100);
     CHECK_EQ(e.reason, EXIT_CPUID);
-    CHECK_EQ(e.insn_len, 2);
+    CHECK_EQ(e.insn_len, 0);
     decode(SVM_EXIT_HLT, 0, 0, 0x100);
     CHECK_EQ(e.reason, EXIT_HLT);
-    CHECK_EQ(e.insn_len, 1);
+    CHECK_EQ(e.insn_len, 0);
     decode(SVM_EXIT_VMMCALL, 0, 0, 0x100);
     CHECK_EQ(e.reason, EXIT_HYPERCALL);
-    CHECK_EQ(e.insn_len, 3);
+    CHECK_EQ(e.insn_len, 0);
     decode(SVM_EXIT_MSR, 0, 0, 0x100);
     CHECK_EQ(e.reason, EXIT_MSR_READ);
-    CHECK_EQ(e.insn_len, 2);
+    CHECK_EQ(e.insn_len, 0);
     decode(SVM_EXIT_MSR, 1, 0, 0x100);
     CHECK_EQ(e.reason, EXIT_MSR_WRITE);
 }
@@ -84,7 +86,6 @@ TEST(svm_exit_shutdown_and_instructions)
     CHECK_EQ(e.reason, EXIT_TRIPLE_FAULT);
     decode(SVM_EXIT_VMRUN, 0, 0, 0);
     CHECK_EQ(e.reason, EXIT_VIRT_INSN);
-    CHECK_EQ(e.insn_len, 3);
     decode(SVM_EXIT_INVD, 0, 0, 0);
     CHECK_EQ(e.reason, EXIT_INVD);
     decode(SVM_EXIT_MWAIT, 0, 0, 0);

@@ -104,9 +104,27 @@ TEST(vmx_exit_exception_and_unknown)
     CHECK_EQ(e.reason, EXIT_EXCEPTION);
     CHECK_EQ(e.exception.vector, 8);
     CHECK(e.exception.has_error);
-    decode(VMX_EXIT_TASK_SWITCH, 0x1234, 0);
+    decode(VMX_EXIT_GETSEC + 100, 0x1234, 0); /* a reason Zazen has no use for */
     CHECK_EQ(e.reason, EXIT_UNHANDLED);
-    CHECK_EQ(e.unhandled.raw_reason, VMX_EXIT_TASK_SWITCH);
+    CHECK_EQ(e.unhandled.raw_reason, VMX_EXIT_GETSEC + 100);
+}
+
+/* Task switch qualification (SDM 3C Table 28-2): selector, source; a
+ * task gate's exception error code from the IDT-vectoring fields. */
+TEST(vmx_exit_task_switch)
+{
+    struct vmx_exit_raw raw = {.reason = VMX_EXIT_TASK_SWITCH, .qualification = (2u << 30) | 0x20, .insn_len = 7};
+    vmx_decode_exit(&raw, &e);
+    CHECK_EQ(e.reason, EXIT_TASK_SWITCH);
+    CHECK_EQ(e.task.selector, 0x20);
+    CHECK_EQ(e.task.source, TS_JMP);
+    CHECK_EQ(e.insn_len, 7);
+    raw = (struct vmx_exit_raw){.reason = VMX_EXIT_TASK_SWITCH, .qualification = (3u << 30) | 0x28,
+                                .idt_vectoring = 8 | (3 << 8) | (1 << 11) | (1u << 31), .idt_vectoring_error = 0};
+    vmx_decode_exit(&raw, &e);
+    CHECK_EQ(e.task.source, TS_GATE);
+    CHECK(e.task.has_error);
+    CHECK_EQ(e.insn_len, 0);
 }
 
 TEST(vmx_exit_debug_exceptions)

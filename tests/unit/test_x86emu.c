@@ -484,3 +484,51 @@ TEST(emu_too_long_instruction)
     CHECK_EQ(step(), EMU_FAULT);
     CHECK_EQ(fault.vector, 13);
 }
+
+/* The lengths vcpu_complete_instruction decodes where AMD-V has no NRIP
+ * save: prefixes and REX count, operands in memory are refused. */
+TEST(emu_exit_insn_length)
+{
+    static const u8 cpuid[] = {0x0f, 0xa2}, cs_cpuid[] = {0x2e, 0x0f, 0xa2}, pause[] = {0xf3, 0x90};
+    static const u8 out_imm[] = {0x66, 0xe7, 0x80}, rex_rdmsr[] = {0x48, 0x0f, 0x32}, vmmcall[] = {0x0f, 0x01, 0xd9};
+    static const u8 lgdt[] = {0x0f, 0x01, 0x10}, mov[] = {0x89, 0xc0}, hlt[] = {0xf4};
+    CHECK_EQ(x86emu_exit_insn_length(cpuid, sizeof(cpuid), EMU_MODE_PROT32), 2);
+    CHECK_EQ(x86emu_exit_insn_length(cs_cpuid, sizeof(cs_cpuid), EMU_MODE_PROT32), 3);
+    CHECK_EQ(x86emu_exit_insn_length(pause, sizeof(pause), EMU_MODE_REAL), 2);
+    CHECK_EQ(x86emu_exit_insn_length(out_imm, sizeof(out_imm), EMU_MODE_PROT16), 3);
+    CHECK_EQ(x86emu_exit_insn_length(rex_rdmsr, sizeof(rex_rdmsr), EMU_MODE_LONG64), 3);
+    CHECK_EQ(x86emu_exit_insn_length(rex_rdmsr, sizeof(rex_rdmsr), EMU_MODE_PROT32), 0); /* 48h is DEC EAX there */
+    CHECK_EQ(x86emu_exit_insn_length(vmmcall, sizeof(vmmcall), EMU_MODE_LONG64), 3);
+    CHECK_EQ(x86emu_exit_insn_length(lgdt, sizeof(lgdt), EMU_MODE_PROT32), 0);
+    CHECK_EQ(x86emu_exit_insn_length(mov, sizeof(mov), EMU_MODE_PROT32), 0);
+    CHECK_EQ(x86emu_exit_insn_length(hlt, sizeof(hlt), EMU_MODE_REAL), 1);
+    CHECK_EQ(x86emu_exit_insn_length(cs_cpuid, 2, EMU_MODE_PROT32), 0); /* cut short */
+}
+
+/* REPE CMPSB over a device stops at the first byte that differs, REPNE
+ * SCASB at the first that matches (issue 12 item 13). */
+TEST(emu_repe_cmpsb_and_repne_scasb)
+{
+    setup(EMU_MODE_PROT32, CODE(0xf3, 0xa6)); /* repe cmpsb: [esi] (the device) vs [edi] */
+    dev_value = 0x41414141;                    /* "AAAA" */
+    memcpy(ram + 0x3000, "AAAB", 4);
+    cpu.gpr[6] = DEV_BASE;
+    cpu.gpr[7] = 0x3000;
+    cpu.gpr[1] = 8;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[1], 4);                   /* four compared, the fourth differed */
+    CHECK_EQ(cpu.gpr[7], 0x3004);
+    CHECK(!(cpu.rflags & (1 << 6)));           /* ZF clear */
+    CHECK(cpu.rflags & 1);                     /* 'A' < 'B': CF */
+    CHECK_EQ(cpu.rip, 0x1002);
+
+    setup(EMU_MODE_PROT32, CODE(0xf2, 0xae)); /* repne scasb */
+    memcpy(ram + 0x3000, "xyz!", 4);
+    cpu.gpr[0] = '!';
+    cpu.gpr[7] = 0x3000;
+    cpu.gpr[1] = 100;
+    CHECK_EQ(step(), EMU_OK);
+    CHECK_EQ(cpu.gpr[1], 96);
+    CHECK_EQ(cpu.gpr[7], 0x3004);
+    CHECK(cpu.rflags & (1 << 6));              /* found: ZF set */
+}

@@ -207,7 +207,7 @@ void xen_hypercall(struct vcpu *v, struct vm_exit *e)
     if (d->ended)
         return;
     v->gpr[GPR_RAX] = (u64)rc;
-    vcpu_skip_instruction(v, e);
+    vcpu_complete_instruction(v, e);
 }
 
 /* The hypercall page (Xen vmx_init_hypercall_page / svm's): 128 stubs of

@@ -1,0 +1,228 @@
+; Hardware task switches (issue 12 item 8; SDM 3A ch. 7): a far JMP to a
+; TSS and a far JMP back, then a double fault taken through a task gate
+; in the IDT, as 32-bit Linux and Windows XP take theirs. Flat 32-bit
+; protected mode, no paging.
+%include "lib.inc"
+ROM_BEGIN
+
+%define ROM(x) (0xf0000 + (x))
+%define TSS_A 0x6000               ; the first task's
+%define TSS_B 0x6100               ; a task reached by JMP
+%define TSS_DF 0x6200              ; the double-fault task
+%define TSS_C 0x6300               ; a task reached by CALL, left by IRET
+%define TSS_EIP 0x20
+%define TSS_EFLAGS 0x24
+%define TSS_ESP 0x38
+%define TSS_ES 0x48
+%define GDT_RAM 0x8000
+
+start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+    o32 lgdt [cs:gdt_ptr]
+    mov eax, cr0
+    or eax, 1
+    mov cr0, eax
+    jmp dword 0x08:ROM(pm32)
+
+bits 32
+pm32:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov esp, 0x7000
+    ; the GDT to RAM, where the CPU's busy bits stick
+    mov esi, ROM(gdt)
+    mov edi, GDT_RAM
+    mov ecx, (gdt_end - gdt) / 4
+    cld
+    rep movsd
+    lgdt [ROM(gdt_ram_ptr)]
+    ; three TSSs in RAM, zeroed; B and DF start at their code
+    xor eax, eax
+    mov edi, TSS_A
+    mov ecx, 0x400 / 4
+    cld
+    rep stosd
+    mov ebx, TSS_B
+    mov dword [ebx + TSS_EIP], ROM(task_b)
+    mov dword [ebx + TSS_ESP], 0x5000
+    call init_tss
+    mov ebx, TSS_C
+    mov dword [ebx + TSS_EIP], ROM(task_c)
+    mov dword [ebx + TSS_ESP], 0x4000
+    call init_tss
+    mov ebx, TSS_DF
+    mov dword [ebx + TSS_EIP], ROM(task_df)
+    mov dword [ebx + TSS_ESP], 0x4800
+    call init_tss
+    mov ax, 0x18
+    ltr ax
+    lidt [ROM(idt_ptr)]
+
+    jmp 0x20:0                      ; to task B, which jumps back
+after_jmp:
+    str eax
+    mov esi, ROM(msg_back)
+    call report
+    mov eax, [GDT_RAM + 0x20 + 4]
+    shr eax, 8
+    and eax, 0xf
+    mov esi, ROM(msg_b_type)
+    call report
+
+    call 0x30:0                     ; to task C, nested: it returns by IRET
+    str eax
+    mov esi, ROM(msg_back_iret)
+    call report
+    mov eax, [GDT_RAM + 0x30 + 4]
+    shr eax, 8
+    and eax, 0xf
+    mov esi, ROM(msg_c_type)
+    call report
+    pushfd
+    pop eax
+    shr eax, 14
+    and eax, 1
+    mov esi, ROM(msg_a_nt)
+    call report
+
+    mov ax, 0x7ff8                  ; beyond the GDT's limit: #GP, whose gate is
+fault_here:                         ; not present: #NP, then #DF (SDM 3A Table 6-5)
+    mov ds, ax
+    mov esi, ROM(msg_no_df)
+    call print32
+    NEWLINE
+    cli
+    hlt
+
+; EFLAGS 2, CS 08h, the data selectors 10h.
+init_tss:
+    mov dword [ebx + TSS_EFLAGS], 2
+    mov dword [ebx + TSS_ES], 0x10
+    mov dword [ebx + TSS_ES + 4], 0x08
+    mov dword [ebx + TSS_ES + 8], 0x10
+    mov dword [ebx + TSS_ES + 12], 0x10
+    mov dword [ebx + TSS_ES + 16], 0x10
+    mov dword [ebx + TSS_ES + 20], 0x10
+    ret
+
+task_b:
+    str eax
+    mov esi, ROM(msg_in_b)
+    call report
+    mov eax, [TSS_A + TSS_EIP]
+    mov esi, ROM(msg_saved_ok)
+    cmp eax, ROM(after_jmp)
+    je .ok
+    mov esi, ROM(msg_saved_bad)
+.ok:
+    call print32
+    NEWLINE
+    jmp 0x18:0                      ; back to the first task
+
+task_c:
+    movzx eax, word [TSS_C]         ; previous task link
+    mov esi, ROM(msg_in_c)
+    call report
+    pushfd
+    pop eax
+    shr eax, 14
+    and eax, 1
+    mov esi, ROM(msg_c_nt)
+    call report
+    iretd                           ; NT set: back to the task that called
+
+task_df:
+    pop eax                         ; the error code, pushed on this task's stack
+    mov esi, ROM(msg_df)
+    call report
+    str eax
+    mov esi, ROM(msg_df_tr)
+    call report
+    movzx eax, word [TSS_DF]        ; previous task link
+    mov esi, ROM(msg_link)
+    call report
+    pushfd
+    pop eax
+    shr eax, 14                     ; NT
+    and eax, 1
+    mov esi, ROM(msg_nt)
+    call report
+    mov eax, [TSS_A + TSS_EIP]
+    mov esi, ROM(msg_fault_ok)
+    cmp eax, ROM(fault_here)
+    je .ok
+    mov esi, ROM(msg_fault_bad)
+.ok:
+    call print32
+    NEWLINE
+    mov esi, ROM(msg_done)
+    call print32
+    NEWLINE
+    cli
+    hlt
+
+; report: prints the string at ESI, then EAX in hex and a newline.
+report:
+    call print32
+    call hex32
+    NEWLINE
+    ret
+
+LIB16
+LIB32
+
+align 8
+gdt:
+    dq 0
+    dq 0x00cf9b000000ffff                       ; 08h code
+    dq 0x00cf93000000ffff                       ; 10h data
+    dq 0x0000890000000067 | (TSS_A << 16)       ; 18h TSS A
+    dq 0x0000890000000067 | (TSS_B << 16)       ; 20h TSS B
+    dq 0x0000890000000067 | (TSS_DF << 16)      ; 28h TSS DF
+    dq 0x0000890000000067 | (TSS_C << 16)       ; 30h TSS C
+gdt_end:
+gdt_ptr:
+    dw gdt_end - gdt - 1
+    dd ROM(gdt)
+gdt_ram_ptr:
+    dw gdt_end - gdt - 1
+    dd GDT_RAM
+
+align 8
+idt:
+    times 8 dq 0
+    dw 0, 0x28                      ; 8: #DF, a task gate to TSS DF
+    db 0, 0x85
+    dw 0
+    times 5 dq 0                    ; 9-13 not present
+idt_end:
+idt_ptr:
+    dw idt_end - idt - 1
+    dd ROM(idt)
+
+msg_in_b:      db "tasks: in task B after a far JMP: TR = ", 0
+msg_saved_ok:  db "tasks: task A's TSS holds the EIP after its JMP", 0
+msg_saved_bad: db "tasks: task A's TSS does NOT hold the EIP after its JMP", 0
+msg_back:      db "tasks: back in task A after a far JMP: TR = ", 0
+msg_b_type:    db "tasks: task B's descriptor type after leaving it by JMP: ", 0
+msg_in_c:      db "tasks: in task C after a far CALL: its previous task link = ", 0
+msg_c_nt:      db "tasks: in task C: EFLAGS.NT = ", 0
+msg_back_iret: db "tasks: back in task A after task C's IRET: TR = ", 0
+msg_c_type:    db "tasks: task C's descriptor type after its IRET: ", 0
+msg_a_nt:      db "tasks: task A's EFLAGS.NT = ", 0
+msg_df:        db "tasks: #DF through a task gate, error code on the new stack: ", 0
+msg_df_tr:     db "tasks: the #DF task's TR = ", 0
+msg_link:      db "tasks: its previous task link = ", 0
+msg_nt:        db "tasks: its EFLAGS.NT = ", 0
+msg_fault_ok:  db "tasks: task A's TSS holds the EIP of the faulting instruction", 0
+msg_fault_bad: db "tasks: task A's TSS does NOT hold the EIP of the faulting instruction", 0
+msg_no_df:     db "tasks: NOT faulted", 0
+msg_done:      db "tasks: done", 0
+
+ROM_END
