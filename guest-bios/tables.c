@@ -285,29 +285,37 @@ static u64 build_fadt(struct acpi_area *a, const struct bios_platform *p, u64 fa
     return gpa;
 }
 
-/* MADT (5.2.12): the local APIC, the I/O APIC, ISA IRQ0 on GSI 2, the SCI
- * level-triggered active-high, LINT1 as NMI. */
+/* MADT (5.2.12): one processor local APIC per vCPU (ACPI processor UID
+ * and APIC ID both the vCPU's number, enabled), the I/O APIC, ISA IRQ0 on
+ * GSI 2, the SCI level-triggered active-high, LINT1 as NMI on all. */
+#define MADT_LAPIC_ENTRY 8
 static u64 build_madt(struct acpi_area *a, const struct bios_platform *p)
 {
     static const u8 entries_template[] = {
-        0, 8, 0, 0, 1, 0, 0, 0,                  /* processor local APIC: UID 0, ID 0, enabled */
         1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* I/O APIC: ID 0, address (below), GSI base 0 */
         2, 10, 0, 0, 2, 0, 0, 0, 0, 0,           /* override: ISA IRQ0 -> GSI 2, conforming */
         2, 10, 0, 0, 0, 0, 0, 0, 0x0d, 0,        /* override: ISA IRQ(SCI) -> GSI, high, level */
         4, 6, 0xff, 0, 0, 1,                     /* local APIC NMI: all processors, LINT1 */
     };
+    unsigned cpus = p->vcpus ? p->vcpus : 1;
     u8 *t;
-    size_t len = sizeof(struct acpi_header) + 8 + sizeof(entries_template);
+    size_t lapics = cpus * MADT_LAPIC_ENTRY;
+    size_t len = sizeof(struct acpi_header) + 8 + lapics + sizeof(entries_template);
     u64 gpa = place(a, len, (void **)&t);
     u8 *e = t + sizeof(struct acpi_header) + 8;
     u32 lapic = (u32)p->lapic_base, ioapic = (u32)p->ioapic_base, sci = p->sci_irq;
     memcpy(t + sizeof(struct acpi_header), &lapic, 4);
     u32 pcat_compat = 1; /* dual 8259s present */
     memcpy(t + sizeof(struct acpi_header) + 4, &pcat_compat, 4);
+    for (unsigned i = 0; i < cpus; i++) {
+        u8 entry[MADT_LAPIC_ENTRY] = {0, MADT_LAPIC_ENTRY, (u8)i, (u8)i, 1, 0, 0, 0};
+        memcpy(e + i * MADT_LAPIC_ENTRY, entry, sizeof(entry));
+    }
+    e += lapics;
     memcpy(e, entries_template, sizeof(entries_template));
-    memcpy(e + 8 + 4, &ioapic, 4);
-    e[8 + 12 + 10 + 3] = (u8)sci;                /* source IRQ */
-    memcpy(e + 8 + 12 + 10 + 4, &sci, 4);        /* GSI */
+    memcpy(e + 4, &ioapic, 4);
+    e[12 + 10 + 3] = (u8)sci;                /* source IRQ */
+    memcpy(e + 12 + 10 + 4, &sci, 4);        /* GSI */
     header((struct acpi_header *)t, "APIC", (u32)len, 3);
     return gpa;
 }

@@ -31,6 +31,10 @@ struct arch_ops {
     void (*vcpu_destroy)(struct vcpu *v);
     /* The state after RESET: real mode, CS:IP = F000:FFF0 (SDM 3A 9.1.1). */
     void (*vcpu_reset)(struct vcpu *v);
+    /* A start-up IPI to a vCPU waiting for one: real mode at vector's
+     * page, CS = vector << 8 with base vector << 12, IP = 0 (SDM 3A
+     * 9.4.4 / 8.4.4.1), the rest as after INIT. */
+    void (*vcpu_startup)(struct vcpu *v, u8 vector);
     /* Makes this CPU v's: VT-x: its VMCS active and current here (VMCLEARed
      * first on the CPU it was active on, SDM 3C 25.11.1) with this CPU's
      * host-state fields; AMD-V: an ASID of this CPU's current generation.

@@ -101,8 +101,8 @@ static bool parse_vcpus(struct parser *ps, const char *key, const char *value, v
     const char *rest;
     if (!parse_u64(value, &n, &rest) || *rest)
         return fail(ps, "bad value '%s' for %s: expected a number", value, key);
-    if (n != 1)
-        return fail(ps, "%s = %s: Zazen runs one vCPU per domain for now", key, value);
+    if (n < 1 || n > CONFIG_MAX_VCPUS)
+        return fail(ps, "%s = %s is out of range: from 1 to %u", key, value, CONFIG_MAX_VCPUS);
     *(unsigned *)field = (unsigned)n;
     return true;
 }

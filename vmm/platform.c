@@ -11,6 +11,8 @@
 #include "lock.h"
 #include "kernel_boot.h"
 #include "mm.h"
+#include "percpu.h"
+#include "sched.h"
 #include "string.h"
 #include "tpr.h"
 #include "walltime.h"
@@ -127,6 +129,21 @@ static void guest_post(void *ctx, u8 code)
 static void guest_pam_changed(void *ctx, unsigned segment, enum pam_access access)
 {
     domain_set_pam(ctx, segment, access);
+}
+
+/* The vCPU on this CPU makes the access now (the device model runs on
+ * the CPU of the vCPU whose exit reached it). */
+static unsigned current_vcpu_id(void *ctx)
+{
+    struct vcpu *v = atomic_load(&this_cpu()->rq->curr);
+    return v && v->domain == ctx ? v->id : 0;
+}
+
+static void vcpu_signal(void *ctx, unsigned cpu)
+{
+    struct domain *d = ctx;
+    if (cpu < d->vcpu_count)
+        sched_notify(d->vcpus[cpu]);
 }
 
 /* ---- the built-in BIOS's tables ---- */
@@ -307,6 +324,9 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .post = guest_post,
         .pam_changed = guest_pam_changed,
         .ctx = d,
+        .cpus = d->cfg->vcpus,
+        .current_cpu = current_vcpu_id,
+        .cpu_signal = vcpu_signal,
     };
     for (unsigned i = 0; i < 4; i++)
         cfg.disks[i] = d->disks[i].data ? &d->disks[i] : NULL;
@@ -401,7 +421,7 @@ static void deliver_pending_interrupt(struct vcpu *v)
      * moment it sets IF: looking again now would find the same answer. */
     if (v->irq_window_requested && !(v->rflags & RFLAGS_IF))
         return;
-    v->no_interrupt_pending = !pc_interrupt_pending(pc);
+    v->no_interrupt_pending = !pc_interrupt_pending(pc, v->id);
     if (v->no_interrupt_pending) {
         request_interrupt_window(v, false);
         return;
@@ -411,7 +431,7 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     }
     request_interrupt_window(v, false);
-    int vector = pc_interrupt_ack(pc);
+    int vector = pc_interrupt_ack(pc, v->id);
     if (vector < 0)
         return;
     struct vcpu_event ev = {EVENT_EXTERNAL_INTR, (u8)vector, false, 0, 0};
@@ -443,5 +463,6 @@ void platform_reset(struct domain *d)
         vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);
         d->vcpus[i]->halted = false;
+        d->vcpus[i]->wait_for_sipi = i > 0;
     }
 }

@@ -117,6 +117,35 @@ TEST(tables_madt)
     CHECK_EQ(sci_level, 1);
 }
 
+/* vcpus = 4: one enabled local APIC per vCPU, IDs and UIDs 0-3 in order. */
+TEST(tables_madt_lists_each_vcpu)
+{
+    struct bios_platform smp = pc;
+    smp.vcpus = 4;
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&smp, write_ram, NULL);
+    u64 m = find("APIC");
+    CHECK(m != 0);
+    CHECK(sum_ok(m, rd32(m + 4)));
+    u64 e = m + 44, end = m + rd32(m + 4);
+    unsigned lapics = 0, ioapics = 0;
+    while (e < end) {
+        u8 type = ram[e], len = ram[e + 1];
+        CHECK(len >= 2);
+        if (type == 0) {
+            CHECK_EQ(ram[e + 2], lapics); /* ACPI processor UID */
+            CHECK_EQ(ram[e + 3], lapics); /* APIC ID */
+            CHECK_EQ(ram[e + 4] & 1, 1);  /* enabled */
+            lapics++;
+        }
+        ioapics += type == 1;
+        e += len;
+    }
+    CHECK_EQ(e, end);
+    CHECK_EQ(lapics, 4);
+    CHECK_EQ(ioapics, 1);
+}
+
 TEST(tables_isa_pc_describes_no_apics)
 {
     struct bios_platform isa = pc;
