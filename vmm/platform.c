@@ -462,7 +462,7 @@ void platform_reset(struct domain *d)
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         vcpu_reset(d->vcpus[i]);
         request_interrupt_window(d->vcpus[i], false);
-        d->vcpus[i]->halted = false;
+        d->vcpus[i]->halted = d->vcpus[i]->halted_masked = false;
         d->vcpus[i]->wait_for_sipi = i > 0;
     }
 }

@@ -53,6 +53,14 @@ static u64 next_host_deadline(struct vcpu *v, u64 until)
 static bool halt_blocks(struct vcpu *v)
 {
     struct domain *d = v->domain;
+    if (v->halted_masked) {
+        /* Only INIT (take_startup_messages) or an NMI ends this halt. */
+        v->sched.wake_at = ~0ull;
+        if (!d->pc.lapic[v->id].nmi_pending)
+            return true;
+        v->halted = v->halted_masked = false;
+        return false;
+    }
     if (pc_interrupt_pending(&d->pc, v->id)) {
         v->halted = false;
         return false;
@@ -78,7 +86,7 @@ static void take_startup_messages(struct vcpu *v)
     if (lapic_take_init(l)) {
         vcpu_reset(v);
         lapic_init_ipi(l);
-        v->halted = false;
+        v->halted = v->halted_masked = false;
         v->wait_for_sipi = true;
         v->irq_window_requested = false;
         arch->request_interrupt_window(v, false);

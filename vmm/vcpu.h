@@ -71,6 +71,9 @@ struct vcpu {
     /* An application processor after RESET or INIT: it runs nothing
      * until a start-up IPI (SDM 3A 9.4.4 / 8.4.4, docs/smp.md). */
     bool wait_for_sipi;
+    /* In HLT with interrupts disabled, in a domain of several vCPUs (a
+     * CPU the OS took offline): only INIT or an NMI ends it (SDM 2B HLT). */
+    bool halted_masked;
     struct sched_vcpu sched;
     /* Added to the host TSC to give the guest's (RDTSC, the devices'
      * clock): it keeps the guest's TSC going forward when the vCPU moves
