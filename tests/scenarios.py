@@ -650,24 +650,30 @@ LINUX_TSC = {
 
 
 def linux_ipis_on_every_cpu(n):
-    """The `ipi` lines tools/linux-init prints from /proc/interrupts
-    (rescheduling, function call, TLB shootdown: one count per CPU): every
-    CPU took some interprocessor interrupts."""
+    """The `ipi` lines tools/linux-init prints from /proc/interrupts (one
+    count per CPU): every CPU took rescheduling (RES) and function-call
+    (CAL) IPIs; TLB shootdowns are reported alongside."""
     def check(lines):
-        totals = [0] * n
-        seen = []
+        counts = {}
         for line in lines:
             m = re.search(r"ZAZEN-LINUX: ipi (\w+):((?: \d+)+)", line)
-            if not m:
-                continue
-            counts = [int(c) for c in m.group(2).split()]
-            if len(counts) != n:
-                return False, "%d counts on %r" % (len(counts), line)
-            seen.append(m.group(1))
-            totals = [t + c for t, c in zip(totals, counts)]
-        if not seen:
-            return False, "no ipi lines"
-        return all(totals), "IPIs per CPU %s (%s)" % (totals, " ".join(seen))
+            if m:
+                counts[m.group(1)] = [int(c) for c in m.group(2).split()]
+        ok = all(k in counts and len(counts[k]) == n and all(counts[k]) for k in ("RES", "CAL"))
+        return ok, "per CPU: %s" % counts
+    return check
+
+
+def linux_pinned_checksums(n):
+    """tools/linux-init's task pinned on each CPU: it ran there, and every
+    CPU computed the same checksum."""
+    def check(lines):
+        sums = {}
+        for line in lines:
+            m = re.search(r"ZAZEN-LINUX: checksum pinned on cpu (\d+): ([0-9a-f]{32}) \(ran on (\d+)\)", line)
+            if m and m.group(1) == m.group(3):
+                sums[int(m.group(1))] = m.group(2)
+        return sorted(sums) == list(range(n)) and len(set(sums.values())) == 1, "%s" % sums
     return check
 
 
@@ -698,8 +704,11 @@ def linux_scenario(platform, variant):
     smp_lines, smp_checks = [], []
     if smp > 1:
         # every vCPU online, and every one took IPIs (tools/linux-init)
-        smp_lines = ["(linux) ZAZEN-LINUX: cpus online: 0-%d" % (smp - 1)]
-        smp_checks = [("IPIs on every CPU", linux_ipis_on_every_cpu(smp))]
+        smp_lines = ["(linux) ZAZEN-LINUX: cpus online: 0-%d" % (smp - 1),
+                     "(linux) ZAZEN-LINUX: cpu 1 offline: 0%s; online again: 0-%d" % (
+                         "" if smp == 2 else ",2-%d" % (smp - 1), smp - 1)]
+        smp_checks = [("IPIs on every CPU", linux_ipis_on_every_cpu(smp)),
+                      ("the same checksum pinned on every CPU", linux_pinned_checksums(smp))]
     return Scenario(
         "linux" if variant == "pc" else "linux-" + variant, cfg, platform=platform, files=files, memory="512M",
         timeout=1500 if platform != "qemu-svm" else 300,
