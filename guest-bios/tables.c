@@ -320,6 +320,83 @@ static u64 build_madt(struct acpi_area *a, const struct bios_platform *p)
     return gpa;
 }
 
+/* ---- MultiProcessor Specification 1.4 (chapter 4) ---- */
+
+#define MP_IOAPIC_ID 0 /* as the MADT has it */
+#define MP_BUS_PCI 0
+#define MP_BUS_ISA 1
+
+static void mp_entry(u8 **e, const u8 *bytes, size_t len)
+{
+    memcpy(*e, bytes, len);
+    *e += len;
+}
+
+/* I/O interrupt assignment (4.3.4): ISA IRQ irq on I/O APIC pin pin. */
+static void mp_io_interrupt(u8 **e, u8 type, u16 flags, u8 irq, u8 pin)
+{
+    u8 entry[8] = {3, type, (u8)flags, (u8)(flags >> 8), MP_BUS_ISA, irq, MP_IOAPIC_ID, pin};
+    mp_entry(e, entry, sizeof(entry));
+}
+
+/* The configuration table (4.2, 4.3) in the ACPI area: a processor entry
+ * per vCPU (APIC ID = its number, the first the BSP), the PCI and ISA
+ * buses, the I/O APIC, the ISA IRQs on their pins as the MADT has them
+ * (IRQ0 on pin 2, the SCI level-triggered active-high, the 8259s' ExtINT
+ * on pin 0), and LINT0 ExtINT / LINT1 NMI on every local APIC; the
+ * floating pointer (4.1) in the EBDA's first KiB. No IMCR: virtual wire
+ * mode (feature byte 2 bit 7 clear). Older OSes read it; ACPI OSes read
+ * the MADT. */
+static void build_mptable(struct acpi_area *a, const struct bios_platform *p, bios_write_fn write, void *ctx)
+{
+    unsigned cpus = p->vcpus ? p->vcpus : 1;
+    size_t len = 44 + cpus * 20 + 2 * 8 + 8 + 16 * 8 + 2 * 8;
+    u8 *t;
+    u64 gpa = place(a, len, (void **)&t);
+    u8 *e = t + 44;
+    for (unsigned i = 0; i < cpus; i++) {
+        u8 cpu[20] = {0, (u8)i, 0x14, (u8)(1 | (i == 0 ? 2 : 0))}; /* enabled; BP */
+        memcpy(cpu + 4, &p->cpu_signature, 4);
+        memcpy(cpu + 8, &p->cpu_features, 4);
+        mp_entry(&e, cpu, sizeof(cpu));
+    }
+    static const u8 buses[] = {1, MP_BUS_PCI, 'P', 'C', 'I', ' ', ' ', ' ', 1, MP_BUS_ISA, 'I', 'S', 'A', ' ', ' ', ' '};
+    mp_entry(&e, buses, sizeof(buses));
+    u8 ioapic[8] = {2, MP_IOAPIC_ID, 0x11, 1};
+    u32 ioapic_base = (u32)p->ioapic_base;
+    memcpy(ioapic + 4, &ioapic_base, 4);
+    mp_entry(&e, ioapic, sizeof(ioapic));
+    mp_io_interrupt(&e, 3, 0, 0, 0); /* ExtINT: the 8259s on pin 0 */
+    for (u8 irq = 0; irq < 16; irq++) {
+        if (irq == 2)
+            continue; /* the cascade */
+        u16 flags = irq == p->sci_irq ? 0x0d : 0; /* SCI: active high (01), level (11); else conforming */
+        mp_io_interrupt(&e, 0, flags, irq, irq == 0 ? 2 : irq);
+    }
+    static const u8 lints[] = {4, 3, 0, 0, MP_BUS_ISA, 0, 0xff, 0,  /* ExtINT -> LINT0 of every local APIC */
+                               4, 1, 0, 0, MP_BUS_ISA, 0, 0xff, 1}; /* NMI -> LINT1 of every local APIC */
+    mp_entry(&e, lints, sizeof(lints));
+    u16 count = (u16)(cpus + 2 + 1 + 16 + 2);
+    u16 length = (u16)len;
+    u32 lapic = (u32)p->lapic_base;
+    memcpy(t, "PCMP", 4);
+    memcpy(t + 4, &length, 2);
+    t[6] = 4; /* spec revision 1.4 */
+    memcpy(t + 8, "ZAZEN   ", 8);
+    memcpy(t + 16, "Zazen VM    ", 12);
+    memcpy(t + 34, &count, 2);
+    memcpy(t + 36, &lapic, 4);
+    t[7] = acpi_checksum(t, len);
+
+    u8 fp[16] = {'_', 'M', 'P', '_'};
+    u32 table = (u32)gpa;
+    memcpy(fp + 4, &table, 4);
+    fp[8] = 1; /* length in 16-byte paragraphs */
+    fp[9] = 4; /* spec revision 1.4 */
+    fp[10] = acpi_checksum(fp, sizeof(fp));
+    write(ctx, BIOS_MP_FLOATING_ADDR, fp, sizeof(fp));
+}
+
 static u64 build_root(struct acpi_area *a, const char *sig, const u64 *tables, unsigned n, unsigned entry_size)
 {
     u8 *t;
@@ -638,6 +715,8 @@ void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void 
         tables[n++] = build_madt(&area, p); /* an ISA PC describes no APICs */
     u64 rsdt = build_root(&area, "RSDT", tables, n, 4);
     u64 xsdt = build_root(&area, "XSDT", tables, n, 8);
+    if (p->pci)
+        build_mptable(&area, p, write, ctx); /* an ISA PC describes no APICs */
     write(ctx, area.base, area.buf, area.used);
 
     struct acpi_rsdp rsdp;

@@ -188,7 +188,7 @@ def mgmt_scenario():
                "MGMT shutdown -w: shut down", "zazen: all domains ended"],
         # linux and small run or halt as they please; the spinner always runs
         patterns=[r"MGMT plot: True \d{4,} bytes", r"MGMT states: (r-----|-b----) (r-----|-b----) r-----",
-                  r"MGMT destroy small: gone True, free memory rose 3(2[89]\d\d|30\d\d) KiB",
+                  r"MGMT destroy small: gone True, free memory rose 3(2[89]\d\d|3[01]\d\d) KiB",
                   r"MGMT tool list: linux +1 +256 +1 [rb-]{6} +[0-9.]+",
                   r"MGMT tool list: spin +2 +4 +1 r----- +[0-9.]+",
                   r"MGMT tool top: +spin +r----- +\d+ +\d+\.\d +4096 +1 +\d+ .*io \d+.*",
