@@ -46,6 +46,7 @@ struct domain_config {
     unsigned line; /* of the [domain NAME] header */
     u64 memory;
     unsigned vcpus;
+    unsigned vcpus_line;                        /* where vcpus was given; 0: not given */
     enum platform_kind platform;
     struct config_file firmware;                /* name[0] == 0: the built-in Zazen BIOS */
     struct config_file disks[CONFIG_MAX_DISKS]; /* name[0] == 0: none */
