@@ -200,6 +200,15 @@ void sched_notify(struct vcpu *v)
         after_wake(rq, v, preempt);
         return;
     }
+    if (v->sched.state == VCPU_RUNNABLE) {
+        /* Waiting for its CPU: an interrupt for it is a wake-up too, and
+         * the policy may let it preempt (an IPI's sender often spins
+         * until the target answers), or an idle CPU take it. */
+        bool preempt = policy->wake(rq, v, rdtsc());
+        spin_unlock(&rq->lock);
+        after_wake(rq, v, preempt);
+        return;
+    }
     bool kick = v->sched.state == VCPU_RUNNING && rq->cpu != this_cpu();
     spin_unlock(&rq->lock);
     /* No hazard: the IPI alone makes the guest exit, and v->sched.event
