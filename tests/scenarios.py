@@ -711,7 +711,8 @@ def linux_scenario(platform, variant):
                       ("the same checksum pinned on every CPU", linux_pinned_checksums(smp))]
     return Scenario(
         "linux" if variant == "pc" else "linux-" + variant, cfg, platform=platform, files=files, memory="512M",
-        timeout=1500 if platform != "qemu-svm" else 300,
+        # several vCPUs share the host's CPUs (and Bochs's one): slower
+        timeout=(1500 if platform != "qemu-svm" else 300) * (2 if smp > 1 else 1),
         lines=lines,
         patterns=[r"\(linux\) SYSLINUX 6\.\d+ .*" if variant != "cdrom" else r"\(linux\) Zazen Linux guest: loading .*",
                   r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*",
