@@ -136,6 +136,13 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     domain_devices_unlock(d);
     for (;;) {
         smp_service();
+        /* CPU 0 serves the console (and the shell, which may act on any
+         * domain) before taking this domain's device lock. */
+        if (c->index == 0) {
+            u64 t = rdtsc();
+            if (t >= console_service_due())
+                console_service(t);
+        }
         /* The device model is the domain's, shared by its vCPUs: held
          * from here to the entry, and from the exit through its handler. */
         domain_devices_lock(d);
@@ -176,8 +183,6 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             break;
         }
         u64 now = rdtsc();
-        if (c->index == 0 && now >= console_service_due())
-            console_service(now);
         if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
             end = SLICE_PREEMPTED;
             break;
