@@ -89,10 +89,10 @@
 #define ICR_LO_WRITABLE 0x000ccfffu /* all but delivery status (12) and reserved bits */
 #define ICR_HI_DEST_SHIFT 24
 #define ICR_HI_WRITABLE 0xff000000u
-#define SHORTHAND_NONE 0u
-#define SHORTHAND_SELF 1u
-#define SHORTHAND_ALL_INCLUDING_SELF 2u
-#define SHORTHAND_ALL_EXCLUDING_SELF 3u
+#define SHORTHAND_NONE LAPIC_SHORTHAND_NONE
+#define SHORTHAND_SELF LAPIC_SHORTHAND_SELF
+#define SHORTHAND_ALL_INCLUDING_SELF LAPIC_SHORTHAND_ALL_INCLUDING_SELF
+#define SHORTHAND_ALL_EXCLUDING_SELF LAPIC_SHORTHAND_ALL_EXCLUDING_SELF
 #define APIC_BROADCAST 0xffu
 
 /* Divide configuration register, 11.5.4, Figure 11-10: bits 0, 1 and 3. */
@@ -133,6 +133,14 @@ static u32 priority_class(u32 v) { return (v >> 4) & 0xf; }
 
 static bool hw_enabled(const struct lapic *l) { return l->apic_base & LAPIC_BASE_EN; }
 static bool sw_enabled(const struct lapic *l) { return l->svr & SVR_APIC_ENABLE; }
+
+/* Something arrived that this APIC's CPU must look at: on a system bus
+ * the platform hears of it (it may be another CPU's APIC that changed). */
+static void signal_cpu(struct lapic *l)
+{
+    if (l->system_bus)
+        l->system_bus->signal(l->system_bus->ctx, l);
+}
 static u32 timer_mode(const struct lapic *l) { return (l->lvt[LVT_TIMER] & LVT_TIMER_MODE) >> LVT_TIMER_MODE_SHIFT; }
 static u32 lvt_delivery_mode(u32 lvt) { return (lvt & LVT_DELIVERY_MODE) >> LVT_DELIVERY_MODE_SHIFT; }
 
@@ -149,7 +157,7 @@ static u32 lapic_ppr(const struct lapic *l)
 
 /* APR, 11.6.2.4 (P6 lowest-priority arbitration), computed as the SDM
  * gives it; nothing here arbitrates with it. */
-static u32 lapic_apr(const struct lapic *l)
+u32 lapic_arbitration_priority(const struct lapic *l)
 {
     int irrv = vec_highest(l->irr), isrv = vec_highest(l->isr);
     u32 tpr_class = priority_class(l->tpr);
@@ -203,6 +211,7 @@ static void lapic_accept_fixed(struct lapic *l, u8 vector, bool level)
         vec_set(l->tmr, vector);
     else
         vec_clear(l->tmr, vector);
+    signal_cpu(l);
 }
 
 /* A local interrupt from an LVT entry (11.5.1), edge triggered. The timer
@@ -216,8 +225,8 @@ static void lapic_lvt_signal(struct lapic *l, enum lvt_entry which)
         return;
     switch (lvt_delivery_mode(lvt)) {
     case APIC_DM_FIXED:
-        lapic_accept_fixed(l, (u8)(lvt & LVT_VECTOR), false);
-        break;
+        lapic_accept_fixed(l, (u8)(lvt & LVT_VECTOR), false); /* signals */
+        return;
     case APIC_DM_NMI:
         l->nmi_pending = true;
         break;
@@ -225,8 +234,9 @@ static void lapic_lvt_signal(struct lapic *l, enum lvt_entry which)
         l->init_pending = true;
         break;
     default: /* SMI: no SMM; ExtINT: see above */
-        break;
+        return;
     }
+    signal_cpu(l);
 }
 
 void lapic_deliver(struct lapic *l, const struct apic_message *m)
@@ -256,8 +266,10 @@ void lapic_deliver(struct lapic *l, const struct apic_message *m)
             l->extint_pending = true;
         break;
     default: /* SMI (no SMM), reserved modes */
-        break;
+        return;
     }
+    if (m->delivery_mode != APIC_DM_FIXED && m->delivery_mode != APIC_DM_LOWEST)
+        signal_cpu(l);
 }
 
 /* 11.6.2.1 (physical) and 11.6.2.2 (logical, flat and cluster models). */
@@ -448,6 +460,34 @@ static void lapic_send_ipi(struct lapic *l)
     if (level_trigger && !(lo & ICR_LEVEL_ASSERT))
         return;
     lapic_deliver(l, &m);
+}
+
+/* On a system bus: the platform finds the destinations (11.6.2) and
+ * delivers. Table 11-3: with the self shorthand only fixed IPIs are
+ * valid; SMI is refused (no SMM); a level de-assert (the INIT "level
+ * de-assert" of older processors) does nothing on an xAPIC. */
+static void lapic_send_ipi_on_bus(struct lapic *l)
+{
+    u32 lo = l->icr_lo;
+    u32 mode = (lo >> ICR_DELIVERY_MODE_SHIFT) & 7;
+    u32 shorthand = (lo >> ICR_SHORTHAND_SHIFT) & 3;
+    bool level_trigger = lo & ICR_TRIGGER_LEVEL;
+    struct apic_message m = {
+        .vector = (u8)(lo & ICR_VECTOR),
+        .delivery_mode = (u8)mode,
+        .logical = lo & ICR_LOGICAL,
+        .dest = (u8)(l->icr_hi >> ICR_HI_DEST_SHIFT),
+        .level_triggered = false, /* IPIs are edges: 11.6.1, trigger mode is for INIT de-assert only */
+    };
+    if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && m.vector < FIRST_VALID_VECTOR)
+        lapic_error(l, ESR_SEND_ILLEGAL_VECTOR);
+    if (level_trigger && !(lo & ICR_LEVEL_ASSERT))
+        return;
+    if (mode == APIC_DM_SMI || mode == 3 || mode == APIC_DM_EXTINT)
+        return;
+    if (shorthand == SHORTHAND_SELF && mode != APIC_DM_FIXED)
+        return;
+    l->system_bus->send_ipi(l->system_bus->ctx, l, &m, shorthand);
 }
 
 /* ---- the timer (11.5.4) ---- */
@@ -693,7 +733,7 @@ static u32 lapic_read_reg(struct lapic *l, u32 off)
     case REG_ID: return l->id;
     case REG_VERSION: return LAPIC_VERSION;
     case REG_TPR: return l->tpr;
-    case REG_APR: return lapic_apr(l);
+    case REG_APR: return lapic_arbitration_priority(l);
     case REG_PPR: return lapic_ppr(l);
     case REG_EOI: return 0;                 /* write-only */
     case REG_RRD: return 0;                 /* remote read: not on xAPIC (11.6.1) */
@@ -729,7 +769,10 @@ static void lapic_write_reg(struct lapic *l, u32 off, u32 value)
     case REG_ESR: lapic_write_esr(l); break;
     case REG_ICR_LO:
         l->icr_lo = value & ICR_LO_WRITABLE;
-        lapic_send_ipi(l);
+        if (l->system_bus)
+            lapic_send_ipi_on_bus(l);
+        else
+            lapic_send_ipi(l);
         break;
     case REG_ICR_HI: l->icr_hi = value & ICR_HI_WRITABLE; break;
     case REG_TIMER_INITIAL: lapic_write_initial_count(l, value); break;
@@ -772,15 +815,36 @@ static void lapic_mmio_write(void *dev, u64 addr, u8 size, u64 value)
 
 /* ---- the MMIO page and IA32_APIC_BASE ---- */
 
+bool lapic_page_read(struct lapic *l, u64 addr, u8 size, u64 *value)
+{
+    if (!l->mmio_claimed || addr - l->mmio_base >= LAPIC_MMIO_SIZE)
+        return false;
+    *value = lapic_mmio_read(l, addr, size);
+    return true;
+}
+
+void lapic_page_write(struct lapic *l, u64 addr, u8 size, u64 value)
+{
+    if (l->mmio_claimed && addr - l->mmio_base < LAPIC_MMIO_SIZE)
+        lapic_mmio_write(l, addr, size, value);
+}
+
+/* On a system bus the platform owns the page: "claimed" only records
+ * where this APIC answers. */
 static void lapic_unmap(struct lapic *l)
 {
-    if (l->mmio_claimed)
+    if (l->mmio_claimed && !l->system_bus)
         bus_release_mmio(l->env->bus, l->mmio_base, l);
     l->mmio_claimed = false;
 }
 
 static bool lapic_map(struct lapic *l, u64 base)
 {
+    if (l->system_bus) {
+        l->mmio_claimed = true;
+        l->mmio_base = base;
+        return true;
+    }
     l->mmio_claimed = bus_claim_mmio(l->env->bus, base, LAPIC_MMIO_SIZE, lapic_mmio_read, lapic_mmio_write, l, "lapic");
     if (l->mmio_claimed)
         l->mmio_base = base;
@@ -814,6 +878,15 @@ static void lapic_reset_registers(struct lapic *l)
     l->sipi_vector = 0;
 }
 
+void lapic_init_ipi(struct lapic *l)
+{
+    bool sipi = l->sipi_pending;
+    u8 vector = l->sipi_vector;
+    lapic_reset_registers(l);
+    l->sipi_pending = sipi;
+    l->sipi_vector = vector;
+}
+
 void lapic_reset(struct lapic *l)
 {
     lapic_reset_registers(l);
@@ -822,10 +895,13 @@ void lapic_reset(struct lapic *l)
     lapic_map(l, LAPIC_DEFAULT_BASE);
 }
 
-bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
-                void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx)
+static bool lapic_setup(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+                        void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx,
+                        const struct lapic_system_bus *system_bus, unsigned index)
 {
     memset(l, 0, sizeof(*l));
+    l->system_bus = system_bus;
+    l->index = index;
     l->env = env;
     l->reset_id = apic_id;
     l->bsp = bsp;
@@ -836,6 +912,19 @@ bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
     periodic_init(&l->periodic, env->clock, lapic_timer_tick, l);
     lapic_reset(l);
     return l->mmio_claimed;
+}
+
+bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+                void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx)
+{
+    return lapic_setup(l, env, apic_id, bsp, eoi_broadcast, ctx, NULL, 0);
+}
+
+void lapic_init_on_bus(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+                       void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx,
+                       const struct lapic_system_bus *system_bus, unsigned index)
+{
+    lapic_setup(l, env, apic_id, bsp, eoi_broadcast, ctx, system_bus, index);
 }
 
 u64 lapic_get_base(const struct lapic *l) { return l->apic_base; }

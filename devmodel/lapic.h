@@ -28,6 +28,27 @@
 #define LAPIC_BASE_EXTD BIT(10) /* x2APIC enable: not supported here */
 #define LAPIC_BASE_EN BIT(11)   /* APIC global enable */
 
+/* ICR destination shorthands, bits 19:18 (SDM 3A 11.6.1, Figure 11-12). */
+#define LAPIC_SHORTHAND_NONE 0u
+#define LAPIC_SHORTHAND_SELF 1u
+#define LAPIC_SHORTHAND_ALL_INCLUDING_SELF 2u
+#define LAPIC_SHORTHAND_ALL_EXCLUDING_SELF 3u
+
+struct lapic;
+
+/* The system bus between the local APICs of an SMP platform (devmodel/
+ * pc.c): the platform routes what an ICR sends, is told when an APIC
+ * gets something its CPU must look at (so the core can wake or kick that
+ * vCPU), and owns the shared MMIO page, routing each access to the APIC
+ * of the CPU that makes it (every CPU sees its own APIC at the same
+ * address, SDM 3A 11.4.1). Without one, an APIC is alone: IPIs reach
+ * itself only and it claims its page on the bus. */
+struct lapic_system_bus {
+    void (*send_ipi)(void *ctx, struct lapic *from, const struct apic_message *m, unsigned shorthand);
+    void (*signal)(void *ctx, struct lapic *to);
+    void *ctx;
+};
+
 /* The local vector table entries: CMCI, timer, thermal, performance
  * counters, LINT0, LINT1, error (SDM 3A 11.5.1). */
 #define LAPIC_LVT_ENTRIES 7
@@ -67,6 +88,8 @@ struct lapic {
     u8 maxphyaddr;
 
     u8 reset_id;      /* the APIC ID RESET restores */
+    unsigned index;   /* its CPU's number on the platform (lapic_init_on_bus) */
+    const struct lapic_system_bus *system_bus; /* NULL: alone */
     bool bsp;
     void (*eoi_broadcast)(void *ctx, u8 vector);
     void *ctx;
@@ -77,6 +100,22 @@ struct lapic {
  * not move in memory afterwards (its timers point into it). */
 bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
                 void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx);
+/* The same for one APIC of several on a system bus: the platform owns
+ * the MMIO page (lapic_page_read/_write) and routes IPIs. */
+void lapic_init_on_bus(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+                       void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx,
+                       const struct lapic_system_bus *system_bus, unsigned index);
+/* An access to the APIC page by this APIC's CPU (on a system bus). False
+ * from lapic_page_read when the APIC does not answer there (disabled, or
+ * moved elsewhere): the access goes nowhere. */
+bool lapic_page_read(struct lapic *l, u64 addr, u8 size, u64 *value);
+void lapic_page_write(struct lapic *l, u64 addr, u8 size, u64 value);
+/* INIT (SDM 3A 11.4.7.3): the registers as after RESET but the APIC ID
+ * and base, and a start-up IPI that is waiting stays. */
+void lapic_init_ipi(struct lapic *l);
+/* 11.6.2.4: the arbitration priority, for lowest-priority delivery. */
+u32 lapic_arbitration_priority(const struct lapic *l);
+
 /* The state after RESET (SDM 3A 11.4.7.1), IA32_APIC_BASE included. */
 void lapic_reset(struct lapic *l);
 

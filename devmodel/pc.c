@@ -6,6 +6,94 @@
 #include "../vmm/format.h"
 #include "../vmm/string.h"
 
+/* ---- the APIC system bus (SDM 3A 11.6.2 destinations, 11.6.1
+ * shorthands; 82093AA 3.2.4 for the I/O APIC's messages) ---- */
+
+static u32 all_cpus(const struct pc *pc) { return (u32)(BIT(pc->cpus) - 1); }
+
+/* The APICs a message addressed by (logical, dest) reaches, one bit each. */
+static u32 destinations(const struct pc *pc, bool logical, u8 dest)
+{
+    u32 set = 0;
+    for (unsigned i = 0; i < pc->cpus; i++)
+        if (lapic_matches_dest(&pc->lapic[i], logical, dest))
+            set |= (u32)BIT(i);
+    return set;
+}
+
+/* Lowest priority (11.6.2.4): the destination whose arbitration priority
+ * class is lowest; among equals the choice rotates, so a busy interrupt
+ * is spread over the CPUs as the chipset's round robin does. */
+static unsigned lowest_priority_of(struct pc *pc, u32 targets)
+{
+    unsigned best = 0;
+    u32 best_class = ~0u;
+    for (unsigned k = 0; k < pc->cpus; k++) {
+        unsigned i = (pc->lowest_priority_next + k) % pc->cpus;
+        if (!(targets & BIT(i)))
+            continue;
+        u32 class = lapic_arbitration_priority(&pc->lapic[i]) >> 4;
+        if (class < best_class) {
+            best = i;
+            best_class = class;
+        }
+    }
+    pc->lowest_priority_next = (best + 1) % pc->cpus;
+    return best;
+}
+
+static void deliver_to(struct pc *pc, const struct apic_message *m, u32 targets)
+{
+    if (!targets)
+        return;
+    if (m->delivery_mode == APIC_DM_LOWEST) {
+        lapic_deliver(&pc->lapic[lowest_priority_of(pc, targets)], m);
+        return;
+    }
+    for (unsigned i = 0; i < pc->cpus; i++)
+        if (targets & BIT(i))
+            lapic_deliver(&pc->lapic[i], m);
+}
+
+static void apic_bus_send_ipi(void *ctx, struct lapic *from, const struct apic_message *m, unsigned shorthand)
+{
+    struct pc *pc = ctx;
+    u32 self = (u32)BIT(from->index), targets;
+    switch (shorthand) {
+    case LAPIC_SHORTHAND_SELF: targets = self; break;
+    case LAPIC_SHORTHAND_ALL_INCLUDING_SELF: targets = all_cpus(pc); break;
+    case LAPIC_SHORTHAND_ALL_EXCLUDING_SELF: targets = all_cpus(pc) & ~self; break;
+    default: targets = destinations(pc, m->logical, m->dest); break;
+    }
+    deliver_to(pc, m, targets);
+}
+
+static void apic_bus_signal(void *ctx, struct lapic *to)
+{
+    struct pc *pc = ctx;
+    if (pc->cpu_signal)
+        pc->cpu_signal(pc->ctx, to->index);
+}
+
+/* The APIC page: every CPU reaches its own APIC at the address (11.4.1). */
+static struct lapic *accessing_apic(struct pc *pc)
+{
+    unsigned cpu = pc->current_cpu ? pc->current_cpu(pc->ctx) : 0;
+    return &pc->lapic[cpu < pc->cpus ? cpu : 0];
+}
+
+static u64 apic_page_read(void *dev, u64 addr, u8 size)
+{
+    u64 value = 0;
+    lapic_page_read(accessing_apic(dev), addr, size, &value);
+    return value;
+}
+
+static void apic_page_write(void *dev, u64 addr, u8 size, u64 value)
+{
+    lapic_page_write(accessing_apic(dev), addr, size, value);
+}
+
 /* ---- interrupt lines ---- */
 
 /* An ISA IRQ goes to its 8259 input and to the matching I/O APIC pin;
@@ -13,19 +101,38 @@
  * in PC chipsets. */
 static unsigned ioapic_pin_of(unsigned gsi) { return gsi == 0 ? PC_IOAPIC_PIN_IRQ0 : gsi; }
 
+/* The 8259's INTR reaches every CPU's LINT0 (MP spec 3.6.2.2, virtual
+ * wire); the CPUs that let it through must look. */
+static void signal_extint(struct pc *pc)
+{
+    if (!pc->cpu_signal || !pic_intr(&pc->pic))
+        return;
+    for (unsigned i = 0; i < pc->cpus; i++)
+        if (lapic_passes_extint(&pc->lapic[i]))
+            pc->cpu_signal(pc->ctx, i);
+}
+
 static void pc_set_irq(void *ctx, unsigned gsi, bool level)
 {
     struct pc *pc = ctx;
-    if (gsi < 16)
+    if (gsi < 16) {
         pic_set_irq(&pc->pic, gsi, level);
+        if (level && pc->cpus > 1)
+            signal_extint(pc);
+    }
     if (pc->kind == PC_PCI && gsi < 24 && gsi != 2)
         ioapic_set_irq(&pc->ioapic, ioapic_pin_of(gsi), level);
 }
 
+/* One CPU: its APIC takes every message (as before SMP); several: the
+ * message's destination decides. */
 static void ioapic_to_lapic(void *ctx, const struct apic_message *m)
 {
     struct pc *pc = ctx;
-    lapic_deliver(&pc->lapic, m);
+    if (pc->cpus == 1)
+        lapic_deliver(&pc->lapic[0], m);
+    else
+        deliver_to(pc, m, destinations(pc, m->logical, m->dest));
 }
 
 static void lapic_eoi_to_ioapic(void *ctx, u8 vector)
@@ -35,23 +142,25 @@ static void lapic_eoi_to_ioapic(void *ctx, u8 vector)
         ioapic_eoi(&pc->ioapic, vector);
 }
 
-bool pc_interrupt_pending(const struct pc *pc)
+bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
 {
-    if (lapic_pending(&pc->lapic) >= 0)
+    const struct lapic *l = &pc->lapic[cpu];
+    if (lapic_pending(l) >= 0)
         return true;
-    return lapic_passes_extint(&pc->lapic) && pic_intr(&pc->pic);
+    return lapic_passes_extint(l) && pic_intr(&pc->pic);
 }
 
-bool pc_nmi_ack(struct pc *pc) { return lapic_take_nmi(&pc->lapic); }
+bool pc_nmi_ack(struct pc *pc, unsigned cpu) { return lapic_take_nmi(&pc->lapic[cpu]); }
 
-int pc_interrupt_ack(struct pc *pc)
+int pc_interrupt_ack(struct pc *pc, unsigned cpu)
 {
-    int vector = lapic_pending(&pc->lapic);
+    struct lapic *l = &pc->lapic[cpu];
+    int vector = lapic_pending(l);
     if (vector >= 0) {
-        lapic_ack(&pc->lapic, (u8)vector);
+        lapic_ack(l, (u8)vector);
         return vector;
     }
-    if (lapic_passes_extint(&pc->lapic) && pic_intr(&pc->pic))
+    if (lapic_passes_extint(l) && pic_intr(&pc->pic))
         return pic_inta(&pc->pic);
     return -1;
 }
@@ -72,7 +181,7 @@ static void set_cmos_word(struct rtc *r, u8 index, u64 value)
  * SeaBIOS takes its RAM size from when fw_cfg has no etc/e820), above
  * 4 GiB in 64 KiB units (5Bh-5Dh), and the CPU count less one (5Fh, as
  * SeaBIOS and QEMU have it). */
-static void fill_cmos(struct pc *pc, u64 ram)
+static void fill_cmos(struct pc *pc, u64 ram, unsigned cpus)
 {
     struct rtc *r = &pc->rtc;
     set_cmos_word(r, 0x15, 640);
@@ -83,7 +192,7 @@ static void fill_cmos(struct pc *pc, u64 ram)
     rtc_nvram_write(r, 0x5b, 0);
     rtc_nvram_write(r, 0x5c, 0);
     rtc_nvram_write(r, 0x5d, 0);
-    rtc_nvram_write(r, 0x5f, 0); /* one vCPU per domain */
+    rtc_nvram_write(r, 0x5f, (u8)(cpus - 1));
     rtc_nvram_write(r, 0x10, 0x00); /* no floppy drives */
     rtc_nvram_write(r, 0x14, 0x02); /* equipment: FPU present, EGA/VGA, no floppy */
 }
@@ -100,6 +209,11 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
 {
     memset(pc, 0, sizeof(*pc));
     pc->kind = cfg->kind;
+    pc->cpus = cfg->cpus ? MIN(cfg->cpus, PC_MAX_CPUS) : 1;
+    pc->current_cpu = cfg->current_cpu;
+    pc->cpu_signal = cfg->cpu_signal;
+    pc->ctx = cfg->ctx;
+    pc->apic_bus = (struct lapic_system_bus){apic_bus_send_ipi, apic_bus_signal, pc};
     clock_init(&pc->clock);
     bus_init(&pc->bus);
     pc->irq = (struct dm_irq){pc_set_irq, pc};
@@ -115,15 +229,23 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
         return fail(why, why_size, "16550 UARTs");
     if (!rtc_init(&pc->rtc, env, &cfg->time))
         return fail(why, why_size, "RTC");
-    fill_cmos(pc, cfg->ram_size);
+    fill_cmos(pc, cfg->ram_size, pc->cpus);
     if (!kbc_init(&pc->kbc, env, cfg->reset, cfg->ctx))
         return fail(why, why_size, "8042 keyboard controller");
     if (!acpi_pm_init(&pc->pm, env, PC_ACPI_PM_BASE, PC_SCI_GSI, cfg->poweroff, cfg->reset, cfg->ctx))
         return fail(why, why_size, "ACPI PM block");
     if (!sysctl_init(&pc->sysctl, env, cfg->reset, cfg->post, cfg->ctx))
         return fail(why, why_size, "ports 92h and 80h");
-    if (!lapic_init(&pc->lapic, env, 0, true, lapic_eoi_to_ioapic, pc))
-        return fail(why, why_size, "local APIC");
+    if (pc->cpus == 1) {
+        if (!lapic_init(&pc->lapic[0], env, 0, true, lapic_eoi_to_ioapic, pc))
+            return fail(why, why_size, "local APIC");
+    } else {
+        for (unsigned i = 0; i < pc->cpus; i++)
+            lapic_init_on_bus(&pc->lapic[i], env, (u8)i, i == 0, lapic_eoi_to_ioapic, pc, &pc->apic_bus, i);
+        if (!bus_claim_mmio(&pc->bus, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, apic_page_read, apic_page_write, pc,
+                            "lapic"))
+            return fail(why, why_size, "local APICs' page");
+    }
     if (!fw_cfg_init(&pc->fw_cfg, env))
         return fail(why, why_size, "fw_cfg device");
     struct ide_disk *disks[4];
@@ -138,7 +260,7 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
     }
     if (cfg->kind == PC_PVH) { /* the bus again, with the chips a PVH domain reaches */
         bus_init(&pc->bus);
-        if (!lapic_init(&pc->lapic, env, 0, true, lapic_eoi_to_ioapic, pc) || !pit_init(&pc->pit, env) ||
+        if (!lapic_init(&pc->lapic[0], env, 0, true, lapic_eoi_to_ioapic, pc) || !pit_init(&pc->pit, env) ||
             !acpi_pm_init(&pc->pm, env, PC_ACPI_PM_BASE, PC_SCI_GSI, cfg->poweroff, cfg->reset, cfg->ctx))
             return fail(why, why_size, "PVH container");
     }
@@ -155,7 +277,8 @@ void pc_reset(struct pc *pc)
     kbc_reset(&pc->kbc);
     acpi_pm_reset(&pc->pm);
     sysctl_reset(&pc->sysctl);
-    lapic_reset(&pc->lapic);
+    for (unsigned i = 0; i < pc->cpus; i++)
+        lapic_reset(&pc->lapic[i]);
     fw_cfg_reset(&pc->fw_cfg);
     if (pc->kind == PC_PCI) {
         ioapic_reset(&pc->ioapic);

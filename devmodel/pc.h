@@ -27,6 +27,7 @@
 #define PC_IOAPIC_BASE 0xfec00000ull
 #define PC_ACPI_PM_BASE 0xb000
 #define PC_SCI_GSI 9
+#define PC_MAX_CPUS 16 /* local APICs: IDs 0 to 15 */
 
 /* PC_PVH: the container of a Xen PVH domain. Its chips exist as on the
  * ISA PC but only the local APIC, the ACPI PM block (power-off, the PM
@@ -49,6 +50,14 @@ struct pc_config {
     void (*post)(void *ctx, u8 code);
     pam_changed_fn pam_changed; /* PC_PCI: the i440FX's PAM moved a segment of C0000h-FFFFFh */
     void *ctx;
+    /* CPUs, 1 to PC_MAX_CPUS (0 counts as 1), each with a local APIC whose
+     * ID is its number. With more than one, the APICs share a system bus
+     * (docs/smp.md): current_cpu says whose CPU makes a device access
+     * (the APIC page answers with that CPU's APIC), and cpu_signal that a
+     * CPU has an interrupt, INIT or start-up message to look at. */
+    unsigned cpus;
+    unsigned (*current_cpu)(void *ctx);
+    void (*cpu_signal)(void *ctx, unsigned cpu);
 };
 
 struct pc {
@@ -66,7 +75,13 @@ struct pc {
     struct acpi_pm pm;
     struct sysctl sysctl;
     struct ide ide;
-    struct lapic lapic;
+    struct lapic lapic[PC_MAX_CPUS]; /* lapic[i]: CPU i's */
+    unsigned cpus;
+    struct lapic_system_bus apic_bus; /* with cpus > 1 */
+    unsigned lowest_priority_next;    /* where lowest-priority ties start (round robin) */
+    unsigned (*current_cpu)(void *ctx);
+    void (*cpu_signal)(void *ctx, unsigned cpu);
+    void *ctx;
     struct fw_cfg fw_cfg; /* QEMU's firmware configuration device, for firmware written for QEMU */
     struct ioapic ioapic; /* PC_PCI only */
     struct pci_bus pci;   /* PC_PCI only */
@@ -78,12 +93,12 @@ struct pc {
 bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config *cfg, char *why, size_t why_size);
 /* The devices' power-on state (a guest-requested reset keeps RAM and time). */
 void pc_reset(struct pc *pc);
-/* Is there an interrupt the vCPU should take (when it can)? */
-bool pc_interrupt_pending(const struct pc *pc);
-/* An NMI waits for the CPU (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */
-static inline bool pc_nmi_pending(const struct pc *pc) { return lapic_nmi_waiting(&pc->lapic); }
+/* Is there an interrupt CPU `cpu` should take (when it can)? */
+bool pc_interrupt_pending(const struct pc *pc, unsigned cpu);
+/* An NMI waits for CPU `cpu` (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */
+static inline bool pc_nmi_pending(const struct pc *pc, unsigned cpu) { return lapic_nmi_waiting(&pc->lapic[cpu]); }
 /* Takes it (true if there was one). */
-bool pc_nmi_ack(struct pc *pc);
+bool pc_nmi_ack(struct pc *pc, unsigned cpu);
 /* IRQ0's I/O APIC pin: 2 (pin 0 is the 8259's INTR in PC chipsets). */
 #define PC_IOAPIC_PIN_IRQ0 2
 
@@ -112,6 +127,6 @@ static inline void pc_gate_timers(struct pc *pc)
 /* The CPU takes it: the vector, from the local APIC or, through LINT0 in
  * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
  * request went away. */
-int pc_interrupt_ack(struct pc *pc);
+int pc_interrupt_ack(struct pc *pc, unsigned cpu);
 
 #endif

@@ -289,37 +289,122 @@ static u64 build_fadt(struct acpi_area *a, const struct bios_platform *p, u64 fa
     return gpa;
 }
 
-/* MADT (5.2.12): the local APIC, the I/O APIC, ISA IRQ0 on GSI 2, the SCI
- * level-triggered active-high, LINT1 as NMI. */
+/* MADT (5.2.12): one processor local APIC per vCPU (ACPI processor UID
+ * and APIC ID both the vCPU's number, enabled), the I/O APIC, ISA IRQ0 on
+ * GSI 2, the SCI level-triggered active-high, LINT1 as NMI on all. */
+#define MADT_LAPIC_ENTRY 8
 static u64 build_madt(struct acpi_area *a, const struct bios_platform *p)
 {
     static const u8 entries_template[] = {
-        0, 8, 0, 0, 1, 0, 0, 0,                  /* processor local APIC: UID 0, ID 0, enabled */
         1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* I/O APIC: ID 0, address (below), GSI base 0 */
         2, 10, 0, 0, 2, 0, 0, 0, 0, 0,           /* override: ISA IRQ0 -> GSI 2, conforming */
         2, 10, 0, 0, 0, 0, 0, 0, 0x0d, 0,        /* override: ISA IRQ(SCI) -> GSI, high, level */
         4, 6, 0xff, 0, 0, 1,                     /* local APIC NMI: all processors, LINT1 */
     };
+    unsigned cpus = p->vcpus ? p->vcpus : 1;
     u8 *t;
-    size_t len = sizeof(struct acpi_header) + 8 + sizeof(entries_template);
+    size_t lapics = cpus * MADT_LAPIC_ENTRY;
+    size_t len = sizeof(struct acpi_header) + 8 + lapics + sizeof(entries_template);
     u64 gpa = place(a, len, (void **)&t);
     u8 *e = t + sizeof(struct acpi_header) + 8;
     u32 lapic = (u32)p->lapic_base, ioapic = (u32)p->ioapic_base, sci = p->sci_irq;
     memcpy(t + sizeof(struct acpi_header), &lapic, 4);
     u32 pcat_compat = 1; /* dual 8259s present */
     memcpy(t + sizeof(struct acpi_header) + 4, &pcat_compat, 4);
+    for (unsigned i = 0; i < cpus; i++) {
+        u8 entry[MADT_LAPIC_ENTRY] = {0, MADT_LAPIC_ENTRY, (u8)i, (u8)i, 1, 0, 0, 0};
+        memcpy(e + i * MADT_LAPIC_ENTRY, entry, sizeof(entry));
+    }
+    e += lapics;
     memcpy(e, entries_template, sizeof(entries_template));
-    memcpy(e + 8 + 4, &ioapic, 4);
-    e[8 + 12 + 10 + 3] = (u8)sci;                /* source IRQ */
-    memcpy(e + 8 + 12 + 10 + 4, &sci, 4);        /* GSI */
-    if (p->pvh) { /* Xen's PVH MADT: the local APIC and its NMI, no I/O APIC, no 8259s */
+    memcpy(e + 4, &ioapic, 4);
+    e[12 + 10 + 3] = (u8)sci;                /* source IRQ */
+    memcpy(e + 12 + 10 + 4, &sci, 4);        /* GSI */
+    if (p->pvh) { /* Xen's PVH MADT: the local APICs and their NMI, no I/O APIC, no 8259s */
         pcat_compat = 0;
         memcpy(t + sizeof(struct acpi_header) + 4, &pcat_compat, 4);
-        memmove(e + 8, e + 8 + 12 + 10 + 10, 6);
-        len = sizeof(struct acpi_header) + 8 + 8 + 6;
+        memmove(e, e + 12 + 10 + 10, 6);
+        len = sizeof(struct acpi_header) + 8 + lapics + 6;
     }
     header((struct acpi_header *)t, "APIC", (u32)len, 3);
     return gpa;
+}
+
+/* ---- MultiProcessor Specification 1.4 (chapter 4) ---- */
+
+#define MP_IOAPIC_ID 0 /* as the MADT has it */
+#define MP_BUS_PCI 0
+#define MP_BUS_ISA 1
+
+static void mp_entry(u8 **e, const u8 *bytes, size_t len)
+{
+    memcpy(*e, bytes, len);
+    *e += len;
+}
+
+/* I/O interrupt assignment (4.3.4): ISA IRQ irq on I/O APIC pin pin. */
+static void mp_io_interrupt(u8 **e, u8 type, u16 flags, u8 irq, u8 pin)
+{
+    u8 entry[8] = {3, type, (u8)flags, (u8)(flags >> 8), MP_BUS_ISA, irq, MP_IOAPIC_ID, pin};
+    mp_entry(e, entry, sizeof(entry));
+}
+
+/* The configuration table (4.2, 4.3) in the ACPI area: a processor entry
+ * per vCPU (APIC ID = its number, the first the BSP), the PCI and ISA
+ * buses, the I/O APIC, the ISA IRQs on their pins as the MADT has them
+ * (IRQ0 on pin 2, the SCI level-triggered active-high, the 8259s' ExtINT
+ * on pin 0), and LINT0 ExtINT / LINT1 NMI on every local APIC; the
+ * floating pointer (4.1) in the EBDA's first KiB. No IMCR: virtual wire
+ * mode (feature byte 2 bit 7 clear). Older OSes read it; ACPI OSes read
+ * the MADT. */
+static void build_mptable(struct acpi_area *a, const struct bios_platform *p, bios_write_fn write, void *ctx)
+{
+    unsigned cpus = p->vcpus ? p->vcpus : 1;
+    size_t len = 44 + cpus * 20 + 2 * 8 + 8 + 16 * 8 + 2 * 8;
+    u8 *t;
+    u64 gpa = place(a, len, (void **)&t);
+    u8 *e = t + 44;
+    for (unsigned i = 0; i < cpus; i++) {
+        u8 cpu[20] = {0, (u8)i, 0x14, (u8)(1 | (i == 0 ? 2 : 0))}; /* enabled; BP */
+        memcpy(cpu + 4, &p->cpu_signature, 4);
+        memcpy(cpu + 8, &p->cpu_features, 4);
+        mp_entry(&e, cpu, sizeof(cpu));
+    }
+    static const u8 buses[] = {1, MP_BUS_PCI, 'P', 'C', 'I', ' ', ' ', ' ', 1, MP_BUS_ISA, 'I', 'S', 'A', ' ', ' ', ' '};
+    mp_entry(&e, buses, sizeof(buses));
+    u8 ioapic[8] = {2, MP_IOAPIC_ID, 0x11, 1};
+    u32 ioapic_base = (u32)p->ioapic_base;
+    memcpy(ioapic + 4, &ioapic_base, 4);
+    mp_entry(&e, ioapic, sizeof(ioapic));
+    mp_io_interrupt(&e, 3, 0, 0, 0); /* ExtINT: the 8259s on pin 0 */
+    for (u8 irq = 0; irq < 16; irq++) {
+        if (irq == 2)
+            continue; /* the cascade */
+        u16 flags = irq == p->sci_irq ? 0x0d : 0; /* SCI: active high (01), level (11); else conforming */
+        mp_io_interrupt(&e, 0, flags, irq, irq == 0 ? 2 : irq);
+    }
+    static const u8 lints[] = {4, 3, 0, 0, MP_BUS_ISA, 0, 0xff, 0,  /* ExtINT -> LINT0 of every local APIC */
+                               4, 1, 0, 0, MP_BUS_ISA, 0, 0xff, 1}; /* NMI -> LINT1 of every local APIC */
+    mp_entry(&e, lints, sizeof(lints));
+    u16 count = (u16)(cpus + 2 + 1 + 16 + 2);
+    u16 length = (u16)len;
+    u32 lapic = (u32)p->lapic_base;
+    memcpy(t, "PCMP", 4);
+    memcpy(t + 4, &length, 2);
+    t[6] = 4; /* spec revision 1.4 */
+    memcpy(t + 8, "ZAZEN   ", 8);
+    memcpy(t + 16, "Zazen VM    ", 12);
+    memcpy(t + 34, &count, 2);
+    memcpy(t + 36, &lapic, 4);
+    t[7] = acpi_checksum(t, len);
+
+    u8 fp[16] = {'_', 'M', 'P', '_'};
+    u32 table = (u32)gpa;
+    memcpy(fp + 4, &table, 4);
+    fp[8] = 1; /* length in 16-byte paragraphs */
+    fp[9] = 4; /* spec revision 1.4 */
+    fp[10] = acpi_checksum(fp, sizeof(fp));
+    write(ctx, BIOS_MP_FLOATING_ADDR, fp, sizeof(fp));
 }
 
 static u64 build_root(struct acpi_area *a, const char *sig, const u64 *tables, unsigned n, unsigned entry_size)
@@ -640,6 +725,8 @@ void bios_tables_build(const struct bios_platform *p, bios_write_fn write, void 
         tables[n++] = build_madt(&area, p); /* an ISA PC describes no APICs */
     u64 rsdt = build_root(&area, "RSDT", tables, n, 4);
     u64 xsdt = build_root(&area, "XSDT", tables, n, 8);
+    if (p->pci)
+        build_mptable(&area, p, write, ctx); /* an ISA PC describes no APICs */
     write(ctx, area.base, area.buf, area.used);
 
     struct acpi_rsdp rsdp;

@@ -14,6 +14,7 @@
 #define BIOS_EBDA_BASE 0x9f000u      /* 4 KiB extended BIOS data area */
 #define BIOS_EBDA_KIB 4
 #define BIOS_RSDP_ADDR 0x9f010u      /* in the EBDA's first KiB, where OSes search */
+#define BIOS_MP_FLOATING_ADDR 0x9f040u /* the MP floating pointer, also in its first KiB (MP spec 4.1) */
 #define BIOS_INFO_ADDR 0x9f100u      /* struct bios_info: what the ROM reads */
 #define BIOS_ACPI_SIZE 0x10000u      /* the last 64 KiB of RAM hold the ACPI tables */
 #define BIOS_ROM_SIZE 0x10000u       /* the ROM: F0000h-FFFFFh and FFFF0000h-FFFFFFFFh */

@@ -382,6 +382,16 @@ static void svm_vcpu_enter_flat32(struct vcpu *v, u32 eip)
     sv(v)->flush_tlb = true;
 }
 
+/* A start-up IPI after INIT (the state above): real mode at the vector's
+ * page, CS = vector << 8, base vector << 12, IP = 0 (SDM 3A 9.4.4.1 /
+ * 8.4.4.1). */
+static void svm_vcpu_startup(struct vcpu *v, u8 vector)
+{
+    struct vmcb_save *g = &sv(v)->vmcb->save;
+    set_segment(&g->cs, (u16)(vector << 8), (u64)vector << 12, 0xffff, 0x9b);
+    v->rip = 0;
+}
+
 /* An intercepted #DB has already updated DR6 in the VMCB, as on any
  * delivery (APM 2 15.12); Zazen hands every #DB back to the guest
  * (vmm/reflect.c), and delivering it clears DR7.GD (APM 2 13.1.1.5), or
@@ -699,6 +709,7 @@ const struct arch_ops svm_ops = {
     .vcpu_destroy = svm_vcpu_destroy,
     .vcpu_reset = svm_vcpu_reset,
     .vcpu_enter_flat32 = svm_vcpu_enter_flat32,
+    .vcpu_startup = svm_vcpu_startup,
     .vcpu_load = svm_vcpu_load,
     .vcpu_put = svm_vcpu_put,
     .vcpu_run = svm_vcpu_run,

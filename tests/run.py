@@ -198,13 +198,13 @@ def run_scenarios(results, selected, which):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--only", action="append", default=[],
-                   help="run tests whose name starts with this (repeatable)")
+                   help="run tests whose name starts with this, or is exactly it with a trailing $ (repeatable)")
     p.add_argument("--thirdparty", action="store_true",
                    help="run the slow third-party scenarios (scenarios.THIRDPARTY, make test-thirdparty) instead")
     args = p.parse_args()
 
     def selected(name):
-        return not args.only or any(name.startswith(o) for o in args.only)
+        return not args.only or any(name == o[:-1] if o.endswith("$") else name.startswith(o) for o in args.only)
 
     results = Results()
     if args.thirdparty:

@@ -36,6 +36,10 @@ struct arch_ops {
      * TR a 32-bit busy TSS of limit 67h; CR0 = PE|ET; EFLAGS = 2. The
      * entry state of a Xen PVH kernel (Xen docs/misc/pvh.pandoc). */
     void (*vcpu_enter_flat32)(struct vcpu *v, u32 eip);
+    /* A start-up IPI to a vCPU waiting for one: real mode at vector's
+     * page, CS = vector << 8 with base vector << 12, IP = 0 (SDM 3A
+     * 9.4.4 / 8.4.4.1), the rest as after INIT. */
+    void (*vcpu_startup)(struct vcpu *v, u8 vector);
     /* Makes this CPU v's: VT-x: its VMCS active and current here (VMCLEARed
      * first on the CPU it was active on, SDM 3C 25.11.1) with this CPU's
      * host-state fields; AMD-V: an ASID of this CPU's current generation.

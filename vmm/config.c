@@ -101,9 +101,10 @@ static bool parse_vcpus(struct parser *ps, const char *key, const char *value, v
     const char *rest;
     if (!parse_u64(value, &n, &rest) || *rest)
         return fail(ps, "bad value '%s' for %s: expected a number", value, key);
-    if (n != 1)
-        return fail(ps, "%s = %s: Zazen runs one vCPU per domain for now", key, value);
+    if (n < 1 || n > CONFIG_MAX_VCPUS)
+        return fail(ps, "%s = %s is out of range: from 1 to %u", key, value, CONFIG_MAX_VCPUS);
     *(unsigned *)field = (unsigned)n;
+    ps->cur->vcpus_line = ps->line;
     return true;
 }
 
@@ -428,6 +429,11 @@ static bool finish_domain(struct parser *ps)
         return fail_at(ps, d->line, "domain '%s' boots from a CD-ROM but names no cdrom", d->name);
     if (d->cdrom.name[0] && d->disks[2].name[0])
         return fail_at(ps, d->cdrom.line, "cdrom and disk2 both want the secondary master (line %u)", d->disks[2].line);
+    /* The APs are found through the MADT or the MP table, which describe
+     * the APICs of the PCI PC only (docs/smp.md). */
+    if (d->vcpus > 1 && d->platform == PLATFORM_ISA)
+        return fail_at(ps, d->vcpus_line, "vcpus = %u needs platform = pc: the ISA PC describes no local APICs",
+                       d->vcpus);
     return finish_kernel_boot(ps, d);
 }
 

@@ -14,6 +14,7 @@
 #define CONFIG_MIN_MEMORY (1 * MiB)
 #define CONFIG_MIN_MEMORY_BIOS (2 * MiB) /* the built-in BIOS keeps 64 KiB of ACPI tables at the top */
 #define CONFIG_MAX_MEMORY (3 * GiB)
+#define CONFIG_MAX_VCPUS 16 /* vCPUs per domain (docs/smp.md) */
 #define CONFIG_MAX_FIRMWARE (16 * MiB) /* a flash part ending at 4 GiB, clear of the APICs at FEC00000h */
 #define CONFIG_TRACE_MAX_EXITS 4096 /* trace = N: 40 bytes an exit, at most 160 KiB a domain */
 #define CONFIG_CMDLINE_MAX 256      /* cmdline = ...: one config line holds it */
@@ -50,6 +51,7 @@ struct domain_config {
     unsigned line; /* of the [domain NAME] header */
     u64 memory;
     unsigned vcpus;
+    unsigned vcpus_line;                        /* where vcpus was given; 0: not given */
     enum platform_kind platform;
     enum domain_type type;                      /* type = hvm (default) | pvh */
     unsigned type_line;

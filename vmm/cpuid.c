@@ -43,6 +43,8 @@
  * with the architectural checks (SDM 3A 12.11): firmware written for PCs
  * (U-Boot) uses them without asking CPUID. */
 #define LEAF1_EDX_MTRR BIT(12)
+#define LEAF1_EDX_HTT BIT(28)
+#define EXT1_ECX_CMP_LEGACY BIT(1)
 #define LEAF1_EDX_MCE BIT(7)
 #define LEAF1_EDX_MCA BIT(14)
 #define LEAF1_EDX_APIC BIT(9)
@@ -176,6 +178,49 @@ static u32 xsave_features(u32 host_ecx, const struct cpuid_view *view)
     return ecx;
 }
 
+/* ---- topology: one package of vcpu_count cores, one thread each ---- */
+
+static unsigned vcpus_of(const struct cpuid_view *view) { return view->vcpu_count ? view->vcpu_count : 1; }
+
+/* The APIC ID bits that number the cores: ceil(log2(cores)). */
+static u32 core_id_bits(unsigned cores)
+{
+    u32 bits = 0;
+    while ((1u << bits) < cores)
+        bits++;
+    return bits;
+}
+
+/* SDM 2A CPUID leaf 0BH: sub-leaf 0 the SMT level (one thread, shift 0),
+ * sub-leaf 1 the core level (shift to the package ID, the cores in it),
+ * then invalid levels (type 0); EDX the x2APIC ID at every sub-leaf. */
+static struct cpuid_regs extended_topology_leaf(u32 subleaf, const struct cpuid_view *view)
+{
+    unsigned n = vcpus_of(view);
+    struct cpuid_regs r = {.ecx = subleaf & 0xff, .edx = view->vcpu_id};
+    if (subleaf == 0) {
+        r.ebx = 1;
+        r.ecx |= 1u << 8; /* SMT */
+    } else if (subleaf == 1) {
+        r.eax = core_id_bits(n);
+        r.ebx = n;
+        r.ecx |= 2u << 8; /* core */
+    }
+    return r;
+}
+
+static void topology_leaf1(struct cpuid_regs *r, const struct cpuid_view *view)
+{
+    unsigned n = vcpus_of(view);
+    /* EBX: initial APIC ID in 31:24; 23:16 the addressable logical
+     * processor IDs in the package (with HTT set when above one); the
+     * CLFLUSH size kept. */
+    u32 ids = n > 1 ? 1u << core_id_bits(n) : 1;
+    r->ebx = (r->ebx & 0x0000ffff) | (ids << 16) | (view->vcpu_id << 24);
+    if (n > 1)
+        r->edx |= LEAF1_EDX_HTT;
+}
+
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view)
 {
     if ((leaf & 0xffff0000) == CPUID_HYPERVISOR_BASE)
@@ -203,11 +248,12 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         if (view->apic_disabled)
             r.edx &= ~LEAF1_EDX_APIC;
-        /* EBX: initial APIC ID in 31:24, one logical processor, CLFLUSH size kept. */
-        r.ebx = (r.ebx & 0x0000ffff) | (1u << 16) | (view->vcpu_id << 24);
+        topology_leaf1(&r, view);
         break;
     case 0x4:
-        r.eax &= 0x3ff; /* cache type/level kept; one core, one thread sharing */
+        /* Cache type/level kept; one thread shares each cache; EAX 31:26
+         * the cores in the package less one (SDM 2A CPUID leaf 04H). */
+        r.eax = (r.eax & 0x3ff) | (r.eax & 0x1f ? (vcpus_of(view) - 1) << 26 : 0);
         break;
     case 0x7:
         if (subleaf == 0) {
@@ -223,15 +269,27 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         r = xsave_leaf(subleaf, view);
         break;
     case 0xb:
+        /* One vCPU: no topology enumeration (as before SMP); several: it. */
+        r = vcpus_of(view) > 1 ? extended_topology_leaf(subleaf, view) : (struct cpuid_regs){0};
+        break;
     case 0x1f:
-        r = (struct cpuid_regs){0}; /* no topology enumeration: one CPU */
+        r = (struct cpuid_regs){0}; /* absent: leaf 0Bh says it all */
         break;
     case 0x80000001:
         r.ecx &= EXT1_ECX_KEEP; /* drops SVM, MONITORX, topology extensions, ... */
+        /* AMD: CmpLegacy, the cores of leaf 1 EBX are cores, not threads
+         * (APM 3 CPUID Fn8000_0001 ECX bit 1). */
+        if (vcpus_of(view) > 1 && !is_intel(view))
+            r.ecx |= EXT1_ECX_CMP_LEGACY;
         r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         break;
     case 0x80000008:
-        r.ecx &= ~0xf0ffu; /* one core (AMD NC = 0); keep the address sizes in EAX */
+        /* AMD: NC (7:0) the cores less one, ApicIdSize (15:12) the APIC ID
+         * bits that number them (APM 3 CPUID Fn8000_0008 ECX); Intel:
+         * reserved. The address sizes in EAX kept. */
+        r.ecx &= ~0xf0ffu;
+        if (vcpus_of(view) > 1 && !is_intel(view))
+            r.ecx |= (vcpus_of(view) - 1) | core_id_bits(vcpus_of(view)) << 12;
         r.ebx = 0;
         break;
     default:
@@ -271,9 +329,9 @@ u64 cpuid_guest_cr4_reserved(void)
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
     u32 leaf = (u32)v->gpr[GPR_RAX];
-    struct cpuid_view view = {.vcpu_id = v->id, .tsc_khz = host_tsc_khz(), .host = cpuid,
-                              .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
-                              .apic_disabled = !(v->domain->pc.lapic.apic_base & LAPIC_BASE_EN)};
+    struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .tsc_khz = host_tsc_khz(),
+                              .host = cpuid, .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
+                              .apic_disabled = !(v->domain->pc.lapic[v->id].apic_base & LAPIC_BASE_EN)};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
         arch->get_sregs(v, &s);

@@ -18,6 +18,10 @@
 
 struct cpuid_view {
     unsigned vcpu_id;
+    /* The domain's vCPUs (0 counts as 1): with several, the topology
+     * leaves describe one package of that many cores, one thread each,
+     * APIC ID = vCPU number (docs/smp.md), as the MADT and SMBIOS do. */
+    unsigned vcpu_count;
     u64 tsc_khz; /* the guest's TSC rate, reported in leaf 15h on Intel; 0: unknown */
     /* The real CPU's answer. */
     struct cpuid_regs (*host)(u32 leaf, u32 subleaf);

@@ -216,6 +216,7 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
             return fail(why, why_size, "out of memory for a vCPU");
         v->domain = d;
         v->id = i;
+        v->wait_for_sipi = i > 0; /* the BIOS runs on the BSP alone */
         v->sched.affinity = d->cfg->affinity;
         d->vcpus[d->vcpu_count++] = v;
         if (!guest_state_vcpu_init(v))
@@ -255,6 +256,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     strlcpy(d->name, cfg->name, sizeof(d->name));
     spin_init(&d->console_input.lock, "console input");
     spin_init(&d->cpu_window_lock, "cpu-access windows");
+    spin_init(&d->devices_lock, "devices");
     d->sched.weight = cfg->weight;
     d->sched.cap = cfg->cap;
     d->sched.affinity = cfg->affinity;

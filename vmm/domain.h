@@ -14,7 +14,7 @@
 #include "vcpu.h"
 
 #define DOMAIN_MAX_MEM_REGIONS 64
-#define DOMAIN_MAX_VCPUS 1
+#define DOMAIN_MAX_VCPUS CONFIG_MAX_VCPUS
 #define CONSOLE_INPUT_RING 256
 
 /* Console input on its way to the guest: [0] for COM1, [1] for the
@@ -75,6 +75,11 @@ struct domain {
     struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
     unsigned vcpu_count;
     struct pc pc;                /* the emulated PC: every device, its bus and clock */
+    /* With several vCPUs: held while a vCPU touches the device model (its
+     * exits' handlers, device time, interrupt delivery), never while it
+     * runs the guest; "devices" in the lock order, before "runqueue"
+     * (docs/smp.md). A domain of one vCPU does not take it. */
+    struct spinlock devices_lock;
     struct ide_disk disks[4];    /* images the config names, as the IDE sees them */
     struct debugcon debugcon;
     char console_prefix[CONFIG_NAME_MAX + 4]; /* "(name) ": heads its console lines */
@@ -126,6 +131,18 @@ struct domain {
     const struct domain_type_ops *type; /* hvm or pvh (vmm/domain_type.h) */
     struct xen_domain *xen;         /* pvh: the Xen interface's state (vmm/xen/xen.h) */
 };
+
+static inline void domain_devices_lock(struct domain *d)
+{
+    if (d->vcpu_count > 1)
+        spin_lock(&d->devices_lock);
+}
+
+static inline void domain_devices_unlock(struct domain *d)
+{
+    if (d->vcpu_count > 1)
+        spin_unlock(&d->devices_lock);
+}
 
 /* The core's part of an exit's round trip, in the order of the run loop. */
 enum core_phase { PHASE_TIME, PHASE_HANDLER, PHASE_DELIVERY, PHASE_TIMER };

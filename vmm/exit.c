@@ -28,13 +28,31 @@ void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
  * HLT), which is how small guests say they are done. With interrupts
  * enabled the vCPU waits for one: the scheduler blocks it until a device
  * can raise one (vmm/vcpu.c) and runs others meanwhile. */
+/* With several vCPUs, HLT with interrupts disabled is how an OS parks a
+ * CPU it took offline (another vCPU may start it again with INIT): the
+ * domain is done only when no vCPU is left that could. */
+static bool others_can_run(const struct vcpu *v)
+{
+    const struct domain *d = v->domain;
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        const struct vcpu *o = d->vcpus[i];
+        if (o != v && !o->halted_masked && !o->wait_for_sipi)
+            return true;
+    }
+    return false;
+}
+
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
     vcpu_complete_instruction(v, e);
-    if (!(v->rflags & RFLAGS_IF))
-        domain_end_kind(v->domain, END_POWEROFF, "halted with interrupts disabled"); /* Xen's hvm_hlt rule */
-    else
+    if (v->rflags & RFLAGS_IF) {
         v->halted = true;
+    } else if (v->domain->vcpu_count > 1 && others_can_run(v)) {
+        v->halted = true;
+        v->halted_masked = true;
+    } else {
+        domain_end_kind(v->domain, END_POWEROFF, "halted with interrupts disabled"); /* Xen's hvm_hlt rule */
+    }
 }
 
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)

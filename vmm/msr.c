@@ -86,27 +86,27 @@ static bool write_misc_enable(struct vcpu *v, u32 msr, u64 value)
 static bool read_apic_base(struct vcpu *v, u32 msr, u64 *value)
 {
     (void)msr;
-    *value = lapic_get_base(&v->domain->pc.lapic);
+    *value = lapic_get_base(&v->domain->pc.lapic[v->id]);
     return true;
 }
 
 static bool write_apic_base(struct vcpu *v, u32 msr, u64 value)
 {
     (void)msr;
-    return lapic_set_base(&v->domain->pc.lapic, value);
+    return lapic_set_base(&v->domain->pc.lapic[v->id], value);
 }
 
 static bool read_tsc_deadline(struct vcpu *v, u32 msr, u64 *value)
 {
     (void)msr;
-    *value = lapic_read_tsc_deadline(&v->domain->pc.lapic);
+    *value = lapic_read_tsc_deadline(&v->domain->pc.lapic[v->id]);
     return true;
 }
 
 static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
 {
     (void)msr;
-    lapic_write_tsc_deadline(&v->domain->pc.lapic, value);
+    lapic_write_tsc_deadline(&v->domain->pc.lapic[v->id], value);
     return true;
 }
 

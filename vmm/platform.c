@@ -12,6 +12,8 @@
 #include "lock.h"
 #include "kernel_boot.h"
 #include "mm.h"
+#include "percpu.h"
+#include "sched.h"
 #include "string.h"
 #include "tpr.h"
 #include "walltime.h"
@@ -130,6 +132,21 @@ static void guest_post(void *ctx, u8 code)
 static void guest_pam_changed(void *ctx, unsigned segment, enum pam_access access)
 {
     domain_set_pam(ctx, segment, access);
+}
+
+/* The vCPU on this CPU makes the access now (the device model runs on
+ * the CPU of the vCPU whose exit reached it). */
+static unsigned current_vcpu_id(void *ctx)
+{
+    struct vcpu *v = atomic_load(&this_cpu()->rq->curr);
+    return v && v->domain == ctx ? v->id : 0;
+}
+
+static void vcpu_signal(void *ctx, unsigned cpu)
+{
+    struct domain *d = ctx;
+    if (cpu < d->vcpu_count)
+        sched_notify(d->vcpus[cpu]);
 }
 
 /* ---- the built-in BIOS's tables ---- */
@@ -311,6 +328,9 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .post = guest_post,
         .pam_changed = guest_pam_changed,
         .ctx = d,
+        .cpus = d->cfg->vcpus,
+        .current_cpu = current_vcpu_id,
+        .cpu_signal = vcpu_signal,
     };
     for (unsigned i = 0; i < 4 && d->type->ide_disks; i++)
         cfg.disks[i] = d->disks[i].data ? &d->disks[i] : NULL;
@@ -430,20 +450,20 @@ static bool deliver_type_vector(struct vcpu *v)
 static __attribute__((noinline)) bool deliver_nmi_slow(struct vcpu *v)
 {
     struct pc *pc = &v->domain->pc;
-    if (!pc_nmi_pending(pc)) {
+    if (!pc_nmi_pending(pc, v->id)) {
         v->nmi_window_requested = false;
         arch->request_nmi_window(v, false);
         return false;
     }
     v->no_interrupt_pending = false;
     bool open = arch->nmi_window_open(v);
-    if (open && pc_nmi_ack(pc)) {
+    if (open && pc_nmi_ack(pc, v->id)) {
         struct vcpu_event ev = {EVENT_NMI, 2, false, 0, 0};
         arch->inject_event(v, &ev);
     }
     /* Asked again at every look: what the backend must watch for
      * changes while the request stands (AMD-V: the IRET, then a step). */
-    bool want = !open || pc_nmi_pending(pc);
+    bool want = !open || pc_nmi_pending(pc, v->id);
     if (want || v->nmi_window_requested)
         arch->request_nmi_window(v, want);
     v->nmi_window_requested = want;
@@ -453,7 +473,7 @@ static __attribute__((noinline)) bool deliver_nmi_slow(struct vcpu *v)
 /* Cheap when no NMI is about, as nearly always. */
 static inline bool deliver_nmi(struct vcpu *v)
 {
-    if (__builtin_expect(!pc_nmi_pending(&v->domain->pc) && !v->nmi_window_requested, 1))
+    if (__builtin_expect(!pc_nmi_pending(&v->domain->pc, v->id) && !v->nmi_window_requested, 1))
         return false;
     return deliver_nmi_slow(v);
 }
@@ -470,7 +490,7 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     if (v->domain->type->pending_vector && deliver_type_vector(v))
         return;
-    v->no_interrupt_pending = !pc_interrupt_pending(pc);
+    v->no_interrupt_pending = !pc_interrupt_pending(pc, v->id);
     if (v->no_interrupt_pending) {
         request_interrupt_window(v, false);
         return;
@@ -480,7 +500,7 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     }
     request_interrupt_window(v, false);
-    int vector = pc_interrupt_ack(pc);
+    int vector = pc_interrupt_ack(pc, v->id);
     if (vector < 0)
         return;
     struct vcpu_event ev = {EVENT_EXTERNAL_INTR, (u8)vector, false, 0, 0};
@@ -518,7 +538,8 @@ void platform_reset(struct domain *d)
         request_interrupt_window(d->vcpus[i], false);
         d->vcpus[i]->nmi_window_requested = false;
         arch->request_nmi_window(d->vcpus[i], false);
-        d->vcpus[i]->halted = false;
+        d->vcpus[i]->halted = d->vcpus[i]->halted_masked = false;
+        d->vcpus[i]->wait_for_sipi = i > 0;
     }
     if (d->type->start_vcpus)
         d->type->start_vcpus(d);

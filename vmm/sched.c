@@ -186,6 +186,37 @@ void sched_wake(struct vcpu *v)
     after_wake(rq, v, preempt);
 }
 
+void sched_notify(struct vcpu *v)
+{
+    atomic_store(&v->sched.event, 1);
+    if (!atomic_load(&v->sched.cpu))
+        return; /* not handed to the scheduler yet: it will run anyway */
+    if (atomic_load(&this_cpu()->rq->curr) == v)
+        return; /* it runs here: it looks before its next entry */
+    struct run_queue *rq = lock_vcpu_queue(v);
+    if (v->sched.state == VCPU_BLOCKED) {
+        bool preempt = wake_locked(rq, v, rdtsc());
+        spin_unlock(&rq->lock);
+        after_wake(rq, v, preempt);
+        return;
+    }
+    if (v->sched.state == VCPU_RUNNABLE) {
+        /* Waiting for its CPU: an interrupt for it is a wake-up too, and
+         * the policy may let it preempt (an IPI's sender often spins
+         * until the target answers), or an idle CPU take it. */
+        bool preempt = policy->wake(rq, v, rdtsc());
+        spin_unlock(&rq->lock);
+        after_wake(rq, v, preempt);
+        return;
+    }
+    bool kick = v->sched.state == VCPU_RUNNING && rq->cpu != this_cpu();
+    spin_unlock(&rq->lock);
+    /* No hazard: the IPI alone makes the guest exit, and v->sched.event
+     * makes the exit deliver. */
+    if (kick)
+        cpu_raise_hazard(rq->cpu, 0);
+}
+
 /* With rq locked: a paused or blocked vCPU goes back into the queue. */
 static bool make_runnable_locked(struct run_queue *rq, struct vcpu *v, u64 now)
 {
@@ -420,6 +451,11 @@ static void after_slice(struct run_queue *rq, struct vcpu *v, enum slice_end how
         set_state(v, VCPU_PAUSED, now);
         break;
     case SLICE_BLOCKED:
+        if (atomic_load(&v->sched.event)) { /* sched_notify came while it ran: it looks again */
+            set_state(v, VCPU_RUNNABLE, now);
+            policy->enqueue(rq, v);
+            break;
+        }
         set_state(v, VCPU_BLOCKED, now);
         v->sched.stats.blocks++;
         policy->block(rq, v, now);

@@ -56,6 +56,10 @@ struct sched_vcpu {
     u64 affinity;            /* bit i: it may run on host CPU i (cpus =, vcpu-pin) */
     s64 credit;              /* the policy's (credit: TSC ticks at weight 256) */
     struct vcpu_sched_stats stats;
+    /* An interrupt or start-up message came for it (sched_notify) that it
+     * has not looked at yet: it does not block, and its next entry
+     * delivers first. */
+    u32 event;
 };
 
 /* The scheduler's part of a domain (struct domain.sched): xl.cfg's
@@ -123,6 +127,11 @@ void sched_add_vcpu(struct vcpu *v);
 /* An event for a blocked vCPU (console input, ...): it becomes runnable,
  * preempting its CPU's current vCPU if the policy says so. */
 void sched_wake(struct vcpu *v);
+/* Another vCPU or a device sent v an interrupt (an IPI, an I/O APIC
+ * message, INIT or start-up): blocked, it wakes; running on another CPU,
+ * that CPU gets an IPI so v exits and takes it; runnable, it looks when
+ * it next runs (docs/smp.md). */
+void sched_notify(struct vcpu *v);
 /* Asks v's CPU to stop running it at its next safe point (domain ended
  * from elsewhere, ...): a paused or blocked vCPU is made runnable to run
  * once and see why. */

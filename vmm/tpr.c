@@ -10,7 +10,7 @@
 
 void tpr_guest_wrote_cr8(struct vcpu *v)
 {
-    lapic_set_tpr(&v->domain->pc.lapic, (u8)(v->cr8 << 4));
+    lapic_set_tpr(&v->domain->pc.lapic[v->id], (u8)(v->cr8 << 4));
     v->cr8_loaded = v->cr8;
     v->no_interrupt_pending = false; /* a lower priority may let one through now */
 }
@@ -50,7 +50,7 @@ bool decode_cr_write(struct vcpu *v, struct vm_exit *e)
 
 void handle_cr8_access(struct vcpu *v, struct vm_exit *e)
 {
-    struct lapic *l = &v->domain->pc.lapic;
+    struct lapic *l = &v->domain->pc.lapic[v->id];
     if (e->cr.gpr == CR_GPR_UNKNOWN && !decode_cr_write(v, e)) {
         domain_end(v->domain, "cannot decode the MOV to CR8 at RIP %llx", (unsigned long long)v->rip);
         return;

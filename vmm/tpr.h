@@ -27,7 +27,7 @@ static inline void tpr_sync_after_exit(struct vcpu *v)
  * CR8 write that lets it through exits at once. */
 static inline void tpr_load_before_entry(struct vcpu *v)
 {
-    const struct lapic *l = &v->domain->pc.lapic;
+    const struct lapic *l = &v->domain->pc.lapic[v->id];
     u8 cr8 = lapic_get_tpr(l) >> 4, threshold = lapic_tpr_threshold(l);
     if (cr8 != v->cr8_loaded || threshold != v->tpr_threshold_loaded)
         tpr_load(v, cr8, threshold);

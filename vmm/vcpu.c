@@ -56,15 +56,60 @@ static u64 next_host_deadline(struct vcpu *v, u64 until)
 static bool halt_blocks(struct vcpu *v)
 {
     struct domain *d = v->domain;
-    if (pc_interrupt_pending(&d->pc) || pc_nmi_pending(&d->pc) || /* an NMI ends HLT whatever IF says */
+    if (v->halted_masked) {
+        /* Only INIT (take_startup_messages) or an NMI ends this halt. */
+        v->sched.wake_at = ~0ull;
+        if (!pc_nmi_pending(&d->pc, v->id))
+            return true;
+        v->halted = v->halted_masked = false;
+        return false;
+    }
+    if (pc_interrupt_pending(&d->pc, v->id) || pc_nmi_pending(&d->pc, v->id) || /* an NMI ends HLT whatever IF says */
         (d->type->pending_vector && d->type->pending_vector(v) >= 0)) {
         v->halted = false;
         return false;
     }
     pc_gate_timers(&d->pc); /* ticks nobody can take wake nobody */
     v->sched.wake_at = platform_next_device_tsc(v);
-    if (v->sched.wake_at == ~0ull && !console_present())
+    /* With other vCPUs, one of them may yet send an IPI. */
+    if (v->sched.wake_at == ~0ull && !console_present() && d->vcpu_count == 1)
         domain_end(d, "halted waiting for an interrupt, and no device of this domain will raise one");
+    return true;
+}
+
+/* INIT and start-up messages from another vCPU's ICR (SDM 3A 9.4.4 /
+ * 8.4.4.1, the MP initialization protocol): INIT resets the vCPU and its
+ * local APIC (but for the APIC ID and base) and leaves it waiting for a
+ * start-up IPI; a start-up IPI to a waiting vCPU starts it in real mode
+ * at vector * 4096 (CS = vector << 8, IP = 0); to a vCPU that is not
+ * waiting it does nothing. Other vCPUs' business only: a domain of one
+ * vCPU never gets here with either. */
+static void take_startup_messages(struct vcpu *v)
+{
+    struct lapic *l = &v->domain->pc.lapic[v->id];
+    if (lapic_take_init(l)) {
+        vcpu_reset(v);
+        lapic_init_ipi(l);
+        v->halted = v->halted_masked = false;
+        v->wait_for_sipi = true;
+        v->irq_window_requested = false;
+        arch->request_interrupt_window(v, false);
+    }
+    int vector = lapic_take_sipi(l);
+    if (vector >= 0 && v->wait_for_sipi) {
+        arch->vcpu_startup(v, (u8)vector);
+        v->wait_for_sipi = false;
+        v->halted = false;
+    }
+}
+
+/* An application processor waiting for SIPI blocks until a message
+ * comes (sched_notify wakes it). */
+static bool waits_for_sipi(struct vcpu *v)
+{
+    if (!v->wait_for_sipi)
+        return false;
+    v->sched.wake_at = ~0ull;
     return true;
 }
 
@@ -123,15 +168,35 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     enum slice_end end;
     keep_tsc_monotonic(v);
     arch->vcpu_load(v);
+    domain_devices_lock(d);
     platform_update_time(v);
+    domain_devices_unlock(d);
     for (;;) {
         smp_service();
+        /* CPU 0 serves the console (and the shell, which may act on any
+         * domain) before taking this domain's device lock. */
+        if (c->index == 0) {
+            u64 t = rdtsc();
+            if (t >= console_service_due())
+                console_service(t);
+        }
+        /* The device model is the domain's, shared by its vCPUs: held
+         * from here to the entry, and from the exit through its handler. */
+        domain_devices_lock(d);
+        if (atomic_load(&v->sched.event)) {
+            /* Something came for this vCPU from elsewhere: deliver it. */
+            atomic_store(&v->sched.event, 0);
+            quick = false;
+            take_startup_messages(v);
+        }
         if (atomic_load(&d->requests))
             domain_take_requests(d);
         if (d->reset_requested) {
             /* A reboot from inside: on_reboot = restart resets the PC in
-             * place (RAM kept, as a PC's reset does); otherwise it ends. */
-            if (d->cfg->on_reboot == ACTION_RESTART)
+             * place (RAM kept, as a PC's reset does); otherwise it ends.
+             * With several vCPUs the others may be running: it ends, and
+             * on_reboot = restart starts it again once all are out. */
+            if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1)
                 platform_handle_reset(d);
             else
                 domain_end_kind(d, END_REBOOT, "rebooted");
@@ -145,14 +210,16 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             end = SLICE_PAUSED;
             break;
         }
+        if (waits_for_sipi(v)) {
+            end = SLICE_BLOCKED;
+            break;
+        }
         if (v->halted && halt_blocks(v)) {
             platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
             end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
             break;
         }
         u64 now = rdtsc();
-        if (c->index == 0 && now >= console_service_due())
-            console_service(now);
         if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
             end = SLICE_PREEMPTED;
             break;
@@ -167,6 +234,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
          * (after an exit of another reason) spent the one-shot, and only
          * this puts it back (hosttime.c forgets a deadline once it fired). */
         host_timer_arm_tsc(next_host_deadline(v, until));
+        domain_devices_unlock(d);
         guest_state_load(v);
         u64 t_entry = rdtsc();
         if (exited) {
@@ -184,6 +252,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         }
         arch->vcpu_run(v, &e);
         t_exit = rdtsc();
+        domain_devices_lock(d);
         tpr_sync_after_exit(v);
         exited = true;
         if (d->trace.capacity)
@@ -202,7 +271,9 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
         d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
         domain_periodic_stats(d);
+        domain_devices_unlock(d);
     }
+    domain_devices_unlock(d);
     v->guest_tsc_seen = rdtsc() + (u64)v->tsc_offset;
     guest_state_put(v);
     arch->vcpu_put(v);

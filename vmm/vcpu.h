@@ -68,6 +68,12 @@ struct vcpu {
     /* In HLT with interrupts enabled: it waits for an interrupt (the
      * scheduler blocks it until its next device deadline). */
     bool halted;
+    /* An application processor after RESET or INIT: it runs nothing
+     * until a start-up IPI (SDM 3A 9.4.4 / 8.4.4, docs/smp.md). */
+    bool wait_for_sipi;
+    /* In HLT with interrupts disabled, in a domain of several vCPUs (a
+     * CPU the OS took offline): only INIT or an NMI ends it (SDM 2B HLT). */
+    bool halted_masked;
     struct sched_vcpu sched;
     /* Added to the host TSC to give the guest's (RDTSC, the devices'
      * clock): it keeps the guest's TSC going forward when the vCPU moves

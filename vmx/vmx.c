@@ -634,6 +634,16 @@ static void vmx_vcpu_enter_flat32(struct vcpu *v, u32 eip)
     v->rflags = RFLAGS_FIXED;
 }
 
+/* A start-up IPI after INIT (the state above): real mode at the vector's
+ * page, CS = vector << 8, base vector << 12, IP = 0 (SDM 3A 9.4.4.1 /
+ * 8.4.4.1). Unrestricted guest enters it as it is. */
+static void vmx_vcpu_startup(struct vcpu *v, u8 vector)
+{
+    make_current(xv(v));
+    write_segment(SEG_CS, (u16)(vector << 8), (u64)vector << 12, 0xffff, 0x9b);
+    v->rip = 0;
+}
+
 /* A #DB that exits has not touched DR6 or DR7 yet (SDM 3C 27.1): the
  * exit qualification holds the DR6 bits the CPU would have set (27.2.1,
  * Table 27-1). Zazen hands every #DB back to the guest (vmm/reflect.c), so
@@ -1101,6 +1111,7 @@ const struct arch_ops vmx_ops = {
     .vcpu_destroy = vmx_vcpu_destroy,
     .vcpu_reset = vmx_vcpu_reset,
     .vcpu_enter_flat32 = vmx_vcpu_enter_flat32,
+    .vcpu_startup = vmx_vcpu_startup,
     .vcpu_load = vmx_vcpu_load,
     .vcpu_put = vmx_vcpu_put,
     .vcpu_run = vmx_vcpu_run,

@@ -117,6 +117,79 @@ TEST(tables_madt)
     CHECK_EQ(sci_level, 1);
 }
 
+/* vcpus = 4: one enabled local APIC per vCPU, IDs and UIDs 0-3 in order. */
+TEST(tables_madt_lists_each_vcpu)
+{
+    struct bios_platform smp = pc;
+    smp.vcpus = 4;
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&smp, write_ram, NULL);
+    u64 m = find("APIC");
+    CHECK(m != 0);
+    CHECK(sum_ok(m, rd32(m + 4)));
+    u64 e = m + 44, end = m + rd32(m + 4);
+    unsigned lapics = 0, ioapics = 0;
+    while (e < end) {
+        u8 type = ram[e], len = ram[e + 1];
+        CHECK(len >= 2);
+        if (type == 0) {
+            CHECK_EQ(ram[e + 2], lapics); /* ACPI processor UID */
+            CHECK_EQ(ram[e + 3], lapics); /* APIC ID */
+            CHECK_EQ(ram[e + 4] & 1, 1);  /* enabled */
+            lapics++;
+        }
+        ioapics += type == 1;
+        e += len;
+    }
+    CHECK_EQ(e, end);
+    CHECK_EQ(lapics, 4);
+    CHECK_EQ(ioapics, 1);
+}
+
+/* MP spec 1.4: the floating pointer in the EBDA's first KiB leads to a
+ * configuration table with a processor entry per vCPU (the first the
+ * BSP), the I/O APIC, and ISA IRQ0 on pin 2. */
+TEST(tables_mp_table_lists_each_vcpu)
+{
+    struct bios_platform smp = pc;
+    smp.vcpus = 3;
+    memset(ram, 0, sizeof(ram));
+    bios_tables_build(&smp, write_ram, NULL);
+    u64 fp = 0;
+    for (u64 a = 0x9f000; a < 0x9f400; a += 16)
+        if (memcmp(ram + a, "_MP_", 4) == 0)
+            fp = a;
+    CHECK(fp != 0);
+    CHECK(sum_ok(fp, 16));
+    CHECK_EQ(ram[fp + 9], 4);
+    u64 t = rd32(fp + 4);
+    CHECK(memcmp(ram + t, "PCMP", 4) == 0);
+    CHECK(sum_ok(t, rd16(t + 4)));
+    CHECK_EQ(rd32(t + 36), 0xfee00000);
+    u64 e = t + 44, end = t + rd16(t + 4);
+    unsigned cpus = 0, bsps = 0, ioapics = 0, irq0_on_2 = 0, entries = 0;
+    while (e < end) {
+        u8 type = ram[e];
+        entries++;
+        if (type == 0) {
+            CHECK_EQ(ram[e + 1], cpus);
+            bsps += (ram[e + 3] & 2) != 0;
+            cpus++;
+            e += 20;
+            continue;
+        }
+        ioapics += type == 2 && rd32(e + 4) == 0xfec00000;
+        irq0_on_2 += type == 3 && ram[e + 1] == 0 && ram[e + 5] == 0 && ram[e + 7] == 2;
+        e += 8;
+    }
+    CHECK_EQ(e, end);
+    CHECK_EQ(entries, rd16(t + 34));
+    CHECK_EQ(cpus, 3);
+    CHECK_EQ(bsps, 1);
+    CHECK_EQ(ioapics, 1);
+    CHECK_EQ(irq0_on_2, 1);
+}
+
 TEST(tables_isa_pc_describes_no_apics)
 {
     struct bios_platform isa = pc;

@@ -72,7 +72,10 @@ TEST(config_errors_values)
     CHECK_ERROR("[domain d]\nmemory = 99999999999999999999\n", 2,
                 "bad value '99999999999999999999' for memory: expected a size such as 64M");
     CHECK_ERROR("[domain d]\nvcpus = two\n", 2, "bad value 'two' for vcpus: expected a number");
-    CHECK_ERROR("[domain d]\nvcpus = 2\n", 2, "vcpus = 2: Zazen runs one vCPU per domain for now");
+    CHECK_ERROR("[domain d]\nvcpus = 0\n", 2, "vcpus = 0 is out of range: from 1 to 16");
+    CHECK_ERROR("[domain d]\nvcpus = 2\nplatform = isa\n", 2,
+                "vcpus = 2 needs platform = pc: the ISA PC describes no local APICs");
+    CHECK_ERROR("[domain d]\nmemory = 64M\nvcpus = 17\n", 3, "vcpus = 17 is out of range: from 1 to 16");
     CHECK_ERROR("[domain d]\nfirmware = a.bin,rw\n", 2, "firmware: unknown option 'rw' after the file name (only ',ro')");
     CHECK_ERROR("[domain d]\nfirmware = ,ro\n", 2, "firmware: missing file name");
 }

@@ -82,6 +82,48 @@ TEST(cpuid_apic_id_from_vcpu)
     CHECK_EQ(r.ebx >> 24, 3);
 }
 
+/* vcpus = 3 on AMD: one package of 3 cores (APIC IDs in 2 bits), HTT and
+ * CmpLegacy set, NC = 2; leaf 0Bh as on Intel. */
+TEST(cpuid_topology_amd)
+{
+    struct cpuid_view v = {.vcpu_id = 2, .vcpu_count = 3, .host = fake_host};
+    struct cpuid_regs r = cpuid_guest_view(1, 0, &v);
+    CHECK_EQ(r.ebx >> 24, 2);
+    CHECK_EQ((r.ebx >> 16) & 0xff, 4);
+    CHECK(r.edx & (1u << 28));
+    r = cpuid_guest_view(0x80000001, 0, &v);
+    CHECK(r.ecx & 2);
+    r = cpuid_guest_view(0x80000008, 0, &v);
+    CHECK_EQ(r.ecx & 0xff, 2);
+    CHECK_EQ((r.ecx >> 12) & 0xf, 2);
+    r = cpuid_guest_view(0xb, 1, &v);
+    CHECK_EQ(r.eax, 2);
+    CHECK_EQ(r.ebx, 3);
+    CHECK_EQ(r.ecx, 0x201);
+    CHECK_EQ(r.edx, 2);
+}
+
+/* vcpus = 2 on Intel: leaf 0Bh SMT level of one thread, core level of two;
+ * leaf 4 says two cores; AMD's fields stay clear. */
+TEST(cpuid_topology_intel)
+{
+    struct cpuid_view v = {.vcpu_id = 1, .vcpu_count = 2, .host = fake_intel};
+    struct cpuid_regs r = cpuid_guest_view(0xb, 0, &v);
+    CHECK_EQ(r.eax, 0);
+    CHECK_EQ(r.ebx, 1);
+    CHECK_EQ(r.ecx, 0x100);
+    CHECK_EQ(r.edx, 1);
+    r = cpuid_guest_view(0xb, 2, &v);
+    CHECK_EQ(r.ebx, 0);
+    CHECK_EQ((r.ecx >> 8) & 0xff, 0);
+    r = cpuid_guest_view(4, 0, &v);
+    CHECK_EQ(r.eax >> 26, 1);
+    r = cpuid_guest_view(0x80000008, 0, &v);
+    CHECK_EQ(r.ecx & 0xff, 0);
+    r = cpuid_guest_view(1, 0, &v);
+    CHECK_EQ((r.ebx >> 16) & 0xff, 2);
+}
+
 /* Intel: leaf 15h gives the TSC rate as 1 GHz crystal * EBX / EAX, and
  * leaf 0 now reaches it; the reserved leaves in between read as zero. The
  * rate must come out right as Linux 6.1 computes it, in 32 bits:

@@ -620,3 +620,113 @@ TEST(lapic_tpr_is_cr8_and_the_threshold_says_what_waits)
     CHECK_EQ(lapic_pending(&apic), -1);
     CHECK_EQ(lapic_tpr_threshold(&apic), 0);
 }
+
+/* ---- on a system bus (SMP: devmodel/pc.c routes) ---- */
+
+static struct {
+    unsigned sends, signals;
+    struct apic_message last;
+    unsigned shorthand;
+    struct lapic *from, *signalled;
+} sys;
+
+static void sys_send(void *ctx, struct lapic *from, const struct apic_message *m, unsigned shorthand)
+{
+    (void)ctx;
+    sys.sends++;
+    sys.last = *m;
+    sys.shorthand = shorthand;
+    sys.from = from;
+}
+
+static void sys_signal(void *ctx, struct lapic *to)
+{
+    (void)ctx;
+    sys.signals++;
+    sys.signalled = to;
+}
+
+static const struct lapic_system_bus system_bus = {sys_send, sys_signal, NULL};
+
+/* The page is the platform's: the APIC claims nothing on the bus, and
+ * answers through lapic_page_read/_write. */
+static void setup_on_bus(void)
+{
+    struct dm_env *env = fake_env_reset();
+    memset(&apic, 0, sizeof(apic));
+    memset(&sys, 0, sizeof(sys));
+    lapic_init_on_bus(&apic, env, APIC_ID, false, on_eoi_broadcast, NULL, &system_bus, 5);
+}
+
+/* ~0 when the APIC does not answer at the address. */
+static u32 page_rd(u32 off)
+{
+    u64 v = 0;
+    return lapic_page_read(&apic, BASE + off, 4, &v) ? (u32)v : ~0u;
+}
+
+static void page_wr(u32 off, u32 v) { lapic_page_write(&apic, BASE + off, 4, v); }
+
+TEST(lapic_on_bus_leaves_the_page_to_the_platform)
+{
+    setup_on_bus();
+    CHECK_EQ(rd(ID), 0xffffffffu); /* nothing claimed on the bus */
+    CHECK_EQ(page_rd(ID), (u32)APIC_ID << 24);
+    CHECK_EQ(apic.index, 5);
+}
+
+/* Every ICR send goes to the platform with its shorthand (SDM 3A 11.6.1);
+ * SMI and self with a mode other than fixed are refused here (Table
+ * 11-3), a level de-assert does nothing. */
+TEST(lapic_on_bus_icr_goes_to_the_platform)
+{
+    setup_on_bus();
+    page_wr(SVR, ENABLE | 0xff);
+    page_wr(ICR_HI, 2u << 24);
+    page_wr(ICR_LO, 0x4000 | 0x41); /* fixed, physical, to APIC ID 2 */
+    CHECK_EQ(sys.sends, 1);
+    CHECK_EQ(sys.last.vector, 0x41);
+    CHECK_EQ(sys.last.delivery_mode, APIC_DM_FIXED);
+    CHECK_EQ(sys.last.dest, 2);
+    CHECK(!sys.last.logical);
+    CHECK_EQ(sys.shorthand, LAPIC_SHORTHAND_NONE);
+    CHECK(sys.from == &apic);
+    page_wr(ICR_LO, 0x4000 | (1u << 11) | (3u << 18) | 0x42); /* all excluding self, logical */
+    CHECK_EQ(sys.sends, 2);
+    CHECK_EQ(sys.shorthand, LAPIC_SHORTHAND_ALL_EXCLUDING_SELF);
+    CHECK(sys.last.logical);
+    page_wr(ICR_LO, 0x4500); /* INIT */
+    page_wr(ICR_LO, 0x4608); /* start-up, vector 08h */
+    CHECK_EQ(sys.sends, 4);
+    CHECK_EQ(sys.last.delivery_mode, APIC_DM_STARTUP);
+    CHECK_EQ(sys.last.vector, 8);
+    page_wr(ICR_LO, 0x4200);                /* SMI: refused */
+    page_wr(ICR_LO, 0x4400 | (1u << 18));   /* NMI to self: refused */
+    page_wr(ICR_LO, 0x8500);                /* INIT level de-assert */
+    CHECK_EQ(sys.sends, 4);
+}
+
+/* What the CPU must look at makes the APIC signal the platform: an IRR
+ * bit, NMI, INIT, start-up; a refused vector does not. */
+TEST(lapic_on_bus_signals_what_arrives)
+{
+    setup_on_bus();
+    page_wr(SVR, ENABLE | 0xff);
+    fixed(0x50, false);
+    CHECK_EQ(sys.signals, 1);
+    CHECK(sys.signalled == &apic);
+    struct apic_message init = {.delivery_mode = APIC_DM_INIT};
+    lapic_deliver(&apic, &init);
+    CHECK_EQ(sys.signals, 2);
+    struct apic_message sipi = {.vector = 9, .delivery_mode = APIC_DM_STARTUP};
+    lapic_deliver(&apic, &sipi);
+    CHECK_EQ(sys.signals, 3);
+    struct apic_message smi = {.delivery_mode = APIC_DM_SMI};
+    lapic_deliver(&apic, &smi);
+    CHECK_EQ(sys.signals, 3);
+    /* INIT resets the registers but keeps a start-up IPI that waits */
+    CHECK(lapic_take_init(&apic));
+    lapic_init_ipi(&apic);
+    CHECK_EQ(page_rd(SVR) & ENABLE, 0);
+    CHECK_EQ(lapic_take_sipi(&apic), 9);
+}
