@@ -448,7 +448,15 @@ static void after_slice(struct run_queue *rq, struct vcpu *v, enum slice_end how
         policy->enqueue(rq, v);
         break;
     case SLICE_PAUSED:
-        set_state(v, VCPU_PAUSED, now);
+        /* An unpause between the slice's look at `paused` and this lock
+         * found the vCPU still running and left it to us (sched_unpause
+         * wakes only a paused one): it goes back in the queue. */
+        if (!atomic_load(&v->domain->paused)) {
+            set_state(v, VCPU_RUNNABLE, now);
+            policy->enqueue(rq, v);
+        } else {
+            set_state(v, VCPU_PAUSED, now);
+        }
         break;
     case SLICE_BLOCKED:
         if (atomic_load(&v->sched.event)) { /* sched_notify came while it ran: it looks again */
