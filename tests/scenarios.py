@@ -1210,15 +1210,17 @@ def kernel_ipxe_scenario(platform):
 def kernel_memtest_scenario(platform):
     """memtest86+'s .bin by the Linux boot protocol, its screen on COM1
     (console=ttyS0): it sizes the memory and starts testing. The run ends
-    once its first test is done and the next under way (memtest86+ never
-    stops by itself; its first pass skips tests 1-4)."""
+    once its first test is done and a moving-inversions test under way
+    (memtest86+ never stops by itself; its first pass skips tests 1-4, and
+    on a busy host test 5 may be over before the screen is next drawn, so
+    test 5's or test 6's line will do)."""
     return Scenario(
         "kernel-memtest", "[domain memtest]\nmemory = 32M\nkernel = memtest86+x64.bin\ncmdline = console=ttyS0,115200\n",
         platform=platform, files=[thirdparty("memtest86+x64.bin")], timeout=900 if platform != "qemu-svm" else 180,
-        status=None, stop_on="#5  [Moving inversions, random pattern",
+        status=None, stop_on="  [Moving inversions, ",
         lines=["zazen: domain memtest (id 1): kernel memtest86+x64.bin: Linux boot protocol 2.12, 0x100000-0x122db8"],
         checks=[shows("memtest", "Memtest86+ v6.10", "Memory  :   32MB", "Status: Testing",
-                      "#0  [Address test, walking ones", "#5  [Moving inversions, random pattern")],
+                      "#0  [Address test, walking ones", "  [Moving inversions, ")],
         absent=["ZAZEN PANIC", "[bochs]", "zazen: domain memtest (id 1) ended"],
     )
 
