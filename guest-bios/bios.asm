@@ -942,7 +942,8 @@ scroll_window_page:
 
 ; tty_out: AL through the teletype on the active page (CR, LF, BS, BEL as
 ; control characters), the attribute of the cell kept; tty_out_attr: with
-; attribute AH. Both mirror the character. DS = BDA.
+; attribute AH. Both mirror the character, unless 09h/0Ah just put it on
+; that cell (mirror_rewrites_cell). DS = BDA.
 tty_out:
     push ax
     push bx
