@@ -1,6 +1,7 @@
 /* Port 0xE9 debug console. Reading the port returns 0xE9, which is how
- * guests detect it on Bochs and QEMU. Carriage returns are dropped; other
- * control bytes are kept as '?' so a line stays printable. */
+ * guests detect it on Bochs and QEMU. Carriage returns are dropped, a
+ * backspace takes back the line's last character; other control bytes
+ * are kept as '?' so a line stays printable. */
 #include "debugcon.h"
 
 void debugcon_flush(struct debugcon *dc)
@@ -24,6 +25,19 @@ void debugcon_finish(struct debugcon *dc)
         end_line(dc);
 }
 
+/* A backspace takes the unfinished line's last character back, as a
+ * terminal shows "\b \b" (a prompt that erases itself, iPXE's): the line
+ * reads as the screen ends up. Shown unfinished already, the line is
+ * drawn again at the next flush. */
+static void rub_out(struct debugcon *dc)
+{
+    if (!dc->len)
+        return;
+    dc->len--;
+    if (dc->shown > dc->len)
+        dc->shown = DEBUGCON_REDRAW;
+}
+
 static void debugcon_byte(struct debugcon *dc, u8 c)
 {
     dc->bytes++;
@@ -33,6 +47,10 @@ static void debugcon_byte(struct debugcon *dc, u8 c)
     }
     if (c == '\r')
         return;
+    if (c == '\b') {
+        rub_out(dc);
+        return;
+    }
     dc->line[dc->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? (char)c : '?';
     if (dc->len == DEBUGCON_LINE_MAX)
         end_line(dc); /* an overlong line goes out in lines of this length */

@@ -7,6 +7,7 @@
 
 #define DEBUGCON_PORT 0xe9
 #define DEBUGCON_LINE_MAX 200
+#define DEBUGCON_REDRAW (~0u) /* shown: a backspace took back what was shown */
 
 /* text is the line so far, whole; complete: it has ended (the guest wrote
  * '\n', or the buffer is full); otherwise it is shown unfinished (a
@@ -16,7 +17,7 @@ typedef void (*debugcon_line_fn)(void *ctx, const char *text, unsigned len, bool
 struct debugcon {
     char line[DEBUGCON_LINE_MAX];
     unsigned len;
-    unsigned shown;      /* how much of line the last flush showed */
+    unsigned shown;      /* how much of line the last flush showed; DEBUGCON_REDRAW: more than is left */
     u64 bytes;           /* written since attach: a writer's activity, for quiet detection */
     debugcon_line_fn emit;
     void *ctx;

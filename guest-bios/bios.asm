@@ -38,6 +38,10 @@ org 0
 %define MIRROR          0x483          ; byte: the INT 10h mirror's state
 %define MIRROR_COM1     0x01           ;   COM1 is the guest's console: no mirror
 %define MIRROR_DIRTY    0x02           ;   the mirrored line has text
+%define MIRROR_MARKED   0x04           ;   MIRROR_CELL holds 09h/0Ah's last character
+%define MIRROR_CELL     0x486          ; word: that cell's cursor (DL column, DH row)
+%define MIRROR_CHAR     0x488          ; byte: the character 09h/0Ah mirrored there
+%define MIRROR_PAGE     0x489          ; byte: the page it was written on
 %define TYPEMATIC       0x484          ; word: INT 16h AH=03h delay (high), rate (low)
 %define TYPEMATIC_DEFAULT 0x010b       ; 500 ms, 10.9 characters/s (the PC/AT's)
 %define CDB             0x490          ; 12-byte ATAPI packet
@@ -664,6 +668,8 @@ int10_handler:
     cmp al, 0x20
     jb .no_mirror
     call mirror_byte
+    mov bl, R_BH
+    call mirror_mark_cell
 .no_mirror:
     mov bl, R_BH
     call cursor_offset_page
@@ -936,7 +942,8 @@ scroll_window_page:
 
 ; tty_out: AL through the teletype on the active page (CR, LF, BS, BEL as
 ; control characters), the attribute of the cell kept; tty_out_attr: with
-; attribute AH. Both mirror the character. DS = BDA.
+; attribute AH. Both mirror the character, unless 09h/0Ah just put it on
+; that cell (mirror_rewrites_cell). DS = BDA.
 tty_out:
     push ax
     push bx
@@ -957,7 +964,10 @@ tty_out_attr:
     push es
     cmp al, 7
     je .bell                    ; the bell: nothing to show
+    call mirror_rewrites_cell
+    je .mirrored                ; 09h/0Ah put this very character here
     call mirror_byte
+.mirrored:
     movzx bx, byte [BDA_ACTIVE_PAGE]
     shl bx, 1
     mov dx, [BDA_CURSOR + bx]   ; DL column, DH row
@@ -1040,6 +1050,61 @@ mirror_byte:
     or byte [MIRROR], MIRROR_DIRTY
 .out:
     pop ds
+    ret
+
+; mirror_mark_cell: AL, just mirrored by 09h/0Ah, is on the cell under
+; page BL's cursor (09h/0Ah do not move it). Programs that print with an
+; attribute write the cell with 09h and then move the cursor by writing
+; the same character again with 0Eh (iPXE's BIOS console does for every
+; coloured character): the screen shows it once, and so does the mirror
+; (mirror_rewrites_cell). DS = BDA.
+mirror_mark_cell:
+    push ax
+    push bx
+    push es
+    push ax
+    mov ax, EBDA_SEG
+    mov es, ax
+    pop ax
+    and bx, 7
+    mov [es:MIRROR_PAGE], bl
+    shl bx, 1
+    mov bx, [BDA_CURSOR + bx]
+    mov [es:MIRROR_CELL], bx
+    mov [es:MIRROR_CHAR], al
+    or byte [es:MIRROR], MIRROR_MARKED
+    pop es
+    pop bx
+    pop ax
+    ret
+
+; mirror_rewrites_cell: ZF set when the teletype's AL goes to the cell
+; that 09h/0Ah just wrote (and mirrored) with the same character, on the
+; active page; the mark is used up either way. DS = BDA.
+mirror_rewrites_cell:
+    push bx
+    push es
+    push ax
+    mov ax, EBDA_SEG
+    mov es, ax
+    pop ax
+    test byte [es:MIRROR], MIRROR_MARKED
+    jz .no                      ; ZF clear below: no mark
+    and byte [es:MIRROR], ~MIRROR_MARKED & 0xff
+    cmp al, [es:MIRROR_CHAR]
+    jne .out
+    movzx bx, byte [BDA_ACTIVE_PAGE]
+    cmp bl, [es:MIRROR_PAGE]
+    jne .out
+    shl bx, 1
+    mov bx, [BDA_CURSOR + bx]
+    cmp bx, [es:MIRROR_CELL]
+    jmp .out
+.no:
+    or bx, 1                    ; ZF clear
+.out:
+    pop es
+    pop bx
     ret
 
 ; mirror_newline: ends the mirrored line if it has text

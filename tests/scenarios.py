@@ -1180,6 +1180,11 @@ def kernel_xen_scenario(platform):
     )
 
 
+# iPXE's banner, each character once: its BIOS console writes a coloured
+# character with INT 10h 09h and again with 0Eh, which the mirror shows once
+IPXE_BANNER = r"\(ipxe\) iPXE 1\.0\.0\S* -- Open Source Network Boot Firmware -- http://ipxe\.org"
+
+
 def kernel_ipxe_scenario(platform):
     """iPXE's Linux-kernel image (ipxe.lkrn) by the Linux boot protocol. On
     QEMU a user presses Ctrl-B and reaches its shell, asks for help and
@@ -1197,12 +1202,12 @@ def kernel_ipxe_scenario(platform):
                "(ipxe) Features: DNS HTTP iSCSI NFS TFTP SRP AoE ELF MBOOT PXE bzImage Menu PXEXT",
                "zazen: domain ipxe (id 1) ended: halted with interrupts disabled"] + (
             ["(ipxe) No bootable disk"] if interactive else []),
-        patterns=[r"\(ipxe\) .*iPXE> help", r"\(ipxe\) Available commands:", r"\(ipxe\) iPXE> exit"]
-        if interactive else [],
-        # unattended, iPXE asks again after giving up and the BIOS's INT 18h
-        # message ends that prompt's line
-        checks=[] if interactive else [shows("ipxe", "Press Ctrl-B for the iPXE command line", "No more network devices",
-                                             "Press Ctrl-B for the iPXE command line", "No bootable disk")],
+        patterns=[IPXE_BANNER] + ([r"\(ipxe\) .*iPXE> help", r"\(ipxe\) Available commands:", r"\(ipxe\) iPXE> exit"]
+                                  if interactive else []),
+        # unattended, iPXE erases its prompt ("\b \b" per character, which
+        # the console takes back), gives up, asks again and hands back to
+        # the BIOS, whose INT 18h message shows on the erased prompt's line
+        checks=[] if interactive else [shows("ipxe", "No more network devices", "No bootable disk")],
         absent=["ZAZEN PANIC", "[bochs]"],
     )
 
@@ -1320,16 +1325,22 @@ THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel
         in_order=["(ipxe) iPXE ISO boot image", "(ipxe) iPXE initialising devices...ok",
                   "(ipxe) Features: DNS HTTP iSCSI NFS TFTP SRP AoE ELF MBOOT PXE bzImage Menu PXEXT",
                   "(ipxe) No bootable disk", "zazen: domain ipxe (id 1) ended: halted with interrupts disabled"],
+        patterns=[IPXE_BANNER, r"\(ipxe\) No more network devices"],
         absent=["ZAZEN PANIC", "boot:"],
     ),
     Scenario(
         # SYSLINUX's menu.c32 draws its menu; after its timeout the default
         # entry runs HDT (hdt.c32, with libcom32/libgpl/libmenu/libutil),
-        # which shows the CPU and goes on to its command line.
+        # which shows the CPU and goes on to its command line. The heading
+        # counts the CPUs: one vCPU is one package, one core, one thread
+        # (CPUID leaf 1 HTT clear and EBX 23:16 = 1, leaf 4 EAX 31:26 = 0,
+        # 8000_0008h NC = 0: vmm/cpuid.c).
         "syslinux-com32", "[domain com32]\nmemory = 64M\ndisk0 = com32.img\n", files=[thirdparty("com32.img")],
         timeout=180, status=None, stop_on="Entering CLI mode",
         in_order=["(com32) Booting from hard disk...", "(com32) Hardware Detection Tool 0.5.2 (Manon)",
-                  "(com32) Entering Auto mode", "(com32) CPU"],
+                  "(com32) Entering Auto mode"],
+        checks=[shows("com32", "Entering Auto mode", "CPU (1 logical / 1 phys)", "CPU Cores : 1",
+                      "CPU Threads : 1", "Entering CLI mode")],
         patterns=[r"\(com32\) \W+Zazen com32 test menu\W+", r"\(com32\) \W+Hardware Detection Tool \(hdt\.c32\)\W+",
                   r"\(com32\) \W+iPXE \(ipxe\.lkrn\)\W+", r"\(com32\)  Features +: .*64bit.*"],
         absent=["ZAZEN PANIC"],

@@ -74,6 +74,11 @@ static void com1_tx(void *ctx, u8 byte)
         com1_show(d, true);
         return;
     }
+    if (byte == '\b') { /* as the debug console does (debugcon.c rub_out) */
+        if (d->com1_len && --d->com1_len < d->com1_shown)
+            d->com1_shown = ~0u; /* shown longer: drawn again at the next flush */
+        return;
+    }
     d->com1_line[d->com1_len++] = (char)((byte >= 0x20 && byte < 0x7f) || byte == '\t' ? byte : '?');
     if (d->com1_len == sizeof(d->com1_line))
         com1_show(d, true);

@@ -128,6 +128,34 @@ TEST(debugcon_lines)
     CHECK_EQ(line_count, 6);
 }
 
+static void put(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        bus_io_write(&bus, DEBUGCON_PORT, 1, (u8)*p);
+}
+
+TEST(debugcon_backspace_takes_back_the_last_character)
+{
+    struct debugcon dc;
+    bus_init(&bus);
+    line_count = 0;
+    CHECK(debugcon_attach(&dc, &bus, got_line, NULL));
+    /* iPXE's prompt, erased with "\b \b" per character, then its answer */
+    put("Go?");
+    debugcon_flush(&dc);
+    CHECK_EQ(line_count, 1);
+    CHECK_STR(lines[0], "Go?");
+    put("\b \b\b \b\b \b");
+    debugcon_flush(&dc); /* shown longer than it is now: drawn again */
+    CHECK_EQ(line_count, 2);
+    CHECK_STR(lines[1], "");
+    CHECK(!complete[1]);
+    put("\bNo disk\n"); /* nothing left to take back */
+    CHECK_EQ(line_count, 3);
+    CHECK_STR(lines[2], "No disk");
+    CHECK(complete[2]);
+}
+
 TEST(debugcon_long_line_goes_in_lines_of_the_buffers_length)
 {
     struct debugcon dc;
