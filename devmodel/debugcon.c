@@ -78,6 +78,8 @@ bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn e
     dc->bytes = 0;
     dc->emit = emit;
     dc->ctx = ctx;
-    bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402"); /* TEMP */
+    /* SeaBIOS as built for QEMU (Debian's bios-256k.bin) writes its log
+     * to port 402h, QEMU's debug port for it: the same console shows it. */
+    bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402");
     return bus_claim_io(bus, DEBUGCON_PORT, 1, 1, debugcon_read, debugcon_write, dc, "debugcon");
 }
