@@ -157,12 +157,11 @@ ALL = ([pvh_linux_scenario(p) for p in PVH_PLATFORMS] + [pvh_hostile_scenario(p)
        + [pvh_bad_kernels_scenario("qemu-svm"), pvh_console_scenario()])
 
 
-def pvh_mgmt_driver(com2, console):
+def pvh_mgmt_driver(com2, console, out):
     """Management verbs on a pvh domain: list, pause and unpause, reboot
     and shutdown (through control/shutdown in its xenstore)."""
     from tests.mgmt_scenarios import domains, last_request, load_tool, wait_for
     zt = load_tool()
-    out = []
     conn = zt.Connection("unix:" + com2, timeout=120)
     booted = wait_for(console, "ZAZEN-LINUX: waiting for xen control/shutdown", 300)
     out.append("MGMT pv waiting: %s" % booted)
@@ -178,7 +177,6 @@ def pvh_mgmt_driver(com2, console):
     conn.close()
     conn = zt.Connection("unix:" + com2, timeout=120)
     last_request(conn, console, ["shutdown", "-w", "pv"])
-    return out
 
 
 def pvh_mgmt_scenario():

@@ -45,7 +45,7 @@ class Results:
             self.passed += 1
             print("PASS %s" % name)
         else:
-            self.failed.append(name)
+            self.failed.append((name, detail))
             print("FAIL %s%s" % (name, (": " + detail) if detail else ""))
         sys.stdout.flush()
 
@@ -214,9 +214,9 @@ def main():
         run_fuzz(results, selected)
         run_scenarios(results, selected, scenarios.ALL + sched_scenarios.ALL + mgmt_scenarios.ALL + pvh_scenarios.ALL)
     if results.failed:
-        print("\nfailed:")
-        for name in results.failed:
-            print("  " + name)
+        print("\nfailed (with why, shortened; the FAIL lines above have it all):")
+        for name, detail in results.failed:
+            print("  " + name + ((": " + detail[:240]) if detail else ""))
     print()
     for platform, (passed, failed) in results.by_platform.items():
         print("  %-10s %d passed, %d failed" % (platform, passed, failed))

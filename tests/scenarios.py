@@ -79,13 +79,15 @@ class Scenario:
             rx = re.compile(pat)
             yield "line /%s/" % pat, any(rx.fullmatch(l) for l in out_lines), "no line matches"
         for bad in self.absent:
-            yield "no %r" % bad, not any(bad in l for l in out_lines), "present"
+            hits = [l for l in out_lines if bad in l]
+            yield "no %r" % bad, not hits, "present: %r" % (hits[0][:300] if hits else "")
         for what, fn in self.checks:
             ok, detail = fn(out_lines)
             yield what, ok, detail
         if self.status is not None:
             what = "QEMU exit status 0" if self.platform == "qemu-svm" else "ACPI power-off ends Bochs"
-            yield what, status == self.status, "got %r" % (status,)
+            tail = [l for l in out_lines if l.strip()][-3:]
+            yield what, status == self.status, "got %r; the console ended with %r" % (status, tail)
 
 
 GUESTS_CFG = """\

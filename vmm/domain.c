@@ -560,9 +560,14 @@ static void remove_and_free(struct domain *d)
     }
 }
 
-/* on_poweroff, on_reboot, on_crash; a destroy is a destroy. */
+/* on_poweroff, on_reboot, on_crash; a destroy is a destroy, also one that
+ * came while the domain was already ending for another reason (a guest
+ * that triple-faults in a loop under on_crash = restart is ending most of
+ * the time: the destroy must not be lost in that window). */
 static enum domain_action action_for(const struct domain *d)
 {
+    if (atomic_load(&d->destroy_requested))
+        return ACTION_DESTROY;
     switch (d->end_kind) {
     case END_POWEROFF: return d->cfg->on_poweroff;
     case END_REBOOT: return d->cfg->on_reboot;
@@ -570,6 +575,16 @@ static enum domain_action action_for(const struct domain *d)
     case END_DESTROYED: return ACTION_DESTROY;
     }
     return ACTION_DESTROY;
+}
+
+/* A kept (preserved) domain is freed once, by whichever of a destroy and
+ * the end of its last vCPU comes to it second. */
+static void free_preserved(struct domain *d)
+{
+    if (atomic_exchange(&d->free_claimed, true))
+        return;
+    kprintf("zazen: domain %s (id %u) destroyed\n", d->name, d->id);
+    remove_and_free(d);
 }
 
 /* on_* = restart: the same domain boots again from power-on, its RAM
@@ -584,9 +599,14 @@ static void restart(struct domain *d)
             memset(d->mem[i].host, 0, d->mem[i].size);
     d->end_reason[0] = 0;
     atomic_store(&d->ended, false);
-    atomic_store(&d->end_claimed, false);
+    atomic_store_seq(&d->end_claimed, false); /* then the destroy flag is read, below */
     platform_reset(d);
     d->vcpus_live = d->vcpu_count;
+    /* A destroy that came after action_for() looked, while the end was
+     * still claimed, found nothing to end: end it now, so its vCPUs leave
+     * at their first exit and it is freed. */
+    if (atomic_load_seq(&d->destroy_requested))
+        domain_end_kind(d, END_DESTROYED, "destroyed");
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_add_vcpu(d->vcpus[i]);
 }
@@ -604,7 +624,11 @@ void domain_vcpu_ended(struct vcpu *v)
         break;
     case ACTION_PRESERVE:
         kprintf("zazen: domain %s (id %u) is kept, stopped (destroy frees it)\n", d->name, d->id);
-        atomic_store(&d->preserved, true);
+        atomic_store_seq(&d->preserved, true);
+        /* A destroy that looked before it was marked kept: free it here
+         * (each side stores its flag, then loads the other's). */
+        if (atomic_load_seq(&d->destroy_requested))
+            free_preserved(d);
         break;
     case ACTION_DESTROY:
         remove_and_free(d);
@@ -614,9 +638,11 @@ void domain_vcpu_ended(struct vcpu *v)
 
 void domain_destroy_now(struct domain *d)
 {
-    if (atomic_load(&d->preserved)) {
-        kprintf("zazen: domain %s (id %u) destroyed\n", d->name, d->id);
-        remove_and_free(d);
+    /* The flag first: if the end is already claimed, whoever finishes it
+     * (domain_vcpu_ended, or restart) sees the flag. */
+    atomic_store_seq(&d->destroy_requested, true);
+    if (atomic_load_seq(&d->preserved)) {
+        free_preserved(d);
         return;
     }
     domain_end_kind(d, END_DESTROYED, "destroyed");

@@ -111,6 +111,8 @@ struct domain {
     enum end_kind end_kind;
     char end_reason[256];
     bool preserved;               /* over and kept, stopped, for inspection (on_* = preserve) */
+    bool destroy_requested;       /* management's destroy (atomic): wins over on_* = restart or preserve */
+    bool free_claimed;            /* whoever sets it first (atomic) frees a preserved domain */
     u32 paused;                   /* by management: its vCPUs stay out of the run queues */
     u32 requests;                 /* DOMAIN_REQ_* waiting for its vCPU */
     unsigned restarts;            /* times on_* = restart started it again */
@@ -169,7 +171,9 @@ void domain_take_requests(struct domain *d);
 /* Management's pause and unpause. False if it was already so. */
 bool domain_pause(struct domain *d);
 bool domain_unpause(struct domain *d);
-/* Management's destroy: ends a running domain, or frees a preserved one. */
+/* Management's destroy: ends a running domain, or frees a preserved one.
+ * A domain already on its way out (crashed, powered off) is freed when it
+ * is out, whatever its on_* says: as xl, a destroy is final. */
 void domain_destroy_now(struct domain *d);
 /* Starts the config's domain called name (autostart = no, or one that was
  * destroyed). False and why if it cannot. */

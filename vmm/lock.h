@@ -68,5 +68,11 @@ static inline bool spin_is_locked(const struct spinlock *l)
 #define atomic_and(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
 #define atomic_exchange(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define atomic_add(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+/* For "store my flag, then load yours" between two CPUs (each must see
+ * the other's flag or be seen): x86 lets a load pass an earlier store to
+ * another address (SDM Vol 3A 9.2.3.4), so the store is sequentially
+ * consistent (a locked XCHG). */
+#define atomic_store_seq(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define atomic_load_seq(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 
 #endif

@@ -750,15 +750,6 @@ static bool act_unpause(struct domain *d, struct mgmt_out *o)
     return true;
 }
 
-static bool act_destroy(struct domain *d, struct mgmt_out *o)
-{
-    if (atomic_load(&d->ended) && !atomic_load(&d->preserved)) {
-        mgmt_error(o, "domain %s (id %u) is already on its way out", d->name, d->id);
-        return false;
-    }
-    return true; /* carried out after the lock is dropped (verb_destroy) */
-}
-
 static bool act_reboot(struct domain *d, struct mgmt_out *o)
 {
     if (!running_or_say(d, o))
@@ -787,7 +778,10 @@ static enum mgmt_status verb_reboot(struct mgmt_front *f, int argc, char **argv,
 }
 
 /* destroy NAME: at once. The domain is freed where its vCPU leaves (or
- * here, if it was preserved), outside the list's lock. */
+ * here, if it was preserved), outside the list's lock. A domain already
+ * ending (it crashed, powered off, or is restarting under on_* = restart)
+ * is destroyed all the same: freed once its vCPUs are out, instead of
+ * restarting or being kept (domain_destroy_now). */
 static enum mgmt_status verb_destroy(struct mgmt_front *f, int argc, char **argv, struct mgmt_out *o)
 {
     (void)f;
@@ -795,7 +789,7 @@ static enum mgmt_status verb_destroy(struct mgmt_front *f, int argc, char **argv
         return usage(o, verb_named("destroy"));
     domains_lock();
     struct domain *d = find_or_say(o, argv[1]);
-    bool ok = d && act_destroy(d, o);
+    bool ok = d != NULL;
     bool preserved = ok && atomic_load(&d->preserved);
     char name[32] = "";
     u32 id = d ? d->id : 0;

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import traceback
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -214,10 +215,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
             time.sleep(0.1)
         else:
             return
-        try:
-            driven.extend(driver(com2, lambda: clean(b"".join(chunks).decode("utf-8", "replace"))))
-        except Exception as e:  # the checks see it as a line
-            driven.append("DRIVER FAILED: %s: %s" % (type(e).__name__, e))
+        try:  # the driver appends each line as it goes: a failure keeps what came before
+            driver(com2, lambda: clean(b"".join(chunks).decode("utf-8", "replace")), driven)
+        except Exception as e:  # the checks see it as a line, with where it happened
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            driven.append("DRIVER FAILED: %s: %s (%s:%d)" % (type(e).__name__, e, os.path.basename(where.filename),
+                                                             where.lineno))
 
     if shell:
         threading.Thread(target=presser, daemon=True).start()
@@ -237,7 +240,8 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if driver:
         driving.join(60)  # its last steps may run after Zazen has powered off (tools on the host)
         if driving.is_alive():
-            driven.append("DRIVER FAILED: still running 60 s after QEMU ended")
+            driven.append("DRIVER FAILED: still running 60 s after QEMU ended (after %r)" %
+                          (driven[-1] if driven else "its first step"))
     shutil.rmtree(esp, ignore_errors=True)
     os.unlink(vars_path)
     raw = b"".join(chunks)
