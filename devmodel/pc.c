@@ -288,3 +288,73 @@ void pc_reset(struct pc *pc)
         ide_reset(&pc->ide);
     }
 }
+
+/* ---- the interrupt picture, for the host's `debug-keys i` ---- */
+
+static void describe(char *buf, size_t size, size_t *len, const char *fmt, ...) PRINTF_LIKE(4, 5);
+static void describe(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = MIN(size, *len + (size_t)n);
+}
+
+/* The set bits of a 256-bit APIC vector register, as "31 ef" (hex). */
+static void describe_vectors(char *buf, size_t size, size_t *len, const char *name, const u32 *bits)
+{
+    describe(buf, size, len, " %s", name);
+    bool any = false;
+    for (unsigned v = 0; v < 256; v++)
+        if (bits[v / 32] & BIT(v % 32)) {
+            describe(buf, size, len, " %02x", v);
+            any = true;
+        }
+    if (!any)
+        describe(buf, size, len, " -");
+}
+
+size_t pc_describe_interrupts(const struct pc *pc, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (size)
+        buf[0] = 0;
+    const struct acpi_pm *pm = &pc->pm;
+    describe(buf, size, &len, "pm1: sts %04x en %04x cnt %04x, SCI (GSI %u) %s\n", pm->sts, pm->en, pm->cnt,
+             pm->sci_gsi, pm->sci_level ? "asserted" : "low");
+    for (unsigned c = 0; c < 2; c++) {
+        const struct pic_chip *p = &pc->pic.chip[c];
+        describe(buf, size, &len, "8259 %s: irr %02x isr %02x imr %02x lines %02x level %02x base %02x\n",
+                 c ? "slave" : "master", p->irr, p->isr, p->imr, p->lines, p->level, p->vector_base);
+    }
+    if (pc->kind == PC_PCI) {
+        const struct ioapic *io = &pc->ioapic;
+        describe(buf, size, &len, "ioapic:");
+        bool any = false;
+        for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+            u64 e = io->redir[pin];
+            bool masked = e & BIT(16);
+            if (masked && !io->pin_level[pin] && !(e & BIT(14)))
+                continue; /* masked and quiet: nothing to say */
+            describe(buf, size, &len, " pin %u: vec %02x dest %02x%s%s%s%s%s;", pin, (unsigned)(e & 0xff),
+                     (unsigned)(e >> 56), e & BIT(11) ? " logical" : "", e & BIT(15) ? " level" : " edge",
+                     masked ? " masked" : "", e & BIT(14) ? " remote-irr" : "", io->pin_level[pin] ? " high" : "");
+            any = true;
+        }
+        describe(buf, size, &len, "%s\n", any ? "" : " every pin masked and low");
+    }
+    for (unsigned i = 0; i < pc->cpus; i++) {
+        const struct lapic *l = &pc->lapic[i];
+        describe(buf, size, &len, "lapic %u: id %02x svr %03x tpr %02x", i, l->id >> 24, l->svr, l->tpr);
+        describe_vectors(buf, size, &len, "irr", l->irr);
+        describe_vectors(buf, size, &len, "isr", l->isr);
+        describe_vectors(buf, size, &len, "tmr", l->tmr);
+        describe(buf, size, &len, "%s%s\n", l->nmi_pending ? " nmi-pending" : "",
+                 l->extint_pending ? " extint-pending" : "");
+    }
+    return len;
+}

@@ -93,6 +93,11 @@ struct pc {
 bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config *cfg, char *why, size_t why_size);
 /* The devices' power-on state (a guest-requested reset keeps RAM and time). */
 void pc_reset(struct pc *pc);
+/* The interrupt controllers' state as text, one line per chip (the ACPI
+ * PM block's SCI, the 8259s, the I/O APIC's pins that are unmasked or
+ * driven, each local APIC's IRR/ISR/TMR): where an interrupt waits or is
+ * stuck. For the host's `debug-keys i`. Returns the length written. */
+size_t pc_describe_interrupts(const struct pc *pc, char *buf, size_t size);
 /* Is there an interrupt CPU `cpu` should take (when it can)? */
 bool pc_interrupt_pending(const struct pc *pc, unsigned cpu);
 /* An NMI waits for CPU `cpu` (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */

@@ -76,10 +76,12 @@ disk0 = linux-mgmt.img
 [domain spin]
 memory = 4M
 firmware = spinforever.bin
+trace = 16
 
 [domain small]
 memory = 32M
 firmware = idleforever.bin
+trace = 16
 """
 
 
@@ -132,8 +134,11 @@ def mgmt_driver(com2, console, out):
         seen.append(vcpu_cpu(conn, "spin"))
     out.append("MGMT vcpu-pin to 1 then 0: vcpu-list shows CPU %s then %s" % tuple(seen))
     # errors change nothing and say why
+    # debug-keys i: every domain's interrupt controllers in Zazen's log
+    r = conn.request(["debug-keys", "i"])
+    out.append("MGMT debug-keys i: %s" % r["ok"])
     for req in (["lst"], ["pause", "nosuch"], ["sched-credit", "-d", "spin", "-w", "0"], ["vcpu-pin", "spin", "0", "7"],
-                ["trace", "spin", "x"]):
+                ["trace", "spin", "x"], ["debug-keys", "iq"]):
         r = conn.request(req)
         out.append("MGMT error for %s: %s" % (" ".join(req), r.get("error") if not r["ok"] else "NO ERROR"))
     # Linux: wait for its test, reboot it (Ctrl-Alt-Del), then shut it down (power button)
@@ -144,9 +149,30 @@ def mgmt_driver(com2, console, out):
     out.append("MGMT reboot: back to userspace %s" % back)
     r = conn.request(["shutdown", "-w", "linux"])
     out.append("MGMT shutdown -w: %s" % (r.get("result") if r["ok"] else r.get("error")))
+    if not r["ok"]:
+        # Where the press went: Zazen's side (debug-keys i, in the log) and
+        # Linux's (its init reports its ACPI counts every 30 s); then the
+        # run ends instead of waiting for its timeout.
+        conn.request(["debug-keys", "i"])
+        wait_for(console, "ZAZEN-LINUX: still waiting after", 70)
+        conn.request(["destroy", "linux"])
     conn.close()
     conn = zt.Connection("unix:" + com2, timeout=60)
     last_request(conn, console, ["destroy", "spin"])
+
+
+def each_domain_ended_as_asked(lines):
+    """spin and small end only by destroy, linux only by its power-off:
+    any other end (a crash, a halt with interrupts off) is a bug, and the
+    detail says which (their exits are in the log: trace = 16)."""
+    want = {"linux": "powered off", "spin": "destroyed", "small": "destroyed"}
+    ends = {}
+    for l in lines:
+        m = re.fullmatch(r"zazen: domain (\w+) \(id \d+\) ended: (.*)", l)
+        if m:
+            ends.setdefault(m.group(1), m.group(2))
+    wrong = {n: ends.get(n) for n in want if ends.get(n) != want[n]}
+    return not wrong, "ended otherwise: %r" % wrong
 
 
 def paused_spin_made_no_progress(lines):
@@ -181,6 +207,8 @@ def mgmt_scenario():
                "MGMT error for sched-credit -d spin -w 0: bad weight '0': a number from 1 to 65535",
                "MGMT error for vcpu-pin spin 0 7: bad CPUs '7': CPUs 0-1 are online (e.g. 0, 0-1, all)",
                "MGMT error for trace spin x: usage: trace NAME N",
+               "MGMT error for debug-keys iq: unknown debug key 'q' (i: each domain's interrupt controllers, to dmesg)",
+               "MGMT debug-keys i: True", "zazen: debug-keys i: domain spin (id 2)",
                "MGMT linux waiting: True", "MGMT reboot: back to userspace True",
                "(linux) ZAZEN-LINUX: Ctrl-Alt-Del: rebooting", "zazen: domain linux (id 1) reset by the guest",
                "(linux) ZAZEN-LINUX: ACPI power button: powering off",
@@ -192,8 +220,12 @@ def mgmt_scenario():
                   r"MGMT tool list: linux +1 +256 +1 [rb-]{6} +[0-9.]+",
                   r"MGMT tool list: spin +2 +4 +1 r----- +[0-9.]+",
                   r"MGMT tool top: +spin +r----- +\d+ +\d+\.\d +4096 +1 +\d+ .*io \d+.*",
-                  r"MGMT tool top: +small +[rb-]{6} +\d+ +\d+\.\d +32768 +1 +\d+.*"],
-        checks=[("a paused domain makes no progress, and resumes", paused_spin_made_no_progress)],
+                  r"MGMT tool top: +small +[rb-]{6} +\d+ +\d+\.\d +32768 +1 +\d+.*",
+                  r"zazen:   pm1: sts [0-9a-f]{4} en [0-9a-f]{4} cnt [0-9a-f]{4}, SCI \(GSI 9\) (asserted|low)",
+                  r"zazen:   8259 master: irr [0-9a-f]{2} isr [0-9a-f]{2} imr [0-9a-f]{2} .*",
+                  r"zazen:   lapic 0: id 00 svr [0-9a-f]{3} tpr [0-9a-f]{2} irr .* isr .* tmr .*"],
+        checks=[("a paused domain makes no progress, and resumes", paused_spin_made_no_progress),
+                ("each domain ended as management asked", each_domain_ended_as_asked)],
         absent=["ZAZEN PANIC", "DRIVER FAILED", "ZAZEN-LINUX: FAILED", "NO ERROR"],
     )
 
