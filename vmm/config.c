@@ -127,16 +127,28 @@ static bool parse_file(struct parser *ps, const char *key, const char *value, vo
     for (size_t i = 0; i < len; i++)
         if (name[i] == ' ' || name[i] == '\t' || (u8)name[i] < 0x20)
             return fail(ps, "%s: bad file name '%s'", key, name);
-    bool ro = false;
-    if (*comma) {
-        if (strcmp(comma + 1, "ro") != 0)
-            return fail(ps, "%s: unknown option '%s' after the file name (only ',ro')", key, comma + 1);
-        ro = true;
+    bool ro = false, in_ram = false;
+    bool disk = strncmp(key, "disk", 4) == 0;
+    while (*comma) {
+        const char *opt = comma + 1;
+        comma = opt;
+        while (*comma && *comma != ',')
+            comma++;
+        size_t n = (size_t)(comma - opt);
+        if (n == 2 && memcmp(opt, "ro", 2) == 0)
+            ro = true;
+        else if (disk && n == 8 && memcmp(opt, "volatile", 8) == 0)
+            in_ram = true;
+        else
+            return fail(ps, disk ? "%s: unknown option '%s' after the file name (only ',ro' and ',volatile')"
+                                 : "%s: unknown option '%s' after the file name (only ',ro')",
+                        key, opt);
     }
     strlcpy(f->name, name, sizeof(f->name));
     f->key = key;
     f->line = ps->line;
     f->read_only = ro;
+    f->in_ram = in_ram;
     return true;
 }
 

@@ -25,6 +25,7 @@ struct config_file {
     const char *key; /* the key that named it: "firmware", ... */
     unsigned line;
     bool read_only;
+    bool in_ram; /* ,volatile: a disk kept in RAM, its writes lost at the end (docs/storage.md) */
 };
 
 /* A kernel command line and the line that gave it. */

@@ -17,6 +17,7 @@
 #include "percpu.h"
 #include "sched.h"
 #include "smp.h"
+#include "storage/storage.h"
 #include "string.h"
 #include "virt_detect.h"
 #include "walltime.h"
@@ -153,6 +154,8 @@ NORETURN void core_main(struct bootinfo *bi)
     }
     struct file_check files = {bi, true};
     if (!config_for_each_file(&config, check_file, &files))
+        zazen_power_off();
+    if (!storage_init(&config, bi))
         zazen_power_off();
     start_cpus(bi);
     sched_init(config.host.timeslice_ns);
