@@ -319,6 +319,8 @@ static enum fat_result map_chain(struct volume *v, const struct dir_match *m, st
     u32 c = m->cluster;
     u64 left = m->size / FAT_SECTOR;
     for (u64 i = 0; i < needed; i++) {
+        if (c == CHAIN_END)
+            return bad(v, "a file's cluster chain ends after %llu of its %llu clusters", i, needed);
         if (!valid_cluster(v, c))
             return bad(v, "a file's cluster chain reaches cluster %llu (piece %llu)", c, i);
         u64 n = MIN(left, (u64)v->sectors_per_cluster);
@@ -331,8 +333,6 @@ static enum fat_result map_chain(struct volume *v, const struct dir_match *m, st
         if (!fat_entry(v, c, &c))
             return bad(v, "cannot read the FAT", 0, 0);
     }
-    if (c != CHAIN_END)
-        return bad(v, "a file's cluster chain goes on past its size (%llu clusters)", needed, 0);
     /* Two pieces of one file on the same sectors: cross-linked clusters. */
     for (u32 a = 0; a < f->extent_count; a++)
         for (u32 b = a + 1; b < f->extent_count; b++) {
@@ -340,6 +340,8 @@ static enum fat_result map_chain(struct volume *v, const struct dir_match *m, st
             if (x->lba < y->lba + y->sectors && y->lba < x->lba + x->sectors)
                 return bad(v, "a file's clusters are linked twice (at sector %llu)", MAX(x->lba, y->lba), 0);
         }
+    if (c != CHAIN_END)
+        return bad(v, "a file's cluster chain goes on past its size (%llu clusters)", needed, 0);
     return FAT_FOUND;
 }
 
