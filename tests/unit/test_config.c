@@ -247,6 +247,21 @@ TEST(config_disks_and_platform)
                 "cdrom and disk2 both want the secondary master (line 3)");
 }
 
+TEST(config_disk_options)
+{
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = a.img,volatile\ndisk1 = b.img,ro\ndisk2 = c.img,ro,volatile\n"));
+    CHECK(cfg.domains[0].disks[0].in_ram && !cfg.domains[0].disks[0].read_only);
+    CHECK(!cfg.domains[0].disks[1].in_ram && cfg.domains[0].disks[1].read_only);
+    CHECK(cfg.domains[0].disks[2].in_ram && cfg.domains[0].disks[2].read_only);
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = a.img,rw\n", 3,
+                "disk0: unknown option 'rw' after the file name (only ',ro' and ',volatile')");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = a.img,ro,\n", 3,
+                "disk0: unknown option '' after the file name (only ',ro' and ',volatile')");
+    /* only disks have a RAM copy to keep */
+    CHECK_ERROR("[domain a]\nfirmware = f,volatile\n", 2,
+                "firmware: unknown option 'volatile' after the file name (only ',ro')");
+}
+
 TEST(config_writable_disk_belongs_to_one_domain)
 {
     CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = shared.img\n[domain b]\nfirmware = f\ndisk0 = shared.img\n", 6,
