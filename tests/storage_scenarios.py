@@ -51,8 +51,9 @@ def make_esp_image(path, config_text, files):
         subprocess.run(["mcopy", "-i", path, src, "::/EFI/BOOT/" + os.path.basename(src)], check=True, env=env)
 
 
-def boot(image, vars_path, timeout, kill_on=None):
-    """One boot of the image as an AHCI disk; returns (console, status).
+def boot(image, vars_path, timeout, kill_on=None, device="ahci"):
+    """One boot of the image as an AHCI disk (or an NVMe namespace);
+    returns (console, status).
     kill_on: console text after which QEMU is killed with SIGKILL, as a
     power cut (status None)."""
     cmd = ["qemu-system-x86_64", "-machine", "q35"] + qemu.accel_args(1, False) + [
@@ -60,7 +61,7 @@ def boot(image, vars_path, timeout, kill_on=None):
         "-drive", "if=pflash,format=raw,readonly=on,file=" + qemu.OVMF_CODE,
         "-drive", "if=pflash,format=raw,file=" + vars_path,
         "-drive", "file=%s,format=raw,if=none,id=esp" % image,
-        "-device", "ide-hd,drive=esp,bus=ide.0",
+        "-device", "ide-hd,drive=esp,bus=ide.0" if device == "ahci" else "nvme,drive=esp,serial=zazen-esp",
         "-serial", "stdio"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
@@ -137,8 +138,9 @@ class StorageScenario(Scenario):
     """Boots the same ESP image `boots` times (config_for(n) gives boot n's
     zazen.cfg, or None to keep the last), then checks it on the host."""
 
-    def __init__(self, name, config, boots=2, kill_on_first=None, host=True, **kw):
+    def __init__(self, name, config, boots=2, kill_on_first=None, host=True, device="ahci", **kw):
         super().__init__(name, config, platform="qemu-svm", **kw)
+        self.device = device
         self.boots = boots
         self.kill_on_first = kill_on_first
         self.host = host
@@ -153,7 +155,7 @@ class StorageScenario(Scenario):
             text, status = "", None
             for n in range(1, self.boots + 1):
                 kill = self.kill_on_first if n == 1 else None
-                out, status = boot(image, vars_path, self.timeout or 300, kill_on=kill)
+                out, status = boot(image, vars_path, self.timeout or 300, kill_on=kill, device=self.device)
                 text += "==== boot %d\n%s\n==== boot %d ended: status %s\n" % (n, out, n, status)
             if self.host:
                 text += "\n".join(host_checks(image, workdir)) + "\n"
@@ -178,12 +180,21 @@ LINUX_IMG = os.path.join(LINUX, "linux.img")
 BASE_ABSENT = ["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic", "kept in RAM"]
 
 
-def persist_scenario():
+DEVICE_PATTERNS = {
+    "ahci": [r"zazen: storage: ahci 00:1f\.2 port 0: QEMU HARDDISK, 196608 sectors \(96 MiB\)",
+             r"zazen: storage: disk0 'linux\.img' in place on ahci 00:1f\.2 port 0, 1 piece from sector \d+"],
+    # OVMF puts the NVMe controller's 64-bit BAR far above RAM (storage_map_registers)
+    "nvme": [r"zazen: storage: nvme 00:0[0-9a-f]\.0 namespace 1: QEMU NVMe Ctrl, 196608 sectors \(96 MiB\)",
+             r"zazen: storage: disk0 'linux\.img' in place on nvme 00:0[0-9a-f]\.0 namespace 1, 1 piece from "
+             r"sector \d+"],
+}
+
+
+def persist_scenario(device):
     return StorageScenario(
-        "storage-ahci-persist", "[domain linux]\nmemory = 256M\ndisk0 = linux.img\n", files=[LINUX_IMG],
-        timeout=400,
-        patterns=[r"zazen: storage: ahci 00:1f\.2 port 0: QEMU HARDDISK, 196608 sectors \(96 MiB\)",
-                  r"zazen: storage: disk0 'linux\.img' in place on ahci 00:1f\.2 port 0, 1 piece from sector \d+"],
+        "storage-%s-persist" % device, "[domain linux]\nmemory = 256M\ndisk0 = linux.img\n", files=[LINUX_IMG],
+        timeout=400, device=device,
+        patterns=DEVICE_PATTERNS[device],
         in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "zazen: all domains ended",
                   "==== boot 1 ended: status 0",
                   "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done", "zazen: all domains ended",
@@ -234,4 +245,5 @@ def same_file_twice_scenario():
         absent=["ZAZEN PANIC", "zazen: domain a (id 1)", "(a) "])
 
 
-ALL = [persist_scenario(), power_cut_scenario(), volatile_scenario(), same_file_twice_scenario()]
+ALL = [persist_scenario("ahci"), persist_scenario("nvme"), power_cut_scenario(), volatile_scenario(),
+       same_file_twice_scenario()]

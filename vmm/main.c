@@ -128,6 +128,7 @@ NORETURN void core_main(struct bootinfo *bi)
         panic("boot info has a bad magic number");
     mask_legacy_pics();
     mm_init(bi);
+    storage_map_registers(bi);
     paging_init(bi);
     kprintf("zazen: memory: %llu MiB free of %llu MiB managed\n", (unsigned long long)(mm_free_bytes() >> 20),
             (unsigned long long)(mm_managed_bytes() >> 20));

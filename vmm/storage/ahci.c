@@ -6,26 +6,13 @@
  * version waits on the CPU that asked (docs/storage.md says so): the
  * vCPU doing the I/O waits, other vCPUs on other CPUs run. */
 #include "ahci.h"
+#include "hostpci.h"
 #include "../console.h"
 #include "../format.h"
 #include "../hosttime.h"
 #include "../mm.h"
 #include "../string.h"
 #include "../x86.h"
-
-/* ---- PCI configuration space, mechanism #1 (PCI Local Bus 3.0 3.2.2.3.2) ---- */
-
-static u32 pci_read32(unsigned bus, unsigned dev, unsigned fn, unsigned off)
-{
-    outl(0xCF8, 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (off & 0xFC));
-    return inl(0xCFC);
-}
-
-static void pci_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, u32 v)
-{
-    outl(0xCF8, 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (off & 0xFC));
-    outl(0xCFC, v);
-}
 
 /* ---- registers (AHCI 1.3.1 chapter 3) ---- */
 
@@ -297,21 +284,14 @@ static unsigned controller_setup(unsigned bus, unsigned dev, unsigned fn)
 {
     char where[32];
     snprintf(where, sizeof(where), "ahci %02x:%02x.%x", bus, dev, fn);
-    u32 bar = pci_read32(bus, dev, fn, 0x24); /* BAR5: ABAR (AHCI 2.1.11) */
-    if (bar & 1) {
-        kprintf("zazen: %s: ABAR is not a memory BAR\n", where);
-        return 0;
-    }
-    u64 base = bar & ~0xFu;
-    if ((bar & 6) == 4)
-        base |= (u64)pci_read32(bus, dev, fn, 0x28) << 32;
-    if (!base || base >= 4 * GiB) { /* only the first 4 GiB are mapped for MMIO (mm.c) */
+    u64 base = hostpci_mem_bar(bus, dev, fn, 0x24); /* BAR5: ABAR (AHCI 2.1.11) */
+    if (!base) { /* mapped by storage_map_registers */
         kprintf("zazen: %s: ABAR %llx is not usable\n", where, (unsigned long long)base);
         return 0;
     }
     /* Memory space and bus mastering on, INTx off: the driver polls. */
-    u32 cmd = pci_read32(bus, dev, fn, 0x04);
-    pci_write32(bus, dev, fn, 0x04, (cmd & 0xFFFF) | BIT(1) | BIT(2) | BIT(10));
+    u32 cmd = hostpci_read32(bus, dev, fn, 0x04);
+    hostpci_write32(bus, dev, fn, 0x04, (cmd & 0xFFFF) | BIT(1) | BIT(2) | BIT(10));
     volatile u8 *abar = hva_of(base);
     hba_wr(abar, HBA_GHC, hba_rd(abar, HBA_GHC) | GHC_AE);
     /* Take the HBA from the firmware if it claims it (AHCI 10.6.3). */
@@ -331,21 +311,5 @@ static unsigned controller_setup(unsigned bus, unsigned dev, unsigned fn)
     return found;
 }
 
-unsigned ahci_probe(void)
-{
-    unsigned found = 0;
-    for (unsigned bus = 0; bus < 256; bus++)
-        for (unsigned dev = 0; dev < 32; dev++) {
-            if ((pci_read32(bus, dev, 0, 0) & 0xFFFF) == 0xFFFF)
-                continue;
-            bool multi = pci_read32(bus, dev, 0, 0x0C) & BIT(23);
-            for (unsigned fn = 0; fn < (multi ? 8u : 1u); fn++) {
-                if ((pci_read32(bus, dev, fn, 0) & 0xFFFF) == 0xFFFF)
-                    continue;
-                /* Class 01h (mass storage), subclass 06h (SATA), interface 01h (AHCI 1.0). */
-                if ((pci_read32(bus, dev, fn, 0x08) >> 8) == 0x010601)
-                    found += controller_setup(bus, dev, fn);
-            }
-        }
-    return found;
-}
+/* Class 01h (mass storage), subclass 06h (SATA), interface 01h (AHCI 1.0). */
+unsigned ahci_probe(void) { return hostpci_for_class(0x010601, controller_setup); }

@@ -1,6 +1,8 @@
 /* Guest disks in place on the boot disk (storage.h). */
 #include "storage.h"
 #include "ahci.h"
+#include "nvme.h"
+#include "hostpci.h"
 #include "block.h"
 #include "../console.h"
 #include "../format.h"
@@ -112,6 +114,36 @@ static bool open_store(const struct bootinfo *bi, const char *folder, const stru
     return true;
 }
 
+/* A boot loader that gives a folder for zazen.cfg (UEFI) booted from a
+ * volume; GRUB's modules (multiboot2) name none. */
+static bool booted_from_volume(const struct bootinfo *bi)
+{
+    for (const char *p = bi->config_name; *p; p++)
+        if (*p == '\\' || *p == '/')
+            return true;
+    return false;
+}
+
+static unsigned premap_ahci(unsigned bus, unsigned dev, unsigned fn)
+{
+    u64 base = hostpci_mem_bar(bus, dev, fn, 0x24);
+    return base && mm_map_mmio(base, 64 * KiB);
+}
+
+static unsigned premap_nvme(unsigned bus, unsigned dev, unsigned fn)
+{
+    u64 base = hostpci_mem_bar(bus, dev, fn, 0x10);
+    return base && mm_map_mmio(base, 64 * KiB);
+}
+
+void storage_map_registers(const struct bootinfo *bi)
+{
+    if (!booted_from_volume(bi))
+        return;
+    hostpci_for_class(0x010601, premap_ahci);
+    hostpci_for_class(0x010802, premap_nvme);
+}
+
 bool storage_init(const struct config *cfg, const struct bootinfo *bi)
 {
     bool any = false;
@@ -129,8 +161,10 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
         if (folder[i] == '\\' || folder[i] == '/')
             cut = i + 1;
     folder[cut] = 0;
-    if (cut)
+    if (booted_from_volume(bi)) {
         ahci_probe();
+        nvme_probe();
+    }
     u8 *buf = page_alloc(VERIFY_BYTES);
     if (!buf)
         return false;

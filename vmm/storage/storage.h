@@ -16,6 +16,10 @@
  * reaches stays in RAM, and the console says so. */
 bool storage_init(const struct config *cfg, const struct bootinfo *bi);
 
+/* Before paging_init: the storage controllers' registers are mapped
+ * wherever the firmware put them (a 64-bit BAR may be far above RAM). */
+void storage_map_registers(const struct bootinfo *bi);
+
 /* The backend for a disk the config names, or NULL: keep it in RAM. */
 const struct ide_backend *storage_backend(const struct config_file *f);
 
