@@ -432,17 +432,19 @@ static void atapi_done(struct ide_channel *ch, struct ide_device *d);
 
 /* ---- backend disks: PIO one DRQ block at a time through the bounce buffer ---- */
 
+static u8 *bounce_of(const struct ide_device *d) { return d->disk->backend->bounce; }
+
 /* Data-in: the next block (at most block_size bytes of what is left) is
  * read from the backend before DRQ announces it. A read the backend fails
  * ends the command with UNC (ATA-6, READ SECTORS: uncorrectable data). */
 static bool backend_fill(struct ide_channel *ch, struct ide_device *d, u32 bytes)
 {
     const struct ide_backend *b = d->disk->backend;
-    if (!b->read(b->ctx, ch->xfer_lba, bytes / ATA_SECTOR_SIZE, ch->bounce)) {
+    if (!b->read(b->ctx, ch->xfer_lba, bytes / ATA_SECTOR_SIZE, bounce_of(d))) {
         command_error(ch, d, ER_UNC | ER_ABRT);
         return false;
     }
-    ch->ptr = ch->bounce;
+    ch->ptr = bounce_of(d);
     return true;
 }
 
@@ -451,12 +453,12 @@ static bool backend_fill(struct ide_channel *ch, struct ide_device *d, u32 bytes
 static bool backend_drain(struct ide_channel *ch, struct ide_device *d)
 {
     const struct ide_backend *b = d->disk->backend;
-    if (!b->write(b->ctx, ch->xfer_lba, ch->cur_block / ATA_SECTOR_SIZE, ch->bounce)) {
+    if (!b->write(b->ctx, ch->xfer_lba, ch->cur_block / ATA_SECTOR_SIZE, bounce_of(d))) {
         command_error(ch, d, ER_ABRT);
         return false;
     }
     ch->xfer_lba += ch->cur_block / ATA_SECTOR_SIZE;
-    ch->ptr = ch->bounce;
+    ch->ptr = bounce_of(d);
     return true;
 }
 
@@ -650,14 +652,14 @@ static enum dma_result dma_backend(struct ide_channel *ch, struct ide_device *d,
         u32 n = MIN((u32)IDE_BOUNCE_BYTES, ch->dma_bytes - off);
         u64 lba = ch->xfer_lba + off / ATA_SECTOR_SIZE;
         if (ch->dma_to_memory) {
-            if (!b->read(b->ctx, lba, n / ATA_SECTOR_SIZE, ch->bounce)) {
+            if (!b->read(b->ctx, lba, n / ATA_SECTOR_SIZE, bounce_of(d))) {
                 *io_error = true;
                 return DMA_FAILED;
             }
-            r = dma_move_part(ch, ch->bounce, off, n);
+            r = dma_move_part(ch, bounce_of(d), off, n);
         } else {
-            r = dma_move_part(ch, ch->bounce, off, n);
-            if (r != DMA_FAILED && !b->write(b->ctx, lba, n / ATA_SECTOR_SIZE, ch->bounce)) {
+            r = dma_move_part(ch, bounce_of(d), off, n);
+            if (r != DMA_FAILED && !b->write(b->ctx, lba, n / ATA_SECTOR_SIZE, bounce_of(d))) {
                 *io_error = true;
                 return DMA_FAILED;
             }
@@ -1037,16 +1039,16 @@ static void backend_read_write(struct ide_channel *ch, struct ide_device *d, u64
     ch->xfer_lba = lba;
     if (how == XFER_DMA) {
         ch->backend_xfer = true; /* before dma_start, which may run it at once */
-        dma_start(ch, d, ch->bounce, bytes, !write);
+        dma_start(ch, d, bounce_of(d), bytes, !write);
         return;
     }
     if (!write && !backend_fill(ch, d, MIN(block, bytes)))
         return;
     ch->backend_xfer = true;
     if (write)
-        ata_pio_out(ch, d, ch->bounce, bytes, block);
+        ata_pio_out(ch, d, bounce_of(d), bytes, block);
     else
-        ata_pio_in(ch, d, ch->bounce, bytes, block);
+        ata_pio_in(ch, d, bounce_of(d), bytes, block);
 }
 
 /* READ/WRITE SECTORS, MULTIPLE and DMA, 28- and 48-bit. */

@@ -35,6 +35,7 @@ struct ide_backend {
     bool (*write)(void *ctx, u64 lba, u32 count, const void *buf);
     bool (*flush)(void *ctx);
     void *ctx;
+    u8 *bounce; /* IDE_BOUNCE_BYTES where the device stages the data (host drivers DMA into it) */
 };
 
 /* Bytes the device stages between the guest and a backend at a time: one
@@ -104,11 +105,10 @@ struct ide_channel {
     u32 dma_bytes;
     u8 packet[12];
     u8 buf[512]; /* IDENTIFY data and ATAPI replies */
-    /* A transfer with a backend disk: the data passes through bounce. */
+    /* A transfer with a backend disk: the data passes through its bounce buffer. */
     bool backend_xfer;
-    u64 xfer_lba;  /* the sector of bounce[0] (PIO) or of the transfer's start (DMA) */
+    u64 xfer_lba;  /* the sector at the bounce buffer's start (PIO) or of the transfer's start (DMA) */
     u32 cur_block; /* bytes of the DRQ block under way */
-    u8 bounce[IDE_BOUNCE_BYTES];
     /* bus-master registers (SFF-8038i, "Bus Master IDE Register Description") */
     u8 bm_cmd, bm_status;
     u32 bm_prd;

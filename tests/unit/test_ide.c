@@ -986,7 +986,8 @@ static bool be_flush(void *ctx)
     return !be.fail_flush;
 }
 
-static const struct ide_backend backend = {be_read, be_write, be_flush, NULL};
+static u8 bounce[IDE_BOUNCE_BYTES];
+static const struct ide_backend backend = {be_read, be_write, be_flush, NULL, bounce};
 
 static void setup_backend(void)
 {

@@ -96,11 +96,14 @@ static bool open_store(const struct bootinfo *bi, const char *folder, const stru
         }
         if (store_count == MAX_STORES)
             return fail(bi, f, "too many disks");
+        u8 *bounce = page_alloc(IDE_BOUNCE_BYTES);
+        if (!bounce)
+            return fail(bi, f, "no memory for its bounce buffer");
         struct store_entry *e = &stores[store_count++];
         e->f = f;
         e->store = (struct block_store){.dev = dev, .file = ff, .sectors = ff.size / BLOCK_SECTOR,
                                         .read_only = f->read_only};
-        e->ide = (struct ide_backend){ide_read, ide_write, ide_flush, &e->store};
+        e->ide = (struct ide_backend){ide_read, ide_write, ide_flush, &e->store, bounce};
         kprintf("zazen: storage: %s '%s' in place on %s, %u piece%s from sector %llu%s\n", f->key, f->name, dev->name,
                 ff.extent_count, ff.extent_count == 1 ? "" : "s",
                 (unsigned long long)(ff.extent_count ? ff.extents[0].lba : 0), f->read_only ? ", read-only" : "");
