@@ -144,11 +144,21 @@ static bool parse_file(struct parser *ps, const char *key, const char *value, vo
                                  : "%s: unknown option '%s' after the file name (only ',ro')",
                         key, opt);
     }
+    bool partition = disk && strncmp(name, CONFIG_PARTLABEL, strlen(CONFIG_PARTLABEL)) == 0;
+    if (partition) {
+        size_t label = strlen(name) - strlen(CONFIG_PARTLABEL);
+        if (label == 0 || label > CONFIG_PARTLABEL_MAX)
+            return fail(ps, "%s: a partition label of 1 to %d characters after '%s'", key, CONFIG_PARTLABEL_MAX,
+                        CONFIG_PARTLABEL);
+        if (in_ram)
+            return fail(ps, "%s: a partition cannot be ,volatile (Zazen keeps no copy of it in RAM)", key);
+    }
     strlcpy(f->name, name, sizeof(f->name));
     f->key = key;
     f->line = ps->line;
     f->read_only = ro;
     f->in_ram = in_ram;
+    f->partition = partition;
     return true;
 }
 
@@ -634,7 +644,7 @@ bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx
         const struct config_file *files[] = {&d->firmware, &d->disks[0], &d->disks[1], &d->disks[2],
                                              &d->disks[3], &d->cdrom,   &d->kernel,   &d->ramdisk};
         for (unsigned f = 0; f < ARRAY_SIZE(files); f++)
-            if (files[f]->name[0] && !fn(ctx, d, files[f]))
+            if (files[f]->name[0] && !files[f]->partition && !fn(ctx, d, files[f]))
                 return false;
     }
     return true;

@@ -189,6 +189,19 @@ static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, 
             f = &cfg->cdrom;
         if (!f->name[0])
             continue;
+        if (f->partition) { /* partlabel:NAME: no file, storage opened the partition */
+            struct ide_disk *disk = &d->disks[i];
+            disk->backend = storage_backend(f);
+            if (!disk->backend || cfg->type != DOMAIN_HVM)
+                return fail(why, why_size, "%s '%s' (%s:%u): only an HVM domain's disk can be a partition", f->key,
+                            f->name, bi->config_name, f->line);
+            disk->data = NULL;
+            disk->size = storage_sectors(f) * ATA_SECTOR_SIZE;
+            disk->read_only = f->read_only;
+            disk->cdrom = false;
+            snprintf(disk->model, sizeof(disk->model), "ZAZEN HARDDISK %s", f->name);
+            continue;
+        }
         const struct bootinfo_file *file = find_file(bi, f->name);
         if (!file)
             return fail(why, why_size, "%s '%s' (%s:%u) was not loaded", f->key, f->name, bi->config_name, f->line);

@@ -361,3 +361,40 @@ TEST(fat_refuses_corrupt_volumes)
     memset(sec(0), 0, 512);
     CHECK_EQ(locate("\\EFI\\BOOT\\linux.img"), FAT_NOT_FOUND);
 }
+
+static void gpt_name(u8 *e, const char *name)
+{
+    memset(e + 56, 0, 72);
+    for (size_t i = 0; name[i]; i++)
+        put16(e + 56 + 2 * i, (u8)name[i]);
+}
+
+TEST(gpt_partition_by_label)
+{
+    new_disk(10000);
+    u8 *hdr = sec(1);
+    memcpy(hdr, "EFI PART", 8);
+    put32(hdr + 72, 2);
+    put32(hdr + 80, 8);
+    put32(hdr + 84, 128);
+    u8 *e = sec(2);
+    e[0] = 0x28, put32(e + 32, 40), put32(e + 40, 1039), gpt_name(e, "zazen-esp");
+    e += 128;
+    e[0] = 0x28, put32(e + 32, 2048), put32(e + 40, 4095), gpt_name(e, "zazen-data");
+    rd.disk_sectors = disk_sectors;
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK_EQ(f.extent_count, 1);
+    CHECK_EQ(f.extents[0].lba, 2048);
+    CHECK_EQ(f.extents[0].sectors, 2048);
+    CHECK_EQ(f.size, 2048 * 512);
+    CHECK_EQ(gpt_find_label(&rd, "zazen-esp", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK_EQ(f.extents[0].lba, 40);
+    CHECK_EQ(gpt_find_label(&rd, "zazen", &f, why, sizeof(why)), FAT_NOT_FOUND);      /* a prefix is not the name */
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data2", &f, why, sizeof(why)), FAT_NOT_FOUND);
+    CHECK_EQ(gpt_find_label(&rd, "ZAZEN-DATA", &f, why, sizeof(why)), FAT_NOT_FOUND); /* case kept */
+    put32(e + 40, 20000); /* past the disk's end */
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_BAD);
+    CHECK_STR(why, "corrupt GPT: partition 'zazen-data' at sectors 2048-20000, the disk has 10000");
+    memset(hdr, 0, 8); /* no GPT */
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_NOT_FOUND);
+}

@@ -394,19 +394,31 @@ enum fat_result fat_find_on_volume(const struct fat_reader *r, u64 volume_lba, c
  * one is reported when no other holds the file. */
 static enum fat_result merge(enum fat_result sofar, enum fat_result now) { return sofar == FAT_BAD ? FAT_BAD : now; }
 
-static enum fat_result try_gpt(const struct fat_reader *r, const char *path, struct fat_file *out, char *why,
-                               size_t why_size)
+/* The GPT header's entry array, checked (UEFI 2.10 5.3.2). */
+static enum fat_result gpt_entries(const struct fat_reader *r, u64 *lba, u32 *count, u32 *size, char *why,
+                                   size_t why_size)
 {
     u8 hdr[FAT_SECTOR];
     if (!read_sectors(r, 1, 1, hdr) || memcmp(hdr, "EFI PART", 8) != 0)
         return FAT_NOT_FOUND;
-    u64 entries_lba = get64(hdr + 72);
-    u32 count = get32(hdr + 80), size = get32(hdr + 84);
-    /* UEFI 2.10 5.3.2: entries of 128 * 2^n bytes. */
-    if (size < 128 || size > FAT_SECTOR || FAT_SECTOR % size || count > 1024) {
-        snprintf(why, why_size, "corrupt GPT: %u entries of %u bytes", count, size);
+    *lba = get64(hdr + 72);
+    *count = get32(hdr + 80);
+    *size = get32(hdr + 84);
+    if (*size < 128 || *size > FAT_SECTOR || FAT_SECTOR % *size || *count > 1024) {
+        snprintf(why, why_size, "corrupt GPT: %u entries of %u bytes", *count, *size);
         return FAT_BAD;
     }
+    return FAT_FOUND;
+}
+
+static enum fat_result try_gpt(const struct fat_reader *r, const char *path, struct fat_file *out, char *why,
+                               size_t why_size)
+{
+    u64 entries_lba;
+    u32 count, size;
+    enum fat_result hdr = gpt_entries(r, &entries_lba, &count, &size, why, why_size);
+    if (hdr != FAT_FOUND)
+        return hdr;
     enum fat_result res = FAT_NOT_FOUND;
     char first_bad[160] = "";
     u8 sector[FAT_SECTOR];
@@ -432,6 +444,52 @@ static enum fat_result try_gpt(const struct fat_reader *r, const char *path, str
     if (res == FAT_BAD)
         strlcpy(why, first_bad, why_size);
     return res;
+}
+
+/* PartitionName: 36 UTF-16LE code units, NUL-padded. */
+static bool gpt_name_is(const u8 *name, const char *label, size_t len)
+{
+    for (size_t k = 0; k < len; k++)
+        if (get16(name + 2 * k) != (u8)label[k])
+            return false;
+    return len == 36 || get16(name + 2 * len) == 0;
+}
+
+enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, struct fat_file *out, char *why,
+                               size_t why_size)
+{
+    u64 lba;
+    u32 count, size;
+    enum fat_result res = gpt_entries(r, &lba, &count, &size, why, why_size);
+    if (res != FAT_FOUND)
+        return res;
+    size_t len = strlen(label);
+    if (len == 0 || len > 36)
+        return FAT_NOT_FOUND;
+    u8 sector[FAT_SECTOR];
+    for (u32 i = 0; i < count; i++) {
+        u64 off = (u64)i * size;
+        if (off % FAT_SECTOR == 0 && !read_sectors(r, lba + off / FAT_SECTOR, 1, sector)) {
+            snprintf(why, why_size, "corrupt GPT: its entries at sector %llu are past the disk's end",
+                     (unsigned long long)lba);
+            return FAT_BAD;
+        }
+        const u8 *e = sector + off % FAT_SECTOR;
+        if (!gpt_name_is(e + 56, label, len))
+            continue;
+        u64 first = get64(e + 32), last = get64(e + 40);
+        if (first == 0 || last < first || last >= r->disk_sectors) {
+            snprintf(why, why_size, "corrupt GPT: partition '%s' at sectors %llu-%llu, the disk has %llu", label,
+                     (unsigned long long)first, (unsigned long long)last, (unsigned long long)r->disk_sectors);
+            return FAT_BAD;
+        }
+        out->volume_lba = first;
+        out->size = (last - first + 1) * FAT_SECTOR;
+        out->extent_count = 1;
+        out->extents[0] = (struct fat_extent){first, last - first + 1};
+        return FAT_FOUND;
+    }
+    return FAT_NOT_FOUND;
 }
 
 enum fat_result fat_locate(const struct fat_reader *r, const char *path, struct fat_file *out, char *why,

@@ -49,6 +49,12 @@ enum fat_result fat_locate(const struct fat_reader *r, const char *path, struct 
 enum fat_result fat_find_on_volume(const struct fat_reader *r, u64 volume_lba, const char *path, struct fat_file *out,
                                    char *why, size_t why_size);
 
+/* Looks for the GPT partition named label (its UTF-16 name compared with
+ * the ASCII label, case kept, as Linux's PARTLABEL=) on the disk:
+ * FAT_FOUND with its sectors as one extent in out (size: its bytes). */
+enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, struct fat_file *out, char *why,
+                               size_t why_size);
+
 /* The disk sector of the file's sector n and how many follow it in the
  * same extent; false past the file's end. */
 bool fat_file_map(const struct fat_file *f, u64 n, u64 *lba, u64 *run);

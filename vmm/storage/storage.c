@@ -64,6 +64,79 @@ static bool fail(const struct bootinfo *bi, const struct config_file *f, const c
     return false;
 }
 
+static bool extents_overlap(const struct fat_file *a, const struct fat_file *b)
+{
+    for (u32 i = 0; i < a->extent_count; i++)
+        for (u32 j = 0; j < b->extent_count; j++) {
+            const struct fat_extent *x = &a->extents[i], *y = &b->extents[j];
+            if (x->lba < y->lba + y->sectors && y->lba < x->lba + x->sectors)
+                return true;
+        }
+    return false;
+}
+
+/* Two stores on the same sectors, one of them writable: one file under
+ * two names (config.c catches the same name twice; the FAT ignores case),
+ * or a file inside a partition that is a disk too. */
+static bool check_overlap(const struct bootinfo *bi, const struct config_file *f, struct block_device *dev,
+                          const struct fat_file *ff)
+{
+    for (unsigned j = 0; j < store_count; j++) {
+        struct block_store *o = &stores[j].store;
+        if (o->dev == dev && extents_overlap(&o->file, ff) && (!o->read_only || !f->read_only)) {
+            char why[200];
+            snprintf(why, sizeof(why), "the same %s as %s '%s' (line %u): give each its own image, or add ,ro",
+                     f->partition || stores[j].f->partition ? "sectors" : "file", stores[j].f->key, stores[j].f->name,
+                     stores[j].f->line);
+            return fail(bi, f, why);
+        }
+    }
+    return true;
+}
+
+static bool add_store(const struct bootinfo *bi, const struct config_file *f, struct block_device *dev,
+                      const struct fat_file *ff)
+{
+    if (store_count == MAX_STORES)
+        return fail(bi, f, "too many disks");
+    u8 *bounce = page_alloc(IDE_BOUNCE_BYTES);
+    if (!bounce)
+        return fail(bi, f, "no memory for its bounce buffer");
+    struct store_entry *e = &stores[store_count++];
+    e->f = f;
+    e->store = (struct block_store){.dev = dev, .file = *ff, .sectors = ff->size / BLOCK_SECTOR,
+                                    .read_only = f->read_only};
+    e->ide = (struct ide_backend){ide_read, ide_write, ide_flush, &e->store, bounce};
+    return true;
+}
+
+/* partlabel:NAME: the GPT partition of that name, on the first disk that
+ * has one. */
+static bool open_partition(const struct bootinfo *bi, const struct config_file *f)
+{
+    const char *label = f->name + strlen(CONFIG_PARTLABEL);
+    char why[200] = "";
+    for (unsigned i = 0; i < block_device_count(); i++) {
+        struct block_device *dev = block_device_get(i);
+        struct fat_reader r = {dev_reader, dev, dev->sectors};
+        struct fat_file ff;
+        enum fat_result res = gpt_find_label(&r, label, &ff, why, sizeof(why));
+        if (res == FAT_BAD)
+            return fail(bi, f, why);
+        if (res != FAT_FOUND)
+            continue;
+        if (!check_overlap(bi, f, dev, &ff) || !add_store(bi, f, dev, &ff))
+            return false;
+        kprintf("zazen: storage: %s '%s' is partition '%s' of %s, sectors %llu-%llu%s\n", f->key, f->name, label,
+                dev->name, (unsigned long long)ff.extents[0].lba,
+                (unsigned long long)(ff.extents[0].lba + ff.extents[0].sectors - 1), f->read_only ? ", read-only" : "");
+        return true;
+    }
+    snprintf(why, sizeof(why), "no GPT partition named '%s' on the %u disk%s the host drivers found", label,
+             block_device_count(), block_device_count() == 1 ? "" : "s");
+    return fail(bi, f, why);
+}
+
 /* Opens one disk's store; false: an error that stops Zazen. */
 static bool open_store(const struct bootinfo *bi, const char *folder, const struct config_file *f, u8 *buf)
 {
@@ -83,27 +156,10 @@ static bool open_store(const struct bootinfo *bi, const char *folder, const stru
         }
         if (res != FAT_FOUND || !bf || !same_as_loaded(dev, &ff, bf, buf))
             continue;
-        /* One file, two writable names (config.c catches the same name
-         * twice; this catches another spelling of it). */
-        for (unsigned j = 0; j < store_count; j++) {
-            struct block_store *o = &stores[j].store;
-            if (o->dev == dev && o->file.extent_count && ff.extent_count &&
-                o->file.extents[0].lba == ff.extents[0].lba && (!o->read_only || !f->read_only)) {
-                snprintf(why, sizeof(why), "the same file as %s '%s' (line %u): give each its own image, or add ,ro",
-                         stores[j].f->key, stores[j].f->name, stores[j].f->line);
-                return fail(bi, f, why);
-            }
-        }
-        if (store_count == MAX_STORES)
-            return fail(bi, f, "too many disks");
-        u8 *bounce = page_alloc(IDE_BOUNCE_BYTES);
-        if (!bounce)
-            return fail(bi, f, "no memory for its bounce buffer");
-        struct store_entry *e = &stores[store_count++];
-        e->f = f;
-        e->store = (struct block_store){.dev = dev, .file = ff, .sectors = ff.size / BLOCK_SECTOR,
-                                        .read_only = f->read_only};
-        e->ide = (struct ide_backend){ide_read, ide_write, ide_flush, &e->store, bounce};
+        if (!check_overlap(bi, f, dev, &ff))
+            return false;
+        if (!add_store(bi, f, dev, &ff))
+            return false;
         kprintf("zazen: storage: %s '%s' in place on %s, %u piece%s from sector %llu%s\n", f->key, f->name, dev->name,
                 ff.extent_count, ff.extent_count == 1 ? "" : "s",
                 (unsigned long long)(ff.extent_count ? ff.extents[0].lba : 0), f->read_only ? ", read-only" : "");
@@ -164,7 +220,11 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
         if (folder[i] == '\\' || folder[i] == '/')
             cut = i + 1;
     folder[cut] = 0;
-    if (booted_from_volume(bi)) {
+    bool partitions = false;
+    for (unsigned d = 0; d < cfg->domain_count; d++)
+        for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
+            partitions |= wants_store(&cfg->domains[d], &cfg->domains[d].disks[i]) && cfg->domains[d].disks[i].partition;
+    if (booted_from_volume(bi) || partitions) {
         ahci_probe();
         nvme_probe();
     }
@@ -176,7 +236,7 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
         for (unsigned i = 0; i < CONFIG_MAX_DISKS && ok; i++) {
             const struct config_file *f = &cfg->domains[d].disks[i];
             if (wants_store(&cfg->domains[d], f))
-                ok = open_store(bi, folder, f, buf);
+                ok = f->partition ? open_partition(bi, f) : open_store(bi, folder, f, buf);
         }
     page_free(buf, VERIFY_BYTES);
     return ok;
@@ -188,4 +248,12 @@ const struct ide_backend *storage_backend(const struct config_file *f)
         if (stores[i].f == f)
             return &stores[i].ide;
     return NULL;
+}
+
+u64 storage_sectors(const struct config_file *f)
+{
+    for (unsigned i = 0; i < store_count; i++)
+        if (stores[i].f == f)
+            return stores[i].store.sectors;
+    return 0;
 }

@@ -22,5 +22,7 @@ void storage_map_registers(const struct bootinfo *bi);
 
 /* The backend for a disk the config names, or NULL: keep it in RAM. */
 const struct ide_backend *storage_backend(const struct config_file *f);
+/* The size of the store storage_backend gave, in 512-byte sectors. */
+u64 storage_sectors(const struct config_file *f);
 
 #endif
