@@ -51,7 +51,25 @@ def make_esp_image(path, config_text, files):
         subprocess.run(["mcopy", "-i", path, src, "::/EFI/BOOT/" + os.path.basename(src)], check=True, env=env)
 
 
-def boot(image, vars_path, timeout, kill_on=None, device="ahci"):
+PARTLABEL = "zazen-linux"
+DATA_START = 2048  # the data disk's partition, in sectors
+
+
+def make_data_disk(path, linux_img):
+    """A GPT disk whose partition PARTLABEL holds the Linux test disk
+    (its MBR, boot and ext2 partitions) sector for sector."""
+    sectors = os.path.getsize(linux_img) // 512
+    with open(path, "wb") as f:
+        f.truncate((DATA_START + sectors + 2048) * 512)
+    table = 'label: gpt\nstart=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="%s"\n' % (
+        DATA_START, sectors, PARTLABEL)
+    subprocess.run(["sfdisk", "-q", path], input=table, text=True, check=True, capture_output=True)
+    with open(linux_img, "rb") as src, open(path, "r+b") as dst:
+        dst.seek(DATA_START * 512)
+        shutil.copyfileobj(src, dst)
+
+
+def boot(image, vars_path, timeout, kill_on=None, device="ahci", data=None):
     """One boot of the image as an AHCI disk (or an NVMe namespace);
     returns (console, status).
     kill_on: console text after which QEMU is killed with SIGKILL, as a
@@ -63,6 +81,8 @@ def boot(image, vars_path, timeout, kill_on=None, device="ahci"):
         "-drive", "file=%s,format=raw,if=none,id=esp" % image,
         "-device", "ide-hd,drive=esp,bus=ide.0" if device == "ahci" else "nvme,drive=esp,serial=zazen-esp",
         "-serial", "stdio"]
+    if data:  # a second disk on the next AHCI port
+        cmd += ["-drive", "file=%s,format=raw,if=none,id=data" % data, "-device", "ide-hd,drive=data,bus=ide.1"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
     killed = []
@@ -93,14 +113,20 @@ def boot(image, vars_path, timeout, kill_on=None, device="ahci"):
     return text, status
 
 
-def data_partition(image, workdir):
+def data_partition(image, workdir, data=None):
     """The Linux disk's ext2 data partition (its second), copied out of
-    the ESP image; None if it cannot be."""
+    the ESP image (or out of the data disk's GPT partition); None if it
+    cannot be."""
     disk = os.path.join(workdir, "linux-out.img")
-    r = subprocess.run(["mcopy", "-o", "-i", image, "::/EFI/BOOT/linux.img", disk], env=mtools_env(),
-                       capture_output=True)
-    if r.returncode != 0:
-        return None
+    if data:
+        with open(data, "rb") as src, open(disk, "wb") as dst:
+            src.seek(DATA_START * 512)
+            dst.write(src.read(os.path.getsize(LINUX_IMG)))
+    else:
+        r = subprocess.run(["mcopy", "-o", "-i", image, "::/EFI/BOOT/linux.img", disk], env=mtools_env(),
+                           capture_output=True)
+        if r.returncode != 0:
+            return None
     out = subprocess.run(["sfdisk", "-J", disk], capture_output=True, text=True)
     parts = json.loads(out.stdout)["partitiontable"]["partitions"]
     part = os.path.join(workdir, "data.ext2")
@@ -110,14 +136,14 @@ def data_partition(image, workdir):
     return part
 
 
-def host_checks(image, workdir):
+def host_checks(image, workdir, data=None):
     """What the host sees on the image after the boots, as HOST lines."""
     lines = []
     r = subprocess.run(["fsck.vfat", "-n", image], capture_output=True, text=True)
     lines.append("HOST fsck.vfat -n: exit %d" % r.returncode)
     if r.returncode != 0:
         lines += ["HOST   " + l for l in (r.stdout + r.stderr).splitlines()[-10:]]
-    part = data_partition(image, workdir)
+    part = data_partition(image, workdir, data)
     if part is None:
         return lines + ["HOST cannot copy linux.img out of the ESP"]
     r = subprocess.run(["e2fsck", "-n", "-f", part], capture_output=True, text=True)
@@ -138,9 +164,10 @@ class StorageScenario(Scenario):
     """Boots the same ESP image `boots` times (config_for(n) gives boot n's
     zazen.cfg, or None to keep the last), then checks it on the host."""
 
-    def __init__(self, name, config, boots=2, kill_on_first=None, host=True, device="ahci", **kw):
+    def __init__(self, name, config, boots=2, kill_on_first=None, host=True, device="ahci", data_disk=False, **kw):
         super().__init__(name, config, platform="qemu-svm", **kw)
         self.device = device
+        self.data_disk = data_disk
         self.boots = boots
         self.kill_on_first = kill_on_first
         self.host = host
@@ -150,15 +177,19 @@ class StorageScenario(Scenario):
         try:
             image = os.path.join(workdir, "esp.img")
             make_esp_image(image, self.config, self.files)
+            data = None
+            if self.data_disk:
+                data = os.path.join(workdir, "data.img")
+                make_data_disk(data, LINUX_IMG)
             vars_path = os.path.join(workdir, "vars.fd")
             shutil.copy(qemu.OVMF_VARS, vars_path)
             text, status = "", None
             for n in range(1, self.boots + 1):
                 kill = self.kill_on_first if n == 1 else None
-                out, status = boot(image, vars_path, self.timeout or 300, kill_on=kill, device=self.device)
+                out, status = boot(image, vars_path, self.timeout or 300, kill_on=kill, device=self.device, data=data)
                 text += "==== boot %d\n%s\n==== boot %d ended: status %s\n" % (n, out, n, status)
             if self.host:
-                text += "\n".join(host_checks(image, workdir)) + "\n"
+                text += "\n".join(host_checks(image, workdir, data)) + "\n"
             return text, status
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -205,6 +236,22 @@ def persist_scenario(device):
         absent=BASE_ABSENT)
 
 
+def partlabel_scenario():
+    """disk0 = partlabel:NAME: a GPT partition of a second disk (on the
+    next AHCI port) is the guest's disk, read and written in place."""
+    return StorageScenario(
+        "storage-partlabel", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:%s\n" % PARTLABEL, files=[],
+        timeout=400, data_disk=True,
+        patterns=[r"zazen: storage: disk0 'partlabel:%s' is partition '%s' of ahci 00:1f\.2 port 1, sectors %d-%d" % (
+            PARTLABEL, PARTLABEL, DATA_START, DATA_START + os.path.getsize(LINUX_IMG) // 512 - 1)],
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
+                  "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done", "==== boot 2 ended: status 0",
+                  "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0",
+                  "HOST written.txt: zazen-written-file-7c2a51 run 2"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT)
+
+
 def power_cut_scenario():
     """QEMU is killed as soon as the guest has read its synced file back
     (after sync, drop_caches and a remount); the next boot finds it."""
@@ -245,5 +292,5 @@ def same_file_twice_scenario():
         absent=["ZAZEN PANIC", "zazen: domain a (id 1)", "(a) "])
 
 
-ALL = [persist_scenario("ahci"), persist_scenario("nvme"), power_cut_scenario(), volatile_scenario(),
-       same_file_twice_scenario()]
+ALL = [persist_scenario("ahci"), persist_scenario("nvme"), partlabel_scenario(), power_cut_scenario(),
+       volatile_scenario(), same_file_twice_scenario()]
