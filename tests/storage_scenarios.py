@@ -292,5 +292,15 @@ def same_file_twice_scenario():
         absent=["ZAZEN PANIC", "zazen: domain a (id 1)", "(a) "])
 
 
+def partlabel_missing_scenario():
+    """A partition no disk has: an error naming the line, no domain runs."""
+    return StorageScenario(
+        "storage-partlabel-missing", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:nowhere\n", files=[],
+        boots=1, host=False, timeout=120,
+        lines=["zazen: \\EFI\\BOOT\\zazen.cfg:3: disk0 'partlabel:nowhere': no GPT partition named 'nowhere' on "
+               "the 1 disk the host drivers found"],
+        absent=["ZAZEN PANIC", "zazen: domain linux (id 1)"])
+
+
 ALL = [persist_scenario("ahci"), persist_scenario("nvme"), partlabel_scenario(), power_cut_scenario(),
-       volatile_scenario(), same_file_twice_scenario()]
+       volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario()]
