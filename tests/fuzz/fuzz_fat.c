@@ -6,7 +6,8 @@
  * directories wherever it likes. Checks: a found file's pieces lie inside
  * the disk, do not overlap, add up to its size and map back the same; a
  * refusal says why in a terminated message; the look-up ends after a
- * bounded number of reads (no loop on a looping chain). */
+ * bounded number of reads (no loop on a looping chain). The same for the
+ * GPT partition look-up of partlabel: (one extent inside the disk). */
 #include "fuzz.h"
 #include "../../vmm/storage/fat.h"
 
@@ -41,10 +42,10 @@ static const char *const paths[] = {"\\EFI\\BOOT\\linux.img", "linux.img", "/a/b
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-    struct prog g = {data, size < 5 ? size : 5};
+    struct prog g = {data, size < 6 ? size : 6};
     u64 disk_sectors = 1 + take32(&g) % (1u << 24);
     const char *path = paths[take8(&g) % ARRAY_SIZE(paths)];
-    records = data + (size < 5 ? size : 5);
+    records = data + (size < 6 ? size : 6);
     record_count = (size - (size_t)(records - data)) / RECORD;
     reads = 0;
     struct fat_reader r = {reader, NULL, disk_sectors};
@@ -78,5 +79,17 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     } else if (res == FAT_BAD) {
         FUZZ_CHECK(memchr(why, 0, sizeof(why)) && why[0], "refused without a message");
     }
+    /* the partition look-up of partlabel: on the same disk */
+    reads = 0;
+    memset(why, 0x55, sizeof(why));
+    res = gpt_find_label(&r, take8(&g) & 1 ? "zazen-linux" : "a", &f, why, sizeof(why));
+    if (res == FAT_FOUND)
+        FUZZ_CHECK(f.extent_count == 1 && f.extents[0].sectors && f.extents[0].lba < disk_sectors &&
+                       f.extents[0].sectors <= disk_sectors - f.extents[0].lba &&
+                       f.size == f.extents[0].sectors * FAT_SECTOR,
+                   "partition at %llu+%llu outside the disk", (unsigned long long)f.extents[0].lba,
+                   (unsigned long long)f.extents[0].sectors);
+    else if (res == FAT_BAD)
+        FUZZ_CHECK(memchr(why, 0, sizeof(why)) && why[0], "refused without a message");
     return 0;
 }
