@@ -19,7 +19,7 @@ CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 EFI_CFLAGS := -I/usr/include/efi -I/usr/include/efi/x86_64 -fshort-wchar -DEFI_FUNCTION_WRAPPER
 NASMFLAGS := -f elf64 -g
 
-CORE_C := $(wildcard vmm/*.c) $(wildcard vmm/xen/*.c) $(wildcard svm/*.c) $(wildcard vmx/*.c) $(wildcard devmodel/*.c) guest-bios/tables.c
+CORE_C := $(wildcard vmm/*.c) $(wildcard vmm/storage/*.c) $(wildcard vmm/xen/*.c) $(wildcard svm/*.c) $(wildcard vmx/*.c) $(wildcard devmodel/*.c) guest-bios/tables.c
 CORE_ASM := $(wildcard vmm/*.asm) $(wildcard svm/*.asm) $(wildcard vmx/*.asm) guest-bios/embed.asm
 CORE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(CORE_C)) $(patsubst %.asm,$(BUILD)/%.o,$(CORE_ASM))
 UEFI_OBJ := $(BUILD)/boot/uefi.o

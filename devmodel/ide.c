@@ -282,6 +282,7 @@ static void end_transfer(struct ide_channel *ch)
     ch->block_left = 0;
     ch->xfer_left = 0;
     ch->ptr = NULL;
+    ch->backend_xfer = false;
 }
 
 /* Normal outputs of a command: ready, no error, INTRQ. */
@@ -381,6 +382,7 @@ static void soft_reset_end(struct ide_channel *ch)
 static void ata_next_block(struct ide_channel *ch, struct ide_device *d)
 {
     ch->block_left = MIN(ch->block_size, ch->xfer_left);
+    ch->cur_block = ch->block_left;
     ch->xfer_left -= ch->block_left;
     d->status = ready_status(d) | ST_DRQ;
 }
@@ -428,6 +430,38 @@ static void atapi_next_block(struct ide_channel *ch, struct ide_device *d)
 static void atapi_execute(struct ide_channel *ch, struct ide_device *d);
 static void atapi_done(struct ide_channel *ch, struct ide_device *d);
 
+/* ---- backend disks: PIO one DRQ block at a time through the bounce buffer ---- */
+
+static u8 *bounce_of(const struct ide_device *d) { return d->disk->backend->bounce; }
+
+/* Data-in: the next block (at most block_size bytes of what is left) is
+ * read from the backend before DRQ announces it. A read the backend fails
+ * ends the command with UNC (ATA-6, READ SECTORS: uncorrectable data). */
+static bool backend_fill(struct ide_channel *ch, struct ide_device *d, u32 bytes)
+{
+    const struct ide_backend *b = d->disk->backend;
+    if (!b->read(b->ctx, ch->xfer_lba, bytes / ATA_SECTOR_SIZE, bounce_of(d))) {
+        command_error(ch, d, ER_UNC | ER_ABRT);
+        return false;
+    }
+    ch->ptr = bounce_of(d);
+    return true;
+}
+
+/* Data-out: the block the host has just written goes to the backend
+ * before the device asks for the next one or reports the command done. */
+static bool backend_drain(struct ide_channel *ch, struct ide_device *d)
+{
+    const struct ide_backend *b = d->disk->backend;
+    if (!b->write(b->ctx, ch->xfer_lba, ch->cur_block / ATA_SECTOR_SIZE, bounce_of(d))) {
+        command_error(ch, d, ER_ABRT);
+        return false;
+    }
+    ch->xfer_lba += ch->cur_block / ATA_SECTOR_SIZE;
+    ch->ptr = bounce_of(d);
+    return true;
+}
+
 /* The host has moved the whole DRQ block. */
 static void pio_block_done(struct ide_channel *ch)
 {
@@ -435,6 +469,11 @@ static void pio_block_done(struct ide_channel *ch)
     switch (ch->phase) {
     case IDE_PIO_IN:
         if (ch->xfer_left) {
+            if (ch->backend_xfer) {
+                ch->xfer_lba += ch->cur_block / ATA_SECTOR_SIZE;
+                if (!backend_fill(ch, d, MIN(ch->block_size, ch->xfer_left)))
+                    break;
+            }
             ata_next_block(ch, d);
             raise_intrq(ch, d);
         } else { /* data-in ends without an interrupt */
@@ -443,6 +482,8 @@ static void pio_block_done(struct ide_channel *ch)
         }
         break;
     case IDE_PIO_OUT:
+        if (ch->backend_xfer && !backend_drain(ch, d))
+            break;
         if (ch->xfer_left) {
             ata_next_block(ch, d);
             raise_intrq(ch, d);
@@ -553,16 +594,17 @@ enum dma_result {
     DMA_FAILED,     /* memory refused, or the table describes less */
 };
 
-/* Walks the PRD table from the pointer register, moving the transfer's
- * bytes between the buffer and guest RAM. Every access goes through
- * env->mem; the walk stops at the first refusal, before touching anything
- * past it. */
-static enum dma_result dma_move(struct ide_channel *ch)
+/* Walks the PRD table from the pointer register, moving bytes
+ * [skip, skip + len) of the transfer between p and guest RAM. Every access
+ * goes through env->mem; the walk stops at the first refusal, before
+ * touching anything past it. When the piece ends the transfer, the result
+ * says whether the table ended with it. */
+static enum dma_result dma_move_part(struct ide_channel *ch, u8 *p, u32 skip, u32 len)
 {
     const struct dm_memory *mem = ch->ide->env->mem;
     u32 entry = ch->bm_prd;
-    u8 *p = ch->ptr;
-    u32 left = ch->dma_bytes;
+    u64 pos = 0; /* bytes of the transfer the entries before this one cover */
+    u64 end = (u64)skip + len;
     for (;;) {
         u8 prd[PRD_SIZE];
         /* The table may not cross a 64 KiB boundary (SFF-8038i, Physical
@@ -577,18 +619,56 @@ static enum dma_result dma_move(struct ide_channel *ch)
         if (count == 0)
             count = PRD_MAX_COUNT;
         bool eot = prd[7] & PRD_EOT;
-        u32 n = MIN(count, left);
-        bool ok = ch->dma_to_memory ? mem->write(mem->ctx, addr, p, n) : mem->read(mem->ctx, addr, p, n);
-        if (!ok)
-            return DMA_FAILED;
-        p += n;
-        left -= n;
-        if (!left)
-            return eot && n == count ? DMA_TABLE_END : DMA_TABLE_LEFT;
+        u64 lo = MAX(pos, (u64)skip), hi = MIN(pos + count, end);
+        if (lo < hi) {
+            u8 *q = p + (lo - skip);
+            u64 a = addr + (lo - pos);
+            u32 n = (u32)(hi - lo);
+            bool ok = ch->dma_to_memory ? mem->write(mem->ctx, a, q, n) : mem->read(mem->ctx, a, q, n);
+            if (!ok)
+                return DMA_FAILED;
+        }
+        if (pos + count >= end)
+            return eot && pos + count == end ? DMA_TABLE_END : DMA_TABLE_LEFT;
+        pos += count;
         entry += PRD_SIZE;
         if (eot || entry % PRD_TABLE_BOUNDARY == 0)
             return DMA_FAILED;
     }
+}
+
+static enum dma_result dma_move(struct ide_channel *ch) { return dma_move_part(ch, ch->ptr, 0, ch->dma_bytes); }
+
+/* A backend disk's DMA: bounce-buffer-sized pieces, each read from the
+ * backend and moved to guest RAM, or moved from guest RAM and written to
+ * the backend; the command completes only after the last piece's backend
+ * call returned. *io_error: the backend failed (the bus did not). */
+static enum dma_result dma_backend(struct ide_channel *ch, struct ide_device *d, bool *io_error)
+{
+    const struct ide_backend *b = d->disk->backend;
+    enum dma_result r = DMA_FAILED;
+    *io_error = false;
+    for (u32 off = 0; off < ch->dma_bytes;) {
+        u32 n = MIN((u32)IDE_BOUNCE_BYTES, ch->dma_bytes - off);
+        u64 lba = ch->xfer_lba + off / ATA_SECTOR_SIZE;
+        if (ch->dma_to_memory) {
+            if (!b->read(b->ctx, lba, n / ATA_SECTOR_SIZE, bounce_of(d))) {
+                *io_error = true;
+                return DMA_FAILED;
+            }
+            r = dma_move_part(ch, bounce_of(d), off, n);
+        } else {
+            r = dma_move_part(ch, bounce_of(d), off, n);
+            if (r != DMA_FAILED && !b->write(b->ctx, lba, n / ATA_SECTOR_SIZE, bounce_of(d))) {
+                *io_error = true;
+                return DMA_FAILED;
+            }
+        }
+        if (r == DMA_FAILED)
+            return r;
+        off += n;
+    }
+    return r;
 }
 
 /* Runs a waiting DMA command once the bus master is started (Start bit
@@ -603,7 +683,16 @@ static void dma_try_run(struct ide_channel *ch)
      * transfer cannot complete (SFF-8038i 1.0, Bus Master IDE Command
      * register, bit 3): fail it rather than move data backwards. */
     bool engine_to_memory = ch->bm_cmd & BM_CMD_TO_MEMORY;
-    enum dma_result r = engine_to_memory == ch->dma_to_memory ? dma_move(ch) : DMA_FAILED;
+    bool io_error = false;
+    enum dma_result r = engine_to_memory != ch->dma_to_memory ? DMA_FAILED
+                        : ch->backend_xfer                    ? dma_backend(ch, d, &io_error)
+                                                              : dma_move(ch);
+    if (io_error) { /* the bus master moved what it could; the device reports the error */
+        ch->bm_status &= (u8)~BM_ST_ACTIVE;
+        ch->bm_status |= BM_ST_INTR;
+        command_error(ch, d, ch->dma_to_memory ? (u8)(ER_UNC | ER_ABRT) : ER_ABRT);
+        return;
+    }
     /* Active stays set only when the table describes more than the device
      * moved (SFF-8038i, Interrupt/Active combinations). */
     if (r != DMA_TABLE_LEFT)
@@ -940,6 +1029,28 @@ static bool request_range(struct ide_channel *ch, struct ide_device *d, bool ext
 
 enum ata_xfer { XFER_SINGLE, XFER_MULTIPLE, XFER_DMA };
 
+/* The same commands on a backend disk: the data goes through the bounce
+ * buffer, one DRQ block (PIO) or one piece (DMA) at a time. */
+static void backend_read_write(struct ide_channel *ch, struct ide_device *d, u64 lba, u32 count, bool write,
+                               enum ata_xfer how)
+{
+    u32 bytes = count * ATA_SECTOR_SIZE;
+    u32 block = (how == XFER_MULTIPLE ? d->multiple : 1) * ATA_SECTOR_SIZE;
+    ch->xfer_lba = lba;
+    if (how == XFER_DMA) {
+        ch->backend_xfer = true; /* before dma_start, which may run it at once */
+        dma_start(ch, d, bounce_of(d), bytes, !write);
+        return;
+    }
+    if (!write && !backend_fill(ch, d, MIN(block, bytes)))
+        return;
+    ch->backend_xfer = true;
+    if (write)
+        ata_pio_out(ch, d, bounce_of(d), bytes, block);
+    else
+        ata_pio_in(ch, d, bounce_of(d), bytes, block);
+}
+
 /* READ/WRITE SECTORS, MULTIPLE and DMA, 28- and 48-bit. */
 static void ata_read_write(struct ide_channel *ch, struct ide_device *d, bool ext, bool write, enum ata_xfer how)
 {
@@ -956,6 +1067,10 @@ static void ata_read_write(struct ide_channel *ch, struct ide_device *d, bool ex
     }
     if (!request_range(ch, d, ext, &lba, &count))
         return;
+    if (!d->disk->data) {
+        backend_read_write(ch, d, lba, count, write, how);
+        return;
+    }
     u8 *data = d->disk->data + lba * ATA_SECTOR_SIZE;
     u32 bytes = count * ATA_SECTOR_SIZE;
     if (how == XFER_DMA)
@@ -1095,9 +1210,15 @@ static void ata_command(struct ide_channel *ch, struct ide_device *d, u8 cmd)
     case ATA_SET_MULTIPLE: set_multiple(ch, d); break;
     case ATA_INITIALIZE_PARAMS: initialize_parameters(ch, d); break;
     case ATA_RECALIBRATE:
+        command_done(ch, d);
+        break;
     case ATA_FLUSH_CACHE:
     case ATA_FLUSH_CACHE_EXT:
-        command_done(ch, d);
+        /* Done only once the backing device has flushed its cache too. */
+        if (!d->disk->data && !d->disk->backend->flush(d->disk->backend->ctx))
+            command_abort(ch, d);
+        else
+            command_done(ch, d);
         break;
     default: /* NOP, DEVICE RESET (PACKET only) and everything unknown */
         if (!feature_or_power_command(ch, d, cmd))

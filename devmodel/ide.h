@@ -25,8 +25,26 @@
 #define ATAPI_SECTOR_SIZE 2048
 #define IDE_MAX_MULTIPLE 16 /* IDENTIFY word 47: sectors per READ/WRITE MULTIPLE block */
 
+/* A disk whose sectors live elsewhere (vmm/storage/block.h: a file on the
+ * boot disk, reached through a host driver). Each call returns only once
+ * the backing device has done it (or failed): a write the device has not
+ * acknowledged is never reported done to the guest, and a flush returns
+ * once the device's cache is flushed (docs/storage.md). */
+struct ide_backend {
+    bool (*read)(void *ctx, u64 lba, u32 count, void *buf);
+    bool (*write)(void *ctx, u64 lba, u32 count, const void *buf);
+    bool (*flush)(void *ctx);
+    void *ctx;
+    u8 *bounce; /* IDE_BOUNCE_BYTES where the device stages the data (host drivers DMA into it) */
+};
+
+/* Bytes the device stages between the guest and a backend at a time: one
+ * DRQ block of PIO, or a piece of a DMA transfer. */
+#define IDE_BOUNCE_BYTES (64 * 1024)
+
 struct ide_disk {
-    u8 *data; /* the image, in memory; writes change it */
+    u8 *data; /* the image, in memory; writes change it (NULL: backend) */
+    const struct ide_backend *backend; /* used when data is NULL */
     u64 size;
     bool read_only;
     bool cdrom;     /* ATAPI CD-ROM (2048-byte sectors); size 0 = no disc */
@@ -87,6 +105,10 @@ struct ide_channel {
     u32 dma_bytes;
     u8 packet[12];
     u8 buf[512]; /* IDENTIFY data and ATAPI replies */
+    /* A transfer with a backend disk: the data passes through its bounce buffer. */
+    bool backend_xfer;
+    u64 xfer_lba;  /* the sector at the bounce buffer's start (PIO) or of the transfer's start (DMA) */
+    u32 cur_block; /* bytes of the DRQ block under way */
     /* bus-master registers (SFF-8038i, "Bus Master IDE Register Description") */
     u8 bm_cmd, bm_status;
     u32 bm_prd;

@@ -27,7 +27,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tests import mgmt_scenarios, pvh_scenarios, scenarios, sched_scenarios  # noqa: E402
+from tests import mgmt_scenarios, pvh_scenarios, scenarios, sched_scenarios, storage_scenarios  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
 
@@ -212,7 +212,8 @@ def main():
     else:
         run_unit(results, selected)
         run_fuzz(results, selected)
-        run_scenarios(results, selected, scenarios.ALL + sched_scenarios.ALL + mgmt_scenarios.ALL + pvh_scenarios.ALL)
+        run_scenarios(results, selected, scenarios.ALL + sched_scenarios.ALL + mgmt_scenarios.ALL + pvh_scenarios.ALL +
+                      storage_scenarios.ALL)
     if results.failed:
         print("\nfailed (with why, shortened; the FAIL lines above have it all):")
         for name, detail in results.failed:

@@ -127,16 +127,38 @@ static bool parse_file(struct parser *ps, const char *key, const char *value, vo
     for (size_t i = 0; i < len; i++)
         if (name[i] == ' ' || name[i] == '\t' || (u8)name[i] < 0x20)
             return fail(ps, "%s: bad file name '%s'", key, name);
-    bool ro = false;
-    if (*comma) {
-        if (strcmp(comma + 1, "ro") != 0)
-            return fail(ps, "%s: unknown option '%s' after the file name (only ',ro')", key, comma + 1);
-        ro = true;
+    bool ro = false, in_ram = false;
+    bool disk = strncmp(key, "disk", 4) == 0;
+    while (*comma) {
+        const char *opt = comma + 1;
+        comma = opt;
+        while (*comma && *comma != ',')
+            comma++;
+        size_t n = (size_t)(comma - opt);
+        if (n == 2 && memcmp(opt, "ro", 2) == 0)
+            ro = true;
+        else if (disk && n == 8 && memcmp(opt, "volatile", 8) == 0)
+            in_ram = true;
+        else
+            return fail(ps, disk ? "%s: unknown option '%s' after the file name (only ',ro' and ',volatile')"
+                                 : "%s: unknown option '%s' after the file name (only ',ro')",
+                        key, opt);
+    }
+    bool partition = disk && strncmp(name, CONFIG_PARTLABEL, strlen(CONFIG_PARTLABEL)) == 0;
+    if (partition) {
+        size_t label = strlen(name) - strlen(CONFIG_PARTLABEL);
+        if (label == 0 || label > CONFIG_PARTLABEL_MAX)
+            return fail(ps, "%s: a partition label of 1 to %d characters after '%s'", key, CONFIG_PARTLABEL_MAX,
+                        CONFIG_PARTLABEL);
+        if (in_ram)
+            return fail(ps, "%s: a partition cannot be ,volatile (Zazen keeps no copy of it in RAM)", key);
     }
     strlcpy(f->name, name, sizeof(f->name));
     f->key = key;
     f->line = ps->line;
     f->read_only = ro;
+    f->in_ram = in_ram;
+    f->partition = partition;
     return true;
 }
 
@@ -622,7 +644,7 @@ bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx
         const struct config_file *files[] = {&d->firmware, &d->disks[0], &d->disks[1], &d->disks[2],
                                              &d->disks[3], &d->cdrom,   &d->kernel,   &d->ramdisk};
         for (unsigned f = 0; f < ARRAY_SIZE(files); f++)
-            if (files[f]->name[0] && !fn(ctx, d, files[f]))
+            if (files[f]->name[0] && !files[f]->partition && !fn(ctx, d, files[f]))
                 return false;
     }
     return true;

@@ -18,6 +18,8 @@
 #define CONFIG_MAX_FIRMWARE (16 * MiB) /* a flash part ending at 4 GiB, clear of the APICs at FEC00000h */
 #define CONFIG_TRACE_MAX_EXITS 4096 /* trace = N: 40 bytes an exit, at most 160 KiB a domain */
 #define CONFIG_CMDLINE_MAX 256      /* cmdline = ...: one config line holds it */
+#define CONFIG_PARTLABEL "partlabel:" /* disk0 = partlabel:NAME: a GPT partition's name */
+#define CONFIG_PARTLABEL_MAX 36       /* UTF-16 code units in a GPT partition name (UEFI 2.10 5.3.3) */
 
 /* A file the config names, with the line that names it (for errors). */
 struct config_file {
@@ -25,6 +27,8 @@ struct config_file {
     const char *key; /* the key that named it: "firmware", ... */
     unsigned line;
     bool read_only;
+    bool in_ram; /* ,volatile: a disk kept in RAM, its writes lost at the end (docs/storage.md) */
+    bool partition; /* partlabel:NAME, a GPT partition rather than a file (name holds it all) */
 };
 
 /* A kernel command line and the line that gave it. */
@@ -102,8 +106,9 @@ struct config_error {
  * on the first error. */
 bool config_parse(const char *text, size_t len, struct config *cfg, struct config_error *err);
 
-/* Calls fn for every file the config names, in config order. Stops and
- * returns false as soon as fn does. */
+/* Calls fn for every file the config names, in config order (not the
+ * partlabel: disks, which are no files). Stops and returns false as soon
+ * as fn does. */
 typedef bool (*config_file_fn)(void *ctx, const struct domain_config *d, const struct config_file *f);
 bool config_for_each_file(const struct config *cfg, config_file_fn fn, void *ctx);
 

@@ -1,6 +1,7 @@
 /* Domains: building one from its config (RAM, firmware ROM, devices,
  * backend state, vCPU), running it, ending it, and giving it all back. */
 #include "domain.h"
+#include "storage/storage.h"
 #include "domain_type.h"
 #include "arch.h"
 #include "console.h"
@@ -174,8 +175,10 @@ static void debugcon_line(void *ctx, const char *line, unsigned len, bool comple
 }
 
 /* The disk images as the IDE controller sees them: disk0-3 on the two
- * channels, the CD-ROM on the secondary master. Writes go to the image in
- * memory (they last until Zazen powers off). */
+ * channels, the CD-ROM on the secondary master. A disk storage found on
+ * the boot disk is read and written there (docs/storage.md); the others
+ * (,volatile, the CD-ROM, no host driver) are the image in memory, whose
+ * writes last until Zazen powers off. */
 static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
     const struct domain_config *cfg = d->cfg;
@@ -186,11 +189,28 @@ static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, 
             f = &cfg->cdrom;
         if (!f->name[0])
             continue;
+        if (f->partition) { /* partlabel:NAME: no file, storage opened the partition */
+            struct ide_disk *disk = &d->disks[i];
+            disk->backend = storage_backend(f);
+            if (!disk->backend || cfg->type != DOMAIN_HVM)
+                return fail(why, why_size, "%s '%s' (%s:%u): only an HVM domain's disk can be a partition", f->key,
+                            f->name, bi->config_name, f->line);
+            disk->data = NULL;
+            disk->size = storage_sectors(f) * ATA_SECTOR_SIZE;
+            disk->read_only = f->read_only;
+            disk->cdrom = false;
+            snprintf(disk->model, sizeof(disk->model), "ZAZEN HARDDISK %s", f->name);
+            continue;
+        }
         const struct bootinfo_file *file = find_file(bi, f->name);
         if (!file)
             return fail(why, why_size, "%s '%s' (%s:%u) was not loaded", f->key, f->name, bi->config_name, f->line);
         struct ide_disk *disk = &d->disks[i];
-        disk->data = (u8 *)(uintptr_t)file->data;
+        /* In place on the boot disk when storage found it there; else (and
+         * with ,volatile) the boot loader's copy in RAM. */
+        /* (The PVH block backend still serves the RAM copy.) */
+        disk->backend = cdrom || cfg->type != DOMAIN_HVM ? NULL : storage_backend(f);
+        disk->data = disk->backend ? NULL : (u8 *)(uintptr_t)file->data;
         disk->size = file->size;
         disk->read_only = f->read_only || cdrom;
         disk->cdrom = cdrom;

@@ -17,6 +17,7 @@
 #include "percpu.h"
 #include "sched.h"
 #include "smp.h"
+#include "storage/storage.h"
 #include "string.h"
 #include "virt_detect.h"
 #include "walltime.h"
@@ -127,6 +128,7 @@ NORETURN void core_main(struct bootinfo *bi)
         panic("boot info has a bad magic number");
     mask_legacy_pics();
     mm_init(bi);
+    storage_map_registers(bi);
     paging_init(bi);
     kprintf("zazen: memory: %llu MiB free of %llu MiB managed\n", (unsigned long long)(mm_free_bytes() >> 20),
             (unsigned long long)(mm_managed_bytes() >> 20));
@@ -153,6 +155,8 @@ NORETURN void core_main(struct bootinfo *bi)
     }
     struct file_check files = {bi, true};
     if (!config_for_each_file(&config, check_file, &files))
+        zazen_power_off();
+    if (!storage_init(&config, bi))
         zazen_power_off();
     start_cpus(bi);
     sched_init(config.host.timeslice_ns);

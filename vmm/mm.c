@@ -127,6 +127,51 @@ static void protect_tables(u64 *pdpt, u64 first, u64 end, u64 *spare)
     }
 }
 
+/* Device registers above the identity map (a 64-bit BAR the firmware
+ * put high, as OVMF does with NVMe's), each GiB of them mapped too,
+ * uncached: mm_map_mmio, before paging_init. */
+#define MAX_MMIO_GIB 4
+static u64 mmio_gib[MAX_MMIO_GIB];
+static unsigned mmio_gib_count;
+
+bool mm_map_mmio(u64 base, u64 size)
+{
+    for (u64 g = base / GiB; g <= (base + size - 1) / GiB; g++) {
+        if (g >= 256 * 1024) /* beyond 4-level paging's 256 TiB */
+            return false;
+        bool have = false;
+        for (unsigned i = 0; i < mmio_gib_count; i++)
+            have |= mmio_gib[i] == g;
+        if (have)
+            continue;
+        if (mmio_gib_count == MAX_MMIO_GIB)
+            return false;
+        mmio_gib[mmio_gib_count++] = g;
+    }
+    return true;
+}
+
+/* Maps the recorded MMIO GiBs that the identity map does not cover,
+ * with tables taken from spare (at most 2 * MAX_MMIO_GIB pages: a PDPT
+ * per new PML4 slot, a PD per GiB). */
+static void map_mmio_gibs(u64 *pml4, u64 top, u64 *spare)
+{
+    unsigned used = 0;
+    for (unsigned i = 0; i < mmio_gib_count; i++) {
+        u64 g = mmio_gib[i];
+        if (g < top / GiB)
+            continue;
+        u64 slot = g / 512;
+        if (!(pml4[slot] & PTE_P))
+            pml4[slot] = hpa_of(spare + used++ * 512) | PTE_P | PTE_W;
+        u64 *pdpt = hva_of(pml4[slot] & ~0xfffull);
+        u64 *pd = spare + used++ * 512;
+        pdpt[g % 512] = hpa_of(pd) | PTE_P | PTE_W;
+        for (u64 k = 0; k < 512; k++)
+            pd[k] = (g * GiB + k * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+    }
+}
+
 void paging_init(const struct bootinfo *bi)
 {
     u64 top = identity_map_top(bi);
@@ -134,8 +179,11 @@ void paging_init(const struct bootinfo *bi)
         kprintf("zazen: using only the first 512 GiB of memory\n");
         top = 512 * GiB;
     }
-    /* One block: PML4, PDPT, one PD per GiB, the small tables. */
-    u64 pages = 2 + top / GiB + SPLIT_TABLES;
+    /* One block: PML4, PDPT, one PD per GiB, MMIO tables, the small tables. */
+    u64 mmio_pages = 0;
+    for (unsigned i = 0; i < mmio_gib_count; i++)
+        mmio_pages += mmio_gib[i] >= top / GiB ? 2 : 0;
+    u64 pages = 2 + top / GiB + mmio_pages + SPLIT_TABLES;
     u64 *block = page_alloc(pages * PAGE_SIZE);
     if (!block)
         panic("out of memory building page tables");
@@ -147,6 +195,7 @@ void paging_init(const struct bootinfo *bi)
         for (u64 i = 0; i < 512; i++)
             pd[i] = (gib * GiB + i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
     }
+    map_mmio_gibs(pml4, top, block + (2 + top / GiB) * 512);
     tables_first = hpa_of(block);
     tables_end = tables_first + pages * PAGE_SIZE;
     protect_tables(pdpt, tables_first, tables_end,

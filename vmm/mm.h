@@ -17,6 +17,9 @@ void mm_init(const struct bootinfo *bi);
  * gives the firmware's boot-time memory (its old page tables included) to
  * the allocator. */
 void paging_init(const struct bootinfo *bi);
+/* Before paging_init: device registers at [base, base + size) are mapped
+ * too, uncached, wherever they are (false: too many such places). */
+bool mm_map_mmio(u64 base, u64 size);
 
 void *page_alloc(u64 bytes);                   /* zeroed; NULL if no memory */
 void *page_alloc_aligned(u64 bytes, u64 align); /* zeroed; NULL if no memory */

@@ -293,7 +293,7 @@ static unsigned boot_disks(const struct domain *d, struct fw_cfg_boot_disk *out)
     for (unsigned pass = 0; pass < 2; pass++) {
         bool want_cd = (pass == 0) == d->cfg->boot_cdrom_first;
         for (unsigned i = 0; i < 4; i++)
-            if (d->disks[i].data && d->disks[i].cdrom == want_cd)
+            if ((d->disks[i].data || d->disks[i].backend) && d->disks[i].cdrom == want_cd)
                 out[n++] = (struct fw_cfg_boot_disk){i / 2, i % 2};
     }
     return n;
@@ -338,7 +338,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .cpu_signal = vcpu_signal,
     };
     for (unsigned i = 0; i < 4 && d->type->ide_disks; i++)
-        cfg.disks[i] = d->disks[i].data ? &d->disks[i] : NULL;
+        cfg.disks[i] = d->disks[i].data || d->disks[i].backend ? &d->disks[i] : NULL;
     struct dm_memory mem = {dma_read, dma_write, d};
     if (!pc_init(&d->pc, &mem, &cfg, why, why_size))
         return false;

@@ -247,6 +247,53 @@ TEST(config_disks_and_platform)
                 "cdrom and disk2 both want the secondary master (line 3)");
 }
 
+TEST(config_disk_options)
+{
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = a.img,volatile\ndisk1 = b.img,ro\ndisk2 = c.img,ro,volatile\n"));
+    CHECK(cfg.domains[0].disks[0].in_ram && !cfg.domains[0].disks[0].read_only);
+    CHECK(!cfg.domains[0].disks[1].in_ram && cfg.domains[0].disks[1].read_only);
+    CHECK(cfg.domains[0].disks[2].in_ram && cfg.domains[0].disks[2].read_only);
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = a.img,rw\n", 3,
+                "disk0: unknown option 'rw' after the file name (only ',ro' and ',volatile')");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = a.img,ro,\n", 3,
+                "disk0: unknown option '' after the file name (only ',ro' and ',volatile')");
+    /* only disks have a RAM copy to keep */
+    CHECK_ERROR("[domain a]\nfirmware = f,volatile\n", 2,
+                "firmware: unknown option 'volatile' after the file name (only ',ro')");
+}
+
+TEST(config_partlabel_disks)
+{
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = partlabel:zazen-data\ndisk1 = partlabel:iso,ro\n"));
+    CHECK(cfg.domains[0].disks[0].partition && !cfg.domains[0].disks[0].read_only);
+    CHECK_STR(cfg.domains[0].disks[0].name, "partlabel:zazen-data");
+    CHECK(cfg.domains[0].disks[1].partition && cfg.domains[0].disks[1].read_only);
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = partlabel:\n", 3,
+                "disk0: a partition label of 1 to 36 characters after 'partlabel:'");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = partlabel:0123456789012345678901234567890123456\n", 3,
+                "disk0: a partition label of 1 to 36 characters after 'partlabel:'");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = partlabel:x,volatile\n", 3,
+                "disk0: a partition cannot be ,volatile (Zazen keeps no copy of it in RAM)");
+    CHECK(parse("[domain a]\nfirmware = partlabel:x\n")); /* only disks: a firmware file of that name */
+    CHECK(!cfg.domains[0].firmware.partition);
+}
+
+static unsigned walked;
+static bool count_file(void *ctx, const struct domain_config *d, const struct config_file *f)
+{
+    (void)ctx, (void)d, (void)f;
+    walked++;
+    return true;
+}
+
+TEST(config_partitions_are_not_files_to_load)
+{
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = partlabel:data\ndisk1 = b.img\n"));
+    walked = 0;
+    CHECK(config_for_each_file(&cfg, count_file, NULL));
+    CHECK_EQ(walked, 2); /* f and b.img */
+}
+
 TEST(config_writable_disk_belongs_to_one_domain)
 {
     CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = shared.img\n[domain b]\nfirmware = f\ndisk0 = shared.img\n", 6,

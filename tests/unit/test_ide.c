@@ -947,3 +947,144 @@ TEST(ide_string_pio_over_block_boundaries)
     CHECK_EQ(inb_(P_STATUS), 0x50);
     CHECK(memcmp(disk_image + 50 * 512, data, sizeof(data)) == 0);
 }
+
+/* ---------------- a backend disk (vmm/storage: a file on the boot disk) ---------------- */
+
+/* The backend keeps its sectors in disk_image and counts what it was asked;
+ * fail_* make the next calls fail as a device error would. */
+static struct {
+    unsigned reads, writes, flushes;
+    u64 sectors_written;
+    bool fail_read, fail_write, fail_flush;
+} be;
+
+static bool be_read(void *ctx, u64 lba, u32 count, void *out)
+{
+    (void)ctx;
+    be.reads++;
+    if (be.fail_read || (lba + count) * 512 > sizeof(disk_image))
+        return false;
+    memcpy(out, disk_image + lba * 512, (size_t)count * 512);
+    return true;
+}
+
+static bool be_write(void *ctx, u64 lba, u32 count, const void *in)
+{
+    (void)ctx;
+    be.writes++;
+    if (be.fail_write || (lba + count) * 512 > sizeof(disk_image))
+        return false;
+    memcpy(disk_image + lba * 512, in, (size_t)count * 512);
+    be.sectors_written += count;
+    return true;
+}
+
+static bool be_flush(void *ctx)
+{
+    (void)ctx;
+    be.flushes++;
+    return !be.fail_flush;
+}
+
+static u8 bounce[IDE_BOUNCE_BYTES];
+static const struct ide_backend backend = {be_read, be_write, be_flush, NULL, bounce};
+
+static void setup_backend(void)
+{
+    setup(false);
+    memset(&be, 0, sizeof(be));
+    hd = (struct ide_disk){.data = NULL, .backend = &backend, .size = sizeof(disk_image)};
+    strcpy(hd.model, "TEST DISK");
+    ide_reset(&ide);
+}
+
+TEST(ide_backend_pio_read_write_multiple)
+{
+    setup_backend();
+    ata_lba28(7, 3, 0x20); /* READ SECTORS: one block at a time from the backend */
+    pio_read(P_DATA, buf, 3 * 512);
+    CHECK(matches_disk(buf, 7, 3));
+    CHECK_EQ(be.reads, 3);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    outb_(P_NSECT, 8);
+    outb_(P_COMMAND, 0xC6); /* SET MULTIPLE 8 */
+    u8 data[11 * 512];
+    for (unsigned i = 0; i < sizeof(data); i++)
+        data[i] = (u8)(i * 5 + 3);
+    ata_lba48(100, 11, 0x39); /* WRITE MULTIPLE EXT: blocks of 8 and 3 */
+    pio_write(P_DATA, data, 8 * 512);
+    CHECK_EQ(be.writes, 1); /* the first block reached the backend before the next was asked for */
+    CHECK_EQ(inb_(P_STATUS), 0x58);
+    pio_write(P_DATA, data + 8 * 512, 3 * 512);
+    CHECK_EQ(be.writes, 2);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    CHECK(memcmp(disk_image + 100 * 512, data, sizeof(data)) == 0);
+    CHECK(sector_is_pattern(99) && sector_is_pattern(111));
+}
+
+TEST(ide_backend_dma_in_pieces)
+{
+    /* 300 sectors (150 KiB): three pieces through the 64 KiB bounce buffer,
+     * scattered over three PRD entries that do not line up with them. */
+    setup_backend();
+    prd(0x1000, 0, 0x10000, 0, false);      /* 64 KiB */
+    prd(0x1000, 1, 0x30000, 0x2000, false); /* 8 KiB */
+    prd(0x1000, 2, 0x40000, 0, false);      /* 64 KiB */
+    prd(0x1000, 3, 0x60000, 14 * 1024, true); /* the last 14 KiB: 150 KiB in all */
+    bm_setup(0, 0x1000, true);
+    ata_lba48(1000, 300, 0x25);
+    bm_start(0, true);
+    CHECK(memcmp(fake.ram + 0x10000, disk_image + 1000 * 512, 0x10000) == 0);
+    CHECK(memcmp(fake.ram + 0x30000, disk_image + 1000 * 512 + 0x10000, 0x2000) == 0);
+    CHECK(memcmp(fake.ram + 0x40000, disk_image + 1000 * 512 + 0x12000, 0x10000) == 0);
+    CHECK(memcmp(fake.ram + 0x60000, disk_image + 1000 * 512 + 0x22000, 14 * 1024) == 0);
+    CHECK_EQ(be.reads, 3);
+    CHECK_EQ(inb_(BM + 2), 0x04); /* the table ended with the transfer */
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    /* and back: guest RAM to the backend, the same pieces */
+    for (unsigned i = 0; i < 300 * 512; i++)
+        fake.ram[0x10000 + i] = (u8)(i * 7);
+    prd(0x1000, 0, 0x10000, 0, false);
+    prd(0x1000, 1, 0x20000, 0, false);
+    prd(0x1000, 2, 0x30000, 22 * 1024, true);
+    bm_setup(0, 0x1000, false);
+    ata_lba48(1200, 300, 0x35);
+    bm_start(0, false);
+    CHECK_EQ(be.writes, 3);
+    CHECK_EQ(be.sectors_written, 300);
+    CHECK(memcmp(disk_image + 1200 * 512, fake.ram + 0x10000, 300 * 512) == 0);
+    CHECK(sector_is_pattern(1199) && sector_is_pattern(1500));
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+}
+
+TEST(ide_backend_errors_reach_the_guest)
+{
+    setup_backend();
+    be.fail_write = true;
+    u8 data[512] = {1, 2, 3};
+    ata_lba28(5, 1, 0x30);
+    pio_write(P_DATA, data, 512);
+    CHECK_EQ(inb_(P_STATUS), 0x51); /* not done: ERR */
+    CHECK_EQ(inb_(P_ERROR), 0x04);
+    be.fail_write = false;
+    be.fail_read = true;
+    ata_lba28(5, 1, 0x20);
+    CHECK_EQ(inb_(P_STATUS), 0x51);
+    CHECK_EQ(inb_(P_ERROR), 0x44); /* UNC, ABRT */
+    /* DMA read failing in the backend: the device reports it, the bus master does not */
+    prd(0x1000, 0, 0x2000, 512, true);
+    bm_setup(0, 0x1000, true);
+    ata_lba28(5, 1, 0xC8);
+    bm_start(0, true);
+    CHECK_EQ(inb_(BM + 2) & 0x07, 0x04);
+    CHECK_EQ(inb_(P_STATUS), 0x51);
+    be.fail_read = false;
+    /* a guest's flush is the backend's flush, and fails with it */
+    ata_lba28(0, 0, 0xEA);
+    CHECK_EQ(be.flushes, 1);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    be.fail_flush = true;
+    ata_lba28(0, 0, 0xE7);
+    CHECK_EQ(be.flushes, 2);
+    CHECK_EQ(inb_(P_STATUS), 0x51);
+}

@@ -1,0 +1,327 @@
+"""Storage scenarios: guest disks that persist (docs/storage.md).
+
+QEMU -machine q35 boots Zazen from a real FAT32 image (not the vvfat
+folder of the other scenarios) attached as a SATA disk on the ICH9 AHCI
+controller. The Linux guest's disk test (tools/linux-init) writes
+/zazen/written.txt with a run count ("run N": one more than the file it
+found), syncs, reads it back after a remount and powers off. Boots of the
+same image then show what the earlier ones left, and the host checks the
+image afterwards with fsck.vfat, e2fsck and debugfs. Each scenario's
+console log holds every boot, each after a "==== boot N" line, and the
+host's checks as "HOST ..." lines.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+
+from tests.harness import qemu
+from tests.scenarios import LINUX, Scenario
+
+WRITTEN = "(linux) ZAZEN-LINUX: written file read back: zazen-written-file-7c2a51 run %d"
+ESP_MIB = 96  # FAT32 needs 65525 clusters: 33 MiB or more with 512-byte clusters
+
+
+def mtools_env():
+    env = dict(os.environ)
+    env["MTOOLS_SKIP_CHECK"] = "1"
+    return env
+
+
+def make_esp_image(path, config_text, files):
+    """A FAT32 volume without a partition table (as a USB stick often is)
+    holding \\EFI\\BOOT\\BOOTX64.EFI, zazen.cfg and the files."""
+    with open(path, "wb") as f:
+        f.truncate(ESP_MIB << 20)
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "ZAZENESP", path], check=True, capture_output=True)
+    env = mtools_env()
+    subprocess.run(["mmd", "-i", path, "::/EFI", "::/EFI/BOOT"], check=True, env=env)
+    subprocess.run(["mcopy", "-i", path, os.path.join(qemu.BUILD, "zazen.efi"), "::/EFI/BOOT/BOOTX64.EFI"],
+                   check=True, env=env)
+    cfg = path + ".cfg"
+    with open(cfg, "w") as f:
+        f.write(config_text)
+    subprocess.run(["mcopy", "-i", path, cfg, "::/EFI/BOOT/zazen.cfg"], check=True, env=env)
+    os.unlink(cfg)
+    for src in files:  # a path, or (path, name on the ESP)
+        src, name = src if isinstance(src, tuple) else (src, os.path.basename(src))
+        subprocess.run(["mcopy", "-i", path, src, "::/EFI/BOOT/" + name], check=True, env=env)
+
+
+PARTLABEL = "zazen-linux"
+DATA_START = 2048  # the data disk's partition, in sectors
+
+
+def make_data_disk(path, linux_img):
+    """A GPT disk whose partition PARTLABEL holds the Linux test disk
+    (its MBR, boot and ext2 partitions) sector for sector."""
+    sectors = os.path.getsize(linux_img) // 512
+    with open(path, "wb") as f:
+        f.truncate((DATA_START + sectors + 2048) * 512)
+    table = 'label: gpt\nstart=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="%s"\n' % (
+        DATA_START, sectors, PARTLABEL)
+    subprocess.run(["sfdisk", "-q", path], input=table, text=True, check=True, capture_output=True)
+    with open(linux_img, "rb") as src, open(path, "r+b") as dst:
+        dst.seek(DATA_START * 512)
+        shutil.copyfileobj(src, dst)
+
+
+def boot(image, vars_path, timeout, kill_on=None, device="ahci", data=None):
+    """One boot of the image as an AHCI disk (or an NVMe namespace);
+    returns (console, status).
+    kill_on: console text after which QEMU is killed with SIGKILL, as a
+    power cut (status None)."""
+    cmd = ["qemu-system-x86_64", "-machine", "q35"] + qemu.accel_args(1, False) + [
+        "-cpu", qemu.SVM_CPU, "-m", "512M", "-display", "none", "-no-reboot", "-net", "none",
+        "-drive", "if=pflash,format=raw,readonly=on,file=" + qemu.OVMF_CODE,
+        "-drive", "if=pflash,format=raw,file=" + vars_path,
+        "-drive", "file=%s,format=raw,if=none,id=esp" % image,
+        "-device", "ide-hd,drive=esp,bus=ide.0" if device == "ahci" else "nvme,drive=esp,serial=zazen-esp",
+        "-serial", "stdio"]
+    if data:  # a second disk on the next AHCI port
+        cmd += ["-drive", "file=%s,format=raw,if=none,id=data" % data, "-device", "ide-hd,drive=data,bus=ide.1"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    chunks = []
+    killed = []
+
+    def reader():
+        while True:
+            data = proc.stdout.read1(4096)
+            if not data:
+                return
+            chunks.append(data)
+            # the console as a terminal shows it: Zazen redraws a line cut
+            # by the shell's prompt with escapes that split the raw bytes
+            tail = qemu.unsplit(b"".join(chunks[-256:])[-16384:]).decode("utf-8", "replace")
+            if kill_on and not killed and kill_on in qemu.clean(tail):
+                killed.append(True)
+                proc.send_signal(signal.SIGKILL)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    status = None
+    try:
+        status = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    t.join(5)
+    text = qemu.clean(b"".join(chunks).decode("utf-8", "replace"))
+    if killed:
+        text += "\nHOST killed QEMU (SIGKILL) after %r\n" % kill_on
+        status = None
+    return text, status
+
+
+def data_partition(image, workdir, data=None):
+    """The Linux disk's ext2 data partition (its second), copied out of
+    the ESP image (or out of the data disk's GPT partition); None if it
+    cannot be."""
+    disk = os.path.join(workdir, "linux-out.img")
+    if data:
+        with open(data, "rb") as src, open(disk, "wb") as dst:
+            src.seek(DATA_START * 512)
+            dst.write(src.read(os.path.getsize(LINUX_IMG)))
+    else:
+        r = subprocess.run(["mcopy", "-o", "-i", image, "::/EFI/BOOT/linux.img", disk], env=mtools_env(),
+                           capture_output=True)
+        if r.returncode != 0:
+            return None
+    out = subprocess.run(["sfdisk", "-J", disk], capture_output=True, text=True)
+    parts = json.loads(out.stdout)["partitiontable"]["partitions"]
+    part = os.path.join(workdir, "data.ext2")
+    with open(disk, "rb") as src, open(part, "wb") as dst:
+        src.seek(parts[1]["start"] * 512)
+        dst.write(src.read(parts[1]["size"] * 512))
+    return part
+
+
+def host_checks(image, workdir, data=None):
+    """What the host sees on the image after the boots, as HOST lines."""
+    lines = []
+    r = subprocess.run(["fsck.vfat", "-n", image], capture_output=True, text=True)
+    lines.append("HOST fsck.vfat -n: exit %d" % r.returncode)
+    if r.returncode != 0:
+        lines += ["HOST   " + l for l in (r.stdout + r.stderr).splitlines()[-10:]]
+    part = data_partition(image, workdir, data)
+    if part is None:
+        return lines + ["HOST cannot copy linux.img out of the ESP"]
+    r = subprocess.run(["e2fsck", "-n", "-f", part], capture_output=True, text=True)
+    lines.append("HOST e2fsck -n -f: exit %d" % r.returncode)
+    if r.returncode != 0:
+        lines += ["HOST   " + l for l in (r.stdout + r.stderr).splitlines()[-10:]]
+    r = subprocess.run(["debugfs", "-R", "cat /zazen/written.txt", part], capture_output=True)
+    content = r.stdout
+    if content:
+        lines.append("HOST written.txt: %s" % content.decode("utf-8", "replace").strip())
+        lines.append("HOST written.txt md5: %s" % hashlib.md5(content).hexdigest())
+    else:
+        lines.append("HOST written.txt: absent")
+    return lines
+
+
+class StorageScenario(Scenario):
+    """Boots the same ESP image `boots` times (config_for(n) gives boot n's
+    zazen.cfg, or None to keep the last), then checks it on the host."""
+
+    def __init__(self, name, config, boots=2, kill_on=None, host=True, device="ahci", data_disk=False, **kw):
+        super().__init__(name, config, platform="qemu-svm", **kw)
+        self.device = device
+        self.data_disk = data_disk
+        self.boots = boots
+        self.kill_on = kill_on
+        self.host = host
+
+    def run(self):
+        workdir = tempfile.mkdtemp(prefix="zazen-storage-", dir=qemu.BUILD)
+        try:
+            image = os.path.join(workdir, "esp.img")
+            make_esp_image(image, self.config, self.files)
+            data = None
+            if self.data_disk:
+                data = os.path.join(workdir, "data.img")
+                make_data_disk(data, LINUX_IMG)
+            vars_path = os.path.join(workdir, "vars.fd")
+            shutil.copy(qemu.OVMF_VARS, vars_path)
+            text, status = "", None
+            for n in range(1, self.boots + 1):
+                kill = self.kill_on
+                out, status = boot(image, vars_path, self.timeout or 300, kill_on=kill, device=self.device, data=data)
+                text += "==== boot %d\n%s\n==== boot %d ended: status %s\n" % (n, out, n, status)
+            if self.host:
+                text += "\n".join(host_checks(image, workdir, data)) + "\n"
+            return text, status
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def written_md5_matches(lines):
+    """The file the host reads back is the one the last boot read back,
+    byte for byte (its md5 against that of the guest's line)."""
+    guest = [l for l in lines if l.startswith("(linux) ZAZEN-LINUX: written file read back: ")]
+    host = [l for l in lines if l.startswith("HOST written.txt md5: ")]
+    if not guest or not host:
+        return False, "guest or host line missing"
+    want = hashlib.md5((guest[-1].split(": ", 2)[2] + "\n").encode()).hexdigest()
+    got = host[-1].split(": ", 1)[1]
+    return want == got, "host %s, guest's last read-back %s" % (got, want)
+
+
+LINUX_IMG = os.path.join(LINUX, "linux.img")
+BASE_ABSENT = ["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic", "kept in RAM"]
+
+
+DEVICE_PATTERNS = {
+    "ahci": [r"zazen: storage: ahci 00:1f\.2 port 0: QEMU HARDDISK, 196608 sectors \(96 MiB\)",
+             r"zazen: storage: disk0 'linux\.img' in place on ahci 00:1f\.2 port 0, 1 piece from sector \d+"],
+    # OVMF puts the NVMe controller's 64-bit BAR far above RAM (storage_map_registers)
+    "nvme": [r"zazen: storage: nvme 00:0[0-9a-f]\.0 namespace 1: QEMU NVMe Ctrl, 196608 sectors \(96 MiB\)",
+             r"zazen: storage: disk0 'linux\.img' in place on nvme 00:0[0-9a-f]\.0 namespace 1, 1 piece from "
+             r"sector \d+"],
+}
+
+
+def persist_scenario(device):
+    return StorageScenario(
+        "storage-%s-persist" % device, "[domain linux]\nmemory = 256M\ndisk0 = linux.img\n", files=[LINUX_IMG],
+        timeout=400, device=device,
+        patterns=DEVICE_PATTERNS[device],
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "zazen: all domains ended",
+                  "==== boot 1 ended: status 0",
+                  "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done", "zazen: all domains ended",
+                  "==== boot 2 ended: status 0",
+                  "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0",
+                  "HOST written.txt: zazen-written-file-7c2a51 run 2"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT)
+
+
+def partlabel_scenario():
+    """disk0 = partlabel:NAME: a GPT partition of a second disk (on the
+    next AHCI port) is the guest's disk, read and written in place."""
+    return StorageScenario(
+        "storage-partlabel", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:%s\n" % PARTLABEL, files=[],
+        timeout=400, data_disk=True,
+        patterns=[r"zazen: storage: disk0 'partlabel:%s' is partition '%s' of ahci 00:1f\.2 port 1, sectors %d-%d" % (
+            PARTLABEL, PARTLABEL, DATA_START, DATA_START + os.path.getsize(LINUX_IMG) // 512 - 1)],
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
+                  "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done", "==== boot 2 ended: status 0",
+                  "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0",
+                  "HOST written.txt: zazen-written-file-7c2a51 run 2"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT)
+
+
+WAITING = "(linux) ZAZEN-LINUX: waiting for the power button or Ctrl-Alt-Del"
+
+
+def power_cut_scenario():
+    """QEMU is killed with SIGKILL while the guest waits after its test
+    (linux-mgmt.img: zazen.wait=1; its file was written, synced, read back
+    after a remount, and the partition unmounted): no power-off, so no
+    flush or shutdown path of Zazen's runs. The next boot finds the file.
+    (A cut while the guest still has the partition mounted needs a
+    linux-init that waits there: not built.)"""
+    mgmt_img = os.path.join(LINUX, "linux-mgmt.img")
+    return StorageScenario(
+        "storage-ahci-power-cut", "[domain linux]\nmemory = 256M\ndisk0 = linux.img\n",
+        files=[(mgmt_img, "linux.img")], timeout=400, kill_on=WAITING, boots=2,
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done",
+                  "HOST killed QEMU (SIGKILL) after %r" % WAITING,
+                  "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done",
+                  "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0",
+                  "HOST written.txt: zazen-written-file-7c2a51 run 2"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches),
+                ("boot 1 was cut, not powered off", cut_before_the_end)],
+        # boot 2 waits too and is cut the same way (no exit status)
+        status=None, absent=BASE_ABSENT)
+
+
+def cut_before_the_end(lines):
+    boot1 = lines[lines.index("==== boot 1"):lines.index("==== boot 2")] if "==== boot 2" in lines else lines
+    ended = [l for l in boot1 if "powered off" in l or "all domains ended" in l]
+    return not ended, "boot 1 went on to %r" % (ended[:1],)
+
+
+def volatile_scenario():
+    """,volatile: both boots start from the image as it was; nothing the
+    guest wrote reaches it."""
+    return StorageScenario(
+        "storage-volatile", "[domain linux]\nmemory = 256M\ndisk0 = linux.img,volatile\n", files=[LINUX_IMG],
+        timeout=400,
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
+                  "==== boot 2", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 2 ended: status 0",
+                  "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0", "HOST written.txt: absent"],
+        absent=BASE_ABSENT + ["zazen: storage: disk0", WRITTEN % 2])
+
+
+def same_file_twice_scenario():
+    """Two writable uses of one file under two spellings (the config's
+    own check compares names; the FAT is case-blind): a clear error, no
+    domain runs, the image is untouched."""
+    cfg = ("[domain a]\nmemory = 64M\ndisk0 = linux.img\n"
+           "[domain b]\nmemory = 64M\ndisk0 = LINUX.IMG\n")
+    return StorageScenario(
+        "storage-same-file-twice", cfg, files=[LINUX_IMG], boots=1, timeout=120,
+        lines=["zazen: \\EFI\\BOOT\\zazen.cfg:6: disk0 'LINUX.IMG': the same file as disk0 'linux.img' (line 3): "
+               "give each its own image, or add ,ro",
+               "HOST fsck.vfat -n: exit 0", "HOST written.txt: absent"],
+        absent=["ZAZEN PANIC", "zazen: domain a (id 1)", "(a) "])
+
+
+def partlabel_missing_scenario():
+    """A partition no disk has: an error naming the line, no domain runs."""
+    return StorageScenario(
+        "storage-partlabel-missing", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:nowhere\n", files=[],
+        boots=1, host=False, timeout=120,
+        lines=["zazen: \\EFI\\BOOT\\zazen.cfg:3: disk0 'partlabel:nowhere': no GPT partition named 'nowhere' on "
+               "the 1 disk the host drivers found"],
+        absent=["ZAZEN PANIC", "zazen: domain linux (id 1)"])
+
+
+ALL = [persist_scenario("ahci"), persist_scenario("nvme"), partlabel_scenario(), power_cut_scenario(),
+       volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario()]

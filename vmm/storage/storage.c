@@ -1,0 +1,259 @@
+/* Guest disks in place on the boot disk (storage.h). */
+#include "storage.h"
+#include "ahci.h"
+#include "nvme.h"
+#include "hostpci.h"
+#include "block.h"
+#include "../console.h"
+#include "../format.h"
+#include "../mm.h"
+#include "../string.h"
+
+#define MAX_STORES (CONFIG_MAX_DOMAINS * CONFIG_MAX_DISKS)
+#define VERIFY_BYTES (64 * 1024) /* what is compared with the boot loader's copy */
+
+struct store_entry {
+    const struct config_file *f; /* the config line that opened it */
+    struct block_store store;
+    struct ide_backend ide;
+};
+
+static struct store_entry stores[MAX_STORES];
+static unsigned store_count;
+
+static bool ide_read(void *ctx, u64 lba, u32 count, void *buf) { return block_store_read(ctx, lba, count, buf); }
+static bool ide_write(void *ctx, u64 lba, u32 count, const void *buf) { return block_store_write(ctx, lba, count, buf); }
+static bool ide_flush(void *ctx) { return block_store_flush(ctx); }
+
+static bool dev_reader(void *ctx, u64 lba, u32 count, void *buf) { return block_dev_read(ctx, lba, count, buf); }
+
+/* HVM disks only: the PVH block backend still serves the RAM copy. */
+static bool wants_store(const struct domain_config *d, const struct config_file *f)
+{
+    return d->type == DOMAIN_HVM && f->name[0] && !f->in_ram;
+}
+
+static const struct bootinfo_file *loaded(const struct bootinfo *bi, const char *name)
+{
+    for (u32 i = 0; i < bi->file_count; i++)
+        if (strcmp(bi->files[i].name, name) == 0)
+            return &bi->files[i];
+    return NULL;
+}
+
+/* The file found on a disk must be the one the boot loader loaded: same
+ * size, same first 64 KiB and last sector (another volume may hold a file
+ * of the same path). */
+static bool same_as_loaded(struct block_device *dev, const struct fat_file *ff, const struct bootinfo_file *bf, u8 *buf)
+{
+    if (ff->size != bf->size)
+        return false;
+    struct block_store s = {.dev = dev, .file = *ff, .sectors = ff->size / BLOCK_SECTOR, .read_only = true};
+    u64 head = MIN(ff->size, (u64)VERIFY_BYTES);
+    if (head && (!block_store_read(&s, 0, (u32)(head / BLOCK_SECTOR), buf) || memcmp(buf, bf->data, head) != 0))
+        return false;
+    if (s.sectors && (!block_store_read(&s, s.sectors - 1, 1, buf) ||
+                      memcmp(buf, bf->data + ff->size - BLOCK_SECTOR, BLOCK_SECTOR) != 0))
+        return false;
+    return true;
+}
+
+static bool fail(const struct bootinfo *bi, const struct config_file *f, const char *why)
+{
+    kprintf("zazen: %s:%u: %s '%s': %s\n", bi->config_name, f->line, f->key, f->name, why);
+    return false;
+}
+
+static bool extents_overlap(const struct fat_file *a, const struct fat_file *b)
+{
+    for (u32 i = 0; i < a->extent_count; i++)
+        for (u32 j = 0; j < b->extent_count; j++) {
+            const struct fat_extent *x = &a->extents[i], *y = &b->extents[j];
+            if (x->lba < y->lba + y->sectors && y->lba < x->lba + x->sectors)
+                return true;
+        }
+    return false;
+}
+
+/* Two stores on the same sectors, one of them writable: one file under
+ * two names (config.c catches the same name twice; the FAT ignores case),
+ * or a file inside a partition that is a disk too. */
+static bool check_overlap(const struct bootinfo *bi, const struct config_file *f, struct block_device *dev,
+                          const struct fat_file *ff)
+{
+    for (unsigned j = 0; j < store_count; j++) {
+        struct block_store *o = &stores[j].store;
+        if (o->dev == dev && extents_overlap(&o->file, ff) && (!o->read_only || !f->read_only)) {
+            char why[200];
+            snprintf(why, sizeof(why), "the same %s as %s '%s' (line %u): give each its own image, or add ,ro",
+                     f->partition || stores[j].f->partition ? "sectors" : "file", stores[j].f->key, stores[j].f->name,
+                     stores[j].f->line);
+            return fail(bi, f, why);
+        }
+    }
+    return true;
+}
+
+static bool add_store(const struct bootinfo *bi, const struct config_file *f, struct block_device *dev,
+                      const struct fat_file *ff)
+{
+    if (store_count == MAX_STORES)
+        return fail(bi, f, "too many disks");
+    u8 *bounce = page_alloc(IDE_BOUNCE_BYTES);
+    if (!bounce)
+        return fail(bi, f, "no memory for its bounce buffer");
+    struct store_entry *e = &stores[store_count++];
+    e->f = f;
+    e->store = (struct block_store){.dev = dev, .file = *ff, .sectors = ff->size / BLOCK_SECTOR,
+                                    .read_only = f->read_only};
+    e->ide = (struct ide_backend){ide_read, ide_write, ide_flush, &e->store, bounce};
+    return true;
+}
+
+/* partlabel:NAME: the GPT partition of that name, on the first disk that
+ * has one. */
+static bool open_partition(const struct bootinfo *bi, const struct config_file *f)
+{
+    const char *label = f->name + strlen(CONFIG_PARTLABEL);
+    char why[200] = "";
+    for (unsigned i = 0; i < block_device_count(); i++) {
+        struct block_device *dev = block_device_get(i);
+        struct fat_reader r = {dev_reader, dev, dev->sectors};
+        struct fat_file ff;
+        enum fat_result res = gpt_find_label(&r, label, &ff, why, sizeof(why));
+        if (res == FAT_BAD)
+            return fail(bi, f, why);
+        if (res != FAT_FOUND)
+            continue;
+        if (!check_overlap(bi, f, dev, &ff) || !add_store(bi, f, dev, &ff))
+            return false;
+        kprintf("zazen: storage: %s '%s' is partition '%s' of %s, sectors %llu-%llu%s\n", f->key, f->name, label,
+                dev->name, (unsigned long long)ff.extents[0].lba,
+                (unsigned long long)(ff.extents[0].lba + ff.extents[0].sectors - 1), f->read_only ? ", read-only" : "");
+        return true;
+    }
+    snprintf(why, sizeof(why), "no GPT partition named '%s' on the %u disk%s the host drivers found", label,
+             block_device_count(), block_device_count() == 1 ? "" : "s");
+    return fail(bi, f, why);
+}
+
+/* Opens one disk's store; false: an error that stops Zazen. */
+static bool open_store(const struct bootinfo *bi, const char *folder, const struct config_file *f, u8 *buf)
+{
+    char path[BOOTINFO_NAME_MAX + CONFIG_FILE_MAX + 2];
+    snprintf(path, sizeof(path), "%s%s", folder, f->name);
+    const struct bootinfo_file *bf = loaded(bi, f->name);
+    char why[200] = "";
+    struct fat_file ff;
+    bool bad = false;
+    for (unsigned i = 0; i < block_device_count(); i++) {
+        struct block_device *dev = block_device_get(i);
+        struct fat_reader r = {dev_reader, dev, dev->sectors};
+        enum fat_result res = fat_locate(&r, path, &ff, why, sizeof(why));
+        if (res == FAT_BAD) {
+            bad = true;
+            continue;
+        }
+        if (res != FAT_FOUND || !bf || !same_as_loaded(dev, &ff, bf, buf))
+            continue;
+        if (!check_overlap(bi, f, dev, &ff))
+            return false;
+        if (!add_store(bi, f, dev, &ff))
+            return false;
+        kprintf("zazen: storage: %s '%s' in place on %s, %u piece%s from sector %llu%s\n", f->key, f->name, dev->name,
+                ff.extent_count, ff.extent_count == 1 ? "" : "s",
+                (unsigned long long)(ff.extent_count ? ff.extents[0].lba : 0), f->read_only ? ", read-only" : "");
+        return true;
+    }
+    if (bad)
+        return fail(bi, f, why);
+    kprintf("zazen: %s:%u: %s '%s' is kept in RAM, its writes lost at power-off: %s\n", bi->config_name, f->line,
+            f->key, f->name,
+            block_device_count() ? "no disk a host driver found holds it" : "no host storage driver found a disk");
+    return true;
+}
+
+/* A boot loader that gives a folder for zazen.cfg (UEFI) booted from a
+ * volume; GRUB's modules (multiboot2) name none. */
+static bool booted_from_volume(const struct bootinfo *bi)
+{
+    for (const char *p = bi->config_name; *p; p++)
+        if (*p == '\\' || *p == '/')
+            return true;
+    return false;
+}
+
+static unsigned premap_ahci(unsigned bus, unsigned dev, unsigned fn)
+{
+    u64 base = hostpci_mem_bar(bus, dev, fn, 0x24);
+    return base && mm_map_mmio(base, 64 * KiB);
+}
+
+static unsigned premap_nvme(unsigned bus, unsigned dev, unsigned fn)
+{
+    u64 base = hostpci_mem_bar(bus, dev, fn, 0x10);
+    return base && mm_map_mmio(base, 64 * KiB);
+}
+
+void storage_map_registers(const struct bootinfo *bi)
+{
+    if (!booted_from_volume(bi))
+        return;
+    hostpci_for_class(0x010601, premap_ahci);
+    hostpci_for_class(0x010802, premap_nvme);
+}
+
+bool storage_init(const struct config *cfg, const struct bootinfo *bi)
+{
+    bool any = false;
+    for (unsigned d = 0; d < cfg->domain_count; d++)
+        for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
+            any |= wants_store(&cfg->domains[d], &cfg->domains[d].disks[i]);
+    if (!any)
+        return true;
+    /* The folder zazen.cfg came from: the names are relative to it. A boot
+     * loader that gives no folder (GRUB's modules) gives no volume either. */
+    char folder[BOOTINFO_NAME_MAX];
+    strlcpy(folder, bi->config_name, sizeof(folder));
+    size_t cut = 0;
+    for (size_t i = 0; folder[i]; i++)
+        if (folder[i] == '\\' || folder[i] == '/')
+            cut = i + 1;
+    folder[cut] = 0;
+    bool partitions = false;
+    for (unsigned d = 0; d < cfg->domain_count; d++)
+        for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
+            partitions |= wants_store(&cfg->domains[d], &cfg->domains[d].disks[i]) && cfg->domains[d].disks[i].partition;
+    if (booted_from_volume(bi) || partitions) {
+        ahci_probe();
+        nvme_probe();
+    }
+    u8 *buf = page_alloc(VERIFY_BYTES);
+    if (!buf)
+        return false;
+    bool ok = true;
+    for (unsigned d = 0; d < cfg->domain_count && ok; d++)
+        for (unsigned i = 0; i < CONFIG_MAX_DISKS && ok; i++) {
+            const struct config_file *f = &cfg->domains[d].disks[i];
+            if (wants_store(&cfg->domains[d], f))
+                ok = f->partition ? open_partition(bi, f) : open_store(bi, folder, f, buf);
+        }
+    page_free(buf, VERIFY_BYTES);
+    return ok;
+}
+
+const struct ide_backend *storage_backend(const struct config_file *f)
+{
+    for (unsigned i = 0; i < store_count; i++)
+        if (stores[i].f == f)
+            return &stores[i].ide;
+    return NULL;
+}
+
+u64 storage_sectors(const struct config_file *f)
+{
+    for (unsigned i = 0; i < store_count; i++)
+        if (stores[i].f == f)
+            return stores[i].store.sectors;
+    return 0;
+}
