@@ -560,7 +560,7 @@ def reserved_lines(platform):
              "EFER.NXE: no fault", "EFER reads 0000000000000d00",
              "PAT with memory type 2: " + gp, "PAT entry with bit 3 set: " + gp,
              "PAT with write-combining in entry 1: no fault", "PAT reads 0007040600070106",
-             "CR4 bit 15: " + gp, "CR4.PCIDE without PCID: " + gp, "CR4.PKE without protection keys: " + gp,
+             "CR4 bit 15: " + gp, "RFLAGS.RF in its #GP frame: 01", "CR4.PCIDE without PCID: " + gp, "CR4.PKE without protection keys: " + gp,
              "CR4.VMXE without VMX: " + gp,
              # QEMU 7.2 TCG takes CR0 bits 63:32 from a guest, which owns CR0
              # on AMD-V (a real CPU faults)
