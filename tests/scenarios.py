@@ -743,7 +743,8 @@ firmware = tasks.bin
 
 
 def tasks_scenario(platform):
-    """Hardware task switches: a far JMP to a TSS and back, a #DF through
+    """Hardware task switches: a far JMP to a TSS and back, a CALL to a
+    task that IRETs, the same to a 16-bit TSS (SDM 3A 7.6), a #DF through
     a task gate with its error code on the new task's stack (issue 12
     item 8; SDM 3A 7.3, 6.15 interrupt 8)."""
     lines = ["(tasks) tasks: " + l for l in (
@@ -756,6 +757,11 @@ def tasks_scenario(platform):
         "back in task A after task C's IRET: TR = 00000018",
         "task C's descriptor type after its IRET: 00000009",
         "task A's EFLAGS.NT = 00000000",
+        "in task D (a 16-bit TSS) after a far CALL: TR = 00000038",
+        "task D's previous task link = 00000018",
+        "back in task A after task D's IRET: TR = 00000018",
+        "task D's 16-bit TSS holds the IP after its IRET",
+        "task D's descriptor type after its IRET: 00000001",
         "#DF through a task gate, error code on the new stack: 00000000",
         "the #DF task's TR = 00000028",
         "its previous task link = 00000018",

@@ -10,8 +10,9 @@
  * in the new task, with the selectors loaded and the descriptors of the
  * segments not yet checked left as they were. Error codes carry the
  * selector without EXT (6.13; EXT for a switch through a task gate by an
- * external event is not set). 16-bit TSSs, virtual-8086 tasks and a TSS
- * or descriptor table in unmapped memory end the domain with a message. */
+ * external event is not set). 16-bit TSSs (7.6) are switched to and from
+ * as well; virtual-8086 tasks and a TSS or descriptor table in unmapped
+ * memory end the domain with a message. */
 #include "arch.h"
 #include "domain.h"
 #include "emulate.h"
@@ -28,6 +29,13 @@
 #define TSS_SEGS 0x48 /* ES CS SS DS FS GS, as enum seg_reg */
 #define TSS_LDT 0x60
 #define TSS32_MIN_LIMIT 0x67
+/* 16-bit TSS fields (SDM 3A Figure 7-11, 7.6): no CR3, FS or GS. */
+#define TSS16_IP 0x0e
+#define TSS16_FLAGS 0x10
+#define TSS16_GPRS 0x12 /* AX CX DX BX SP BP SI DI */
+#define TSS16_SEGS 0x22 /* ES CS SS DS */
+#define TSS16_LDT 0x2a
+#define TSS16_MIN_LIMIT 0x2b
 
 #define DESC_TYPE_TSS32_AVAILABLE 0x9
 #define DESC_TYPE_TSS32_BUSY 0xb
@@ -176,11 +184,30 @@ static bool set_busy(struct task_switch *t, u16 sel, bool busy)
     return write_mem(t, at, &d, 8);
 }
 
-/* The outgoing task's state into its TSS (SDM 3A 7.3 step 8). */
+/* A 16-bit TSS's descriptor types are 1 and 3, a 32-bit one's 9 and 0Bh. */
+static bool tss_is_16bit(u16 attr) { return !(SEG_ATTR_TYPE(attr) & 8); }
+
+/* The outgoing task's state into a 16-bit TSS: the low halves. */
+static bool save_old_task16(struct task_switch *t, u32 eip, u32 eflags)
+{
+    u64 base = t->s.seg[SEG_TR].base;
+    u16 ip = (u16)eip, flags = (u16)eflags, gprs[8], segs[4];
+    for (unsigned i = 0; i < 8; i++)
+        gprs[i] = (u16)t->v->gpr[i];
+    for (unsigned i = 0; i < 4; i++)
+        segs[i] = t->s.seg[i].selector; /* ES CS SS DS */
+    return write_mem(t, base + TSS16_IP, &ip, 2) && write_mem(t, base + TSS16_FLAGS, &flags, 2) &&
+           write_mem(t, base + TSS16_GPRS, gprs, sizeof(gprs)) && write_mem(t, base + TSS16_SEGS, segs, sizeof(segs));
+}
+
+/* The outgoing task's state into its TSS (SDM 3A 7.3 step 8), in the
+ * format of the TSS TR holds. */
 static bool save_old_task(struct task_switch *t, u32 eip, u32 eflags)
 {
     struct vcpu *v = t->v;
     u64 base = t->s.seg[SEG_TR].base;
+    if (tss_is_16bit(t->s.seg[SEG_TR].attr))
+        return save_old_task16(t, eip, eflags);
     u32 gprs[8];
     for (unsigned i = 0; i < 8; i++)
         gprs[i] = (u32)v->gpr[i];
@@ -195,20 +222,52 @@ static bool save_old_task(struct task_switch *t, u32 eip, u32 eflags)
     return true;
 }
 
+/* What a TSS of either size gives the new task. */
+struct tss_image {
+    u32 cr3, eip, eflags, gprs[8], segs[6], ldt_sel;
+    bool is16; /* no CR3, FS or GS: those stay as they are */
+};
+
+static bool read_tss(struct task_switch *t, const struct segment *tss, struct tss_image *m)
+{
+    u8 image[TSS32_MIN_LIMIT + 1];
+    m->is16 = tss_is_16bit(tss->attr);
+    if (!read_mem(t, tss->base, image, m->is16 ? TSS16_MIN_LIMIT + 1 : sizeof(image)))
+        return false;
+    if (m->is16) {
+        /* 16-bit values zero-extended, as KVM loads them; SDM 3A 7.6
+         * leaves the upper halves to the software. */
+        u16 w[TSS16_MIN_LIMIT / 2 + 1];
+        memcpy(w, image, TSS16_MIN_LIMIT + 1);
+        m->cr3 = (u32)t->s.cr3;
+        m->eip = w[TSS16_IP / 2];
+        m->eflags = w[TSS16_FLAGS / 2];
+        for (unsigned i = 0; i < 8; i++)
+            m->gprs[i] = w[TSS16_GPRS / 2 + i];
+        for (unsigned i = 0; i < 4; i++)
+            m->segs[i] = w[TSS16_SEGS / 2 + i];
+        m->segs[SEG_FS] = t->s.seg[SEG_FS].selector;
+        m->segs[SEG_GS] = t->s.seg[SEG_GS].selector;
+        m->ldt_sel = w[TSS16_LDT / 2];
+        return true;
+    }
+    memcpy(&m->cr3, image + TSS_CR3, 4);
+    memcpy(&m->eip, image + TSS_EIP, 4);
+    memcpy(&m->eflags, image + TSS_EFLAGS, 4);
+    memcpy(m->gprs, image + TSS_GPRS, sizeof(m->gprs));
+    memcpy(m->segs, image + TSS_SEGS, sizeof(m->segs));
+    memcpy(&m->ldt_sel, image + TSS_LDT, 4);
+    return true;
+}
+
 /* The incoming task's state from its TSS (SDM 3A 7.3 steps 10-12). */
 static bool load_new_task(struct task_switch *t, u16 sel, const struct segment *tss, bool nested)
 {
     struct vcpu *v = t->v;
-    u8 image[TSS32_MIN_LIMIT + 1];
-    if (!read_mem(t, tss->base, image, sizeof(image)))
+    struct tss_image m;
+    if (!read_tss(t, tss, &m))
         return false;
-    u32 cr3, eip, eflags, gprs[8], segs[6], ldt_sel;
-    memcpy(&cr3, image + TSS_CR3, 4);
-    memcpy(&eip, image + TSS_EIP, 4);
-    memcpy(&eflags, image + TSS_EFLAGS, 4);
-    memcpy(gprs, image + TSS_GPRS, sizeof(gprs));
-    memcpy(segs, image + TSS_SEGS, sizeof(segs));
-    memcpy(&ldt_sel, image + TSS_LDT, 4);
+    u32 cr3 = m.cr3, eip = m.eip, eflags = m.eflags, *gprs = m.gprs, *segs = m.segs, ldt_sel = m.ldt_sel;
     if (eflags & RFLAGS_VM_BIT) {
         t->failed = "a virtual-8086 task is not emulated";
         return false;
@@ -219,7 +278,7 @@ static bool load_new_task(struct task_switch *t, u16 sel, const struct segment *
     t->committed = true;
     t->s.seg[SEG_TR] = *tss;
     t->s.seg[SEG_TR].selector = sel;
-    t->s.seg[SEG_TR].attr = (u16)((tss->attr & ~0xf) | DESC_TYPE_TSS32_BUSY);
+    t->s.seg[SEG_TR].attr = (u16)((tss->attr & ~0xf) | (m.is16 ? DESC_TYPE_TSS16_BUSY : DESC_TYPE_TSS32_BUSY));
     if (t->s.cr0 & CR0_PG)
         t->s.cr3 = cr3;
     for (unsigned i = 0; i <= SEG_GS; i++)
@@ -245,7 +304,7 @@ static bool load_new_task(struct task_switch *t, u16 sel, const struct segment *
     /* CS first: its RPL is the new CPL the others are checked against. */
     static const enum seg_reg order[] = {SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS};
     u8 cpl = segs[SEG_CS] & 3;
-    for (unsigned i = 0; i < 6; i++)
+    for (unsigned i = 0; i < (m.is16 ? 4u : 6u); i++)
         if (!load_segment(t, order[i], (u16)segs[order[i]], &t->s.seg[SEG_LDTR], cpl))
             return false;
     return true;
@@ -276,15 +335,11 @@ static bool switch_task(struct task_switch *t, const struct vm_exit *e)
     bool tss16 = type == DESC_TYPE_TSS16_AVAILABLE || type == DESC_TYPE_TSS16_BUSY;
     if ((tss.attr & SEG_ATTR_S) || !(tss32 || tss16))
         return raise(t, bad_tss, new_sel);
-    if (tss16) {
-        t->failed = "a 16-bit TSS is not emulated";
-        return false;
-    }
     if (!(tss.attr & SEG_ATTR_P))
         return raise(t, VECTOR_NP, new_sel);
-    if (tss.limit < TSS32_MIN_LIMIT)
+    if (tss.limit < (tss16 ? TSS16_MIN_LIMIT : TSS32_MIN_LIMIT))
         return raise(t, VECTOR_TS, new_sel);
-    if ((type == DESC_TYPE_TSS32_BUSY) != (src == TS_IRET))
+    if (((type & 2) != 0) != (src == TS_IRET)) /* bit 1 of the type: busy */
         return raise(t, bad_tss, new_sel);
     /* CALL, JMP and IRET are done by the switch: the old task resumes
      * after them. A task gate's exception resumes at the instruction. */
@@ -313,10 +368,12 @@ static bool switch_task(struct task_switch *t, const struct vm_exit *e)
         t->failed = "CR0.TS could not be set";
         return false;
     }
-    /* An exception's error code goes on the new task's stack (6.13). */
+    /* An exception's error code goes on the new task's stack (6.13): a
+     * word for a 16-bit TSS, a doubleword for a 32-bit one. */
     if (src == TS_GATE && e->task.has_error) {
-        u32 esp = (u32)v->gpr[GPR_RSP] - 4;
-        if (!write_mem(t, t->s.seg[SEG_SS].base + esp, &e->task.error, 4))
+        unsigned size = tss16 ? 2 : 4;
+        u32 esp = (u32)v->gpr[GPR_RSP] - size;
+        if (!write_mem(t, t->s.seg[SEG_SS].base + esp, &e->task.error, size))
             return false;
         v->gpr[GPR_RSP] = esp;
     }
