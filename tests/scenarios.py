@@ -562,7 +562,7 @@ def reserved_lines(platform):
              "EFER.NXE: no fault", "EFER reads 0000000000000d00",
              "PAT with memory type 2: " + gp, "PAT entry with bit 3 set: " + gp,
              "PAT with write-combining in entry 1: no fault", "PAT reads 0007040600070106",
-             "CR4 bit 15: " + gp, "CR4.PCIDE without PCID: " + gp, "CR4.PKE without protection keys: " + gp,
+             "CR4 bit 15: " + gp, "RFLAGS.RF in its #GP frame: 01", "CR4.PCIDE without PCID: " + gp, "CR4.PKE without protection keys: " + gp,
              "CR4.VMXE without VMX: " + gp,
              # QEMU 7.2 TCG takes CR0 bits 63:32 from a guest, which owns CR0
              # on AMD-V (a real CPU faults)
@@ -745,7 +745,8 @@ firmware = tasks.bin
 
 
 def tasks_scenario(platform):
-    """Hardware task switches: a far JMP to a TSS and back, a #DF through
+    """Hardware task switches: a far JMP to a TSS and back, a CALL to a
+    task that IRETs, the same to a 16-bit TSS (SDM 3A 7.6), a #DF through
     a task gate with its error code on the new task's stack (issue 12
     item 8; SDM 3A 7.3, 6.15 interrupt 8)."""
     lines = ["(tasks) tasks: " + l for l in (
@@ -758,6 +759,11 @@ def tasks_scenario(platform):
         "back in task A after task C's IRET: TR = 00000018",
         "task C's descriptor type after its IRET: 00000009",
         "task A's EFLAGS.NT = 00000000",
+        "in task D (a 16-bit TSS) after a far CALL: TR = 00000038",
+        "task D's previous task link = 00000018",
+        "back in task A after task D's IRET: TR = 00000018",
+        "task D's 16-bit TSS holds the IP after its IRET",
+        "task D's descriptor type after its IRET: 00000001",
         "#DF through a task gate, error code on the new stack: 00000000",
         "the #DF task's TR = 00000028",
         "its previous task link = 00000018",
@@ -767,6 +773,57 @@ def tasks_scenario(platform):
     return Scenario(
         "tasks", TASKS_CFG, platform=platform, files=[guest("tasks")],
         in_order=lines + ["zazen: domain tasks (id 1) ended: halted with interrupts disabled",
+                          "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]", "VM entry failed", "NOT"],
+    )
+
+
+TASKS_FAULTS_CFG = """\
+[domain tasks-faults]
+memory = 16M
+firmware = tasks_faults.bin
+"""
+
+# Each case of tasks_faults.asm: what it breaks, then the exception, its
+# error code (the selector, SDM 3A 6.13) and the task it was raised in:
+# task A (18h) before the switch's commit point, the new task T (40h)
+# after it (SDM 3A 7.3, Table 7-1).
+TASKS_FAULTS_CASES = (
+    ("T's TSS limit 5Fh", 0x0a, 0x40, 0x18),
+    ("T's TSS not present", 0x0b, 0x40, 0x18),
+    ("T's TSS busy", 0x0d, 0x40, 0x18),
+    ("T's LDT selector names a TSS", 0x0a, 0x18, 0x40),
+    ("T's CS null", 0x0a, 0x00, 0x40),
+    ("T's CS a data segment", 0x0a, 0x10, 0x40),
+    ("T's CS not present", 0x0b, 0x48, 0x40),
+    ("T's SS read-only", 0x0a, 0x58, 0x40),
+    ("T's SS not present", 0x0c, 0x50, 0x40),
+    ("T's DS beyond the GDT", 0x0a, 0x7f8, 0x40),
+    ("T's DS execute-only code", 0x0a, 0x60, 0x40),
+    ("T's DS not present", 0x0b, 0x50, 0x40),
+)
+
+
+def tasks_faults_scenario(platform):
+    """The exceptions of a task switch, Table 7-1 (issue 12): #GP, #TS,
+    #NP and #SS with the selector as error code, before or after the
+    commit point. On VT-x Zazen raises them (vmm/task_switch.c); on
+    AMD-V the CPU does."""
+    lines = []
+    for name, vector, error, task in TASKS_FAULTS_CASES:
+        # On AMD-V the CPU switches tasks itself, and QEMU 7.2's TCG
+        # (target/i386/tcg/seg_helper.c tss_load_seg) raises #NP, not the
+        # #SS of Table 7-1 and Bochs, for a stack segment not present.
+        if platform == "qemu-svm" and name == "T's SS not present":
+            vector = 0x0b
+        lines += ["(tasks-faults) tasks-faults: " + name,
+                  "(tasks-faults) tasks-faults: vector %08x" % vector,
+                  "(tasks-faults) tasks-faults: error code %08x" % error,
+                  "(tasks-faults) tasks-faults: faulting task %08x" % task]
+    lines += ["(tasks-faults) tasks-faults: a good T runs", "(tasks-faults) tasks-faults: done"]
+    return Scenario(
+        "tasks-faults", TASKS_FAULTS_CFG, platform=platform, files=[guest("tasks_faults")],
+        in_order=lines + ["zazen: domain tasks-faults (id 1) ended: halted with interrupts disabled",
                           "zazen: all domains ended"],
         absent=["ZAZEN PANIC", "[bochs]", "VM entry failed", "NOT"],
     )
@@ -1493,7 +1550,7 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in 
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [
     step_scenario(p) for p in PLATFORMS] + [smallcpu_scenario(p) for p in PLATFORMS] + [
-    tasks_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
+    tasks_scenario(p) for p in PLATFORMS] + [tasks_faults_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
     console_input_scenario(p) for p in PLATFORMS] + [

@@ -12,16 +12,36 @@
 #include "x86.h"
 
 
+/* SDM 3A Table 6-1: the exceptions that are faults (#DB, a fault or a
+ * trap, is left out: its handler decides about RF). */
+static bool fault_class(u8 vector)
+{
+    return vector < 32 && ((1u << vector) & (BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(10) | BIT(11) | BIT(12) |
+                                             BIT(13) | BIT(14) | BIT(16) | BIT(17) | BIT(19) | BIT(20) | BIT(21)));
+}
+
+/* A fault is delivered with RF = 1 in the pushed RFLAGS, so that the
+ * return does not hit an instruction breakpoint again (SDM 3A 6.6,
+ * 3B 17.3.1.1); the CPU does so for the faults it raises itself, not for
+ * an event a VM entry or VMRUN injects, so Zazen sets it (KVM does too).
+ * Delivery clears RF again in the handler's RFLAGS. */
+static void inject_exception(struct vcpu *v, const struct vcpu_event *ev)
+{
+    if (fault_class(ev->vector))
+        v->rflags |= RFLAGS_RF;
+    arch->inject_event(v, ev);
+}
+
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
     struct vcpu_event ev = {EVENT_EXCEPTION, vector, has_error, error, 0};
-    arch->inject_event(v, &ev);
+    inject_exception(v, &ev);
 }
 
 void vcpu_inject_page_fault(struct vcpu *v, u32 error, u64 address)
 {
     struct vcpu_event ev = {EVENT_EXCEPTION, VECTOR_PF, true, error, address};
-    arch->inject_event(v, &ev);
+    inject_exception(v, &ev);
 }
 
 /* HLT: with interrupts disabled nothing can ever wake the vCPU (SDM 2B

@@ -26,11 +26,31 @@
 #define EPT_GLA_VALID BIT(7)
 #define EPT_GLA_TRANSLATED BIT(8) /* with bit 7: the access was to the linear address's translation */
 
+/* The VM-exit instruction length (28.2.5) is 1-15 for the exits that
+ * report it; anything else is not an instruction's length, and 0 makes
+ * the core decode it rather than skip a wrong number of bytes. */
+static u8 insn_length(u32 field) { return field >= 1 && field <= 15 ? (u8)field : 0; }
+
+static void decode_unhandled(const struct vmx_exit_raw *raw, struct vm_exit *e, u32 basic)
+{
+    e->reason = EXIT_UNHANDLED;
+    e->unhandled.raw_reason = basic;
+    e->unhandled.info1 = raw->qualification;
+    e->unhandled.info2 = raw->gpa;
+}
+
 static void decode_io(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
     u64 q = raw->qualification;
+    /* Table 28-5 "Size of access": 0 one byte, 1 two, 3 four; the other
+     * encodings are not used, and are no port access the bus can take. */
+    static const u8 sizes[8] = {1, 2, 0, 4, 0, 0, 0, 0};
+    if (!sizes[q & IO_SIZE_MASK]) {
+        decode_unhandled(raw, e, VMX_EXIT_IO);
+        return;
+    }
     e->reason = EXIT_IO;
-    e->io.size = (u8)((q & IO_SIZE_MASK) + 1);
+    e->io.size = sizes[q & IO_SIZE_MASK];
     e->io.in = (q & IO_IN) != 0;
     e->io.string = (q & IO_STRING) != 0;
     e->io.rep = (q & IO_REP) != 0;
@@ -79,7 +99,7 @@ static void decode_task_switch(const struct vmx_exit_raw *raw, struct vm_exit *e
     e->task.selector = (u16)raw->qualification;
     e->task.source = (u8)((raw->qualification >> 30) & 3);
     if (e->task.source != TS_GATE)
-        e->insn_len = (u8)raw->insn_len; /* CALL, JMP, IRET: the instruction is done by the switch */
+        e->insn_len = insn_length(raw->insn_len); /* CALL, JMP, IRET: the instruction is done by the switch */
     else if ((raw->idt_vectoring & INTR_INFO_VALID) && (raw->idt_vectoring & INTR_INFO_ERROR_VALID)) {
         e->task.has_error = true;
         e->task.error = raw->idt_vectoring_error;
@@ -104,7 +124,7 @@ static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
     /* INT1 (ICEBP) is a privileged software exception: a trap after the
      * instruction, whose length the CPU reports (28.2.1, 28.2.5). */
     if (((raw->intr_info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_PRIV_SW_EXCEPTION)
-        e->insn_len = (u8)raw->insn_len;
+        e->insn_len = insn_length(raw->insn_len);
 }
 
 static enum exit_reason simple_reason(u32 basic)
@@ -159,9 +179,7 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
     default:
         e->reason = simple_reason(basic);
         if (e->reason == EXIT_UNHANDLED) {
-            e->unhandled.raw_reason = basic;
-            e->unhandled.info1 = raw->qualification;
-            e->unhandled.info2 = raw->gpa;
+            decode_unhandled(raw, e, basic);
             return;
         }
         if (e->reason == EXIT_EXTERNAL_INTR || e->reason == EXIT_TRIPLE_FAULT || e->reason == EXIT_IRQ_WINDOW || e->reason == EXIT_NMI_WINDOW ||
@@ -169,5 +187,6 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
             return; /* not instruction exits: the length field is undefined */
         break;
     }
-    e->insn_len = (u8)raw->insn_len;
+    if (e->reason != EXIT_UNHANDLED)
+        e->insn_len = insn_length(raw->insn_len);
 }

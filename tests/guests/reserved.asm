@@ -115,6 +115,14 @@ main64:
     bts rax, 15                 ; reserved
     mov cr4, rax
     TRY_PRINT msg_cr4_15
+    ; a fault is delivered with RF set in the frame's RFLAGS (SDM 3A 6.6),
+    ; also one a hypervisor raises for an instruction it emulated
+    mov rax, [CATCH_RFLAGS]
+    shr rax, 16
+    and eax, 1
+    SAY msg_cr4_15_rf
+    call hex8_64
+    NEWLINE
     TRY_BEGIN
     mov rax, rbx
     bts rax, 17                 ; PCIDE: CPUID offers no PCID
@@ -293,6 +301,7 @@ msg_pat_bit3:           db "reserved: PAT entry with bit 3 set: ", 0
 msg_pat_wc:             db "reserved: PAT with write-combining in entry 1: ", 0
 msg_pat_reads:          db "reserved: PAT reads ", 0
 msg_cr4_15:             db "reserved: CR4 bit 15: ", 0
+msg_cr4_15_rf:          db "reserved: RFLAGS.RF in its #GP frame: ", 0
 msg_cr4_pcide:          db "reserved: CR4.PCIDE without PCID: ", 0
 msg_cr4_pke:            db "reserved: CR4.PKE without protection keys: ", 0
 msg_cr4_vmxe:           db "reserved: CR4.VMXE without VMX: ", 0

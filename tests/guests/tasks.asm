@@ -1,7 +1,8 @@
 ; Hardware task switches (issue 12 item 8; SDM 3A ch. 7): a far JMP to a
-; TSS and a far JMP back, then a double fault taken through a task gate
-; in the IDT, as 32-bit Linux and Windows XP take theirs. Flat 32-bit
-; protected mode, no paging.
+; TSS and a far JMP back, a far CALL to a task that returns by IRET, the
+; same to a task with a 16-bit TSS (SDM 3A 7.6), then a double fault taken
+; through a task gate in the IDT, as 32-bit Linux and Windows XP take
+; theirs. Flat 32-bit protected mode, no paging.
 %include "lib.inc"
 ROM_BEGIN
 
@@ -10,6 +11,11 @@ ROM_BEGIN
 %define TSS_B 0x6100               ; a task reached by JMP
 %define TSS_DF 0x6200              ; the double-fault task
 %define TSS_C 0x6300               ; a task reached by CALL, left by IRET
+%define TSS_D 0x6400               ; a 16-bit TSS's task, reached by CALL, left by IRET
+%define TSS16_IP 0x0e
+%define TSS16_FLAGS 0x10
+%define TSS16_SP 0x1a
+%define TSS16_ES 0x22
 %define TSS_EIP 0x20
 %define TSS_EFLAGS 0x24
 %define TSS_ESP 0x38
@@ -45,7 +51,7 @@ pm32:
     ; three TSSs in RAM, zeroed; B and DF start at their code
     xor eax, eax
     mov edi, TSS_A
-    mov ecx, 0x400 / 4
+    mov ecx, 0x500 / 4
     cld
     rep stosd
     mov ebx, TSS_B
@@ -60,6 +66,15 @@ pm32:
     mov dword [ebx + TSS_EIP], ROM(task_df)
     mov dword [ebx + TSS_ESP], 0x4800
     call init_tss
+    ; D: a 16-bit TSS (SDM 3A 7.6) whose CS (40h) is based at the ROM, as
+    ; its IP has 16 bits
+    mov word [TSS_D + TSS16_IP], task_d
+    mov word [TSS_D + TSS16_FLAGS], 2
+    mov word [TSS_D + TSS16_SP], 0x3800
+    mov word [TSS_D + TSS16_ES], 0x10
+    mov word [TSS_D + TSS16_ES + 2], 0x40
+    mov word [TSS_D + TSS16_ES + 4], 0x10
+    mov word [TSS_D + TSS16_ES + 6], 0x10
     mov ax, 0x18
     ltr ax
     lidt [ROM(idt_ptr)]
@@ -89,6 +104,24 @@ after_jmp:
     shr eax, 14
     and eax, 1
     mov esi, ROM(msg_a_nt)
+    call report
+
+    call 0x38:0                     ; to task D, a 16-bit TSS: it returns by IRET
+    str eax
+    mov esi, ROM(msg_back_d)
+    call report
+    movzx eax, word [TSS_D + TSS16_IP]
+    mov esi, ROM(msg_d_ip_ok)
+    cmp eax, d_resume
+    je .d_ip
+    mov esi, ROM(msg_d_ip_bad)
+.d_ip:
+    call print32
+    NEWLINE
+    mov eax, [GDT_RAM + 0x38 + 4]
+    shr eax, 8
+    and eax, 0xf
+    mov esi, ROM(msg_d_type)
     call report
 
     mov ax, 0x7ff8                  ; beyond the GDT's limit: #GP, whose gate is
@@ -136,6 +169,21 @@ task_c:
     mov esi, ROM(msg_c_nt)
     call report
     iretd                           ; NT set: back to the task that called
+
+; Task D runs with CS 40h, based at F0000h: EIP is the offset in the ROM.
+; A 16-bit TSS loads only the low halves of the registers (SDM 3A 7.6
+; leaves the upper ones to software; Bochs sets them to FFFFh).
+task_d:
+    movzx esp, sp
+    str eax
+    mov esi, ROM(msg_in_d)
+    call report
+    movzx eax, word [TSS_D]         ; previous task link
+    mov esi, ROM(msg_d_link)
+    call report
+    iretd                           ; NT set: back to task A
+d_resume:
+    jmp task_d
 
 task_df:
     pop eax                         ; the error code, pushed on this task's stack
@@ -186,6 +234,8 @@ gdt:
     dq 0x0000890000000067 | (TSS_B << 16)       ; 20h TSS B
     dq 0x0000890000000067 | (TSS_DF << 16)      ; 28h TSS DF
     dq 0x0000890000000067 | (TSS_C << 16)       ; 30h TSS C
+    dq 0x000081000000002b | (TSS_D << 16)       ; 38h TSS D, 16-bit
+    dq 0x004f9b0f0000ffff                       ; 40h code, base F0000h, 32-bit
 gdt_end:
 gdt_ptr:
     dw gdt_end - gdt - 1
@@ -216,6 +266,12 @@ msg_c_nt:      db "tasks: in task C: EFLAGS.NT = ", 0
 msg_back_iret: db "tasks: back in task A after task C's IRET: TR = ", 0
 msg_c_type:    db "tasks: task C's descriptor type after its IRET: ", 0
 msg_a_nt:      db "tasks: task A's EFLAGS.NT = ", 0
+msg_in_d:      db "tasks: in task D (a 16-bit TSS) after a far CALL: TR = ", 0
+msg_d_link:    db "tasks: task D's previous task link = ", 0
+msg_back_d:    db "tasks: back in task A after task D's IRET: TR = ", 0
+msg_d_ip_ok:   db "tasks: task D's 16-bit TSS holds the IP after its IRET", 0
+msg_d_ip_bad:  db "tasks: task D's 16-bit TSS does NOT hold the IP after its IRET", 0
+msg_d_type:    db "tasks: task D's descriptor type after its IRET: ", 0
 msg_df:        db "tasks: #DF through a task gate, error code on the new stack: ", 0
 msg_df_tr:     db "tasks: the #DF task's TR = ", 0
 msg_link:      db "tasks: its previous task link = ", 0

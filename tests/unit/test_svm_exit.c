@@ -147,3 +147,17 @@ TEST(svm_exit_cr8_write)
     CHECK_EQ(e.cr.gpr, 9);
     CHECK_EQ(e.insn_len, 4);
 }
+
+TEST(svm_exit_io_length_from_next_rip_is_1_to_15)
+{
+    /* An EXITINFO2 far from RIP gives no length (found by fuzz/exit_decode) */
+    decode(SVM_EXIT_IOIO, (0xe9ull << 16) | (1 << 4) | (1 << 7), 0x1100, 0x1000);
+    CHECK_EQ(e.reason, EXIT_IO);
+    CHECK_EQ(e.insn_len, 0);
+    /* OUT at IP FFFFh in 16-bit code: the next IP wrapped to 0 */
+    decode(SVM_EXIT_IOIO, (0xe9ull << 16) | (1 << 4) | (1 << 7), 0x0000, 0xffff);
+    CHECK_EQ(e.insn_len, 1);
+    /* and at 4 GiB in 32-bit code */
+    decode(SVM_EXIT_IOIO, (0xe9ull << 16) | (1 << 4) | (1 << 8), 0x1, 0xffffffff);
+    CHECK_EQ(e.insn_len, 2);
+}

@@ -158,3 +158,21 @@ TEST(vmx_exit_tpr_below_threshold)
     CHECK_EQ(e.reason, EXIT_IRQ_WINDOW);
     CHECK_EQ(e.insn_len, 0); /* trap-like: RIP is past the MOV to CR8 already */
 }
+
+TEST(vmx_exit_unused_io_size_is_no_port_access)
+{
+    /* Table 28-5: size encodings 2 and 4-7 are not used; found by fuzz/exit_decode */
+    decode(VMX_EXIT_IO, (0x60ull << 16) | 2, 1);
+    CHECK_EQ(e.reason, EXIT_UNHANDLED);
+    CHECK_EQ(e.unhandled.raw_reason, VMX_EXIT_IO);
+    CHECK_EQ(e.insn_len, 0);
+}
+
+TEST(vmx_exit_length_outside_1_to_15_is_unknown)
+{
+    decode(VMX_EXIT_CPUID, 0, 0x20);
+    CHECK_EQ(e.reason, EXIT_CPUID);
+    CHECK_EQ(e.insn_len, 0); /* the core decodes it */
+    decode(VMX_EXIT_CPUID, 0, 15);
+    CHECK_EQ(e.insn_len, 15);
+}

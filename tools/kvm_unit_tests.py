@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""kvm-unit-tests (x86) as Zazen guests, against the same tests bare.
+
+    tools/kvm-unit-tests.sh KUT_DIR [--platforms bare,zazen-tcg,zazen-bochs] [TEST...]
+
+KUT_DIR is a kvm-unit-tests tree fetched and built for x86_64 elsewhere
+(./configure --arch=x86_64 && make; never committed here). Each test of
+KUT_DIR/x86/unittests.cfg (or only the TESTs named) runs:
+  bare         its .flat (a Multiboot kernel) by QEMU TCG's -kernel, with the
+               CPU model Zazen's QEMU platform has (qemu64,+svm,+npt,+vgif)
+               and isa-debug-exit, as kvm-unit-tests' own x86/run does;
+  zazen-tcg    as the `kernel` of a Zazen domain (docs/config.md: Multiboot
+               v1), Zazen booted by GRUB from a CD (tools/mkiso.sh, SeaBIOS)
+               in QEMU TCG with that CPU model (AMD-V);
+  zazen-bochs  the same CD in Bochs 2.7 corei7_haswell_4770 (VT-x).
+A test that wants more than one CPU, another architecture or QEMU's
+devices (-device, -machine, -global in its qemu_params) is skipped on every
+platform, and says why. A run's result is read from the test's own report
+on the serial line. Every run gets an environment (the Multiboot module,
+as kvm-unit-tests' own runner passes it) with TEST_DEVICE=0, so that the
+test ends by printing "--- DONE: STATUS ---" rather than through QEMU's
+isa-debug-exit, which Zazen does not have: FAIL if any "FAIL:" line, a
+status other than 0 and 38 (77 >> 1, lib/report.c: everything skipped),
+or no DONE line (a hang, a crash, the domain ended); SKIP for 38; else
+PASS. Prints one row per test and, with --markdown, the table for
+docs/kvm-unit-tests.md.
+"""
+import argparse
+import configparser
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from tests.harness import bochs, qemu  # noqa: E402
+
+CPU = qemu.SVM_CPU
+PLATFORMS = ("bare", "zazen-tcg", "zazen-bochs")
+DEVICE_PARAMS = ("-device", "-machine", "-global", "-object", "-chardev", "-M ")
+
+
+def tests_of(kut):
+    cfg = configparser.ConfigParser(strict=False, interpolation=None)
+    cfg.read(os.path.join(kut, "x86", "unittests.cfg"))
+    for name in cfg.sections():
+        s = cfg[name]
+        params = s.get("qemu_params", s.get("extra_params", ""))
+        args = s.get("test_args", "").strip("'\"")
+        m = re.search(r"-append\s+(['\"])(.*?)\1", params)
+        if m:
+            args = (args + " " + m.group(2)).strip()
+        yield name, {"file": s.get("file", ""), "smp": s.get("smp", "1"), "arch": s.get("arch", ""),
+                     "params": params, "args": args}
+
+
+def why_skipped(kut, t):
+    if t["arch"] and t["arch"] != "x86_64":
+        return "arch " + t["arch"]
+    if not re.fullmatch(r"1", t["smp"].strip()):
+        return "wants %s CPUs" % t["smp"].strip()
+    if any(p in t["params"] for p in DEVICE_PARAMS):
+        return "wants QEMU devices (%s)" % t["params"].strip()
+    if not os.path.exists(os.path.join(kut, "x86", t["file"])):
+        return "not built"
+    return None
+
+
+def run_until(cmd, timeout, stop=None, cwd=None):
+    """Runs cmd; returns its output once it exits, `stop` shows, or timeout."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
+    chunks, done = [], threading.Event()
+
+    def reader():
+        for chunk in iter(lambda: proc.stdout.read1(4096), b""):
+            chunks.append(chunk)
+            if stop and re.search(stop, b"".join(chunks[-8:])):
+                done.set()
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    done.wait(timeout)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    return b"".join(chunks).decode("latin-1")
+
+
+DONE = rb"--- DONE: -?\d+ ---"
+ENVIRON = "TEST_DEVICE=0\nNR_CPUS=1\nMEMSIZE=256\n"
+
+
+def verdict(output):
+    """The test's own report: (PASS|FAIL|SKIP, detail)."""
+    text = qemu.clean(output)
+    fails = re.findall(r"^(?:\(kut\) )?FAIL: (.*)$", text, re.M)
+    summary = re.search(r"SUMMARY: ([^\n]*)", text)
+    done = re.search(r"--- DONE: (-?\d+) ---", text)
+    detail = summary.group(1)[:80] if summary else ""
+    if fails:
+        return "FAIL", "%d failed, first: %s" % (len(fails), fails[0][:80])
+    if not done and summary:  # the run was stopped as DONE began: the summary says it
+        skipped = re.search(r"(\d+) tests.*?(\d+) skipped", summary.group(1))
+        if skipped and skipped.group(1) == skipped.group(2):
+            return "SKIP", detail
+        return "PASS", detail
+    if not done:
+        ended = re.search(r"zazen: domain \S+ \(id \d+\) ended: ([^\n]*)", text)
+        return "FAIL", "no DONE line" + (" (domain ended: %s)" % ended.group(1)[:80] if ended else " (hung or crashed)")
+    if done.group(1) == "38":
+        return "SKIP", detail or "status 77"
+    if done.group(1) != "0":
+        return "FAIL", "status %s %s" % (done.group(1), detail)
+    return "PASS", detail
+
+
+def environ_file(work):
+    path = os.path.join(work, "kut.env")
+    with open(path, "w") as f:
+        f.write(ENVIRON)
+    return path
+
+
+def run_bare(kut, t):
+    work = tempfile.mkdtemp(prefix="zazen-kut-")
+    try:
+        cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", CPU, "-m", "256M", "-nodefaults",
+               "-display", "none", "-serial", "stdio", "-no-reboot",
+               "-kernel", os.path.join(kut, "x86", t["file"]), "-initrd", environ_file(work)]
+        if t["args"]:
+            cmd += ["-append", t["args"]]
+        return run_until(cmd, 120, stop=DONE)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def zazen_config(t):
+    return "[domain kut]\nmemory = 256M\nkernel = %s\nramdisk = kut.env\n%s" % (
+        t["file"], "cmdline = %s\n" % t["args"] if t["args"] else "")
+
+
+def make_cd(kut, t, work):
+    config = os.path.join(work, "zazen.cfg.in")
+    with open(config, "w") as f:
+        f.write(zazen_config(t))
+    iso = os.path.join(work, "zazen.iso")
+    subprocess.run([os.path.join(ROOT, "tools", "mkiso.sh"), config, iso, os.path.join(kut, "x86", t["file"]),
+                    environ_file(work)], check=True)
+    return iso
+
+
+def run_zazen_tcg(kut, t):
+    work = tempfile.mkdtemp(prefix="zazen-kut-")
+    try:
+        iso = make_cd(kut, t, work)
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", CPU, "-m", "512M", "-display", "none",
+               "-no-reboot", "-net", "none", "-serial", "stdio", "-cdrom", iso]
+        return run_until(cmd, 240, stop=DONE)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_zazen_bochs(kut, t):
+    path = os.path.join(kut, "x86", t["file"])
+    output, _ = bochs.run(zazen_config(t), [path], bochs.MODELS["bochs-vmx"], timeout=400, megs=512,
+                          extra={"kut.env": ENVIRON.encode()}, stop_on="--- DONE: ")
+    return output
+
+
+RUNNERS = {"bare": run_bare, "zazen-tcg": run_zazen_tcg, "zazen-bochs": run_zazen_bochs}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("kut", help="a built kvm-unit-tests tree")
+    p.add_argument("tests", nargs="*", help="test names of x86/unittests.cfg (default: all)")
+    p.add_argument("--platforms", default=",".join(PLATFORMS))
+    p.add_argument("--markdown", action="store_true", help="also print the docs/kvm-unit-tests.md table")
+    p.add_argument("--logs", default=os.path.join(ROOT, "build", "kvm-unit-tests"), help="each run's output")
+    p.add_argument("--reread", action="store_true", help="judge the logs of earlier runs instead of running")
+    a = p.parse_intermixed_args()
+    platforms = a.platforms.split(",")
+    os.makedirs(a.logs, exist_ok=True)
+    rows = []
+    for name, t in tests_of(a.kut):
+        if a.tests and name not in a.tests:
+            continue
+        skip = why_skipped(a.kut, t)
+        row = [name]
+        for plat in platforms:
+            if skip:
+                row.append(("SKIP", skip))
+                continue
+            log = os.path.join(a.logs, "%s.%s.log" % (name, plat))
+            if a.reread:
+                if not os.path.exists(log):
+                    row.append(("-", "not run"))
+                    continue
+                with open(log, encoding="latin-1") as f:
+                    output = f.read()
+            else:
+                output = RUNNERS[plat](a.kut, t)
+                with open(log, "w") as f:
+                    f.write(output)
+            row.append(verdict(output))
+        print("%-24s %s" % (name, "  ".join("%s %-5s" % (plat, r[0]) for plat, r in zip(platforms, row[1:]))),
+              flush=True)
+        for plat, r in zip(platforms, row[1:]):
+            if r[0] != "PASS":
+                print("    %s: %s" % (plat, r[1]), flush=True)
+        rows.append(row)
+    counts = {plat: {} for plat in platforms}
+    for row in rows:
+        for plat, r in zip(platforms, row[1:]):
+            counts[plat][r[0]] = counts[plat].get(r[0], 0) + 1
+    for plat in platforms:
+        print("%-12s %s" % (plat, ", ".join("%s %d" % kv for kv in sorted(counts[plat].items()))))
+    if a.markdown:
+        print("\n| test | " + " | ".join(platforms) + " |")
+        print("|---" * (len(platforms) + 1) + "|")
+        for row in rows:
+            print("| %s | %s |" % (row[0], " | ".join(
+                r[0] if r[0] == "PASS" else "%s: %s" % (r[0], r[1].replace("|", "/")) for r in row[1:])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
