@@ -156,6 +156,26 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
         arch->single_step_trap(v);
 }
 
+/* After a quick exit (one whose handler touched no device, with no
+ * interrupt waiting): may the guest go straight back in, skipping the
+ * top of the run loop? Only when nothing that top looks at has changed:
+ * no interrupt became deliverable, the vCPU did not halt, its domain
+ * did not end, reset or pause, no request, message or hazard came, the
+ * host timer did not fire (so the one armed is still the one wanted:
+ * no device deadline moved), the slice is not over and (CPU 0) the
+ * console is not due. The handler ran as on the slow path: counts,
+ * trace, single-step and shadows are the same. */
+static bool fast_reentry(struct vcpu *v, u64 until)
+{
+    struct domain *d = v->domain;
+    struct percpu *c = this_cpu();
+    if (!v->no_interrupt_pending || v->halted || d->ended || d->reset_requested || atomic_load(&d->paused) ||
+        atomic_load(&d->requests) || atomic_load(&v->sched.event) || atomic_load(&c->hazard) || host_timer_fired())
+        return false;
+    u64 now = rdtsc();
+    return now < until && (c->index != 0 || now < console_service_due());
+}
+
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;
@@ -171,70 +191,79 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     domain_devices_lock(d);
     platform_update_time(v);
     domain_devices_unlock(d);
+    u64 t_deliver = 0, t_timer = 0;
+    bool fast = false;
     for (;;) {
-        smp_service();
-        /* CPU 0 serves the console (and the shell, which may act on any
-         * domain) before taking this domain's device lock. */
-        if (c->index == 0) {
-            u64 t = rdtsc();
-            if (t >= console_service_due())
-                console_service(t);
+        /* After a quick exit that changed nothing the top of the loop
+         * looks at (fast_reentry), straight back into the guest. */
+        if (!fast) {
+            smp_service();
+            /* CPU 0 serves the console (and the shell, which may act on any
+             * domain) before taking this domain's device lock. */
+            if (c->index == 0) {
+                u64 t = rdtsc();
+                if (t >= console_service_due())
+                    console_service(t);
+            }
+            /* The device model is the domain's, shared by its vCPUs: held
+             * from here to the entry, and from the exit through its handler. */
+            domain_devices_lock(d);
+            if (atomic_load(&v->sched.event)) {
+                /* Something came for this vCPU from elsewhere: deliver it. */
+                atomic_store(&v->sched.event, 0);
+                quick = false;
+                take_startup_messages(v);
+            }
+            if (atomic_load(&d->requests))
+                domain_take_requests(d);
+            if (d->reset_requested) {
+                /* A reboot from inside: on_reboot = restart resets the PC in
+                 * place (RAM kept, as a PC's reset does); otherwise it ends.
+                 * With several vCPUs the others may be running: it ends, and
+                 * on_reboot = restart starts it again once all are out. */
+                if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1)
+                    platform_handle_reset(d);
+                else
+                    domain_end_kind(d, END_REBOOT, "rebooted");
+                d->reset_requested = false;
+            }
+            if (d->ended) {
+                end = SLICE_ENDED;
+                break;
+            }
+            if (atomic_load(&d->paused)) {
+                end = SLICE_PAUSED;
+                break;
+            }
+            if (waits_for_sipi(v)) {
+                end = SLICE_BLOCKED;
+                break;
+            }
+            if (v->halted && halt_blocks(v)) {
+                platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
+                end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
+                break;
+            }
+            u64 now = rdtsc();
+            if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
+                end = SLICE_PREEMPTED;
+                break;
+            }
+            t_deliver = t_timer = rdtsc();
+            if (!quick) {
+                platform_deliver_interrupts(v);
+                pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
+                t_timer = rdtsc();
+            }
+            /* Always: a timer interrupt taken in the world switch's window
+             * (after an exit of another reason) spent the one-shot, and only
+             * this puts it back (hosttime.c forgets a deadline once it fired). */
+            host_timer_arm_tsc(next_host_deadline(v, until));
+            domain_devices_unlock(d);
+        } else {
+            t_deliver = t_timer = rdtsc();
         }
-        /* The device model is the domain's, shared by its vCPUs: held
-         * from here to the entry, and from the exit through its handler. */
-        domain_devices_lock(d);
-        if (atomic_load(&v->sched.event)) {
-            /* Something came for this vCPU from elsewhere: deliver it. */
-            atomic_store(&v->sched.event, 0);
-            quick = false;
-            take_startup_messages(v);
-        }
-        if (atomic_load(&d->requests))
-            domain_take_requests(d);
-        if (d->reset_requested) {
-            /* A reboot from inside: on_reboot = restart resets the PC in
-             * place (RAM kept, as a PC's reset does); otherwise it ends.
-             * With several vCPUs the others may be running: it ends, and
-             * on_reboot = restart starts it again once all are out. */
-            if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1)
-                platform_handle_reset(d);
-            else
-                domain_end_kind(d, END_REBOOT, "rebooted");
-            d->reset_requested = false;
-        }
-        if (d->ended) {
-            end = SLICE_ENDED;
-            break;
-        }
-        if (atomic_load(&d->paused)) {
-            end = SLICE_PAUSED;
-            break;
-        }
-        if (waits_for_sipi(v)) {
-            end = SLICE_BLOCKED;
-            break;
-        }
-        if (v->halted && halt_blocks(v)) {
-            platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
-            end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
-            break;
-        }
-        u64 now = rdtsc();
-        if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
-            end = SLICE_PREEMPTED;
-            break;
-        }
-        u64 t_deliver = rdtsc(), t_timer = t_deliver;
-        if (!quick) {
-            platform_deliver_interrupts(v);
-            pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
-            t_timer = rdtsc();
-        }
-        /* Always: a timer interrupt taken in the world switch's window
-         * (after an exit of another reason) spent the one-shot, and only
-         * this puts it back (hosttime.c forgets a deadline once it fired). */
-        host_timer_arm_tsc(next_host_deadline(v, until));
-        domain_devices_unlock(d);
+        fast = false;
         guest_state_load(v);
         u64 t_entry = rdtsc();
         if (exited) {
@@ -271,6 +300,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
         d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
         domain_periodic_stats(d);
+        fast = quick && fast_reentry(v, until);
         domain_devices_unlock(d);
     }
     domain_devices_unlock(d);
