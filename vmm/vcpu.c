@@ -290,12 +290,16 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         /* The quick way back: after an exit whose handler touches no
          * device, with no interrupt waiting at the last look, device time
          * and interrupt delivery stay as they were. */
-        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason) && !host_timer_fired();
+        bool alone = exit_leaves_devices_alone(e.reason);
+        quick = v->no_interrupt_pending && !host_timer_fired() && (alone || io_exit_reads_quietly(v, &e));
         /* Otherwise the devices see the moment of the exit: a counter the
          * guest reads (PIT, PM timer, LAPIC current count) must have
-         * moved by the time the guest spent running. */
+         * moved by the time the guest spent running. A quiet read needs
+         * that too, and stays quick if only the clock moved. */
         if (!quick)
             platform_update_time(v);
+        else if (!alone)
+            quick = platform_update_time_quick(v);
         u64 t_handler = rdtsc();
         exit_dispatch(v, &e);
         d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
