@@ -755,6 +755,21 @@ static void vmx_vcpu_put(struct vcpu *v)
     (void)v; /* the VMCS stays active here until another CPU wants it */
 }
 
+/* The exits whose qualification says nothing (SDM 3C 28.2.1: it is
+ * defined for some reasons only): the frequent simple ones, as a mask of
+ * basic reasons (all below 64). Every other reason, and a failed entry,
+ * reads it. */
+#define EXITS_WITHOUT_QUALIFICATION                                                                              \
+    (BIT(VMX_EXIT_CPUID) | BIT(VMX_EXIT_HLT) | BIT(VMX_EXIT_RDMSR) | BIT(VMX_EXIT_WRMSR) |                       \
+     BIT(VMX_EXIT_EXTERNAL_INTERRUPT) | BIT(VMX_EXIT_INTERRUPT_WINDOW) | BIT(VMX_EXIT_NMI_WINDOW) |              \
+     BIT(VMX_EXIT_PREEMPTION_TIMER) | BIT(VMX_EXIT_VMCALL) | BIT(VMX_EXIT_PAUSE) | BIT(VMX_EXIT_XSETBV) |        \
+     BIT(VMX_EXIT_TPR_BELOW_THRESHOLD))
+
+static inline bool exit_has_qualification(u32 reason)
+{
+    return reason >= 64 || !((EXITS_WITHOUT_QUALIFICATION >> reason) & 1); /* bit 31: a failed entry */
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
@@ -778,14 +793,18 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = vmread(VMCS_GUEST_RFLAGS);
     v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
-    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
-    struct vmx_exit_raw raw = {
-        .reason = (u32)vmread(VMCS_EXIT_REASON),
-        .qualification = vmread(VMCS_EXIT_QUALIFICATION),
-        .insn_len = (u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH),
-        .insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO),
-    };
+    /* No write of the VM-entry interruption information: every VM exit
+     * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
+     * reason uses are read (each VMREAD costs, and exits are frequent). */
+    struct vmx_exit_raw raw = {.reason = (u32)vmread(VMCS_EXIT_REASON)};
     u32 basic = raw.reason & 0xffff;
+    if (exit_has_qualification(raw.reason))
+        raw.qualification = vmread(VMCS_EXIT_QUALIFICATION);
+    raw.insn_len = (u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH);
+    if (basic == VMX_EXIT_IO && (raw.qualification & BIT(4))) /* INS/OUTS: the instruction information (Table 28-8) */
+        raw.insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO);
+    if (raw.reason & VMX_EXIT_ENTRY_FAILURE) /* a failed entry may leave the event to inject valid (27.8) */
+        vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     /* "Acknowledge interrupt on exit" took the interrupt from the host APIC
      * and left its vector in the exit interruption information (SDM 3C
      * 25.7.1, 28.2.2): handle it as the host's IDT would (it still wants
