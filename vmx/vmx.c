@@ -70,6 +70,7 @@ struct vmx_vcpu {
     int active_cpu; /* the CPU its VMCS is active on (SDM 3C 25.11.1); -1: none (clear) */
     u16 vpid;
     u64 exit_rip; /* the guest RIP at the last exit */
+    u64 exit_rsp, exit_rflags; /* ...RSP and RFLAGS: what the VMCS holds until vmx_vcpu_run writes them */
     u32 proc; /* the primary processor-based controls now in the VMCS */
     struct vmx_cpu_regs regs; /* valid while another vCPU is current */
     u8 *virtual_apic; /* the TPR shadow's page: the TPR at 80H (29.1) */
@@ -779,9 +780,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
      * 25.4.2; the "sti; hlt" idiom). */
     if (x->launched && v->rip != x->exit_rip)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~3ull);
-    vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
-    vmwrite(VMCS_GUEST_RIP, v->rip);
-    vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
+    /* Only what changed since the exit goes back (only this function
+     * writes these three fields, so the VMCS still holds the exit's). */
+    if (!x->launched || v->gpr[GPR_RSP] != x->exit_rsp)
+        vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+    if (!x->launched || v->rip != x->exit_rip)
+        vmwrite(VMCS_GUEST_RIP, v->rip);
+    if (!x->launched || v->rflags != x->exit_rflags)
+        vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
 
     int status = vmx_enter(v->gpr, x->launched);
     if (status != 0) {
@@ -789,9 +795,9 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         return;
     }
     x->launched = true;
-    v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+    v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
-    v->rflags = vmread(VMCS_GUEST_RFLAGS);
+    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
     v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
     /* No write of the VM-entry interruption information: every VM exit
      * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
