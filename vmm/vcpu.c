@@ -163,9 +163,11 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
  * no interrupt became deliverable, the vCPU did not halt, its domain
  * did not end, reset or pause, no request, message or hazard came, the
  * host timer did not fire (so the one armed is still the one wanted:
- * no device deadline moved), the slice is not over and (CPU 0) the
- * console is not due. The handler ran as on the slow path: counts,
- * trace, single-step and shadows are the same. */
+ * no device deadline moved), and `until` has not come: the slice's end
+ * or, on CPU 0, the console's due time as the top of the loop last saw
+ * it (console output queued since may wait for it, at most until the
+ * host timer armed for it fires). The handler ran as on the slow path:
+ * counts, trace, single-step and shadows are the same. */
 static bool fast_reentry(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;
@@ -173,8 +175,7 @@ static bool fast_reentry(struct vcpu *v, u64 until)
     if (!v->no_interrupt_pending || v->halted || d->ended || d->reset_requested || atomic_load(&d->paused) ||
         atomic_load(&d->requests) || atomic_load(&v->sched.event) || atomic_load(&c->hazard) || host_timer_fired())
         return false;
-    u64 now = rdtsc();
-    return now < until && (c->index != 0 || now < console_service_due());
+    return rdtsc() < until;
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
@@ -192,7 +193,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     domain_devices_lock(d);
     platform_update_time(v);
     domain_devices_unlock(d);
-    u64 t_deliver = 0, t_timer = 0;
+    u64 t_deliver = 0, t_timer = 0, fast_until = until;
     bool fast = false;
     for (;;) {
         /* After a quick exit that changed nothing the top of the loop
@@ -201,10 +202,14 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             smp_service();
             /* CPU 0 serves the console (and the shell, which may act on any
              * domain) before taking this domain's device lock. */
+            fast_until = until;
             if (c->index == 0) {
-                u64 t = rdtsc();
-                if (t >= console_service_due())
+                u64 t = rdtsc(), due = console_service_due();
+                if (t >= due) {
                     console_service(t);
+                    due = console_service_due();
+                }
+                fast_until = MIN(until, due);
             }
             /* The device model is the domain's, shared by its vCPUs: held
              * from here to the entry, and from the exit through its handler. */
@@ -305,7 +310,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
         d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
         domain_periodic_stats(d);
-        fast = quick && fast_reentry(v, until);
+        fast = quick && fast_reentry(v, fast_until);
         domain_devices_unlock(d);
     }
     domain_devices_unlock(d);
