@@ -80,7 +80,7 @@ def verdict(figure, target):
     """'met' or 'not met (N times the target)'."""
     if figure is None or target is None:
         return "n/a"
-    return "met" if figure <= target else "not met (%.1fx)" % (figure / target)
+    return "met" if figure <= target else "not met (%.2fx)" % (figure / target)
 
 
 def log(msg):
