@@ -197,79 +197,80 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     bool fast = false;
     for (;;) {
         /* After a quick exit that changed nothing the top of the loop
-         * looks at (fast_reentry), straight back into the guest. */
-        if (!fast) {
-            smp_service();
-            /* CPU 0 serves the console (and the shell, which may act on any
-             * domain) before taking this domain's device lock. */
-            fast_until = until;
-            if (c->index == 0) {
-                u64 t = rdtsc(), due = console_service_due();
-                if (t >= due) {
-                    console_service(t);
-                    due = console_service_due();
-                }
-                fast_until = MIN(until, due);
-            }
-            /* The device model is the domain's, shared by its vCPUs: held
-             * from here to the entry, and from the exit through its handler. */
-            domain_devices_lock(d);
-            if (atomic_load(&v->sched.event)) {
-                /* Something came for this vCPU from elsewhere: deliver it. */
-                atomic_store(&v->sched.event, 0);
-                quick = false;
-                take_startup_messages(v);
-            }
-            if (atomic_load(&d->requests))
-                domain_take_requests(d);
-            if (d->reset_requested) {
-                /* A reboot from inside: on_reboot = restart resets the PC in
-                 * place (RAM kept, as a PC's reset does); otherwise it ends.
-                 * With several vCPUs the others may be running: it ends, and
-                 * on_reboot = restart starts it again once all are out. */
-                if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1)
-                    platform_handle_reset(d);
-                else
-                    domain_end_kind(d, END_REBOOT, "rebooted");
-                d->reset_requested = false;
-            }
-            if (d->ended) {
-                end = SLICE_ENDED;
-                break;
-            }
-            if (atomic_load(&d->paused)) {
-                end = SLICE_PAUSED;
-                break;
-            }
-            if (waits_for_sipi(v)) {
-                end = SLICE_BLOCKED;
-                break;
-            }
-            if (v->halted && halt_blocks(v)) {
-                platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
-                end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
-                break;
-            }
-            u64 now = rdtsc();
-            if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
-                end = SLICE_PREEMPTED;
-                break;
-            }
+         * looks at (fast_reentry): straight back into the guest. */
+        if (fast) {
+            fast = false;
             t_deliver = t_timer = rdtsc();
-            if (!quick) {
-                platform_deliver_interrupts(v);
-                pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
-                t_timer = rdtsc();
-            }
-            /* Always: a timer interrupt taken in the world switch's window
-             * (after an exit of another reason) spent the one-shot, and only
-             * this puts it back (hosttime.c forgets a deadline once it fired). */
-            host_timer_arm_tsc(next_host_deadline(v, until));
-            domain_devices_unlock(d);
-        } else {
-            t_deliver = t_timer = rdtsc();
+            goto enter;
         }
-        fast = false;
+        smp_service();
+        /* CPU 0 serves the console (and the shell, which may act on any
+         * domain) before taking this domain's device lock. */
+        fast_until = until;
+        if (c->index == 0) {
+            u64 t = rdtsc(), due = console_service_due();
+            if (t >= due) {
+                console_service(t);
+                due = console_service_due();
+            }
+            fast_until = MIN(until, due);
+        }
+        /* The device model is the domain's, shared by its vCPUs: held
+         * from here to the entry, and from the exit through its handler. */
+        domain_devices_lock(d);
+        if (atomic_load(&v->sched.event)) {
+            /* Something came for this vCPU from elsewhere: deliver it. */
+            atomic_store(&v->sched.event, 0);
+            quick = false;
+            take_startup_messages(v);
+        }
+        if (atomic_load(&d->requests))
+            domain_take_requests(d);
+        if (d->reset_requested) {
+            /* A reboot from inside: on_reboot = restart resets the PC in
+             * place (RAM kept, as a PC's reset does); otherwise it ends.
+             * With several vCPUs the others may be running: it ends, and
+             * on_reboot = restart starts it again once all are out. */
+            if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1)
+                platform_handle_reset(d);
+            else
+                domain_end_kind(d, END_REBOOT, "rebooted");
+            d->reset_requested = false;
+        }
+        if (d->ended) {
+            end = SLICE_ENDED;
+            break;
+        }
+        if (atomic_load(&d->paused)) {
+            end = SLICE_PAUSED;
+            break;
+        }
+        if (waits_for_sipi(v)) {
+            end = SLICE_BLOCKED;
+            break;
+        }
+        if (v->halted && halt_blocks(v)) {
+            platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
+            end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
+            break;
+        }
+        u64 now = rdtsc();
+        if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
+            end = SLICE_PREEMPTED;
+            break;
+        }
+        t_deliver = t_timer = rdtsc();
+        if (!quick) {
+            platform_deliver_interrupts(v);
+            pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
+            t_timer = rdtsc();
+        }
+        /* Always: a timer interrupt taken in the world switch's window
+         * (after an exit of another reason) spent the one-shot, and only
+         * this puts it back (hosttime.c forgets a deadline once it fired). */
+        host_timer_arm_tsc(next_host_deadline(v, until));
+        domain_devices_unlock(d);
+    enter:
         guest_state_load(v);
         u64 t_entry = rdtsc();
         if (exited) {
