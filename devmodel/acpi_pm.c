@@ -175,6 +175,11 @@ static u32 pm_io_read(void *dev, u16 port, u8 size)
     const struct acpi_pm *pm = dev;
     unsigned first = (unsigned)(port - pm->base);
     u32 value = 0;
+    /* A whole register at once (the PM timer's 32-bit read, which OSes
+     * repeat in loops): no byte-by-byte assembly. */
+    for (unsigned r = 0; r < PM_REG_COUNT; r++)
+        if (pm_regs[r].offset == first && pm_regs[r].len == size)
+            return pm_reg_read(pm, r);
     for (unsigned i = 0; i < size; i++)
         for (unsigned r = 0; r < PM_REG_COUNT; r++)
             if (pm_reg_holds(r, first + i)) {
@@ -264,6 +269,9 @@ bool acpi_pm_init(struct acpi_pm *pm, struct dm_env *env, u16 base, unsigned sci
     pm->ctx = ctx;
     timer_init(&pm->msb_timer, pm_msb_toggled, pm);
     acpi_pm_reset(pm);
+    /* Reading the block (status, enables, control, the timer) changes
+     * nothing: OSes poll the timer in loops, each read a VM exit. */
     return bus_claim_io(env->bus, base, ACPI_PM_BLOCK_SIZE, 4, pm_io_read, pm_io_write, pm, "acpi pm") &&
+           bus_set_quiet_reads(env->bus, base) &&
            bus_claim_io(env->bus, ACPI_PM_RESET_PORT, 1, 1, rc_io_read, rc_io_write, pm, "reset control");
 }

@@ -27,7 +27,7 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name};
+    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name, false};
     map_ports(bus, &bus->io[bus->io_count], (int)bus->io_count);
     bus->io_count++;
     return true;
@@ -95,6 +95,25 @@ bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_wr
         return false;
     r->read_rep = read_rep;
     r->write_rep = write_rep;
+    return true;
+}
+
+bool bus_set_quiet_reads(struct io_bus *bus, u16 port)
+{
+    struct io_range *r = (struct io_range *)find_io(bus, port);
+    if (!r)
+        return false;
+    r->quiet_reads = true;
+    return true;
+}
+
+bool bus_io_read_is_quiet(const struct io_bus *bus, u16 port, u8 size)
+{
+    for (u8 i = 0; i < size; i++) {
+        const struct io_range *r = find_io(bus, (u16)(port + i));
+        if (r && !r->quiet_reads) /* a port nobody claims reads as all ones, changing nothing */
+            return false;
+    }
     return true;
 }
 

@@ -30,6 +30,10 @@ struct io_range {
     io_write_rep_fn write_rep;
     void *dev;
     const char *name;
+    /* A read changes no interrupt request and no device timer (a counter
+     * read, a status read): the hypervisor need not look for an
+     * interrupt to deliver or a deadline to re-arm after one. */
+    bool quiet_reads;
 };
 
 struct mmio_range {
@@ -63,6 +67,11 @@ bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, m
                     const char *name);
 /* Adds string I/O fast paths to the range claimed at port. */
 bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_write_rep_fn write_rep);
+/* Marks the reads of the range claimed at port quiet (io_range). */
+bool bus_set_quiet_reads(struct io_bus *bus, u16 port);
+/* Whether reading size bytes at port reads only quiet ranges (or ports
+ * nobody claims). */
+bool bus_io_read_is_quiet(const struct io_bus *bus, u16 port, u8 size);
 /* Gives back the ranges a device claimed at base (a PCI BAR that moves). */
 void bus_release_io(struct io_bus *bus, u16 base, void *dev);
 void bus_release_mmio(struct io_bus *bus, u64 base, void *dev);

@@ -678,6 +678,9 @@ bool pit_init(struct pit *p, struct dm_env *env)
         periodic_init(&p->ch[i].tick, env->clock, counter0_tick, p);
     }
     pit_reset(p);
+    /* A counter read moves only the channel's read state (latch, byte
+     * order): no OUT edge, no IRQ0, no deadline. */
     return bus_claim_io(env->bus, PIT_BASE, 4, 1, pit_port_read, pit_port_write, p, "pit") &&
+           bus_set_quiet_reads(env->bus, PIT_BASE) &&
            bus_claim_io(env->bus, PIT_PORT_B, 1, 1, port61_read, port61_write, p, "port61");
 }

@@ -52,6 +52,11 @@ struct arch_ops {
      * Between vcpu_load and vcpu_put only. */
     void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
     void (*get_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+    /* Optional, the part of get_sregs the instruction emulator uses: the
+     * bases of ES..GS, CS's selector and attributes, SS's attributes, CR0,
+     * CR3, CR4, EFER and the CPL; the rest of *s is left as it was. For a
+     * backend whose every field read costs (VT-x's VMREADs). */
+    void (*get_emu_sregs)(struct vcpu *v, struct vcpu_sregs *s);
     /* Queues an event for the next entry. */
     void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
     /* Could an external interrupt be injected at the next entry? RFLAGS.IF

@@ -326,12 +326,12 @@ u64 cpuid_guest_cr4_reserved(void)
     return reserved;
 }
 
-void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+/* The guest's answer, worked out in full. */
+static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool apic_disabled)
 {
-    u32 leaf = (u32)v->gpr[GPR_RAX];
     struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .tsc_khz = host_tsc_khz(),
                               .host = cpuid, .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
-                              .apic_disabled = !(v->domain->pc.lapic[v->id].apic_base & LAPIC_BASE_EN)};
+                              .apic_disabled = apic_disabled};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
         arch->get_sregs(v, &s);
@@ -339,8 +339,31 @@ void handle_cpuid(struct vcpu *v, struct vm_exit *e)
     }
     struct cpuid_regs r;
     const struct domain_type_ops *type = v->domain->type;
-    if (!type->cpuid || !type->cpuid(v, leaf, (u32)v->gpr[GPR_RCX], &r))
-        r = cpuid_guest_view(leaf, (u32)v->gpr[GPR_RCX], &view);
+    if (!type->cpuid || !type->cpuid(v, leaf, subleaf, &r))
+        r = cpuid_guest_view(leaf, subleaf, &view);
+    return r;
+}
+
+/* A guest asks the same few leaves again and again (a CPUID loop to
+ * serialize, Linux's per-CPU feature probes): an answer depends only on
+ * the leaf, sub-leaf, the host (fixed), the vCPU's id and count (fixed),
+ * its XCR0 and whether its local APIC is enabled, all in the key; but
+ * leaf 1's OSXSAVE bit, which follows CR4 and so is never kept. */
+static struct cpuid_regs cached_guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
+{
+    bool apic_disabled = !(v->domain->pc.lapic[v->id].apic_base & LAPIC_BASE_EN);
+    struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
+    if (c->valid && c->leaf == leaf && c->subleaf == subleaf && c->xcr0 == v->xcr0 && c->apic_disabled == apic_disabled)
+        return (struct cpuid_regs){c->regs[0], c->regs[1], c->regs[2], c->regs[3]};
+    struct cpuid_regs r = guest_cpuid(v, leaf, subleaf, apic_disabled);
+    if (leaf != 1)
+        *c = (struct cpuid_cached){true, apic_disabled, leaf, subleaf, v->xcr0, {r.eax, r.ebx, r.ecx, r.edx}};
+    return r;
+}
+
+void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+    struct cpuid_regs r = cached_guest_cpuid(v, (u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX]);
     v->gpr[GPR_RAX] = r.eax;
     v->gpr[GPR_RBX] = r.ebx;
     v->gpr[GPR_RCX] = r.ecx;

@@ -35,12 +35,36 @@ static bool add_region(struct domain *d, u64 gpa, u64 size, u8 *host, bool read_
     return true;
 }
 
+static bool region_holds(const struct guest_mem_region *r, u64 gpa, u64 len)
+{
+    return gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa);
+}
+
+/* Every emulated access and every instruction fetch of the emulator
+ * looks up a region, and most hit the one hit last (the code's page) or
+ * miss the way the last miss did (a device's MMIO page): both are
+ * remembered. Regions are page granular, so a miss within one page holds
+ * for the whole page until a region is added. */
 struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len)
 {
+    unsigned hint = __atomic_load_n(&d->region_hint, __ATOMIC_RELAXED);
+    if (hint < d->mem_count && region_holds(&d->mem[hint], gpa, len))
+        return &d->mem[hint];
+    u64 page = gpa & ~(PAGE_SIZE - 1);
+    bool one_page = len && ((gpa + len - 1) & ~(PAGE_SIZE - 1)) == page;
+    if (one_page && __atomic_load_n(&d->region_miss_page, __ATOMIC_RELAXED) == page + 1 &&
+        __atomic_load_n(&d->region_miss_count, __ATOMIC_RELAXED) == d->mem_count)
+        return NULL;
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
-        if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+        if (region_holds(r, gpa, len)) {
+            __atomic_store_n(&d->region_hint, i, __ATOMIC_RELAXED);
             return r;
+        }
+    }
+    if (one_page) {
+        __atomic_store_n(&d->region_miss_count, d->mem_count, __ATOMIC_RELAXED);
+        __atomic_store_n(&d->region_miss_page, page + 1, __ATOMIC_RELAXED);
     }
     return NULL;
 }

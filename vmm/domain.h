@@ -68,6 +68,13 @@ struct domain {
     const struct domain_config *cfg;
     struct guest_mem_region mem[DOMAIN_MAX_MEM_REGIONS];
     unsigned mem_count;
+    /* domain_find_region's memory of its last answers: the region it
+     * found last, and a page no region covers (with mem_count then, as
+     * regions are only ever added and never move). Relaxed atomics: vCPUs
+     * look up concurrently, and a stale hint is only checked again. */
+    unsigned region_hint;
+    u64 region_miss_page;    /* page address + 1; 0: none */
+    unsigned region_miss_count;
     u64 ram_size;
     u8 *ram, *rom;               /* the host blocks behind the regions */
     u64 rom_size;                /* the image, rounded up to whole pages and at least 128 KiB */

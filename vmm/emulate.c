@@ -137,7 +137,10 @@ void emulate_instruction(struct vcpu *v)
 {
     struct domain *d = v->domain;
     struct vcpu_sregs s;
-    arch->get_sregs(v, &s);
+    if (arch->get_emu_sregs)
+        arch->get_emu_sregs(v, &s); /* the fields used below, no more */
+    else
+        arch->get_sregs(v, &s);
     struct emu_context c = {v, d, {s.cr0, s.cr3, s.cr4, s.efer, s.cpl, read_phys, d}};
     struct x86emu_cpu cpu;
     memcpy(cpu.gpr, v->gpr, sizeof(cpu.gpr));

@@ -29,6 +29,10 @@ static inline bool exit_leaves_devices_alone(enum exit_reason r)
 {
     return r < 32 && (EXITS_LEAVING_DEVICES_ALONE >> r) & 1;
 }
+/* An IN that reads only devices whose reads change no interrupt request
+ * or deadline (the PM timer, the PIT's counters: bus_set_quiet_reads):
+ * quick too, once device time has moved (platform_update_time_quick). */
+bool io_exit_reads_quietly(const struct vcpu *v, const struct vm_exit *e); /* vmm/io.c */
 
 /* Queues a hardware exception for the guest (#UD, #GP(0), ...). */
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);

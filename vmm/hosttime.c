@@ -93,7 +93,6 @@ void host_delay_us(u64 us)
         pause();
 }
 
-bool host_timer_fired(void) { return this_cpu()->timer_fired; }
 
 void host_timer_stop(void)
 {

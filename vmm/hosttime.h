@@ -8,6 +8,7 @@
 #define ZAZEN_HOSTTIME_H
 
 #include "hostapic.h"
+#include "percpu.h"
 #include "types.h"
 
 /* On the boot CPU: measures the TSC and local APIC timer rates. */
@@ -25,7 +26,7 @@ void host_timer_stop(void);
  * exit): the deadline it was armed for is due, so the exit it came with,
  * whatever its reason, must take the run loop's whole way (device time,
  * delivery, re-arming), or no host timer would be armed again. */
-bool host_timer_fired(void);
+static inline bool host_timer_fired(void) { return this_cpu()->timer_fired; } /* asked on every exit */
 /* Sleeps in HLT until an interrupt arrives (the host timer, if armed, or
  * an IPI). */
 void host_wait_for_interrupt(void);

@@ -18,6 +18,12 @@ static void set_accumulator(struct vcpu *v, u8 size, u32 value)
         *rax = (*rax & ~0xffull) | (value & 0xff);
 }
 
+bool io_exit_reads_quietly(const struct vcpu *v, const struct vm_exit *e)
+{
+    return e->reason == EXIT_IO && e->io.in && !e->io.string &&
+           bus_io_read_is_quiet(&v->domain->pc.bus, e->io.port, e->io.size);
+}
+
 void handle_io(struct vcpu *v, struct vm_exit *e)
 {
     struct domain *d = v->domain;

@@ -406,6 +406,25 @@ void platform_update_time(struct vcpu *v)
     flush_quiet_output(d);
 }
 
+bool platform_update_time_quick(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    struct dm_clock *c = &d->pc.clock;
+    const struct console_input *in = &d->console_input;
+    u64 now = clock_tsc_to_ns(c, guest_tsc(v));
+    bool input = atomic_load(&in->head) != in->tail[0] || atomic_load(&in->head) != in->tail[1];
+    bool output = d->com1_bytes + d->debugcon.bytes != d->output_seen ||
+                  (output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS);
+    if (clock_next_deadline(c) > now && !input && !output) {
+        clock_advance(c, now); /* nothing is due: only the clock moves */
+        return true;
+    }
+    clock_advance(c, now);
+    feed_consumers(d);
+    flush_quiet_output(d);
+    return false;
+}
+
 /* The next moment the run loop must look: a device deadline, or the
  * moment a guest's unfinished line counts as quiet. */
 u64 platform_next_device_tsc(const struct vcpu *v)

@@ -13,6 +13,10 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 /* Brings the domain's clock up to v's TSC, firing due device timers, and
  * hands typed input to its COM1 and keyboard. */
 void platform_update_time(struct vcpu *v);
+/* The same for a quick exit: true if only the clock moved (no device
+ * timer was due, no console input waits, no output is to be flushed),
+ * so no interrupt can have come of it and no deadline moved. */
+bool platform_update_time_quick(struct vcpu *v);
 /* The host TSC at which the domain's next device timer falls due; ~0: none. */
 u64 platform_next_device_tsc(const struct vcpu *v);
 /* Before an entry: inject the pending interrupt if the guest can take it,

@@ -28,6 +28,7 @@ void vcpu_reset(struct vcpu *v)
     arch->vcpu_reset(v);
     guest_state_vcpu_reset(v);
     memset(&v->reflect_chain, 0, sizeof(v->reflect_chain));
+    memset(v->cpuid_cache, 0, sizeof(v->cpuid_cache));
     v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
     v->misc_enable = BIT(0); /* IA32_MISC_ENABLE: fast strings on (SDM 4 Table 2-2, its default) */
 }
@@ -156,6 +157,27 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
         arch->single_step_trap(v);
 }
 
+/* After a quick exit (one whose handler touched no device, with no
+ * interrupt waiting): may the guest go straight back in, skipping the
+ * top of the run loop? Only when nothing that top looks at has changed:
+ * no interrupt became deliverable, the vCPU did not halt, its domain
+ * did not end, reset or pause, no request, message or hazard came, the
+ * host timer did not fire (so the one armed is still the one wanted:
+ * no device deadline moved), and `until` has not come: the slice's end
+ * or, on CPU 0, the console's due time as the top of the loop last saw
+ * it (console output queued since may wait for it, at most until the
+ * host timer armed for it fires). The handler ran as on the slow path:
+ * counts, trace, single-step and shadows are the same. */
+static bool fast_reentry(struct vcpu *v, u64 until)
+{
+    struct domain *d = v->domain;
+    struct percpu *c = this_cpu();
+    if (!v->no_interrupt_pending || v->halted || d->ended || d->reset_requested || atomic_load(&d->paused) ||
+        atomic_load(&d->requests) || atomic_load(&v->sched.event) || atomic_load(&c->hazard) || host_timer_fired())
+        return false;
+    return rdtsc() < until;
+}
+
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;
@@ -171,14 +193,27 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     domain_devices_lock(d);
     platform_update_time(v);
     domain_devices_unlock(d);
+    u64 t_deliver = 0, t_timer = 0, fast_until = until;
+    bool fast = false;
     for (;;) {
+        /* After a quick exit that changed nothing the top of the loop
+         * looks at (fast_reentry): straight back into the guest. */
+        if (fast) {
+            fast = false;
+            t_deliver = t_timer = rdtsc();
+            goto enter;
+        }
         smp_service();
         /* CPU 0 serves the console (and the shell, which may act on any
          * domain) before taking this domain's device lock. */
+        fast_until = until;
         if (c->index == 0) {
-            u64 t = rdtsc();
-            if (t >= console_service_due())
+            u64 t = rdtsc(), due = console_service_due();
+            if (t >= due) {
                 console_service(t);
+                due = console_service_due();
+            }
+            fast_until = MIN(until, due);
         }
         /* The device model is the domain's, shared by its vCPUs: held
          * from here to the entry, and from the exit through its handler. */
@@ -224,7 +259,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             end = SLICE_PREEMPTED;
             break;
         }
-        u64 t_deliver = rdtsc(), t_timer = t_deliver;
+        t_deliver = t_timer = rdtsc();
         if (!quick) {
             platform_deliver_interrupts(v);
             pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
@@ -235,6 +270,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
          * this puts it back (hosttime.c forgets a deadline once it fired). */
         host_timer_arm_tsc(next_host_deadline(v, until));
         domain_devices_unlock(d);
+    enter:
         guest_state_load(v);
         u64 t_entry = rdtsc();
         if (exited) {
@@ -260,17 +296,22 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         /* The quick way back: after an exit whose handler touches no
          * device, with no interrupt waiting at the last look, device time
          * and interrupt delivery stay as they were. */
-        quick = v->no_interrupt_pending && exit_leaves_devices_alone(e.reason) && !host_timer_fired();
+        bool alone = exit_leaves_devices_alone(e.reason);
+        quick = v->no_interrupt_pending && !host_timer_fired() && (alone || io_exit_reads_quietly(v, &e));
         /* Otherwise the devices see the moment of the exit: a counter the
          * guest reads (PIT, PM timer, LAPIC current count) must have
-         * moved by the time the guest spent running. */
+         * moved by the time the guest spent running. A quiet read needs
+         * that too, and stays quick if only the clock moved. */
         if (!quick)
             platform_update_time(v);
+        else if (!alone)
+            quick = platform_update_time_quick(v);
         u64 t_handler = rdtsc();
         exit_dispatch(v, &e);
         d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
         d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
         domain_periodic_stats(d);
+        fast = quick && fast_reentry(v, fast_until);
         domain_devices_unlock(d);
     }
     domain_devices_unlock(d);

@@ -119,6 +119,14 @@ struct vcpu {
     /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a
      * CR8 that differs after an exit is the guest's MOV CR8. */
     u8 cr8_loaded, tpr_threshold_loaded;
+    /* The answers to the CPUID leaves the vCPU asked last (vmm/cpuid.c),
+     * with what else they depend on; emptied at RESET. */
+    struct cpuid_cached {
+        bool valid, apic_disabled;
+        u32 leaf, subleaf;
+        u64 xcr0;
+        u32 regs[4]; /* EAX, EBX, ECX, EDX */
+    } cpuid_cache[8];
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

@@ -70,6 +70,7 @@ struct vmx_vcpu {
     int active_cpu; /* the CPU its VMCS is active on (SDM 3C 25.11.1); -1: none (clear) */
     u16 vpid;
     u64 exit_rip; /* the guest RIP at the last exit */
+    u64 exit_rsp, exit_rflags; /* ...RSP and RFLAGS: what the VMCS holds until vmx_vcpu_run writes them */
     u32 proc; /* the primary processor-based controls now in the VMCS */
     struct vmx_cpu_regs regs; /* valid while another vCPU is current */
     u8 *virtual_apic; /* the TPR shadow's page: the TPR at 80H (29.1) */
@@ -755,6 +756,21 @@ static void vmx_vcpu_put(struct vcpu *v)
     (void)v; /* the VMCS stays active here until another CPU wants it */
 }
 
+/* The exits whose qualification says nothing (SDM 3C 28.2.1: it is
+ * defined for some reasons only): the frequent simple ones, as a mask of
+ * basic reasons (all below 64). Every other reason, and a failed entry,
+ * reads it. */
+#define EXITS_WITHOUT_QUALIFICATION                                                                              \
+    (BIT(VMX_EXIT_CPUID) | BIT(VMX_EXIT_HLT) | BIT(VMX_EXIT_RDMSR) | BIT(VMX_EXIT_WRMSR) |                       \
+     BIT(VMX_EXIT_EXTERNAL_INTERRUPT) | BIT(VMX_EXIT_INTERRUPT_WINDOW) | BIT(VMX_EXIT_NMI_WINDOW) |              \
+     BIT(VMX_EXIT_PREEMPTION_TIMER) | BIT(VMX_EXIT_VMCALL) | BIT(VMX_EXIT_PAUSE) | BIT(VMX_EXIT_XSETBV) |        \
+     BIT(VMX_EXIT_TPR_BELOW_THRESHOLD))
+
+static inline bool exit_has_qualification(u32 reason)
+{
+    return reason >= 64 || !((EXITS_WITHOUT_QUALIFICATION >> reason) & 1); /* bit 31: a failed entry */
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
@@ -764,9 +780,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
      * 25.4.2; the "sti; hlt" idiom). */
     if (x->launched && v->rip != x->exit_rip)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~3ull);
-    vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
-    vmwrite(VMCS_GUEST_RIP, v->rip);
-    vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
+    /* Only what changed since the exit goes back (only this function
+     * writes these three fields, so the VMCS still holds the exit's). */
+    if (!x->launched || v->gpr[GPR_RSP] != x->exit_rsp)
+        vmwrite(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+    if (!x->launched || v->rip != x->exit_rip)
+        vmwrite(VMCS_GUEST_RIP, v->rip);
+    if (!x->launched || v->rflags != x->exit_rflags)
+        vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
 
     int status = vmx_enter(v->gpr, x->launched);
     if (status != 0) {
@@ -774,18 +795,22 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         return;
     }
     x->launched = true;
-    v->gpr[GPR_RSP] = vmread(VMCS_GUEST_RSP);
+    v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
-    v->rflags = vmread(VMCS_GUEST_RFLAGS);
+    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
     v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
-    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
-    struct vmx_exit_raw raw = {
-        .reason = (u32)vmread(VMCS_EXIT_REASON),
-        .qualification = vmread(VMCS_EXIT_QUALIFICATION),
-        .insn_len = (u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH),
-        .insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO),
-    };
+    /* No write of the VM-entry interruption information: every VM exit
+     * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
+     * reason uses are read (each VMREAD costs, and exits are frequent). */
+    struct vmx_exit_raw raw = {.reason = (u32)vmread(VMCS_EXIT_REASON)};
     u32 basic = raw.reason & 0xffff;
+    if (exit_has_qualification(raw.reason))
+        raw.qualification = vmread(VMCS_EXIT_QUALIFICATION);
+    raw.insn_len = (u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH);
+    if (basic == VMX_EXIT_IO && (raw.qualification & BIT(4))) /* INS/OUTS: the instruction information (Table 28-8) */
+        raw.insn_info = (u32)vmread(VMCS_EXIT_INSTRUCTION_INFO);
+    if (raw.reason & VMX_EXIT_ENTRY_FAILURE) /* a failed entry may leave the event to inject valid (27.8) */
+        vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     /* "Acknowledge interrupt on exit" took the interrupt from the host APIC
      * and left its vector in the exit interruption information (SDM 3C
      * 25.7.1, 28.2.2): handle it as the host's IDT would (it still wants
@@ -860,6 +885,24 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
     s->idtr = (struct descriptor_table){vmread(VMCS_GUEST_IDTR_BASE), (u16)vmread(VMCS_GUEST_IDTR_LIMIT)};
     s->cr0 = guest_cr0();
     s->cr2 = read_cr2(); /* CR2 is not in the VMCS: the guest's value stays in the register */
+    s->cr3 = vmread(VMCS_GUEST_CR3);
+    s->cr4 = guest_cr4();
+    s->efer = vmread(VMCS_GUEST_IA32_EFER);
+    s->cpl = (u8)SEG_ATTR_DPL(s->seg[SEG_SS].attr); /* SS.DPL is the CPL (SDM 3A 5.5) */
+}
+
+/* What the instruction emulator reads (arch.h get_emu_sregs): 14 VMREADs
+ * instead of vmx_get_sregs's 46 (every MMIO access is emulated). */
+static void vmx_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *s)
+{
+    make_current(xv(v));
+    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
+        s->seg[i].base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+    u32 cs_ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS), ss_ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * SEG_SS);
+    s->seg[SEG_CS].attr = (u16)((cs_ar & 0xff) | ((cs_ar >> 4) & 0xf00));
+    s->seg[SEG_CS].selector = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * SEG_CS);
+    s->seg[SEG_SS].attr = (u16)((ss_ar & 0xff) | ((ss_ar >> 4) & 0xf00));
+    s->cr0 = guest_cr0();
     s->cr3 = vmread(VMCS_GUEST_CR3);
     s->cr4 = guest_cr4();
     s->efer = vmread(VMCS_GUEST_IA32_EFER);
@@ -1116,6 +1159,7 @@ const struct arch_ops vmx_ops = {
     .vcpu_put = vmx_vcpu_put,
     .vcpu_run = vmx_vcpu_run,
     .get_sregs = vmx_get_sregs,
+    .get_emu_sregs = vmx_get_emu_sregs,
     .inject_event = vmx_inject_event,
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,

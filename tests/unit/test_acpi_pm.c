@@ -255,3 +255,17 @@ TEST(sysctl_post_callback_is_optional)
     outb_(SYSCTL_PORT_A, SYSCTL_A_FAST_RESET); /* no reset callback either: nothing happens */
     CHECK_EQ(sysctl_post_code(&sc), 0x10);
 }
+
+/* The PM block's reads are marked quiet (bus_set_quiet_reads); the reset
+ * control port is not. */
+TEST(pm_block_reads_are_quiet)
+{
+    CHECK(setup());
+    CHECK(bus_io_read_is_quiet(&fake.bus, PM_BASE + ACPI_PM_TMR, 4));
+    CHECK(bus_io_read_is_quiet(&fake.bus, PM_BASE + ACPI_PM1_STS, 2));
+    CHECK(!bus_io_read_is_quiet(&fake.bus, ACPI_PM_RESET_PORT, 1));
+    u64 deadline = clock_next_deadline(&fake.clock);
+    for (int i = 0; i < 10; i++)
+        pm_timer();
+    CHECK_EQ(clock_next_deadline(&fake.clock), deadline);
+}

@@ -197,3 +197,20 @@ TEST(bus_splits_wide_accesses_for_byte_devices)
     CHECK_EQ(bus_io_read(&bus, 0x60, 4), 0xffffbbaa);
     CHECK(!bus_claim_io(&bus, 0x70, 1, 3, rd8, wr8, NULL, "bad width"));
 }
+
+/* Quiet reads (bus.h): marked per range, asked per access; a read that
+ * runs into a range not marked is not quiet; nobody's port is. */
+TEST(bus_quiet_reads)
+{
+    bus_init(&bus);
+    CHECK(bus_claim_io(&bus, 0x40, 4, 1, rd, wr, NULL, "counters"));
+    CHECK(bus_claim_io(&bus, 0x44, 4, 1, rd, wr, NULL, "noisy"));
+    CHECK(!bus_io_read_is_quiet(&bus, 0x40, 1));
+    CHECK(bus_set_quiet_reads(&bus, 0x41)); /* any port of the range names it */
+    CHECK(bus_io_read_is_quiet(&bus, 0x40, 1));
+    CHECK(bus_io_read_is_quiet(&bus, 0x42, 2));
+    CHECK(!bus_io_read_is_quiet(&bus, 0x43, 2)); /* its second byte is the noisy range's */
+    CHECK(!bus_io_read_is_quiet(&bus, 0x44, 1));
+    CHECK(bus_io_read_is_quiet(&bus, 0x80, 4)); /* all ones, nothing changes */
+    CHECK(!bus_set_quiet_reads(&bus, 0x90));
+}

@@ -527,3 +527,26 @@ TEST(pit_channel2_quick_calibration_msb_steps)
         CHECK_EQ(c, 0xffff - k);
     }
 }
+
+/* The counters' reads are marked quiet (bus_set_quiet_reads): reading
+ * them, latched or not, moves no deadline and raises nothing; port 61h
+ * is not marked. */
+TEST(pit_counter_reads_are_quiet)
+{
+    CHECK(setup());
+    outb_(CTRL, 0x34); /* channel 0, LSB then MSB, mode 2 */
+    write_count(CH0, 1193);
+    fake_advance(1000000);
+    u64 deadline = clock_next_deadline(&fake.clock);
+    unsigned edges = fake.edges[0];
+    CHECK(bus_io_read_is_quiet(&fake.bus, CH0, 1));
+    CHECK(bus_io_read_is_quiet(&fake.bus, CH2, 1));
+    CHECK(!bus_io_read_is_quiet(&fake.bus, PORT61, 1));
+    for (int i = 0; i < 10; i++) {
+        read_count(CH0);
+        outb_(CTRL, 0x00); /* latch channel 0 */
+        read_count(CH0);
+    }
+    CHECK_EQ(clock_next_deadline(&fake.clock), deadline);
+    CHECK_EQ(fake.edges[0], edges);
+}
