@@ -122,7 +122,7 @@ firmware = pam.bin
 
 BACKEND_LINES = {
     "qemu-svm": r"zazen: AMD-V: 16 ASIDs, nested paging, NRIP save no, decode assists no, "
-                r"VMCB clean bits no, flush by ASID no",
+                r"VMCB clean bits no, flush by ASID no, pause filter no",
     "bochs-svm": r"zazen: AMD-V: \d+ ASIDs, nested paging, NRIP save yes, .*",
     "bochs-vmx": r"zazen: VT-x: EPT \(2 MiB and 4 KiB pages\), VPID, unrestricted guest, controls .*",
 }
