@@ -61,7 +61,7 @@ struct sched_vcpu {
      * delivers first. */
     u32 event;
     /* It spun in a PAUSE loop and gave its CPU up (sched_yield): any other
-     * runnable vCPU goes first at the next pick. */
+     * runnable vCPU goes first at the next pick (that one only). */
     bool yielded;
 };
 

@@ -156,7 +156,11 @@ static struct vcpu *credit_pick_next(struct run_queue *rq, u64 now, u64 *until, 
     if (best->sched.credit <= 0)
         reset_credits(rq);
     credit_dequeue(rq, best);
+    /* A yield counts for this one pick: then everyone competes on
+     * credit again, or a vCPU that yielded could wait for ever. */
     best->sched.yielded = false;
+    for (struct vcpu *v = rq->runnable; v; v = v->sched.next)
+        v->sched.yielded = false;
     /* A whole time slice (credit decides who is next, not how long), less
      * if a capped domain's budget runs out first. */
     u64 slice = sched_timeslice();
