@@ -1481,9 +1481,7 @@ def smp_after_restart(lines):
 
 
 LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("bochs-vmx", "pc"), ("bochs-vmx", "isa"),
-              ("bochs-svm", "pc"), ("qemu-svm", "smp2"), ("qemu-svm", "smp4")]
-# Not yet: ("bochs-vmx", "smp2") hangs after Linux's first start-up IPI
-# (docs/smp.md, "Known problems"); tests/guests/smp.asm passes there.
+              ("bochs-svm", "pc"), ("qemu-svm", "smp2"), ("qemu-svm", "smp4"), ("bochs-vmx", "smp2")]
 
 # Third-party firmware: SeaBIOS to Linux and U-Boot to its prompt on QEMU
 # in make test; on Bochs (minutes each) in make test-thirdparty.
