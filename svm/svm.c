@@ -26,6 +26,8 @@ void svm_enter(u64 vmcb_pa, u64 *gpr, u64 host_state_pa);
 #define SVM_FEATURE_VMCB_CLEAN BIT(5)
 #define SVM_FEATURE_FLUSH_BY_ASID BIT(6)
 #define SVM_FEATURE_DECODE_ASSISTS BIT(7)
+#define SVM_FEATURE_PAUSE_FILTER BIT(10)
+#define SVM_FEATURE_PAUSE_FILTER_THRESHOLD BIT(12)
 
 #define IOPM_SIZE (12 * KiB)
 #define MSRPM_SIZE (8 * KiB)
@@ -148,11 +150,14 @@ static bool svm_host_setup(char *why, size_t why_size)
     }
     build_permission_maps();
     kprintf("zazen: AMD-V: %u ASIDs, nested paging, NRIP save %s, decode assists %s, VMCB clean bits %s, "
-            "flush by ASID %s\n",
+            "flush by ASID %s, pause filter %s\n",
             cpu.asid_count, cpu.features & SVM_FEATURE_NRIPS ? "yes" : "no",
             cpu.features & SVM_FEATURE_DECODE_ASSISTS ? "yes" : "no",
             cpu.features & SVM_FEATURE_VMCB_CLEAN ? "yes" : "no",
-            cpu.features & SVM_FEATURE_FLUSH_BY_ASID ? "yes" : "no");
+            cpu.features & SVM_FEATURE_FLUSH_BY_ASID ? "yes" : "no",
+            cpu.features & SVM_FEATURE_PAUSE_FILTER
+                ? (cpu.features & SVM_FEATURE_PAUSE_FILTER_THRESHOLD ? "with threshold" : "yes")
+                : "no");
     return true;
 }
 
@@ -251,6 +256,23 @@ static void set_intercepts(struct vmcb_control *c)
                          SVM_INTERCEPT_XSETBV;
 }
 
+/* The PAUSE filter for a domain of several vCPUs, where the CPU has one
+ * (CPUID 8000_000Ah EDX.PauseFilter): the PAUSE intercept fires once
+ * the count of PAUSEs runs out, and with the threshold feature the count
+ * starts again whenever two PAUSEs are more than the threshold's cycles
+ * apart, so only a tight spin loop exits (APM 2 15.14.4). KVM's defaults:
+ * 3000 and 128. Without a filter every PAUSE would exit: not armed. A
+ * spinning vCPU then gives its CPU up (vmm/exit.c, handle_pause). */
+static void set_pause_filter(struct vmcb_control *c, unsigned vcpu_count)
+{
+    if (vcpu_count < 2 || !(cpu.features & SVM_FEATURE_PAUSE_FILTER))
+        return;
+    c->intercept_misc1 |= SVM_INTERCEPT_PAUSE;
+    c->pause_filter_count = 3000;
+    if (cpu.features & SVM_FEATURE_PAUSE_FILTER_THRESHOLD)
+        c->pause_filter_threshold = 128;
+}
+
 static bool svm_vcpu_create(struct vcpu *v, char *why, size_t why_size)
 {
     struct svm_vcpu *s = page_alloc(sizeof(*s));
@@ -272,6 +294,7 @@ static bool svm_vcpu_create(struct vcpu *v, char *why, size_t why_size)
     c->vintr = SVM_VINTR_MASKING;
     c->np_enable = 1;
     c->n_cr3 = hpa_of(sd(v->domain)->npt.root);
+    set_pause_filter(c, v->domain->cfg->vcpus);
     return true;
 }
 

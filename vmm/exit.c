@@ -8,6 +8,7 @@
 #include "emulate.h"
 #include "handlers.h"
 #include "reflect.h"
+#include "sched.h"
 #include "tpr.h"
 #include "x86.h"
 
@@ -86,6 +87,18 @@ static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 /* INVD would throw away cache lines the host wrote; WBINVD is harmless.
  * Both become no-ops: guest memory is always coherent here. */
 static void handle_skip(struct vcpu *v, struct vm_exit *e) { vcpu_complete_instruction(v, e); }
+
+/* PAUSE-loop exiting (VT-x) or the PAUSE filter (AMD-V), armed for the
+ * vCPUs of a domain with several: the guest spins, most likely on a lock
+ * whose holder is a vCPU of its own that waits for a CPU. The PAUSE is
+ * done (it only hints), and this vCPU gives its CPU up if another waits
+ * (docs/smp.md, "Spinning guests"). */
+static void handle_pause(struct vcpu *v, struct vm_exit *e)
+{
+    vcpu_complete_instruction(v, e);
+    if (v->domain->vcpu_count > 1)
+        sched_yield(v);
+}
 
 /* No nested virtualization, no MONITOR/MWAIT: CPUID does not offer
  * them, so the instructions fault as on a CPU without them. */
@@ -216,7 +229,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_VIRT_INSN] = handle_undefined,
     [EXIT_MONITOR_MWAIT] = handle_undefined,
     [EXIT_XSETBV] = handle_xsetbv,
-    [EXIT_PAUSE] = handle_skip,
+    [EXIT_PAUSE] = handle_pause,
     [EXIT_EXTERNAL_INTR] = handle_nothing,
     [EXIT_IRQ_WINDOW] = handle_nothing,
     [EXIT_NMI_WINDOW] = handle_nothing,

@@ -94,6 +94,12 @@ void host_delay_us(u64 us)
 }
 
 
+void host_timer_expired(void)
+{
+    this_cpu()->timer_deadline = 0;
+    this_cpu()->timer_fired = true;
+}
+
 void host_timer_stop(void)
 {
     hostapic_write(LAPIC_TIMER_INITIAL, 0);

@@ -27,6 +27,9 @@ void host_timer_stop(void);
  * whatever its reason, must take the run loop's whole way (device time,
  * delivery, re-arming), or no host timer would be armed again. */
 static inline bool host_timer_fired(void) { return this_cpu()->timer_fired; } /* asked on every exit */
+/* The deadline was seen to pass another way (VT-x's preemption timer,
+ * vmx.c): as if the one-shot's interrupt had come, though it may yet. */
+void host_timer_expired(void);
 /* Sleeps in HLT until an interrupt arrives (the host timer, if armed, or
  * an IPI). */
 void host_wait_for_interrupt(void);

@@ -217,6 +217,18 @@ void sched_notify(struct vcpu *v)
         cpu_raise_hazard(rq->cpu, 0);
 }
 
+void sched_yield(struct vcpu *v)
+{
+    struct run_queue *rq = this_cpu()->rq;
+    spin_lock(&rq->lock);
+    bool others = rq->nr_runnable > 0 && rq->curr == v;
+    if (others)
+        v->sched.yielded = true;
+    spin_unlock(&rq->lock);
+    if (others)
+        cpu_raise_hazard(this_cpu(), HAZARD_RESCHEDULE);
+}
+
 /* With rq locked: a paused or blocked vCPU goes back into the queue. */
 static bool make_runnable_locked(struct run_queue *rq, struct vcpu *v, u64 now)
 {

@@ -60,6 +60,9 @@ struct sched_vcpu {
      * has not looked at yet: it does not block, and its next entry
      * delivers first. */
     u32 event;
+    /* It spun in a PAUSE loop and gave its CPU up (sched_yield): any other
+     * runnable vCPU goes first at the next pick (that one only). */
+    bool yielded;
 };
 
 /* The scheduler's part of a domain (struct domain.sched): xl.cfg's
@@ -136,6 +139,11 @@ void sched_notify(struct vcpu *v);
  * from elsewhere, ...): a paused or blocked vCPU is made runnable to run
  * once and see why. */
 void sched_kick(struct vcpu *v);
+/* v, running here, spins in a PAUSE loop (PAUSE-loop exiting, the AMD-V
+ * PAUSE filter): most likely on a lock that a descheduled vCPU of its
+ * domain holds. If another vCPU waits for this CPU, v's turn ends and
+ * that one runs first. */
+void sched_yield(struct vcpu *v);
 /* The domain was paused (v stops at its next safe point and stays out of
  * the queues) or unpaused (v competes again). */
 void sched_pause(struct vcpu *v);

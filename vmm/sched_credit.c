@@ -140,7 +140,9 @@ static struct vcpu *best_runnable(struct run_queue *rq, u64 now, u64 *next_event
     for (struct vcpu *v = rq->runnable; v; v = v->sched.next) {
         if (parked(v->domain, now, next_event))
             continue;
-        if (!best || v->sched.credit > best->sched.credit)
+        /* One that yielded (sched_yield) comes after every other. */
+        if (!best || (best->sched.yielded && !v->sched.yielded) ||
+            (best->sched.yielded == v->sched.yielded && v->sched.credit > best->sched.credit))
             best = v;
     }
     return best;
@@ -154,6 +156,11 @@ static struct vcpu *credit_pick_next(struct run_queue *rq, u64 now, u64 *until, 
     if (best->sched.credit <= 0)
         reset_credits(rq);
     credit_dequeue(rq, best);
+    /* A yield counts for this one pick: then everyone competes on
+     * credit again, or a vCPU that yielded could wait for ever. */
+    best->sched.yielded = false;
+    for (struct vcpu *v = rq->runnable; v; v = v->sched.next)
+        v->sched.yielded = false;
     /* A whole time slice (credit decides who is next, not how long), less
      * if a capped domain's budget runs out first. */
     u64 slice = sched_timeslice();

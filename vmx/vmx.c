@@ -76,6 +76,7 @@ struct vmx_vcpu {
     u8 *virtual_apic; /* the TPR shadow's page: the TPR at 80H (29.1) */
     u8 cr8; /* what write_cr8 loaded: the CR8 value without TPR shadow */
     u8 tpr_threshold; /* in the VMCS */
+    bool preemption_armed; /* PIN_PREEMPTION_TIMER is set in its pin-based controls */
 };
 
 /* Each CPU's own (percpu.arch). */
@@ -177,6 +178,12 @@ static bool vmx_check_features(char *why, size_t why_size)
                            ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS, 0, &c->entry, "VM-entry",
                            why, why_size);
     c->virtual_nmis = (c->pin & PIN_VIRTUAL_NMIS) != 0;
+    /* Offered, not set in c->pin: vmx_vcpu_run turns it on for the
+     * entries that need it (arm_preemption_backstop). */
+    u64 pin_cap = rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS);
+    c->preemption_timer = (pin_cap >> 32 & PIN_PREEMPTION_TIMER) != 0;
+    c->pause_loop_exiting = (proc2_cap >> 32 & PROC2_PAUSE_LOOP_EXITING) != 0;
+    c->preemption_timer_shift = (u8)(rdmsr(MSR_VMX_MISC) & 0x1f);
     return ok;
 }
 
@@ -216,8 +223,10 @@ static bool vmx_host_setup(char *why, size_t why_size)
     for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
         msr_bitmap_allow(c->msr_bitmap, passthrough[i]);
     c->large_pages = (c->ept_vpid_cap & EPT_CAP_2MB_PAGES) != 0;
-    kprintf("zazen: VT-x: EPT (%s pages), VPID, unrestricted guest, controls pin %x proc %x proc2 %x exit %x entry %x\n",
-            c->large_pages ? "2 MiB and 4 KiB" : "4 KiB", c->pin, c->proc, c->proc2, c->exit, c->entry);
+    kprintf("zazen: VT-x: EPT (%s pages), VPID, unrestricted guest, controls pin %x proc %x proc2 %x exit %x entry %x, "
+            "PAUSE-loop exiting %s, preemption timer %s\n",
+            c->large_pages ? "2 MiB and 4 KiB" : "4 KiB", c->pin, c->proc, c->proc2, c->exit, c->entry,
+            c->pause_loop_exiting ? "yes" : "no", c->preemption_timer ? "yes" : "no");
     return true;
 }
 
@@ -378,7 +387,18 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
 
     put(&w, VMCS_PIN_CONTROLS, c->pin);
     put(&w, VMCS_PROC_CONTROLS, c->proc);
-    put(&w, VMCS_PROC_CONTROLS2, c->proc2);
+    /* PAUSE-loop exiting for a domain of several vCPUs: a guest that
+     * spins on a lock whose holder waits for this CPU gives it up
+     * (vmm/exit.c, handle_pause). A loop is PAUSEs at most PLE_GAP TSC
+     * ticks apart; it exits once it has lasted PLE_WINDOW ticks (SDM 3C
+     * 25.6.13). KVM's defaults: 128 and 4096. One vCPU alone has nobody
+     * to yield to, and its udelay loops would exit for nothing. */
+    bool ple = c->pause_loop_exiting && v->domain->cfg->vcpus > 1;
+    put(&w, VMCS_PROC_CONTROLS2, c->proc2 | (ple ? PROC2_PAUSE_LOOP_EXITING : 0));
+    if (ple) {
+        put(&w, VMCS_PLE_GAP, 128);
+        put(&w, VMCS_PLE_WINDOW, 4096);
+    }
     put(&w, VMCS_EXIT_CONTROLS, c->exit);
     put(&w, VMCS_ENTRY_CONTROLS, c->entry);
     put(&w, VMCS_EXCEPTION_BITMAP, INTERCEPTED_EXCEPTIONS);
@@ -771,6 +791,34 @@ static inline bool exit_has_qualification(u32 reason)
     return reason >= 64 || !((EXITS_WITHOUT_QUALIFICATION >> reason) & 1); /* bit 31: a failed entry */
 }
 
+/* External-interrupt exiting makes the host timer's interrupt end the
+ * guest's turn whatever RFLAGS.IF says (SDM 3C 25.2, 26.2). Bochs 2.7
+ * does not do that for a guest entered with IF = 0: VM entry works out
+ * its interrupt masking from the guest's RFLAGS before it counts itself
+ * in VMX non-root operation, so the host's interrupt stays masked until
+ * the guest sets IF. A guest spinning with interrupts off (Linux's AP
+ * waiting for its BSP, a spinlock taken with spin_lock_irqsave) then
+ * keeps the CPU for ever and the vCPU it waits for never runs. So for
+ * such an entry the VMX-preemption timer (25.5.1) counts to the same
+ * deadline as the host timer: its exit does not depend on IF. On
+ * hardware it merely races the host timer's exit. */
+static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
+{
+    if (!vmx_cpu.preemption_timer)
+        return;
+    u64 deadline = this_cpu()->timer_deadline;
+    bool want = !(v->rflags & RFLAGS_IF) && deadline;
+    if (want != x->preemption_armed) {
+        vmwrite(VMCS_PIN_CONTROLS, vmx_cpu.pin | (want ? PIN_PREEMPTION_TIMER : 0));
+        x->preemption_armed = want;
+    }
+    if (want) {
+        u64 now = rdtsc();
+        u64 ticks = deadline > now ? (deadline - now) >> vmx_cpu.preemption_timer_shift : 0;
+        vmwrite(VMCS_PREEMPTION_TIMER, ticks > 0xffffffffu ? 0xffffffffu : ticks);
+    }
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
@@ -788,6 +836,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vmwrite(VMCS_GUEST_RIP, v->rip);
     if (!x->launched || v->rflags != x->exit_rflags)
         vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
+    arm_preemption_backstop(x, v);
 
     int status = vmx_enter(v->gpr, x->launched);
     if (status != 0) {
@@ -820,6 +869,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         if (info & INTR_INFO_VALID)
             host_interrupt((u8)info);
     }
+    if (basic == VMX_EXIT_PREEMPTION_TIMER)
+        host_timer_expired(); /* arm_preemption_backstop's deadline */
     /* Every exit: an event it interrupted is delivered again (or, through
      * a task gate, by the emulated task switch). */
     raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);

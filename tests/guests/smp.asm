@@ -9,6 +9,8 @@
 ;     shorthands self, all including self and all excluding self, each
 ;     counted per CPU by the receiver's handler;
 ;   - lowest priority to both: exactly one of them takes it;
+;   - NMI (delivery mode 100b, vector ignored) to APIC ID 1, then to all
+;     excluding self: the AP's NMI handler counts each, the BSP's none;
 ;   - INIT and SIPI again restart the AP from scratch (its start count
 ;     goes to 2), and it takes fixed IPIs again.
 ; Every line says what was counted; the test compares the numbers. It
@@ -31,6 +33,7 @@ ROM_BEGIN
 %define AP_READY      0x5104    ; dword: its start count once it idles
 %define AP_SEEN_ID    0x5108    ; dword: the APIC ID it read
 %define COUNTS        0x5110    ; dword per APIC ID: IPIs taken
+%define NMI_COUNTS    0x5118    ; dword per APIC ID: NMIs taken
 %define AP_STACK      0x20000
 %define WAIT_LOOPS    20000000
 
@@ -39,6 +42,7 @@ ROM_BEGIN
 %define ICR_FIXED     (0x4000 | VECTOR)
 %define ICR_LOGICAL   (1 << 11)
 %define ICR_LOWEST    (0x4100 | VECTOR)
+%define ICR_NMI       0x4400
 %define ICR_INIT      0x4500
 %define ICR_SIPI      (0x4600 | (SIPI_PAGE >> 12))
 %define SH_SELF       (1 << 18)
@@ -52,6 +56,7 @@ bits 64
 main64:
     mov r15d, APIC
     GATE VECTOR, ipi_isr, 0
+    GATE 2, nmi_isr, 0
     mov dword [APIC_SVR], 0x1ff         ; APIC on, spurious vector FFh
     mov dword [APIC_DFR], 0xffffffff    ; flat model
     mov dword [APIC_LDR], 0x01000000    ; logical ID: bit 0
@@ -61,6 +66,8 @@ main64:
     mov [AP_SEEN_ID], eax
     mov [COUNTS], eax
     mov [COUNTS + 4], eax
+    mov [NMI_COUNTS], eax
+    mov [NMI_COUNTS + 4], eax
     ; the start-up page: JMP F000:ap_entry16
     mov byte [SIPI_PAGE], 0xea
     mov word [SIPI_PAGE + 1], ap_entry16
@@ -113,6 +120,21 @@ main64:
     SAY msg_lowest
     call report_counts
 
+    mov ebx, 1 << 24                    ; NMI to APIC ID 1
+    mov eax, ICR_NMI
+    mov ecx, 1
+    call send_nmi_and_wait
+    SAY msg_nmi_physical
+    call report_nmis
+
+    xor ebx, ebx                        ; NMI to all excluding self
+    mov eax, ICR_NMI | SH_ALL_BUT_SELF
+    mov ecx, 2
+    call send_nmi_and_wait
+    call settle
+    SAY msg_nmi_all_but_self
+    call report_nmis
+
     mov ebx, 2
     call start_ap
     SAY msg_restarted
@@ -164,6 +186,22 @@ send_and_wait:
 .done:
     ret
 
+; The same for NMIs: until the CPUs' NMI counts add up to ECX.
+send_nmi_and_wait:
+    mov [APIC_ICR_HI], ebx
+    mov [APIC_ICR_LO], eax
+    mov edx, WAIT_LOOPS
+.wait:
+    mov eax, [NMI_COUNTS]
+    add eax, [NMI_COUNTS + 4]
+    cmp eax, ecx
+    jae .done
+    pause
+    dec edx
+    jnz .wait
+.done:
+    ret
+
 ; A while longer: a second delivery, if there was one, would show.
 settle:
     mov ecx, 200000
@@ -177,6 +215,16 @@ report_ap:
     call dec64
     SAY msg_starts
     mov eax, [AP_STARTS]
+    call dec64
+    NEWLINE
+    ret
+
+report_nmis:
+    SAY msg_cpu0
+    mov eax, [NMI_COUNTS]
+    call dec64
+    SAY msg_cpu1
+    mov eax, [NMI_COUNTS + 4]
     call dec64
     NEWLINE
     ret
@@ -202,6 +250,20 @@ ipi_isr:
     and eax, 1
     lock inc dword [COUNTS + rax * 4]
     mov dword [rbx + 0xb0], 0           ; EOI
+    pop rbx
+    pop rax
+    iretq
+
+; Both CPUs: counts the NMI for the APIC ID of the CPU taking it (no
+; EOI: an NMI does not go through the ISR, SDM 3A 11.8.4 note).
+nmi_isr:
+    push rax
+    push rbx
+    mov ebx, APIC
+    mov eax, [rbx + 0x20]
+    shr eax, 24
+    and eax, 1
+    lock inc dword [NMI_COUNTS + rax * 4]
     pop rbx
     pop rax
     iretq
@@ -261,6 +323,8 @@ msg_self:           db "smp: fixed to self:", 0
 msg_all_but_self:   db "smp: fixed to all excluding self:", 0
 msg_all:            db "smp: fixed to all including self:", 0
 msg_lowest:         db "smp: lowest priority to logical 03:", 0
+msg_nmi_physical:   db "smp: NMI to APIC ID 1:", 0
+msg_nmi_all_but_self: db "smp: NMI to all excluding self:", 0
 msg_after_restart:  db "smp: fixed to APIC ID 1 after the restart:", 0
 msg_cpu0:           db " cpu0 ", 0
 msg_cpu1:           db " cpu1 ", 0
