@@ -217,7 +217,7 @@ def main():
     if results.failed:
         print("\nfailed (with why, shortened; the FAIL lines above have it all):")
         for name, detail in results.failed:
-            print("  " + name + ((": " + detail[:240]) if detail else ""))
+            print("  " + name + ((": " + " | ".join(detail.splitlines())[:240]) if detail else ""))
     print()
     for platform, (passed, failed) in results.by_platform.items():
         print("  %-10s %d passed, %d failed" % (platform, passed, failed))
