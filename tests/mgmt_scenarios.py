@@ -96,8 +96,9 @@ def tool_steps(com2, out):
     top = subprocess.run([sys.executable, TOOL, "--connect", "unix:" + com2, "top", "-n", "3", "-d", "1",
                           "--record", record], capture_output=True, text=True, timeout=60)
     out += ["MGMT tool top: " + l for l in top.stdout.splitlines()]
+    os.makedirs(os.path.dirname(png), exist_ok=True)  # the first scenario of a run finds no test-logs yet
     plot = subprocess.run([sys.executable, TOOL, "plot", record, "--png", png], capture_output=True, text=True,
-                          timeout=60)
+                          errors="replace", timeout=60)
     out.append("MGMT plot: %s %d bytes%s" % (plot.returncode == 0, os.path.getsize(png) if os.path.exists(png) else 0,
                                              "" if plot.returncode == 0 else " " + plot.stderr.strip()[-200:]))
 
