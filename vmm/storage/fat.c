@@ -395,6 +395,22 @@ enum fat_result fat_find_on_volume(const struct fat_reader *r, u64 volume_lba, c
 static enum fat_result merge(enum fat_result sofar, enum fat_result now) { return sofar == FAT_BAD ? FAT_BAD : now; }
 
 /* The GPT header's entry array, checked (UEFI 2.10 5.3.2). */
+/* Entry i of the entry array at lba. Entries divide a sector
+ * (gpt_entries checked the size), so none straddles two: `sector` keeps the
+ * one read last and is read again where entry i starts a new one. NULL,
+ * and why, if that sector is past the disk's end. */
+static const u8 *gpt_entry(const struct fat_reader *r, u64 lba, u32 i, u32 size, u8 *sector, char *why,
+                           size_t why_size)
+{
+    u64 off = (u64)i * size;
+    if (off % FAT_SECTOR == 0 && !read_sectors(r, lba + off / FAT_SECTOR, 1, sector)) {
+        snprintf(why, why_size, "corrupt GPT: its entries at sector %llu are past the disk's end",
+                 (unsigned long long)lba);
+        return NULL;
+    }
+    return sector + off % FAT_SECTOR;
+}
+
 static enum fat_result gpt_entries(const struct fat_reader *r, u64 *lba, u32 *count, u32 *size, char *why,
                                    size_t why_size)
 {
@@ -423,13 +439,9 @@ static enum fat_result try_gpt(const struct fat_reader *r, const char *path, str
     char first_bad[160] = "";
     u8 sector[FAT_SECTOR];
     for (u32 i = 0; i < count; i++) {
-        u64 off = (u64)i * size;
-        if (off % FAT_SECTOR == 0 && !read_sectors(r, entries_lba + off / FAT_SECTOR, 1, sector)) {
-            snprintf(why, why_size, "corrupt GPT: its entries at sector %llu are past the disk's end",
-                     (unsigned long long)entries_lba);
+        const u8 *e = gpt_entry(r, entries_lba, i, size, sector, why, why_size);
+        if (!e)
             return FAT_BAD;
-        }
-        const u8 *e = sector + off % FAT_SECTOR;
         static const u8 zero[16];
         if (memcmp(e, zero, 16) == 0)
             continue;
@@ -468,13 +480,9 @@ enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, st
         return FAT_NOT_FOUND;
     u8 sector[FAT_SECTOR];
     for (u32 i = 0; i < count; i++) {
-        u64 off = (u64)i * size;
-        if (off % FAT_SECTOR == 0 && !read_sectors(r, lba + off / FAT_SECTOR, 1, sector)) {
-            snprintf(why, why_size, "corrupt GPT: its entries at sector %llu are past the disk's end",
-                     (unsigned long long)lba);
+        const u8 *e = gpt_entry(r, lba, i, size, sector, why, why_size);
+        if (!e)
             return FAT_BAD;
-        }
-        const u8 *e = sector + off % FAT_SECTOR;
         if (!gpt_name_is(e + 56, label, len))
             continue;
         u64 first = get64(e + 32), last = get64(e + 40);
