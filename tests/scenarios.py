@@ -716,8 +716,17 @@ firmware = smallcpu.bin
 def smallcpu_scenario(platform):
     """IA32_MISC_ENABLE's writable bits, REPE CMPS/REPNE SCAS on what the
     emulator serves, IA32_APIC_BASE.EN and CPUID (issue 12 item 13)."""
+    # Intel: bit 22 limits leaf 0 to 2, bit 34 takes NX away; AMD CPUs
+    # have no such bits and CPUID stays (SDM 4 Table 2-2).
+    intel = platform == "bochs-vmx"
     lines = ["(smallcpu) smallcpu: " + l for l in (
-        "IA32_MISC_ENABLE after setting bits 16, 22 and 23: 00810001",
+        # fast strings, BTS and PEBS unavailable (11, 12), and the four set
+        "IA32_MISC_ENABLE after setting bits 16, 22, 23 and 34: 00c11801",
+        "its high half: 00000004",
+        "with bits 22 and 34 set: leaf 0 above 2 = 0000000%d" % (0 if intel else 1),
+        "and NX = 0000000%d" % (0 if intel else 1),
+        "with bits 22 and 34 clear again: leaf 0 above 2 = 00000001",
+        "and NX = 00000001",
         # the 4th byte differs (00h): four compared, four left
         "repe cmpsb against nothing stopped with ECX = 00000004",
         "repne scasb for ffh in nothing stopped with ECX = 00000007",

@@ -56,6 +56,9 @@
  * copies of leaf 1 EDX bits. */
 #define EXT1_ECX_KEEP (BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8))
 #define EXT1_EDX_KEEP (LEAF1_EDX_KEEP | BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29))
+#define EXT1_EDX_NX BIT(20)
+/* Leaf 0's maximum with IA32_MISC_ENABLE.22 set (SDM 4 Table 2-2). */
+#define LIMITED_CPUID_MAXVAL 2
 
 static bool hidden_leaf(u32 leaf)
 {
@@ -239,6 +242,9 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
     case 0x0:
         if (reports_tsc_leaf(view) && r.eax < CPUID_TSC_LEAF)
             r.eax = CPUID_TSC_LEAF;
+        /* Old OSes that stop at leaf 2 (SDM 4 Table 2-2, bit 22). */
+        if ((view->misc_enable & MISC_ENABLE_LIMIT_CPUID_MAXVAL) && is_intel(view) && r.eax > LIMITED_CPUID_MAXVAL)
+            r.eax = LIMITED_CPUID_MAXVAL;
         break;
     case CPUID_TSC_LEAF:
         r = reports_tsc_leaf(view) ? tsc_leaf(view) : (struct cpuid_regs){0};
@@ -282,6 +288,8 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         if (vcpus_of(view) > 1 && !is_intel(view))
             r.ecx |= EXT1_ECX_CMP_LEGACY;
         r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
+        if ((view->misc_enable & MISC_ENABLE_XD_DISABLE) && is_intel(view))
+            r.edx &= ~EXT1_EDX_NX; /* SDM 4 Table 2-2, bit 34 */
         break;
     case 0x80000008:
         /* AMD: NC (7:0) the cores less one, ApicIdSize (15:12) the APIC ID
@@ -313,6 +321,18 @@ void cpuid_guest_features(struct guest_features *f)
     cpuid_view_features(&view, f);
 }
 
+void cpuid_vcpu_features(const struct vcpu *v, struct guest_features *f)
+{
+    struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .host = cpuid,
+                              .xcr0_supported = guest_xcr0_supported(), .misc_enable = v->misc_enable};
+    cpuid_view_features(&view, f);
+}
+
+void cpuid_forget(struct vcpu *v)
+{
+    memset(v->cpuid_cache, 0, sizeof(v->cpuid_cache));
+}
+
 u64 cpuid_guest_cr4_reserved(void)
 {
     static u64 reserved;
@@ -331,7 +351,7 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
 {
     struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .tsc_khz = host_tsc_khz(),
                               .host = cpuid, .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
-                              .apic_disabled = apic_disabled};
+                              .apic_disabled = apic_disabled, .misc_enable = v->misc_enable};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
         arch->get_sregs(v, &s);

@@ -7,6 +7,8 @@
 #include "cpu_rules.h"
 #include "x86.h"
 
+struct vcpu;
+
 #define CPUID_HYPERVISOR_BASE 0x40000000
 #define ZAZEN_CPUID_SIGNATURE "ZazenZazenZa"
 
@@ -32,7 +34,17 @@ struct cpuid_view {
     bool osxsave;
     /* IA32_APIC_BASE.EN is clear: CPUID.1:EDX.APIC reads 0 (SDM 3A 11.4.3). */
     bool apic_disabled;
+    /* The vCPU's IA32_MISC_ENABLE (vmm/msr.c), whose bits 22 and 34 change
+     * CPUID on Intel CPUs (SDM 4 Table 2-2). */
+    u64 misc_enable;
 };
+
+/* IA32_MISC_ENABLE bits that change what CPUID reports (SDM 4 Table 2-2,
+ * Intel only): "Limit CPUID Maxval" makes leaf 0 report at most 2, and
+ * "XD Bit Disable" clears CPUID.80000001H:EDX.NX (and so EFER.NXE is
+ * reserved). */
+#define MISC_ENABLE_LIMIT_CPUID_MAXVAL BIT(22)
+#define MISC_ENABLE_XD_DISABLE BIT(34)
 
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view);
 
@@ -40,6 +52,10 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
  * depend on (vmm/cpu_rules.h), on this host. */
 void cpuid_view_features(const struct cpuid_view *view, struct guest_features *f);
 void cpuid_guest_features(struct guest_features *f);
+/* The same for one vCPU, with what its IA32_MISC_ENABLE takes away. */
+void cpuid_vcpu_features(const struct vcpu *v, struct guest_features *f);
+/* The vCPU's remembered answers no longer hold (RESET, IA32_MISC_ENABLE). */
+void cpuid_forget(struct vcpu *v);
 /* The CR4 bits reserved for guests on this host (cr4_reserved_bits of the
  * above; the host's CPUID does not change once Zazen runs). */
 u64 cpuid_guest_cr4_reserved(void);

@@ -67,18 +67,25 @@ static bool read_misc_enable(struct vcpu *v, u32 msr, u64 *value)
     return true;
 }
 
-/* IA32_MISC_ENABLE (SDM 4 Table 2-2): the bits software may change and
- * that change nothing Zazen must act on keep what the guest wrote: fast
- * strings (0), automatic thermal control (3), Enhanced SpeedStep (16),
- * xTPR message disable (23). The read-only and reserved bits, and those
- * that would change CPUID (MONITOR FSM 18, limit CPUID maxval 22, XD
- * disable 34), stay as they are. */
-#define MISC_ENABLE_WRITABLE (MISC_ENABLE_FAST_STRINGS | BIT(3) | BIT(16) | BIT(23))
+/* IA32_MISC_ENABLE (SDM 4 Table 2-2): the bits software may change keep
+ * what the guest wrote: fast strings (0), automatic thermal control (3),
+ * Enhanced SpeedStep (16), ENABLE MONITOR FSM (18; MONITOR/MWAIT stay
+ * hidden either way, vmm/cpuid.c), Limit CPUID Maxval (22), xTPR message
+ * disable (23) and XD Bit Disable (34); the last two of those change
+ * CPUID, so the vCPU's remembered answers go. The read-only bits
+ * (MISC_ENABLE_AT_RESET) and the reserved ones stay as they are; a write
+ * to them is ignored, not refused, as KVM does. */
+#define MISC_ENABLE_WRITABLE                                                                                 \
+    (MISC_ENABLE_FAST_STRINGS | BIT(3) | BIT(16) | BIT(18) | MISC_ENABLE_LIMIT_CPUID_MAXVAL | BIT(23) |       \
+     MISC_ENABLE_XD_DISABLE)
 
 static bool write_misc_enable(struct vcpu *v, u32 msr, u64 value)
 {
     (void)msr;
-    v->misc_enable = (v->misc_enable & ~MISC_ENABLE_WRITABLE) | (value & MISC_ENABLE_WRITABLE);
+    u64 was = v->misc_enable;
+    v->misc_enable = (was & ~MISC_ENABLE_WRITABLE) | (value & MISC_ENABLE_WRITABLE);
+    if ((was ^ v->misc_enable) & (MISC_ENABLE_LIMIT_CPUID_MAXVAL | MISC_ENABLE_XD_DISABLE))
+        cpuid_forget(v);
     return true;
 }
 
@@ -278,7 +285,7 @@ static bool write_faults(struct vcpu *v, u32 msr, u64 value)
         struct vcpu_sregs s;
         struct guest_features f;
         arch->get_sregs(v, &s);
-        cpuid_guest_features(&f);
+        cpuid_vcpu_features(v, &f);
         return efer_write_faults(s.efer, value, s.cr0, &f);
     }
     case MSR_IA32_PAT:

@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "console.h"
 #include "console_service.h"
+#include "cpuid.h"
 #include "domain.h"
 #include "domain_type.h"
 #include "emulate.h"
@@ -28,9 +29,9 @@ void vcpu_reset(struct vcpu *v)
     arch->vcpu_reset(v);
     guest_state_vcpu_reset(v);
     memset(&v->reflect_chain, 0, sizeof(v->reflect_chain));
-    memset(v->cpuid_cache, 0, sizeof(v->cpuid_cache));
+    cpuid_forget(v);
     v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
-    v->misc_enable = BIT(0); /* IA32_MISC_ENABLE: fast strings on (SDM 4 Table 2-2, its default) */
+    v->misc_enable = MISC_ENABLE_AT_RESET;
 }
 
 /* The trace sees the exit as the backend reported it, before its handler

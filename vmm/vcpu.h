@@ -110,6 +110,11 @@ struct vcpu {
      * memory type: the nested tables decide that. */
     u64 mtrr[28];
     u64 misc_enable; /* IA32_MISC_ENABLE as the guest left it (vmm/msr.c) */
+/* IA32_MISC_ENABLE after RESET (SDM 4 Table 2-2): fast strings on (0);
+ * Branch Trace Storage (11) and PEBS (12) unavailable, as CPUID offers no
+ * debug store; performance monitoring (7) unavailable, as it offers no
+ * PMU. */
+#define MISC_ENABLE_AT_RESET (BIT(0) | BIT(11) | BIT(12))
     /* The core asked the backend to exit when the guest can take an
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;

@@ -31,15 +31,31 @@ pm32:
     mov ss, ax
     mov esp, 0x7000
 
-    ; IA32_MISC_ENABLE: set EIST (16), xTPR disable (23) and limit CPUID
-    ; maxval (22, not kept), keep fast strings (0)
+    ; IA32_MISC_ENABLE: set EIST (16), limit CPUID maxval (22), xTPR
+    ; disable (23) and XD disable (34), keep fast strings (0); on Intel
+    ; CPUs 22 and 34 change CPUID (SDM 4 Table 2-2), on AMD ones nothing
     mov ecx, 0x1a0
     rdmsr
     or eax, (1 << 16) | (1 << 22) | (1 << 23)
+    or edx, 1 << (34 - 32)
     wrmsr
     rdmsr
+    push edx
     mov esi, ROM(msg_misc)
     call report
+    pop eax
+    mov esi, ROM(msg_misc_high)
+    call report
+    mov esi, ROM(msg_limited)
+    call report_cpuid_limits
+    ; both cleared again: CPUID as before
+    mov ecx, 0x1a0
+    rdmsr
+    and eax, ~(1 << 22)
+    and edx, ~(1 << (34 - 32))
+    wrmsr
+    mov esi, ROM(msg_unlimited)
+    call report_cpuid_limits
 
     ; REPE CMPSB: nothing (FFh) against RAM holding FF FF FF 00 ...
     mov dword [0x8000], 0x00ffffff
@@ -117,6 +133,26 @@ pm32:
     cli
     hlt
 
+; report_cpuid_limits: prints the string at ESI, then whether CPUID leaf
+; 0 reports more than 2 leaves and whether 8000_0001h EDX has NX (20).
+report_cpuid_limits:
+    call print32
+    xor eax, eax
+    cpuid
+    cmp eax, 2
+    seta al
+    movzx eax, al
+    mov esi, ROM(msg_above2)
+    call report
+    mov eax, 0x80000001
+    cpuid
+    mov eax, edx
+    shr eax, 20
+    and eax, 1
+    mov esi, ROM(msg_nx)
+    call report
+    ret
+
 ; report: prints the string at ESI, then EAX in hex and a newline.
 report:
     call print32
@@ -137,7 +173,12 @@ gdt_ptr:
     dw gdt_end - gdt - 1
     dd ROM(gdt)
 
-msg_misc:        db "smallcpu: IA32_MISC_ENABLE after setting bits 16, 22 and 23: ", 0
+msg_misc:        db "smallcpu: IA32_MISC_ENABLE after setting bits 16, 22, 23 and 34: ", 0
+msg_misc_high:   db "smallcpu: its high half: ", 0
+msg_limited:     db "smallcpu: with bits 22 and 34 set:", 0
+msg_unlimited:   db "smallcpu: with bits 22 and 34 clear again:", 0
+msg_above2:      db " leaf 0 above 2 = ", 0
+msg_nx:          db "smallcpu: and NX = ", 0
 msg_cmps:        db "smallcpu: repe cmpsb against nothing stopped with ECX = ", 0
 msg_scas:        db "smallcpu: repne scasb for ffh in nothing stopped with ECX = ", 0
 msg_apic_off:    db "smallcpu: APIC_BASE.EN clear: CPUID.1:EDX.APIC = ", 0

@@ -228,3 +228,22 @@ TEST(cpuid_guest_features_for_the_rules)
     CHECK(cr4_reserved_bits(&f) & CR4_VMXE);
     CHECK(!(efer_writable_bits(&f) & EFER_SVME));
 }
+
+/* IA32_MISC_ENABLE bits 22 and 34 (SDM 4 Table 2-2) on Intel: leaf 0
+ * reports at most 2, NX leaves 8000_0001h EDX and EFER.NXE is reserved;
+ * on AMD the MSR is not theirs and CPUID stays. */
+TEST(cpuid_follows_misc_enable_on_intel)
+{
+    struct cpuid_view v = {.host = fake_intel, .misc_enable = MISC_ENABLE_LIMIT_CPUID_MAXVAL};
+    CHECK_EQ(cpuid_guest_view(0, 0, &v).eax, 2);
+    CHECK(cpuid_guest_view(0x80000001, 0, &v).edx & (1u << 20));
+    v.misc_enable = MISC_ENABLE_XD_DISABLE;
+    CHECK_EQ(cpuid_guest_view(0, 0, &v).eax, 0xd);
+    CHECK(!(cpuid_guest_view(0x80000001, 0, &v).edx & (1u << 20)));
+    struct guest_features f;
+    cpuid_view_features(&v, &f);
+    CHECK(!(efer_writable_bits(&f) & EFER_NXE));
+    struct cpuid_view a = {.host = fake_host, .misc_enable = MISC_ENABLE_LIMIT_CPUID_MAXVAL | MISC_ENABLE_XD_DISABLE};
+    CHECK_EQ(cpuid_guest_view(0, 0, &a).eax, 0xd);
+    CHECK(cpuid_guest_view(0x80000001, 0, &a).edx & (1u << 20));
+}
