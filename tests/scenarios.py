@@ -758,7 +758,8 @@ firmware = tasks.bin
 
 def tasks_scenario(platform):
     """Hardware task switches: a far JMP to a TSS and back, a CALL to a
-    task that IRETs, the same to a 16-bit TSS (SDM 3A 7.6), a #DF through
+    task that IRETs, the same to a 16-bit TSS (SDM 3A 7.6), a virtual-8086
+    task left by INT n through a task gate (SDM 3B 20.2.5), a #DF through
     a task gate with its error code on the new task's stack (issue 12
     item 8; SDM 3A 7.3, 6.15 interrupt 8)."""
     lines = ["(tasks) tasks: " + l for l in (
@@ -776,6 +777,14 @@ def tasks_scenario(platform):
         "back in task A after task D's IRET: TR = 00000018",
         "task D's 16-bit TSS holds the IP after its IRET",
         "task D's descriptor type after its IRET: 00000001",
+        # a virtual-8086 task (SDM 3B 20.2.5), left by INT 40h through a task gate
+        "the virtual-8086 task wrote: 00000086",
+        "the CS it read: 0000f000",
+        "task V's saved EFLAGS.VM = 00000001",
+        "task V's saved CS = 0000f000",
+        "task V's TSS holds the EIP after its INT 40h",
+        "task R's previous task link = 00000048",
+        "back in task A after task V: TR = 00000018",
         "#DF through a task gate, error code on the new stack: 00000000",
         "the #DF task's TR = 00000028",
         "its previous task link = 00000018",

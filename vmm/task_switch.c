@@ -11,8 +11,9 @@
  * segments not yet checked left as they were. Error codes carry the
  * selector without EXT (6.13; EXT for a switch through a task gate by an
  * external event is not set). 16-bit TSSs (7.6) are switched to and from
- * as well; virtual-8086 tasks and a TSS or descriptor table in unmapped
- * memory end the domain with a message. */
+ * as well, and so are virtual-8086 tasks (a 32-bit TSS whose EFLAGS has
+ * VM); a TSS or descriptor table in unmapped memory ends the domain with
+ * a message. */
 #include "arch.h"
 #include "domain.h"
 #include "emulate.h"
@@ -260,6 +261,19 @@ static bool read_tss(struct task_switch *t, const struct segment *tss, struct ts
     return true;
 }
 
+/* A segment register as a virtual-8086 task loads it (SDM 3B 20.2.5,
+ * "Entering Virtual-8086 Mode": the selectors from the TSS, no
+ * descriptor read): base the selector times 16, limit FFFFh, a present,
+ * accessed, writable data segment at DPL 3 (so CPL 3), which is also
+ * what VT-x requires of every segment in virtual-8086 mode (SDM 3C
+ * 26.3.1.2: access rights F3h). */
+#define V86_SEGMENT_ATTR 0xf3
+
+static struct segment v86_segment(u16 sel)
+{
+    return (struct segment){sel, V86_SEGMENT_ATTR, 0xffff, (u64)sel << 4, false};
+}
+
 /* The incoming task's state from its TSS (SDM 3A 7.3 steps 10-12). */
 static bool load_new_task(struct task_switch *t, u16 sel, const struct segment *tss, bool nested)
 {
@@ -268,10 +282,6 @@ static bool load_new_task(struct task_switch *t, u16 sel, const struct segment *
     if (!read_tss(t, tss, &m))
         return false;
     u32 cr3 = m.cr3, eip = m.eip, eflags = m.eflags, *gprs = m.gprs, *segs = m.segs, ldt_sel = m.ldt_sel;
-    if (eflags & RFLAGS_VM_BIT) {
-        t->failed = "a virtual-8086 task is not emulated";
-        return false;
-    }
     /* The commit point: TR, CR3, LDTR's and the segments' selectors,
      * EFLAGS, EIP and the GPRs are the new task's (7.3 steps 9-12) before
      * any descriptor is checked; a fault from here on is the new task's. */
@@ -300,6 +310,11 @@ static bool load_new_task(struct task_switch *t, u16 sel, const struct segment *
         if ((d & BIT(44)) || ((d >> 40) & 0xf) != DESC_TYPE_LDT || !(d & BIT(47)))
             return raise(t, VECTOR_TS, lsel);
         t->s.seg[SEG_LDTR] = segment_of(lsel, d);
+    }
+    if (eflags & RFLAGS_VM_BIT) { /* only a 32-bit TSS's EFLAGS has it */
+        for (unsigned i = 0; i <= SEG_GS; i++)
+            t->s.seg[i] = v86_segment((u16)segs[i]);
+        return true;
     }
     /* CS first: its RPL is the new CPL the others are checked against. */
     static const enum seg_reg order[] = {SEG_CS, SEG_SS, SEG_ES, SEG_DS, SEG_FS, SEG_GS};
@@ -341,9 +356,10 @@ static bool switch_task(struct task_switch *t, const struct vm_exit *e)
         return raise(t, VECTOR_TS, new_sel);
     if (((type & 2) != 0) != (src == TS_IRET)) /* bit 1 of the type: busy */
         return raise(t, bad_tss, new_sel);
-    /* CALL, JMP and IRET are done by the switch: the old task resumes
-     * after them. A task gate's exception resumes at the instruction. */
-    u32 eip = (u32)(v->rip + (src == TS_GATE ? 0 : e->insn_len));
+    /* CALL, JMP, IRET and INT n are done by the switch: the old task
+     * resumes after them (the backend gives their length). An exception's
+     * or an external event's resumes at the instruction (length 0). */
+    u32 eip = (u32)(v->rip + e->insn_len);
     u32 eflags = (u32)v->rflags;
     if (src == TS_JMP || src == TS_IRET)
         if (!set_busy(t, old_sel, false))

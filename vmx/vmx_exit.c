@@ -90,17 +90,29 @@ static void decode_ept_violation(const struct vmx_exit_raw *raw, struct vm_exit 
     e->npf.cpu_access = !(q & EPT_GLA_VALID) || !(q & EPT_GLA_TRANSLATED) || (raw->idt_vectoring & INTR_INFO_VALID);
 }
 
+/* An event a guest instruction raised itself (INT n, INT1, INT3, INTO):
+ * the old task resumes after it, and the exit reports its length (28.2.5). */
+static bool software_event(u32 idt_vectoring)
+{
+    u32 type = (idt_vectoring >> INTR_INFO_TYPE_SHIFT) & 7;
+    return type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_PRIV_SW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION;
+}
+
 /* Task-switch qualification (Table 28-2): the selector in 15:0, the
  * source in 31:30. Through a task gate in the IDT, the event is in the
- * IDT-vectoring information (28.2.4). */
+ * IDT-vectoring information (28.2.4). insn_len is what the old task's
+ * saved EIP skips: CALL, JMP and IRET are done by the switch, and so is
+ * a software interrupt through a gate; an exception or external event
+ * resumes at the instruction (0). */
 static void decode_task_switch(const struct vmx_exit_raw *raw, struct vm_exit *e)
 {
     e->reason = EXIT_TASK_SWITCH;
     e->task.selector = (u16)raw->qualification;
     e->task.source = (u8)((raw->qualification >> 30) & 3);
-    if (e->task.source != TS_GATE)
-        e->insn_len = insn_length(raw->insn_len); /* CALL, JMP, IRET: the instruction is done by the switch */
-    else if ((raw->idt_vectoring & INTR_INFO_VALID) && (raw->idt_vectoring & INTR_INFO_ERROR_VALID)) {
+    bool event = e->task.source == TS_GATE && (raw->idt_vectoring & INTR_INFO_VALID);
+    if (e->task.source != TS_GATE || (event && software_event(raw->idt_vectoring)))
+        e->insn_len = insn_length(raw->insn_len);
+    if (event && (raw->idt_vectoring & INTR_INFO_ERROR_VALID)) {
         e->task.has_error = true;
         e->task.error = raw->idt_vectoring_error;
     }

@@ -1,6 +1,8 @@
 ; Hardware task switches (issue 12 item 8; SDM 3A ch. 7): a far JMP to a
 ; TSS and a far JMP back, a far CALL to a task that returns by IRET, the
-; same to a task with a 16-bit TSS (SDM 3A 7.6), then a double fault taken
+; same to a task with a 16-bit TSS (SDM 3A 7.6), a far JMP to a
+; virtual-8086 task (SDM 3B 20.2.5) that leaves by INT n through a task
+; gate (the saved EIP after the INT), then a double fault taken
 ; through a task gate in the IDT, as 32-bit Linux and Windows XP take
 ; theirs. Flat 32-bit protected mode, no paging.
 %include "lib.inc"
@@ -12,6 +14,9 @@ ROM_BEGIN
 %define TSS_DF 0x6200              ; the double-fault task
 %define TSS_C 0x6300               ; a task reached by CALL, left by IRET
 %define TSS_D 0x6400               ; a 16-bit TSS's task, reached by CALL, left by IRET
+%define TSS_V 0x6500               ; a virtual-8086 task, reached by JMP, left by INT 40h
+%define TSS_R 0x6600               ; INT 40h's task (a task gate), which jumps back to A
+%define V86_SCRATCH 0x5f00         ; what the virtual-8086 task writes
 %define TSS16_IP 0x0e
 %define TSS16_FLAGS 0x10
 %define TSS16_SP 0x1a
@@ -51,7 +56,7 @@ pm32:
     ; three TSSs in RAM, zeroed; B and DF start at their code
     xor eax, eax
     mov edi, TSS_A
-    mov ecx, 0x500 / 4
+    mov ecx, 0x700 / 4
     cld
     rep stosd
     mov ebx, TSS_B
@@ -75,6 +80,17 @@ pm32:
     mov word [TSS_D + TSS16_ES + 2], 0x40
     mov word [TSS_D + TSS16_ES + 4], 0x10
     mov word [TSS_D + TSS16_ES + 6], 0x10
+    ; V: virtual-8086 (EFLAGS VM, IOPL 3 so that INT n goes to the IDT),
+    ; running the ROM's code at F000:v86_code; R: flat, like B
+    mov ebx, TSS_V
+    mov dword [ebx + TSS_EIP], v86_code
+    mov dword [ebx + TSS_EFLAGS], (1 << 17) | (3 << 12) | 2
+    mov dword [ebx + TSS_ESP], 0x3000
+    mov dword [ebx + TSS_ES + 4], 0xf000
+    mov ebx, TSS_R
+    mov dword [ebx + TSS_EIP], ROM(task_r)
+    mov dword [ebx + TSS_ESP], 0x2800
+    call init_tss
     mov ax, 0x18
     ltr ax
     lidt [ROM(idt_ptr)]
@@ -122,6 +138,12 @@ after_jmp:
     shr eax, 8
     and eax, 0xf
     mov esi, ROM(msg_d_type)
+    call report
+
+    jmp 0x48:0                      ; to task V, virtual-8086; R jumps back
+after_v86:
+    str eax
+    mov esi, ROM(msg_back_v)
     call report
 
     mov ax, 0x7ff8                  ; beyond the GDT's limit: #GP, whose gate is
@@ -185,6 +207,48 @@ task_d:
 d_resume:
     jmp task_d
 
+; Task V, in virtual-8086 mode at F000:v86_code: it writes a marker and
+; the CS it sees at 0:5F00h, then INT 40h, a task gate to R.
+bits 16
+v86_code:
+    xor ax, ax
+    mov ds, ax
+    mov byte [V86_SCRATCH], 0x86
+    mov ax, cs
+    mov [V86_SCRATCH + 2], ax
+    int 0x40
+v86_after_int:
+    jmp v86_after_int
+bits 32
+
+task_r:
+    movzx eax, byte [V86_SCRATCH]
+    mov esi, ROM(msg_v86_marker)
+    call report
+    movzx eax, word [V86_SCRATCH + 2]
+    mov esi, ROM(msg_v86_cs)
+    call report
+    mov eax, [TSS_V + TSS_EFLAGS]
+    shr eax, 17
+    and eax, 1
+    mov esi, ROM(msg_v_vm)
+    call report
+    mov eax, [TSS_V + TSS_ES + 4]
+    mov esi, ROM(msg_v_cs)
+    call report
+    mov eax, [TSS_V + TSS_EIP]
+    mov esi, ROM(msg_v_eip_ok)
+    cmp eax, v86_after_int
+    je .ok
+    mov esi, ROM(msg_v_eip_bad)
+.ok:
+    call print32
+    NEWLINE
+    movzx eax, word [TSS_R]         ; previous task link
+    mov esi, ROM(msg_r_link)
+    call report
+    jmp 0x18:0                      ; back to task A
+
 task_df:
     pop eax                         ; the error code, pushed on this task's stack
     mov esi, ROM(msg_df)
@@ -236,6 +300,8 @@ gdt:
     dq 0x0000890000000067 | (TSS_C << 16)       ; 30h TSS C
     dq 0x000081000000002b | (TSS_D << 16)       ; 38h TSS D, 16-bit
     dq 0x004f9b0f0000ffff                       ; 40h code, base F0000h, 32-bit
+    dq 0x0000890000000067 | (TSS_V << 16)       ; 48h TSS V, virtual-8086
+    dq 0x0000890000000067 | (TSS_R << 16)       ; 50h TSS R
 gdt_end:
 gdt_ptr:
     dw gdt_end - gdt - 1
@@ -251,6 +317,10 @@ idt:
     db 0, 0x85
     dw 0
     times 5 dq 0                    ; 9-13 not present
+    times 0x40 - 14 dq 0
+    dw 0, 0x50                      ; 40h: a task gate to TSS R, DPL 3 (from V86)
+    db 0, 0xe5
+    dw 0
 idt_end:
 idt_ptr:
     dw idt_end - idt - 1
@@ -272,6 +342,14 @@ msg_back_d:    db "tasks: back in task A after task D's IRET: TR = ", 0
 msg_d_ip_ok:   db "tasks: task D's 16-bit TSS holds the IP after its IRET", 0
 msg_d_ip_bad:  db "tasks: task D's 16-bit TSS does NOT hold the IP after its IRET", 0
 msg_d_type:    db "tasks: task D's descriptor type after its IRET: ", 0
+msg_v86_marker: db "tasks: the virtual-8086 task wrote: ", 0
+msg_v86_cs:    db "tasks: the CS it read: ", 0
+msg_v_vm:      db "tasks: task V's saved EFLAGS.VM = ", 0
+msg_v_cs:      db "tasks: task V's saved CS = ", 0
+msg_v_eip_ok:  db "tasks: task V's TSS holds the EIP after its INT 40h", 0
+msg_v_eip_bad: db "tasks: task V's TSS does NOT hold the EIP after its INT 40h", 0
+msg_r_link:    db "tasks: task R's previous task link = ", 0
+msg_back_v:    db "tasks: back in task A after task V: TR = ", 0
 msg_df:        db "tasks: #DF through a task gate, error code on the new stack: ", 0
 msg_df_tr:     db "tasks: the #DF task's TR = ", 0
 msg_link:      db "tasks: its previous task link = ", 0
