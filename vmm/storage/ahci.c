@@ -226,15 +226,31 @@ static void identify_model(const u8 *id, char *out)
         out[i] = 0;
 }
 
+/* A port Zazen does not drive is stopped all the same: the firmware may
+ * have left its engine or FIS receive running with the command list and
+ * FIS area in its boot-services memory, which Zazen hands out after
+ * ExitBootServices (UEFI 2.10 7.4: the memory becomes free), and an HBA
+ * that still owns it writes received FISes there by DMA, past any page
+ * protection. */
+static void port_quiesce(volatile u8 *abar, unsigned n, const char *where)
+{
+    struct ahci_port q = {abar, n, NULL, false};
+    if ((rd(&q, PX_CMD) & (CMD_ST | CMD_CR | CMD_FRE | CMD_FR)) && !port_stop(&q))
+        kprintf("zazen: %s port %u: the command engine does not stop\n", where, n);
+}
+
 static bool port_setup(volatile u8 *abar, unsigned n, bool s64a, const char *where)
 {
+    struct ahci_port probe = {abar, n, NULL, s64a};
+    if ((rd(&probe, PX_SSTS) & 0xF) != SSTS_DET_PRESENT || rd(&probe, PX_SIG) != SIG_ATA) {
+        port_quiesce(abar, n, where); /* nothing attached, or not an ATA disk (ATAPI, port multiplier) */
+        return false;
+    }
     struct ahci_port *p = page_alloc(sizeof(*p));
     struct port_mem *m = page_alloc(sizeof(*m));
     if (!p || !m)
         return false;
     *p = (struct ahci_port){abar, n, m, s64a};
-    if ((rd(p, PX_SSTS) & 0xF) != SSTS_DET_PRESENT || rd(p, PX_SIG) != SIG_ATA)
-        return false; /* nothing attached, or not an ATA disk (ATAPI, port multiplier) */
     if (!s64a && hpa_of(m) + sizeof(*m) > 4 * GiB)
         return false;
     if (!port_stop(p)) {
