@@ -142,6 +142,105 @@ def exit_path_table(results):
     return rows, calib
 
 
+# ---- KVM beside Zazen (issue 18) ----
+# Bochs boots Debian's stock kernel as a KVM host (tools/bench/mkkvmiso.sh:
+# kvm_intel or kvm_amd, whichever the CPU calls for); our KVM-API runner
+# (tools/bench/kvm-bench.c) runs the same bench guest with the in-kernel
+# irqchip and PIT, the other devices in userspace as QEMU has them. The
+# guest's RDTSC still counts every instruction of the emulated CPU (the TSC
+# offset KVM applies does not change differences), so KVM's figure is the
+# same "round trip minus bare" as Zazen's, in the same units.
+KVM_RUNNER = os.path.join(OUT, "kvm-bench")
+KVM_MITIGATIONS = [("default", ""), ("off", "mitigations=off")]
+KVM_EXITS = re.compile(r"kvm-bench: (\S+) userspace-exits (\d+) kernel-exits (\S+)")
+ITERATIONS = {"hlt-lapic-timer": 200}  # the guest's HLT_ITERATIONS; the rest: 2000
+
+
+def kvm_paths(backends):
+    """{backend: {mitigations: {"figures", "exits", "text"} or None}}: the
+    bench guest under KVM in Bochs, once with the kernel's default
+    mitigations and once with mitigations=off."""
+    out = {}
+    for name, model in backends:
+        out[name] = {}
+        for tag, args in KVM_MITIGATIONS:
+            iso = os.path.join(OUT, "kvm-host-%s.iso" % tag)
+            subprocess.run([os.path.join(ROOT, "tools", "bench", "mkkvmiso.sh"), iso, KVM_RUNNER, BENCH_IMG]
+                           + args.split(), check=True, stdout=subprocess.DEVNULL)
+            log("exit paths on %s (Bochs %s) under KVM in Debian's kernel, mitigations %s (minutes)"
+                % (name, model, tag))
+            text, _ = bochs.run_iso(iso, model, timeout=2400, stop_marker="KVM-HOST: end")
+            if "bench: done" not in text:
+                log("KVM on %s, mitigations %s, did not finish the bench guest:\n%s" % (name, tag, text[-1500:]))
+                out[name][tag] = {"figures": {}, "exits": {}, "text": text}
+                continue
+            exits = {m.group(1): (int(m.group(2)), None if m.group(3) == "n/a" else int(m.group(3)))
+                     for m in KVM_EXITS.finditer(text)}
+            figures = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in LINE.finditer(text)}
+            out[name][tag] = {"figures": figures, "exits": exits, "text": text}
+    return out
+
+
+def kvm_table(results, kvm):
+    """Zazen's and KVM's hypervisor instructions per round trip side by
+    side, per backend: the markdown rows and build/bench/kvm.csv."""
+    rows = []
+    csv_rows = []
+    for name, _ in BACKENDS:
+        if name not in kvm:
+            continue
+        rows += ["%s: hypervisor instructions per round trip (round trip minus bare), Zazen and KVM "
+                 "(Debian %s, the runner in tools/bench):" % (name, kvm_kernel(kvm[name])), "",
+                 "| round trip | target | Zazen | KVM | KVM mitigations=off | Zazen / KVM | Zazen / KVM (off) | "
+                 "KVM exits per trip, in kernel / to userspace | Zazen met |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        bare = results[name]["bare"]
+        zazen = results[name]["zazen"]
+        for kind, label in KINDS:
+            if kind not in bare or kind not in zazen:
+                continue
+            z = zazen[kind][0] - bare[kind][0]
+            cells = []
+            k = {}
+            for tag, _ in KVM_MITIGATIONS:
+                run = kvm[name].get(tag) or {"figures": {}}
+                f = run["figures"].get(kind)
+                k[tag] = f[0] - bare[kind][0] if f else None
+            ratio = lambda a, b: "%.2f" % (a / b) if a is not None and b else "n/a"
+            exits = (kvm[name].get("default") or {}).get("exits", {}).get(kind)
+            n = ITERATIONS.get(kind, 2000)
+            if exits and exits[1] is not None:
+                # The row's exits over its loop, the settle and the print
+                # before it: the loop's own are N per trip, the rest few.
+                ex = "%.2f / %.2f" % (exits[1] / n, exits[0] / n)
+            elif exits:
+                ex = "n/a / %.2f" % (exits[0] / n)
+            else:
+                ex = "n/a"
+            target = TARGETS.get(kind)
+            cells = ["<= %d" % target if target else "-", str(z),
+                     str(k["default"]) if k["default"] is not None else "n/a",
+                     str(k["off"]) if k["off"] is not None else "n/a",
+                     ratio(z, k["default"]), ratio(z, k["off"]), ex, verdict(z, target)]
+            rows.append("| %s | %s |" % (label, " | ".join(cells)))
+            csv_rows.append([name, kind, z, k["default"], k["off"], target or "", ex])
+        rows.append("")
+    with open(os.path.join(OUT, "kvm.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["backend", "kind", "zazen", "kvm_default", "kvm_mitigations_off", "target",
+                    "kvm_exits_per_trip_kernel_user"])
+        w.writerows(csv_rows)
+    return rows
+
+
+def kvm_kernel(runs):
+    for run in runs.values():
+        m = run and re.search(r"KVM-HOST: userspace; kernel (\S+)", run["text"])
+        if m:
+            return m.group(1)
+    return "kernel"
+
+
 def chart():
     """A bar chart of the hypervisor path per exit kind and backend."""
     data = os.path.join(OUT, "exit-paths.dat")
@@ -407,6 +506,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="exit paths and footprint only")
     ap.add_argument("--sched", action="store_true", help="only the scheduler's figures")
+    ap.add_argument("--kvm", action="store_true", help="exit paths under Zazen, bare and KVM only")
+    ap.add_argument("--kvm-backends", default="VT-x,AMD-V",
+                    help="which backends get the KVM column (comma-separated; default both)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if args.sched:
@@ -415,14 +517,25 @@ def main():
     results = exit_paths()
     rows, calib = exit_path_table(results)
     png = chart()
+    kvm_backends = [b for b in BACKENDS if b[0] in args.kvm_backends.split(",")]
+    kvm_rows = []
+    if not args.quick:
+        kvm_rows = kvm_table(results, kvm_paths(kvm_backends))
+    if args.kvm:
+        text = "\n".join(["# Zazen and KVM exit paths (%s)" % time.strftime("%Y-%m-%d"), ""] + rows + [""] + kvm_rows)
+        with open(os.path.join(OUT, "results-kvm.md"), "w") as f:
+            f.write(text + "\n")
+        print(text)
+        return
     lb = lq = None
     if not args.quick:
         lb = linux_bochs()
         lq = linux_qemu()
     out = ["# Zazen bench (%s)" % time.strftime("%Y-%m-%d"), "",
            "Exit round trips in instructions (minimum over 2000 runs; HLT: 200), Bochs 2.7 `clock: sync=none`; "
-           "target: issue 18's, for the hypervisor's part (Zazen less bare). No KVM column yet (docs/exit-paths.md).", ""]
+           "target: issue 18's, for the hypervisor's part (Zazen less bare).", ""]
     out += rows + ["", "Calibration: " + "; ".join(calib) + ".", ""]
+    out += kvm_rows
     if png:
         out += ["Chart: %s" % os.path.relpath(png, ROOT), ""]
     out += linux_tables(lb, lq)
