@@ -94,10 +94,10 @@ def parse_bench(text):
     return figures
 
 
-def exit_paths():
+def exit_paths(backends=BACKENDS):
     """{backend: {"zazen": figures, "bare": figures, "zazen_text": console}}"""
     results = {}
-    for name, model in BACKENDS:
+    for name, model in backends:
         log("exit paths on %s (Bochs %s), under Zazen" % (name, model))
         text, _ = bochs.run(BENCH_CFG, [BENCH_IMG], model, timeout=600)
         zazen = parse_bench(text)
@@ -109,15 +109,16 @@ def exit_paths():
 
 def exit_path_table(results):
     rows = []
+    backends = [b for b in BACKENDS if b[0] in results]
     head = "| round trip | target | " + " | ".join("%s Zazen | %s bare | %s hypervisor | %s" % (n, n, n, n)
-                                                  for n, _ in BACKENDS) + " |"
+                                                  for n, _ in backends) + " |"
     rows.append(head)
-    rows.append("|" + "---|" * (2 + 4 * len(BACKENDS)))
+    rows.append("|" + "---|" * (2 + 4 * len(backends)))
     csv_rows = []
     for kind, label in KINDS:
         target = TARGETS.get(kind)
         cells = ["<= %d" % target if target else "-"]
-        for name, _ in BACKENDS:
+        for name, _ in backends:
             z = results[name]["zazen"].get(kind)
             b = results[name]["bare"].get(kind)
             if not z or not b:
@@ -126,9 +127,9 @@ def exit_path_table(results):
             cells += [str(z[0]), str(b[0]), "**%d**" % (z[0] - b[0]), verdict(z[0] - b[0], target)]
             csv_rows.append([kind, name, z[0], b[0], z[0] - b[0], z[1], b[1], target or "", verdict(z[0] - b[0], target)])
         rows.append("| %s | %s |" % (label, " | ".join(cells)))
-    rows.append("| x2APIC EOI (WRMSR) | <= 300 | " + " | ".join("- | - | - | n/a (no x2APIC yet)" for _ in BACKENDS) + " |")
+    rows.append("| x2APIC EOI (WRMSR) | <= 300 | " + " | ".join("- | - | - | n/a (no x2APIC yet)" for _ in backends) + " |")
     calib = []
-    for name, _ in BACKENDS:
+    for name, _ in backends:
         for side in ("zazen", "bare"):
             nops = results[name][side]["calibrate-1000-nops"][0]
             empty = results[name][side]["empty"][0]
@@ -514,10 +515,10 @@ def main():
     if args.sched:
         print("\n".join(scheduler_bench()))
         return
-    results = exit_paths()
-    rows, calib = exit_path_table(results)
-    png = chart()
     kvm_backends = [b for b in BACKENDS if b[0] in args.kvm_backends.split(",")]
+    results = exit_paths(kvm_backends if args.kvm else BACKENDS)
+    rows, calib = exit_path_table(results)
+    png = chart() if not args.kvm else None
     kvm_rows = []
     if not args.quick:
         kvm_rows = kvm_table(results, kvm_paths(kvm_backends))
