@@ -165,7 +165,7 @@ def kvm_paths(backends):
     for name, model in backends:
         out[name] = {}
         for tag, args in KVM_MITIGATIONS:
-            iso = os.path.join(OUT, "kvm-host-%s.iso" % tag)
+            iso = os.path.join(OUT, "kvm-host-%s-%s.iso" % (name, tag))
             subprocess.run([os.path.join(ROOT, "tools", "bench", "mkkvmiso.sh"), iso, KVM_RUNNER, BENCH_IMG]
                            + args.split(), check=True, stdout=subprocess.DEVNULL)
             log("exit paths on %s (Bochs %s) under KVM in Debian's kernel, mitigations %s (minutes)"
@@ -210,12 +210,14 @@ def kvm_table(results, kvm):
             ratio = lambda a, b: "%.2f" % (a / b) if a is not None and b else "n/a"
             exits = (kvm[name].get("default") or {}).get("exits", {}).get(kind)
             n = ITERATIONS.get(kind, 2000)
+            # The runner counts each row's exits from the line before to
+            # its own: the loop's, plus the settle before it and the
+            # printing (about 200 PM-timer reads and COM1 writes, a few
+            # timer interrupts). Per trip, rounded, the loop's own.
             if exits and exits[1] is not None:
-                # The row's exits over its loop, the settle and the print
-                # before it: the loop's own are N per trip, the rest few.
-                ex = "%.2f / %.2f" % (exits[1] / n, exits[0] / n)
+                ex = "%d / %d" % (round(exits[1] / n), round(exits[0] / n))
             elif exits:
-                ex = "n/a / %.2f" % (exits[0] / n)
+                ex = "n/a / %d" % round(exits[0] / n)
             else:
                 ex = "n/a"
             target = TARGETS.get(kind)
