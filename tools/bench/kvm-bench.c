@@ -210,6 +210,43 @@ static unsigned long userspace_exits(void)
 
 static void summary(void);
 
+/* Some of kvm's own counters (debugfs, the sum over all VMs), printed
+ * per row as deltas: which in-kernel path the row's exits took. */
+static const char *const kvm_stats[] = {
+    "insn_emulation", "io_exits", "mmio_exits", "irq_exits", "halt_exits", "halt_successful_poll",
+    "halt_attempted_poll", "halt_wakeup", "irq_injections", "nmi_window_exits", "irq_window_exits",
+};
+#define KVM_STATS (sizeof kvm_stats / sizeof kvm_stats[0])
+
+static long long kvm_stat(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/sys/kernel/debug/kvm/%s", name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long n = -1;
+    if (fscanf(f, "%lld", &n) != 1)
+        n = -1;
+    fclose(f);
+    return n;
+}
+
+static void print_kvm_stats(const char *row)
+{
+    static long long last[KVM_STATS];
+    static int have_last;
+    printf("kvm-bench: %s kvm-stats", row);
+    for (size_t i = 0; i < KVM_STATS; i++) {
+        long long now = kvm_stat(kvm_stats[i]);
+        if (have_last && now >= 0 && last[i] >= 0)
+            printf(" %s %lld", kvm_stats[i], now - last[i]);
+        last[i] = now;
+    }
+    printf("\n");
+    have_last = 1;
+}
+
 /* After each line the guest prints: the exits since the previous one. */
 static void line_done(const char *line)
 {
@@ -226,7 +263,10 @@ static void line_done(const char *line)
                    (all - last_kernel) - (long long)(user - last_user));
         else
             printf("kvm-bench: %s userspace-exits %lu kernel-exits n/a\n", row, user - last_user);
+        print_kvm_stats(row);
         fflush(stdout);
+    } else {
+        print_kvm_stats("before");
     }
     last_user = user;
     last_kernel = all;
