@@ -171,6 +171,8 @@ def kvm_paths(backends):
             log("exit paths on %s (Bochs %s) under KVM in Debian's kernel, mitigations %s (minutes)"
                 % (name, model, tag))
             text, _ = bochs.run_iso(iso, model, timeout=2400, stop_marker="KVM-HOST: end")
+            with open(os.path.join(OUT, "kvm-%s-%s.txt" % (name, tag)), "w") as f:
+                f.write(text)  # the whole console: the runner's per-row kvm counters too
             if "bench: done" not in text:
                 log("KVM on %s, mitigations %s, did not finish the bench guest:\n%s" % (name, tag, text[-1500:]))
                 out[name][tag] = {"figures": {}, "exits": {}, "text": text}
@@ -208,16 +210,19 @@ def kvm_table(results, kvm):
                 f = run["figures"].get(kind)
                 k[tag] = f[0] - bare[kind][0] if f else None
             ratio = lambda a, b: "%.2f" % (a / b) if a is not None and b else "n/a"
-            exits = (kvm[name].get("default") or {}).get("exits", {}).get(kind)
             n = ITERATIONS.get(kind, 2000)
             # The runner counts each row's exits from the line before to
             # its own: the loop's, plus the settle before it and the
-            # printing (about 200 PM-timer reads and COM1 writes, a few
-            # timer interrupts). Per trip, rounded, the loop's own.
-            if exits and exits[1] is not None:
-                ex = "%d / %d" % (round(exits[1] / n), round(exits[0] / n))
-            elif exits:
-                ex = "n/a / %d" % round(exits[0] / n)
+            # printing (about 200 PM-timer reads and COM1 writes). The
+            # calibration row's loop has no exit at all (NOPs and RDTSC),
+            # so its count is that overhead alone: less it, per trip.
+            run = kvm[name].get("default") or {}
+            exits = run.get("exits", {}).get(kind)
+            base = run.get("exits", {}).get("calibrate-1000-nops")
+            if exits and base and exits[1] is not None and base[1] is not None:
+                ex = "%.1f / %.1f" % (max(0, exits[1] - base[1]) / n, max(0, exits[0] - base[0]) / n)
+            elif exits and base:
+                ex = "n/a / %.1f" % (max(0, exits[0] - base[0]) / n)
             else:
                 ex = "n/a"
             target = TARGETS.get(kind)
@@ -238,7 +243,7 @@ def kvm_table(results, kvm):
 
 def kvm_kernel(runs):
     for run in runs.values():
-        m = run and re.search(r"KVM-HOST: userspace; kernel (\S+)", run["text"])
+        m = run and re.search(r"KVM-HOST: userspace; kernel ([^;\s]+)", run["text"])
         if m:
             return m.group(1)
     return "kernel"
