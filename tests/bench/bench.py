@@ -23,8 +23,14 @@ build/bench/.
    CPU-bound guest), and the Linux boot beside two CPU-bound guests:
    switches, what they cost, and how much longer Linux takes.
 
+6. KVM beside Zazen (Bochs, both backends): Debian's kernel as a KVM
+   host runs the same bench guest under our KVM-API runner
+   (tools/bench/kvm-bench.c), with the default mitigations and with
+   mitigations=off; KVM's figure is its round trip less the same bare one.
+
 Usage: tests/bench/bench.py [--quick] (--quick: exit paths and footprint
-only, no Linux boots).
+only, no Linux boots; --kvm: the exit paths and the KVM column only,
+--kvm-backends VT-x,AMD-V and --kvm-mitigations default,off to narrow it).
 """
 import argparse
 import csv
