@@ -18,8 +18,12 @@
  *   kvm-bench: ROW userspace-exits N kernel-exits M
  * after each guest line "bench: ROW min ..." (the exits since the
  * previous line: the row's loop plus the settle and print around it;
- * kernel-exits from /sys/kernel/debug/kvm/exits when debugfs is mounted,
- * else "n/a"), and a summary of userspace exits by port at the end.
+ * kernel-exits from /sys/kernel/debug/kvm/exits less the userspace ones,
+ * when debugfs is mounted, else "n/a"), then
+ *   kvm-bench: ROW kvm-stats NAME DELTA ...
+ * for some of kvm's other debugfs counters, and a summary of userspace
+ * exits by port when the guest prints "bench: done" (its last line: it
+ * then halts with interrupts off, which the in-kernel LAPIC never ends).
  *
  * The KVM API: Documentation/virt/kvm/api.rst (KVM_CREATE_VM,
  * KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2, KVM_SET_USER_MEMORY_REGION,
@@ -463,8 +467,8 @@ int main(int argc, char **argv)
                 memset(run->mmio.data, 0xff, sizeof run->mmio.data);
             break;
         case KVM_EXIT_HLT:
-            /* With the in-kernel LAPIC, HLT blocks in the kernel; this is
-             * the guest's final `cli; hlt`. */
+            /* With the in-kernel LAPIC, HLT blocks in the kernel and never
+             * comes here; kept for a kvm without it. */
             counts.hlt++;
             summary();
             if (strstr(com1.line, "done") == NULL)
