@@ -1,6 +1,7 @@
 /* Guest disks in place on the boot disk (storage.h). */
 #include "storage.h"
 #include "ahci.h"
+#include "ata.h"
 #include "nvme.h"
 #include "hostpci.h"
 #include "block.h"
@@ -227,6 +228,7 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
     if (booted_from_volume(bi) || partitions) {
         ahci_probe();
         nvme_probe();
+        ata_probe();
     }
     u8 *buf = page_alloc(VERIFY_BYTES);
     if (!buf)
