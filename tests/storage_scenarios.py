@@ -13,13 +13,15 @@ host's checks as "HOST ..." lines.
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import zlib
 
-from tests.harness import qemu
+from tests.harness import bochs, qemu
 from tests.scenarios import LINUX, Scenario
 
 WRITTEN = "(linux) ZAZEN-LINUX: written file read back: zazen-written-file-7c2a51 run %d"
@@ -53,17 +55,20 @@ def make_esp_image(path, config_text, files):
 
 
 PARTLABEL = "zazen-linux"
+PARTUUID = "5a2e4c1b-7d3f-4e8a-9b61-c0ffee0d15c5"  # its unique GUID, as blkid prints it
 DATA_START = 2048  # the data disk's partition, in sectors
 
 
-def make_data_disk(path, linux_img):
+def make_data_disk(path, linux_img, round_to=512):
     """A GPT disk whose partition PARTLABEL holds the Linux test disk
-    (its MBR, boot and ext2 partitions) sector for sector."""
+    (its MBR, boot and ext2 partitions) sector for sector; its size a
+    multiple of round_to bytes (Bochs wants whole cylinders)."""
     sectors = os.path.getsize(linux_img) // 512
+    size = (DATA_START + sectors + 2048) * 512
     with open(path, "wb") as f:
-        f.truncate((DATA_START + sectors + 2048) * 512)
-    table = 'label: gpt\nstart=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="%s"\n' % (
-        DATA_START, sectors, PARTLABEL)
+        f.truncate(-(-size // round_to) * round_to)
+    table = 'label: gpt\nstart=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="%s", uuid=%s\n' % (
+        DATA_START, sectors, PARTLABEL, PARTUUID)
     subprocess.run(["sfdisk", "-q", path], input=table, text=True, check=True, capture_output=True)
     with open(linux_img, "rb") as src, open(path, "r+b") as dst:
         dst.seek(DATA_START * 512)
@@ -141,12 +146,14 @@ def data_partition(image, workdir, data=None):
 
 
 def host_checks(image, workdir, data=None):
-    """What the host sees on the image after the boots, as HOST lines."""
+    """What the host sees on the image after the boots, as HOST lines
+    (image None: no ESP image, the disk is the data disk alone)."""
     lines = []
-    r = subprocess.run(["fsck.vfat", "-n", image], capture_output=True, text=True)
-    lines.append("HOST fsck.vfat -n: exit %d" % r.returncode)
-    if r.returncode != 0:
-        lines += ["HOST   " + l for l in (r.stdout + r.stderr).splitlines()[-10:]]
+    if image:
+        r = subprocess.run(["fsck.vfat", "-n", image], capture_output=True, text=True)
+        lines.append("HOST fsck.vfat -n: exit %d" % r.returncode)
+        if r.returncode != 0:
+            lines += ["HOST   " + l for l in (r.stdout + r.stderr).splitlines()[-10:]]
     part = data_partition(image, workdir, data)
     if part is None:
         return lines + ["HOST cannot copy linux.img out of the ESP"]
@@ -165,38 +172,78 @@ def host_checks(image, workdir, data=None):
 
 
 class StorageScenario(Scenario):
-    """Boots the same ESP image `boots` times (config_for(n) gives boot n's
-    zazen.cfg, or None to keep the last), then checks it on the host."""
+    """Boots the same ESP image `boots` times, then checks it on the host.
+    On Bochs (platform bochs-*) there is no ESP image: Zazen comes from the
+    GRUB ISO (bochs.run) and the data disk is a flat image on ata0-slave,
+    beside the ISO's CD-ROM on ata0-master. gpt_damage(path): what to do to
+    the data disk's GPT before the first boot."""
 
-    def __init__(self, name, config, boots=2, kill_on=None, host=True, device="ahci", data_disk=False, **kw):
-        super().__init__(name, config, platform="qemu-svm", **kw)
+    def __init__(self, name, config, boots=2, kill_on=None, host=True, device="ahci", data_disk=False,
+                 platform="qemu-svm", gpt_damage=None, **kw):
+        super().__init__(name, config, platform=platform, **kw)
         self.device = device
         self.data_disk = data_disk
         self.boots = boots
         self.kill_on = kill_on
         self.host = host
+        self.gpt_damage = gpt_damage
 
     def run(self):
         workdir = tempfile.mkdtemp(prefix="zazen-storage-", dir=qemu.BUILD)
+        on_bochs = self.platform != "qemu-svm"
         try:
-            image = os.path.join(workdir, "esp.img")
-            make_esp_image(image, self.config, self.files)
+            image = None if on_bochs else os.path.join(workdir, "esp.img")
+            if image:
+                make_esp_image(image, self.config, self.files)
             data = None
             if self.data_disk:
                 data = os.path.join(workdir, "data.img")
-                make_data_disk(data, LINUX_IMG)
+                make_data_disk(data, LINUX_IMG, bochs.CYLINDER_BYTES if on_bochs else 512)
+                if self.gpt_damage:
+                    self.gpt_damage(data)
+            data_md5 = file_md5(data) if data else None
             vars_path = os.path.join(workdir, "vars.fd")
             shutil.copy(qemu.OVMF_VARS, vars_path)
             text, status = "", None
             for n in range(1, self.boots + 1):
-                kill = self.kill_on
-                out, status = boot(image, vars_path, self.timeout or 300, kill_on=kill, device=self.device, data=data)
+                if on_bochs:
+                    out, status = bochs.run(self.config, self.files, bochs.MODELS[self.platform],
+                                            timeout=self.timeout or 1500, megs=int(self.memory.rstrip("M")),
+                                            disks=[("ata0-slave", data)])
+                else:
+                    out, status = boot(image, vars_path, self.timeout or 300, kill_on=self.kill_on,
+                                       device=self.device, data=data)
                 text += "==== boot %d\n%s\n==== boot %d ended: status %s\n" % (n, out, n, status)
             if self.host:
                 text += "\n".join(host_checks(image, workdir, data)) + "\n"
+            if data:
+                text += "HOST data disk %s\n" % ("unchanged" if file_md5(data) == data_md5 else "changed")
+                text += "HOST primary GPT header %s\n" % ("valid" if gpt_header_valid(data, 1) else "corrupt")
             return text, status
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def gpt_header_valid(path, lba):
+    """The GPT header at lba passes its CRC32 (UEFI 2.10 5.3.2), checked
+    here with Python's zlib.crc32."""
+    with open(path, "rb") as f:
+        f.seek(lba * 512)
+        hdr = bytearray(f.read(512))
+    size = int.from_bytes(hdr[12:16], "little")
+    if hdr[:8] != b"EFI PART" or not 92 <= size <= 512:
+        return False
+    want = int.from_bytes(hdr[16:20], "little")
+    hdr[16:20] = bytes(4)
+    return zlib.crc32(bytes(hdr[:size])) == want
+
+
+def file_md5(path):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def written_md5_matches(lines):
@@ -254,6 +301,97 @@ def partlabel_scenario():
                   "HOST written.txt: zazen-written-file-7c2a51 run 2"],
         checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
         absent=BASE_ABSENT)
+
+
+def partuuid_scenario():
+    """disk0 = partuuid:UUID, written in capitals (blkid prints small
+    letters; either case is the same GUID): the partition sfdisk made
+    with that uuid= is found at its sectors, so Zazen reads the GUID's
+    mixed-endian bytes as the GPT tools write them."""
+    return StorageScenario(
+        "storage-partuuid", "[domain linux]\nmemory = 256M\ndisk0 = partuuid:%s\n" % PARTUUID.upper(), files=[],
+        timeout=400, data_disk=True, boots=1,
+        lines=["zazen: storage: disk0 'partuuid:%s' is partition %s of ahci 00:1f.2 port 1, sectors %d-%d" % (
+            PARTUUID.upper(), PARTUUID.upper(), DATA_START, DATA_START + os.path.getsize(LINUX_IMG) // 512 - 1)],
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
+                  "HOST e2fsck -n -f: exit 0", "HOST written.txt: zazen-written-file-7c2a51 run 1"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT)
+
+
+def flip_byte(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)[0]
+        f.seek(offset)
+        f.write(bytes([b ^ 0xFF]))
+
+
+def damage_primary_header(path):
+    flip_byte(path, 512 + 40)  # FirstUsableLBA's low byte: inside the header's CRC
+
+
+def damage_both_headers(path):
+    damage_primary_header(path)
+    flip_byte(path, os.path.getsize(path) - 512 + 40)  # the backup header, at the last sector
+
+
+ATA_SLAVE = "ata 00:01.1 channel 0 device 1"  # Bochs's ata0-slave, as the ATA driver names it
+
+
+def gpt_backup_scenario(platform):
+    """The primary GPT header is corrupt (a byte changed behind its
+    CRC32): Zazen says so and uses the backup at the disk's last sector,
+    as firmware does; the guest runs from the partition, and the primary
+    is still corrupt afterwards (Zazen never writes a GPT). On Bochs: OVMF
+    restores a bad primary from the backup before Zazen starts (EDK2's
+    partition driver does), so QEMU cannot show the fallback; Bochs's
+    BIOS leaves the disk alone."""
+    return StorageScenario(
+        "storage-gpt-backup", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:%s\n" % PARTLABEL, files=[],
+        platform=platform, timeout=3000, data_disk=True, boots=1, gpt_damage=damage_primary_header,
+        lines=["zazen: storage: disk0 'partlabel:%s' is partition '%s' of %s, sectors %d-%d" % (
+            PARTLABEL, PARTLABEL, ATA_SLAVE, DATA_START, DATA_START + os.path.getsize(LINUX_IMG) // 512 - 1)],
+        patterns=[r"zazen: storage: %s: the GPT's primary header or entries are corrupt: its backup at "
+                  r"sector \d+ was used \(repair it with a GPT tool, e\.g\. gdisk's recovery menu\)" % re.escape(ATA_SLAVE)],
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
+                  "HOST e2fsck -n -f: exit 0", "HOST written.txt: zazen-written-file-7c2a51 run 1",
+                  "HOST primary GPT header corrupt"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT + ["[bochs]"])
+
+
+def gpt_both_bad_scenario():
+    """Both GPT headers corrupt: an error naming zazen.cfg's line, the
+    disk and both faults; no domain runs and the disk is not written."""
+    return StorageScenario(
+        "storage-gpt-both-bad", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:%s\n" % PARTLABEL, files=[],
+        timeout=120, data_disk=True, boots=1, host=False, gpt_damage=damage_both_headers,
+        patterns=[r"zazen: \\EFI\\BOOT\\zazen\.cfg:3: disk0 'partlabel:%s': ahci 00:1f\.2 port 1: corrupt GPT: "
+                  r"primary header \(sector 1\): header CRC32 [0-9a-f]{8}, computed [0-9a-f]{8}; "
+                  r"backup header \(sector \d+\): header CRC32 [0-9a-f]{8}, computed [0-9a-f]{8}" % PARTLABEL],
+        lines=["HOST data disk unchanged", "HOST primary GPT header corrupt"],
+        absent=["ZAZEN PANIC", "zazen: domain linux (id 1)", "(linux) "])
+
+
+def bochs_ata_scenario(platform):
+    """Bochs (GRUB ISO, no UEFI volume): the guest's disk is a GPT
+    partition of a flat disk image on the machine's ata0-slave, which
+    Zazen reaches with its legacy ATA driver (vmm/storage/ata.c). Boot 2
+    of the same image reads back what boot 1 wrote; the host then checks
+    the image file's bytes."""
+    return StorageScenario(
+        "storage-ata-partlabel", "[domain linux]\nmemory = 256M\ndisk0 = partlabel:%s\n" % PARTLABEL, files=[],
+        platform=platform, timeout=3000, data_disk=True,
+        patterns=[r"zazen: storage: ata 00:01\.1 channel 0 device 1: .+, \d+ sectors \(\d+ MiB\)"],
+        lines=["zazen: storage: disk0 'partlabel:%s' is partition '%s' of %s, sectors %d-%d" % (
+            PARTLABEL, PARTLABEL, ATA_SLAVE, DATA_START, DATA_START + os.path.getsize(LINUX_IMG) // 512 - 1)],
+        in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
+                  "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done", "==== boot 2 ended: status 0",
+                  "HOST e2fsck -n -f: exit 0", "HOST written.txt: zazen-written-file-7c2a51 run 2",
+                  "HOST data disk changed"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT + ["[bochs]", "timed out", "failed: status"])
 
 
 # Without the "(linux) " prefix: the kill looks at the console with Zazen's
@@ -326,4 +464,5 @@ def partlabel_missing_scenario():
 
 
 ALL = [persist_scenario("ahci"), persist_scenario("nvme"), partlabel_scenario(), power_cut_scenario(),
-       volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario()]
+       volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario(), partuuid_scenario(),
+       gpt_both_bad_scenario(), bochs_ata_scenario("bochs-vmx"), gpt_backup_scenario("bochs-vmx")]

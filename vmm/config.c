@@ -108,6 +108,19 @@ static bool parse_vcpus(struct parser *ps, const char *key, const char *value, v
     return true;
 }
 
+/* 8-4-4-4-12 hex digits, either case: a GUID as blkid prints PARTUUID. */
+static bool is_uuid_text(const char *t)
+{
+    for (unsigned i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char c = t[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (dash ? c != '-' : !hex)
+            return false;
+    }
+    return t[36] == 0;
+}
+
 /* "name" or "name,ro". Names are plain file names relative to the folder
  * zazen.cfg was loaded from. */
 static bool parse_file(struct parser *ps, const char *key, const char *value, void *field)
@@ -144,12 +157,19 @@ static bool parse_file(struct parser *ps, const char *key, const char *value, vo
                                  : "%s: unknown option '%s' after the file name (only ',ro')",
                         key, opt);
     }
-    bool partition = disk && strncmp(name, CONFIG_PARTLABEL, strlen(CONFIG_PARTLABEL)) == 0;
-    if (partition) {
+    bool by_label = disk && strncmp(name, CONFIG_PARTLABEL, strlen(CONFIG_PARTLABEL)) == 0;
+    bool by_uuid = disk && strncmp(name, CONFIG_PARTUUID, strlen(CONFIG_PARTUUID)) == 0;
+    bool partition = by_label || by_uuid;
+    if (by_label) {
         size_t label = strlen(name) - strlen(CONFIG_PARTLABEL);
         if (label == 0 || label > CONFIG_PARTLABEL_MAX)
             return fail(ps, "%s: a partition label of 1 to %d characters after '%s'", key, CONFIG_PARTLABEL_MAX,
                         CONFIG_PARTLABEL);
+    }
+    if (by_uuid && !is_uuid_text(name + strlen(CONFIG_PARTUUID)))
+        return fail(ps, "%s: '%s' is not a partition UUID (as blkid prints PARTUUID: "
+                        "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex digits)", key, name);
+    if (partition) {
         if (in_ram)
             return fail(ps, "%s: a partition cannot be ,volatile (Zazen keeps no copy of it in RAM)", key);
     }

@@ -20,6 +20,7 @@
 #define CONFIG_CMDLINE_MAX 256      /* cmdline = ...: one config line holds it */
 #define CONFIG_PARTLABEL "partlabel:" /* disk0 = partlabel:NAME: a GPT partition's name */
 #define CONFIG_PARTLABEL_MAX 36       /* UTF-16 code units in a GPT partition name (UEFI 2.10 5.3.3) */
+#define CONFIG_PARTUUID "partuuid:"   /* disk0 = partuuid:UUID: a GPT partition's unique GUID, as blkid prints it */
 
 /* A file the config names, with the line that names it (for errors). */
 struct config_file {
@@ -28,7 +29,7 @@ struct config_file {
     unsigned line;
     bool read_only;
     bool in_ram; /* ,volatile: a disk kept in RAM, its writes lost at the end (docs/storage.md) */
-    bool partition; /* partlabel:NAME, a GPT partition rather than a file (name holds it all) */
+    bool partition; /* partlabel:NAME or partuuid:UUID, a GPT partition rather than a file (name holds it all) */
 };
 
 /* A kernel command line and the line that gave it. */

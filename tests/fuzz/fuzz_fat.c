@@ -7,14 +7,17 @@
  * the disk, do not overlap, add up to its size and map back the same; a
  * refusal says why in a terminated message; the look-up ends after a
  * bounded number of reads (no loop on a looping chain). The same for the
- * GPT partition look-up of partlabel: (one extent inside the disk). */
+ * GPT partition look-ups of partlabel: and partuuid: (one extent inside
+ * the disk). The input's flags byte can ask for the GPT headers' CRC32s
+ * to be made right before the look-ups (a fuzzer does not find a CRC by
+ * itself), so the code behind the CRC checks is reached too. */
 #include "fuzz.h"
 #include "../../vmm/storage/fat.h"
 
 #define RECORD (4 + FAT_SECTOR)
 #define MAX_READS 100000
 
-static const u8 *records;
+static u8 *records;
 static size_t record_count;
 static u64 reads;
 
@@ -37,19 +40,63 @@ static bool reader(void *ctx, u64 lba, u32 count, void *buf)
     return true;
 }
 
+static u32 get32_(const u8 *p) { return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
+static void put32_(u8 *p, u32 v) { p[0] = (u8)v, p[1] = (u8)(v >> 8), p[2] = (u8)(v >> 16), p[3] = (u8)(v >> 24); }
+
+/* Gives every record holding a GPT header where one belongs (sector 1,
+ * the last sector) the header and entry-array CRC32s it should have. */
+static void seal_gpt_headers(const struct fat_reader *r)
+{
+    for (size_t k = 0; k < record_count; k++) {
+        u8 *rec = records + k * RECORD;
+        u8 *hdr = rec + 4;
+        u32 at = get32_(rec);
+        if ((at != 1 && at != r->disk_sectors - 1) || memcmp(hdr, "EFI PART", 8) != 0)
+            continue;
+        u64 entries = get32_(hdr + 72) | (u64)get32_(hdr + 76) << 32;
+        u64 bytes = (u64)get32_(hdr + 80) * get32_(hdr + 84);
+        if (bytes <= 1024 * FAT_SECTOR && entries < r->disk_sectors &&
+            (bytes + FAT_SECTOR - 1) / FAT_SECTOR <= r->disk_sectors - entries) {
+            static u8 array[1024 * FAT_SECTOR];
+            reader((void *)r, entries, (u32)((bytes + FAT_SECTOR - 1) / FAT_SECTOR), array);
+            put32_(hdr + 88, gpt_crc32(array, (size_t)bytes));
+        }
+        u32 hsize = get32_(hdr + 12);
+        if (hsize >= 92 && hsize <= FAT_SECTOR) {
+            put32_(hdr + 16, 0);
+            put32_(hdr + 16, gpt_crc32(hdr, hsize));
+        }
+    }
+}
+
 static const char *const paths[] = {"\\EFI\\BOOT\\linux.img", "linux.img", "/a/b/c/d", "\\linux-mgmt.img",
                                      "\\EFI\\BOOT\\a-name-longer-than-thirteen-characters.img"};
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-    struct prog g = {data, size < 6 ? size : 6};
+    struct prog g = {data, size < 7 ? size : 7};
     u64 disk_sectors = 1 + take32(&g) % (1u << 24);
     const char *path = paths[take8(&g) % ARRAY_SIZE(paths)];
-    records = data + (size < 6 ? size : 6);
-    record_count = (size - (size_t)(records - data)) / RECORD;
-    reads = 0;
+    u8 flags = take8(&g);
+    size_t head = size < 7 ? size : 7;
+    record_count = (size - head) / RECORD;
+    static u8 *copy;
+    static size_t copy_size;
+    if (record_count * RECORD > copy_size) {
+        free(copy);
+        copy_size = record_count * RECORD;
+        copy = malloc(copy_size);
+        FUZZ_CHECK(copy, "out of memory");
+    }
+    records = copy;
+    if (record_count)
+        memcpy(records, data + head, record_count * RECORD);
     struct fat_reader r = {reader, NULL, disk_sectors};
     r.ctx = &r;
+    reads = 0;
+    if (flags & 2)
+        seal_gpt_headers(&r);
+    reads = 0;
     static struct fat_file f;
     char why[200];
     memset(why, 0x55, sizeof(why));
@@ -82,7 +129,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     /* the partition look-up of partlabel: on the same disk */
     reads = 0;
     memset(why, 0x55, sizeof(why));
-    res = gpt_find_label(&r, take8(&g) & 1 ? "zazen-linux" : "a", &f, why, sizeof(why));
+    res = flags & 4 ? gpt_find_uuid(&r, flags & 1 ? "5a2e4c1b-7d3f-4e8a-9b61-c0ffee0d15c5"
+                                                  : "00000000-0000-0000-0000-000000000000",
+                                    &f, why, sizeof(why))
+                    : gpt_find_label(&r, flags & 1 ? "zazen-linux" : "a", &f, why, sizeof(why));
     if (res == FAT_FOUND)
         FUZZ_CHECK(f.extent_count == 1 && f.extents[0].sectors && f.extents[0].lba < disk_sectors &&
                        f.extents[0].sectors <= disk_sectors - f.extents[0].lba &&

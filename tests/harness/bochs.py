@@ -62,10 +62,14 @@ COM1_FILE = "com1: enabled=1, mode=file, dev=serial.txt"
 COM1_SOCKET = "com1: enabled=1, mode=socket-client, dev=127.0.0.1:{port}"
 
 
-def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, stop_on=None, typing=None):
+def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, stop_on=None, typing=None,
+        disks=()):
     """Boots Zazen from a GRUB ISO; returns (console text, 0 if Zazen
     powered the machine off, else None). stop_on: text on the console that
-    ends the run at once. typing: as qemu.run's."""
+    ends the run at once. typing: as qemu.run's. disks: (position, path)
+    pairs, e.g. ("ata0-slave", "/tmp/x/data.img"): flat disk images (whole
+    cylinders, see CYLINDER_BYTES) beside the CD-ROM on ata0-master,
+    used in place, so what the machine wrote is in the file afterwards."""
     work = tempfile.mkdtemp(prefix="zazen-bochs-", dir=qemu.BUILD)
     try:
         paths = list(files)
@@ -87,7 +91,9 @@ def run(config_text, files, model, timeout=600, megs=256, extra=None, count=1, s
             listener.listen(1)
             com1 = COM1_SOCKET.format(port=listener.getsockname()[1])
         with open(os.path.join(work, "bochsrc"), "w") as f:
-            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO, count=count, com1=com1))
+            f.write(BOCHSRC.format(model=model, megs=megs, ips=IPS, boot_device=ZAZEN_ISO + "".join(
+                "\n" + DISK.format(position=pos, path=os.path.abspath(path)) for pos, path in disks),
+                count=count, com1=com1))
         if listener:
             threading.Thread(target=_serve_com1, args=(listener, os.path.join(work, "serial.txt"), typing),
                              daemon=True).start()
@@ -101,6 +107,7 @@ ZAZEN_ISO = "ata0-master: type=cdrom, path=zazen.iso, status=inserted\nboot: cdr
 # sectors per track), so the size is a multiple of 516096 bytes.
 CYLINDER_BYTES = 16 * 63 * 512
 BARE_DISK = "ata0-master: type=disk, path={path}, mode=flat\nboot: disk"
+DISK = "{position}: type=disk, path={path}, mode=flat"
 
 
 def run_bare(disk, model, timeout=600, megs=256, stop_marker=None):

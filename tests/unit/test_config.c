@@ -278,6 +278,22 @@ TEST(config_partlabel_disks)
     CHECK(!cfg.domains[0].firmware.partition);
 }
 
+TEST(config_partuuid_disks)
+{
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = partuuid:0fc63daf-8483-4772-8E79-3D69D8477DE4,ro\n"));
+    CHECK(cfg.domains[0].disks[0].partition && cfg.domains[0].disks[0].read_only);
+    CHECK_STR(cfg.domains[0].disks[0].name, "partuuid:0fc63daf-8483-4772-8E79-3D69D8477DE4");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = partuuid:0fc63daf-8483-4772-8e79-3d69d8477de\n", 3,
+                "disk0: 'partuuid:0fc63daf-8483-4772-8e79-3d69d8477de' is not a partition UUID (as blkid prints "
+                "PARTUUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex digits)");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = partuuid:0fc63daf84834772-8e79-3d69d8477de4ab\n", 3,
+                "disk0: 'partuuid:0fc63daf84834772-8e79-3d69d8477de4ab' is not a partition UUID (as blkid prints "
+                "PARTUUID: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex digits)");
+    CHECK_ERROR("[domain a]\nfirmware = f\ndisk0 = partuuid:0fc63daf-8483-4772-8e79-3d69d8477de4,volatile\n", 3,
+                "disk0: a partition cannot be ,volatile (Zazen keeps no copy of it in RAM)");
+    CHECK(parse("[domain a]\nfirmware = f\ndisk0 = partuuid:0fc63daf-8483-4772-8e79-3d69d8477de4\ndisk1 = b.img\n"));
+}
+
 static unsigned walked;
 static bool count_file(void *ctx, const struct domain_config *d, const struct config_file *f)
 {

@@ -267,6 +267,56 @@ TEST(fat_fragmented_file)
     CHECK_STR(why, "'\\frag.img' is fragmented into more than 64 pieces: copy it to a fresh file");
 }
 
+/* CRC-32 written from its definition (IEEE 802.3, reflected, bit by bit),
+ * to check fat.c's against: 0xCBF43926 for "123456789". */
+static u32 crc32_ref(const u8 *p, size_t n)
+{
+    u32 c = 0xFFFFFFFF;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static u32 get32_(const u8 *p) { return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24; }
+
+/* Gives the header at lba a header size, its own LBA and both CRCs
+ * (UEFI 2.10 5.3.2), as a GPT tool writes them. */
+static void gpt_seal(u64 lba)
+{
+    u8 *hdr = sec(lba);
+    put32(hdr + 12, 92);
+    put32(hdr + 24, (u32)lba), put32(hdr + 28, (u32)(lba >> 32));
+    u64 entries = get32_(hdr + 72);
+    put32(hdr + 88, crc32_ref(sec(entries), (size_t)get32_(hdr + 80) * get32_(hdr + 84)));
+    put32(hdr + 16, 0);
+    put32(hdr + 16, crc32_ref(hdr, 92));
+}
+
+/* A GPT header at lba with count entries of 128 bytes at entries. */
+static u8 *gpt_header(u64 lba, u64 entries, u32 count)
+{
+    u8 *hdr = sec(lba);
+    memset(hdr, 0, 512);
+    memcpy(hdr, "EFI PART", 8);
+    put32(hdr + 72, (u32)entries);
+    put32(hdr + 80, count);
+    put32(hdr + 84, 128);
+    return hdr;
+}
+
+TEST(gpt_crc32_is_the_ieee_crc)
+{
+    CHECK_EQ(gpt_crc32("123456789", 9), 0xCBF43926u);
+    CHECK_EQ(gpt_crc32("", 0), 0);
+    u8 buf[300];
+    for (unsigned i = 0; i < sizeof(buf); i++)
+        buf[i] = (u8)(i * 7 + 3);
+    CHECK_EQ(gpt_crc32(buf, sizeof(buf)), crc32_ref(buf, sizeof(buf)));
+}
+
 TEST(fat_in_mbr_and_gpt_partitions)
 {
     new_disk(80000);
@@ -286,20 +336,19 @@ TEST(fat_in_mbr_and_gpt_partitions)
     memset(mbr + 446, 0, 64);
     mbr[446 + 4] = 0xEE;
     put32(mbr + 446 + 8, 1);
-    u8 *hdr = sec(1);
-    memcpy(hdr, "EFI PART", 8);
-    put32(hdr + 72, 2);
-    put32(hdr + 80, 128);
-    put32(hdr + 84, 128);
+    u8 *hdr = gpt_header(1, 2, 128);
     u8 *e = sec(2) + 128; /* the second entry; the first is unused */
     e[0] = 0x28;          /* any non-zero type GUID */
     put32(e + 32, 2048);
     put32(e + 40, 2048 + 70000 - 1);
+    gpt_seal(1);
     CHECK_EQ(locate("\\EFI\\BOOT\\linux.img"), FAT_FOUND);
     CHECK_EQ(f.volume_lba, 2048);
     put32(hdr + 84, 100); /* an entry size the spec does not allow */
+    gpt_seal(1);
     CHECK_EQ(locate("\\EFI\\BOOT\\linux.img"), FAT_BAD);
-    CHECK_STR(why, "corrupt GPT: 128 entries of 100 bytes");
+    CHECK_STR(why, "corrupt GPT: primary header (sector 1): 128 entries of 100 bytes; "
+                   "backup header (sector 79999): no GPT signature");
 }
 
 TEST(fat_refuses_corrupt_volumes)
@@ -372,15 +421,12 @@ static void gpt_name(u8 *e, const char *name)
 TEST(gpt_partition_by_label)
 {
     new_disk(10000);
-    u8 *hdr = sec(1);
-    memcpy(hdr, "EFI PART", 8);
-    put32(hdr + 72, 2);
-    put32(hdr + 80, 8);
-    put32(hdr + 84, 128);
+    u8 *hdr = gpt_header(1, 2, 8);
     u8 *e = sec(2);
     e[0] = 0x28, put32(e + 32, 40), put32(e + 40, 1039), gpt_name(e, "zazen-esp");
     e += 128;
     e[0] = 0x28, put32(e + 32, 2048), put32(e + 40, 4095), gpt_name(e, "zazen-data");
+    gpt_seal(1);
     rd.disk_sectors = disk_sectors;
     CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
     CHECK_EQ(f.extent_count, 1);
@@ -392,9 +438,116 @@ TEST(gpt_partition_by_label)
     CHECK_EQ(gpt_find_label(&rd, "zazen", &f, why, sizeof(why)), FAT_NOT_FOUND);      /* a prefix is not the name */
     CHECK_EQ(gpt_find_label(&rd, "zazen-data2", &f, why, sizeof(why)), FAT_NOT_FOUND);
     CHECK_EQ(gpt_find_label(&rd, "ZAZEN-DATA", &f, why, sizeof(why)), FAT_NOT_FOUND); /* case kept */
+    CHECK(!f.gpt_backup);
     put32(e + 40, 20000); /* past the disk's end */
+    gpt_seal(1);
     CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_BAD);
     CHECK_STR(why, "corrupt GPT: partition 'zazen-data' at sectors 2048-20000, the disk has 10000");
     memset(hdr, 0, 8); /* no GPT */
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_NOT_FOUND);
+}
+
+/* The partition "0fc63daf-8483-4772-8e79-3d69d8477de4" as blkid prints
+ * it: the first three fields little-endian on disk. */
+static const u8 uuid_bytes[16] = {0xaf, 0x3d, 0xc6, 0x0f, 0x83, 0x84, 0x72, 0x47,
+                                  0x8e, 0x79, 0x3d, 0x69, 0xd8, 0x47, 0x7d, 0xe4};
+
+TEST(gpt_guid_text)
+{
+    u8 g[16];
+    CHECK(gpt_parse_guid("0fc63daf-8483-4772-8e79-3d69d8477de4", g));
+    CHECK(memcmp(g, uuid_bytes, 16) == 0);
+    CHECK(gpt_parse_guid("0FC63DAF-8483-4772-8E79-3D69D8477DE4", g)); /* case ignored */
+    CHECK(memcmp(g, uuid_bytes, 16) == 0);
+    CHECK(!gpt_parse_guid("0fc63daf-8483-4772-8e79-3d69d8477de", g));   /* short */
+    CHECK(!gpt_parse_guid("0fc63daf-8483-4772-8e79-3d69d8477de40", g)); /* long */
+    CHECK(!gpt_parse_guid("0fc63daf+8483-4772-8e79-3d69d8477de4", g));
+    CHECK(!gpt_parse_guid("0fc63dag-8483-4772-8e79-3d69d8477de4", g));
+    CHECK(!gpt_parse_guid("", g));
+}
+
+/* A disk with a GPT of 8 entries: "zazen-esp" and "zazen-data" (whose
+ * unique GUID is uuid_bytes); primary at 1 (entries at 2), backup at the
+ * last sector (entries in the 2 sectors before it). */
+static void two_partition_disk(void)
+{
+    new_disk(10000);
+    gpt_header(1, 2, 8);
+    u8 *e = sec(2);
+    e[0] = 0x28, put32(e + 32, 40), put32(e + 40, 1039), gpt_name(e, "zazen-esp");
+    e[16] = 0x11;
+    e += 128;
+    e[0] = 0x28, put32(e + 32, 2048), put32(e + 40, 4095), gpt_name(e, "zazen-data");
+    memcpy(e + 16, uuid_bytes, 16);
+    gpt_seal(1);
+    memcpy(sec(9997), sec(2), 1024);
+    gpt_header(9999, 9997, 8);
+    gpt_seal(9999);
+    rd.disk_sectors = disk_sectors;
+}
+
+TEST(gpt_partition_by_uuid)
+{
+    two_partition_disk();
+    CHECK_EQ(gpt_find_uuid(&rd, "0fc63daf-8483-4772-8e79-3d69d8477de4", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK_EQ(f.extents[0].lba, 2048);
+    CHECK_EQ(f.extents[0].sectors, 2048);
+    CHECK_EQ(gpt_find_uuid(&rd, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK_EQ(gpt_find_uuid(&rd, "0fc63daf-8483-4772-8e79-3d69d8477de5", &f, why, sizeof(why)), FAT_NOT_FOUND);
+    CHECK_EQ(gpt_find_uuid(&rd, "not-a-uuid", &f, why, sizeof(why)), FAT_NOT_FOUND);
+    /* an unused entry (zero type GUID) is never a match, whatever its GUID says */
+    memcpy(sec(2) + 256 + 16, uuid_bytes, 16);
+    sec(2)[128 + 16] = 0;
+    gpt_seal(1);
+    CHECK_EQ(gpt_find_uuid(&rd, "0fc63daf-8483-4772-8e79-3d69d8477de4", &f, why, sizeof(why)), FAT_NOT_FOUND);
+}
+
+TEST(gpt_checks_crcs_and_falls_back_to_the_backup)
+{
+    two_partition_disk();
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK(!f.gpt_backup);
+    /* a primary entry changed behind the CRC's back: the backup's entries are used */
+    put32(sec(2) + 128 + 32, 3000);
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK(f.gpt_backup);
+    CHECK_EQ(f.extents[0].lba, 2048);
+    /* the primary header itself damaged (one byte of its reserved field) */
+    gpt_seal(1);
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK(!f.gpt_backup);
+    CHECK_EQ(f.extents[0].lba, 3000);
+    sec(1)[20] ^= 1;
+    CHECK_EQ(gpt_find_uuid(&rd, "0fc63daf-8483-4772-8e79-3d69d8477de4", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK(f.gpt_backup);
+    CHECK_EQ(f.extents[0].lba, 2048);
+    /* the header CRC covers HeaderSize bytes: a byte past them changes nothing */
+    sec(1)[20] ^= 1;
+    sec(1)[200] ^= 1;
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK(!f.gpt_backup);
+    /* a header that is not where it says it is (a copy of the backup at sector 1) */
+    memcpy(sec(1), sec(9999), 512);
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_FOUND);
+    CHECK(f.gpt_backup);
+    /* both bad: an error naming both faults, nothing found */
+    gpt_seal(1);
+    sec(1)[20] ^= 1;
+    u32 stored = get32_(sec(9999) + 88);
+    sec(9997)[0] ^= 0xFF;
+    CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_BAD);
+    u8 copy[92];
+    memcpy(copy, sec(1), 92);
+    memset(copy + 16, 0, 4);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "corrupt GPT: primary header (sector 1): header CRC32 %08x, computed %08x; backup header (sector 9999): "
+             "entry array CRC32 %08x, computed %08x",
+             get32_(sec(1) + 16), crc32_ref(copy, 92), stored, crc32_ref(sec(9997), 1024));
+    CHECK_STR(why, want);
+    CHECK_EQ(locate("\\EFI\\BOOT\\linux.img"), FAT_NOT_FOUND); /* no protective MBR: fat_locate never looks */
+    /* neither header there at all: no GPT, not an error */
+    memset(sec(1), 0, 512);
+    memset(sec(9999), 0, 512);
     CHECK_EQ(gpt_find_label(&rd, "zazen-data", &f, why, sizeof(why)), FAT_NOT_FOUND);
 }

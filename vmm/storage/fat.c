@@ -394,11 +394,28 @@ enum fat_result fat_find_on_volume(const struct fat_reader *r, u64 volume_lba, c
  * one is reported when no other holds the file. */
 static enum fat_result merge(enum fat_result sofar, enum fat_result now) { return sofar == FAT_BAD ? FAT_BAD : now; }
 
-/* The GPT header's entry array, checked (UEFI 2.10 5.3.2). */
+/* ---- GPT (UEFI 2.10 5.3) ---- */
+
+/* CRC-32 as the GPT uses it (UEFI 2.10 5.3.2 names the ANSI X3.66 /
+ * IEEE 802.3 CRC: reflected polynomial EDB88320h, initial value and final
+ * XOR FFFFFFFFh). crc is the running value: start with 0. */
+static u32 crc32_update(u32 crc, const u8 *p, size_t n)
+{
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+    }
+    return ~crc;
+}
+
+u32 gpt_crc32(const void *p, size_t n) { return crc32_update(0, p, n); }
+
 /* Entry i of the entry array at lba. Entries divide a sector
- * (gpt_entries checked the size), so none straddles two: `sector` keeps the
- * one read last and is read again where entry i starts a new one. NULL,
- * and why, if that sector is past the disk's end. */
+ * (gpt_header_check checked the size), so none straddles two: `sector`
+ * keeps the one read last and is read again where entry i starts a new
+ * one. NULL, and why, if that sector is past the disk's end. */
 static const u8 *gpt_entry(const struct fat_reader *r, u64 lba, u32 i, u32 size, u8 *sector, char *why,
                            size_t why_size)
 {
@@ -411,35 +428,107 @@ static const u8 *gpt_entry(const struct fat_reader *r, u64 lba, u32 i, u32 size,
     return sector + off % FAT_SECTOR;
 }
 
-static enum fat_result gpt_entries(const struct fat_reader *r, u64 *lba, u32 *count, u32 *size, char *why,
-                                   size_t why_size)
+struct gpt {
+    u64 entries_lba;
+    u32 count, size;
+    bool backup; /* the primary header was bad: these come from the backup */
+};
+
+/* Whether the header at lba is valid, as firmware checks it (UEFI 2.10
+ * 5.3.2): the signature; HeaderCRC32 over HeaderSize bytes with the CRC
+ * field taken as zero; MyLBA is lba; entries of a size the spec allows;
+ * PartitionEntryArrayCRC32 over count * size bytes of the array. Else
+ * false and what is wrong in why. */
+static bool gpt_header_check(const struct fat_reader *r, u64 lba, struct gpt *g, char *why, size_t why_size)
 {
     u8 hdr[FAT_SECTOR];
-    if (!read_sectors(r, 1, 1, hdr) || memcmp(hdr, "EFI PART", 8) != 0)
-        return FAT_NOT_FOUND;
-    *lba = get64(hdr + 72);
-    *count = get32(hdr + 80);
-    *size = get32(hdr + 84);
-    if (*size < 128 || *size > FAT_SECTOR || FAT_SECTOR % *size || *count > 1024) {
-        snprintf(why, why_size, "corrupt GPT: %u entries of %u bytes", *count, *size);
-        return FAT_BAD;
+    if (!read_sectors(r, lba, 1, hdr)) {
+        snprintf(why, why_size, "cannot be read");
+        return false;
     }
-    return FAT_FOUND;
+    if (memcmp(hdr, "EFI PART", 8) != 0) {
+        snprintf(why, why_size, "no GPT signature");
+        return false;
+    }
+    u32 hsize = get32(hdr + 12), want = get32(hdr + 16);
+    if (hsize < 92 || hsize > FAT_SECTOR) {
+        snprintf(why, why_size, "header size %u", hsize);
+        return false;
+    }
+    memset(hdr + 16, 0, 4);
+    u32 got = gpt_crc32(hdr, hsize);
+    if (got != want) {
+        snprintf(why, why_size, "header CRC32 %08x, computed %08x", want, got);
+        return false;
+    }
+    if (get64(hdr + 24) != lba) {
+        snprintf(why, why_size, "it says it is at sector %llu", (unsigned long long)get64(hdr + 24));
+        return false;
+    }
+    g->entries_lba = get64(hdr + 72);
+    g->count = get32(hdr + 80);
+    g->size = get32(hdr + 84);
+    if (g->size < 128 || g->size > FAT_SECTOR || FAT_SECTOR % g->size || g->count > 1024) {
+        snprintf(why, why_size, "%u entries of %u bytes", g->count, g->size);
+        return false;
+    }
+    u64 bytes = (u64)g->count * g->size, sectors = (bytes + FAT_SECTOR - 1) / FAT_SECTOR;
+    u32 crc = 0;
+    u8 sector[FAT_SECTOR];
+    for (u64 s = 0; s < sectors; s++) {
+        if (!read_sectors(r, g->entries_lba + s, 1, sector)) {
+            snprintf(why, why_size, "its entries at sector %llu are past the disk's end",
+                     (unsigned long long)g->entries_lba);
+            return false;
+        }
+        crc = crc32_update(crc, sector, (size_t)MIN((u64)FAT_SECTOR, bytes - s * FAT_SECTOR));
+    }
+    want = get32(hdr + 88);
+    if (crc != want) {
+        snprintf(why, why_size, "entry array CRC32 %08x, computed %08x", want, crc);
+        return false;
+    }
+    return true;
+}
+
+/* The GPT to use: the primary header at sector 1, else the backup at the
+ * disk's last sector, as firmware does (UEFI 2.10 5.3.2: "If the primary
+ * GPT is invalid, the backup GPT is used instead"). FAT_NOT_FOUND if
+ * neither has the signature; FAT_BAD, with both reasons, if neither is
+ * valid. */
+static enum fat_result gpt_open(const struct fat_reader *r, struct gpt *g, char *why, size_t why_size)
+{
+    char primary[96], backup[96];
+    g->backup = false;
+    if (gpt_header_check(r, 1, g, primary, sizeof(primary)))
+        return FAT_FOUND;
+    u64 last = r->disk_sectors - 1;
+    if (last > 1 && gpt_header_check(r, last, g, backup, sizeof(backup))) {
+        g->backup = true;
+        return FAT_FOUND;
+    }
+    if (last <= 1)
+        snprintf(backup, sizeof(backup), "no room for one");
+    bool none = strcmp(primary, "no GPT signature") == 0 && strcmp(backup, "no GPT signature") == 0;
+    if (none)
+        return FAT_NOT_FOUND;
+    snprintf(why, why_size, "corrupt GPT: primary header (sector 1): %s; backup header (sector %llu): %s", primary,
+             (unsigned long long)last, backup);
+    return FAT_BAD;
 }
 
 static enum fat_result try_gpt(const struct fat_reader *r, const char *path, struct fat_file *out, char *why,
                                size_t why_size)
 {
-    u64 entries_lba;
-    u32 count, size;
-    enum fat_result hdr = gpt_entries(r, &entries_lba, &count, &size, why, why_size);
+    struct gpt g;
+    enum fat_result hdr = gpt_open(r, &g, why, why_size);
     if (hdr != FAT_FOUND)
         return hdr;
     enum fat_result res = FAT_NOT_FOUND;
     char first_bad[160] = "";
     u8 sector[FAT_SECTOR];
-    for (u32 i = 0; i < count; i++) {
-        const u8 *e = gpt_entry(r, entries_lba, i, size, sector, why, why_size);
+    for (u32 i = 0; i < g.count; i++) {
+        const u8 *e = gpt_entry(r, g.entries_lba, i, g.size, sector, why, why_size);
         if (!e)
             return FAT_BAD;
         static const u8 zero[16];
@@ -467,27 +556,37 @@ static bool gpt_name_is(const u8 *name, const char *label, size_t len)
     return len == 36 || get16(name + 2 * len) == 0;
 }
 
-enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, struct fat_file *out, char *why,
-                               size_t why_size)
+/* What a partition is looked for by: its name, or its unique GUID. */
+struct gpt_want {
+    const char *label; /* NULL: by guid */
+    const u8 *guid;
+};
+
+static bool gpt_entry_is(const u8 *e, const struct gpt_want *w)
 {
-    u64 lba;
-    u32 count, size;
-    enum fat_result res = gpt_entries(r, &lba, &count, &size, why, why_size);
+    if (w->label)
+        return gpt_name_is(e + 56, w->label, strlen(w->label));
+    return memcmp(e + 16, w->guid, 16) == 0; /* UniquePartitionGUID (UEFI 2.10 table 5-7) */
+}
+
+static enum fat_result gpt_find(const struct fat_reader *r, const struct gpt_want *w, const char *what,
+                                struct fat_file *out, char *why, size_t why_size)
+{
+    struct gpt g;
+    enum fat_result res = gpt_open(r, &g, why, why_size);
     if (res != FAT_FOUND)
         return res;
-    size_t len = strlen(label);
-    if (len == 0 || len > 36)
-        return FAT_NOT_FOUND;
     u8 sector[FAT_SECTOR];
-    for (u32 i = 0; i < count; i++) {
-        const u8 *e = gpt_entry(r, lba, i, size, sector, why, why_size);
+    static const u8 zero[16];
+    for (u32 i = 0; i < g.count; i++) {
+        const u8 *e = gpt_entry(r, g.entries_lba, i, g.size, sector, why, why_size);
         if (!e)
             return FAT_BAD;
-        if (!gpt_name_is(e + 56, label, len))
+        if (memcmp(e, zero, 16) == 0 || !gpt_entry_is(e, w)) /* a zero type GUID: an unused entry */
             continue;
         u64 first = get64(e + 32), last = get64(e + 40);
         if (first == 0 || last < first || last >= r->disk_sectors) {
-            snprintf(why, why_size, "corrupt GPT: partition '%s' at sectors %llu-%llu, the disk has %llu", label,
+            snprintf(why, why_size, "corrupt GPT: partition '%s' at sectors %llu-%llu, the disk has %llu", what,
                      (unsigned long long)first, (unsigned long long)last, (unsigned long long)r->disk_sectors);
             return FAT_BAD;
         }
@@ -495,9 +594,56 @@ enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, st
         out->size = (last - first + 1) * FAT_SECTOR;
         out->extent_count = 1;
         out->extents[0] = (struct fat_extent){first, last - first + 1};
+        out->gpt_backup = g.backup;
         return FAT_FOUND;
     }
     return FAT_NOT_FOUND;
+}
+
+enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, struct fat_file *out, char *why,
+                               size_t why_size)
+{
+    size_t len = strlen(label);
+    if (len == 0 || len > 36)
+        return FAT_NOT_FOUND;
+    struct gpt_want w = {label, NULL};
+    return gpt_find(r, &w, label, out, why, why_size);
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool gpt_parse_guid(const char *text, u8 guid[16])
+{
+    /* The text's bytes in order are Data1 (4, little-endian on disk),
+     * Data2 (2, LE), Data3 (2, LE), then Data4's 8 bytes as they are
+     * (UEFI 2.10 appendix A, "GUID and time formats"). */
+    static const u8 at[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    unsigned n = 0;
+    for (unsigned i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i] != '-')
+                return false;
+            continue;
+        }
+        int hi = hex_digit(text[i]), lo = hi < 0 ? -1 : hex_digit(text[++i]);
+        if (hi < 0 || lo < 0)
+            return false;
+        guid[at[n++]] = (u8)(hi << 4 | lo);
+    }
+    return text[36] == 0;
+}
+
+enum fat_result gpt_find_uuid(const struct fat_reader *r, const char *uuid, struct fat_file *out, char *why,
+                              size_t why_size)
+{
+    u8 guid[16];
+    if (!gpt_parse_guid(uuid, guid))
+        return FAT_NOT_FOUND;
+    struct gpt_want w = {NULL, guid};
+    return gpt_find(r, &w, uuid, out, why, why_size);
 }
 
 enum fat_result fat_locate(const struct fat_reader *r, const char *path, struct fat_file *out, char *why,

@@ -31,6 +31,7 @@ struct fat_file {
     u64 volume_lba;
     u32 extent_count;
     struct fat_extent extents[FAT_MAX_EXTENTS];
+    bool gpt_backup; /* a GPT partition found through the backup header (the primary is corrupt) */
 };
 
 enum fat_result {
@@ -54,6 +55,21 @@ enum fat_result fat_find_on_volume(const struct fat_reader *r, u64 volume_lba, c
  * FAT_FOUND with its sectors as one extent in out (size: its bytes). */
 enum fat_result gpt_find_label(const struct fat_reader *r, const char *label, struct fat_file *out, char *why,
                                size_t why_size);
+
+/* The same by the partition's unique GUID (UniquePartitionGUID), given
+ * as Linux's PARTUUID= prints it ("0fc63daf-8483-4772-8e79-3d69d8477de4",
+ * either case). A GPT is used when its header and entry array pass their
+ * CRC32 checks: the primary header's, else the backup's at the disk's
+ * last sector; neither valid is FAT_BAD naming both faults. */
+enum fat_result gpt_find_uuid(const struct fat_reader *r, const char *uuid, struct fat_file *out, char *why,
+                              size_t why_size);
+
+/* The 36-character GUID text as the 16 bytes a GPT stores; false if it
+ * is not one. */
+bool gpt_parse_guid(const char *text, u8 guid[16]);
+
+/* CRC-32 of n bytes as the GPT header and entry array carry it. */
+u32 gpt_crc32(const void *p, size_t n);
 
 /* The disk sector of the file's sector n and how many follow it in the
  * same extent; false past the file's end. */

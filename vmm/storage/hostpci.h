@@ -19,9 +19,10 @@ static inline void hostpci_write32(unsigned bus, unsigned dev, unsigned fn, unsi
     outl(0xCFC, v);
 }
 
-/* Calls fn for every function whose class code (base, sub, interface)
- * is class24; returns the sum of what fn returned. */
-static inline unsigned hostpci_for_class(u32 class24, unsigned (*fn)(unsigned bus, unsigned dev, unsigned f))
+/* Calls fn for every function whose class code (base, sub, interface),
+ * masked by mask, is class24; returns the sum of what fn returned. */
+static inline unsigned hostpci_for_class_masked(u32 class24, u32 mask,
+                                                unsigned (*fn)(unsigned bus, unsigned dev, unsigned f))
 {
     unsigned found = 0;
     for (unsigned bus = 0; bus < 256; bus++)
@@ -32,11 +33,17 @@ static inline unsigned hostpci_for_class(u32 class24, unsigned (*fn)(unsigned bu
             for (unsigned f = 0; f < (multi ? 8u : 1u); f++) {
                 if ((hostpci_read32(bus, dev, f, 0) & 0xFFFF) == 0xFFFF)
                     continue;
-                if ((hostpci_read32(bus, dev, f, 0x08) >> 8) == class24)
+                if (((hostpci_read32(bus, dev, f, 0x08) >> 8) & mask) == class24)
                     found += fn(bus, dev, f);
             }
         }
     return found;
+}
+
+/* The same for one exact class code. */
+static inline unsigned hostpci_for_class(u32 class24, unsigned (*fn)(unsigned bus, unsigned dev, unsigned f))
+{
+    return hostpci_for_class_masked(class24, 0xFFFFFF, fn);
 }
 
 /* A memory BAR's address (64-bit BARs take the next one too); 0 if it is

@@ -1,6 +1,7 @@
 /* Guest disks in place on the boot disk (storage.h). */
 #include "storage.h"
 #include "ahci.h"
+#include "ata.h"
 #include "nvme.h"
 #include "hostpci.h"
 #include "block.h"
@@ -110,30 +111,40 @@ static bool add_store(const struct bootinfo *bi, const struct config_file *f, st
     return true;
 }
 
-/* partlabel:NAME: the GPT partition of that name, on the first disk that
- * has one. */
+/* partlabel:NAME or partuuid:UUID: that GPT partition, on the first disk
+ * that has it. A disk whose GPT is corrupt (both headers) stops the
+ * search with an error naming it. */
 static bool open_partition(const struct bootinfo *bi, const struct config_file *f)
 {
-    const char *label = f->name + strlen(CONFIG_PARTLABEL);
+    bool by_uuid = strncmp(f->name, CONFIG_PARTUUID, strlen(CONFIG_PARTUUID)) == 0;
+    const char *want = f->name + strlen(by_uuid ? CONFIG_PARTUUID : CONFIG_PARTLABEL);
     char why[200] = "";
     for (unsigned i = 0; i < block_device_count(); i++) {
         struct block_device *dev = block_device_get(i);
         struct fat_reader r = {dev_reader, dev, dev->sectors};
         struct fat_file ff;
-        enum fat_result res = gpt_find_label(&r, label, &ff, why, sizeof(why));
-        if (res == FAT_BAD)
-            return fail(bi, f, why);
+        enum fat_result res = by_uuid ? gpt_find_uuid(&r, want, &ff, why, sizeof(why))
+                                      : gpt_find_label(&r, want, &ff, why, sizeof(why));
+        if (res == FAT_BAD) {
+            char on_dev[sizeof(why) + sizeof(dev->name) + 8];
+            snprintf(on_dev, sizeof(on_dev), "%s: %s", dev->name, why);
+            return fail(bi, f, on_dev);
+        }
         if (res != FAT_FOUND)
             continue;
         if (!check_overlap(bi, f, dev, &ff) || !add_store(bi, f, dev, &ff))
             return false;
-        kprintf("zazen: storage: %s '%s' is partition '%s' of %s, sectors %llu-%llu%s\n", f->key, f->name, label,
-                dev->name, (unsigned long long)ff.extents[0].lba,
+        kprintf("zazen: storage: %s '%s' is partition %s%s%s of %s, sectors %llu-%llu%s\n", f->key, f->name,
+                by_uuid ? "" : "'", want, by_uuid ? "" : "'", dev->name, (unsigned long long)ff.extents[0].lba,
                 (unsigned long long)(ff.extents[0].lba + ff.extents[0].sectors - 1), f->read_only ? ", read-only" : "");
+        if (ff.gpt_backup)
+            kprintf("zazen: storage: %s: the GPT's primary header or entries are corrupt: its backup at sector %llu "
+                    "was used (repair it with a GPT tool, e.g. gdisk's recovery menu)\n",
+                    dev->name, (unsigned long long)(dev->sectors - 1));
         return true;
     }
-    snprintf(why, sizeof(why), "no GPT partition named '%s' on the %u disk%s the host drivers found", label,
-             block_device_count(), block_device_count() == 1 ? "" : "s");
+    snprintf(why, sizeof(why), "no GPT partition %s '%s' on the %u disk%s the host drivers found",
+             by_uuid ? "with PARTUUID" : "named", want, block_device_count(), block_device_count() == 1 ? "" : "s");
     return fail(bi, f, why);
 }
 
@@ -227,6 +238,7 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
     if (booted_from_volume(bi) || partitions) {
         ahci_probe();
         nvme_probe();
+        ata_probe();
     }
     u8 *buf = page_alloc(VERIFY_BYTES);
     if (!buf)
