@@ -36,7 +36,7 @@ TESTDISK := $(BUILD)/guests/testdisk.img
 # CDs in floppy and hard-disk emulation (tools/mkeltorito.sh, xorriso).
 ELTORITO_CDS := $(BUILD)/guests/bioscalls-floppy.iso $(BUILD)/guests/bioscalls-harddisk.iso
 
-.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-quick iso linux-disk linux-iso firmware clean
+.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-pv bench-quick iso linux-disk linux-iso firmware clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -271,12 +271,19 @@ test-thirdparty: all $(ELTORITO_CDS) $(THIRDPARTY_IMAGES) $(BUILD)/linux/linux.i
 # instructions (Bochs) and wall time (QEMU), footprint: a markdown table,
 # CSV and a PNG chart in build/bench/ (tests/bench/bench.py). bench-quick:
 # exit paths and footprint only.
-bench: all $(BUILD)/bench/bench.img $(BUILD)/linux/linux-boot.img
+bench: all $(BUILD)/bench/bench.img $(BUILD)/linux/linux-boot.img $(BUILD)/linux/linux.img
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
 	@tools/need.sh bench
 	python3 tests/bench/bench.py
+
+# Only full against paravirtual (issue 16; docs/paravirt.md): the same
+# kernel and initramfs as hvm and pvh, on QEMU and Bochs.
+bench-pv: all $(BUILD)/linux/linux-boot.img $(BUILD)/linux/linux.img
+	@tools/need.sh qemu
+	@tools/need.sh bochs
+	python3 tests/bench/bench.py --pv all
 
 bench-quick: all $(BUILD)/bench/bench.img
 	@tools/need.sh grub
