@@ -37,7 +37,7 @@ TESTDISK := $(BUILD)/guests/testdisk.img
 ELTORITO_CDS := $(BUILD)/guests/bioscalls-floppy.iso $(BUILD)/guests/bioscalls-harddisk.iso
 
 comma := ,
-.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-quick bench-kvm iso linux-disk linux-iso firmware clean
+.PHONY: all deps run test test-thirdparty thirdparty unit bench bench-pv bench-quick bench-kvm iso linux-disk linux-iso firmware clean
 all: $(BUILD)/zazen.efi $(BUILD)/zazen.elf $(GUESTS) $(TESTDISK)
 
 deps:
@@ -280,7 +280,7 @@ test-thirdparty: all $(ELTORITO_CDS) $(THIRDPARTY_IMAGES) $(BUILD)/linux/linux.i
 # instructions (Bochs) and wall time (QEMU), footprint: a markdown table,
 # CSV and a PNG chart in build/bench/ (tests/bench/bench.py). bench-quick:
 # exit paths and footprint only.
-bench: all $(BUILD)/bench/bench.img $(BUILD)/bench/kvm-bench $(BUILD)/linux/linux-boot.img
+bench: all $(BUILD)/bench/bench.img $(BUILD)/bench/kvm-bench $(BUILD)/linux/linux-boot.img $(BUILD)/linux/linux.img
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
@@ -295,6 +295,13 @@ bench-kvm: all $(BUILD)/bench/bench.img $(BUILD)/bench/kvm-bench $(BUILD)/linux/
 	@tools/need.sh bochs
 	@tools/need.sh bench
 	python3 tests/bench/bench.py --kvm --kvm-backends $(or $(KVM_BACKENDS),VT-x$(comma)AMD-V)
+
+# Only full against paravirtual (issue 16; docs/paravirt.md): the same
+# kernel and initramfs as hvm and pvh, on QEMU and Bochs.
+bench-pv: all $(BUILD)/linux/linux-boot.img $(BUILD)/linux/linux.img
+	@tools/need.sh qemu
+	@tools/need.sh bochs
+	python3 tests/bench/bench.py --pv all
 
 bench-quick: all $(BUILD)/bench/bench.img
 	@tools/need.sh grub

@@ -205,6 +205,19 @@ static bool fail(char *why, size_t size, const char *chip)
     return false;
 }
 
+/* One local APIC per vCPU: alone, on the bus as before; with several,
+ * on the APIC bus (IPIs between them) behind one MMIO page that answers
+ * for the vCPU touching it. An hvm PC and the PVH container (Linux
+ * brings a PVH domain's APs up with INIT and start-up IPIs) alike. */
+static bool attach_lapics(struct pc *pc, struct dm_env *env)
+{
+    if (pc->cpus == 1)
+        return lapic_init(&pc->lapic[0], env, 0, true, lapic_eoi_to_ioapic, pc);
+    for (unsigned i = 0; i < pc->cpus; i++)
+        lapic_init_on_bus(&pc->lapic[i], env, (u8)i, i == 0, lapic_eoi_to_ioapic, pc, &pc->apic_bus, i);
+    return bus_claim_mmio(&pc->bus, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, apic_page_read, apic_page_write, pc, "lapic");
+}
+
 bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config *cfg, char *why, size_t why_size)
 {
     memset(pc, 0, sizeof(*pc));
@@ -236,16 +249,8 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
         return fail(why, why_size, "ACPI PM block");
     if (!sysctl_init(&pc->sysctl, env, cfg->reset, cfg->post, cfg->ctx))
         return fail(why, why_size, "ports 92h and 80h");
-    if (pc->cpus == 1) {
-        if (!lapic_init(&pc->lapic[0], env, 0, true, lapic_eoi_to_ioapic, pc))
-            return fail(why, why_size, "local APIC");
-    } else {
-        for (unsigned i = 0; i < pc->cpus; i++)
-            lapic_init_on_bus(&pc->lapic[i], env, (u8)i, i == 0, lapic_eoi_to_ioapic, pc, &pc->apic_bus, i);
-        if (!bus_claim_mmio(&pc->bus, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, apic_page_read, apic_page_write, pc,
-                            "lapic"))
-            return fail(why, why_size, "local APICs' page");
-    }
+    if (!attach_lapics(pc, env))
+        return fail(why, why_size, "local APICs");
     if (!fw_cfg_init(&pc->fw_cfg, env))
         return fail(why, why_size, "fw_cfg device");
     struct ide_disk *disks[4];
@@ -260,7 +265,7 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
     }
     if (cfg->kind == PC_PVH) { /* the bus again, with the chips a PVH domain reaches */
         bus_init(&pc->bus);
-        if (!lapic_init(&pc->lapic[0], env, 0, true, lapic_eoi_to_ioapic, pc) || !pit_init(&pc->pit, env) ||
+        if (!attach_lapics(pc, env) || !pit_init(&pc->pit, env) ||
             !acpi_pm_init(&pc->pm, env, PC_ACPI_PM_BASE, PC_SCI_GSI, cfg->poweroff, cfg->reset, cfg->ctx))
             return fail(why, why_size, "PVH container");
     }

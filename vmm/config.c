@@ -453,8 +453,6 @@ static bool finish_pvh(struct parser *ps, const struct domain_config *d)
     if (d->memory < 128 * MiB)
         return fail_at(ps, d->line, "domain '%s' is type = pvh: a Linux PVH kernel needs at least 128M of memory",
                        d->name);
-    if (d->vcpus > 1) /* vmm/xen/xen.h XEN_MAX_VCPUS: per-vCPU event state for one */
-        return fail_at(ps, d->line, "domain '%s' is type = pvh, which runs one vCPU for now", d->name);
     return finish_kernel_boot(ps, d);
 }
 

@@ -121,6 +121,8 @@ static bool pvh_boot(struct domain *d, bool first, char *why, size_t why_size)
     return true;
 }
 
+_Static_assert(XEN_MAX_VCPUS >= DOMAIN_MAX_VCPUS, "Xen per-vCPU state for every vCPU a domain may have");
+
 /* vCPU 0 enters the kernel; the others wait for INIT/SIPI from its LAPIC. */
 static void pvh_start_vcpus(struct domain *d)
 {

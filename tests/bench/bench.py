@@ -22,15 +22,21 @@ build/bench/.
    time of an idle guest's 18.2 Hz tick to its guest running, beside a
    CPU-bound guest), and the Linux boot beside two CPU-bound guests:
    switches, what they cost, and how much longer Linux takes.
-
-6. KVM beside Zazen (Bochs, both backends): Debian's kernel as a KVM
+6. Full against paravirtual (issue 16): the same Debian kernel and
+   initramfs as hvm (Zazen BIOS + SYSLINUX + IDE, and the BIOS's direct
+   kernel boot + IDE) and as pvh (xen-blkfront): time to userspace (QEMU
+   wall, median; Bochs ticks), exits by reason, O_DIRECT dd throughput
+   inside the guest, and the exits of one 4 KiB read (the difference of
+   two runs of 64 and 1088 reads).
+7. KVM beside Zazen (Bochs, both backends): Debian's kernel as a KVM
    host runs the same bench guest under our KVM-API runner
    (tools/bench/kvm-bench.c), with the default mitigations and with
    mitigations=off; KVM's figure is its round trip less the same bare one.
 
-Usage: tests/bench/bench.py [--quick] (--quick: exit paths and footprint
-only, no Linux boots; --kvm: the exit paths and the KVM column only,
---kvm-backends VT-x,AMD-V and --kvm-mitigations default,off to narrow it).
+Usage: tests/bench/bench.py [--quick] [--pv qemu|bochs|all] (--quick: exit
+paths and footprint only, no Linux boots; --pv: only part 6; --kvm: the
+exit paths and the KVM column only, --kvm-backends VT-x,AMD-V and
+--kvm-mitigations default,off to narrow it).
 """
 import argparse
 import csv
@@ -451,6 +457,155 @@ def linux_tables(lb, lq):
     return rows
 
 
+# ---- Full against paravirtual (issue 16): the same kernel and initramfs ----
+
+LINUX_DIR = os.path.join(qemu.BUILD, "linux")
+PV_KLINE = "console=%s loglevel=6 %s"  # loglevel as tools/mklinuxdisk.sh's SYSLINUX lines
+PV_WAYS = [
+    ("hvm-disk", "hvm: Zazen BIOS, SYSLINUX from the IDE disk"),
+    ("hvm-kernel", "hvm: Zazen BIOS, direct kernel boot, IDE disk"),
+    ("pvh", "pvh: PVH entry, xen-blkfront"),
+]
+READS = (64, 1088)  # two counts of 4 KiB reads: the difference is 1024 reads
+BENCH_LINE = re.compile(r"ZAZEN-LINUX: bench (seq 1M|seq 4k): (\d+) bytes in (\d+) cs")
+RAND_LINE = re.compile(r"ZAZEN-LINUX: bench rand 4k: (\d+) reads in (\d+) cs, the same loop on /dev/zero (\d+) cs")
+TICKS = re.compile(r"zazen: domain linux \(id 1\) core ticks per exit: ([^;]*);")
+
+
+def pv_setup(way, args):
+    """(config, files) for one way of running the same kernel and initramfs;
+    args: the initramfs's (tools/linux-init: zazen.stop, zazen.bench)."""
+    k, i, disk = (os.path.join(LINUX_DIR, n) for n in ("vmlinuz", "initrd.gz", "linux.img"))
+    if way == "hvm-disk":  # its SYSLINUX line says zazen.stop=userspace
+        return LINUX_CFG, [LINUX_IMG]
+    if way == "hvm-kernel":
+        return ("[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\ncmdline = %s\n"
+                "disk0 = linux.img\n" % (PV_KLINE % ("ttyS0,115200", args)), [k, i, disk])
+    return ("[domain linux]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\ncmdline = %s\n"
+            "disk0 = linux.img\n" % (PV_KLINE % ("hvc0", args)), [k, i, disk])
+
+
+def core_ticks(text):
+    m = TICKS.search(text)
+    if not m:
+        return {}
+    pairs = m.group(1).split()
+    return dict(zip(pairs[0::2], (int(n) for n in pairs[1::2])))
+
+
+def pv_run_qemu(way, args, timeout=600):
+    cfg, files = pv_setup(way, args)
+    text, _ = qemu.run(cfg, files, timeout=timeout, memory="768M")
+    if "ZAZEN-LINUX: FAILED" in text or "domain linux (id 1) ended: powered off" not in text:
+        raise SystemExit("bench: %s (%s) did not run to a clean power-off:\n%s" % (way, args, text[-3000:]))
+    return text, dict(qemu.last_timeline)
+
+
+def per_read(small, large):
+    """Exits per 4 KiB read by reason, and core ticks per read: the
+    difference between two runs that differ only in the number of reads."""
+    (c1, _), (c2, _) = exit_counts(small[0]), exit_counts(large[0])
+    ticks = core_ticks(large[0])
+    n = READS[1] - READS[0]
+    exits = {r: (c2.get(r, 0) - c1.get(r, 0)) / n for r in set(c1) | set(c2)}
+    exits = {r: e for r, e in exits.items() if e >= 0.05}
+    cost = sum(e * ticks.get(r, 0) for r, e in exits.items())
+    return exits, cost
+
+
+def fv_pv_qemu(runs=QEMU_RUNS):
+    """QEMU TCG: wall time to userspace (median of runs), throughput, and
+    the exits of one 4 KiB read, for each way."""
+    res = {w: {"boot": [], "counts": None} for w, _ in PV_WAYS}
+    for r in range(runs):
+        for way, _ in PV_WAYS:
+            log("FV vs PV on QEMU TCG: %s to userspace, run %d of %d" % (way, r + 1, runs))
+            text, t = pv_run_qemu(way, "zazen.stop=userspace")
+            res[way]["boot"].append(t["ZAZEN-LINUX: userspace"] - t["zazen: Zazen 0.1 hypervisor"])
+            res[way]["counts"] = exit_counts(text)
+    for way in ("hvm-kernel", "pvh"):
+        log("FV vs PV on QEMU TCG: %s, O_DIRECT dd" % way)
+        text, _ = pv_run_qemu(way, "zazen.bench=disk")
+        res[way]["disk"] = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in BENCH_LINE.finditer(text)}
+        m = RAND_LINE.search(text)
+        res[way]["rand"] = tuple(int(g) for g in m.groups()) if m else None
+        runs_n = []
+        for n in READS:
+            log("FV vs PV on QEMU TCG: %s, %d reads of 4 KiB" % (way, n))
+            runs_n.append(pv_run_qemu(way, "zazen.bench=reads:%d" % n))
+        res[way]["read"] = per_read(*runs_n)
+    return res
+
+
+def fv_pv_bochs():
+    """Bochs VT-x (sync=none, a tick an instruction): power-on to power-off
+    at userspace for each way, the exits, and the instructions of one
+    4 KiB read through IDE and through blkfront."""
+    model = BACKENDS[0][1]
+    res = {}
+    for way, _ in PV_WAYS:
+        log("FV vs PV on Bochs %s: %s to userspace (minutes)" % (model, way))
+        cfg, files = pv_setup(way, "zazen.stop=userspace")
+        text, status = bochs.run(cfg, files, model, timeout=4000, megs=768)
+        if "ZAZEN-LINUX: userspace" not in text or status != 0:
+            raise SystemExit("bench: %s on Bochs did not reach userspace and power off:\n%s" % (way, text[-3000:]))
+        res[way] = {"ticks": bochs.last_power_off_ticks, "counts": exit_counts(text)}
+    return res
+
+
+def fv_pv_tables(q, b):
+    rows = ["## Full against paravirtual: the same kernel and initramfs (Debian 6.1) three ways", ""]
+    names = dict(PV_WAYS)
+    if q:
+        base = statistics.median(q["hvm-disk"]["boot"])
+        rows += ["| QEMU TCG (AMD-V) | %s |" % " | ".join(names[w] for w, _ in PV_WAYS), "|---|---|---|---|",
+                 "| wall seconds, Zazen banner to userspace (median of %d) | %s |" % (
+                     len(q["pvh"]["boot"]), " | ".join("%.1f" % statistics.median(q[w]["boot"]) for w, _ in PV_WAYS)),
+                 "| against the BIOS+IDE boot (goal for pvh: <= 0.5) | %s |" % " | ".join(
+                     "%.2f" % (statistics.median(q[w]["boot"]) / base) for w, _ in PV_WAYS),
+                 "| exits to userspace | %s |" % " | ".join(str(q[w]["counts"][1]) for w, _ in PV_WAYS)]
+        for label, key in (("sequential O_DIRECT reads, 1 MiB blocks, MB/s", "seq 1M"),
+                           ("sequential O_DIRECT reads, 4 KiB blocks, MB/s", "seq 4k")):
+            cells = ["-"]
+            for w in ("hvm-kernel", "pvh"):
+                d = q[w].get("disk", {}).get(key)
+                cells.append("%.1f" % (d[0] / 1e6 / (d[1] / 100.0)) if d and d[1] else "n/a")
+            rows.append("| %s | %s |" % (label, " | ".join(cells)))
+        cells = ["-"]
+        for w in ("hvm-kernel", "pvh"):
+            r = q[w].get("rand")
+            cells.append("%.2f ms" % ((r[1] - r[2]) * 10.0 / r[0]) if r else "n/a")
+        rows.append("| random 4 KiB O_DIRECT read (one dd each, less the same loop on /dev/zero) | %s |" % " | ".join(cells))
+        cells = ["-"]
+        for w in ("hvm-kernel", "pvh"):
+            exits, cost = q[w]["read"]
+            cells.append("%.1f exits (%s), %d core TSC ticks" % (sum(exits.values()), ", ".join(
+                "%s %.1f" % kv for kv in sorted(exits.items(), key=lambda kv: -kv[1])), cost))
+        rows.append("| one 4 KiB O_DIRECT read: exits and their core time (TSC ticks) | %s |" % " | ".join(cells))
+        ide, pv = q["hvm-kernel"].get("disk", {}).get("seq 1M"), q["pvh"].get("disk", {}).get("seq 1M")
+        if ide and pv and ide[1] and pv[1]:
+            rows.append("| blkfront against IDE DMA, 1 MiB blocks (goal: >= 3) | | | %.2f |" % (
+                (pv[0] / pv[1]) / (ide[0] / ide[1])))
+        rows.append("")
+        for w, _ in PV_WAYS:
+            c, total = q[w]["counts"]
+            rows.append("Exits to userspace, %s (%d): %s" % (w, total, ", ".join("%s %d" % kv for kv in c.items())))
+        rows.append("")
+    if b:
+        base = b["hvm-disk"]["ticks"]
+        rows += ["| Bochs VT-x (`sync=none`) | %s |" % " | ".join(names[w] for w, _ in PV_WAYS), "|---|---|---|---|",
+                 "| emulated ticks, power-on to power-off at userspace | %s |" % " | ".join(
+                     str(b[w]["ticks"]) for w, _ in PV_WAYS),
+                 "| against the BIOS+IDE boot (goal for pvh: <= 0.5) | %s |" % " | ".join(
+                     "%.2f" % (b[w]["ticks"] / base) for w, _ in PV_WAYS),
+                 "| exits | %s |" % " | ".join(str(b[w]["counts"][1]) for w, _ in PV_WAYS), ""]
+        for w, _ in PV_WAYS:
+            c, total = b[w]["counts"]
+            rows.append("Exits to userspace on Bochs, %s (%d): %s" % (w, total, ", ".join("%s %d" % kv for kv in c.items())))
+        rows.append("")
+    return rows
+
+
 SPIN_DOMAIN = "[domain %s]\nmemory = 4M\nfirmware = spin.bin\n%s\n"
 CPU_LINE = re.compile(r"zazen: CPU (\d+): (\d+) vCPU switches, (\d+) ticks each; idle (\d+\.\d+) s")
 WAKE = re.compile(r"zazen: domain idle .*; (\d+) timer wake-ups, latency (\d+) us on average, (\d+) us at most")
@@ -530,10 +685,23 @@ def main():
                     help="which backends get the KVM column (comma-separated; default both)")
     ap.add_argument("--kvm-mitigations", default="default,off",
                     help="which KVM host settings: default and/or off (mitigations=off)")
+    ap.add_argument("--pv", choices=("qemu", "bochs", "all"),
+                    help="only full against paravirtual (issue 16): on QEMU, Bochs or both")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if args.sched:
         print("\n".join(scheduler_bench()))
+        return
+    if args.pv:
+        q = fv_pv_qemu() if args.pv in ("qemu", "all") else None
+        b = fv_pv_bochs() if args.pv in ("bochs", "all") else None
+        import json
+        with open(os.path.join(OUT, "fv-pv-%s.json" % args.pv), "w") as f:
+            json.dump({"qemu": q, "bochs": b}, f)
+        text = "\n".join(fv_pv_tables(q, b)) + "\n"
+        with open(os.path.join(OUT, "fv-pv-%s.md" % args.pv), "w") as f:
+            f.write(text)
+        print(text)
         return
     kvm_backends = [b for b in BACKENDS if b[0] in args.kvm_backends.split(",")]
     results = exit_paths(kvm_backends if args.kvm else BACKENDS)
@@ -561,6 +729,8 @@ def main():
     if png:
         out += ["Chart: %s" % os.path.relpath(png, ROOT), ""]
     out += linux_tables(lb, lq)
+    if not args.quick:
+        out += fv_pv_tables(fv_pv_qemu(), fv_pv_bochs())
     out += scheduler_bench()
     if not args.quick:
         out += linux_beside_spinners()

@@ -7,6 +7,7 @@
  * by (backend, index) as a remote domain's port would be. */
 #include "xen.h"
 #include "../domain.h"
+#include "../sched.h"
 #include "../string.h"
 #include "../vcpu.h"
 
@@ -57,7 +58,15 @@ static bool test_and_clear(u64 *word, unsigned bit)
 
 static bool test_bit(const u64 *word, unsigned bit) { return (__atomic_load_n(word, __ATOMIC_SEQ_CST) >> bit) & 1; }
 
-/* Xen vcpu_mark_events_pending: the selector bit, then the upcall. */
+/* Xen virq_is_global: the per-vCPU VIRQs (xen.h: TIMER 0, DEBUG 1,
+ * XENOPROF 6, XENPMU 13) are bound to one vCPU for good. */
+static bool xen_virq_global(unsigned virq) { return virq != 0 && virq != 1 && virq != 6 && virq != 13; }
+
+bool xen_vcpu_valid(struct xen_domain *x, u64 vcpu) { return vcpu < XEN_MAX_VCPUS && vcpu < x->d->vcpu_count; }
+
+/* Xen vcpu_mark_events_pending: the selector bit, then the upcall, and
+ * the vCPU told (Xen vcpu_kick): halted, it wakes; running on another
+ * CPU, it exits and takes the callback vector at its next entry. */
 static void mark_pending_sel(struct xen_domain *x, unsigned vcpu, u32 port)
 {
     u8 *vi = xen_vcpu_info(x, vcpu);
@@ -66,6 +75,8 @@ static void mark_pending_sel(struct xen_domain *x, unsigned vcpu, u32 port)
     if (test_and_set((u64 *)(vi + VCPU_INFO_PENDING_SEL), port / 64))
         return;
     __atomic_store_n(vi + VCPU_INFO_UPCALL_PENDING, 1, __ATOMIC_SEQ_CST);
+    if (vcpu < x->d->vcpu_count && x->d->vcpu_count > 1)
+        sched_notify(x->d->vcpus[vcpu]);
 }
 
 void xen_evtchn_set_pending(struct xen_domain *x, u32 port)
@@ -107,7 +118,7 @@ static long bind_virq(struct vcpu *v, u64 arg)
     int rc = xen_copy_from_guest(v, arg, b, sizeof(b));
     if (rc)
         return rc;
-    if (b[0] >= XEN_NR_VIRQS || b[1] >= XEN_MAX_VCPUS)
+    if (b[0] >= XEN_NR_VIRQS || !xen_vcpu_valid(x, b[1]))
         return -XEN_EINVAL;
     struct xen_vcpu *xv = &x->vcpus[b[1]];
     if (xv->virq_port[b[0]])
@@ -128,7 +139,7 @@ static long bind_ipi(struct vcpu *v, u64 arg)
     int rc = xen_copy_from_guest(v, arg, b, sizeof(b));
     if (rc)
         return rc;
-    if (b[0] >= XEN_MAX_VCPUS)
+    if (!xen_vcpu_valid(x, b[0]))
         return -XEN_EINVAL;
     u32 port = xen_evtchn_alloc(x, PORT_IPI, b[0]);
     if (!port)
@@ -165,6 +176,12 @@ static long close_port(struct xen_domain *x, u32 port)
     if (p->type == PORT_VIRQ)
         x->vcpus[p->vcpu].virq_port[p->virq] = 0;
     *p = (struct xen_port){0};
+    /* Xen evtchn_free: the pending bit goes with the port, or the next
+     * binding of that number starts with an event nobody sent (Linux's
+     * spinlock kicker, re-bound when a CPU comes back, BUG()s on one). */
+    u64 *pending = shared_word(x, SHARED_PENDING, port);
+    if (pending)
+        test_and_clear(pending, port % 64);
     return 0;
 }
 
@@ -186,6 +203,29 @@ static long send(struct xen_domain *x, u32 port)
     }
     if (p->type == PORT_IPI)
         xen_evtchn_set_pending(x, port);
+    return 0;
+}
+
+/* bind_vcpu {port, vcpu} (event_channel.h): the port's events go to
+ * another vCPU (Linux's IRQ affinity). As Xen evtchn_bind_vcpu: VIRQs
+ * bound per vCPU (VIRQ_TIMER, VIRQ_DEBUG) and IPIs stay where they were bound
+ * (-EINVAL); a port already pending is raised on the new vCPU. */
+static long bind_vcpu(struct vcpu *v, u64 arg)
+{
+    struct xen_domain *x = v->domain->xen;
+    u32 b[2];
+    int rc = xen_copy_from_guest(v, arg, b, sizeof(b));
+    if (rc)
+        return rc;
+    if (!port_valid(x, b[0]) || !xen_vcpu_valid(x, b[1]))
+        return -XEN_EINVAL;
+    struct xen_port *p = &x->ports[b[0]];
+    if (p->type == PORT_IPI || (p->type == PORT_VIRQ && !xen_virq_global(p->virq)))
+        return p->vcpu == b[1] ? 0 : -XEN_EINVAL;
+    p->vcpu = (u8)b[1];
+    u64 *pending = shared_word(x, SHARED_PENDING, b[0]), *mask = shared_word(x, SHARED_MASK, b[0]);
+    if (pending && test_bit(pending, b[0] % 64) && !test_bit(mask, b[0] % 64))
+        mark_pending_sel(x, p->vcpu, b[0]);
     return 0;
 }
 
@@ -239,16 +279,7 @@ long xen_event_channel_op(struct vcpu *v, u64 cmd, u64 arg)
             return rc;
         return cmd == EVTCHNOP_close ? close_port(x, port) : cmd == EVTCHNOP_send ? send(x, port) : unmask(x, port);
     }
-    case EVTCHNOP_bind_vcpu: { /* {port, vcpu}: one vCPU, so only vCPU 0 */
-        u32 b[2];
-        int rc = xen_copy_from_guest(v, arg, b, sizeof(b));
-        if (rc)
-            return rc;
-        if (!port_valid(x, b[0]) || b[1] >= XEN_MAX_VCPUS)
-            return -XEN_EINVAL;
-        x->ports[b[0]].vcpu = (u8)b[1];
-        return 0;
-    }
+    case EVTCHNOP_bind_vcpu: return bind_vcpu(v, arg);
     /* init_control must fail: Linux then keeps the 2-level ABI
      * (events_base.c xen_init_IRQ). No PIRQs, no FIFO, no interdomain
      * binding between guests yet. */

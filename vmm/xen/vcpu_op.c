@@ -151,12 +151,12 @@ long xen_set_timer_op(struct vcpu *v, u64 deadline)
 long xen_vcpu_op(struct vcpu *v, u64 cmd, u64 vcpuid, u64 arg)
 {
     struct xen_domain *x = v->domain->xen;
-    if (vcpuid >= XEN_MAX_VCPUS || vcpuid >= v->domain->vcpu_count)
+    if (!xen_vcpu_valid(x, vcpuid))
         return -XEN_ENOENT;
     unsigned id = (unsigned)vcpuid;
     switch (cmd) {
-    case VCPUOP_is_up:
-        return 1;
+    case VCPUOP_is_up: /* an AP is up once its start-up IPI has started it */
+        return !v->domain->vcpus[id]->wait_for_sipi;
     case VCPUOP_register_runstate_memory_area: {
         u64 la;
         int rc = xen_copy_from_guest(v, arg, &la, 8);
@@ -181,6 +181,13 @@ long xen_vcpu_op(struct vcpu *v, u64 cmd, u64 vcpuid, u64 arg)
             return -XEN_EINVAL;
         return register_vcpu_info(x, v, id, arg);
     default:
-        return -XEN_ENOSYS; /* up/down, runstate info, time area, NMI */
+        /* initialise/up/down: a PVH Linux brings its APs up as on a PC,
+         * with INIT and start-up IPIs through its local APIC (6.1
+         * arch/x86/xen/smp_hvm.c keeps native_cpu_up; only prepare,
+         * IPIs and cpu_die are Xen's), and registers each AP's
+         * vcpu_info, VIRQ_TIMER and IPI ports from the BSP beforehand
+         * (xen_cpu_up_prepare_hvm). Runstate info, time area, NMI: not
+         * used either. */
+        return -XEN_ENOSYS;
     }
 }

@@ -75,7 +75,9 @@ struct xen_port {
     u32 backend_index; /* which disk, for BACKEND_BLK */
 };
 
-#define XEN_MAX_VCPUS 1
+/* As many as a domain has (config.h CONFIG_MAX_VCPUS); each has its
+ * vcpu_info slot in shared_info below XEN_LEGACY_MAX_VCPUS (32, xen.h). */
+#define XEN_MAX_VCPUS 16
 
 struct xen_vcpu {
     struct xen_domain *x;
@@ -152,6 +154,8 @@ long xen_grant_table_op(struct vcpu *v, u64 cmd, u64 arg, u64 count);
 /* ---- evtchn.c ---- */
 /* Marks the port pending and raises the upcall (Xen's evtchn_2l_set_pending). */
 void xen_evtchn_set_pending(struct xen_domain *x, u32 port);
+/* Is vcpu one of the domain's vCPUs (a vCPU id a guest passes)? */
+bool xen_vcpu_valid(struct xen_domain *x, u64 vcpu);
 /* Allocates a port; 0 if none is free. */
 u32 xen_evtchn_alloc(struct xen_domain *x, enum xen_port_type type, unsigned vcpu);
 /* Is an upcall waiting for the vCPU (evtchn_upcall_pending)? */
