@@ -161,6 +161,7 @@ def pvh_hostile_scenario(platform):
                   "(hostile) pvhostile: hypercalls 0-63 from CPL 0: all answered",
                   "(hostile) pvhostile: CPL 3 hypercalls: -EPERM",
                   "(hostile) pvhostile: bad ports: -EINVAL",
+                  "(hostile) pvhostile: SCHEDOP_poll: refusals, and a past timeout wakes it",
                   "(hostile) pvhostile: bad grant/physmap arguments: refused",
                   "(hostile) pvhostile: xenstore: long message E2BIG, bad transaction ENOENT, flood bounded",
                   "(hostile) pvhostile: blkif: wild producer index",

@@ -36,6 +36,10 @@ struct domain_type_ops {
     /* The vector of an event the type delivers outside the device model
      * (Xen's callback vector), or -1. Checked before the PC's interrupts. */
     int (*pending_vector)(struct vcpu *v);
+    /* A vCPU blocked in a hypercall (vcpu.polling): true when it may go
+     * on (and its wait is then undone); it is looked at again at every
+     * wake-up (sched_notify, a device deadline). */
+    bool (*poll_ended)(struct vcpu *v);
     /* Management's requests (DOMAIN_REQ_*), on the domain's vCPU (NULL:
      * the PC's power button and Ctrl-Alt-Del). */
     void (*take_requests)(struct domain *d, u32 requests);

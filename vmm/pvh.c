@@ -213,6 +213,7 @@ const struct domain_type_ops domain_type_pvh = {
     .cpuid = pvh_cpuid,
     .msr_write = pvh_msr_write,
     .pending_vector = pvh_pending_vector,
+    .poll_ended = xen_poll_ended,
     .console_input = pvh_console_input,
     .take_requests = pvh_take_requests,
 };
@@ -235,6 +236,7 @@ bool xen_domain_create(struct domain *d, char *why, size_t why_size)
         x->vcpus[i].id = i;
     }
     xen_time_init(x);
+    xen_poll_init(x);
     if (!xenstore_create(x, why, why_size) || !blkback_create(x, why, why_size))
         return false;
     xen_domain_reset(x);
@@ -263,6 +265,8 @@ void xen_domain_reset(struct xen_domain *x)
     for (unsigned i = 0; i < XEN_MAX_VCPUS; i++) {
         struct xen_vcpu *xv = &x->vcpus[i];
         timer_cancel(&d->pc.clock, &xv->singleshot);
+        timer_cancel(&d->pc.clock, &xv->poll_timeout);
+        xv->poll_count = 0;
         xv->vcpu_info_gpa = 0;
         xv->runstate_la = 0;
         memset(xv->virq_port, 0, sizeof(xv->virq_port));

@@ -32,6 +32,7 @@ void vcpu_reset(struct vcpu *v)
     cpuid_forget(v);
     v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
     v->misc_enable = MISC_ENABLE_AT_RESET;
+    v->polling = false;
 }
 
 /* The trace sees the exit as the backend reported it, before its handler
@@ -58,6 +59,14 @@ static u64 next_host_deadline(struct vcpu *v, u64 until)
 static bool halt_blocks(struct vcpu *v)
 {
     struct domain *d = v->domain;
+    if (v->polling) {
+        if (d->type->poll_ended(v)) {
+            v->halted = v->polling = false;
+            return false;
+        }
+        v->sched.wake_at = platform_next_device_tsc(v);
+        return true;
+    }
     if (v->halted_masked) {
         /* Only INIT (take_startup_messages) or an NMI ends this halt. */
         v->sched.wake_at = ~0ull;

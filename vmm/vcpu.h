@@ -74,6 +74,10 @@ struct vcpu {
     /* In HLT with interrupts disabled, in a domain of several vCPUs (a
      * CPU the OS took offline): only INIT or an NMI ends it (SDM 2B HLT). */
     bool halted_masked;
+    /* Blocked in a hypercall (with halted): Xen's SCHEDOP_poll waits for
+     * an event channel; its domain type says when it is over
+     * (domain_type_ops.poll_ended). */
+    bool polling;
     struct sched_vcpu sched;
     /* Added to the host TSC to give the guest's (RDTSC, the devices'
      * clock): it keeps the guest's TSC going forward when the vCPU moves

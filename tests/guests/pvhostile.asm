@@ -27,6 +27,7 @@ RAM_END     equ 0x8000000
 
 XEN_ENOSYS  equ -38
 XEN_EINVAL  equ -22
+XEN_EFAULT  equ -14
 XEN_EPERM   equ -1
 
 ; ---- ELF header (System V gABI) ----
@@ -169,6 +170,38 @@ entry:
     cmp eax, XEN_EINVAL
     jne fail_port
     mov esi, msg_ports
+    call print
+
+; ---- SCHEDOP_poll (public/sched.h): too many ports, a wild array, a
+; port past the last, then no port and a timeout already past, with
+; interrupts off: the vCPU blocks until the timeout's timer, and returns
+    mov dword [poll_nr], 129
+    mov ebx, 3
+    mov ecx, poll_arg
+    HC 29
+    cmp eax, XEN_EINVAL
+    jne fail_poll
+    mov dword [poll_nr], 1
+    mov dword [poll_ports], 0xfffff000
+    mov ebx, 3
+    mov ecx, poll_arg
+    HC 29
+    cmp eax, XEN_EFAULT
+    jne fail_poll
+    mov dword [poll_ports], poll_port
+    mov ebx, 3
+    mov ecx, poll_arg
+    HC 29
+    cmp eax, XEN_EINVAL
+    jne fail_poll
+    mov dword [poll_nr], 0
+    mov dword [poll_timeout], 1
+    mov ebx, 3
+    mov ecx, poll_arg
+    HC 29
+    test eax, eax
+    jne fail_poll
+    mov esi, msg_poll
     call print
 
 ; ---- grants and physmap ----
@@ -540,6 +573,8 @@ fail_shinfo: mov esi, f_shinfo
              jmp fail
 fail_port:   mov esi, f_port
              jmp fail
+fail_poll:   mov esi, f_poll
+             jmp fail
 fail_grant:  mov esi, f_grant
              jmp fail
 fail_param:  mov esi, f_param
@@ -568,6 +603,11 @@ store: dd 0
 store_port: dd 0
 blk_port: dd 0
 evt_arg: dd 0
+poll_arg:                         ; struct sched_poll
+poll_ports: dd 0, 0
+poll_nr: dd 0, 0
+poll_timeout: dd 0, 0
+poll_port: dd 0xffffff
 virq_arg: dd 0, 0, 0
 alloc_arg: dd 0, 0
 gnt_ref: dd 0
@@ -629,6 +669,7 @@ msg_page: db "pvhostile: hypercall page installed through MSR 40000000h", 10, 0
 msg_all: db "pvhostile: hypercalls 0-63 from CPL 0: all answered", 10, 0
 msg_cpl3: db "pvhostile: CPL 3 hypercalls: -EPERM", 10, 0
 msg_ports: db "pvhostile: bad ports: -EINVAL", 10, 0
+msg_poll: db "pvhostile: SCHEDOP_poll: refusals, and a past timeout wakes it", 10, 0
 msg_grant: db "pvhostile: bad grant/physmap arguments: refused", 10, 0
 msg_xs: db "pvhostile: xenstore: long message E2BIG, bad transaction ENOENT, flood bounded", 10, 0
 msg_blk: db "pvhostile: blkif: wild producer index", 10, 0
@@ -639,6 +680,7 @@ f_cpl3: db "pvhostile: FAILED: a CPL 3 hypercall was not refused with -EPERM", 1
 f_shinfo: db "pvhostile: FAILED: shared_info not mapped", 10, 0
 f_port: db "pvhostile: FAILED: a bad port was not refused with -EINVAL", 10, 0
 f_grant: db "pvhostile: FAILED: a bad grant or physmap request was not refused", 10, 0
+f_poll: db "pvhostile: FAILED: SCHEDOP_poll answered wrongly", 10, 0
 f_param: db "pvhostile: FAILED: HVMOP_get_param", 10, 0
 f_xs: db "pvhostile: FAILED: xenstore answered wrongly", 10, 0
 f_flood: db "pvhostile: FAILED: the xenstore took a flood of 3000 requests without reading one response", 10, 0

@@ -88,6 +88,18 @@ void xen_evtchn_set_pending(struct xen_domain *x, u32 port)
         return;
     if (!test_bit(mask, port % 64))
         mark_pending_sel(x, x->ports[port].vcpu, port);
+    /* Xen evtchn_check_pollers: a vCPU in SCHEDOP_poll waits for the
+     * port whether or not it is masked (Linux polls its masked spinlock
+     * kicker); it looks at its ports when it wakes. */
+    unsigned vcpu = x->ports[port].vcpu;
+    if (vcpu < x->d->vcpu_count && x->d->vcpus[vcpu]->polling)
+        sched_notify(x->d->vcpus[vcpu]);
+}
+
+bool xen_evtchn_pending(struct xen_domain *x, u32 port)
+{
+    const u64 *pending = port < XEN_MAX_PORTS ? shared_word(x, SHARED_PENDING, port) : NULL;
+    return pending && test_bit(pending, port % 64);
 }
 
 bool xen_upcall_pending(struct vcpu *v)

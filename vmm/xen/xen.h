@@ -79,12 +79,21 @@ struct xen_port {
  * vcpu_info slot in shared_info below XEN_LEGACY_MAX_VCPUS (32, xen.h). */
 #define XEN_MAX_VCPUS 16
 
+/* public/sched.h's limit on sched_poll.nr_ports (Xen do_poll: 128). */
+#define XEN_POLL_MAX_PORTS 128
+
 struct xen_vcpu {
     struct xen_domain *x;
     unsigned id;
     u64 vcpu_info_gpa;      /* registered by VCPUOP_register_vcpu_info; 0: the shared_info slot */
     struct dm_timer singleshot;
     u32 virq_port[XEN_NR_VIRQS];
+    /* SCHEDOP_poll while the vCPU is blocked in it (vcpu.polling): the
+     * ports it waits for and its timeout, a timer on the device clock. */
+    u32 poll_ports[XEN_POLL_MAX_PORTS];
+    unsigned poll_count;
+    struct dm_timer poll_timeout;
+    bool poll_timed_out;
     u64 runstate_la;
 };
 
@@ -147,6 +156,9 @@ long xen_memory_op(struct vcpu *v, u64 cmd, u64 arg);
 long xen_hvm_op(struct vcpu *v, u64 op, u64 arg);
 long xen_event_channel_op(struct vcpu *v, u64 cmd, u64 arg);
 long xen_sched_op(struct vcpu *v, u64 cmd, u64 arg);
+/* The end of a vCPU's SCHEDOP_poll (domain_type_ops.poll_ended). */
+bool xen_poll_ended(struct vcpu *v);
+void xen_poll_init(struct xen_domain *x);
 long xen_vcpu_op(struct vcpu *v, u64 cmd, u64 vcpuid, u64 arg);
 long xen_set_timer_op(struct vcpu *v, u64 deadline);
 long xen_grant_table_op(struct vcpu *v, u64 cmd, u64 arg, u64 count);
@@ -158,6 +170,8 @@ void xen_evtchn_set_pending(struct xen_domain *x, u32 port);
 bool xen_vcpu_valid(struct xen_domain *x, u64 vcpu);
 /* Allocates a port; 0 if none is free. */
 u32 xen_evtchn_alloc(struct xen_domain *x, enum xen_port_type type, unsigned vcpu);
+/* Is the port pending in shared_info (whether or not it is masked)? */
+bool xen_evtchn_pending(struct xen_domain *x, u32 port);
 /* Is an upcall waiting for the vCPU (evtchn_upcall_pending)? */
 bool xen_upcall_pending(struct vcpu *v);
 /* A host pointer to the vCPU's vcpu_info (registered or in shared_info); NULL before shared_info. */
