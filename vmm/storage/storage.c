@@ -274,3 +274,17 @@ u64 storage_sectors(const struct config_file *f)
             return stores[i].store.sectors;
     return 0;
 }
+
+void storage_print_stats(void)
+{
+    for (unsigned i = 0; i < block_device_count(); i++) {
+        const struct block_device *dev = block_device_get(i);
+        if (!dev->reads && !dev->writes && !dev->flushes && !dev->errors)
+            continue;
+        kprintf("zazen: storage: %s: %llu reads, %llu writes, %llu flushes, %llu errors, %u requests queued at "
+                "most, %llu looks at a running command\n",
+                dev->name, (unsigned long long)dev->reads, (unsigned long long)dev->writes,
+                (unsigned long long)dev->flushes, (unsigned long long)dev->errors, dev->max_depth,
+                (unsigned long long)dev->polls);
+    }
+}
