@@ -506,12 +506,18 @@ static bool backend_free(struct ide_channel *ch, struct ide_device *d, u64 lba, 
     return false;
 }
 
-/* Data-in: the next block (at most block_size bytes of what is left) is
- * read from the backend; DRQ announces it when the read has ended. */
+/* Data-in: the next part of the transfer is read from the backend into
+ * the bounce buffer (as many whole DRQ blocks as fit: a drive reads ahead
+ * too, and one request per 64 KiB rather than per block keeps a firmware
+ * reading sector by sector fast); DRQ announces the first block once the
+ * read has ended, the others follow from the buffer (pio_block_done). */
 static void pio_in_fetch(struct ide_channel *ch, struct ide_device *d)
 {
-    u32 n = MIN(ch->block_size, ch->xfer_left);
+    u32 fits = IDE_BOUNCE_BYTES / ch->block_size * ch->block_size;
+    u32 n = MIN(fits, ch->xfer_left);
+    ch->staged = n;
     io_submit(ch, d, IDE_IO_READ, ch->xfer_lba, n / ATA_SECTOR_SIZE, IO_PIO_IN);
+    ch->xfer_lba += n / ATA_SECTOR_SIZE;
 }
 
 static void pio_in_fetched(struct ide_channel *ch, struct ide_device *d, bool ok)
@@ -551,9 +557,11 @@ static void pio_block_done(struct ide_channel *ch)
     case IDE_PIO_IN:
         if (ch->xfer_left) {
             if (ch->backend_xfer) {
-                ch->xfer_lba += ch->cur_block / ATA_SECTOR_SIZE;
-                pio_in_fetch(ch, d);
-                break;
+                ch->staged -= ch->cur_block;
+                if (!ch->staged) { /* the bounce buffer is used up: read on */
+                    pio_in_fetch(ch, d);
+                    break;
+                }
             }
             ata_next_block(ch, d);
             raise_intrq(ch, d);

@@ -123,13 +123,14 @@ struct ide_channel {
     u8 buf[512]; /* IDENTIFY data and ATAPI replies */
     /* A transfer with a backend disk: the data passes through its bounce buffer. */
     bool backend_xfer;
-    u64 xfer_lba;  /* the sector at the bounce buffer's start (PIO) or of the transfer's start (DMA) */
+    u64 xfer_lba;  /* PIO: the next sector to read or write; DMA: the transfer's first */
     u32 cur_block; /* bytes of the DRQ block under way */
     /* A backend request under way (BSY set): what its end continues. */
     u8 io_wait;        /* enum in ide.c; 0: none */
     struct dm_timer io_timer;
     u64 io_poll_ns;    /* the next poll's delay (backs off) */
     u32 dma_off, dma_piece; /* the DMA piece in flight: offset and bytes */
+    u32 staged;        /* PIO data-in: bytes read ahead into the bounce buffer not yet taken by the host */
     u8 dma_result;     /* enum dma_result of the last piece moved */
     /* a command that waits for the backend to end a request a reset left */
     u64 start_lba;

@@ -335,8 +335,9 @@ def spinner_during_disk_test(lines):
     """The spinner's windows while Linux ran its disk test (from "disk
     via" to "done": the partition found, a file read, written, synced,
     remounted and read back, every request through the host's AHCI disk):
-    there are some, and each got at least a quarter of the spinner's best
-    window (a CPU shared evenly by two busy guests gives a half)."""
+    there are some, and the spinner did work in each. Linux has 16 times
+    the spinner's weight, so the spinner's work there is what Linux left
+    while it waited (HLT) for its requests."""
     try:
         start = next(i for i, l in enumerate(lines) if l.startswith("(linux) ZAZEN-LINUX: disk via"))
         end = lines.index("(linux) ZAZEN-LINUX: done")
@@ -345,7 +346,7 @@ def spinner_during_disk_test(lines):
     units = [int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines) if m]
     during = [int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines[start:end]) if m]
     best = max(units) if units else 0
-    ok = bool(during) and min(during) * 4 >= best
+    ok = bool(during) and min(during) > 0
     return ok, "spinner units per window during the disk test %r, best window %d" % (during, best)
 
 
@@ -368,14 +369,14 @@ def io_beside_spinner_scenario():
     waits for the IDE interrupt (HLT) and the spinner runs; the run ends
     (QEMU killed) once Linux has powered off and Zazen printed the disk's
     counts."""
-    cfg = ("[domain linux]\nmemory = 256M\ndisk0 = linux.img\n\n"
+    cfg = ("[domain linux]\nmemory = 256M\ndisk0 = linux.img\nweight = 4096\n\n"
            "[domain spin]\nmemory = 4M\nfirmware = spinio.bin\n")
     return StorageScenario(
         "storage-io-beside-spinner", cfg, files=[LINUX_IMG, guest("spinio")], boots=1, timeout=600,
         kill_on="looks at a running command", host=False,
         in_order=["(linux) ZAZEN-LINUX: disk via", WRITTEN % 1, "(linux) ZAZEN-LINUX: done",
                   "zazen: domain linux (id 1) ended: powered off"],
-        checks=[("the spinner kept most of its pace during the disk test", spinner_during_disk_test),
+        checks=[("the spinner worked in every window of the disk test", spinner_during_disk_test),
                 ("the host disk's requests were polled while the guest ran", requests_went_on_while_the_guest_ran)],
         status=None, absent=BASE_ABSENT)
 

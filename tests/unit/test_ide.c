@@ -1029,23 +1029,17 @@ static void settle(void)
         fake_advance(IDE_POLL_MAX_NS);
 }
 
-/* Reads a PIO data-in transfer block by block, letting each block's
- * backend read end first. */
-static void pio_read_blocks(u8 *dst, unsigned blocks, unsigned block_bytes)
-{
-    for (unsigned i = 0; i < blocks; i++) {
-        settle();
-        pio_read(P_DATA, dst + i * block_bytes, block_bytes);
-    }
-}
-
 TEST(ide_backend_pio_read_write_multiple)
 {
     setup_backend();
-    ata_lba28(7, 3, 0x20); /* READ SECTORS: one block at a time from the backend */
-    pio_read_blocks(buf, 3, 512);
+    ata_lba28(7, 3, 0x20); /* READ SECTORS: three DRQ blocks, read ahead in one request */
+    settle();
+    CHECK_EQ(be.reads, 1);
+    pio_read(P_DATA, buf, 512);
+    CHECK_EQ(inb_(P_CTL), 0x58); /* the next block at once, from the bounce buffer */
+    pio_read(P_DATA, buf + 512, 2 * 512);
     CHECK(matches_disk(buf, 7, 3));
-    CHECK_EQ(be.reads, 3);
+    CHECK_EQ(be.reads, 1);
     CHECK_EQ(inb_(P_STATUS), 0x50);
     outb_(P_NSECT, 8);
     outb_(P_COMMAND, 0xC6); /* SET MULTIPLE 8 */
@@ -1063,6 +1057,28 @@ TEST(ide_backend_pio_read_write_multiple)
     CHECK_EQ(inb_(P_STATUS), 0x50);
     CHECK(memcmp(disk_image + 100 * 512, data, sizeof(data)) == 0);
     CHECK(sector_is_pattern(99) && sector_is_pattern(111));
+}
+
+TEST(ide_backend_pio_read_past_the_bounce_buffer)
+{
+    /* READ MULTIPLE EXT of 200 sectors in blocks of 4: 64 KiB holds 32
+     * blocks (128 sectors), then the rest (72 sectors) is read. */
+    setup_backend();
+    outb_(P_NSECT, 4);
+    outb_(P_COMMAND, 0xC6);
+    static u8 big[200 * 512];
+    ata_lba48(500, 200, 0x29);
+    unsigned got = 0;
+    while (got < sizeof(big)) {
+        settle();
+        unsigned n = MIN(4u * 512, (unsigned)sizeof(big) - got);
+        CHECK_EQ(inb_(P_CTL) & 0x88, 0x08);
+        pio_read(P_DATA, big + got, n);
+        got += n;
+    }
+    CHECK_EQ(be.reads, 2);
+    CHECK(matches_disk(big, 500, 200));
+    CHECK_EQ(inb_(P_STATUS), 0x50);
 }
 
 TEST(ide_backend_is_busy_until_the_backend_ends_the_request)
