@@ -374,7 +374,7 @@ def io_beside_spinner_scenario():
     return StorageScenario(
         "storage-io-beside-spinner", cfg, files=[LINUX_IMG, guest("spinio")], boots=1, timeout=600,
         kill_on="looks at a running command", host=False,
-        in_order=["(linux) ZAZEN-LINUX: disk via", WRITTEN % 1, "(linux) ZAZEN-LINUX: done",
+        in_order=["(linux) ZAZEN-LINUX: disk via ata_piix", WRITTEN % 1, "(linux) ZAZEN-LINUX: done",
                   "zazen: domain linux (id 1) ended: powered off"],
         checks=[("the spinner worked in every window of the disk test", spinner_during_disk_test),
                 ("the host disk's requests were polled while the guest ran", requests_went_on_while_the_guest_ran)],
