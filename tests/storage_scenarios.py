@@ -334,20 +334,23 @@ STATS = re.compile(r"zazen: storage: ahci 00:1f\.2 port 0: (\d+) reads, (\d+) wr
 def spinner_during_disk_test(lines):
     """The spinner's windows while Linux ran its disk test (from "disk
     via" to "done": the partition found, a file read, written, synced,
-    remounted and read back, every request through the host's AHCI disk):
-    there are some, and the spinner did work in each. Linux has 16 times
-    the spinner's weight, so the spinner's work there is what Linux left
-    while it waited (HLT) for its requests."""
+    remounted and read back, every request through the host's AHCI disk).
+    Linux has 16 times the spinner's weight, so while Linux runs the
+    spinner gets a sliver (its typical window over the run); it gets a
+    window's worth only while Linux's vCPU is blocked in HLT waiting for
+    its requests. At least one window of the disk test must reach four
+    times the run's median window (progress counts, no timing): with the
+    vCPU waiting inside Zazen for the host disk it could not."""
     try:
         start = next(i for i, l in enumerate(lines) if l.startswith("(linux) ZAZEN-LINUX: disk via"))
         end = lines.index("(linux) ZAZEN-LINUX: done")
     except (StopIteration, ValueError):
         return False, "no disk via / done markers"
-    units = [int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines) if m]
+    units = sorted(int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines) if m)
     during = [int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines[start:end]) if m]
-    best = max(units) if units else 0
-    ok = bool(during) and min(during) > 0
-    return ok, "spinner units per window during the disk test %r, best window %d" % (during, best)
+    median = units[len(units) // 2] if units else 0
+    ok = bool(during) and max(during) >= 4 * max(median, 1)
+    return ok, "spinner units per window during the disk test %r, the run's median window %d" % (during, median)
 
 
 def requests_went_on_while_the_guest_ran(lines):
@@ -376,7 +379,7 @@ def io_beside_spinner_scenario():
         kill_on="looks at a running command", host=False,
         in_order=["(linux) ZAZEN-LINUX: disk via ata_piix", WRITTEN % 1, "(linux) ZAZEN-LINUX: done",
                   "zazen: domain linux (id 1) ended: powered off"],
-        checks=[("the spinner worked in every window of the disk test", spinner_during_disk_test),
+        checks=[("the spinner had whole windows while Linux waited for its disk", spinner_during_disk_test),
                 ("the host disk's requests were polled while the guest ran", requests_went_on_while_the_guest_ran)],
         status=None, absent=BASE_ABSENT)
 
