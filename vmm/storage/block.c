@@ -94,14 +94,15 @@ static void piece_ended(struct block_device *dev, enum block_status st)
 }
 
 /* Moves the queue as far as it goes without waiting: reaps the command in
- * flight if it ended, and issues the next one. */
-static void advance(struct block_device *dev)
+ * flight if it ended, and issues the next one. count: a look that finds
+ * the command running is counted (not the boot-time waits' spinning). */
+static void advance(struct block_device *dev, bool count)
 {
     for (;;) {
         if (dev->in_flight) {
             enum block_status st = dev->driver->check(dev);
             if (st == BLOCK_PENDING) {
-                dev->polls++;
+                dev->polls += count;
                 return;
             }
             dev->in_flight = false;
@@ -140,29 +141,31 @@ bool block_submit(struct block_request *r, struct block_device *dev, struct bloc
     *r = (struct block_request){.status = BLOCK_PENDING, .op = op, .dev = dev, .store = s, .lba = lba,
                                 .left = op == BLOCK_FLUSH ? 0 : count, .buf = buf};
     enqueue(dev, r);
-    advance(dev);
+    advance(dev, true);
     spin_unlock(&dev->lock);
     return true;
 }
 
-enum block_status block_poll(struct block_request *r)
+static enum block_status poll(struct block_request *r, bool count)
 {
     enum block_status st = __atomic_load_n(&r->status, __ATOMIC_ACQUIRE);
     if (st != BLOCK_PENDING || !r->dev)
         return st;
     spin_lock(&r->dev->lock);
-    advance(r->dev);
+    advance(r->dev, count);
     st = r->status;
     spin_unlock(&r->dev->lock);
     return st;
 }
+
+enum block_status block_poll(struct block_request *r) { return poll(r, true); }
 
 /* ---- synchronous forms ---- */
 
 static bool wait_for(struct block_request *r)
 {
     enum block_status st;
-    while ((st = block_poll(r)) == BLOCK_PENDING)
+    while ((st = poll(r, false)) == BLOCK_PENDING)
         __asm__ volatile("pause");
     return st == BLOCK_DONE;
 }

@@ -71,7 +71,7 @@ struct block_device {
     struct block_request *head, *tail; /* the queue, oldest first; head's piece may be in flight */
     bool in_flight;                    /* a driver command was issued and has not been seen to end */
     u64 reads, writes, flushes, errors;
-    u64 polls;    /* checks of a command in flight that found it still running */
+    u64 polls;    /* polls (block_poll, block_submit) that found a command still running; not the sync forms' */
     u32 depth, max_depth; /* requests queued now, and the most seen */
 };
 
