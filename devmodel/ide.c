@@ -354,9 +354,12 @@ static void device_power_on(struct ide_device *d)
 }
 
 /* SRST set: both devices go busy and drop what they were doing. */
+static void io_cancel(struct ide_channel *ch);
+
 static void soft_reset_begin(struct ide_channel *ch)
 {
     end_transfer(ch);
+    io_cancel(ch); /* a backend request keeps going; the next command waits for it (backend_free) */
     for (unsigned i = 0; i < 2; i++)
         if (present(&ch->dev[i])) {
             ch->dev[i].status = ST_BSY;
@@ -430,36 +433,120 @@ static void atapi_next_block(struct ide_channel *ch, struct ide_device *d)
 static void atapi_execute(struct ide_channel *ch, struct ide_device *d);
 static void atapi_done(struct ide_channel *ch, struct ide_device *d);
 
-/* ---- backend disks: PIO one DRQ block at a time through the bounce buffer ---- */
+/* ---- backend disks: requests under way ---- */
 
+/* What a backend request's end continues (ch->io_wait). */
+enum io_wait {
+    IO_NONE,
+    IO_START,   /* a command waits until a request a reset left behind has ended */
+    IO_PIO_IN,  /* the next DRQ block is being read */
+    IO_PIO_OUT, /* the DRQ block the host wrote is being written */
+    IO_DMA,     /* a DMA piece is being read or written */
+    IO_FLUSH,
+};
+
+enum ata_xfer { XFER_SINGLE, XFER_MULTIPLE, XFER_DMA, XFER_FLUSH };
+
+static const struct ide_backend *backend_of(const struct ide_device *d) { return d->disk->backend; }
 static u8 *bounce_of(const struct ide_device *d) { return d->disk->backend->bounce; }
 
-/* Data-in: the next block (at most block_size bytes of what is left) is
- * read from the backend before DRQ announces it. A read the backend fails
- * ends the command with UNC (ATA-6, READ SECTORS: uncorrectable data). */
-static bool backend_fill(struct ide_channel *ch, struct ide_device *d, u32 bytes)
+static void io_arm(struct ide_channel *ch)
 {
-    const struct ide_backend *b = d->disk->backend;
-    if (!b->read(b->ctx, ch->xfer_lba, bytes / ATA_SECTOR_SIZE, bounce_of(d))) {
-        command_error(ch, d, ER_UNC | ER_ABRT);
-        return false;
-    }
-    ch->ptr = bounce_of(d);
-    return true;
+    struct dm_clock *c = ch->ide->env->clock;
+    timer_arm(c, &ch->io_timer, clock_now(c) + ch->io_poll_ns);
 }
 
-/* Data-out: the block the host has just written goes to the backend
- * before the device asks for the next one or reports the command done. */
-static bool backend_drain(struct ide_channel *ch, struct ide_device *d)
+static void io_cancel(struct ide_channel *ch)
 {
-    const struct ide_backend *b = d->disk->backend;
-    if (!b->write(b->ctx, ch->xfer_lba, ch->cur_block / ATA_SECTOR_SIZE, bounce_of(d))) {
+    ch->io_wait = IO_NONE;
+    timer_cancel(ch->ide->env->clock, &ch->io_timer);
+}
+
+/* The device works on a request: BSY (ATA-6: the device sets BSY while it
+ * executes a command and has nothing for the host), no data phase, and
+ * the poll timer runs. */
+static void io_wait_begin(struct ide_channel *ch, struct ide_device *d, enum io_wait w)
+{
+    ch->io_wait = (u8)w;
+    ch->block_left = 0;
+    d->status = ST_BSY;
+    ch->io_poll_ns = IDE_POLL_FIRST_NS;
+    io_arm(ch);
+}
+
+static void io_end(struct ide_channel *ch, struct ide_device *d, enum io_wait w, bool ok);
+
+/* Starts a request on the bounce buffer and leaves the device BSY. A
+ * request the backend refuses ends at once, failed. */
+static void io_submit(struct ide_channel *ch, struct ide_device *d, enum ide_io_op op, u64 lba, u32 count,
+                      enum io_wait w)
+{
+    const struct ide_backend *b = backend_of(d);
+    if (!b->submit(b->ctx, op, lba, count, b->bounce)) {
+        io_end(ch, d, w, false);
+        return;
+    }
+    io_wait_begin(ch, d, w);
+}
+
+/* A command on a backend disk starts only once the backend has ended any
+ * request a reset left behind: until then the host's DMA may still write
+ * the bounce buffer. False: the command waits (BSY) and starts again. */
+static bool backend_free(struct ide_channel *ch, struct ide_device *d, u64 lba, u32 count, bool write,
+                         enum ata_xfer how)
+{
+    const struct ide_backend *b = backend_of(d);
+    if (b->poll(b->ctx) != IDE_IO_PENDING)
+        return true;
+    ch->start_lba = lba;
+    ch->start_count = count;
+    ch->start_write = write;
+    ch->start_how = (u8)how;
+    io_wait_begin(ch, d, IO_START);
+    return false;
+}
+
+/* Data-in: the next part of the transfer is read from the backend into
+ * the bounce buffer (as many whole DRQ blocks as fit: a drive reads ahead
+ * too, and one request per 64 KiB rather than per block keeps a firmware
+ * reading sector by sector fast); DRQ announces the first block once the
+ * read has ended, the others follow from the buffer (pio_block_done). */
+static void pio_in_fetch(struct ide_channel *ch, struct ide_device *d)
+{
+    u32 fits = IDE_BOUNCE_BYTES / ch->block_size * ch->block_size;
+    u32 n = MIN(fits, ch->xfer_left);
+    ch->staged = n;
+    io_submit(ch, d, IDE_IO_READ, ch->xfer_lba, n / ATA_SECTOR_SIZE, IO_PIO_IN);
+    ch->xfer_lba += n / ATA_SECTOR_SIZE;
+}
+
+static void pio_in_fetched(struct ide_channel *ch, struct ide_device *d, bool ok)
+{
+    if (!ok) { /* ATA-6, READ SECTORS: uncorrectable data */
+        command_error(ch, d, ER_UNC | ER_ABRT);
+        return;
+    }
+    ch->ptr = bounce_of(d);
+    ata_next_block(ch, d);
+    raise_intrq(ch, d);
+}
+
+/* Data-out: the block the host wrote has reached the device (or not):
+ * only now is the next block asked for, or the command done. */
+static void pio_out_written(struct ide_channel *ch, struct ide_device *d, bool ok)
+{
+    if (!ok) {
         command_error(ch, d, ER_ABRT);
-        return false;
+        return;
     }
     ch->xfer_lba += ch->cur_block / ATA_SECTOR_SIZE;
     ch->ptr = bounce_of(d);
-    return true;
+    if (ch->xfer_left) {
+        ata_next_block(ch, d);
+        raise_intrq(ch, d);
+    } else {
+        command_done(ch, d);
+    }
 }
 
 /* The host has moved the whole DRQ block. */
@@ -470,9 +557,11 @@ static void pio_block_done(struct ide_channel *ch)
     case IDE_PIO_IN:
         if (ch->xfer_left) {
             if (ch->backend_xfer) {
-                ch->xfer_lba += ch->cur_block / ATA_SECTOR_SIZE;
-                if (!backend_fill(ch, d, MIN(ch->block_size, ch->xfer_left)))
+                ch->staged -= ch->cur_block;
+                if (!ch->staged) { /* the bounce buffer is used up: read on */
+                    pio_in_fetch(ch, d);
                     break;
+                }
             }
             ata_next_block(ch, d);
             raise_intrq(ch, d);
@@ -482,8 +571,10 @@ static void pio_block_done(struct ide_channel *ch)
         }
         break;
     case IDE_PIO_OUT:
-        if (ch->backend_xfer && !backend_drain(ch, d))
+        if (ch->backend_xfer) {
+            io_submit(ch, d, IDE_IO_WRITE, ch->xfer_lba, ch->cur_block / ATA_SECTOR_SIZE, IO_PIO_OUT);
             break;
+        }
         if (ch->xfer_left) {
             ata_next_block(ch, d);
             raise_intrq(ch, d);
@@ -639,54 +730,10 @@ static enum dma_result dma_move_part(struct ide_channel *ch, u8 *p, u32 skip, u3
 
 static enum dma_result dma_move(struct ide_channel *ch) { return dma_move_part(ch, ch->ptr, 0, ch->dma_bytes); }
 
-/* A backend disk's DMA: bounce-buffer-sized pieces, each read from the
- * backend and moved to guest RAM, or moved from guest RAM and written to
- * the backend; the command completes only after the last piece's backend
- * call returned. *io_error: the backend failed (the bus did not). */
-static enum dma_result dma_backend(struct ide_channel *ch, struct ide_device *d, bool *io_error)
+/* The end of a DMA command: the bus master's status and the device's.
+ * io_error: the backend failed (the bus did not). */
+static void dma_finish(struct ide_channel *ch, struct ide_device *d, enum dma_result r, bool io_error)
 {
-    const struct ide_backend *b = d->disk->backend;
-    enum dma_result r = DMA_FAILED;
-    *io_error = false;
-    for (u32 off = 0; off < ch->dma_bytes;) {
-        u32 n = MIN((u32)IDE_BOUNCE_BYTES, ch->dma_bytes - off);
-        u64 lba = ch->xfer_lba + off / ATA_SECTOR_SIZE;
-        if (ch->dma_to_memory) {
-            if (!b->read(b->ctx, lba, n / ATA_SECTOR_SIZE, bounce_of(d))) {
-                *io_error = true;
-                return DMA_FAILED;
-            }
-            r = dma_move_part(ch, bounce_of(d), off, n);
-        } else {
-            r = dma_move_part(ch, bounce_of(d), off, n);
-            if (r != DMA_FAILED && !b->write(b->ctx, lba, n / ATA_SECTOR_SIZE, bounce_of(d))) {
-                *io_error = true;
-                return DMA_FAILED;
-            }
-        }
-        if (r == DMA_FAILED)
-            return r;
-        off += n;
-    }
-    return r;
-}
-
-/* Runs a waiting DMA command once the bus master is started (Start bit
- * written 1 sets Active) and PCI Bus Master Enable is on. */
-static void dma_try_run(struct ide_channel *ch)
-{
-    if (ch->phase != IDE_DMA_WAIT || !(ch->bm_status & BM_ST_ACTIVE) || !ch->ide->bus_master)
-        return;
-    struct ide_device *d = &ch->dev[ch->active];
-    /* The bus master moves data the way its Read/Write Control bit says;
-     * the drive, the way its command says. When they disagree the
-     * transfer cannot complete (SFF-8038i 1.0, Bus Master IDE Command
-     * register, bit 3): fail it rather than move data backwards. */
-    bool engine_to_memory = ch->bm_cmd & BM_CMD_TO_MEMORY;
-    bool io_error = false;
-    enum dma_result r = engine_to_memory != ch->dma_to_memory ? DMA_FAILED
-                        : ch->backend_xfer                    ? dma_backend(ch, d, &io_error)
-                                                              : dma_move(ch);
     if (io_error) { /* the bus master moved what it could; the device reports the error */
         ch->bm_status &= (u8)~BM_ST_ACTIVE;
         ch->bm_status |= BM_ST_INTR;
@@ -713,6 +760,78 @@ static void dma_try_run(struct ide_channel *ch)
     } else {
         command_abort(ch, d);
     }
+}
+
+/* A backend disk's DMA: bounce-buffer-sized pieces, each read from the
+ * backend and then moved to guest RAM, or moved from guest RAM and then
+ * written to the backend; the command completes only after the last
+ * piece's request ended. */
+static void dma_next_piece(struct ide_channel *ch, struct ide_device *d)
+{
+    u32 n = MIN((u32)IDE_BOUNCE_BYTES, ch->dma_bytes - ch->dma_off);
+    u64 lba = ch->xfer_lba + ch->dma_off / ATA_SECTOR_SIZE;
+    ch->dma_piece = n;
+    if (ch->dma_to_memory) {
+        io_submit(ch, d, IDE_IO_READ, lba, n / ATA_SECTOR_SIZE, IO_DMA);
+        return;
+    }
+    enum dma_result r = dma_move_part(ch, bounce_of(d), ch->dma_off, n);
+    ch->dma_result = (u8)r;
+    if (r == DMA_FAILED) {
+        dma_finish(ch, d, r, false);
+        return;
+    }
+    io_submit(ch, d, IDE_IO_WRITE, lba, n / ATA_SECTOR_SIZE, IO_DMA);
+}
+
+static void dma_piece_ended(struct ide_channel *ch, struct ide_device *d, bool ok)
+{
+    if (!(ch->bm_status & BM_ST_ACTIVE)) { /* the host stopped the engine meanwhile: nothing more moves */
+        command_abort(ch, d);
+        return;
+    }
+    if (!ok) {
+        dma_finish(ch, d, DMA_FAILED, true);
+        return;
+    }
+    if (ch->dma_to_memory) {
+        enum dma_result r = dma_move_part(ch, bounce_of(d), ch->dma_off, ch->dma_piece);
+        ch->dma_result = (u8)r;
+        if (r == DMA_FAILED) {
+            dma_finish(ch, d, r, false);
+            return;
+        }
+    }
+    ch->dma_off += ch->dma_piece;
+    if (ch->dma_off < ch->dma_bytes)
+        dma_next_piece(ch, d);
+    else
+        dma_finish(ch, d, (enum dma_result)ch->dma_result, false);
+}
+
+/* Runs a waiting DMA command once the bus master is started (Start bit
+ * written 1 sets Active) and PCI Bus Master Enable is on. */
+static void dma_try_run(struct ide_channel *ch)
+{
+    if (ch->phase != IDE_DMA_WAIT || !(ch->bm_status & BM_ST_ACTIVE) || !ch->ide->bus_master ||
+        ch->io_wait != IO_NONE)
+        return;
+    struct ide_device *d = &ch->dev[ch->active];
+    /* The bus master moves data the way its Read/Write Control bit says;
+     * the drive, the way its command says. When they disagree the
+     * transfer cannot complete (SFF-8038i 1.0, Bus Master IDE Command
+     * register, bit 3): fail it rather than move data backwards. */
+    bool engine_to_memory = ch->bm_cmd & BM_CMD_TO_MEMORY;
+    if (engine_to_memory != ch->dma_to_memory) {
+        dma_finish(ch, d, DMA_FAILED, false);
+        return;
+    }
+    if (ch->backend_xfer) {
+        ch->dma_off = 0;
+        dma_next_piece(ch, d);
+        return;
+    }
+    dma_finish(ch, d, dma_move(ch), false);
 }
 
 /* Data phase by DMA: DRQ set while the device waits for the bus master. */
@@ -1027,28 +1146,80 @@ static bool request_range(struct ide_channel *ch, struct ide_device *d, bool ext
     return true;
 }
 
-enum ata_xfer { XFER_SINGLE, XFER_MULTIPLE, XFER_DMA };
-
 /* The same commands on a backend disk: the data goes through the bounce
- * buffer, one DRQ block (PIO) or one piece (DMA) at a time. */
+ * buffer, one DRQ block (PIO) or one piece (DMA) at a time, each a
+ * request the device is BSY for. */
 static void backend_read_write(struct ide_channel *ch, struct ide_device *d, u64 lba, u32 count, bool write,
                                enum ata_xfer how)
 {
+    if (!backend_free(ch, d, lba, count, write, how))
+        return;
     u32 bytes = count * ATA_SECTOR_SIZE;
     u32 block = (how == XFER_MULTIPLE ? d->multiple : 1) * ATA_SECTOR_SIZE;
     ch->xfer_lba = lba;
+    ch->backend_xfer = true; /* before dma_start, which may run it at once */
     if (how == XFER_DMA) {
-        ch->backend_xfer = true; /* before dma_start, which may run it at once */
         dma_start(ch, d, bounce_of(d), bytes, !write);
+    } else if (write) {
+        ata_pio_out(ch, d, bounce_of(d), bytes, block);
+    } else {
+        ch->phase = IDE_PIO_IN;
+        ch->ptr = bounce_of(d);
+        ch->xfer_left = bytes;
+        ch->block_size = block;
+        pio_in_fetch(ch, d);
+    }
+}
+
+/* FLUSH CACHE (EXT): done only once the backing device has flushed its
+ * cache too; its failure is the command's (ABRT). */
+static void backend_flush(struct ide_channel *ch, struct ide_device *d)
+{
+    if (backend_free(ch, d, 0, 0, false, XFER_FLUSH))
+        io_submit(ch, d, IDE_IO_FLUSH, 0, 0, IO_FLUSH);
+}
+
+static void io_end(struct ide_channel *ch, struct ide_device *d, enum io_wait w, bool ok)
+{
+    switch (w) {
+    case IO_START:
+        if (ch->start_how == XFER_FLUSH)
+            backend_flush(ch, d);
+        else
+            backend_read_write(ch, d, ch->start_lba, ch->start_count, ch->start_write, (enum ata_xfer)ch->start_how);
+        break;
+    case IO_PIO_IN: pio_in_fetched(ch, d, ok); break;
+    case IO_PIO_OUT: pio_out_written(ch, d, ok); break;
+    case IO_DMA: dma_piece_ended(ch, d, ok); break;
+    case IO_FLUSH:
+        if (ok)
+            command_done(ch, d);
+        else
+            command_abort(ch, d);
+        break;
+    case IO_NONE: break;
+    }
+    channel_update_irq(ch);
+}
+
+/* The poll timer: has the request ended? Polls back off while it runs. */
+static void io_poll(void *dev, u64 now)
+{
+    struct ide_channel *ch = dev;
+    (void)now;
+    if (ch->io_wait == IO_NONE)
+        return;
+    struct ide_device *d = &ch->dev[ch->active];
+    const struct ide_backend *b = backend_of(d);
+    enum ide_io_status st = b->poll(b->ctx);
+    if (st == IDE_IO_PENDING) {
+        ch->io_poll_ns = MIN(ch->io_poll_ns * 2, IDE_POLL_MAX_NS);
+        io_arm(ch);
         return;
     }
-    if (!write && !backend_fill(ch, d, MIN(block, bytes)))
-        return;
-    ch->backend_xfer = true;
-    if (write)
-        ata_pio_out(ch, d, bounce_of(d), bytes, block);
-    else
-        ata_pio_in(ch, d, bounce_of(d), bytes, block);
+    enum io_wait w = (enum io_wait)ch->io_wait;
+    ch->io_wait = IO_NONE;
+    io_end(ch, d, w, st == IDE_IO_DONE);
 }
 
 /* READ/WRITE SECTORS, MULTIPLE and DMA, 28- and 48-bit. */
@@ -1214,11 +1385,10 @@ static void ata_command(struct ide_channel *ch, struct ide_device *d, u8 cmd)
         break;
     case ATA_FLUSH_CACHE:
     case ATA_FLUSH_CACHE_EXT:
-        /* Done only once the backing device has flushed its cache too. */
-        if (!d->disk->data && !d->disk->backend->flush(d->disk->backend->ctx))
-            command_abort(ch, d);
-        else
+        if (d->disk->data)
             command_done(ch, d);
+        else
+            backend_flush(ch, d);
         break;
     default: /* NOP, DEVICE RESET (PACKET only) and everything unknown */
         if (!feature_or_power_command(ch, d, cmd))
@@ -1754,6 +1924,7 @@ static void control_write(void *dev, u16 port, u8 size, u32 value)
 static void channel_reset(struct ide_channel *ch)
 {
     end_transfer(ch);
+    io_cancel(ch);
     ch->device = 0;
     ch->devctl = 0;
     ch->packet_dma = false;
@@ -1782,6 +1953,7 @@ static bool channel_init(struct ide *ide, unsigned c, struct ide_disk *master, s
     ch->gsi = c == 0 ? IDE_PRIMARY_GSI : IDE_SECONDARY_GSI;
     ch->dev[0].disk = master;
     ch->dev[1].disk = slave;
+    timer_init(&ch->io_timer, io_poll, ch);
     ch->dev[0].number = (u8)(2 * c);
     ch->dev[1].number = (u8)(2 * c + 1);
     /* The data register takes 16- and 32-bit PIO; the others are bytes. */

@@ -26,17 +26,33 @@
 #define IDE_MAX_MULTIPLE 16 /* IDENTIFY word 47: sectors per READ/WRITE MULTIPLE block */
 
 /* A disk whose sectors live elsewhere (vmm/storage/block.h: a file on the
- * boot disk, reached through a host driver). Each call returns only once
- * the backing device has done it (or failed): a write the device has not
- * acknowledged is never reported done to the guest, and a flush returns
- * once the device's cache is flushed (docs/storage.md). */
+ * boot disk, reached through a host driver). Asynchronous, as a real
+ * drive is: the device starts one request at a time on its bounce buffer
+ * and returns to the guest with BSY set; a timer of its clock then polls
+ * the request (first after IDE_POLL_FIRST_NS, backing off to
+ * IDE_POLL_MAX_NS) and the command goes on (DRQ, or its completion and
+ * INTRQ) once the backend says it ended. DONE means the backing device
+ * has done it: a write it has not acknowledged is never reported done to
+ * the guest, a flush is DONE once the device's cache is flushed
+ * (docs/storage.md). */
+enum ide_io_op { IDE_IO_READ, IDE_IO_WRITE, IDE_IO_FLUSH };
+enum ide_io_status { IDE_IO_PENDING, IDE_IO_DONE, IDE_IO_FAILED };
+
 struct ide_backend {
-    bool (*read)(void *ctx, u64 lba, u32 count, void *buf);
-    bool (*write)(void *ctx, u64 lba, u32 count, const void *buf);
-    bool (*flush)(void *ctx);
+    /* Starts a request (FLUSH: lba, count, buf unused); returns at once.
+     * False: refused (out of range, or a request from before a reset is
+     * still under way): the device treats it as failed. */
+    bool (*submit)(void *ctx, enum ide_io_op op, u64 lba, u32 count, void *buf);
+    /* The last request's state; never waits. PENDING until it ended (also
+     * for a request a reset left behind: the device waits for it before
+     * it touches the bounce buffer again). */
+    enum ide_io_status (*poll)(void *ctx);
     void *ctx;
     u8 *bounce; /* IDE_BOUNCE_BYTES where the device stages the data (host drivers DMA into it) */
 };
+
+#define IDE_POLL_FIRST_NS 20000ull /* 20 us: about a 4 KiB transfer's time on a SATA SSD */
+#define IDE_POLL_MAX_NS 500000ull
 
 /* Bytes the device stages between the guest and a backend at a time: one
  * DRQ block of PIO, or a piece of a DMA transfer. */
@@ -107,8 +123,20 @@ struct ide_channel {
     u8 buf[512]; /* IDENTIFY data and ATAPI replies */
     /* A transfer with a backend disk: the data passes through its bounce buffer. */
     bool backend_xfer;
-    u64 xfer_lba;  /* the sector at the bounce buffer's start (PIO) or of the transfer's start (DMA) */
+    u64 xfer_lba;  /* PIO: the next sector to read or write; DMA: the transfer's first */
     u32 cur_block; /* bytes of the DRQ block under way */
+    /* A backend request under way (BSY set): what its end continues. */
+    u8 io_wait;        /* enum in ide.c; 0: none */
+    struct dm_timer io_timer;
+    u64 io_poll_ns;    /* the next poll's delay (backs off) */
+    u32 dma_off, dma_piece; /* the DMA piece in flight: offset and bytes */
+    u32 staged;        /* PIO data-in: bytes read ahead into the bounce buffer not yet taken by the host */
+    u8 dma_result;     /* enum dma_result of the last piece moved */
+    /* a command that waits for the backend to end a request a reset left */
+    u64 start_lba;
+    u32 start_count;
+    u8 start_how;
+    bool start_write;
     /* bus-master registers (SFF-8038i, "Bus Master IDE Register Description") */
     u8 bm_cmd, bm_status;
     u32 bm_prd;

@@ -22,7 +22,7 @@ import threading
 import zlib
 
 from tests.harness import bochs, qemu
-from tests.scenarios import LINUX, Scenario
+from tests.scenarios import LINUX, Scenario, guest
 
 WRITTEN = "(linux) ZAZEN-LINUX: written file read back: zazen-written-file-7c2a51 run %d"
 ESP_MIB = 96  # FAT32 needs 65525 clusters: 33 MiB or more with 512-byte clusters
@@ -463,6 +463,65 @@ def partlabel_missing_scenario():
         absent=["ZAZEN PANIC", "zazen: domain linux (id 1)"])
 
 
+SPIN_WINDOW = re.compile(r"\(spin\) spin: window (\d+): (\d+) units")
+STATS = re.compile(r"zazen: storage: ahci 00:1f\.2 port 0: (\d+) reads, (\d+) writes, (\d+) flushes, (\d+) errors, "
+                   r"(\d+) requests queued at most, (\d+) looks at a running command")
+
+
+def spinner_during_disk_test(lines):
+    """The spinner's windows while Linux ran its disk test (from "disk
+    via" to "done": the partition found, a file read, written, synced,
+    remounted and read back, every request through the host's AHCI disk).
+    Linux has 16 times the spinner's weight, so while Linux runs the
+    spinner gets a sliver (its typical window over the run); it gets a
+    window's worth only while Linux's vCPU is blocked in HLT waiting for
+    its requests. At least one window of the disk test must reach four
+    times the run's median window (progress counts, no timing): with the
+    vCPU waiting inside Zazen for the host disk it could not."""
+    try:
+        start = next(i for i, l in enumerate(lines) if l.startswith("(linux) ZAZEN-LINUX: disk via"))
+        end = lines.index("(linux) ZAZEN-LINUX: done")
+    except (StopIteration, ValueError):
+        return False, "no disk via / done markers"
+    units = sorted(int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines) if m)
+    during = [int(m.group(2)) for m in map(SPIN_WINDOW.fullmatch, lines[start:end]) if m]
+    median = units[len(units) // 2] if units else 0
+    ok = bool(during) and max(during) >= 4 * max(median, 1)
+    return ok, "spinner units per window during the disk test %r, the run's median window %d" % (during, median)
+
+
+def requests_went_on_while_the_guest_ran(lines):
+    """The host disk's counts: the guest's I/O went through the queue, and
+    polls found commands still running (the vCPU had gone back to its
+    guest or halted rather than wait on the device)."""
+    m = next((m for m in map(STATS.fullmatch, lines) if m), None)
+    if not m:
+        return False, "no storage stats line"
+    reads, writes, flushes, errors, depth, looks = (int(x) for x in m.groups())
+    ok = reads > 100 and writes > 0 and flushes > 0 and errors == 0 and depth >= 1 and looks > 0
+    return ok, "reads %d writes %d flushes %d errors %d depth %d looks %d" % (reads, writes, flushes, errors, depth,
+                                                                           looks)
+
+
+def io_beside_spinner_scenario():
+    """Linux's disk test in place on the host's AHCI disk, and a CPU-bound
+    guest, on one host CPU: while Linux's requests are outstanding its vCPU
+    waits for the IDE interrupt (HLT) and the spinner runs; the run ends
+    (QEMU killed) once Linux has powered off and Zazen printed the disk's
+    counts."""
+    cfg = ("[domain linux]\nmemory = 256M\ndisk0 = linux.img\nweight = 4096\n\n"
+           "[domain spin]\nmemory = 4M\nfirmware = spinio.bin\n")
+    return StorageScenario(
+        "storage-io-beside-spinner", cfg, files=[LINUX_IMG, guest("spinio")], boots=1, timeout=600,
+        kill_on="looks at a running command", host=False,
+        in_order=["(linux) ZAZEN-LINUX: disk via ata_piix", WRITTEN % 1, "(linux) ZAZEN-LINUX: done",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        checks=[("the spinner had whole windows while Linux waited for its disk", spinner_during_disk_test),
+                ("the host disk's requests were polled while the guest ran", requests_went_on_while_the_guest_ran)],
+        status=None, absent=BASE_ABSENT)
+
+
 ALL = [persist_scenario("ahci"), persist_scenario("nvme"), partlabel_scenario(), power_cut_scenario(),
        volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario(), partuuid_scenario(),
-       gpt_both_bad_scenario(), bochs_ata_scenario("bochs-vmx"), gpt_backup_scenario("bochs-vmx")]
+       gpt_both_bad_scenario(), io_beside_spinner_scenario(), bochs_ata_scenario("bochs-vmx"),
+       gpt_backup_scenario("bochs-vmx")]

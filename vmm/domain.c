@@ -319,6 +319,11 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
 
 void domain_destroy(struct domain *d)
 {
+    bool had_store = false;
+    for (unsigned i = 0; i < 4; i++)
+        had_store |= d->disks[i].backend != NULL;
+    if (had_store)
+        storage_print_stats();
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         guest_state_vcpu_release(d->vcpus[i]);
         arch->vcpu_destroy(d->vcpus[i]);

@@ -8,7 +8,10 @@
  * CHS, LBA28 and LBA48, PIO data bursts of 16 and 32 bits (one access at
  * a time or as string I/O through the bus's REP path), ATAPI packets,
  * PRD tables written into the fake RAM and the bus master started and
- * stopped, software and PCI resets.
+ * stopped, software and PCI resets. A writable disk may instead be a
+ * backend disk (as vmm/storage gives): asynchronous requests on a bounce
+ * buffer that end after a few polls of the device's timer, which the
+ * fuzzer moves the clock for.
  *
  * Checks. DMA touches RAM only as SFF-8038i allows: it reads a PRD entry
  * (8 bytes, inside the current channel's table, before its 64 KiB
@@ -18,7 +21,10 @@
  * the IDENTIFY/reply buffer or the packet). Read-only images and CDs are
  * never written. The vendor/device IDs stay put. INTRQ lines are what the
  * channels think they drive; only GSIs 14 and 15 move. The disk images
- * are allocated to their exact size, so ASan sees any byte beyond. */
+ * are allocated to their exact size, so ASan sees any byte beyond. A
+ * backend is asked only for sectors of its disk and for at most its
+ * bounce buffer, and never for a request while its last one runs (the
+ * device waits for one a reset left behind). */
 #include "fuzz_dev.h"
 #include "../../devmodel/pci.h"
 #include "../../devmodel/piix.h"
@@ -34,6 +40,59 @@ static struct ide ide;
 static struct ide_disk disks[IDE_DEVICES];
 static u8 *images[IDE_DEVICES];
 static u8 *pristine[IDE_DEVICES]; /* copies of the read-only images */
+
+/* ---- backend disks ---- */
+
+struct fake_backend {
+    unsigned index;
+    bool pending;
+    unsigned busy_left;
+    enum ide_io_op op;
+    u64 lba;
+    u32 count;
+    u8 *buf;
+    enum ide_io_status last;
+    struct ide_backend be;
+};
+static struct fake_backend backends[IDE_DEVICES];
+
+static bool be_submit(void *ctx, enum ide_io_op op, u64 lba, u32 count, void *buf)
+{
+    struct fake_backend *b = ctx;
+    const struct ide_disk *d = &disks[b->index];
+    FUZZ_CHECK(!b->pending, "disk %u: a request submitted while one runs", b->index);
+    FUZZ_CHECK(buf == b->be.bounce, "disk %u: a request not on the bounce buffer", b->index);
+    if (op != IDE_IO_FLUSH)
+        FUZZ_CHECK(count && (u64)count * ATA_SECTOR_SIZE <= IDE_BOUNCE_BYTES &&
+                       (lba + count) * ATA_SECTOR_SIZE <= d->size,
+                   "disk %u: request for sectors %llu+%u of %llu", b->index, (unsigned long long)lba, count,
+                   (unsigned long long)(d->size / ATA_SECTOR_SIZE));
+    b->pending = true;
+    b->busy_left = (unsigned)(lba + count) % 4;
+    b->op = op, b->lba = lba, b->count = count, b->buf = buf;
+    return true;
+}
+
+static enum ide_io_status be_poll(void *ctx)
+{
+    struct fake_backend *b = ctx;
+    if (!b->pending)
+        return b->last;
+    if (b->busy_left) {
+        b->busy_left--;
+        return IDE_IO_PENDING;
+    }
+    b->pending = false;
+    size_t bytes = (size_t)b->count * ATA_SECTOR_SIZE;
+    u8 *image = images[b->index];
+    if (b->op == IDE_IO_READ)
+        memcpy(b->buf, image + b->lba * ATA_SECTOR_SIZE, bytes);
+    else if (b->op == IDE_IO_WRITE)
+        memcpy(image + b->lba * ATA_SECTOR_SIZE, b->buf, bytes);
+    /* every fifth request fails, as a device error would */
+    b->last = (b->lba + b->count) % 5 == 4 ? IDE_IO_FAILED : IDE_IO_DONE;
+    return b->last;
+}
 
 /* ---- guest RAM: the DMA oracle ---- */
 
@@ -140,9 +199,12 @@ static const u8 *buffer_end(const u8 *p)
         if (p >= ch->packet && p <= ch->packet + sizeof(ch->packet))
             return ch->packet + sizeof(ch->packet);
     }
-    for (unsigned i = 0; i < IDE_DEVICES; i++)
+    for (unsigned i = 0; i < IDE_DEVICES; i++) {
         if (images[i] && p >= images[i] && p <= images[i] + disks[i].size)
             return images[i] + disks[i].size;
+        if (backends[i].be.bounce && p >= backends[i].be.bounce && p <= backends[i].be.bounce + IDE_BOUNCE_BYTES)
+            return backends[i].be.bounce + IDE_BOUNCE_BYTES;
+    }
     return NULL;
 }
 
@@ -155,7 +217,11 @@ static void check_channels(void)
         if (ch->phase == IDE_IDLE)
             continue;
         const u8 *end = buffer_end(ch->ptr);
-        u64 left = ch->phase == IDE_DMA_WAIT ? ch->dma_bytes : (u64)ch->block_left + ch->xfer_left;
+        /* A backend transfer stages one DRQ block (PIO) in the bounce
+         * buffer; its DMA moves pieces with their own bounds. */
+        u64 left = ch->backend_xfer ? (ch->phase == IDE_DMA_WAIT ? 0 : ch->block_left)
+                   : ch->phase == IDE_DMA_WAIT ? ch->dma_bytes
+                                               : (u64)ch->block_left + ch->xfer_left;
         FUZZ_CHECK(end && left <= (u64)(end - ch->ptr), "channel %u: phase %d moves %llu bytes from %p, %td left",
                    c, ch->phase, (unsigned long long)left, (void *)ch->ptr, end ? end - ch->ptr : -1);
     }
@@ -206,6 +272,14 @@ static void setup_disks(struct prog *g)
             pristine[i] = malloc(d->size);
             memcpy(pristine[i], images[i], d->size);
         }
+        if (!d->cdrom && !d->read_only && (kind & 0x40)) { /* a backend disk: the image is its device */
+            struct fake_backend *b = &backends[i];
+            *b = (struct fake_backend){.index = i, .last = IDE_IO_DONE};
+            b->be = (struct ide_backend){be_submit, be_poll, b, malloc(IDE_BOUNCE_BYTES)};
+            memset(b->be.bounce, 0, IDE_BOUNCE_BYTES);
+            d->backend = &b->be;
+            d->data = NULL;
+        }
         strcpy(d->model, models[(kind >> 2) % 3]);
     }
 }
@@ -217,6 +291,8 @@ static void free_disks(void)
             FUZZ_CHECK(memcmp(pristine[i], images[i], disks[i].size) == 0, "read-only image %u was written", i);
         free(images[i]);
         free(pristine[i]);
+        free(backends[i].be.bounce);
+        backends[i].be.bounce = NULL;
     }
 }
 
@@ -337,7 +413,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     setup_disks(&g);
     struct ide_disk *list[IDE_DEVICES];
     for (unsigned i = 0; i < IDE_DEVICES; i++)
-        list[i] = disks[i].data || disks[i].cdrom ? &disks[i] : NULL;
+        list[i] = disks[i].data || disks[i].backend || disks[i].cdrom ? &disks[i] : NULL;
     if (!ide_init(&ide, env, list) || !pci_init(&pci, env) || !piix_init(&piix, env, &pci, &ide, NULL, NULL))
         abort();
     while (prog_more(&g)) {
@@ -346,7 +422,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
             {IDE_PRIMARY_CMD, 8},         {IDE_PRIMARY_CTL, 1}, {IDE_SECONDARY_CMD, 8}, {IDE_SECONDARY_CTL, 1},
             {PCI_CONFIG_ADDRESS_PORT, 1}, {PCI_CONFIG_DATA_PORT, 4}, {bm_base(), IDE_BM_PORTS},
         };
-        switch (take8(&g) % 12) {
+        switch (take8(&g) % 13) {
         case 0:
             fuzz_any_in(&g, ports, ARRAY_SIZE(ports));
             break;
@@ -410,6 +486,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
                 fuzz_out(b & 1 ? IDE_SECONDARY_CTL : IDE_PRIMARY_CTL, 1, b & 0x86);
             break;
         }
+        case 12: /* time passes: backend requests are polled */
+            clock_advance(&fake.clock, fake.clock.now + (u64)take16(&g) * 1000);
+            break;
         }
         check_channels();
     }

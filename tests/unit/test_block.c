@@ -9,49 +9,65 @@
 #define DEV_SECTORS 4096
 
 static u8 media[DEV_SECTORS * BLOCK_SECTOR];
+/* The fake device takes one command at a time (issue) and ends it on the
+ * (busy_checks + 1)th check; only then does the data move, as a disk's
+ * DMA would have by its completion. */
 static struct {
-    unsigned calls, flushes;
+    unsigned calls, flushes, checks;
     u64 lba[64];
     u32 count[64];
-    bool fail;
+    enum block_op op[64];
+    bool fail, in_flight;
+    unsigned busy_checks, busy_left, violations;
+    enum block_op cur_op;
+    u64 cur_lba;
+    u32 cur_count;
+    void *cur_buf;
 } drv;
 
-static bool note(u64 lba, u32 count)
+static bool d_issue(struct block_device *dev, enum block_op op, u64 lba, u32 count, void *b)
 {
+    (void)dev;
+    if (drv.in_flight) /* one command at a time */
+        drv.violations++;
     if (drv.calls < 64) {
         drv.lba[drv.calls] = lba;
         drv.count[drv.calls] = count;
+        drv.op[drv.calls] = op;
     }
     drv.calls++;
-    return !drv.fail && count <= BLOCK_MAX_REQUEST && lba + count <= DEV_SECTORS;
-}
-
-static bool d_read(struct block_device *dev, u64 lba, u32 count, void *buf)
-{
-    (void)dev;
-    if (!note(lba, count))
+    if (op != BLOCK_FLUSH && (count > BLOCK_MAX_REQUEST || lba + count > DEV_SECTORS))
         return false;
-    memcpy(buf, media + lba * BLOCK_SECTOR, (size_t)count * BLOCK_SECTOR);
+    drv.in_flight = true;
+    drv.busy_left = drv.busy_checks;
+    drv.cur_op = op, drv.cur_lba = lba, drv.cur_count = count, drv.cur_buf = b;
     return true;
 }
 
-static bool d_write(struct block_device *dev, u64 lba, u32 count, const void *buf)
+static enum block_status d_check(struct block_device *dev)
 {
     (void)dev;
-    if (!note(lba, count))
-        return false;
-    memcpy(media + lba * BLOCK_SECTOR, buf, (size_t)count * BLOCK_SECTOR);
-    return true;
+    drv.checks++;
+    if (!drv.in_flight)
+        drv.violations++;
+    if (drv.busy_left) {
+        drv.busy_left--;
+        return BLOCK_PENDING;
+    }
+    drv.in_flight = false;
+    if (drv.fail)
+        return BLOCK_FAILED;
+    size_t bytes = (size_t)drv.cur_count * BLOCK_SECTOR;
+    if (drv.cur_op == BLOCK_READ)
+        memcpy(drv.cur_buf, media + drv.cur_lba * BLOCK_SECTOR, bytes);
+    else if (drv.cur_op == BLOCK_WRITE)
+        memcpy(media + drv.cur_lba * BLOCK_SECTOR, drv.cur_buf, bytes);
+    else
+        drv.flushes++;
+    return BLOCK_DONE;
 }
 
-static bool d_flush(struct block_device *dev)
-{
-    (void)dev;
-    drv.flushes++;
-    return !drv.fail;
-}
-
-static const struct block_driver driver = {d_read, d_write, d_flush};
+static const struct block_driver driver = {d_issue, d_check};
 static struct block_device *dev;
 static struct block_store store;
 static u8 buf[300 * BLOCK_SECTOR];
@@ -125,5 +141,60 @@ TEST(block_device_splits_and_reports_failures)
     CHECK_EQ(dev->errors, errors + 2);
     drv.fail = false;
     CHECK(block_store_flush(&store));
-    CHECK_EQ(drv.flushes, 2);
+    CHECK_EQ(drv.calls, 6); /* the write and both flushes reached the driver */
+    CHECK_EQ(drv.op[4], BLOCK_FLUSH);
+    CHECK_EQ(drv.op[5], BLOCK_FLUSH);
+    CHECK_EQ(drv.flushes, 1); /* the failed one flushed nothing */
+}
+
+TEST(block_requests_complete_asynchronously_in_order)
+{
+    /* A write, then a flush, queued together: nothing is done before the
+     * device said so, the flush is issued only after the write ended, and
+     * polling either request moves both. */
+    setup(false);
+    drv.busy_checks = 2;
+    struct block_request w = {0}, f = {0};
+    memset(buf, 0x5A, 3 * BLOCK_SECTOR);
+    CHECK(block_submit(&w, dev, &store, BLOCK_WRITE, 8, 3, buf)); /* sectors 108-109, then 500 */
+    CHECK(block_submit(&f, dev, &store, BLOCK_FLUSH, 0, 0, NULL));
+    CHECK_EQ(dev->max_depth, 2);
+    CHECK(!block_submit(&w, dev, &store, BLOCK_WRITE, 0, 1, buf)); /* still queued */
+    CHECK_EQ(drv.calls, 1); /* the first piece only */
+    CHECK_EQ(block_poll(&w), BLOCK_PENDING);
+    CHECK_EQ(media[108 * BLOCK_SECTOR], 108); /* not written yet: the device has not ended it */
+    CHECK_EQ(block_poll(&f), BLOCK_PENDING);  /* the first piece ends; the second is issued */
+    CHECK_EQ(media[108 * BLOCK_SECTOR], 0x5A);
+    CHECK_EQ(drv.calls, 2);
+    CHECK_EQ(drv.lba[1], 500);
+    CHECK_EQ(block_poll(&w), BLOCK_PENDING);
+    CHECK_EQ(block_poll(&w), BLOCK_PENDING);
+    CHECK_EQ(block_poll(&w), BLOCK_DONE); /* and the flush is issued after it */
+    CHECK_EQ(drv.calls, 3);
+    CHECK_EQ(drv.op[2], BLOCK_FLUSH);
+    CHECK_EQ(drv.flushes, 0);
+    CHECK_EQ(block_poll(&f), BLOCK_PENDING);
+    CHECK_EQ(block_poll(&f), BLOCK_PENDING);
+    CHECK_EQ(block_poll(&f), BLOCK_DONE);
+    CHECK_EQ(drv.flushes, 1);
+    CHECK_EQ(dev->depth, 0);
+    CHECK(!drv.in_flight);
+    CHECK_EQ(drv.violations, 0);
+}
+
+TEST(block_failed_piece_fails_its_request_and_the_next_goes_on)
+{
+    setup(false);
+    drv.busy_checks = 1;
+    struct block_request a = {0}, b = {0};
+    CHECK(block_submit(&a, dev, &store, BLOCK_READ, 0, 35, buf));
+    CHECK(block_submit(&b, dev, NULL, BLOCK_READ, 7, 1, buf + 100 * BLOCK_SECTOR));
+    drv.fail = true; /* b's submit looked once (busy); this look ends a's first piece, failed */
+    CHECK_EQ(block_poll(&a), BLOCK_FAILED); /* and the rest of a is not issued */
+    CHECK_EQ(drv.calls, 2);                 /* b's command was issued at once */
+    CHECK_EQ(drv.lba[1], 7);
+    drv.fail = false;
+    CHECK_EQ(block_poll(&b), BLOCK_PENDING);
+    CHECK_EQ(block_poll(&b), BLOCK_DONE);
+    CHECK_EQ(buf[100 * BLOCK_SECTOR], 7);
 }

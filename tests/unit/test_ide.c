@@ -950,61 +950,96 @@ TEST(ide_string_pio_over_block_boundaries)
 
 /* ---------------- a backend disk (vmm/storage: a file on the boot disk) ---------------- */
 
-/* The backend keeps its sectors in disk_image and counts what it was asked;
- * fail_* make the next calls fail as a device error would. */
+/* The backend keeps its sectors in disk_image and counts what it was
+ * asked. A request ends on the (busy_polls + 1)th poll after its submit;
+ * only then does its data move (as the host disk's DMA would have by its
+ * completion). fail_* make the requests fail as a device error would. */
 static struct {
-    unsigned reads, writes, flushes;
+    unsigned reads, writes, flushes, polls;
     u64 sectors_written;
     bool fail_read, fail_write, fail_flush;
+    unsigned busy_polls, busy_left;
+    bool pending;
+    enum ide_io_op op;
+    u64 lba;
+    u32 count;
+    u8 *buf;
+    enum ide_io_status last;
 } be;
 
-static bool be_read(void *ctx, u64 lba, u32 count, void *out)
+static bool be_submit(void *ctx, enum ide_io_op op, u64 lba, u32 count, void *buf)
 {
     (void)ctx;
-    be.reads++;
-    if (be.fail_read || (lba + count) * 512 > sizeof(disk_image))
+    if (be.pending)
         return false;
-    memcpy(out, disk_image + lba * 512, (size_t)count * 512);
+    op == IDE_IO_READ ? be.reads++ : op == IDE_IO_WRITE ? be.writes++ : be.flushes++;
+    if (op != IDE_IO_FLUSH && (lba + count) * 512 > sizeof(disk_image))
+        return false;
+    be.pending = true;
+    be.busy_left = be.busy_polls;
+    be.op = op, be.lba = lba, be.count = count, be.buf = buf;
     return true;
 }
 
-static bool be_write(void *ctx, u64 lba, u32 count, const void *in)
+static enum ide_io_status be_poll(void *ctx)
 {
     (void)ctx;
-    be.writes++;
-    if (be.fail_write || (lba + count) * 512 > sizeof(disk_image))
-        return false;
-    memcpy(disk_image + lba * 512, in, (size_t)count * 512);
-    be.sectors_written += count;
-    return true;
-}
-
-static bool be_flush(void *ctx)
-{
-    (void)ctx;
-    be.flushes++;
-    return !be.fail_flush;
+    be.polls++;
+    if (!be.pending)
+        return be.last;
+    if (be.busy_left) {
+        be.busy_left--;
+        return IDE_IO_PENDING;
+    }
+    be.pending = false;
+    size_t bytes = (size_t)be.count * 512;
+    if (be.op == IDE_IO_READ) {
+        be.last = be.fail_read ? IDE_IO_FAILED : IDE_IO_DONE;
+        if (!be.fail_read)
+            memcpy(be.buf, disk_image + be.lba * 512, bytes);
+    } else if (be.op == IDE_IO_WRITE) {
+        be.last = be.fail_write ? IDE_IO_FAILED : IDE_IO_DONE;
+        if (!be.fail_write) {
+            memcpy(disk_image + be.lba * 512, be.buf, bytes);
+            be.sectors_written += be.count;
+        }
+    } else {
+        be.last = be.fail_flush ? IDE_IO_FAILED : IDE_IO_DONE;
+    }
+    return be.last;
 }
 
 static u8 bounce[IDE_BOUNCE_BYTES];
-static const struct ide_backend backend = {be_read, be_write, be_flush, NULL, bounce};
+static const struct ide_backend backend = {be_submit, be_poll, NULL, bounce};
 
 static void setup_backend(void)
 {
     setup(false);
     memset(&be, 0, sizeof(be));
+    be.last = IDE_IO_DONE;
     hd = (struct ide_disk){.data = NULL, .backend = &backend, .size = sizeof(disk_image)};
     strcpy(hd.model, "TEST DISK");
     ide_reset(&ide);
 }
 
+/* Lets the device's poll timer run until the request under way ended. */
+static void settle(void)
+{
+    for (unsigned i = 0; i < 64 && (inb_(P_CTL) & 0x80); i++)
+        fake_advance(IDE_POLL_MAX_NS);
+}
+
 TEST(ide_backend_pio_read_write_multiple)
 {
     setup_backend();
-    ata_lba28(7, 3, 0x20); /* READ SECTORS: one block at a time from the backend */
-    pio_read(P_DATA, buf, 3 * 512);
+    ata_lba28(7, 3, 0x20); /* READ SECTORS: three DRQ blocks, read ahead in one request */
+    settle();
+    CHECK_EQ(be.reads, 1);
+    pio_read(P_DATA, buf, 512);
+    CHECK_EQ(inb_(P_CTL), 0x58); /* the next block at once, from the bounce buffer */
+    pio_read(P_DATA, buf + 512, 2 * 512);
     CHECK(matches_disk(buf, 7, 3));
-    CHECK_EQ(be.reads, 3);
+    CHECK_EQ(be.reads, 1);
     CHECK_EQ(inb_(P_STATUS), 0x50);
     outb_(P_NSECT, 8);
     outb_(P_COMMAND, 0xC6); /* SET MULTIPLE 8 */
@@ -1013,13 +1048,122 @@ TEST(ide_backend_pio_read_write_multiple)
         data[i] = (u8)(i * 5 + 3);
     ata_lba48(100, 11, 0x39); /* WRITE MULTIPLE EXT: blocks of 8 and 3 */
     pio_write(P_DATA, data, 8 * 512);
-    CHECK_EQ(be.writes, 1); /* the first block reached the backend before the next was asked for */
+    CHECK_EQ(be.writes, 1); /* the first block went to the backend before the next was asked for */
+    settle();
     CHECK_EQ(inb_(P_STATUS), 0x58);
     pio_write(P_DATA, data + 8 * 512, 3 * 512);
     CHECK_EQ(be.writes, 2);
+    settle();
     CHECK_EQ(inb_(P_STATUS), 0x50);
     CHECK(memcmp(disk_image + 100 * 512, data, sizeof(data)) == 0);
     CHECK(sector_is_pattern(99) && sector_is_pattern(111));
+}
+
+TEST(ide_backend_pio_read_past_the_bounce_buffer)
+{
+    /* READ MULTIPLE EXT of 200 sectors in blocks of 4: 64 KiB holds 32
+     * blocks (128 sectors), then the rest (72 sectors) is read. */
+    setup_backend();
+    outb_(P_NSECT, 4);
+    outb_(P_COMMAND, 0xC6);
+    static u8 big[200 * 512];
+    ata_lba48(500, 200, 0x29);
+    unsigned got = 0;
+    while (got < sizeof(big)) {
+        settle();
+        unsigned n = MIN(4u * 512, (unsigned)sizeof(big) - got);
+        CHECK_EQ(inb_(P_CTL) & 0x88, 0x08);
+        pio_read(P_DATA, big + got, n);
+        got += n;
+    }
+    CHECK_EQ(be.reads, 2);
+    CHECK(matches_disk(big, 500, 200));
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+}
+
+TEST(ide_backend_is_busy_until_the_backend_ends_the_request)
+{
+    /* As a drive: the command returns at once with BSY; the poll timer
+     * finds the request ended, and only then DRQ (or the completion) and
+     * INTRQ. A write is not reported done while the backend has it. */
+    setup_backend();
+    be.busy_polls = 3;
+    unsigned edges = fake.edges[14];
+    ata_lba28(9, 1, 0x20);
+    CHECK_EQ(inb_(P_CTL), 0x80); /* BSY, nothing else valid */
+    CHECK(!fake.level[14]);
+    unsigned polls = be.polls; /* one look that the backend was free; nothing waited on it */
+    CHECK_EQ(polls, 1);
+    fake_advance(IDE_POLL_FIRST_NS - 1);
+    CHECK_EQ(be.polls, polls);
+    fake_advance(1);
+    CHECK_EQ(be.polls, polls + 1); /* the first poll, then backing off */
+    CHECK_EQ(inb_(P_CTL), 0x80);
+    fake_advance(2 * IDE_POLL_FIRST_NS);
+    CHECK_EQ(be.polls, polls + 2);
+    settle();
+    CHECK_EQ(be.polls, polls + 4);
+    CHECK_EQ(inb_(P_CTL), 0x58); /* DRDY DSC DRQ */
+    CHECK(fake.level[14]);
+    CHECK_EQ(fake.edges[14], edges + 1);
+    pio_read(P_DATA, buf, 512);
+    CHECK(matches_disk(buf, 9, 1));
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    /* a DMA write: BSY until the backend has it, Interrupt in the bus master only then */
+    for (unsigned i = 0; i < 1024; i++)
+        fake.ram[0x8000 + i] = (u8)(i ^ 0x33);
+    prd(0x1000, 0, 0x8000, 1024, true);
+    bm_setup(0, 0x1000, false);
+    ata_lba28(40, 2, 0xCA);
+    bm_start(0, false);
+    CHECK_EQ(inb_(P_CTL), 0x80);
+    CHECK_EQ(inb_(BM + 2) & 0x05, 0x01); /* Active, no Interrupt */
+    CHECK(sector_is_pattern(40)); /* the backend has not written it */
+    fake_advance(IDE_POLL_FIRST_NS);
+    CHECK_EQ(inb_(P_CTL), 0x80);
+    settle();
+    CHECK_EQ(inb_(BM + 2) & 0x05, 0x04);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    CHECK(memcmp(disk_image + 40 * 512, fake.ram + 0x8000, 1024) == 0);
+}
+
+TEST(ide_backend_flush_waits_for_the_device_flush)
+{
+    setup_backend();
+    be.busy_polls = 5;
+    ata_lba28(0, 0, 0xEA); /* FLUSH CACHE EXT */
+    CHECK_EQ(be.flushes, 1);
+    for (unsigned i = 0; i < 5; i++) {
+        fake_advance(IDE_POLL_MAX_NS);
+        CHECK_EQ(inb_(P_CTL), 0x80); /* not done while the device flushes */
+    }
+    fake_advance(IDE_POLL_MAX_NS);
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+}
+
+TEST(ide_backend_reset_leaves_the_request_and_the_next_command_waits)
+{
+    /* SRST during a backend read: the device resets at once, but the host
+     * disk may still be filling the bounce buffer, so the next command
+     * waits (BSY) until that request has ended. */
+    setup_backend();
+    be.busy_polls = 4;
+    ata_lba28(3, 1, 0x20);
+    outb_(P_CTL, 0x04);
+    outb_(P_CTL, 0x00);
+    CHECK_EQ(inb_(P_STATUS) & 0x80, 0);
+    be.busy_polls = 0;
+    u8 data[512];
+    memset(data, 0x77, sizeof(data));
+    ata_lba28(60, 1, 0x30); /* WRITE SECTORS */
+    CHECK_EQ(inb_(P_CTL), 0x80); /* waits for the old read */
+    CHECK_EQ(be.writes, 0);
+    settle();
+    CHECK_EQ(inb_(P_CTL), 0x58); /* now it asks for the data */
+    pio_write(P_DATA, data, 512);
+    settle();
+    CHECK_EQ(inb_(P_STATUS), 0x50);
+    CHECK(memcmp(disk_image + 60 * 512, data, 512) == 0);
 }
 
 TEST(ide_backend_dma_in_pieces)
@@ -1034,6 +1178,7 @@ TEST(ide_backend_dma_in_pieces)
     bm_setup(0, 0x1000, true);
     ata_lba48(1000, 300, 0x25);
     bm_start(0, true);
+    settle();
     CHECK(memcmp(fake.ram + 0x10000, disk_image + 1000 * 512, 0x10000) == 0);
     CHECK(memcmp(fake.ram + 0x30000, disk_image + 1000 * 512 + 0x10000, 0x2000) == 0);
     CHECK(memcmp(fake.ram + 0x40000, disk_image + 1000 * 512 + 0x12000, 0x10000) == 0);
@@ -1050,6 +1195,7 @@ TEST(ide_backend_dma_in_pieces)
     bm_setup(0, 0x1000, false);
     ata_lba48(1200, 300, 0x35);
     bm_start(0, false);
+    settle();
     CHECK_EQ(be.writes, 3);
     CHECK_EQ(be.sectors_written, 300);
     CHECK(memcmp(disk_image + 1200 * 512, fake.ram + 0x10000, 300 * 512) == 0);
@@ -1064,11 +1210,13 @@ TEST(ide_backend_errors_reach_the_guest)
     u8 data[512] = {1, 2, 3};
     ata_lba28(5, 1, 0x30);
     pio_write(P_DATA, data, 512);
+    settle();
     CHECK_EQ(inb_(P_STATUS), 0x51); /* not done: ERR */
     CHECK_EQ(inb_(P_ERROR), 0x04);
     be.fail_write = false;
     be.fail_read = true;
     ata_lba28(5, 1, 0x20);
+    settle();
     CHECK_EQ(inb_(P_STATUS), 0x51);
     CHECK_EQ(inb_(P_ERROR), 0x44); /* UNC, ABRT */
     /* DMA read failing in the backend: the device reports it, the bus master does not */
@@ -1076,15 +1224,18 @@ TEST(ide_backend_errors_reach_the_guest)
     bm_setup(0, 0x1000, true);
     ata_lba28(5, 1, 0xC8);
     bm_start(0, true);
+    settle();
     CHECK_EQ(inb_(BM + 2) & 0x07, 0x04);
     CHECK_EQ(inb_(P_STATUS), 0x51);
     be.fail_read = false;
     /* a guest's flush is the backend's flush, and fails with it */
     ata_lba28(0, 0, 0xEA);
+    settle();
     CHECK_EQ(be.flushes, 1);
     CHECK_EQ(inb_(P_STATUS), 0x50);
     be.fail_flush = true;
     ata_lba28(0, 0, 0xE7);
+    settle();
     CHECK_EQ(be.flushes, 2);
     CHECK_EQ(inb_(P_STATUS), 0x51);
 }

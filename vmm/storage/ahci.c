@@ -1,10 +1,10 @@
 /* Host AHCI driver (ahci.h).
  *
- * One command slot per port, used synchronously: the caller (a vCPU's
- * exit handler, under the device's lock) issues the command and polls the
- * port's Command Issue bit until it clears, with a timeout. This first
- * version waits on the CPU that asked (docs/storage.md says so): the
- * vCPU doing the I/O waits, other vCPUs on other CPUs run. */
+ * One command slot per port, one command in flight (the block layer
+ * queues the rest, block.h): ahci_issue starts it and returns; ahci_check
+ * looks at the port's Command Issue bit and interrupt status whenever the
+ * block layer is polled (a guest disk's timer), and fails the command
+ * once its timeout passed. Nothing spins on the device but setup. */
 #include "ahci.h"
 #include "hostpci.h"
 #include "../console.h"
@@ -81,6 +81,9 @@ struct ahci_port {
     unsigned port;
     struct port_mem *mem;
     bool s64a;
+    /* the command in flight, for its timeout and messages */
+    u8 cmd;
+    u64 lba, deadline, timeout_ms;
 };
 
 static u32 rd(const struct ahci_port *p, unsigned reg) { return *(volatile u32 *)(p->abar + PORT(p->port) + reg); }
@@ -129,10 +132,10 @@ static void port_recover(struct ahci_port *p)
     port_start(p);
 }
 
-/* Issues one command in slot 0 and waits for it. buf may be NULL (no
- * data). */
-static bool port_command(struct ahci_port *p, u8 cmd, u64 lba, u32 count, void *buf, u32 bytes, bool write,
-                         u64 timeout_ms)
+/* Issues one command in slot 0 and returns at once; port_check says when
+ * it ended. buf may be NULL (no data). */
+static bool port_issue(struct ahci_port *p, u8 cmd, u64 lba, u32 count, void *buf, u32 bytes, bool write,
+                       u64 timeout_ms)
 {
     struct port_mem *m = p->mem;
     u8 *fis = m->table;
@@ -172,47 +175,67 @@ static bool port_command(struct ahci_port *p, u8 cmd, u64 lba, u32 count, void *
     hdr[3] = (u32)(hpa_of(m->table) >> 32);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     wr(p, PX_IS, 0xFFFFFFFF);
+    p->cmd = cmd;
+    p->lba = lba;
+    p->timeout_ms = timeout_ms;
+    p->deadline = deadline_after_ms(timeout_ms);
     wr(p, PX_CI, 1);
-    u64 end = deadline_after_ms(timeout_ms);
-    for (;;) {
-        u32 is = rd(p, PX_IS);
-        if (is & IS_FATAL) {
-            kprintf("zazen: ahci port %u: command %02xh at sector %llu failed: status %02xh error %02xh\n", p->port,
-                    cmd, (unsigned long long)lba, rd(p, PX_TFD) & 0xFF, (rd(p, PX_TFD) >> 8) & 0xFF);
-            port_recover(p);
-            return false;
-        }
-        if (!(rd(p, PX_CI) & 1))
-            break;
-        if (rdtsc() > end) {
-            kprintf("zazen: ahci port %u: command %02xh at sector %llu timed out after %llu ms\n", p->port, cmd,
-                    (unsigned long long)lba, (unsigned long long)timeout_ms);
-            port_recover(p);
-            return false;
-        }
-        pause();
+    return true;
+}
+
+/* Has the command in slot 0 ended? PxCI's bit clears when the HBA has the
+ * device's final status (AHCI 5.3.2.x, 5.6.2); PxIS's error bits mean it
+ * failed (6.2.2). An error or the timeout recovers the port. Never waits. */
+static enum block_status port_check(struct ahci_port *p)
+{
+    u32 is = rd(p, PX_IS);
+    if (is & IS_FATAL) {
+        kprintf("zazen: ahci port %u: command %02xh at sector %llu failed: status %02xh error %02xh\n", p->port,
+                p->cmd, (unsigned long long)p->lba, rd(p, PX_TFD) & 0xFF, (rd(p, PX_TFD) >> 8) & 0xFF);
+        port_recover(p);
+        return BLOCK_FAILED;
     }
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return !(rd(p, PX_TFD) & (TFD_ERR | TFD_BSY | TFD_DRQ));
+    if (!(rd(p, PX_CI) & 1)) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        return (rd(p, PX_TFD) & (TFD_ERR | TFD_BSY | TFD_DRQ)) ? BLOCK_FAILED : BLOCK_DONE;
+    }
+    if (rdtsc() > p->deadline) {
+        kprintf("zazen: ahci port %u: command %02xh at sector %llu timed out after %llu ms\n", p->port, p->cmd,
+                (unsigned long long)p->lba, (unsigned long long)p->timeout_ms);
+        port_recover(p);
+        return BLOCK_FAILED;
+    }
+    return BLOCK_PENDING;
 }
 
-static bool ahci_read(struct block_device *dev, u64 lba, u32 count, void *buf)
+/* Setup only (IDENTIFY, before any vCPU runs): issue and wait. */
+static bool port_command(struct ahci_port *p, u8 cmd, u64 lba, u32 count, void *buf, u32 bytes, bool write,
+                         u64 timeout_ms)
 {
-    return port_command(dev->priv, ATA_READ_DMA_EXT, lba, count, buf, count * BLOCK_SECTOR, false, IO_TIMEOUT_MS);
+    if (!port_issue(p, cmd, lba, count, buf, bytes, write, timeout_ms))
+        return false;
+    enum block_status st;
+    while ((st = port_check(p)) == BLOCK_PENDING)
+        pause();
+    return st == BLOCK_DONE;
 }
 
-static bool ahci_write(struct block_device *dev, u64 lba, u32 count, const void *buf)
+static bool ahci_issue(struct block_device *dev, enum block_op op, u64 lba, u32 count, void *buf)
 {
-    return port_command(dev->priv, ATA_WRITE_DMA_EXT, lba, count, (void *)buf, count * BLOCK_SECTOR, true,
-                        IO_TIMEOUT_MS);
+    switch (op) {
+    case BLOCK_READ:
+        return port_issue(dev->priv, ATA_READ_DMA_EXT, lba, count, buf, count * BLOCK_SECTOR, false, IO_TIMEOUT_MS);
+    case BLOCK_WRITE:
+        return port_issue(dev->priv, ATA_WRITE_DMA_EXT, lba, count, buf, count * BLOCK_SECTOR, true, IO_TIMEOUT_MS);
+    case BLOCK_FLUSH:
+        return port_issue(dev->priv, ATA_FLUSH_CACHE_EXT, 0, 0, NULL, 0, false, FLUSH_TIMEOUT_MS);
+    }
+    return false;
 }
 
-static bool ahci_flush(struct block_device *dev)
-{
-    return port_command(dev->priv, ATA_FLUSH_CACHE_EXT, 0, 0, NULL, 0, false, FLUSH_TIMEOUT_MS);
-}
+static enum block_status ahci_check(struct block_device *dev) { return port_check(dev->priv); }
 
-static const struct block_driver ahci_driver = {ahci_read, ahci_write, ahci_flush};
+static const struct block_driver ahci_driver = {ahci_issue, ahci_check};
 
 /* IDENTIFY's model: words 27-46, two characters a word, high byte first. */
 static void identify_model(const u8 *id, char *out)
@@ -234,14 +257,14 @@ static void identify_model(const u8 *id, char *out)
  * protection. */
 static void port_quiesce(volatile u8 *abar, unsigned n, const char *where)
 {
-    struct ahci_port q = {abar, n, NULL, false};
+    struct ahci_port q = {.abar = abar, .port = n};
     if ((rd(&q, PX_CMD) & (CMD_ST | CMD_CR | CMD_FRE | CMD_FR)) && !port_stop(&q))
         kprintf("zazen: %s port %u: the command engine does not stop\n", where, n);
 }
 
 static bool port_setup(volatile u8 *abar, unsigned n, bool s64a, const char *where)
 {
-    struct ahci_port probe = {abar, n, NULL, s64a};
+    struct ahci_port probe = {.abar = abar, .port = n, .s64a = s64a};
     if ((rd(&probe, PX_SSTS) & 0xF) != SSTS_DET_PRESENT || rd(&probe, PX_SIG) != SIG_ATA) {
         port_quiesce(abar, n, where); /* nothing attached, or not an ATA disk (ATAPI, port multiplier) */
         return false;
@@ -250,7 +273,7 @@ static bool port_setup(volatile u8 *abar, unsigned n, bool s64a, const char *whe
     struct port_mem *m = page_alloc(sizeof(*m));
     if (!p || !m)
         return false;
-    *p = (struct ahci_port){abar, n, m, s64a};
+    *p = (struct ahci_port){.abar = abar, .port = n, .mem = m, .s64a = s64a};
     if (!s64a && hpa_of(m) + sizeof(*m) > 4 * GiB)
         return false;
     if (!port_stop(p)) {

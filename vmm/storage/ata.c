@@ -4,13 +4,14 @@
  * A request is a small state machine: ata_issue() writes the task file
  * and the command; ata_step() looks at the status once and does what it
  * says (move one DRQ block, finish, fail, or time out) without waiting.
- * The synchronous block_driver entry points call ata_step() until the
- * request is no longer pending, as ahci.c and nvme.c poll: the vCPU that
- * asked waits on its host CPU (docs/storage.md). A completion that comes
- * later (the timer tick, IRQ 14/15) would call the same ata_step().
+ * The block layer's issue/check pair (block.h) starts a request and
+ * steps it from its polls; only setup (IDENTIFY, before any vCPU runs)
+ * steps a request to its end in a loop (ata_run).
  *
- * The two devices of a channel share its registers, so the channel has a
- * lock of its own beside each block device's. */
+ * The two devices of a channel share its registers: the channel has a
+ * lock and an owner, the disk whose command is in flight; a disk whose
+ * request finds the channel taken by the other starts it at a later
+ * poll (its timeout counts from the block layer's issue). */
 #include "ata.h"
 #include "hostpci.h"
 #include "../console.h"
@@ -65,20 +66,6 @@
  * device 0 timeout of the reset protocol). */
 #define RESET_TIMEOUT_MS 31000
 
-struct ata_channel {
-    u16 cmd;  /* command block base */
-    u16 ctrl; /* the Alternate Status / Device Control register */
-    struct spinlock lock;
-    char where[32]; /* "ata 00:01.1 channel 0" */
-};
-
-struct ata_disk {
-    struct ata_channel *ch;
-    unsigned dev; /* 0 or 1 */
-    bool lba48;
-    bool flush_ext;
-};
-
 enum ata_state { ATA_PENDING, ATA_DONE, ATA_FAILED };
 
 /* One command in flight on a channel. */
@@ -93,6 +80,25 @@ struct ata_request {
     u64 deadline; /* TSC */
     bool timed_out;
     u8 status, error; /* at the end */
+};
+
+struct ata_disk;
+
+struct ata_channel {
+    u16 cmd;  /* command block base */
+    u16 ctrl; /* the Alternate Status / Device Control register */
+    struct spinlock lock;
+    struct ata_disk *owner; /* whose command is on the registers; NULL: free */
+    char where[32]; /* "ata 00:01.1 channel 0" */
+};
+
+struct ata_disk {
+    struct ata_channel *ch;
+    unsigned dev; /* 0 or 1 */
+    bool lba48;
+    bool flush_ext;
+    struct ata_request req; /* the block layer's command (one at a time) */
+    bool started;           /* req is on the channel's registers */
 };
 
 static u8 ata_in(const struct ata_channel *ch, unsigned reg) { return inb((u16)(ch->cmd + reg)); }
@@ -228,69 +234,127 @@ static enum ata_state ata_step(struct ata_disk *d, struct ata_request *r)
     return ATA_DONE;
 }
 
+/* With the channel's lock: says how a failed command failed and brings a
+ * device stuck busy or mid-transfer back by a reset of the channel (an
+ * error the device reported leaves it ready). */
+static void ata_failed(struct ata_disk *d, struct ata_request *r)
+{
+    struct ata_channel *ch = d->ch;
+    if (r->timed_out)
+        kprintf("zazen: %s device %u: command %02xh at sector %llu timed out after %llu ms (status %02xh)\n",
+                ch->where, d->dev, r->cmd, (unsigned long long)r->lba, (unsigned long long)r->timeout_ms, r->status);
+    else
+        kprintf("zazen: %s device %u: command %02xh at sector %llu failed: status %02xh error %02xh\n", ch->where,
+                d->dev, r->cmd, (unsigned long long)r->lba, r->status, r->error);
+    if (r->timed_out || (alt_status(ch) & (ST_BSY | ST_DRQ)))
+        channel_reset(ch);
+}
+
+/* With the channel's lock: writes the command; a channel that never went
+ * idle fails it. */
+static enum ata_state ata_start(struct ata_disk *d, struct ata_request *r)
+{
+    if (ata_issue(d, r))
+        return ATA_PENDING;
+    r->timed_out = true;
+    r->status = alt_status(d->ch);
+    return ATA_FAILED;
+}
+
+/* Setup: one command to its end, waiting on this CPU. */
 static bool ata_run(struct ata_disk *d, struct ata_request *r)
 {
     struct ata_channel *ch = d->ch;
     spin_lock(&ch->lock);
-    enum ata_state s = ata_issue(d, r) ? ATA_PENDING : ATA_FAILED;
-    if (s == ATA_FAILED) {
-        r->timed_out = true; /* the channel never went idle */
-        r->status = alt_status(ch);
-    }
+    enum ata_state s = ata_start(d, r);
     while (s == ATA_PENDING) {
         s = ata_step(d, r);
         if (s == ATA_PENDING)
             pause();
     }
-    if (s == ATA_FAILED) {
-        if (r->timed_out)
-            kprintf("zazen: %s device %u: command %02xh at sector %llu timed out after %llu ms (status %02xh)\n",
-                    ch->where, d->dev, r->cmd, (unsigned long long)r->lba, (unsigned long long)r->timeout_ms,
-                    r->status);
-        else
-            kprintf("zazen: %s device %u: command %02xh at sector %llu failed: status %02xh error %02xh\n",
-                    ch->where, d->dev, r->cmd, (unsigned long long)r->lba, r->status, r->error);
-        /* A device stuck busy or mid-transfer is brought back by a reset
-         * of the channel; an error the device reported leaves it ready. */
-        if (r->timed_out || (alt_status(ch) & (ST_BSY | ST_DRQ)))
-            channel_reset(ch);
-    }
+    if (s == ATA_FAILED)
+        ata_failed(d, r);
     spin_unlock(&ch->lock);
     return s == ATA_DONE;
 }
 
-static bool ata_rw(struct block_device *dev, u64 lba, u32 count, void *buf, bool write)
+/* The block layer's command as an ATA request: the 48-bit commands when
+ * the disk has them, the 28-bit ones within their reach. */
+static bool ata_request_for(const struct ata_disk *d, enum block_op op, u64 lba, u32 count, void *buf,
+                            struct ata_request *r)
 {
-    struct ata_disk *d = dev->priv;
-    struct ata_request r = {.lba = lba, .count = count, .buf = buf, .write = write, .timeout_ms = IO_TIMEOUT_MS};
+    if (op == BLOCK_FLUSH) {
+        *r = (struct ata_request){.cmd = d->flush_ext ? CMD_FLUSH_CACHE_EXT : CMD_FLUSH_CACHE,
+                                  .timeout_ms = FLUSH_TIMEOUT_MS};
+        return true;
+    }
+    bool write = op == BLOCK_WRITE;
+    *r = (struct ata_request){.lba = lba, .count = count, .buf = buf, .write = write, .timeout_ms = IO_TIMEOUT_MS};
     if (d->lba48)
-        r.cmd = write ? CMD_WRITE_SECTORS_EXT : CMD_READ_SECTORS_EXT;
+        r->cmd = write ? CMD_WRITE_SECTORS_EXT : CMD_READ_SECTORS_EXT;
     else if (lba + count <= LBA28_LIMIT && count <= 256)
-        r.cmd = write ? CMD_WRITE_SECTORS : CMD_READ_SECTORS;
+        r->cmd = write ? CMD_WRITE_SECTORS : CMD_READ_SECTORS;
     else
         return false;
-    return ata_run(d, &r);
+    return true;
 }
 
-static bool ata_read(struct block_device *dev, u64 lba, u32 count, void *buf)
-{
-    return ata_rw(dev, lba, count, buf, false);
-}
-
-static bool ata_write(struct block_device *dev, u64 lba, u32 count, const void *buf)
-{
-    return ata_rw(dev, lba, count, (void *)buf, true);
-}
-
-static bool ata_flush(struct block_device *dev)
+/* block_driver.issue: the request is taken; it goes on the registers now
+ * if the channel is free, or at a later check. */
+static bool ata_block_issue(struct block_device *dev, enum block_op op, u64 lba, u32 count, void *buf)
 {
     struct ata_disk *d = dev->priv;
-    struct ata_request r = {.cmd = d->flush_ext ? CMD_FLUSH_CACHE_EXT : CMD_FLUSH_CACHE,
-                            .timeout_ms = FLUSH_TIMEOUT_MS};
-    return ata_run(d, &r);
+    if (!ata_request_for(d, op, lba, count, buf, &d->req)) {
+        kprintf("zazen: %s device %u: sector %llu is beyond 28-bit addressing\n", d->ch->where, d->dev,
+                (unsigned long long)lba);
+        return false;
+    }
+    d->req.deadline = deadline_after_ms(d->req.timeout_ms);
+    d->started = false;
+    return true;
 }
 
-static const struct block_driver ata_driver = {ata_read, ata_write, ata_flush};
+/* block_driver.check: starts the request if the channel is free, then
+ * moves the data blocks the device has ready (each a sector) until it is
+ * busy again or the command ended. */
+static enum block_status ata_block_check(struct block_device *dev)
+{
+    struct ata_disk *d = dev->priv;
+    struct ata_channel *ch = d->ch;
+    struct ata_request *r = &d->req;
+    spin_lock(&ch->lock);
+    enum ata_state s = ATA_PENDING;
+    if (!d->started) {
+        if (ch->owner && ch->owner != d) {
+            spin_unlock(&ch->lock);
+            if (rdtsc() <= r->deadline)
+                return BLOCK_PENDING;
+            kprintf("zazen: %s device %u: the channel stayed busy with the other device for %llu ms\n", ch->where,
+                    d->dev, (unsigned long long)r->timeout_ms);
+            return BLOCK_FAILED;
+        }
+        ch->owner = d;
+        d->started = true;
+        u64 deadline = r->deadline;
+        s = ata_start(d, r); /* it sets the deadline afresh: keep the one from the issue */
+        r->deadline = deadline;
+    }
+    for (u32 moved = r->done; s == ATA_PENDING; moved = r->done) {
+        s = ata_step(d, r);
+        if (s == ATA_PENDING && r->done == moved)
+            break; /* busy: the next poll looks again */
+    }
+    if (s != ATA_PENDING) {
+        if (s == ATA_FAILED)
+            ata_failed(d, r);
+        ch->owner = NULL;
+        d->started = false;
+    }
+    spin_unlock(&ch->lock);
+    return s == ATA_DONE ? BLOCK_DONE : s == ATA_FAILED ? BLOCK_FAILED : BLOCK_PENDING;
+}
+
+static const struct block_driver ata_driver = {ata_block_issue, ata_block_check};
 
 static u16 id_word(const u8 *id, unsigned w) { return (u16)(id[2 * w] | id[2 * w + 1] << 8); }
 
@@ -323,7 +387,7 @@ static bool disk_setup(struct ata_channel *ch, unsigned dev, u8 *id)
 {
     if (!is_ata_device(ch, dev))
         return false;
-    struct ata_disk probe = {ch, dev, false, false};
+    struct ata_disk probe = {.ch = ch, .dev = dev};
     struct ata_request r = {.cmd = CMD_IDENTIFY, .count = 1, .buf = id, .timeout_ms = IO_TIMEOUT_MS};
     if (!ata_run(&probe, &r)) {
         kprintf("zazen: %s device %u: IDENTIFY DEVICE failed\n", ch->where, dev);
@@ -352,7 +416,7 @@ static bool disk_setup(struct ata_channel *ch, unsigned dev, u8 *id)
     struct ata_disk *d = page_alloc(sizeof(*d));
     if (!d)
         return false;
-    *d = (struct ata_disk){ch, dev, lba48, lba48 && valid83 && (w83 & BIT(13))};
+    *d = (struct ata_disk){.ch = ch, .dev = dev, .lba48 = lba48, .flush_ext = lba48 && valid83 && (w83 & BIT(13))};
     char name[48], model[41];
     snprintf(name, sizeof(name), "%s device %u", ch->where, dev);
     identify_model(id, model);
@@ -405,6 +469,7 @@ static unsigned controller_setup(unsigned bus, unsigned dev, unsigned fn)
             break;
         ch->cmd = cmd;
         ch->ctrl = ctrl;
+        ch->owner = NULL;
         spin_init(&ch->lock, "ata channel");
         snprintf(ch->where, sizeof(ch->where), "ata %02x:%02x.%x channel %u", bus, dev, fn, c);
         if (!channel_reset(ch)) {

@@ -1,9 +1,10 @@
 /* Host NVMe driver (nvme.h).
  *
  * One admin queue pair and one I/O queue pair per controller, namespace 1
- * only, one command at a time (under the block device's lock), completion
- * polled on the asking CPU with a timeout, as the AHCI driver does
- * (docs/storage.md).
+ * only, one command in flight (the block layer queues the rest, block.h):
+ * nvme_issue rings the doorbell and returns, nvme_check looks for its
+ * completion entry whenever the block layer is polled, and fails it once
+ * its timeout passed (docs/storage.md). Only setup waits.
  * Spec: NVM Express Base Specification 1.4 (registers 3.1, queues 4,
  * admin commands 5: Identify, Create I/O Completion/Submission Queue;
  * NVM commands 6: Read, Write, Flush). */
@@ -47,7 +48,9 @@ struct queue {
     u16 qid;
     u16 tail, head;
     bool phase; /* the phase tag that marks a new completion (starts at 1) */
-    u16 cid;
+    u16 cid;    /* of the command issued last */
+    u8 op;
+    u64 deadline, timeout_ms;
 };
 
 struct nvme {
@@ -70,44 +73,58 @@ static void wr64(const struct nvme *c, unsigned r, u64 v)
 
 static u64 deadline_after_ms(u64 ms) { return rdtsc() + ms * host_tsc_khz(); }
 
-/* Submits one command and polls its completion (NVMe 4.6: a new entry's
- * phase tag is the inverse of the last pass's). cmd: the 16 dwords. */
-static bool submit(struct nvme *c, struct queue *q, u32 *cmd, u64 timeout_ms, u32 *result)
+/* Submits one command and returns (NVMe 4.1: the entry, then the
+ * submission queue's tail doorbell). cmd: the 16 dwords. */
+static void issue(struct nvme *c, struct queue *q, u32 *cmd, u64 timeout_ms)
 {
     u16 cid = ++q->cid;
     cmd[0] = (cmd[0] & 0xFFFF) | (u32)cid << 16;
     memcpy(q->sq + q->tail * 64u, cmd, 64);
     q->tail = (u16)((q->tail + 1) % QUEUE_ENTRIES);
+    q->op = (u8)cmd[0];
+    q->timeout_ms = timeout_ms;
+    q->deadline = deadline_after_ms(timeout_ms);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     wr32(c, DOORBELLS + (2u * q->qid) * c->stride, q->tail);
-    u64 end = deadline_after_ms(timeout_ms);
-    for (;;) {
-        volatile u32 *e = (volatile u32 *)(q->cq + q->head * 16u);
-        u32 dw3 = e[3];
-        if (((dw3 >> 16) & 1) == q->phase) {
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
-            u32 status = dw3 >> 17; /* SC, SCT, ...: 0 is success */
-            if (result)
-                *result = e[0];
-            q->head = (u16)((q->head + 1) % QUEUE_ENTRIES);
-            if (q->head == 0)
-                q->phase = !q->phase;
-            wr32(c, DOORBELLS + (2u * q->qid + 1) * c->stride, q->head);
-            if ((dw3 & 0xFFFF) != cid || (status & 0x7FFF)) {
-                kprintf("zazen: %s: command %02xh failed: status %04xh\n", c->where, cmd[0] & 0xFF, status & 0x7FFF);
-                return false;
-            }
-            return true;
+}
+
+/* Has the command issued last ended? A new completion entry's phase tag
+ * is the inverse of the last pass's (NVMe 4.6). Never waits. */
+static enum block_status check(struct nvme *c, struct queue *q)
+{
+    volatile u32 *e = (volatile u32 *)(q->cq + q->head * 16u);
+    u32 dw3 = e[3];
+    if (((dw3 >> 16) & 1) == q->phase) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        u32 status = dw3 >> 17; /* SC, SCT, ...: 0 is success */
+        q->head = (u16)((q->head + 1) % QUEUE_ENTRIES);
+        if (q->head == 0)
+            q->phase = !q->phase;
+        wr32(c, DOORBELLS + (2u * q->qid + 1) * c->stride, q->head);
+        if ((dw3 & 0xFFFF) != q->cid || (status & 0x7FFF)) {
+            kprintf("zazen: %s: command %02xh failed: status %04xh\n", c->where, q->op, status & 0x7FFF);
+            return BLOCK_FAILED;
         }
-        if (rdtsc() > end) {
-            /* The command may still complete; the queue is out of step
-             * from here on, and later commands fail (cid mismatch). */
-            kprintf("zazen: %s: command %02xh timed out after %llu ms\n", c->where, cmd[0] & 0xFF,
-                    (unsigned long long)timeout_ms);
-            return false;
-        }
-        pause();
+        return BLOCK_DONE;
     }
+    if (rdtsc() > q->deadline) {
+        /* The command may still complete; the queue is out of step from
+         * here on, and later commands fail (cid mismatch). */
+        kprintf("zazen: %s: command %02xh timed out after %llu ms\n", c->where, q->op,
+                (unsigned long long)q->timeout_ms);
+        return BLOCK_FAILED;
+    }
+    return BLOCK_PENDING;
+}
+
+/* Setup only (admin commands, before any vCPU runs): issue and wait. */
+static bool submit(struct nvme *c, struct queue *q, u32 *cmd, u64 timeout_ms)
+{
+    issue(c, q, cmd, timeout_ms);
+    enum block_status st;
+    while ((st = check(c, q)) == BLOCK_PENDING)
+        pause();
+    return st == BLOCK_DONE;
 }
 
 /* PRP entries for buf (NVMe 4.3): PRP1 the first address (any dword
@@ -135,31 +152,27 @@ static bool set_prps(struct nvme *c, u32 *cmd, const void *buf, u32 bytes)
     return true;
 }
 
-static bool rw(struct block_device *dev, u8 op, u64 lba, u32 count, const void *buf)
+static bool nvme_issue(struct block_device *dev, enum block_op op, u64 lba, u32 count, void *buf)
 {
     struct nvme *c = dev->priv;
-    u32 cmd[16] = {op, NSID};
-    if (!set_prps(c, cmd, buf, count * BLOCK_SECTOR))
-        return false;
-    cmd[10] = (u32)lba, cmd[11] = (u32)(lba >> 32);
-    cmd[12] = count - 1; /* NLB is zero-based */
-    return submit(c, &c->io, cmd, IO_TIMEOUT_MS, NULL);
+    u32 cmd[16] = {op == BLOCK_READ ? OP_READ : op == BLOCK_WRITE ? OP_WRITE : OP_FLUSH, NSID};
+    if (op != BLOCK_FLUSH) {
+        if (!set_prps(c, cmd, buf, count * BLOCK_SECTOR))
+            return false;
+        cmd[10] = (u32)lba, cmd[11] = (u32)(lba >> 32);
+        cmd[12] = count - 1; /* NLB is zero-based */
+    }
+    issue(c, &c->io, cmd, op == BLOCK_FLUSH ? FLUSH_TIMEOUT_MS : IO_TIMEOUT_MS);
+    return true;
 }
 
-static bool nvme_read(struct block_device *dev, u64 lba, u32 count, void *buf) { return rw(dev, OP_READ, lba, count, buf); }
-static bool nvme_write(struct block_device *dev, u64 lba, u32 count, const void *buf)
-{
-    return rw(dev, OP_WRITE, lba, count, buf);
-}
-
-static bool nvme_flush(struct block_device *dev)
+static enum block_status nvme_check(struct block_device *dev)
 {
     struct nvme *c = dev->priv;
-    u32 cmd[16] = {OP_FLUSH, NSID};
-    return submit(c, &c->io, cmd, FLUSH_TIMEOUT_MS, NULL);
+    return check(c, &c->io);
 }
 
-static const struct block_driver nvme_driver = {nvme_read, nvme_write, nvme_flush};
+static const struct block_driver nvme_driver = {nvme_issue, nvme_check};
 
 static bool wait_ready(struct nvme *c, bool ready, u64 ms)
 {
@@ -206,7 +219,7 @@ static bool identify(struct nvme *c, u32 cns, u32 nsid)
     u32 cmd[16] = {OP_ADMIN_IDENTIFY, nsid};
     set_prps(c, cmd, c->identify, (u32)PAGE_SIZE);
     cmd[10] = cns;
-    return submit(c, &c->admin, cmd, IO_TIMEOUT_MS, NULL);
+    return submit(c, &c->admin, cmd, IO_TIMEOUT_MS);
 }
 
 static bool create_io_queues(struct nvme *c)
@@ -219,7 +232,7 @@ static bool create_io_queues(struct nvme *c)
     set_prps(c, sq, c->io.sq, (u32)PAGE_SIZE);
     sq[10] = (QUEUE_ENTRIES - 1) << 16 | c->io.qid;
     sq[11] = (u32)c->io.qid << 16 | 1; /* its completion queue; physically contiguous */
-    return submit(c, &c->admin, cq, IO_TIMEOUT_MS, NULL) && submit(c, &c->admin, sq, IO_TIMEOUT_MS, NULL);
+    return submit(c, &c->admin, cq, IO_TIMEOUT_MS) && submit(c, &c->admin, sq, IO_TIMEOUT_MS);
 }
 
 static unsigned controller_setup(unsigned bus, unsigned dev, unsigned fn)

@@ -16,15 +16,31 @@
 struct store_entry {
     const struct config_file *f; /* the config line that opened it */
     struct block_store store;
+    struct block_request req; /* the IDE device's one request at a time */
     struct ide_backend ide;
 };
 
 static struct store_entry stores[MAX_STORES];
 static unsigned store_count;
 
-static bool ide_read(void *ctx, u64 lba, u32 count, void *buf) { return block_store_read(ctx, lba, count, buf); }
-static bool ide_write(void *ctx, u64 lba, u32 count, const void *buf) { return block_store_write(ctx, lba, count, buf); }
-static bool ide_flush(void *ctx) { return block_store_flush(ctx); }
+/* The IDE device's backend (devmodel/ide.h) on a store's request. */
+static bool ide_submit(void *ctx, enum ide_io_op op, u64 lba, u32 count, void *buf)
+{
+    struct store_entry *e = ctx;
+    enum block_op bop = op == IDE_IO_READ ? BLOCK_READ : op == IDE_IO_WRITE ? BLOCK_WRITE : BLOCK_FLUSH;
+    return block_submit(&e->req, e->store.dev, &e->store, bop, lba, count, buf);
+}
+
+static enum ide_io_status ide_poll(void *ctx)
+{
+    struct store_entry *e = ctx;
+    switch (block_poll(&e->req)) {
+    case BLOCK_PENDING: return IDE_IO_PENDING;
+    case BLOCK_DONE: return IDE_IO_DONE;
+    case BLOCK_FAILED: break;
+    }
+    return IDE_IO_FAILED;
+}
 
 static bool dev_reader(void *ctx, u64 lba, u32 count, void *buf) { return block_dev_read(ctx, lba, count, buf); }
 
@@ -107,7 +123,8 @@ static bool add_store(const struct bootinfo *bi, const struct config_file *f, st
     e->f = f;
     e->store = (struct block_store){.dev = dev, .file = *ff, .sectors = ff->size / BLOCK_SECTOR,
                                     .read_only = f->read_only};
-    e->ide = (struct ide_backend){ide_read, ide_write, ide_flush, &e->store, bounce};
+    e->req = (struct block_request){.status = BLOCK_DONE};
+    e->ide = (struct ide_backend){ide_submit, ide_poll, e, bounce};
     return true;
 }
 
@@ -268,4 +285,18 @@ u64 storage_sectors(const struct config_file *f)
         if (stores[i].f == f)
             return stores[i].store.sectors;
     return 0;
+}
+
+void storage_print_stats(void)
+{
+    for (unsigned i = 0; i < block_device_count(); i++) {
+        const struct block_device *dev = block_device_get(i);
+        if (!dev->reads && !dev->writes && !dev->flushes && !dev->errors)
+            continue;
+        kprintf("zazen: storage: %s: %llu reads, %llu writes, %llu flushes, %llu errors, %u requests queued at "
+                "most, %llu looks at a running command\n",
+                dev->name, (unsigned long long)dev->reads, (unsigned long long)dev->writes,
+                (unsigned long long)dev->flushes, (unsigned long long)dev->errors, dev->max_depth,
+                (unsigned long long)dev->polls);
+    }
 }

@@ -25,4 +25,9 @@ const struct ide_backend *storage_backend(const struct config_file *f);
 /* The size of the store storage_backend gave, in 512-byte sectors. */
 u64 storage_sectors(const struct config_file *f);
 
+/* Each host disk's requests so far (reads, writes, flushes, errors), the
+ * deepest its queue was, and how often a poll found a command still
+ * running (the guest's vCPU had gone on meanwhile): at a domain's end. */
+void storage_print_stats(void);
+
 #endif
