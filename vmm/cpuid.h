@@ -32,6 +32,8 @@ struct cpuid_view {
     bool osxsave;
     /* IA32_APIC_BASE.EN is clear: CPUID.1:EDX.APIC reads 0 (SDM 3A 11.4.3). */
     bool apic_disabled;
+    /* The local APIC offers x2APIC mode: CPUID.1:ECX.x2APIC (bit 21). */
+    bool x2apic;
 };
 
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view);
