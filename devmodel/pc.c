@@ -268,11 +268,13 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
             !acpi_pm_init(&pc->pm, env, PC_ACPI_PM_BASE, PC_SCI_GSI, cfg->poweroff, cfg->reset, cfg->ctx))
             return fail(why, why_size, "PVH container");
     }
-    /* x2APIC mode for hvm domains. Not for PVH: Linux under Xen's CPUID
-     * signature switches to x2APIC whenever CPUID offers it
-     * (xen_x2apic_available), a path the PVH domain type does not test. */
+    /* x2APIC mode where the config asks for it (docs/smp.md: stock Linux
+     * with several vCPUs stalls when CPUID offers it, not yet understood).
+     * Never for PVH: Linux under Xen's CPUID signature switches to x2APIC
+     * whenever CPUID offers it (xen_x2apic_available), a path the PVH
+     * domain type does not test. */
     for (unsigned i = 0; i < pc->cpus; i++)
-        pc->lapic[i].x2apic_offered = cfg->kind != PC_PVH;
+        pc->lapic[i].x2apic_offered = cfg->x2apic && cfg->kind != PC_PVH;
     return true;
 }
 

@@ -1197,30 +1197,6 @@ def shows(domain, *texts):
     return ("%s shows %s" % (domain, " ... ".join(repr(t) for t in texts)), check)
 
 
-X2APIC_DECLINED = "x2apic: IRQ remapping doesn't support X2APIC mode"
-
-
-def kernel_linux_x2apic_scenario(platform, nox2apic):
-    """Stock Linux 6.1 with vcpus = 2 sees CPUID.1:ECX.x2APIC and declines
-    it (no interrupt remapping, no hypervisor it trusts: docs/smp.md), and
-    runs in xAPIC mode; with `nox2apic` it does not even ask. Both bring
-    both CPUs online and power off. loglevel=7: the message is pr_info."""
-    return Scenario(
-        "kernel-linux-" + ("nox2apic" if nox2apic else "x2apic-declined"),
-        "[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\nvcpus = 2\n"
-        "cmdline = console=ttyS0,115200 loglevel=7%s\ndisk0 = linux.img\n" % (" nox2apic" if nox2apic else ""),
-        platform=platform, files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")],
-        timeout=1200, cpus=2,
-        patterns=([] if nox2apic else [r"\(linux\) \[ *[0-9.]+\] " + re.escape(X2APIC_DECLINED)]),
-        in_order=["(linux) ZAZEN-LINUX: userspace",
-                  "(linux) ZAZEN-LINUX: cpus online: 0-1",
-                  "(linux) ZAZEN-LINUX: done",
-                  "zazen: domain linux (id 1) ended: powered off"],
-        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic", "x2apic enabled"] + (
-            [X2APIC_DECLINED] if nox2apic else []),
-    )
-
-
 def kernel_linux_scenario(platform):
     """Direct kernel boot: the stock Debian kernel and initramfs named by
     kernel = and ramdisk =, entered by the Zazen BIOS through the Linux boot
@@ -1347,8 +1323,7 @@ def kernel_errors_scenario():
 
 # Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x (Linux on
 # Bochs, a few minutes, is in THIRDPARTY).
-KERNEL_BOOT = [kernel_linux_scenario("qemu-svm"), kernel_linux_x2apic_scenario("qemu-svm", False),
-               kernel_linux_x2apic_scenario("qemu-svm", True)] + [
+KERNEL_BOOT = [kernel_linux_scenario("qemu-svm")] + [
     f(p) for p in ("qemu-svm", "bochs-vmx") for f in (kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)
 ] + [kernel_errors_scenario()]
 
@@ -1564,7 +1539,7 @@ def x2apic_guest_scenario(platform):
     exactly the CPUs they name; NMI through the ICR; EOI by MSR; the #GP
     cases of Table 11-6 and 11.12.5."""
     return Scenario(
-        "x2apic-guest", "[domain x2apic]\nmemory = 16M\nfirmware = x2apic.bin\nvcpus = 2\n", platform=platform,
+        "x2apic-guest", "[domain x2apic]\nmemory = 16M\nfirmware = x2apic.bin\nvcpus = 2\nx2apic = yes\n", platform=platform,
         files=[guest("x2apic")], cpus=2 if platform == "qemu-svm" else 1,
         timeout=None if platform == "qemu-svm" else 600,
         in_order=["(x2apic) x2apic: CPUID.1:ECX.x2APIC 1",

@@ -44,7 +44,7 @@ OUT = os.path.join(qemu.BUILD, "bench")
 BENCH_IMG = os.path.join(OUT, "bench.img")
 LINUX_IMG = os.path.join(qemu.BUILD, "linux", "linux-boot.img")
 BACKENDS = [("VT-x", "corei7_haswell_4770"), ("AMD-V", "ryzen")]
-BENCH_CFG = "[domain bench]\nmemory = 16M\ndisk0 = bench.img\n"
+BENCH_CFG = "[domain bench]\nmemory = 16M\ndisk0 = bench.img\nx2apic = yes\n"
 LINUX_CFG = "[domain linux]\nmemory = 256M\ndisk0 = linux-boot.img\n"
 USERSPACE = "ZAZEN-LINUX: userspace"
 QEMU_RUNS = 3
@@ -383,7 +383,7 @@ def scheduler_bench():
     return out
 
 
-IPI_CFG = "[domain ipi]\nmemory = 4M\nfirmware = ipibench.bin\nvcpus = 2\n"
+IPI_CFG = "[domain ipi]\nmemory = 4M\nfirmware = ipibench.bin\nvcpus = 2\nx2apic = yes\n"
 
 
 def ipi_bench():
