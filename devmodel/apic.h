@@ -19,16 +19,22 @@ enum apic_delivery {
     APIC_DM_EXTINT = 7
 };
 
-/* An interrupt message on the APIC bus. dest is the 8-bit destination
- * field, an APIC ID (logical = false) or a logical destination matched
- * against each local APIC's LDR/DFR (logical = true); 0xFF is a broadcast
- * in both. */
+/* An interrupt message on the APIC bus. dest is the destination field,
+ * an APIC ID (logical = false) or a logical destination matched against
+ * each local APIC's LDR (and DFR in xAPIC mode) (logical = true). From an
+ * xAPIC's ICR or an I/O APIC it has 8 bits (wide = false) and FFh is the
+ * broadcast; from an x2APIC's ICR it has 32 (wide = true, SDM 3A 11.12.9)
+ * and FFFF_FFFFh is the broadcast. */
 struct apic_message {
     u8 vector;
     u8 delivery_mode; /* enum apic_delivery */
     bool logical;
-    u8 dest;
+    bool wide;
+    u32 dest;
     bool level_triggered;
 };
+
+#define APIC_BROADCAST_8 0xffu
+#define APIC_BROADCAST_32 0xffffffffu
 
 #endif

@@ -1,6 +1,6 @@
-/* lapic.c: the local APIC, xAPIC mode. Intel SDM Vol. 3A chapter 11,
- * "Advanced Programmable Interrupt Controller (APIC)"; the register map is
- * Table 11-1.
+/* lapic.c: the local APIC, xAPIC and x2APIC modes. Intel SDM Vol. 3A
+ * chapter 11, "Advanced Programmable Interrupt Controller (APIC)"; the
+ * register map is Table 11-1 (MMIO) and Table 11-6 (x2APIC MSRs, 11.12).
  *
  * MMIO accesses: the SDM (11.4.1) asks for aligned 32-bit accesses and
  * leaves others model specific or undefined. Here a read of any size
@@ -93,7 +93,6 @@
 #define SHORTHAND_SELF LAPIC_SHORTHAND_SELF
 #define SHORTHAND_ALL_INCLUDING_SELF LAPIC_SHORTHAND_ALL_INCLUDING_SELF
 #define SHORTHAND_ALL_EXCLUDING_SELF LAPIC_SHORTHAND_ALL_EXCLUDING_SELF
-#define APIC_BROADCAST 0xffu
 
 /* Divide configuration register, 11.5.4, Figure 11-10: bits 0, 1 and 3. */
 #define DIVIDE_MASK 0xbu
@@ -101,9 +100,9 @@
 /* 11.5.2: vectors 0-15 are reserved; the APIC refuses them. */
 #define FIRST_VALID_VECTOR 16
 
-/* IA32_APIC_BASE bits 0-7 and 9 are reserved (11.4.4); so is bit 10, the
- * x2APIC enable, since this APIC has no x2APIC mode. */
-#define BASE_RESERVED_LOW (0xffull | BIT(9) | LAPIC_BASE_EXTD)
+/* IA32_APIC_BASE bits 0-7 and 9 are reserved (11.4.4, Figure 11-26);
+ * bit 10 is EXTD, the x2APIC enable. */
+#define BASE_RESERVED_LOW (0xffull | BIT(9))
 
 /* The LVT entries, in the order lvt[] keeps them. */
 enum lvt_entry { LVT_CMCI, LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR };
@@ -272,10 +271,11 @@ void lapic_deliver(struct lapic *l, const struct apic_message *m)
         signal_cpu(l);
 }
 
-/* 11.6.2.1 (physical) and 11.6.2.2 (logical, flat and cluster models). */
-bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest)
+/* xAPIC mode: 11.6.2.1 (physical) and 11.6.2.2 (logical, flat and
+ * cluster models), 8-bit destinations. */
+static bool xapic_matches(const struct lapic *l, bool logical, u8 dest)
 {
-    if (dest == APIC_BROADCAST)
+    if (dest == APIC_BROADCAST_8)
         return true;
     if (!logical)
         return dest == l->id >> 24;
@@ -285,6 +285,37 @@ bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest)
     if (l->dfr_model == DFR_MODEL_CLUSTER)
         return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf) != 0;
     return false;
+}
+
+/* x2APIC mode: 11.12.9, physical, the 32-bit x2APIC ID; 11.12.10.2,
+ * logical, cluster only: bits 31:16 the cluster, bits 15:0 a mask of its
+ * members, against the LDR. An 8-bit destination (the I/O APIC's, or
+ * MSI's, without interrupt remapping: the SDM does not define it for an
+ * x2APIC) is taken as the same value zero-extended, with FFh still the
+ * broadcast: physical IDs 0-254 and logical cluster 0, as KVM reads it. */
+static bool x2apic_matches(const struct lapic *l, const struct apic_message *m)
+{
+    u32 dest = m->dest;
+    if (dest == (m->wide ? APIC_BROADCAST_32 : APIC_BROADCAST_8))
+        return true;
+    if (!m->logical)
+        return dest == lapic_x2apic_id(l);
+    return (dest >> 16) == (l->ldr >> 16) && (dest & l->ldr & 0xffff) != 0;
+}
+
+bool lapic_accepts(const struct lapic *l, const struct apic_message *m)
+{
+    if (lapic_x2apic_mode(l))
+        return x2apic_matches(l, m);
+    if (m->wide) /* an x2APIC's ICR reaching an xAPIC: its low 8 bits, or broadcast */
+        return m->dest == APIC_BROADCAST_32 || (m->dest <= 0xff && xapic_matches(l, m->logical, (u8)m->dest));
+    return xapic_matches(l, m->logical, (u8)m->dest);
+}
+
+bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest)
+{
+    struct apic_message m = {.logical = logical, .dest = dest};
+    return lapic_accepts(l, &m);
 }
 
 int lapic_pending(const struct lapic *l)
@@ -410,15 +441,31 @@ static void lapic_eoi(struct lapic *l)
 
 /* ---- interprocessor interrupts (11.6) ---- */
 
+/* The message the ICR describes: in xAPIC mode the destination is ICR
+ * bits 63:56 (11.6.1), in x2APIC mode bits 63:32 (11.12.9). */
+static struct apic_message icr_message(const struct lapic *l)
+{
+    u32 lo = l->icr_lo;
+    bool x2 = lapic_x2apic_mode(l);
+    return (struct apic_message){
+        .vector = (u8)(lo & ICR_VECTOR),
+        .delivery_mode = (u8)((lo >> ICR_DELIVERY_MODE_SHIFT) & 7),
+        .logical = lo & ICR_LOGICAL,
+        .wide = x2,
+        .dest = x2 ? l->icr_dest32 : (u8)(l->icr_hi >> ICR_HI_DEST_SHIFT),
+        .level_triggered = lo & ICR_TRIGGER_LEVEL,
+    };
+}
+
 /* Does the ICR address this APIC? 11.6.2 and the shorthands of 11.6.1. */
-static bool icr_targets_self(const struct lapic *l, u32 shorthand)
+static bool icr_targets_self(const struct lapic *l, u32 shorthand, const struct apic_message *m)
 {
     switch (shorthand) {
     case SHORTHAND_SELF:
     case SHORTHAND_ALL_INCLUDING_SELF:
         return true;
     case SHORTHAND_NONE:
-        return lapic_matches_dest(l, l->icr_lo & ICR_LOGICAL, (u8)(l->icr_hi >> ICR_HI_DEST_SHIFT));
+        return lapic_accepts(l, m);
     default:
         return false;
     }
@@ -444,16 +491,10 @@ static void lapic_send_ipi(struct lapic *l)
     u32 mode = (lo >> ICR_DELIVERY_MODE_SHIFT) & 7;
     u32 shorthand = (lo >> ICR_SHORTHAND_SHIFT) & 3;
     bool level_trigger = lo & ICR_TRIGGER_LEVEL;
-    struct apic_message m = {
-        .vector = (u8)(lo & ICR_VECTOR),
-        .delivery_mode = (u8)mode,
-        .logical = lo & ICR_LOGICAL,
-        .dest = (u8)(l->icr_hi >> ICR_HI_DEST_SHIFT),
-        .level_triggered = level_trigger,
-    };
+    struct apic_message m = icr_message(l);
     if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && m.vector < FIRST_VALID_VECTOR)
         lapic_error(l, ESR_SEND_ILLEGAL_VECTOR); /* still sent: the receiver refuses it too */
-    if (!icr_targets_self(l, shorthand) || !icr_mode_accepted(shorthand, mode, level_trigger))
+    if (!icr_targets_self(l, shorthand, &m) || !icr_mode_accepted(shorthand, mode, level_trigger))
         return;
     /* Level-triggered IPIs with the level flag clear are de-asserts: only
      * INIT uses them (11.6.1), and not on xAPIC processors. */
@@ -472,13 +513,8 @@ static void lapic_send_ipi_on_bus(struct lapic *l)
     u32 mode = (lo >> ICR_DELIVERY_MODE_SHIFT) & 7;
     u32 shorthand = (lo >> ICR_SHORTHAND_SHIFT) & 3;
     bool level_trigger = lo & ICR_TRIGGER_LEVEL;
-    struct apic_message m = {
-        .vector = (u8)(lo & ICR_VECTOR),
-        .delivery_mode = (u8)mode,
-        .logical = lo & ICR_LOGICAL,
-        .dest = (u8)(l->icr_hi >> ICR_HI_DEST_SHIFT),
-        .level_triggered = false, /* IPIs are edges: 11.6.1, trigger mode is for INIT de-assert only */
-    };
+    struct apic_message m = icr_message(l);
+    m.level_triggered = false; /* IPIs are edges: 11.6.1, trigger mode is for INIT de-assert only */
     if ((mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST) && m.vector < FIRST_VALID_VECTOR)
         lapic_error(l, ESR_SEND_ILLEGAL_VECTOR);
     if (level_trigger && !(lo & ICR_LEVEL_ASSERT))
@@ -488,6 +524,15 @@ static void lapic_send_ipi_on_bus(struct lapic *l)
     if (shorthand == SHORTHAND_SELF && mode != APIC_DM_FIXED)
         return;
     l->system_bus->send_ipi(l->system_bus->ctx, l, &m, shorthand);
+}
+
+/* A write to the ICR (its low dword in xAPIC mode) sends. */
+static void lapic_icr_send(struct lapic *l)
+{
+    if (l->system_bus)
+        lapic_send_ipi_on_bus(l);
+    else
+        lapic_send_ipi(l);
 }
 
 /* ---- the timer (11.5.4) ---- */
@@ -769,10 +814,7 @@ static void lapic_write_reg(struct lapic *l, u32 off, u32 value)
     case REG_ESR: lapic_write_esr(l); break;
     case REG_ICR_LO:
         l->icr_lo = value & ICR_LO_WRITABLE;
-        if (l->system_bus)
-            lapic_send_ipi_on_bus(l);
-        else
-            lapic_send_ipi(l);
+        lapic_icr_send(l);
         break;
     case REG_ICR_HI: l->icr_hi = value & ICR_HI_WRITABLE; break;
     case REG_TIMER_INITIAL: lapic_write_initial_count(l, value); break;
@@ -781,6 +823,113 @@ static void lapic_write_reg(struct lapic *l, u32 off, u32 value)
         if (reg_reserved(off))
             lapic_error(l, ESR_ILLEGAL_REGISTER);
         break; /* read-only registers ignore writes */
+    }
+}
+
+/* ---- x2APIC mode: the MSR interface (SDM 3A 11.12) ---- */
+
+/* 11.12.10.2: the logical x2APIC ID, derived from the x2APIC ID: the
+ * cluster (ID bits 19:4) in bits 31:16, and one bit, 1 << ID[3:0], for
+ * the member. Read-only in x2APIC mode. */
+static u32 x2apic_logical_id(u32 x2apic_id) { return ((x2apic_id >> 4) << 16) | (1u << (x2apic_id & 0xf)); }
+
+#define X2APIC_REG(off) (X2APIC_MSR_FIRST + ((off) >> 4)) /* 11.12.1.2: MSR 800H + offset / 16 */
+#define MSR_SELF_IPI 0x83fu
+#define X2APIC_ICR_LO_DEFINED ICR_LO_WRITABLE /* Figure 11-28: bits 31:20, 17:16, 13, 12 reserved */
+#define X2APIC_SVR_DEFINED (SVR_VECTOR | SVR_APIC_ENABLE | SVR_FOCUS_DISABLE) /* no EOI-broadcast suppression */
+
+/* The bits Figure 11-8 defines in an LVT entry: what software writes,
+ * and the read-only delivery status (12) and remote IRR (14, LINTs).
+ * Writing a 1 elsewhere is a reserved-bit #GP in x2APIC mode (11.12.1.3). */
+static u32 lvt_defined(enum lvt_entry which)
+{
+    u32 v = lvt_writable(which) | BIT(12);
+    return which == LVT_LINT0 || which == LVT_LINT1 ? v | LVT_REMOTE_IRR : v;
+}
+
+/* The xAPIC offset of an x2APIC MSR whose register reads and writes as in
+ * xAPIC mode (Table 11-6), or 0 if the MSR is not one of those. */
+static u32 x2apic_shared_offset(u32 msr)
+{
+    u32 off = (msr - X2APIC_MSR_FIRST) << 4;
+    switch (off) {
+    case REG_VERSION: case REG_TPR: case REG_PPR: case REG_SVR: case REG_ESR:
+    case REG_TIMER_INITIAL: case REG_TIMER_CURRENT: case REG_TIMER_DIVIDE:
+        return off;
+    default:
+        return lvt_at(off) >= 0 || in_bank(off, REG_ISR) || in_bank(off, REG_TMR) || in_bank(off, REG_IRR) ? off : 0;
+    }
+}
+
+bool lapic_msr_read(struct lapic *l, u32 msr, u64 *value)
+{
+    if (!lapic_x2apic_mode(l) || msr < X2APIC_MSR_FIRST || msr > X2APIC_MSR_LAST)
+        return false;
+    switch (msr) {
+    case X2APIC_REG(REG_ID): *value = lapic_x2apic_id(l); return true;
+    case X2APIC_REG(REG_LDR): *value = l->ldr; return true;
+    case X2APIC_REG(REG_ICR_LO): *value = (u64)l->icr_dest32 << 32 | l->icr_lo; return true;
+    default:
+        break; /* EOI and SELF IPI are write-only; APR, RRD, DFR, 831H reserved */
+    }
+    u32 off = x2apic_shared_offset(msr);
+    if (!off)
+        return false;
+    *value = lapic_read_reg(l, off);
+    return true;
+}
+
+/* 11.12.11: SELF IPI, a fixed edge-triggered interrupt to this APIC,
+ * as the ICR with the self shorthand. */
+static void lapic_self_ipi(struct lapic *l, u8 vector)
+{
+    struct apic_message m = {.vector = vector, .delivery_mode = APIC_DM_FIXED};
+    if (vector < FIRST_VALID_VECTOR)
+        lapic_error(l, ESR_SEND_ILLEGAL_VECTOR);
+    lapic_deliver(l, &m);
+}
+
+/* 11.12.1.3: a 1 in a reserved bit faults; so does anything in bits
+ * 63:32 of a 32-bit register. */
+static bool x2apic_write_allowed(u32 msr, u64 value)
+{
+    if (msr == X2APIC_REG(REG_ICR_LO))
+        return !((u32)value & ~X2APIC_ICR_LO_DEFINED);
+    if (value >> 32)
+        return false;
+    u32 v = (u32)value, off = (msr - X2APIC_MSR_FIRST) << 4;
+    int lvt = lvt_at(off);
+    if (lvt >= 0)
+        return !(v & ~lvt_defined((enum lvt_entry)lvt));
+    switch (msr) {
+    case X2APIC_REG(REG_TPR): return !(v & ~TPR_MASK);
+    case X2APIC_REG(REG_SVR): return !(v & ~X2APIC_SVR_DEFINED);
+    case X2APIC_REG(REG_EOI): /* Table 11-6: WRMSR of a non-zero value #GP(0) */
+    case X2APIC_REG(REG_ESR): return v == 0;
+    case X2APIC_REG(REG_TIMER_INITIAL): return true;
+    case X2APIC_REG(REG_TIMER_DIVIDE): return !(v & ~DIVIDE_MASK);
+    case MSR_SELF_IPI: return !(v & ~ICR_VECTOR);
+    default: return false; /* read-only (ID, version, PPR, LDR, ISR, TMR, IRR, current count) or reserved */
+    }
+}
+
+bool lapic_msr_write(struct lapic *l, u32 msr, u64 value)
+{
+    if (!lapic_x2apic_mode(l) || msr < X2APIC_MSR_FIRST || msr > X2APIC_MSR_LAST ||
+        !x2apic_write_allowed(msr, value))
+        return false;
+    switch (msr) {
+    case X2APIC_REG(REG_ICR_LO): /* one 64-bit register, one write sends (11.12.9) */
+        l->icr_lo = (u32)value;
+        l->icr_dest32 = (u32)(value >> 32);
+        lapic_icr_send(l);
+        return true;
+    case MSR_SELF_IPI:
+        lapic_self_ipi(l, (u8)value);
+        return true;
+    default:
+        lapic_write_reg(l, (msr - X2APIC_MSR_FIRST) << 4, (u32)value);
+        return true;
     }
 }
 
@@ -867,7 +1016,11 @@ static void lapic_reset_registers(struct lapic *l)
     memset(l->tmr, 0, sizeof(l->tmr));
     l->esr = l->esr_pending = 0;
     l->error_armed = true;
-    l->icr_lo = l->icr_hi = 0;
+    l->icr_lo = l->icr_hi = l->icr_dest32 = 0;
+    /* x2APIC mode survives INIT (only RESET or IA32_APIC_BASE leaves it,
+     * 11.12.5.1), and its LDR is the derived logical ID, not 0. */
+    if (lapic_x2apic_mode(l))
+        l->ldr = x2apic_logical_id(lapic_x2apic_id(l));
     for (unsigned i = 0; i < LAPIC_LVT_ENTRIES; i++)
         l->lvt[i] = LVT_MASKED;
     lapic_gate_timer(l);
@@ -908,6 +1061,7 @@ static bool lapic_setup(struct lapic *l, struct dm_env *env, u8 apic_id, bool bs
     l->eoi_broadcast = eoi_broadcast;
     l->ctx = ctx;
     l->maxphyaddr = 52;
+    l->x2apic_offered = true;
     timer_init(&l->timer, lapic_timer_fired, l);
     periodic_init(&l->periodic, env->clock, lapic_timer_tick, l);
     lapic_reset(l);
@@ -932,7 +1086,27 @@ u64 lapic_get_base(const struct lapic *l) { return l->apic_base; }
 static u64 base_reserved_bits(const struct lapic *l)
 {
     u64 above_maxphyaddr = l->maxphyaddr >= 64 ? 0 : ~0ull << l->maxphyaddr;
-    return BASE_RESERVED_LOW | above_maxphyaddr;
+    return BASE_RESERVED_LOW | above_maxphyaddr | (l->x2apic_offered ? 0 : LAPIC_BASE_EXTD);
+}
+
+/* The APIC's state as IA32_APIC_BASE's EN (11) and EXTD (10) give it,
+ * SDM 3A 11.12.5, Table 11-5. */
+enum apic_mode { MODE_DISABLED, MODE_INVALID, MODE_XAPIC, MODE_X2APIC };
+static enum apic_mode mode_of(u64 base)
+{
+    return (enum apic_mode)((base & LAPIC_BASE_EN ? 2 : 0) | (base & LAPIC_BASE_EXTD ? 1 : 0));
+}
+
+/* 11.12.5, Figure 11-27: EN = 0 with EXTD = 1 is invalid; x2APIC mode is
+ * left only for the disabled state (then xAPIC again), and entered only
+ * from xAPIC mode. Each refused write raises #GP. */
+static bool transition_allowed(enum apic_mode from, enum apic_mode to)
+{
+    if (to == MODE_INVALID)
+        return false;
+    if (from == MODE_X2APIC && to == MODE_XAPIC)
+        return false;
+    return !(from == MODE_DISABLED && to == MODE_X2APIC);
 }
 
 bool lapic_set_base(struct lapic *l, u64 value)
@@ -940,20 +1114,32 @@ bool lapic_set_base(struct lapic *l, u64 value)
     if (value & base_reserved_bits(l))
         return false;
     value = (value & ~LAPIC_BASE_BSP) | (l->apic_base & LAPIC_BASE_BSP);
-    bool was_enabled = hw_enabled(l), enable = value & LAPIC_BASE_EN;
+    enum apic_mode from = mode_of(l->apic_base), to = mode_of(value);
+    if (!transition_allowed(from, to))
+        return false;
     u64 old_page = base_address(l->apic_base), page = base_address(value);
-    if (enable && (!was_enabled || page != old_page)) {
+    /* The MMIO page answers in xAPIC mode only (11.12.2: in x2APIC mode
+     * the memory-mapped interface is gone and the page reads as nothing). */
+    if (to == MODE_XAPIC && (from != MODE_XAPIC || page != old_page)) {
         lapic_unmap(l);
         if (!lapic_map(l, page)) {
-            if (was_enabled)
+            if (from == MODE_XAPIC)
                 lapic_map(l, old_page);
             return false;
         }
     }
-    if (!enable && was_enabled) {
+    if (to == MODE_X2APIC && from == MODE_XAPIC) {
+        /* 11.12.5.1: the x2APIC ID is the initial APIC ID and the LDR the
+         * logical x2APIC ID (11.12.10.2); the other registers carry over. */
+        lapic_unmap(l);
+        l->ldr = x2apic_logical_id(lapic_x2apic_id(l));
+        l->icr_dest32 = 0;
+    }
+    if (to == MODE_DISABLED && from != MODE_DISABLED) {
         /* 11.4.3: the APIC may lose its state; it comes back as after
          * RESET when enabled again. */
         lapic_unmap(l);
+        l->apic_base = value; /* before the reset: it looks at the mode */
         lapic_reset_registers(l);
     }
     l->apic_base = value;

@@ -1,4 +1,5 @@
-/* The local APIC of one vCPU, in xAPIC mode (memory-mapped registers).
+/* The local APIC of one vCPU, in xAPIC mode (memory-mapped registers)
+ * or x2APIC mode (MSRs 800H-8FFH, SDM 3A 11.12).
  * SDM 3A chapter 11, "Advanced Programmable Interrupt Controller (APIC)".
  *
  * The lapic has no CPU: before entering the guest the core asks
@@ -25,7 +26,7 @@
 
 /* IA32_APIC_BASE (MSR 1BH), SDM 3A 11.4.4, Figure 11-5. */
 #define LAPIC_BASE_BSP BIT(8)
-#define LAPIC_BASE_EXTD BIT(10) /* x2APIC enable: not supported here */
+#define LAPIC_BASE_EXTD BIT(10) /* x2APIC enable (11.12.1) */
 #define LAPIC_BASE_EN BIT(11)   /* APIC global enable */
 
 /* ICR destination shorthands, bits 19:18 (SDM 3A 11.6.1, Figure 11-12). */
@@ -64,6 +65,7 @@ struct lapic {
     u32 esr_pending;  /* errors seen since the last ESR write */
     bool error_armed; /* may raise the LVT error interrupt (rearmed by an ESR write) */
     u32 icr_lo, icr_hi;
+    u32 icr_dest32;   /* x2APIC mode: ICR bits 63:32, the destination (11.12.9) */
     u32 lvt[LAPIC_LVT_ENTRIES]; /* in the order above */
     u32 timer_initial, timer_divide;
 
@@ -86,6 +88,9 @@ struct lapic {
      * architectural maximum) after lapic_init; the platform may lower it
      * to what CPUID 80000008H reports to the guest. */
     u8 maxphyaddr;
+    /* x2APIC mode is offered (CPUID.1:ECX.x2APIC): true after lapic_init;
+     * without it IA32_APIC_BASE.EXTD is reserved (11.12.1). */
+    bool x2apic_offered;
 
     u8 reset_id;      /* the APIC ID RESET restores */
     unsigned index;   /* its CPU's number on the platform (lapic_init_on_bus) */
@@ -120,10 +125,12 @@ u32 lapic_arbitration_priority(const struct lapic *l);
 void lapic_reset(struct lapic *l);
 
 /* IA32_APIC_BASE (RDMSR/WRMSR 1BH). lapic_set_base returns false for a
- * write that must #GP: reserved bits, or x2APIC enable (not supported).
+ * write that must #GP: reserved bits, or a transition SDM 3A 11.12.5
+ * forbids (EXTD without EN; x2APIC to xAPIC; disabled to x2APIC).
  * The BSP flag is read-only. Moving the base moves the MMIO page;
  * clearing EN hardware-disables the APIC (and returns its registers to
- * the reset state, SDM 3A 11.4.3). Also false (state unchanged) if the
+ * the reset state, SDM 3A 11.4.3); setting EXTD enters x2APIC mode, where
+ * the MMIO page no longer answers. Also false (state unchanged) if the
  * new page overlaps another device's range on the bus. */
 u64 lapic_get_base(const struct lapic *l);
 bool lapic_set_base(struct lapic *l, u64 value);
@@ -133,8 +140,30 @@ bool lapic_set_base(struct lapic *l, u64 value);
  * for level); NMI, INIT, SIPI and ExtINT are recorded for the core; SMI is
  * dropped (no SMM). */
 void lapic_deliver(struct lapic *l, const struct apic_message *m);
-/* Is this APIC a destination of (logical, dest)? SDM 3A 11.6.2. */
+/* Is this APIC a destination of the message? SDM 3A 11.6.2 (xAPIC),
+ * 11.12.9 and 11.12.10 (x2APIC: 32-bit physical IDs, logical cluster
+ * destinations). lapic_matches_dest is the same for an 8-bit destination. */
+bool lapic_accepts(const struct lapic *l, const struct apic_message *m);
 bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest);
+
+/* x2APIC mode (SDM 3A 11.12): IA32_APIC_BASE EN and EXTD both set. */
+static inline bool lapic_x2apic_mode(const struct lapic *l)
+{
+    return (l->apic_base & (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) == (LAPIC_BASE_EN | LAPIC_BASE_EXTD);
+}
+/* The x2APIC ID: the initial APIC ID, 32 bits (11.12.5.1; CPUID 0BH EDX). */
+static inline u32 lapic_x2apic_id(const struct lapic *l) { return l->reset_id; }
+
+/* The x2APIC registers, MSRs 800H-8FFH (11.12.1.2, Table 11-6). Both
+ * return false for an access that must #GP: any access outside x2APIC
+ * mode, a reserved address (80EH, 831H, ...), a read of a write-only
+ * register (EOI, SELF IPI), a write to a read-only one, a write setting a
+ * reserved bit (11.12.1.3, bits 63:32 of all but the ICR), a non-zero
+ * write to EOI or ESR. */
+#define X2APIC_MSR_FIRST 0x800u
+#define X2APIC_MSR_LAST 0x8ffu
+bool lapic_msr_read(struct lapic *l, u32 msr, u64 *value);
+bool lapic_msr_write(struct lapic *l, u32 msr, u64 value);
 
 /* The vector the CPU should take now (highest IRR whose priority class is
  * above the PPR's), or -1. */

@@ -56,6 +56,7 @@ struct pc_config {
      * (the APIC page answers with that CPU's APIC), and cpu_signal that a
      * CPU has an interrupt, INIT or start-up message to look at. */
     unsigned cpus;
+    bool x2apic; /* the APICs offer x2APIC mode (hvm domains only) */
     unsigned (*current_cpu)(void *ctx);
     void (*cpu_signal)(void *ctx, unsigned cpu);
 };

@@ -1548,6 +1548,44 @@ def smp_guest_scenario(platform):
     )
 
 
+def x2apic_guest_scenario(platform):
+    """tests/guests/x2apic.asm on two vCPUs in x2APIC mode (SDM 3A 11.12):
+    CPUID offers it, IA32_APIC_BASE.EXTD enters it and the xAPIC page goes
+    quiet; the x2APIC ID and derived LDR MSRs; INIT/SIPI through the
+    64-bit ICR (twice); fixed IPIs by physical ID, logical cluster (and a
+    cluster with nobody), all-excluding-self and the SELF IPI MSR reach
+    exactly the CPUs they name; NMI through the ICR; EOI by MSR; the #GP
+    cases of Table 11-6 and 11.12.5."""
+    return Scenario(
+        "x2apic-guest", "[domain x2apic]\nmemory = 16M\nfirmware = x2apic.bin\nvcpus = 2\nx2apic = yes\n", platform=platform,
+        files=[guest("x2apic")], cpus=2 if platform == "qemu-svm" else 1,
+        timeout=None if platform == "qemu-svm" else 600,
+        in_order=["(x2apic) x2apic: CPUID.1:ECX.x2APIC 1",
+                  "(x2apic) x2apic: IA32_APIC_BASE low bits 0000000000000d00, "
+                  "the xAPIC page reads 00000000ffffffff",
+                  "(x2apic) x2apic: BSP x2APIC ID 0, LDR 0000000000000001",
+                  "(x2apic) x2apic: INIT, SIPI: the AP runs, its x2APIC ID 1, LDR 0000000000000002, starts 1",
+                  "(x2apic) x2apic: fixed to x2APIC ID 1: cpu0 0 cpu1 1",
+                  "(x2apic) x2apic: fixed to logical cluster 0 mask 2: cpu0 0 cpu1 2",
+                  "(x2apic) x2apic: fixed to logical cluster 1 mask 2: cpu0 0 cpu1 2",
+                  "(x2apic) x2apic: fixed to all excluding self: cpu0 0 cpu1 3",
+                  "(x2apic) x2apic: SELF IPI MSR: cpu0 1 cpu1 3",
+                  "(x2apic) x2apic: NMI to x2APIC ID 1: cpu0 0 cpu1 1",
+                  "(x2apic) x2apic: INIT, SIPI again: the AP runs, its x2APIC ID 1, LDR 0000000000000002, starts 2",
+                  "(x2apic) x2apic: fixed to x2APIC ID 1 after the restart: cpu0 1 cpu1 4",
+                  "(x2apic) x2apic: WRMSR EOI 1: #GP",
+                  "(x2apic) x2apic: RDMSR EOI: #GP",
+                  "(x2apic) x2apic: RDMSR 80EH: #GP",
+                  "(x2apic) x2apic: WRMSR ID: #GP",
+                  "(x2apic) x2apic: IA32_APIC_BASE to xAPIC: #GP",
+                  "(x2apic) x2apic: ISR 95:64 at the end 0000000000000000",
+                  "(x2apic) x2apic: done",
+                  "zazen: domain x2apic (id 1) ended: powered off",
+                  "zazen: all domains ended"],
+        absent=["ZAZEN PANIC", "[bochs]"],
+    )
+
+
 def smp_after_restart(lines):
     """The AP takes a fixed IPI after INIT and SIPI again: its count went
     up by one from the lowest-priority line's."""
@@ -1567,7 +1605,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 # in make test; on Bochs (minutes each) in make test-thirdparty.
 THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
+ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [

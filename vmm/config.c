@@ -380,6 +380,7 @@ static const struct key_spec keys[] = {
     {"on_reboot", parse_action, offsetof(struct domain_config, on_reboot)},
     {"on_crash", parse_action, offsetof(struct domain_config, on_crash)},
     {"autostart", parse_yes_no, offsetof(struct domain_config, autostart)},
+    {"x2apic", parse_yes_no, offsetof(struct domain_config, x2apic)},
     {"kernel", parse_file, offsetof(struct domain_config, kernel)},
     {"ramdisk", parse_file, offsetof(struct domain_config, ramdisk)},
     {"cmdline", parse_cmdline, offsetof(struct domain_config, cmdline)},

@@ -75,6 +75,7 @@ struct domain_config {
     char affinity_text[32]; /* as written, for messages */
     enum domain_action on_poweroff, on_reboot, on_crash; /* defaults as xl: destroy, restart, destroy */
     bool autostart;         /* started with Zazen; else by the create verb */
+    bool x2apic;            /* `x2apic = yes`: CPUID offers x2APIC mode (docs/smp.md) */
     struct config_file kernel;                  /* direct kernel boot (vmm/kernel_boot.h); name[0] == 0: none */
     struct config_file ramdisk;                 /* its initrd (Linux) or first module (Multiboot) */
     struct config_cmdline cmdline;              /* its command line; text[0] == 0: none */

@@ -23,6 +23,7 @@
 #define LEAF1_ECX_KEEP                                                                                       \
     (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR BIT(31)
+#define LEAF1_ECX_X2APIC BIT(21) /* the device model's, not the host's (devmodel/lapic.c) */
 /* Leaf 1 ECX bits offered with XSAVE state: XSAVE, OSXSAVE (CR4.OSXSAVE
  * as the guest set it), and with AVX state FMA, AVX, F16C. */
 #define LEAF1_ECX_FMA BIT(12)
@@ -250,7 +251,8 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         r = reports_tsc_leaf(view) ? tsc_leaf(view) : (struct cpuid_regs){0};
         break;
     case 0x1:
-        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | xsave_features(r.ecx, view);
+        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | xsave_features(r.ecx, view) |
+                (view->x2apic ? LEAF1_ECX_X2APIC : 0);
         r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         if (view->apic_disabled)
             r.edx &= ~LEAF1_EDX_APIC;
@@ -351,7 +353,8 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
 {
     struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .tsc_khz = host_tsc_khz(),
                               .host = cpuid, .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
-                              .apic_disabled = apic_disabled, .misc_enable = v->misc_enable};
+                              .apic_disabled = apic_disabled, .misc_enable = v->misc_enable,
+                              .x2apic = v->domain->pc.lapic[v->id].x2apic_offered};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
         arch->get_sregs(v, &s);

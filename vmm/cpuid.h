@@ -37,6 +37,8 @@ struct cpuid_view {
     /* The vCPU's IA32_MISC_ENABLE (vmm/msr.c), whose bits 22 and 34 change
      * CPUID on Intel CPUs (SDM 4 Table 2-2). */
     u64 misc_enable;
+    /* The local APIC offers x2APIC mode: CPUID.1:ECX.x2APIC (bit 21). */
+    bool x2apic;
 };
 
 /* IA32_MISC_ENABLE bits that change what CPUID reports (SDM 4 Table 2-2,

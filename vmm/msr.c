@@ -8,6 +8,7 @@
 #include "domain.h"
 #include "domain_type.h"
 #include "handlers.h"
+#include "platform.h"
 #include "x86.h"
 
 #define MSR_IA32_PLATFORM_ID 0x17
@@ -115,6 +116,28 @@ static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
     (void)msr;
     lapic_write_tsc_deadline(&v->domain->pc.lapic[v->id], value);
     return true;
+}
+
+/* The x2APIC registers, MSRs 800H-8FFH (SDM 3A 11.12.1.2): the device
+ * model decides which fault. An MSR read is otherwise an exit that
+ * touches no device (EXITS_LEAVING_DEVICES_ALONE, no device time, the
+ * quick way back): this one reads the APIC, whose timer count must have
+ * moved with the guest's time, so device time catches up first and the
+ * quick way back is off (a read changes nothing, but the time that moved
+ * may have raised an interrupt). */
+static bool read_x2apic(struct vcpu *v, u32 msr, u64 *value)
+{
+    struct lapic *l = &v->domain->pc.lapic[v->id];
+    if (!lapic_x2apic_mode(l))
+        return false;
+    v->no_interrupt_pending = false;
+    platform_update_time(v);
+    return lapic_msr_read(l, msr, value);
+}
+
+static bool write_x2apic(struct vcpu *v, u32 msr, u64 value)
+{
+    return lapic_msr_write(&v->domain->pc.lapic[v->id], msr, value);
 }
 
 /* IA32_TSC_AUX exists where RDTSCP or RDPID does (SDM 4 table 2-2); the
@@ -245,6 +268,7 @@ static const struct msr_rule rules[] = {
 
 static const struct msr_rule amd_perf = {0, read_zero, write_ignore};
 static const struct msr_rule mtrr = {0, read_mtrr, write_mtrr};
+static const struct msr_rule x2apic = {0, read_x2apic, write_x2apic};
 
 static const struct msr_rule *find_rule(u32 msr)
 {
@@ -255,6 +279,8 @@ static const struct msr_rule *find_rule(u32 msr)
         return &mtrr;
     if (msr >= MSR_AMD_PERF_FIRST && msr <= MSR_AMD_PERF_LAST)
         return &amd_perf;
+    if (msr >= X2APIC_MSR_FIRST && msr <= X2APIC_MSR_LAST)
+        return &x2apic;
     return NULL;
 }
 

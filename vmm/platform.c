@@ -334,6 +334,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .pam_changed = guest_pam_changed,
         .ctx = d,
         .cpus = d->cfg->vcpus,
+        .x2apic = d->cfg->x2apic,
         .current_cpu = current_vcpu_id,
         .cpu_signal = vcpu_signal,
     };

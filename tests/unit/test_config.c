@@ -165,6 +165,15 @@ TEST(config_lifecycle_keys)
     CHECK_ERROR("[domain a]\nfirmware = f\nautostart = maybe\n", 3, "bad value 'maybe' for autostart: expected yes or no");
 }
 
+/* x2apic = yes offers x2APIC mode (docs/smp.md); off unless asked. */
+TEST(config_x2apic)
+{
+    CHECK(parse("[domain a]\nfirmware = f\nx2apic = yes\n[domain b]\nfirmware = f\n"));
+    CHECK(cfg.domains[0].x2apic);
+    CHECK(!cfg.domains[1].x2apic);
+    CHECK_ERROR("[domain a]\nfirmware = f\nx2apic = on\n", 3, "bad value 'on' for x2apic: expected yes or no");
+}
+
 TEST(config_errors_text)
 {
     char big[400];

@@ -64,6 +64,16 @@ TEST(cpuid_leaf1_filtered)
     CHECK_EQ(r.eax, 0x00600f12);
 }
 
+/* x2APIC (bit 21) is the device model's: offered when the view says so,
+ * whatever the host has. */
+TEST(cpuid_leaf1_x2apic_follows_the_model)
+{
+    struct cpuid_view v = amd;
+    CHECK(!(cpuid_guest_view(1, 0, &v).ecx & (1u << 21)));
+    v.x2apic = true;
+    CHECK(cpuid_guest_view(1, 0, &v).ecx & (1u << 21));
+}
+
 TEST(cpuid_svm_and_monitorx_hidden)
 {
     struct cpuid_regs r = cpuid_guest_view(0x80000001, 0, &amd);

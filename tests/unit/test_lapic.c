@@ -481,7 +481,9 @@ TEST(lapic_base_msr_moves_the_page_and_refuses_reserved_bits)
     CHECK_EQ(bus_mmio_read(&fake.bus, 0xfed00000 + VERSION, 4), 0x00050014);
     CHECK_EQ(bus_mmio_read(&fake.bus, 0xfed00000 + TPR, 4), 0x20); /* state kept */
 
-    CHECK(!lapic_set_base(&apic, 0xfee00000 | (1u << 11) | (1u << 10))); /* x2APIC */
+    apic.x2apic_offered = false; /* EXTD is reserved without x2APIC (11.12.1) */
+    CHECK(!lapic_set_base(&apic, 0xfee00000 | (1u << 11) | (1u << 10)));
+    apic.x2apic_offered = true;
     CHECK(!lapic_set_base(&apic, 0xfee00000 | (1u << 11) | 1));        /* reserved */
     CHECK(!lapic_set_base(&apic, 0xfee00000 | (1u << 11) | (1ull << 60)));
     apic.maxphyaddr = 36;
@@ -729,4 +731,184 @@ TEST(lapic_on_bus_signals_what_arrives)
     lapic_init_ipi(&apic);
     CHECK_EQ(page_rd(SVR) & ENABLE, 0);
     CHECK_EQ(lapic_take_sipi(&apic), 9);
+}
+
+/* ---- x2APIC mode (SDM 3A 11.12) ---- */
+
+#define EN (1u << 11)
+#define EXTD (1u << 10)
+#define MSR(off) (0x800u + ((off) >> 4))
+#define SELF_IPI 0x83fu
+
+static void to_x2apic(void)
+{
+    CHECK(lapic_set_base(&apic, BASE | EN | EXTD));
+    CHECK(lapic_x2apic_mode(&apic));
+}
+
+/* The MSR's value; a read that faults gives a value no register has. */
+static u64 msr_rd(u32 msr)
+{
+    u64 v;
+    return lapic_msr_read(&apic, msr, &v) ? v : 0xfa17ull << 40;
+}
+
+/* 11.12.5, Figure 11-27: xAPIC to x2APIC, out of x2APIC only through
+ * disabled; EN = 0 with EXTD = 1 is invalid; disabled to x2APIC faults. */
+TEST(lapic_x2apic_mode_transitions)
+{
+    setup_enabled();
+    u64 v;
+    CHECK(!lapic_msr_read(&apic, MSR(VERSION), &v)); /* xAPIC mode: the MSRs fault */
+    CHECK(!lapic_msr_write(&apic, MSR(TPR), 0));
+    CHECK(!lapic_set_base(&apic, BASE | EXTD));          /* invalid state */
+    wr(TPR, 0x30);
+    to_x2apic();
+    CHECK_EQ(rd(VERSION), 0xffffffffu);                  /* the page no longer answers */
+    CHECK_EQ(msr_rd(MSR(TPR)), 0x30);                    /* registers carry over */
+    CHECK_EQ(msr_rd(MSR(VERSION)), 0x00050014);
+    CHECK(!lapic_set_base(&apic, BASE | EN));            /* x2APIC -> xAPIC: #GP */
+    CHECK(!lapic_set_base(&apic, BASE | EXTD));          /* invalid */
+    CHECK(lapic_set_base(&apic, BASE | EN | EXTD | 0x1000)); /* the base moves nothing in x2APIC mode */
+    CHECK_EQ(rd(VERSION), 0xffffffffu);
+    CHECK(lapic_set_base(&apic, BASE));                  /* x2APIC -> disabled */
+    CHECK(!lapic_x2apic_mode(&apic));
+    CHECK(!lapic_set_base(&apic, BASE | EN | EXTD));     /* disabled -> x2APIC: #GP */
+    CHECK(lapic_set_base(&apic, BASE | EN));             /* disabled -> xAPIC */
+    CHECK_EQ(rd(VERSION), 0x00050014);                   /* the page is back, registers reset */
+    CHECK_EQ(rd(TPR), 0);
+    to_x2apic();
+    lapic_reset(&apic);                                  /* RESET: xAPIC mode */
+    CHECK(!lapic_x2apic_mode(&apic));
+    CHECK_EQ(rd(VERSION), 0x00050014);
+}
+
+/* 11.12.5.1 and 11.12.10.2: the 32-bit x2APIC ID is the initial APIC ID;
+ * the LDR is read-only, cluster ID[19:4] in 31:16, 1 << ID[3:0] below;
+ * INIT keeps x2APIC mode and the LDR. */
+TEST(lapic_x2apic_id_and_ldr)
+{
+    setup_enabled();
+    wr(ID, 0x7u << 24); /* an xAPIC ID the guest wrote: x2APIC mode ignores it */
+    to_x2apic();
+    CHECK_EQ(msr_rd(MSR(ID)), APIC_ID);
+    CHECK_EQ(msr_rd(MSR(LDR)), 1u << APIC_ID);
+    CHECK(!lapic_msr_write(&apic, MSR(LDR), 0x10001)); /* read-only */
+    CHECK(!lapic_msr_write(&apic, MSR(ID), 0));
+    u64 v;
+    CHECK(!lapic_msr_read(&apic, MSR(DFR), &v));       /* no DFR (80EH) */
+    CHECK(!lapic_msr_read(&apic, 0x831, &v));          /* no ICR high */
+    CHECK(!lapic_msr_read(&apic, MSR(APR), &v));       /* no APR */
+    CHECK(!lapic_msr_read(&apic, 0x8ff, &v));
+    lapic_init_ipi(&apic);
+    CHECK(lapic_x2apic_mode(&apic));
+    CHECK_EQ(msr_rd(MSR(LDR)), 1u << APIC_ID);
+
+    struct dm_env *env = fake_env_reset();
+    memset(&apic, 0, sizeof(apic));
+    lapic_init(&apic, env, 0x25, true, NULL, NULL);
+    to_x2apic();
+    CHECK_EQ(msr_rd(MSR(ID)), 0x25);
+    CHECK_EQ(msr_rd(MSR(LDR)), (2u << 16) | (1u << 5));
+}
+
+/* Table 11-6 and 11.12.1.3: write-only, read-only, reserved bits. */
+TEST(lapic_x2apic_msr_faults)
+{
+    setup_enabled();
+    to_x2apic();
+    u64 v;
+    CHECK(!lapic_msr_read(&apic, MSR(EOI), &v));        /* write-only */
+    CHECK(!lapic_msr_read(&apic, SELF_IPI, &v));
+    CHECK(!lapic_msr_write(&apic, MSR(PPR), 0));        /* read-only */
+    CHECK(!lapic_msr_write(&apic, MSR(VERSION), 0));
+    CHECK(!lapic_msr_write(&apic, MSR(IRR), 0));
+    CHECK(!lapic_msr_write(&apic, MSR(TIMER_CURRENT), 0));
+    CHECK(!lapic_msr_write(&apic, MSR(EOI), 1));        /* non-zero EOI */
+    CHECK(!lapic_msr_write(&apic, MSR(ESR), 1));        /* non-zero ESR */
+    CHECK(!lapic_msr_write(&apic, MSR(TPR), 0x100));    /* reserved bits */
+    CHECK(!lapic_msr_write(&apic, MSR(TPR), 1ull << 32));
+    CHECK(!lapic_msr_write(&apic, MSR(SVR), 1u << 12)); /* no EOI-broadcast suppression */
+    CHECK(!lapic_msr_write(&apic, MSR(TIMER_DIVIDE), 4));
+    CHECK(!lapic_msr_write(&apic, MSR(LVT_TIMER), 1u << 20));
+    CHECK(!lapic_msr_write(&apic, MSR(ICR_LO), 1u << 13));
+    CHECK(!lapic_msr_write(&apic, SELF_IPI, 0x100));
+    CHECK(!lapic_msr_write(&apic, MSR(DFR), 0));
+    CHECK(lapic_msr_write(&apic, MSR(TPR), 0x40));
+    CHECK_EQ(msr_rd(MSR(TPR)), 0x40);
+    CHECK(lapic_msr_write(&apic, MSR(ESR), 0));
+    CHECK(lapic_msr_write(&apic, MSR(LVT_LINT0), MASKED | 0x700));
+    CHECK_EQ(msr_rd(MSR(LVT_LINT0)), MASKED | 0x700);
+    CHECK(lapic_msr_write(&apic, MSR(TIMER_INITIAL), 1000));
+    CHECK_EQ(msr_rd(MSR(TIMER_INITIAL)), 1000);
+    CHECK(msr_rd(MSR(TIMER_CURRENT)) <= 1000);
+}
+
+/* SELF IPI (11.12.11) and EOI by MSR. */
+TEST(lapic_x2apic_self_ipi_and_eoi)
+{
+    setup_enabled();
+    to_x2apic();
+    CHECK(lapic_msr_write(&apic, SELF_IPI, 0x61));
+    CHECK_EQ(msr_rd(MSR(IRR) + 3), 1u << 1);
+    CHECK_EQ(lapic_pending(&apic), 0x61);
+    lapic_ack(&apic, 0x61);
+    CHECK_EQ(msr_rd(MSR(ISR) + 3), 1u << 1);
+    CHECK_EQ(msr_rd(MSR(PPR)), 0x60);
+    CHECK(lapic_msr_write(&apic, MSR(EOI), 0));
+    CHECK_EQ(msr_rd(MSR(ISR) + 3), 0);
+    CHECK(lapic_msr_write(&apic, SELF_IPI, 5)); /* illegal vector: the ESR says so */
+    CHECK_EQ(lapic_pending(&apic), -1);
+    CHECK(lapic_msr_write(&apic, MSR(ESR), 0));
+    CHECK(msr_rd(MSR(ESR)) & (1u << 5));
+}
+
+/* The ICR: one 64-bit MSR, destination in 63:32, the write sends. */
+TEST(lapic_x2apic_icr_is_one_64bit_msr)
+{
+    setup_on_bus();
+    page_wr(SVR, ENABLE | 0xff);
+    to_x2apic();
+    CHECK(lapic_msr_write(&apic, MSR(ICR_LO), (0x12345ull << 32) | 0x4000 | (1u << 11) | 0x51));
+    CHECK_EQ(sys.sends, 1);
+    CHECK_EQ(sys.last.dest, 0x12345);
+    CHECK(sys.last.wide);
+    CHECK(sys.last.logical);
+    CHECK_EQ(sys.last.vector, 0x51);
+    CHECK_EQ(msr_rd(MSR(ICR_LO)), (0x12345ull << 32) | 0x4000 | (1u << 11) | 0x51);
+    CHECK(lapic_msr_write(&apic, MSR(ICR_LO), 0x400 | (3u << 18))); /* NMI all-but-self */
+    CHECK_EQ(sys.sends, 2);
+    CHECK_EQ(sys.shorthand, LAPIC_SHORTHAND_ALL_EXCLUDING_SELF);
+    CHECK_EQ(sys.last.delivery_mode, APIC_DM_NMI);
+    CHECK_EQ(page_rd(ID), ~0u); /* the page does not answer */
+}
+
+/* Destinations seen by an x2APIC (11.12.9, 11.12.10.2): physical by the
+ * 32-bit ID, logical by cluster and mask, FFFF_FFFFh broadcast; an 8-bit
+ * message (I/O APIC) as the same value zero-extended, FFh broadcast. */
+TEST(lapic_x2apic_destinations)
+{
+    struct dm_env *env = fake_env_reset();
+    memset(&apic, 0, sizeof(apic));
+    lapic_init(&apic, env, 0x13, true, NULL, NULL); /* cluster 1, bit 3 */
+    to_x2apic();
+    struct apic_message m = {.wide = true, .dest = 0x13};
+    CHECK(lapic_accepts(&apic, &m));
+    m.dest = 0x113;
+    CHECK(!lapic_accepts(&apic, &m));
+    m.dest = 0xffffffff;
+    CHECK(lapic_accepts(&apic, &m));
+    m.dest = 0xff;
+    CHECK(!lapic_accepts(&apic, &m)); /* FFh is an ID for a 32-bit destination */
+    m = (struct apic_message){.wide = true, .logical = true, .dest = (1u << 16) | 0x8};
+    CHECK(lapic_accepts(&apic, &m));
+    m.dest = (1u << 16) | 0x7;
+    CHECK(!lapic_accepts(&apic, &m));
+    m.dest = (2u << 16) | 0x8;
+    CHECK(!lapic_accepts(&apic, &m));
+    m.dest = 0xffffffff;
+    CHECK(lapic_accepts(&apic, &m));
+    CHECK(lapic_matches_dest(&apic, false, 0x13)); /* 8-bit, physical */
+    CHECK(lapic_matches_dest(&apic, false, 0xff));
+    CHECK(!lapic_matches_dest(&apic, true, 0x08)); /* 8-bit logical: cluster 0 */
 }
