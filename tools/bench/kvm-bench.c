@@ -195,17 +195,8 @@ static uint32_t pm_timer(void)
  * module loaded: /sys/kernel/debug/kvm/exits (Documentation/virt/kvm/
  * api.rst, "binary statistics" has the same; debugfs is simpler here).
  * -1 if unavailable. */
-static long long kvm_exits(void)
-{
-    FILE *f = fopen("/sys/kernel/debug/kvm/exits", "r");
-    if (!f)
-        return -1;
-    long long n = -1;
-    if (fscanf(f, "%lld", &n) != 1)
-        n = -1;
-    fclose(f);
-    return n;
-}
+static long long kvm_stat(const char *name);
+static long long kvm_exits(void) { return kvm_stat("exits"); }
 
 static unsigned long userspace_exits(void)
 {

@@ -6,6 +6,7 @@
  * block layer is polled (a guest disk's timer), and fails the command
  * once its timeout passed. Nothing spins on the device but setup. */
 #include "ahci.h"
+#include "ata.h"
 #include "hostpci.h"
 #include "../console.h"
 #include "../format.h"
@@ -237,17 +238,6 @@ static enum block_status ahci_check(struct block_device *dev) { return port_chec
 
 static const struct block_driver ahci_driver = {ahci_issue, ahci_check};
 
-/* IDENTIFY's model: words 27-46, two characters a word, high byte first. */
-static void identify_model(const u8 *id, char *out)
-{
-    for (unsigned i = 0; i < 40; i += 2) {
-        out[i] = (char)id[54 + i + 1];
-        out[i + 1] = (char)id[54 + i];
-    }
-    out[40] = 0;
-    for (int i = 39; i >= 0 && out[i] == ' '; i--)
-        out[i] = 0;
-}
 
 /* A port Zazen does not drive is stopped all the same: the firmware may
  * have left its engine or FIS receive running with the command list and
@@ -311,7 +301,7 @@ static bool port_setup(volatile u8 *abar, unsigned n, bool s64a, const char *whe
         sectors |= (u64)(id[200 + 2 * i] | id[201 + 2 * i] << 8) << (16 * i);
     char name[48], model[41];
     snprintf(name, sizeof(name), "%s port %u", where, n);
-    identify_model(id, model);
+    ata_identify_model(id, model);
     if (!block_device_add(&ahci_driver, p, sectors, name, model))
         return false;
     kprintf("zazen: storage: %s: %s, %llu sectors (%llu MiB)\n", name, model, (unsigned long long)sectors,

@@ -358,8 +358,9 @@ static const struct block_driver ata_driver = {ata_block_issue, ata_block_check}
 
 static u16 id_word(const u8 *id, unsigned w) { return (u16)(id[2 * w] | id[2 * w + 1] << 8); }
 
-/* IDENTIFY's model: words 27-46, two characters a word, high byte first. */
-static void identify_model(const u8 *id, char *out)
+/* IDENTIFY DEVICE's model number (ACS 7.16, words 27-46): two characters
+ * a word, the first in the high byte; trailing spaces dropped. */
+void ata_identify_model(const u8 *id, char *out)
 {
     for (unsigned i = 0; i < 40; i += 2) {
         out[i] = (char)id[54 + i + 1];
@@ -419,7 +420,7 @@ static bool disk_setup(struct ata_channel *ch, unsigned dev, u8 *id)
     *d = (struct ata_disk){.ch = ch, .dev = dev, .lba48 = lba48, .flush_ext = lba48 && valid83 && (w83 & BIT(13))};
     char name[48], model[41];
     snprintf(name, sizeof(name), "%s device %u", ch->where, dev);
-    identify_model(id, model);
+    ata_identify_model(id, model);
     if (!block_device_add(&ata_driver, d, sectors, name, model))
         return false;
     kprintf("zazen: storage: %s: %s, %llu sectors (%llu MiB)%s\n", name, model, (unsigned long long)sectors,

@@ -24,4 +24,8 @@
  * becomes a block device (block.h). Returns how many disks it added. */
 unsigned ata_probe(void);
 
+/* IDENTIFY DEVICE's model string (41 bytes with its NUL), as AHCI's and
+ * the legacy driver's disks both report it. */
+void ata_identify_model(const u8 *id, char *out);
+
 #endif
