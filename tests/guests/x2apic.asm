@@ -233,35 +233,26 @@ start_ap:
     ret
 
 ; Sends the ICR (ESI bits 31:0, EBX the destination) and waits until the
-; CPUs' counts add up to EDI (or for long enough), then a while longer.
+; CPUs' counts add up to EDI (or for long enough), then a while longer;
+; send_nmi_and_wait waits on the NMI counts instead.
 send_and_wait:
-    mov ecx, MSR_ICR
-    mov edx, ebx
-    mov eax, esi
-    wrmsr
-wait_counts:
-    mov edx, WAIT_LOOPS
-.wait:
-    mov eax, [COUNTS]
-    add eax, [COUNTS + 4]
-    cmp eax, edi
-    jae .done
-    pause
-    dec edx
-    jnz .wait
-.done:
-    jmp settle
-
-; The same for NMIs.
+    mov ebp, COUNTS
+    jmp send_icr_and_wait
 send_nmi_and_wait:
+    mov ebp, NMI_COUNTS
+send_icr_and_wait:
     mov ecx, MSR_ICR
     mov edx, ebx
     mov eax, esi
     wrmsr
+    jmp wait_at_ebp
+wait_counts:
+    mov ebp, COUNTS
+wait_at_ebp:
     mov edx, WAIT_LOOPS
 .wait:
-    mov eax, [NMI_COUNTS]
-    add eax, [NMI_COUNTS + 4]
+    mov eax, [ebp]
+    add eax, [ebp + 4]
     cmp eax, edi
     jae .done
     pause
