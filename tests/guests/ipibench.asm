@@ -31,13 +31,6 @@ ROM_BEGIN
 %define ITERATIONS    200
 %define WAIT_LOOPS    20000000
 
-%macro WRMSR 3
-    mov ecx, %1
-    mov edx, %2
-    mov eax, %3
-    wrmsr
-%endmacro
-
 start:
     LONG_MODE_ENTER main64
 
@@ -143,28 +136,7 @@ ap_entry16:
     cli
     xor ax, ax
     mov ds, ax
-    o32 lgdt [cs:gdt64_ptr]
-    mov eax, PML4
-    mov cr3, eax
-    mov eax, cr4
-    or eax, 1 << 5                      ; PAE
-    mov cr4, eax
-    mov ecx, 0xc0000080                 ; EFER.LME
-    rdmsr
-    or eax, 1 << 8
-    wrmsr
-    mov eax, cr0
-    or eax, (1 << 31) | 1
-    mov cr0, eax
-    jmp dword SEL_CODE64:ROM(ap64)
-bits 64
-ap64:
-    mov ax, SEL_DATA
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov rsp, AP_STACK
-    lidt [ROM(idt64_ptr)]
+    AP_LONG_MODE_ENTER
     call x2apic_on
     mov dword [AP_READY], 1
     sti

@@ -276,28 +276,7 @@ ap_entry16:
     xor ax, ax
     mov ds, ax
     lock inc dword [AP_STARTS]
-    o32 lgdt [cs:gdt64_ptr]
-    mov eax, PML4
-    mov cr3, eax
-    mov eax, cr4
-    or eax, 1 << 5                      ; PAE
-    mov cr4, eax
-    mov ecx, 0xc0000080                 ; EFER.LME
-    rdmsr
-    or eax, 1 << 8
-    wrmsr
-    mov eax, cr0
-    or eax, (1 << 31) | 1               ; PG and PE together
-    mov cr0, eax
-    jmp dword SEL_CODE64:ROM(ap64)
-bits 64
-ap64:
-    mov ax, SEL_DATA
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov rsp, AP_STACK
-    lidt [ROM(idt64_ptr)]
+    AP_LONG_MODE_ENTER
     mov r15d, APIC
     mov dword [APIC_SVR], 0x1ff
     mov dword [APIC_DFR], 0xffffffff
