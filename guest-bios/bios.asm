@@ -4065,19 +4065,21 @@ boot_cdrom:
     ret
 
 ; Direct kernel boot (vmm/kernel_boot.h): the hypervisor has placed the
-; kernel in RAM and a hand-off block at 0:8000h; returns if there is none.
-%define KBOOT           0x8000         ; kernel_boot.h: KBOOT_HANDOFF_ADDR
+; kernel in RAM and a hand-off block in the EBDA (reserved memory: no
+; kernel loads over it); returns if there is none.
+%define KBOOT           0x300          ; in the EBDA: kernel_boot.h KBOOT_HANDOFF_ADDR
 %define KBOOT_MAGIC     0x4e524b5a     ; "ZKRN"
 %define KBOOT_KIND      KBOOT + 4      ; 1 Linux, 2 Multiboot
 %define KBOOT_SEG       KBOOT + 6
 %define KBOOT_SP        KBOOT + 8
-%define KBOOT_ENTRY     KBOOT + 12
-%define KBOOT_EAX       KBOOT + 16
-%define KBOOT_EBX       KBOOT + 20
+%define KBOOT_LINEAR    (EBDA_SEG * 16 + KBOOT) ; for the flat 32-bit code
+%define KBOOT_ENTRY     KBOOT_LINEAR + 12
+%define KBOOT_EAX       KBOOT_LINEAR + 16
+%define KBOOT_EBX       KBOOT_LINEAR + 20
 boot_kernel:
     test word [INFO_FLAGS], 4   ; tables.h: BIOS_INFO_KERNEL_BOOT
     jz .none
-    xor ax, ax
+    mov ax, EBDA_SEG
     mov es, ax
     cmp dword [es:KBOOT], KBOOT_MAGIC
     jne .none

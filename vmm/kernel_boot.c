@@ -151,15 +151,25 @@ static bool load_linux(struct loader *l)
 
 /* ---- Multiboot ---- */
 
+/* [start, end) in RAM a Multiboot kernel or module may take: the
+ * conventional memory the BIOS leaves (KBOOT_LOW_START to the EBDA), or
+ * from 1 MiB to the ACPI tables at the top. */
+static bool multiboot_fits(const struct loader *l, u64 start, u64 end)
+{
+    return (start >= KBOOT_LOW_START && end <= BIOS_EBDA_BASE) || (start >= MiB && end <= l->ram_top);
+}
+
 static bool load_multiboot_segments(struct loader *l, const struct multiboot_kernel *k)
 {
     const struct kboot_file *kf = &l->c->kernel;
-    /* Below 1 MiB are the BIOS's data, this boot area and the ROM; from
-     * the top of RAM on, the ACPI tables. */
-    if (k->start < MiB || k->end > l->ram_top)
+    /* Below 7000h are the IVT, the BDA and the BIOS's stack; from the
+     * EBDA to 1 MiB its data, video memory and the ROM; from the top of
+     * RAM on, the ACPI tables. */
+    if (!multiboot_fits(l, k->start, k->end))
         return fail(l->why, l->why_size, kf->what,
-                    "it loads at 0x%llx-0x%llx, outside the domain's RAM from 0x100000 to 0x%llx%s",
-                    (unsigned long long)k->start, (unsigned long long)k->end, (unsigned long long)l->ram_top,
+                    "it loads at 0x%llx-0x%llx, outside the domain's RAM (0x%x-0x%x and 0x100000-0x%llx)%s",
+                    (unsigned long long)k->start, (unsigned long long)k->end, KBOOT_LOW_START, BIOS_EBDA_BASE,
+                    (unsigned long long)l->ram_top,
                     k->end > l->ram_top && k->start >= MiB ? ": too big for RAM" : "");
     for (unsigned i = 0; i < k->seg_count; i++) {
         const struct multiboot_segment *s = &k->seg[i];
@@ -182,13 +192,14 @@ static bool load_multiboot(struct loader *l, const struct multiboot_header *h)
     /* The module goes on the page after the kernel (page aligned whether
      * or not the header's bit 0 asks). */
     u64 mod_start = ALIGN_UP(k.end, PAGE_SIZE), mod_end = mod_start;
+    u64 region_top = k.start < MiB ? BIOS_EBDA_BASE : l->ram_top; /* the kernel's region */
     if (c->ramdisk.data) {
-        if (c->ramdisk.size > l->ram_top || mod_start > l->ram_top - c->ramdisk.size) {
+        if (c->ramdisk.size > region_top || mod_start > region_top - c->ramdisk.size) {
             char size[24];
             format_mib(size, sizeof(size), c->ramdisk.size);
             return fail(l->why, l->why_size, c->ramdisk.what,
                         "%s do not fit in RAM after the kernel (from 0x%llx to 0x%llx); give the domain more memory",
-                        size, (unsigned long long)mod_start, (unsigned long long)l->ram_top);
+                        size, (unsigned long long)mod_start, (unsigned long long)region_top);
         }
         mod_end = mod_start + c->ramdisk.size;
         if (!put(l, mod_start, c->ramdisk.data, c->ramdisk.size))
@@ -198,8 +209,19 @@ static bool load_multiboot(struct loader *l, const struct multiboot_header *h)
      * and QEMU pass it (kernels such as Xen skip that first word). */
     char cmdline[MB_CMDLINE_MAX];
     snprintf(cmdline, sizeof(cmdline), "%s%s%s", c->kernel.name, c->cmdline[0] ? " " : "", c->cmdline);
+    /* The information structure in the boot area, or after the module if
+     * the kernel or module is there (GRUB and QEMU place it where it is
+     * free, spec 3.3). */
+    u64 info_addr = KBOOT_INFO_ADDR;
+    if (k.start < KBOOT_INFO_ADDR + MB_INFO_MAX && mod_end > KBOOT_INFO_ADDR) {
+        info_addr = ALIGN_UP(mod_end, PAGE_SIZE);
+        if (!multiboot_fits(l, info_addr, info_addr + MB_INFO_MAX))
+            return fail(l->why, l->why_size, c->kernel.what,
+                        "no room for the Multiboot information after it (0x%llx-0x%llx)",
+                        (unsigned long long)info_addr, (unsigned long long)(info_addr + MB_INFO_MAX));
+    }
     struct multiboot_info_input in = {
-        .base = KBOOT_INFO_ADDR,
+        .base = (u32)info_addr,
         .e820 = c->e820,
         .e820_count = c->e820_count,
         .cmdline = cmdline,
@@ -216,9 +238,9 @@ static bool load_multiboot(struct loader *l, const struct multiboot_header *h)
     if (!info_size)
         return fail(l->why, l->why_size, c->kernel.what, "the Multiboot information does not fit in %d bytes",
                     MB_INFO_MAX);
-    if (!put(l, KBOOT_INFO_ADDR, info, info_size))
+    if (!put(l, info_addr, info, info_size))
         return false;
-    struct kboot_handoff hand = {KBOOT_MAGIC, KBOOT_MULTIBOOT, 0, 0, 0, k.entry, MB_BOOT_MAGIC, KBOOT_INFO_ADDR};
+    struct kboot_handoff hand = {KBOOT_MAGIC, KBOOT_MULTIBOOT, 0, 0, 0, k.entry, MB_BOOT_MAGIC, (u32)info_addr};
     *l->rep = (struct kboot_report){.kind = KBOOT_MULTIBOOT,
                                     .elf = k.elf,
                                     .kernel_start = k.start,

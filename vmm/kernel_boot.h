@@ -23,13 +23,20 @@
 #include "types.h"
 #include "../guest-bios/tables.h"
 
-/* The boot area in guest RAM: the hand-off block, then (Multiboot) the
- * information structure, memory map and strings. Below the Linux setup's
- * 10000h and above the BIOS stack (0:7000h down). Keep in step with
- * bios.asm's KBOOT. */
-#define KBOOT_HANDOFF_ADDR 0x8000u
-#define KBOOT_INFO_ADDR 0x8100u
+/* The hand-off block the BIOS reads lives in the EBDA, which the E820
+ * map reserves, so no kernel loads over it (bios.asm's KBOOT_OFF, in step).
+ * The Multiboot information structure, memory map and strings go in the
+ * boot area below the Linux setup's 10000h and above the BIOS stack
+ * (0:7000h down), or, for a kernel that loads there itself, after the
+ * kernel and its module. */
+#define KBOOT_HANDOFF_ADDR (BIOS_EBDA_BASE + 0x300u)
+#define KBOOT_INFO_ADDR 0x8000u
 #define KBOOT_AREA_END 0x10000u
+/* Conventional memory a Multiboot kernel may load into, as under GRUB or
+ * QEMU (kvm-unit-tests' realmode loads at 8000h): from above the BIOS's
+ * stack (POST writes the IVT, the BDA and its stack below 0:7000h) to the
+ * EBDA. */
+#define KBOOT_LOW_START 0x7000u
 #define KBOOT_MAGIC 0x4e524b5au /* "ZKRN" */
 
 enum kboot_kind { KBOOT_LINUX = 1, KBOOT_MULTIBOOT = 2 };

@@ -339,6 +339,34 @@ TEST(multiboot_aout_kludge)
     CHECK_EQ(rep.entry, 0x200100);
 }
 
+/* A kernel in conventional memory, as kvm-unit-tests' realmode.flat
+ * (8000h): it loads there, its module follows it, and the information
+ * structure goes after the module instead of the boot area it covers;
+ * the hand-off in the EBDA says where. */
+TEST(multiboot_low_kernel)
+{
+    make_aout(0);
+    wr32(mb + 64 + 12, 0x8040), wr32(mb + 64 + 16, 0x8000), wr32(mb + 64 + 24, 0xb000);
+    wr32(mb + 64 + 28, 0x8100);
+    static u8 module[5000];
+    memset(module, 0x5a, sizeof(module));
+    setup(mb, 8192, "");
+    cfg.ramdisk.data = module;
+    cfg.ramdisk.size = sizeof(module);
+    cfg.ramdisk.name = "env";
+    CHECK(load());
+    CHECK_EQ(writes_outside, 0);
+    CHECK(memcmp(ram + 0x8000, mb, 8192) == 0);
+    CHECK(memcmp(ram + 0xb000, module, sizeof(module)) == 0);
+    CHECK_EQ(rd32(KBOOT_HANDOFF_ADDR), KBOOT_MAGIC);
+    CHECK_EQ(rd32(KBOOT_HANDOFF_ADDR + 12), 0x8100);
+    CHECK_EQ(rd32(KBOOT_HANDOFF_ADDR + 20), 0xd000); /* the page after the module */
+    CHECK_EQ(rd32(0xd000 + 20), 1);                  /* one module */
+    CHECK_EQ(rd32(rd32(0xd000 + 24)), 0xb000);
+    /* in the EBDA, past the BIOS information block */
+    CHECK(KBOOT_HANDOFF_ADDR >= BIOS_INFO_ADDR + sizeof(struct bios_info) && KBOOT_HANDOFF_ADDR < BIOS_EBDA_BASE + 0x400);
+}
+
 TEST(multiboot_video_mode_gets_text_screen)
 {
     u64 size = make_aout(MB_FLAG_VIDEO_MODE);
@@ -459,18 +487,25 @@ TEST(multiboot_refused)
     setup(mb, 8192, "");
     CHECK_REFUSED("kernel 'vmlinuz' (zazen.cfg:3): truncated: 8192 bytes, but its Multiboot header loads 16384 from "
                   "offset 0");
-    /* loading below 1 MiB would overwrite the BIOS's data */
+    /* loading below 7000h would overwrite the BIOS's data and stack */
     make_aout(0);
-    wr32(mb + 64 + 12, 0x80040), wr32(mb + 64 + 16, 0x80000), wr32(mb + 64 + 24, 0);
-    wr32(mb + 64 + 28, 0x80100);
+    wr32(mb + 64 + 12, 0x1040), wr32(mb + 64 + 16, 0x1000), wr32(mb + 64 + 24, 0);
+    wr32(mb + 64 + 28, 0x1100);
     setup(mb, 8192, "");
-    CHECK_REFUSED("kernel 'vmlinuz' (zazen.cfg:3): it loads at 0x80000-0x82000, outside the domain's RAM from 0x100000 "
-                  "to 0x3ff0000");
+    CHECK_REFUSED("kernel 'vmlinuz' (zazen.cfg:3): it loads at 0x1000-0x3000, outside the domain's RAM (0x7000-0x9f000 "
+                  "and 0x100000-0x3ff0000)");
+    /* ...and into the EBDA */
+    make_aout(0);
+    wr32(mb + 64 + 12, 0x9e040), wr32(mb + 64 + 16, 0x9e000), wr32(mb + 64 + 24, 0);
+    wr32(mb + 64 + 28, 0x9e100);
+    setup(mb, 8192, "");
+    CHECK_REFUSED("kernel 'vmlinuz' (zazen.cfg:3): it loads at 0x9e000-0xa0000, outside the domain's RAM "
+                  "(0x7000-0x9f000 and 0x100000-0x3ff0000)");
     make_aout(0);
     wr32(mb + 64 + 24, 0x8000000); /* 128 MiB of bss */
     setup(mb, 8192, "");
-    CHECK_REFUSED("kernel 'vmlinuz' (zazen.cfg:3): it loads at 0x200000-0x8000000, outside the domain's RAM from "
-                  "0x100000 to 0x3ff0000: too big for RAM");
+    CHECK_REFUSED("kernel 'vmlinuz' (zazen.cfg:3): it loads at 0x200000-0x8000000, outside the domain's RAM "
+                  "(0x7000-0x9f000 and 0x100000-0x3ff0000): too big for RAM");
     make_aout(0);
     wr32(mb + 64 + 28, 0x100000);
     setup(mb, 8192, "");
