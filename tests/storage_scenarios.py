@@ -287,6 +287,26 @@ def persist_scenario(device):
         absent=BASE_ABSENT)
 
 
+def pvh_persist_scenario():
+    """The same disk test as a Xen PVH domain: xen-blkfront's requests
+    reach the file in place on the host's AHCI disk through the same store
+    as the IDE device's (one block layer, issue 16), so what boot 1 wrote
+    boot 2 reads, and the host finds it."""
+    cfg = ("[domain linux]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\n"
+           "cmdline = console=hvc0\ndisk0 = linux.img\n")
+    return StorageScenario(
+        "storage-pvh-persist", cfg, files=[LINUX_IMG] + [os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz")],
+        timeout=400, device="ahci", patterns=DEVICE_PATTERNS["ahci"],
+        in_order=["==== boot 1", "(linux) ZAZEN-LINUX: data partition /dev/xvda2", WRITTEN % 1,
+                  "(linux) ZAZEN-LINUX: done", "zazen: all domains ended", "==== boot 1 ended: status 0",
+                  "==== boot 2", WRITTEN % 2, "(linux) ZAZEN-LINUX: done", "zazen: all domains ended",
+                  "==== boot 2 ended: status 0",
+                  "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0",
+                  "HOST written.txt: zazen-written-file-7c2a51 run 2"],
+        checks=[("the host reads the guest's file back byte for byte", written_md5_matches)],
+        absent=BASE_ABSENT)
+
+
 def partlabel_scenario():
     """disk0 = partlabel:NAME: a GPT partition of a second disk (on the
     next AHCI port) is the guest's disk, read and written in place."""
@@ -521,7 +541,8 @@ def io_beside_spinner_scenario():
         status=None, absent=BASE_ABSENT)
 
 
-ALL = [persist_scenario("ahci"), persist_scenario("nvme"), partlabel_scenario(), power_cut_scenario(),
+ALL = [persist_scenario("ahci"), persist_scenario("nvme"), pvh_persist_scenario(), partlabel_scenario(),
+       power_cut_scenario(),
        volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario(), partuuid_scenario(),
        gpt_both_bad_scenario(), io_beside_spinner_scenario(), bochs_ata_scenario("bochs-vmx"),
        gpt_backup_scenario("bochs-vmx")]

@@ -216,9 +216,9 @@ static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, 
         if (f->partition) { /* partlabel:NAME: no file, storage opened the partition */
             struct ide_disk *disk = &d->disks[i];
             disk->backend = storage_backend(f);
-            if (!disk->backend || cfg->type != DOMAIN_HVM)
-                return fail(why, why_size, "%s '%s' (%s:%u): only an HVM domain's disk can be a partition", f->key,
-                            f->name, bi->config_name, f->line);
+            if (!disk->backend)
+                return fail(why, why_size, "%s '%s' (%s:%u): the partition was not opened", f->key, f->name,
+                            bi->config_name, f->line);
             disk->data = NULL;
             disk->size = storage_sectors(f) * ATA_SECTOR_SIZE;
             disk->read_only = f->read_only;
@@ -232,8 +232,7 @@ static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, 
         struct ide_disk *disk = &d->disks[i];
         /* In place on the boot disk when storage found it there; else (and
          * with ,volatile) the boot loader's copy in RAM. */
-        /* (The PVH block backend still serves the RAM copy.) */
-        disk->backend = cdrom || cfg->type != DOMAIN_HVM ? NULL : storage_backend(f);
+        disk->backend = cdrom ? NULL : storage_backend(f);
         disk->data = disk->backend ? NULL : (u8 *)(uintptr_t)file->data;
         disk->size = file->size;
         disk->read_only = f->read_only || cdrom;

@@ -44,10 +44,12 @@ static enum ide_io_status ide_poll(void *ctx)
 
 static bool dev_reader(void *ctx, u64 lba, u32 count, void *buf) { return block_dev_read(ctx, lba, count, buf); }
 
-/* HVM disks only: the PVH block backend still serves the RAM copy. */
+/* Every disk but the RAM ones (,volatile): the IDE device and the PVH
+ * block backend both reach a store through its ide_backend. */
 static bool wants_store(const struct domain_config *d, const struct config_file *f)
 {
-    return d->type == DOMAIN_HVM && f->name[0] && !f->in_ram;
+    (void)d;
+    return f->name[0] && !f->in_ram;
 }
 
 static const struct bootinfo_file *loaded(const struct bootinfo *bi, const char *name)

@@ -21,6 +21,7 @@
 #include "../domain.h"
 #include "../format.h"
 #include "../string.h"
+#include "../x86.h"
 
 #define XENBUS_INITWAIT 2
 #define XENBUS_INITIALISED 3
@@ -72,7 +73,7 @@ bool blkback_create(struct xen_domain *x, char *why, size_t why_size)
     (void)why;
     (void)why_size;
     for (unsigned i = 0; i < 4; i++) {
-        if (x->d->disks[i].data && !x->d->disks[i].cdrom)
+        if ((x->d->disks[i].data || x->d->disks[i].backend) && !x->d->disks[i].cdrom)
             x->blk[i].present = true;
     }
     return true;
@@ -190,6 +191,35 @@ void blkback_frontend_changed(struct xen_domain *x, const char *path)
     }
 }
 
+/* A disk in place on a host disk (docs/storage.md): one piece through
+ * the store's backend, the same the IDE device uses, waited for here.
+ * The vCPU that sent the ring's event waits on its host CPU for the
+ * host disk (within the driver's timeout); the IDE device, which has
+ * BSY to show, lets it run meanwhile. */
+static bool store_io(const struct ide_backend *be, enum ide_io_op op, u64 lba, u32 count)
+{
+    if (!be->submit(be->ctx, op, lba, count, be->bounce))
+        return false;
+    enum ide_io_status st;
+    while ((st = be->poll(be->ctx)) == IDE_IO_PENDING)
+        pause();
+    return st == IDE_IO_DONE;
+}
+
+/* One segment: the guest's granted page to or from the disk. */
+static bool segment_io(struct xen_domain *x, const struct ide_disk *id, const struct blkif_segment *seg, u64 sector,
+                       bool write)
+{
+    unsigned n = seg->last_sect - seg->first_sect + 1, offset = seg->first_sect * 512u;
+    if (id->data)
+        return xen_grant_copy(x, seg->gref, offset, id->data + sector * 512, n * 512, !write);
+    const struct ide_backend *be = id->backend;
+    if (write)
+        return xen_grant_copy(x, seg->gref, offset, be->bounce, n * 512, false) &&
+               store_io(be, IDE_IO_WRITE, sector, n);
+    return store_io(be, IDE_IO_READ, sector, n) && xen_grant_copy(x, seg->gref, offset, be->bounce, n * 512, true);
+}
+
 /* One request; the response's status (blkif.h BLKIF_RSP_*). */
 static s16 do_request(struct xen_domain *x, unsigned disk, const struct blkif_request *rq)
 {
@@ -208,7 +238,7 @@ static s16 do_request(struct xen_domain *x, unsigned disk, const struct blkif_re
     for (unsigned s = 0; s < rq->nr_segments; s++) {
         const struct blkif_segment *seg = &rq->seg[s];
         unsigned n = seg->last_sect - seg->first_sect + 1;
-        if (!xen_grant_copy(x, seg->gref, seg->first_sect * 512u, id->data + sector * 512, n * 512, !write))
+        if (!segment_io(x, id, seg, sector, write))
             return BLKIF_RSP_ERROR;
         sector += n;
         if (write)
@@ -216,7 +246,12 @@ static s16 do_request(struct xen_domain *x, unsigned disk, const struct blkif_re
         else
             b->sectors_read += n;
     }
-    return BLKIF_RSP_OKAY; /* writes reach the image at once: a flush has nothing left to do */
+    /* A RAM image has every write at once; a host disk's cache is flushed
+     * for a flush or a barrier, as the IDE device's FLUSH CACHE is. */
+    bool flush = rq->operation == BLKIF_OP_FLUSH_DISKCACHE || rq->operation == BLKIF_OP_WRITE_BARRIER;
+    if (flush && !id->data && !store_io(id->backend, IDE_IO_FLUSH, 0, 0))
+        return BLKIF_RSP_ERROR;
+    return BLKIF_RSP_OKAY;
 }
 
 void blkback_kick(struct xen_domain *x, unsigned disk)
