@@ -408,6 +408,8 @@ TEST(blkif_request_checks)
     CHECK(!blkif_check_request(&rq, 100).ok); /* a read of nothing */
     rq.operation = BLKIF_OP_FLUSH_DISKCACHE;
     CHECK(blkif_check_request(&rq, 100).ok);  /* a pure flush */
+    rq.sector_number = ~0ull; /* whatever blkfront left there: Linux's empty flush */
+    CHECK(blkif_check_request(&rq, 100).ok);
 }
 
 /* ---- gzip ---- */

@@ -14,7 +14,9 @@ struct blkif_check blkif_check_request(const struct blkif_request *rq, u64 disk_
             return c;
         c.sectors += (u64)(s->last_sect - s->first_sect + 1);
     }
-    if (rq->sector_number > disk_sectors || c.sectors > disk_sectors - rq->sector_number)
+    /* An empty flush names no sectors: its sector_number is whatever the
+     * frontend left there (Xen's blkback ignores it too). */
+    if (n && (rq->sector_number > disk_sectors || c.sectors > disk_sectors - rq->sector_number))
         return c;
     c.ok = true;
     return c;
