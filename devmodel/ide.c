@@ -1808,7 +1808,12 @@ static void command_write(struct ide_channel *ch, u8 cmd)
         execute_diagnostic(ch);
         return;
     }
-    if (!present(d) || (d->status & ST_BSY))
+    /* A channel runs one command at a time: while a backend request of
+     * either device is under way the other device's command is ignored
+     * too (ATA/ATAPI-6, the Device and Command registers: written while
+     * BSY is set, the result is indeterminate); the request's end then
+     * continues on its own device, not on one selected since. */
+    if (!present(d) || (d->status & ST_BSY) || ch->io_wait != IO_NONE)
         return;
     end_transfer(ch);
     d->intrq = false;

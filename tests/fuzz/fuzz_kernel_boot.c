@@ -2,8 +2,9 @@
 /* Direct kernel boot on any kernel image (exactly its bytes: ASan sees a
  * read past its end) and ramdisk size, with a command line from the
  * input, into a 16 MiB domain. Checks: every write the loader makes lies
- * in the guest's RAM where a kernel may go (the boot area and the Linux
- * setup's place below the EBDA, or from 1 MiB to the ACPI tables); a
+ * in the guest's RAM where a kernel may go (conventional memory from
+ * 7000h to the EBDA, or from 1 MiB to the ACPI tables) or is the hand-off
+ * block in the EBDA; a
  * success leaves the hand-off block the BIOS looks for; a refusal names
  * the kernel or ramdisk and is a terminated string. */
 #include "fuzz.h"
@@ -16,9 +17,10 @@ static u64 ram_top;
 static bool write_ram(void *ctx, u64 gpa, const void *data, u64 len)
 {
     (void)ctx;
-    bool low = gpa >= KBOOT_HANDOFF_ADDR && gpa < BIOS_EBDA_BASE && len <= BIOS_EBDA_BASE - gpa;
+    bool low = gpa >= KBOOT_LOW_START && gpa < BIOS_EBDA_BASE && len <= BIOS_EBDA_BASE - gpa;
+    bool handoff = gpa == KBOOT_HANDOFF_ADDR && len == sizeof(struct kboot_handoff);
     bool high = gpa >= MiB && gpa < ram_top && len <= ram_top - gpa;
-    FUZZ_CHECK(low || high, "write of %llu bytes at 0x%llx", (unsigned long long)len, (unsigned long long)gpa);
+    FUZZ_CHECK(low || handoff || high, "write of %llu bytes at 0x%llx", (unsigned long long)len, (unsigned long long)gpa);
     if (data)
         memcpy(ram + gpa, data, len);
     else
