@@ -786,7 +786,10 @@ static void dma_next_piece(struct ide_channel *ch, struct ide_device *d)
 
 static void dma_piece_ended(struct ide_channel *ch, struct ide_device *d, bool ok)
 {
-    if (!(ch->bm_status & BM_ST_ACTIVE)) { /* the host stopped the engine meanwhile: nothing more moves */
+    /* The host stopped the engine, or took PCI bus mastering away (PCI
+     * 3.0 6.2.2, Command bit 2: no master access while it is 0), while the
+     * piece's request ran: nothing more moves. */
+    if (!(ch->bm_status & BM_ST_ACTIVE) || !ch->ide->bus_master) {
         command_abort(ch, d);
         return;
     }
