@@ -220,24 +220,14 @@ report_ap:
     ret
 
 report_nmis:
-    SAY msg_cpu0
-    mov eax, [NMI_COUNTS]
-    call dec64
-    SAY msg_cpu1
-    mov eax, [NMI_COUNTS + 4]
-    call dec64
-    NEWLINE
-    ret
+    mov ebx, NMI_COUNTS
+    jmp report_pair
 
 report_counts:
-    SAY msg_cpu0
-    mov eax, [COUNTS]
-    call dec64
-    SAY msg_cpu1
-    mov eax, [COUNTS + 4]
-    call dec64
-    NEWLINE
-    ret
+    mov ebx, COUNTS
+    jmp report_pair
+
+REPORT_PAIR
 
 ; Both CPUs: counts the IPI for the APIC ID that the APIC page shows the
 ; CPU taking it.
@@ -305,7 +295,5 @@ msg_lowest:         db "smp: lowest priority to logical 03:", 0
 msg_nmi_physical:   db "smp: NMI to APIC ID 1:", 0
 msg_nmi_all_but_self: db "smp: NMI to all excluding self:", 0
 msg_after_restart:  db "smp: fixed to APIC ID 1 after the restart:", 0
-msg_cpu0:           db " cpu0 ", 0
-msg_cpu1:           db " cpu1 ", 0
 msg_done:           db "smp: done", 10, 0
 ROM_END

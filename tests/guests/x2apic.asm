@@ -274,24 +274,14 @@ report_ap:
     ret
 
 report_nmis:
-    SAY msg_cpu0
-    mov eax, [NMI_COUNTS]
-    call dec64
-    SAY msg_cpu1
-    mov eax, [NMI_COUNTS + 4]
-    call dec64
-    NEWLINE
-    ret
+    mov ebx, NMI_COUNTS
+    jmp report_pair
 
 report_counts:
-    SAY msg_cpu0
-    mov eax, [COUNTS]
-    call dec64
-    SAY msg_cpu1
-    mov eax, [COUNTS + 4]
-    call dec64
-    NEWLINE
-    ret
+    mov ebx, COUNTS
+    jmp report_pair
+
+REPORT_PAIR
 
 ; Both CPUs: counts the IPI for the x2APIC ID of the CPU taking it, then
 ; EOI (a WRMSR of 0: anything else faults, Table 11-6).
@@ -373,7 +363,5 @@ msg_gp_dfr:         db "x2apic: RDMSR 80EH: ", 0
 msg_gp_id:          db "x2apic: WRMSR ID: ", 0
 msg_gp_xapic:       db "x2apic: IA32_APIC_BASE to xAPIC: ", 0
 msg_isr:            db "x2apic: ISR 95:64 at the end ", 0
-msg_cpu0:           db " cpu0 ", 0
-msg_cpu1:           db " cpu1 ", 0
 msg_done:           db "x2apic: done", 10, 0
 ROM_END
