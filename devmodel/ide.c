@@ -468,6 +468,7 @@ static void io_cancel(struct ide_channel *ch)
 static void io_wait_begin(struct ide_channel *ch, struct ide_device *d, enum io_wait w)
 {
     ch->io_wait = (u8)w;
+    ch->io_dev = (u8)(d - ch->dev); /* a reset may change the active device meanwhile */
     ch->block_left = 0;
     d->status = ST_BSY;
     ch->io_poll_ns = IDE_POLL_FIRST_NS;
@@ -1212,7 +1213,7 @@ static void io_poll(void *dev, u64 now)
     (void)now;
     if (ch->io_wait == IO_NONE)
         return;
-    struct ide_device *d = &ch->dev[ch->active];
+    struct ide_device *d = &ch->dev[ch->io_dev];
     const struct ide_backend *b = backend_of(d);
     enum ide_io_status st = b->poll(b->ctx);
     if (st == IDE_IO_PENDING) {

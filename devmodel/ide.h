@@ -127,6 +127,7 @@ struct ide_channel {
     u32 cur_block; /* bytes of the DRQ block under way */
     /* A backend request under way (BSY set): what its end continues. */
     u8 io_wait;        /* enum in ide.c; 0: none */
+    u8 io_dev;         /* the device (0 or 1) whose request it is */
     struct dm_timer io_timer;
     u64 io_poll_ns;    /* the next poll's delay (backs off) */
     u32 dma_off, dma_piece; /* the DMA piece in flight: offset and bytes */

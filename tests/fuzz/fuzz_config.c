@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
             const struct domain_config *d = &cfg.domains[i];
             FUZZ_CHECK(terminated(d->name, sizeof(d->name)) && d->name[0], "domain %u has no proper name", i);
             FUZZ_CHECK(d->line >= 1 && d->line <= lines, "domain '%s' on line %u of %u", d->name, d->line, lines);
-            FUZZ_CHECK(d->memory >= CONFIG_MIN_MEMORY && d->memory <= CONFIG_MAX_MEMORY && d->vcpus == 1,
+            FUZZ_CHECK(d->memory >= CONFIG_MIN_MEMORY && d->memory <= CONFIG_MAX_MEMORY && d->vcpus >= 1 &&
+                           d->vcpus <= CONFIG_MAX_VCPUS,
                        "domain '%s': memory %llu, %u vCPUs", d->name, (unsigned long long)d->memory, d->vcpus);
             check_file(&d->firmware);
             check_file(&d->cdrom);
