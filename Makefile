@@ -133,6 +133,12 @@ $(BUILD)/linux/linux-mgmt.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
 	@tools/need.sh linux
 	LINUX_APPEND="zazen.wait=1" tools/mklinuxdisk.sh $@
 
+# The same disk, stopping with its partition mounted right after the first
+# run's sync, for the power-cut test (make test).
+$(BUILD)/linux/linux-cut.img: tools/mklinuxdisk.sh $(LINUX_TOOLS)
+	@tools/need.sh linux
+	LINUX_APPEND="zazen.cut=mounted" tools/mklinuxdisk.sh $@
+
 # The same disk with SYSLINUX configured as people write syslinux.cfg for a
 # serial console (tools/mklinuxdisk.sh SYSLINUX_STYLE): SERIAL and TIMEOUT 0
 # (boots at once), PROMPT 1 (waits at boot:), UI menu.c32 (waits in the menu).
@@ -256,7 +262,8 @@ run: all $(BUILD)/linux/linux-shell.img
 # ---- tests ----
 
 test: all $(ELTORITO_CDS) $(LOADER_IMAGES) $(BUILD)/linux/linux.img $(BUILD)/linux/linux.iso \
-      $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img $(THIRDPARTY_QUICK) $(FIRMWARE)
+      $(BUILD)/linux/linux-shell.img $(BUILD)/linux/linux-mgmt.img $(BUILD)/linux/linux-cut.img \
+      $(THIRDPARTY_QUICK) $(FIRMWARE)
 	@tools/need.sh qemu
 	@tools/need.sh grub
 	@tools/need.sh bochs
