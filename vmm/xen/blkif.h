@@ -66,14 +66,5 @@ struct blkif_check {
  * disk of disk_sectors. */
 struct blkif_check blkif_check_request(const struct blkif_request *rq, u64 disk_sectors);
 
-/* The backend's view of one disk's ring. */
-struct blkback {
-    bool present;
-    bool connected;
-    u32 ring_ref;
-    u32 port;
-    u32 req_cons, rsp_prod_pvt;
-    u64 requests, sectors_read, sectors_written;
-};
 
 #endif

@@ -24,6 +24,30 @@
 struct domain;
 struct vcpu;
 struct vm_exit;
+struct xen_domain;
+
+/* The backend's view of one disk's ring (blkback.c). A request on a disk
+ * in place on a host disk runs asynchronously: one at a time, a segment
+ * (its data, then its flush) at a time through the store's bounce buffer, polled by
+ * `poll` on the domain's device clock; the ring waits behind it. */
+struct blkback {
+    bool present;
+    bool connected;
+    u32 ring_ref;
+    u32 port;
+    u32 req_cons, rsp_prod_pvt;
+    u64 requests, sectors_read, sectors_written;
+    u64 deferred; /* requests answered from the poll timer, after the kick returned */
+    /* The request under way (busy): a private copy, and what the store
+     * is doing for it. */
+    bool busy;
+    u8 step; /* enum blk_step in blkback.c */
+    struct blkif_request cur;
+    struct dm_timer poll;
+    u64 poll_ns;
+    struct xen_domain *x;
+    unsigned disk;
+};
 
 /* Errors as Xen returns them (negated; equal to Linux x86's). */
 #define XEN_EPERM 1
