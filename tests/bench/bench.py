@@ -702,6 +702,34 @@ def linux_beside_spinners():
     return rows + [""]
 
 
+def smp_boots(runs=QEMU_RUNS, vcpu_counts=(1, 2, 4)):
+    """Issue 15: the Linux boot to userspace with 1, 2 and 4 vCPUs on QEMU
+    TCG with two host CPUs (MTTCG: two real host threads), wall seconds
+    from Zazen's banner (median of runs), and the exits to power-off."""
+    rows = ["Linux to userspace with 1, 2 and 4 vCPUs (QEMU 7.2 TCG, `-smp 2`, MTTCG; `linux-boot.img`, which "
+            "powers off as userspace starts; wall seconds from Zazen's banner, median of %d):" % runs, "",
+            "| vcpus | seconds (median) | runs | exits, last run |", "|---|---|---|---|"]
+    for n in vcpu_counts:
+        cfg = LINUX_CFG + "vcpus = %d\n" % n
+        secs, counts = [], None
+        for i in range(runs):
+            log("Linux boot with vcpus = %d on QEMU TCG -smp 2, run %d of %d" % (n, i + 1, runs))
+            text, status = qemu.run(cfg, [LINUX_IMG], timeout=900, smp=2)
+            t = qemu.last_timeline
+            if USERSPACE not in t:
+                secs = None
+                break
+            secs.append(t[USERSPACE] - t.get("zazen: Zazen 0.1 hypervisor", 0.0))
+            counts = exit_counts(text)
+        if not secs:
+            rows.append("| %d | (did not reach userspace) | | |" % n)
+            continue
+        total = counts[1] if counts else 0
+        rows.append("| %d | %.1f | %s | %s |" % (n, statistics.median(secs), ", ".join("%.1f" % x for x in secs),
+                                                "{:,}".format(total) if total else "n/a"))
+    return rows + [""]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="exit paths and footprint only")
@@ -714,6 +742,7 @@ def main():
     ap.add_argument("--pv", choices=("qemu", "bochs", "all"),
                     help="only full against paravirtual (issue 16): on QEMU, Bochs or both")
     ap.add_argument("--ipi", action="store_true", help="only the IPI round trip")
+    ap.add_argument("--smp", action="store_true", help="only the Linux boot with 1, 2 and 4 vCPUs")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if args.sched:
@@ -721,6 +750,9 @@ def main():
         return
     if args.ipi:
         print("\n".join(ipi_bench()))
+        return
+    if args.smp:
+        print("\n".join(smp_boots()))
         return
     if args.pv:
         q = fv_pv_qemu() if args.pv in ("qemu", "all") else None
@@ -765,6 +797,7 @@ def main():
     out += ipi_bench()
     if not args.quick:
         out += linux_beside_spinners()
+        out += smp_boots()
     out += ["Footprint:", ""] + footprint(results)
     text = "\n".join(out) + "\n"
     with open(os.path.join(OUT, "results.md"), "w") as f:
