@@ -572,6 +572,7 @@ BIG_SECTORS = BIG_BYTES // 512
 BIG_ESP_BYTES = (4 << 30) + (64 << 20)
 BIG_MARKER = "ZAZEN-BIGDISK-HOST-MARKER-7f3e"  # the host's text, 2048 sectors before the end
 BIG_HEAD = b"ZAZEN-BIGDISK-HEAD"
+BIG_FILL_LBA = 0x100000  # bigfill.asm's first 64 KiB write
 
 
 class Fat32:
@@ -683,6 +684,7 @@ class BigDiskScenario(StorageScenario):
             text += "HOST sector %d of big.img: %s\n" % (BIG_SECTORS - 8, big_sector_text(image, first,
                                                                                           BIG_SECTORS - 8))
             text += "HOST sector 0 of big.img: %s\n" % big_sector_text(image, first, 0)
+            text += "HOST sector %d of big.img: %s\n" % (BIG_FILL_LBA, big_sector_text(image, first, BIG_FILL_LBA))
             text += "HOST image takes %d MiB of the host's disk\n" % (os.stat(image).st_blocks * 512 >> 20)
             return text, status
         finally:
@@ -696,9 +698,15 @@ def big_disk_scenario(volatile):
     In place (AHCI): boot 2 finds what boot 1 wrote and the host finds it
     in the image. ,volatile (NVMe): the writes go to the overlay in RAM;
     each boot reads back its own write, finds none from the boot before,
-    and the image is unchanged."""
+    and the image is unchanged; then the guest (bigfill.asm) writes 64 KiB
+    at a time to fresh sectors: the 32 MiB overlay (65536 sectors, one
+    taken by the run sector) holds 511 of them, the 512th fails with an
+    I/O error in the guest (Zazen says why and carries on), and a rewrite
+    of sectors it holds still works."""
     name = "storage-bigdisk-%s" % ("volatile" if volatile else "persist")
-    cfg = "[domain big]\nmemory = 16M\nfirmware = bigdisk.bin\ndisk0 = big.img%s\n" % (",volatile" if volatile else "")
+    bin_name = "bigfill" if volatile else "bigdisk"
+    cfg = "[domain big]\nmemory = 16M\nfirmware = %s.bin\ndisk0 = big.img%s\n" % (bin_name,
+                                                                             ",volatile" if volatile else "")
     device = "nvme" if volatile else "ahci"
     where = (r"ahci 00:1f\.2 port 0" if device == "ahci" else r"nvme 00:0[0-9a-f]\.0 namespace 1")
     boot_lines = lambda n: [
@@ -708,18 +716,23 @@ def big_disk_scenario(volatile):
         "(big) bigdisk: disk0 has %d sectors" % BIG_SECTORS,
         "(big) bigdisk: host marker: " + BIG_MARKER,
         "(big) bigdisk: found run %d" % (0 if volatile else n - 1),
-        "(big) bigdisk: read back BIGRUN%d" % (1 if volatile else n),
+        "(big) bigdisk: read back BIGRUN%d" % (1 if volatile else n)] + (
+        ["(big) bigdisk: a write failed (ERR) after 511 writes of 64 KiB",
+         "(big) bigdisk: rewriting the first 64 KiB still works"] if volatile else []) + [
         "(big) bigdisk: done",
         "zazen: all domains ended",
         "==== boot %d ended: status 0" % n]
     return BigDiskScenario(
-        name, cfg, files=[guest("bigdisk")], timeout=300, device=device,
+        name, cfg, files=[guest(bin_name)], timeout=300, device=device,
         patterns=[r"zazen: storage: disk0 'big\.img' in place on %s, 1 piece from sector \d+%s" % (
-            where, r", volatile: its writes go to an overlay in RAM \(at most 32 MiB\)" if volatile else "")],
+            where, r", volatile: its writes go to an overlay in RAM \(at most 32 MiB\)" if volatile else "")] + (
+            [r"zazen: storage: disk0 'big\.img' \(,volatile\): its 32 MiB of changes in RAM are used up or no "
+             r"memory is left: the guest's writes to new sectors fail \(I/O error\)"] if volatile else []),
         in_order=boot_lines(1) + boot_lines(2) + [
             "HOST fsck.vfat -n: exit 0",
             "HOST sector %d of big.img: %s" % (BIG_SECTORS - 8, "zeros" if volatile else "BIGRUN2"),
-            "HOST sector 0 of big.img: " + BIG_HEAD.decode()],
+            "HOST sector 0 of big.img: " + BIG_HEAD.decode(),
+            "HOST sector %d of big.img: zeros" % BIG_FILL_LBA],
         absent=["ZAZEN PANIC", "bigdisk: FAILED", "kept in RAM", "Out of Resources"])
 
 

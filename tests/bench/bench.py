@@ -739,6 +739,8 @@ def storage_zazen(workdir):
     vars_path = os.path.join(workdir, "vars.fd")
     shutil.copy(qemu.OVMF_VARS, vars_path)
     text, status = storage_scenarios.boot(image, vars_path, 900)
+    with open(os.path.join(OUT, "storage-zazen.log"), "w") as f:
+        f.write(text)
     if "in place on ahci" not in text or "ZAZEN-LINUX: done" not in text:
         raise SystemExit("bench: the storage run under Zazen did not finish in place:\n%s" % text[-3000:])
     return text
@@ -757,6 +759,8 @@ def storage_direct(workdir):
            "-drive", "file=%s,format=raw,if=ide" % img]
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=900)
     text = r.stdout.decode("utf-8", "replace")
+    with open(os.path.join(OUT, "storage-direct.log"), "w") as f:
+        f.write(text)
     if "ZAZEN-LINUX: done" not in text:
         raise SystemExit("bench: the storage run on plain QEMU did not finish:\n%s" % text[-3000:])
     return text
@@ -774,6 +778,8 @@ def storage_bench():
     try:
         z = storage_throughput(storage_zazen(workdir))
         d = storage_throughput(storage_direct(workdir))
+        if not z or not d:
+            raise SystemExit("bench: no bench lines from Linux (build/bench/storage-zazen.log, storage-direct.log)")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = ["Storage (issue 17), QEMU TCG: Linux's O_DIRECT dd in MB/s, under Zazen with the disk in place on "

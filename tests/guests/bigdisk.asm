@@ -6,6 +6,11 @@
 ;   the sector RUN_BACK before the end: "BIGRUN<n>" from an earlier boot
 ;   (or nothing), then "BIGRUN<n+1>" written, FLUSH CACHE, and read back.
 ; storage_scenarios.py boots it twice and reads the sector on the host.
+; Built with FILL (bigfill.asm), it then writes 64 KiB at a time by
+; bus-master DMA (WRITE DMA, PCI IDE Bus Master 1.0) to fresh sectors
+; until a write fails, as it must once a ,volatile disk's overlay in RAM
+; is used up, and says after how many; then rewrites the first 64 KiB
+; (sectors the overlay holds), which must still work.
 %include "lib.inc"
 ROM_BEGIN
 
@@ -13,6 +18,11 @@ ROM_BEGIN
 %define SECTOR    0x2000          ; a sector read
 %define WSECTOR   0x3000          ; the sector written
 %define TOTAL     0x600           ; the disk's sectors (IDENTIFY)
+%define BM_BASE   0x604           ; the bus-master registers (BAR4)
+%define PRD       0x800           ; the one-entry PRD table
+%define DMABUF    0x10000         ; 64 KiB, 64 KiB aligned (a PRD region may not cross 64 KiB)
+%define FILL_LBA  0x100000        ; 512 MiB into the disk
+%define FILL_MAX  600             ; 37.5 MiB: past a 32 MiB overlay
 %define MARKER_BACK 2048          ; sectors before the end
 %define RUN_BACK  8
 
@@ -117,6 +127,9 @@ start:
     mov si, SECTOR
     call print_ds
     PUTS16 msg_nl
+%ifdef FILL
+    call fill
+%endif
     PUTS16 msg_done
     jmp stop
 fail:
@@ -210,6 +223,130 @@ print_ds:
     loop .next
 .done:
     ret
+
+%ifdef FILL
+pci_read:                       ; EAX = config address -> EAX
+    mov dx, 0xcf8
+    out dx, eax
+    mov dx, 0xcfc
+    in eax, dx
+    ret
+
+pci_write:                      ; EAX = config address, ECX = value
+    mov dx, 0xcf8
+    out dx, eax
+    mov dx, 0xcfc
+    mov eax, ecx
+    out dx, eax
+    ret
+
+; the IDE function on bus 0 (class 01h/01h): BAR4, I/O and bus master on
+setup_dma:
+    mov ebx, 0x80000000
+.scan:
+    mov eax, ebx
+    call pci_read
+    cmp ax, 0xffff
+    je .next
+    lea eax, [ebx + 8]
+    call pci_read
+    shr eax, 16
+    cmp ax, 0x0101
+    je .found
+.next:
+    add ebx, 0x100
+    cmp ebx, 0x80010000
+    jb .scan
+    stc
+    ret
+.found:
+    lea eax, [ebx + 0x20]
+    call pci_read
+    and eax, 0xfffc
+    jnz .have_bar
+    lea eax, [ebx + 0x20]
+    mov ecx, 0xc001
+    call pci_write
+    mov eax, 0xc000
+.have_bar:
+    mov [BM_BASE], eax
+    lea eax, [ebx + 0x04]
+    mov ecx, 0x0005
+    call pci_write
+    mov dword [PRD], DMABUF
+    mov dword [PRD + 4], 0x80000000 ; byte count 0: 64 KiB; end of table
+    clc
+    ret
+
+; WRITE DMA of 128 sectors (64 KiB from DMABUF) at LBA EAX; AL = status
+dma_write:
+    push eax
+    mov edx, [BM_BASE]
+    xor al, al
+    out dx, al                  ; stop
+    add dx, 2
+    mov al, 0x06                ; clear Interrupt and Error
+    out dx, al
+    add dx, 2
+    mov eax, PRD
+    out dx, eax
+    pop eax
+    mov cl, 0x80
+    mov ch, 0xca                ; WRITE DMA
+    call command
+    mov edx, [BM_BASE]
+    mov al, 0x01                ; start, memory to device
+    out dx, al
+    add dx, 2
+.wait:
+    in al, dx
+    test al, 0x04               ; Interrupt
+    jz .wait
+    mov edx, [BM_BASE]
+    xor al, al
+    out dx, al
+    jmp wait_not_busy
+
+fill:
+    call setup_dma
+    jc fail
+    xor esi, esi
+.next:
+    mov eax, esi
+    shl eax, 7
+    add eax, FILL_LBA
+    push esi
+    call dma_write
+    pop esi
+    test al, 0x21
+    jnz .full
+    inc esi
+    cmp esi, FILL_MAX
+    jb .next
+    PUTS16 msg_fill_all
+    ret
+.full:
+    push esi
+    PUTS16 msg_fill_failed
+    pop eax
+    call dec16_32
+    PUTS16 msg_fill_writes
+    mov eax, FILL_LBA
+    call dma_write
+    test al, 0x21
+    jnz .bad
+    PUTS16 msg_rewrite
+    ret
+.bad:
+    PUTS16 msg_rewrite_bad
+    ret
+
+msg_fill_all:    db "bigdisk: all 600 writes of 64 KiB done", 10, 0
+msg_fill_failed: db "bigdisk: a write failed (ERR) after ", 0
+msg_fill_writes: db " writes of 64 KiB", 10, 0
+msg_rewrite:     db "bigdisk: rewriting the first 64 KiB still works", 10, 0
+msg_rewrite_bad: db "bigdisk: rewriting the first 64 KiB FAILED", 10, 0
+%endif
 
 LIB16
 tag:         db "BIGRUN"
