@@ -92,6 +92,8 @@ static void read_module(struct bootinfo *bi, const struct mb2_module *m)
         strlcpy(f->name, name, sizeof(f->name));
         f->data = (const u8 *)(uintptr_t)m->mod_start;
         f->size = size;
+        f->head = f->data; /* GRUB loads every module whole */
+        f->tail = size >= 512 ? f->data + size - 512 : f->data;
     }
 }
 

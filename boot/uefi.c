@@ -90,34 +90,54 @@ static void image_folder(EFI_LOADED_IMAGE *li, char *out, size_t size)
 
 struct loader {
     EFI_FILE_HANDLE folder;
+    const char *reachable; /* the boot disk's kind when a host driver of Zazen's reaches it ("SATA"), else NULL */
     char folder_name[256];
     char config_path[256]; /* folder + "zazen.cfg", for messages */
     struct bootinfo *bi;
     u64 image_size; /* zazen.efi as loaded, from EFI_LOADED_IMAGE */
 };
 
+/* Opens a file of the folder; EFI_NOT_FOUND for a directory. */
+static EFI_STATUS open_in_folder(struct loader *ld, const char *name, EFI_FILE_HANDLE *f, u64 *bytes)
+{
+    CHAR16 wname[CONFIG_FILE_MAX];
+    to_wide(wname, ARRAY_SIZE(wname), name);
+    EFI_STATUS s = uefi_call_wrapper(ld->folder->Open, 5, ld->folder, f, wname, EFI_FILE_MODE_READ, 0ull);
+    if (EFI_ERROR(s))
+        return s;
+    EFI_FILE_INFO *info = LibFileInfo(*f);
+    if (!info) {
+        uefi_call_wrapper((*f)->Close, 1, *f);
+        return EFI_DEVICE_ERROR;
+    }
+    *bytes = info->FileSize;
+    bool is_dir = (info->Attribute & EFI_FILE_DIRECTORY) != 0;
+    FreePool(info);
+    if (is_dir) {
+        uefi_call_wrapper((*f)->Close, 1, *f);
+        return EFI_NOT_FOUND;
+    }
+    return EFI_SUCCESS;
+}
+
+static EFI_STATUS read_at(EFI_FILE_HANDLE f, u64 pos, u64 bytes, u8 *buf)
+{
+    EFI_STATUS s = uefi_call_wrapper(f->SetPosition, 2, f, pos);
+    UINTN n = bytes;
+    if (!EFI_ERROR(s))
+        s = uefi_call_wrapper(f->Read, 3, f, &n, buf);
+    return !EFI_ERROR(s) && n != bytes ? EFI_DEVICE_ERROR : s;
+}
+
 /* Reads a whole file of the folder into fresh EfiLoaderData pages, which
  * the core's allocator will never hand out. */
 static EFI_STATUS load_file(struct loader *ld, const char *name, const u8 **data, u64 *size)
 {
-    CHAR16 wname[CONFIG_FILE_MAX];
     EFI_FILE_HANDLE f;
-    to_wide(wname, ARRAY_SIZE(wname), name);
-    EFI_STATUS s = uefi_call_wrapper(ld->folder->Open, 5, ld->folder, &f, wname, EFI_FILE_MODE_READ, 0ull);
+    u64 bytes;
+    EFI_STATUS s = open_in_folder(ld, name, &f, &bytes);
     if (EFI_ERROR(s))
         return s;
-    EFI_FILE_INFO *info = LibFileInfo(f);
-    if (!info) {
-        uefi_call_wrapper(f->Close, 1, f);
-        return EFI_DEVICE_ERROR;
-    }
-    u64 bytes = info->FileSize;
-    bool is_dir = (info->Attribute & EFI_FILE_DIRECTORY) != 0;
-    FreePool(info);
-    if (is_dir) {
-        uefi_call_wrapper(f->Close, 1, f);
-        return EFI_NOT_FOUND;
-    }
     EFI_PHYSICAL_ADDRESS addr = 0;
     UINTN pages = (bytes + 1 + EFI_PAGE_SIZE - 1) / EFI_PAGE_SIZE; /* +1: room for a NUL after text */
     s = uefi_call_wrapper(bs->AllocatePages, 4, AllocateAnyPages, EfiLoaderData, pages, &addr);
@@ -134,6 +154,56 @@ static EFI_STATUS load_file(struct loader *ld, const char *name, const u8 **data
     return s;
 }
 
+/* A disk file Zazen will find in place on the boot disk (docs/storage.md):
+ * only what identifies it is read, its first BOOTINFO_HEAD_BYTES and its
+ * last sector, so a disk need not fit in RAM. A size that is not whole
+ * sectors is left to config_check_file_size. */
+static EFI_STATUS load_file_ends(struct loader *ld, const char *name, struct bootinfo_file *bf)
+{
+    EFI_FILE_HANDLE f;
+    u64 bytes;
+    EFI_STATUS s = open_in_folder(ld, name, &f, &bytes);
+    if (EFI_ERROR(s))
+        return s;
+    u64 head = MIN(bytes, (u64)BOOTINFO_HEAD_BYTES);
+    EFI_PHYSICAL_ADDRESS addr = 0;
+    s = uefi_call_wrapper(bs->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,
+                          (BOOTINFO_HEAD_BYTES + 512) / EFI_PAGE_SIZE + 1, &addr);
+    u8 *buf = (u8 *)(uintptr_t)addr;
+    if (!EFI_ERROR(s) && head)
+        s = read_at(f, 0, head, buf);
+    if (!EFI_ERROR(s) && bytes >= 512)
+        s = read_at(f, bytes - 512, 512, buf + BOOTINFO_HEAD_BYTES);
+    uefi_call_wrapper(f->Close, 1, f);
+    bf->data = NULL;
+    bf->size = bytes;
+    bf->head = buf;
+    bf->tail = buf + BOOTINFO_HEAD_BYTES;
+    bf->in_place_only = true;
+    return s;
+}
+
+/* Zazen's host drivers (vmm/storage/) reach a disk the firmware names by
+ * a SATA (AHCI), NVMe namespace or ATA node in the boot volume's device
+ * path (UEFI 2.10 10.3.4: Messaging subtypes 12h, 17h, 01h). Behind
+ * anything else (virtio-blk, USB, SCSI) they find no disk, so the files
+ * must be loaded whole. */
+static const char *boot_disk_reachable(EFI_HANDLE device)
+{
+    EFI_DEVICE_PATH *dp = DevicePathFromHandle(device);
+    for (; dp && !IsDevicePathEnd(dp); dp = NextDevicePathNode(dp)) {
+        if (DevicePathType(dp) != MESSAGING_DEVICE_PATH)
+            continue;
+        switch (DevicePathSubType(dp)) {
+        case MSG_SATA_DP: return "SATA";
+        case 0x17: return "NVMe"; /* NVM Express Namespace */
+        case MSG_ATAPI_DP: return "ATA";
+        default: return NULL;
+        }
+    }
+    return NULL;
+}
+
 static EFI_STATUS open_folder(EFI_HANDLE image, struct loader *ld)
 {
     EFI_LOADED_IMAGE *li;
@@ -141,6 +211,7 @@ static EFI_STATUS open_folder(EFI_HANDLE image, struct loader *ld)
     if (EFI_ERROR(s))
         return s;
     image_folder(li, ld->folder_name, sizeof(ld->folder_name));
+    ld->reachable = boot_disk_reachable(li->DeviceHandle);
     ld->image_size = li->ImageSize;
     snprintf(ld->config_path, sizeof(ld->config_path), "%s%s", ld->folder_name, CONFIG_FILE_NAME);
     EFI_FILE_HANDLE root = LibOpenRoot(li->DeviceHandle);
@@ -158,21 +229,47 @@ struct file_job {
     EFI_STATUS status;
 };
 
+/* A disk (disk0-3) on a boot disk a host driver reaches is found in place
+ * by storage_init, so only its ends are read; everything else (firmware,
+ * kernels, the CD-ROM, any disk behind another kind of boot disk) is
+ * loaded whole. */
+static bool ends_only(const struct loader *ld, const struct config_file *f)
+{
+    return ld->reachable && strncmp(f->key, "disk", 4) == 0;
+}
+
+static EFI_STATUS load_whole(struct loader *ld, const char *name, struct bootinfo_file *bf)
+{
+    EFI_STATUS s = load_file(ld, name, &bf->data, &bf->size);
+    bf->head = bf->data;
+    bf->tail = bf->size >= 512 ? bf->data + bf->size - 512 : bf->data;
+    bf->in_place_only = false;
+    return s;
+}
+
 static bool load_named_file(void *ctx, const struct domain_config *d, const struct config_file *f)
 {
     struct file_job *job = ctx;
     struct bootinfo *bi = job->ld->bi;
     (void)d;
+    struct bootinfo_file *bf = NULL;
     for (u32 i = 0; i < bi->file_count; i++)
-        if (strcmp(bi->files[i].name, f->name) == 0)
-            return true; /* two domains may share one image */
-    if (bi->file_count == BOOTINFO_MAX_FILES) {
+        if (strcmp(bi->files[i].name, f->name) == 0) {
+            /* Two domains may share one image; one that is a disk of one
+             * and the firmware of another is loaded whole after all. */
+            if (!bi->files[i].in_place_only || ends_only(job->ld, f))
+                return true;
+            bf = &bi->files[i];
+        }
+    if (!bf && bi->file_count == BOOTINFO_MAX_FILES) {
         say("zazen: %s:%u: too many files: at most %d\n", job->ld->config_path, f->line, BOOTINFO_MAX_FILES);
         job->status = EFI_OUT_OF_RESOURCES;
         return false;
     }
-    struct bootinfo_file *bf = &bi->files[bi->file_count];
-    EFI_STATUS s = load_file(job->ld, f->name, &bf->data, &bf->size);
+    bool new_file = !bf;
+    if (new_file)
+        bf = &bi->files[bi->file_count];
+    EFI_STATUS s = ends_only(job->ld, f) ? load_file_ends(job->ld, f->name, bf) : load_whole(job->ld, f->name, bf);
     if (EFI_ERROR(s)) {
         say("zazen: %s:%u: cannot load %s '%s' from %s: %s\n", job->ld->config_path, f->line, f->key, f->name,
             job->ld->folder_name, status_text(s));
@@ -186,7 +283,7 @@ static bool load_named_file(void *ctx, const struct domain_config *d, const stru
         return false;
     }
     strlcpy(bf->name, f->name, sizeof(bf->name));
-    bi->file_count++;
+    bi->file_count += new_file;
     return true;
 }
 
@@ -359,7 +456,14 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *system_table)
         return fail(EFI_UNSUPPORTED);
     }
     bi->acpi_rsdp = find_rsdp();
-    say("zazen: %s: %u file(s) loaded; exiting boot services\n", ld.config_path, bi->file_count);
+    u32 ends = 0;
+    for (u32 i = 0; i < bi->file_count; i++)
+        ends += bi->files[i].in_place_only;
+    if (ends)
+        say("zazen: %s: %u file(s) loaded, %u disk(s) left in place on the %s boot disk; exiting boot services\n",
+            ld.config_path, bi->file_count - ends, ends, ld.reachable);
+    else
+        say("zazen: %s: %u file(s) loaded; exiting boot services\n", ld.config_path, bi->file_count);
 
     s = exit_boot_services(image, bi);
     if (EFI_ERROR(s)) {

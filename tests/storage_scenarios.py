@@ -34,12 +34,14 @@ def mtools_env():
     return env
 
 
-def make_esp_image(path, config_text, files):
+def make_esp_image(path, config_text, files, size=ESP_MIB << 20, mkfs_args=()):
     """A FAT32 volume without a partition table (as a USB stick often is)
-    holding \\EFI\\BOOT\\BOOTX64.EFI, zazen.cfg and the files."""
+    holding \\EFI\\BOOT\\BOOTX64.EFI, zazen.cfg and the files. The image
+    is sparse: only what mkfs and mcopy write takes room on the host."""
     with open(path, "wb") as f:
-        f.truncate(ESP_MIB << 20)
-    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "ZAZENESP", path], check=True, capture_output=True)
+        f.truncate(size)
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "ZAZENESP"] + list(mkfs_args) + [path], check=True,
+                   capture_output=True)
     env = mtools_env()
     subprocess.run(["mmd", "-i", path, "::/EFI", "::/EFI/BOOT"], check=True, env=env)
     subprocess.run(["mcopy", "-i", path, os.path.join(qemu.BUILD, "zazen.efi"), "::/EFI/BOOT/BOOTX64.EFI"],
@@ -465,14 +467,19 @@ def cut_before_the_end(lines):
 
 def volatile_scenario():
     """,volatile: both boots start from the image as it was; nothing the
-    guest wrote reaches it."""
+    guest wrote reaches it. The file is read in place and the guest's
+    writes go to an overlay in RAM: the host disk's counts show reads and
+    not one write or flush."""
     return StorageScenario(
         "storage-volatile", "[domain linux]\nmemory = 256M\ndisk0 = linux.img,volatile\n", files=[LINUX_IMG],
         timeout=400,
+        patterns=[r"zazen: storage: disk0 'linux\.img' in place on ahci 00:1f\.2 port 0, 1 piece from sector \d+, "
+                  r"volatile: its writes go to an overlay in RAM \(at most 32 MiB\)",
+                  r"zazen: storage: ahci 00:1f\.2 port 0: [1-9]\d* reads, 0 writes, 0 flushes, 0 errors, .*"],
         in_order=["==== boot 1", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 1 ended: status 0",
                   "==== boot 2", WRITTEN % 1, "(linux) ZAZEN-LINUX: done", "==== boot 2 ended: status 0",
                   "HOST fsck.vfat -n: exit 0", "HOST e2fsck -n -f: exit 0", "HOST written.txt: absent"],
-        absent=BASE_ABSENT + ["zazen: storage: disk0", WRITTEN % 2])
+        absent=BASE_ABSENT + [WRITTEN % 2])
 
 
 def same_file_twice_scenario():
@@ -565,3 +572,179 @@ ALL = [persist_scenario("ahci"), persist_scenario("nvme"), pvh_persist_scenario(
        volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario(), partuuid_scenario(),
        gpt_both_bad_scenario(), io_beside_spinner_scenario(), bochs_ata_scenario("bochs-vmx"),
        gpt_backup_scenario("bochs-vmx")]
+
+
+# ---- a disk larger than the host's RAM (issue 17: 4 GiB on 512 MiB) ----
+
+# FAT32's largest file is 4 GiB - 1 byte, 4 GiB - 512 in whole sectors; one cluster less (4 GiB - 4 KiB)
+# because fsck.fat (dosfstools 4.2) adds up a chain's length in 32 bits: a chain of 4 GiB reads as 0 bytes
+BIG_BYTES = (4 << 30) - 4096
+BIG_SECTORS = BIG_BYTES // 512
+BIG_ESP_BYTES = (4 << 30) + (64 << 20)
+BIG_MARKER = "ZAZEN-BIGDISK-HOST-MARKER-7f3e"  # the host's text, 2048 sectors before the end
+BIG_HEAD = b"ZAZEN-BIGDISK-HEAD"
+BIG_FILL_LBA = 0x100000  # bigfill.asm's first 64 KiB write
+
+
+class Fat32:
+    """The little of a FAT32 volume's layout the big-disk scenario needs
+    (FAT spec 1.03, 3.1-3.6): where the FATs and the data area are."""
+
+    def __init__(self, image):
+        with open(image, "rb") as f:
+            b = f.read(512)
+        u16 = lambda o: int.from_bytes(b[o:o + 2], "little")
+        u32 = lambda o: int.from_bytes(b[o:o + 4], "little")
+        self.spc = b[13]
+        self.reserved = u16(14)
+        self.fats = b[16]
+        self.fat_sectors = u32(36)
+        self.fsinfo = u16(48)
+        self.cluster_bytes = self.spc * 512
+        self.data = (self.reserved + self.fats * self.fat_sectors) * 512
+        self.clusters = (u32(32) - self.data // 512) // self.spc
+
+    def cluster_offset(self, cluster):
+        return self.data + (cluster - 2) * self.cluster_bytes
+
+
+def first_cluster(image, path):
+    out = subprocess.run(["mshowfat", "-i", image, path], env=mtools_env(), capture_output=True, text=True,
+                         check=True).stdout
+    return int(re.search(r"<(\d+)", out).group(1))
+
+
+def add_big_file(image, name, size):
+    """\\EFI\\BOOT\\name of size bytes without writing its data: mcopy puts
+    a one-cluster file there (the last file on a fresh volume, so the
+    clusters after it are free), then its cluster chain is lengthened over
+    them in both FATs, its directory entry given the size and FSInfo's
+    free count lowered. The data area stays a hole in the sparse image
+    (zeros), so a 4 GiB disk costs a few MiB of the host's disk."""
+    v = Fat32(image)
+    head = os.path.join(os.path.dirname(image), "head.bin")
+    with open(head, "wb") as f:
+        f.write(BIG_HEAD.ljust(v.cluster_bytes, b"\0"))
+    subprocess.run(["mcopy", "-i", image, head, "::/EFI/BOOT/" + name], check=True, env=mtools_env())
+    os.unlink(head)
+    first = first_cluster(image, "::/EFI/BOOT/" + name)
+    boot_dir = first_cluster(image, "::/EFI/BOOT")
+    count = -(-size // v.cluster_bytes)
+    assert first + count <= v.clusters + 2, "the volume is too small for the file"
+    entries = bytearray()
+    for c in range(first, first + count):
+        entries += ((c + 1) if c + 1 < first + count else 0x0FFFFFFF).to_bytes(4, "little")
+    with open(image, "r+b") as f:
+        for n in range(v.fats):
+            fat = (v.reserved + n * v.fat_sectors) * 512
+            f.seek(fat + (first + 1) * 4)
+            assert f.read(4) == bytes(4), "the clusters after the file are not free"
+            f.seek(fat + first * 4)
+            f.write(entries)
+        f.seek(v.cluster_offset(boot_dir))
+        d = bytearray(f.read(v.cluster_bytes))
+        short = name.upper().split(".")
+        at = d.find(short[0].ljust(8).encode() + short[1].ljust(3).encode())
+        assert at >= 0 and at % 32 == 0, "no directory entry for %s" % name
+        f.seek(v.cluster_offset(boot_dir) + at + 28)
+        f.write(size.to_bytes(4, "little"))
+        f.seek(v.fsinfo * 512 + 488)  # FSI_Free_Count, then FSI_Nxt_Free (FAT spec 5)
+        free = int.from_bytes(f.read(4), "little")
+        f.seek(v.fsinfo * 512 + 488)
+        f.write((free - (count - 1)).to_bytes(4, "little") + (first + count).to_bytes(4, "little"))
+    return first
+
+
+def big_file_offset(image, first, sector):
+    """Where the big file's sector is in the image (its clusters are one run)."""
+    v = Fat32(image)
+    return v.cluster_offset(first) + sector * 512
+
+
+def big_sector_text(image, first, sector):
+    with open(image, "rb") as f:
+        f.seek(big_file_offset(image, first, sector))
+        text = f.read(512).split(b"\0")[0]
+    return text.decode("ascii", "replace") or "zeros"
+
+
+class BigDiskScenario(StorageScenario):
+    """Boots an ESP of 4 GiB + 64 MiB holding a 4 GiB - 512 byte disk
+    file on QEMU with 512 MiB of RAM, `boots` times, then reads the file's
+    sectors on the host."""
+
+    def run(self):
+        workdir = tempfile.mkdtemp(prefix="zazen-bigdisk-", dir=qemu.BUILD)
+        try:
+            image = os.path.join(workdir, "esp.img")
+            make_esp_image(image, self.config, self.files, size=BIG_ESP_BYTES, mkfs_args=["-s", "8"])
+            first = add_big_file(image, "big.img", BIG_BYTES)
+            with open(image, "r+b") as f:
+                f.seek(big_file_offset(image, first, BIG_SECTORS - 2048))
+                f.write(BIG_MARKER.encode() + b"\0")
+            vars_path = os.path.join(workdir, "vars.fd")
+            shutil.copy(qemu.OVMF_VARS, vars_path)
+            text, status = "", None
+            for n in range(1, self.boots + 1):
+                out, status = boot(image, vars_path, self.timeout or 300, device=self.device)
+                text += "==== boot %d\n%s\n==== boot %d ended: status %s\n" % (n, out, n, status)
+            r = subprocess.run(["fsck.vfat", "-n", image], capture_output=True, text=True)
+            text += "HOST fsck.vfat -n: exit %d\n" % r.returncode
+            if r.returncode != 0:
+                text += "".join("HOST   %s\n" % l for l in (r.stdout + r.stderr).splitlines()[-10:])
+            text += "HOST sector %d of big.img: %s\n" % (BIG_SECTORS - 8, big_sector_text(image, first,
+                                                                                          BIG_SECTORS - 8))
+            text += "HOST sector 0 of big.img: %s\n" % big_sector_text(image, first, 0)
+            text += "HOST sector %d of big.img: %s\n" % (BIG_FILL_LBA, big_sector_text(image, first, BIG_FILL_LBA))
+            text += "HOST image takes %d MiB of the host's disk\n" % (os.stat(image).st_blocks * 512 >> 20)
+            return text, status
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def big_disk_scenario(volatile):
+    """Issue 17's 4 GiB disk on a 512 MiB host: the disk file is four
+    times the host's RAM, so it works only if nothing loads it whole. The
+    guest reads the host's marker and writes a sector beyond 3.5 GiB.
+    In place (AHCI): boot 2 finds what boot 1 wrote and the host finds it
+    in the image. ,volatile (NVMe): the writes go to the overlay in RAM;
+    each boot reads back its own write, finds none from the boot before,
+    and the image is unchanged; then the guest (bigfill.asm) writes 64 KiB
+    at a time to fresh sectors: the 32 MiB overlay (65536 sectors, one
+    taken by the run sector) holds 511 of them, the 512th fails with an
+    I/O error in the guest (Zazen says why and carries on), and a rewrite
+    of sectors it holds still works."""
+    name = "storage-bigdisk-%s" % ("volatile" if volatile else "persist")
+    bin_name = "bigfill" if volatile else "bigdisk"
+    cfg = "[domain big]\nmemory = 16M\nfirmware = %s.bin\ndisk0 = big.img%s\n" % (bin_name,
+                                                                             ",volatile" if volatile else "")
+    device = "nvme" if volatile else "ahci"
+    where = (r"ahci 00:1f\.2 port 0" if device == "ahci" else r"nvme 00:0[0-9a-f]\.0 namespace 1")
+    boot_lines = lambda n: [
+        "==== boot %d" % n,
+        "zazen: \\EFI\\BOOT\\zazen.cfg: 1 file(s) loaded, 1 disk(s) left in place on the %s boot disk; "
+        "exiting boot services" % ("SATA" if device == "ahci" else "NVMe"),
+        "(big) bigdisk: disk0 has %d sectors" % BIG_SECTORS,
+        "(big) bigdisk: host marker: " + BIG_MARKER,
+        "(big) bigdisk: found run %d" % (0 if volatile else n - 1),
+        "(big) bigdisk: read back BIGRUN%d" % (1 if volatile else n)] + (
+        ["(big) bigdisk: a write failed (ERR) after 511 writes of 64 KiB",
+         "(big) bigdisk: rewriting the first 64 KiB still works"] if volatile else []) + [
+        "(big) bigdisk: done",
+        "zazen: all domains ended",
+        "==== boot %d ended: status 0" % n]
+    return BigDiskScenario(
+        name, cfg, files=[guest(bin_name)], timeout=300, device=device,
+        patterns=[r"zazen: storage: disk0 'big\.img' in place on %s, 1 piece from sector \d+%s" % (
+            where, r", volatile: its writes go to an overlay in RAM \(at most 32 MiB\)" if volatile else "")] + (
+            [r"zazen: storage: disk0 'big\.img' \(,volatile\): its 32 MiB of changes in RAM are used up or no "
+             r"memory is left: the guest's writes to new sectors fail \(I/O error\)"] if volatile else []),
+        in_order=boot_lines(1) + boot_lines(2) + [
+            "HOST fsck.vfat -n: exit 0",
+            "HOST sector %d of big.img: %s" % (BIG_SECTORS - 8, "zeros" if volatile else "BIGRUN2"),
+            "HOST sector 0 of big.img: " + BIG_HEAD.decode(),
+            "HOST sector %d of big.img: zeros" % BIG_FILL_LBA],
+        absent=["ZAZEN PANIC", "bigdisk: FAILED", "kept in RAM", "Out of Resources"])
+
+
+ALL += [big_disk_scenario(False), big_disk_scenario(True)]

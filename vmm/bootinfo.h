@@ -28,10 +28,20 @@ struct bootinfo_mem {
     u32 type; /* enum mem_type */
 };
 
+#define BOOTINFO_HEAD_BYTES (64 * 1024) /* what identifies a disk file not loaded whole */
+
 struct bootinfo_file {
     char name[BOOTINFO_NAME_MAX]; /* as the config names it */
-    const u8 *data;               /* page aligned, identity mapped */
+    const u8 *data;               /* page aligned, identity mapped; NULL: not loaded (in_place_only) */
     u64 size;
+    /* A disk file on a boot disk a host driver reaches (SATA, NVMe, ATA)
+     * is not loaded whole (docs/storage.md): only its first
+     * MIN(size, BOOTINFO_HEAD_BYTES) bytes (head) and its last 512 (tail),
+     * which storage_init compares with the file it finds on the disk.
+     * For a file loaded whole, head and tail point into data. */
+    const u8 *head;
+    const u8 *tail;
+    bool in_place_only;
 };
 
 struct bootinfo {

@@ -200,9 +200,10 @@ static void debugcon_line(void *ctx, const char *line, unsigned len, bool comple
 
 /* The disk images as the IDE controller sees them: disk0-3 on the two
  * channels, the CD-ROM on the secondary master. A disk storage found on
- * the boot disk is read and written there (docs/storage.md); the others
- * (,volatile, the CD-ROM, no host driver) are the image in memory, whose
- * writes last until Zazen powers off. */
+ * the boot disk is read and written there (docs/storage.md), a ,volatile
+ * one through its overlay in RAM; the others (the CD-ROM, disks the boot
+ * loader loaded whole because no host driver reaches them) are the image
+ * in memory, whose writes last until Zazen powers off. */
 static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, size_t why_size)
 {
     const struct domain_config *cfg = d->cfg;
@@ -230,9 +231,12 @@ static bool setup_disks(struct domain *d, const struct bootinfo *bi, char *why, 
         if (!file)
             return fail(why, why_size, "%s '%s' (%s:%u) was not loaded", f->key, f->name, bi->config_name, f->line);
         struct ide_disk *disk = &d->disks[i];
-        /* In place on the boot disk when storage found it there; else (and
-         * with ,volatile) the boot loader's copy in RAM. */
+        /* In place on the boot disk when storage found it there (through an
+         * overlay if ,volatile); else the boot loader's copy in RAM. */
         disk->backend = cdrom ? NULL : storage_backend(f);
+        if (!disk->backend && !file->data) /* storage_init refuses this first; never an image at address 0 */
+            return fail(why, why_size, "%s '%s' (%s:%u) is neither in RAM nor found in place", f->key, f->name,
+                        bi->config_name, f->line);
         disk->data = disk->backend ? NULL : (u8 *)(uintptr_t)file->data;
         disk->size = file->size;
         disk->read_only = f->read_only || cdrom;

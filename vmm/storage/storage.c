@@ -5,52 +5,91 @@
 #include "nvme.h"
 #include "hostpci.h"
 #include "block.h"
+#include "overlay.h"
 #include "../console.h"
 #include "../format.h"
 #include "../mm.h"
 #include "../string.h"
 
 #define MAX_STORES (CONFIG_MAX_DOMAINS * CONFIG_MAX_DISKS)
-#define VERIFY_BYTES (64 * 1024) /* what is compared with the boot loader's copy */
+#define VERIFY_BYTES BOOTINFO_HEAD_BYTES /* what is compared with what the boot loader read */
 
 struct store_entry {
     const struct config_file *f; /* the config line that opened it */
     struct block_store store;
     struct block_request req; /* the IDE device's one request at a time */
     struct ide_backend ide;
+    /* ,volatile in place: the guest's writes go to the overlay, never to
+     * the disk; reads are the disk's with the overlay laid over them. */
+    bool is_volatile;
+    bool guest_read_only; /* ,ro as well: the guest may not write at all */
+    struct overlay overlay;
+    bool local;                 /* the last request ended without the disk (an overlay write, a flush) */
+    bool patch;                 /* a read still to be laid over with the overlay when it ends */
+    u64 read_lba;
+    u32 read_count;
+    u8 *read_buf;
+    bool full_said;             /* the overlay's end was reported */
 };
 
 static struct store_entry stores[MAX_STORES];
 static unsigned store_count;
 
+/* A ,volatile disk's write or flush never reaches the disk: the write
+ * lands in the overlay at once (or fails: the guest gets an I/O error). */
+static bool volatile_submit(struct store_entry *e, enum ide_io_op op, u64 lba, u32 count, void *buf)
+{
+    if (op == IDE_IO_WRITE) {
+        if (e->guest_read_only || lba > e->store.sectors || count > e->store.sectors - lba)
+            return false;
+        if (!overlay_write(&e->overlay, lba, count, buf)) {
+            if (!e->full_said)
+                kprintf("zazen: storage: %s '%s' (,volatile): its %llu MiB of changes in RAM are used up or no "
+                        "memory is left: the guest's writes to new sectors fail (I/O error)\n",
+                        e->f->key, e->f->name, (unsigned long long)(OVERLAY_BUDGET_BYTES >> 20));
+            e->full_said = true;
+            return false;
+        }
+    }
+    e->local = true;
+    return true;
+}
+
 /* The IDE device's backend (devmodel/ide.h) on a store's request. */
 static bool ide_submit(void *ctx, enum ide_io_op op, u64 lba, u32 count, void *buf)
 {
     struct store_entry *e = ctx;
+    if (e->is_volatile && op != IDE_IO_READ)
+        return volatile_submit(e, op, lba, count, buf);
     enum block_op bop = op == IDE_IO_READ ? BLOCK_READ : op == IDE_IO_WRITE ? BLOCK_WRITE : BLOCK_FLUSH;
-    return block_submit(&e->req, e->store.dev, &e->store, bop, lba, count, buf);
+    if (!block_submit(&e->req, e->store.dev, &e->store, bop, lba, count, buf))
+        return false;
+    e->local = false;
+    e->patch = e->is_volatile;
+    e->read_lba = lba;
+    e->read_count = count;
+    e->read_buf = buf;
+    return true;
 }
 
 static enum ide_io_status ide_poll(void *ctx)
 {
     struct store_entry *e = ctx;
+    if (e->local)
+        return IDE_IO_DONE;
     switch (block_poll(&e->req)) {
     case BLOCK_PENDING: return IDE_IO_PENDING;
-    case BLOCK_DONE: return IDE_IO_DONE;
+    case BLOCK_DONE:
+        if (e->patch)
+            overlay_read(&e->overlay, e->read_lba, e->read_count, e->read_buf);
+        e->patch = false;
+        return IDE_IO_DONE;
     case BLOCK_FAILED: break;
     }
     return IDE_IO_FAILED;
 }
 
 static bool dev_reader(void *ctx, u64 lba, u32 count, void *buf) { return block_dev_read(ctx, lba, count, buf); }
-
-/* Every disk but the RAM ones (,volatile): the IDE device and the PVH
- * block backend both reach a store through its ide_backend. */
-static bool wants_store(const struct domain_config *d, const struct config_file *f)
-{
-    (void)d;
-    return f->name[0] && !f->in_ram;
-}
 
 static const struct bootinfo_file *loaded(const struct bootinfo *bi, const char *name)
 {
@@ -60,19 +99,33 @@ static const struct bootinfo_file *loaded(const struct bootinfo *bi, const char 
     return NULL;
 }
 
+/* Every disk but the ,volatile ones the boot loader loaded whole (those
+ * are the guest's copy in RAM): the IDE device and the PVH block backend
+ * both reach a store through its ide_backend. A ,volatile disk the boot
+ * loader left on the disk is a store with an overlay. */
+static bool wants_store(const struct bootinfo *bi, const struct config_file *f)
+{
+    if (!f->name[0])
+        return false;
+    if (!f->in_ram || f->partition)
+        return true;
+    const struct bootinfo_file *bf = loaded(bi, f->name);
+    return bf && bf->in_place_only;
+}
+
 /* The file found on a disk must be the one the boot loader loaded: same
  * size, same first 64 KiB and last sector (another volume may hold a file
  * of the same path). */
 static bool same_as_loaded(struct block_device *dev, const struct fat_file *ff, const struct bootinfo_file *bf, u8 *buf)
 {
-    if (ff->size != bf->size)
+    if (ff->size != bf->size || !bf->head || !bf->tail)
         return false;
     struct block_store s = {.dev = dev, .file = *ff, .sectors = ff->size / BLOCK_SECTOR, .read_only = true};
     u64 head = MIN(ff->size, (u64)VERIFY_BYTES);
-    if (head && (!block_store_read(&s, 0, (u32)(head / BLOCK_SECTOR), buf) || memcmp(buf, bf->data, head) != 0))
+    if (head && (!block_store_read(&s, 0, (u32)(head / BLOCK_SECTOR), buf) || memcmp(buf, bf->head, head) != 0))
         return false;
     if (s.sectors && (!block_store_read(&s, s.sectors - 1, 1, buf) ||
-                      memcmp(buf, bf->data + ff->size - BLOCK_SECTOR, BLOCK_SECTOR) != 0))
+                      memcmp(buf, bf->tail, BLOCK_SECTOR) != 0))
         return false;
     return true;
 }
@@ -102,7 +155,7 @@ static bool check_overlap(const struct bootinfo *bi, const struct config_file *f
 {
     for (unsigned j = 0; j < store_count; j++) {
         struct block_store *o = &stores[j].store;
-        if (o->dev == dev && extents_overlap(&o->file, ff) && (!o->read_only || !f->read_only)) {
+        if (o->dev == dev && extents_overlap(&o->file, ff) && (!o->read_only || !(f->read_only || f->in_ram))) {
             char why[200];
             snprintf(why, sizeof(why), "the same %s as %s '%s' (line %u): give each its own image, or add ,ro",
                      f->partition || stores[j].f->partition ? "sectors" : "file", stores[j].f->key, stores[j].f->name,
@@ -123,8 +176,16 @@ static bool add_store(const struct bootinfo *bi, const struct config_file *f, st
         return fail(bi, f, "no memory for its bounce buffer");
     struct store_entry *e = &stores[store_count++];
     e->f = f;
+    /* A ,volatile disk's store is read-only: the disk is never written. */
     e->store = (struct block_store){.dev = dev, .file = *ff, .sectors = ff->size / BLOCK_SECTOR,
-                                    .read_only = f->read_only};
+                                    .read_only = f->read_only || f->in_ram};
+    e->is_volatile = f->in_ram;
+    e->guest_read_only = f->read_only;
+    if (e->is_volatile && !overlay_init(&e->overlay, OVERLAY_MAX_SECTORS, page_alloc)) {
+        store_count--;
+        page_free(bounce, IDE_BOUNCE_BYTES);
+        return fail(bi, f, "no memory for the index of its overlay in RAM (,volatile)");
+    }
     e->req = (struct block_request){.status = BLOCK_DONE};
     e->ide = (struct ide_backend){ide_submit, ide_poll, e, bounce};
     return true;
@@ -190,15 +251,28 @@ static bool open_store(const struct bootinfo *bi, const char *folder, const stru
             return false;
         if (!add_store(bi, f, dev, &ff))
             return false;
-        kprintf("zazen: storage: %s '%s' in place on %s, %u piece%s from sector %llu%s\n", f->key, f->name, dev->name,
-                ff.extent_count, ff.extent_count == 1 ? "" : "s",
-                (unsigned long long)(ff.extent_count ? ff.extents[0].lba : 0), f->read_only ? ", read-only" : "");
+        char changes[80] = "";
+        if (f->in_ram)
+            snprintf(changes, sizeof(changes), ", volatile: its writes go to an overlay in RAM (at most %llu MiB)",
+                     (unsigned long long)(OVERLAY_BUDGET_BYTES >> 20));
+        kprintf("zazen: storage: %s '%s' in place on %s, %u piece%s from sector %llu%s%s\n", f->key, f->name,
+                dev->name, ff.extent_count, ff.extent_count == 1 ? "" : "s",
+                (unsigned long long)(ff.extent_count ? ff.extents[0].lba : 0), f->read_only ? ", read-only" : "",
+                changes);
         return true;
     }
     if (bad)
         return fail(bi, f, why);
-    kprintf("zazen: %s:%u: %s '%s' is kept in RAM, its writes lost at power-off: %s\n", bi->config_name, f->line,
-            f->key, f->name,
+    if (bf && bf->in_place_only) {
+        /* The boot loader read only its ends, expecting a driver to reach
+         * it: there is no copy in RAM to fall back on. */
+        snprintf(why, sizeof(why), "'%s' was not loaded into RAM (the boot disk is one Zazen's drivers reach), "
+                 "but %s", path, block_device_count() ? "no disk a host driver found holds it (or its contents differ)"
+                                                        : "no host storage driver found a disk");
+        return fail(bi, f, why);
+    }
+    kprintf("zazen: %s:%u: %s '%s' is kept in RAM (loaded whole), its writes lost at power-off: %s\n",
+            bi->config_name, f->line, f->key, f->name,
             block_device_count() ? "no disk a host driver found holds it" : "no host storage driver found a disk");
     return true;
 }
@@ -238,7 +312,7 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
     bool any = false;
     for (unsigned d = 0; d < cfg->domain_count; d++)
         for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
-            any |= wants_store(&cfg->domains[d], &cfg->domains[d].disks[i]);
+            any |= wants_store(bi, &cfg->domains[d].disks[i]);
     if (!any)
         return true;
     /* The folder zazen.cfg came from: the names are relative to it. A boot
@@ -253,7 +327,7 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
     bool partitions = false;
     for (unsigned d = 0; d < cfg->domain_count; d++)
         for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++)
-            partitions |= wants_store(&cfg->domains[d], &cfg->domains[d].disks[i]) && cfg->domains[d].disks[i].partition;
+            partitions |= wants_store(bi, &cfg->domains[d].disks[i]) && cfg->domains[d].disks[i].partition;
     if (booted_from_volume(bi) || partitions) {
         ahci_probe();
         nvme_probe();
@@ -266,7 +340,7 @@ bool storage_init(const struct config *cfg, const struct bootinfo *bi)
     for (unsigned d = 0; d < cfg->domain_count && ok; d++)
         for (unsigned i = 0; i < CONFIG_MAX_DISKS && ok; i++) {
             const struct config_file *f = &cfg->domains[d].disks[i];
-            if (wants_store(&cfg->domains[d], f))
+            if (wants_store(bi, f))
                 ok = f->partition ? open_partition(bi, f) : open_store(bi, folder, f, buf);
         }
     page_free(buf, VERIFY_BYTES);
