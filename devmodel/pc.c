@@ -273,13 +273,14 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
             !acpi_pm_init(&pc->pm, env, PC_ACPI_PM_BASE, PC_SCI_GSI, cfg->poweroff, cfg->reset, cfg->ctx))
             return fail(why, why_size, "PVH container");
     }
-    /* x2APIC mode where the config asks for it (docs/smp.md: stock Linux
-     * with several vCPUs stalls when CPUID offers it, not yet understood).
-     * Never for PVH: Linux under Xen's CPUID signature switches to x2APIC
-     * whenever CPUID offers it (xen_x2apic_available), a path the PVH
-     * domain type does not test. */
+    /* x2APIC mode where the config asks for it (docs/smp.md), hvm and pvh
+     * alike. Under Xen's CPUID signature Linux switches to x2APIC mode
+     * whenever CPUID offers it (xen_x2apic_available returns
+     * x2apic_supported(), arch/x86/xen/enlighten_hvm.c): the PVH
+     * container's local APICs then take the MSR interface and start the
+     * APs through the 64-bit ICR (qemu-svm/pvh-linux-smp-x2apic). */
     for (unsigned i = 0; i < pc->cpus; i++)
-        pc->lapic[i].x2apic_offered = cfg->x2apic && cfg->kind != PC_PVH;
+        pc->lapic[i].x2apic_offered = cfg->x2apic;
     return true;
 }
 

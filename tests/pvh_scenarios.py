@@ -72,18 +72,27 @@ def pvh_linux_scenario(platform):
     )
 
 
-def pvh_linux_smp_scenario(platform):
+def pvh_linux_smp_scenario(platform, x2apic=False):
     """The same kernel as a pvh domain of two vCPUs: Linux brings the AP
     up with INIT and start-up IPIs through its local APIC (smp_hvm.c),
     after registering its vcpu_info, its VIRQ_TIMER and its IPI ports
     from the BSP; both CPUs come online with the Xen timer, a task pinned
     on each computes the same checksum, both take Xen IPIs (event
     channels), CPU 1 goes offline and comes back, and the power-off is
-    clean."""
+    clean.
+
+    x2apic: the domain has `x2apic = yes`; under Xen's CPUID signature
+    Linux trusts the hypervisor to route interrupts without remapping
+    (xen_x2apic_available returns x2apic_supported(), arch/x86/xen/
+    enlighten_hvm.c) and runs in x2APIC mode: x2apic_enable's line, the
+    physical x2APIC routing, and the AP started through the 64-bit ICR
+    (INIT and start-up by WRMSR 830h) and again after it went offline."""
     cfg = ("[domain pv]\ntype = pvh\nmemory = 256M\nvcpus = 2\nkernel = vmlinuz\nramdisk = initrd.gz\n"
-           "cmdline = console=hvc0\ndisk0 = linux.img\n")
+           "cmdline = console=hvc0\ndisk0 = linux.img\n" + ("x2apic = yes\n" if x2apic else ""))
+    x2apic_lines = [r"\(pv\) \[ *[0-9.]+\] x2apic enabled",
+                    r"\(pv\) \[ *[0-9.]+\] Switched APIC routing to physical x2apic\."]
     return Scenario(
-        "pvh-linux-smp", cfg, platform=platform, memory="768M",
+        "pvh-linux-smp" + ("-x2apic" if x2apic else ""), cfg, platform=platform, memory="768M",
         files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")],
         # Two guest CPUs on two QEMU threads: on a loaded host every IPI
         # and contended lock waits for the other thread's turn on a host
@@ -93,7 +102,7 @@ def pvh_linux_smp_scenario(platform):
         cpus=2 if platform == "qemu-svm" else 1,
         patterns=[r"zazen: domain pv \(id 1\): 256M RAM, 2 vCPU, type pvh \(Xen PVH ABI, no BIOS\).*",
                   r"\(pv\) \[ *[0-9.]+\] installing Xen timer for CPU 1",
-                  r"\(pv\) \[ *[0-9.]+\] smp: Brought up 1 node, 2 CPUs"],
+                  r"\(pv\) \[ *[0-9.]+\] smp: Brought up 1 node, 2 CPUs"] + (x2apic_lines if x2apic else []),
         in_order=["(pv) ZAZEN-LINUX: userspace",
                   "(pv) ZAZEN-LINUX: hypervisor: xen",
                   "(pv) ZAZEN-LINUX: data partition /dev/xvda2",
@@ -192,7 +201,7 @@ def pvh_console_scenario():
 
 
 ALL = ([pvh_linux_scenario(p) for p in PVH_PLATFORMS] + [pvh_hostile_scenario(p) for p in PVH_PLATFORMS]
-       + [pvh_linux_smp_scenario(p) for p in PVH_PLATFORMS]
+       + [pvh_linux_smp_scenario(p) for p in PVH_PLATFORMS] + [pvh_linux_smp_scenario("qemu-svm", x2apic=True)]
        + [pvh_bad_kernels_scenario("qemu-svm"), pvh_console_scenario()])
 
 

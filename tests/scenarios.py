@@ -1229,6 +1229,48 @@ def shows(domain, *texts):
     return ("%s shows %s" % (domain, " ... ".join(repr(t) for t in texts)), check)
 
 
+X2APIC_DECLINED = "x2apic: IRQ remapping doesn't support X2APIC mode"
+
+
+def kernel_linux_x2apic_scenario(platform, nox2apic):
+    """Stock Linux 6.1 with vcpus = 2 and x2apic = yes (CPUID.1:ECX.x2APIC
+    set) by direct kernel boot. Without `nox2apic` it sees the bit, masks
+    and restores the I/O APIC and the 8259s around its attempt, and
+    declines x2APIC mode (no interrupt remapping, no hypervisor it trusts:
+    enable_IR_x2apic/try_to_enable_x2apic in arch/x86/kernel/apic/apic.c,
+    docs/smp.md); with `nox2apic` it clears the CPUID bit itself
+    (setup_nox2apic) and never asks. Both runs stay in xAPIC mode and must
+    do all the SMP Linux test does: both CPUs online, a pinned task on
+    each, IPIs on each, CPU 1 offline and back, the disk, a clean
+    power-off. loglevel=7: the declining line is pr_info."""
+    return Scenario(
+        "kernel-linux-" + ("nox2apic" if nox2apic else "x2apic-declined"),
+        "[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\nvcpus = 2\nx2apic = yes\n"
+        "cmdline = console=ttyS0,115200 loglevel=7%s\ndisk0 = linux.img\n" % (" nox2apic" if nox2apic else ""),
+        platform=platform, files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")],
+        # two guest CPUs on two QEMU threads of a loaded host (as linux-smp2)
+        timeout=1200, cpus=2,
+        patterns=[r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*",
+                  r"\(linux\) \[ *[0-9.]+\] smp: Brought up 1 node, 2 CPUs"] + (
+            [] if nox2apic else [r"\(linux\) \[ *[0-9.]+\] " + re.escape(X2APIC_DECLINED)]),
+        in_order=["(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: disk via ata_piix",
+                  "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+                  "(linux) ZAZEN-LINUX: cpus online: 0-1",
+                  "(linux) ZAZEN-LINUX: cpu 1 offline: 0; online again: 0-1",
+                  "(linux) ZAZEN-LINUX: done",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        checks=[("IPIs on every CPU", linux_ipis_on_every_cpu(2)),
+                ("the same checksum pinned on every CPU", linux_pinned_checksums(2))],
+        # neither run is in x2APIC mode (x2apic_enable's line, the x2APIC
+        # routing default_setup_apic_routing names); the nox2apic run
+        # never even considers it
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic", "x2apic enabled", "routing to physical x2apic",
+                "routing to cluster x2apic"] + (
+            [X2APIC_DECLINED] if nox2apic else []),
+    )
+
+
 def kernel_linux_scenario(platform):
     """Direct kernel boot: the stock Debian kernel and initramfs named by
     kernel = and ramdisk =, entered by the Zazen BIOS through the Linux boot
@@ -1356,6 +1398,7 @@ def kernel_errors_scenario():
 # Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x (Linux on
 # Bochs, a few minutes, is in THIRDPARTY).
 KERNEL_BOOT = [kernel_linux_scenario("qemu-svm")] + [
+    kernel_linux_x2apic_scenario("qemu-svm", nox2apic) for nox2apic in (False, True)] + [
     f(p) for p in ("qemu-svm", "bochs-vmx") for f in (kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)
 ] + [kernel_errors_scenario()]
 
