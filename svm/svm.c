@@ -549,6 +549,43 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
     v->rflags |= RFLAGS_TF;
 }
 
+/* The exit codes the core has a fast way for (vcpu_fast_exit); EXIT_NONE:
+ * none. All are instruction intercepts, which never interrupt the
+ * delivery of an event (EXITINTINFO is not valid, APM 2 15.7.2). */
+static const u8 fast_reasons[0x80] = {
+    [SVM_EXIT_CPUID] = EXIT_CPUID,
+};
+
+/* After an exit: the core's fast way, from the exit code, RAX, RIP,
+ * RFLAGS and the next RIP alone (no exit record). Without NRIP save the
+ * length is unknown (0) and the core declines: the full way decodes it.
+ * True: the instruction is done and the guest goes back in at once with
+ * what svm_vcpu_run would load: RAX and RIP, no event to inject (the
+ * one injected at the last entry was delivered), no STI/MOV SS shadow as
+ * RIP moved, no TLB flush, the guest's CR2 in the register. RSP stays in
+ * the VMCB (v's copy is read at the next full exit); RFLAGS is
+ * unchanged. Not while an NMI's single step is under way (nmi_step_done). */
+static bool fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
+{
+    u64 code = vmcb->control.exitcode;
+    enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
+    if (r == EXIT_NONE || s->nmi_step)
+        return false;
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
+    unsigned len = (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, vmcb->control.next_rip) : 0;
+    if (!vcpu_fast_exit(v, r, len))
+        return false;
+    vmcb->control.eventinj = 0;
+    vmcb->control.interrupt_shadow = 0;
+    vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;
+    vmcb->save.rax = v->gpr[GPR_RAX];
+    vmcb->save.rip = v->rip;
+    load_cr2(vmcb);
+    return true;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -568,7 +605,9 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
-    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+    do
+        svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+    while (fast_exit(v, s, vmcb));
 
     v->gpr[GPR_RAX] = vmcb->save.rax;
     v->gpr[GPR_RSP] = vmcb->save.rsp;

@@ -15,6 +15,21 @@ struct svm_exit_raw {
     bool decode_assists; /* CPUID 8000_000Ah EDX[7] */
 };
 
+/* The length of an instruction from its RIP and the next one's: 1-15
+ * bytes (APM 3 1.1), or else unknown (0: the core decodes the bytes).
+ * The next RIP of an instruction at the end of 32-bit or 16-bit code
+ * wrapped at 4 GiB or 64 KiB (issue 12 item 10), so the difference is
+ * taken in those widths too. */
+static inline u8 svm_length_to(u64 rip, u64 next_rip)
+{
+    u64 d = next_rip - rip;
+    if (d > 15)
+        d = (u32)d;
+    if (d > 15)
+        d = (u16)d;
+    return d >= 1 && d <= 15 ? (u8)d : 0;
+}
+
 void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e);
 
 #endif

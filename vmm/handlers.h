@@ -15,6 +15,12 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e);/* vmm/mmio.c */
 void handle_xsetbv(struct vcpu *v, struct vm_exit *e);      /* vmm/guest_state.c */
 void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c */
 
+/* The fast handlers (vcpu_fast_exit): each carries out its instruction
+ * from the GPRs alone (no exit record, no device time), or returns false
+ * having changed nothing, and the exit takes the full way. */
+typedef bool (*fast_exit_handler)(struct vcpu *v);
+bool fast_cpuid(struct vcpu *v); /* vmm/cpuid.c: a hit in the vCPU's CPUID cache */
+
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);
 /* Exits whose handlers read no device time and change no device or

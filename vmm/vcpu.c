@@ -188,6 +188,47 @@ static bool fast_reentry(struct vcpu *v, u64 until)
     return rdtsc() < until;
 }
 
+/* The reasons with a fast way, and their handlers (handlers.h). */
+static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
+    [EXIT_CPUID] = fast_cpuid,
+};
+
+/* The fast way (vcpu.h): what the full way would do for this exit, for
+ * the cases where it ends in fast_reentry anyway. Each condition that
+ * sends the exit the full way is one the full way needs: an unknown
+ * length (AMD-V without NRIP save: decode_exit_length), RFLAGS.TF (the
+ * single-step #DB, vcpu_complete_instruction_slow), an instruction
+ * pointer that may wrap at 64 KiB or 4 GiB, an open
+ * CPU-access window (exit_dispatch closes it), and anything
+ * fast_reentry sends to the top of the loop (a pending interrupt, a
+ * fired host timer, a request, hazard or event, the slice's end). The
+ * reasons with a fast way touch no device and raise nothing, so the
+ * checks hold after the handler as before it; the exit count, the core
+ * ticks and the trace entry are the full way's. */
+bool vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len)
+{
+    struct domain *d = v->domain;
+    fast_exit_handler h = r < EXIT_REASON_COUNT ? fast_handlers[r] : NULL;
+    if (!h || !insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff || d->cpu_window_count)
+        return false;
+    domain_devices_lock(d);
+    u64 t = rdtsc();
+    /* The trace sees the registers as the exit left them (trace_exit). */
+    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
+    bool done = fast_reentry(v, v->fast_until) && h(v);
+    if (done) {
+        trace_record_registers(&d->trace, r, &regs);
+        v->rip += insn_len;
+        v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
+        d->exit_counts[r]++;
+        u64 spent = rdtsc() - t;
+        d->exit_ticks[r] += spent;
+        d->phase_ticks[PHASE_HANDLER] += spent;
+    }
+    domain_devices_unlock(d);
+    return done;
+}
+
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;
@@ -225,6 +266,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             }
             fast_until = MIN(until, due);
         }
+        v->fast_until = fast_until;
         /* The device model is the domain's, shared by its vCPUs: held
          * from here to the entry, and from the exit through its handler. */
         domain_devices_lock(d);
@@ -325,6 +367,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         domain_devices_unlock(d);
     }
     domain_devices_unlock(d);
+    v->fast_until = 0;
     v->guest_tsc_seen = rdtsc() + (u64)v->tsc_offset;
     guest_state_put(v);
     arch->vcpu_put(v);

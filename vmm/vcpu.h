@@ -136,12 +136,26 @@ struct vcpu {
         u64 xcr0;
         u32 regs[4]; /* EAX, EBX, ECX, EDX */
     } cpuid_cache[8];
+    /* Until when (host TSC) an exit may take the fast way back in
+     * (vcpu_fast_exit): the slice's end or, on CPU 0, the console's due
+     * time, as the run loop's top last computed it; 0 outside a slice. */
+    u64 fast_until;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 
 /* Runs v on this CPU until `until` (host TSC), or until it halts, its
  * domain ends or this CPU must reschedule (vmm/vcpu.c). */
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
+
+/* The fast way (docs/exit-paths.md): a backend calls it right after an
+ * exit of a reason it marks fast (CPUID, ...), having read only the
+ * exit reason, RIP, RFLAGS, the instruction's length (0: unknown) and the
+ * GPRs the reason uses. True: the core carried the instruction out as
+ * the full path would (counted, RIP moved past it) and nothing the run
+ * loop's top looks at changed: the backend enters the guest again at
+ * once, clearing an STI/MOV SS shadow as it does when RIP moved. False:
+ * nothing changed; the backend builds the exit record and returns. */
+bool vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

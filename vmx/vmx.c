@@ -819,6 +819,39 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
     }
 }
 
+/* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
+ * EXIT_NONE: none. All are instruction exits, which never interrupt the
+ * delivery of an event (the IDT-vectoring information is not valid,
+ * SDM 3C 28.2.4) and report the instruction's length (28.2.5). */
+static const u8 fast_reasons[64] = {
+    [VMX_EXIT_CPUID] = EXIT_CPUID,
+};
+
+/* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
+ * and the instruction length alone (no exit record, no other VMREAD).
+ * True: the instruction is done and the guest goes back in at once,
+ * with what vmx_vcpu_run would write: RIP, the end of an STI/MOV SS
+ * shadow (25.4.2), as RIP moved, and the preemption timer's count to the
+ * same deadline (it starts again at each entry, 25.5.1). RSP stays in
+ * the VMCS (v's copy is read at the next full exit); RFLAGS is unchanged. */
+static bool fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
+{
+    enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
+    if (r == EXIT_NONE)
+        return false;
+    v->rip = vmread(VMCS_GUEST_RIP);
+    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+    if (!vcpu_fast_exit(v, r, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH))))
+        return false;
+    u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (blocking & 3)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
+    vmwrite(VMCS_GUEST_RIP, v->rip);
+    x->exit_rip = v->rip;
+    arm_preemption_backstop(x, v);
+    return true;
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
@@ -838,12 +871,16 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
     arm_preemption_backstop(x, v);
 
-    int status = vmx_enter(v->gpr, x->launched);
-    if (status != 0) {
-        entry_failed(e, status);
-        return;
-    }
-    x->launched = true;
+    u32 reason;
+    do {
+        int status = vmx_enter(v->gpr, x->launched);
+        if (status != 0) {
+            entry_failed(e, status);
+            return;
+        }
+        x->launched = true;
+        reason = (u32)vmread(VMCS_EXIT_REASON);
+    } while (fast_exit(v, x, reason));
     v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
@@ -851,7 +888,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     /* No write of the VM-entry interruption information: every VM exit
      * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
      * reason uses are read (each VMREAD costs, and exits are frequent). */
-    struct vmx_exit_raw raw = {.reason = (u32)vmread(VMCS_EXIT_REASON)};
+    struct vmx_exit_raw raw = {.reason = reason};
     u32 basic = raw.reason & 0xffff;
     if (exit_has_qualification(raw.reason))
         raw.qualification = vmread(VMCS_EXIT_QUALIFICATION);

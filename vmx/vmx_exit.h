@@ -19,6 +19,11 @@ struct vmx_exit_raw {
     u32 idt_vectoring_error; /* IDT_VECTORING_ERROR_CODE (task switches) */
 };
 
+/* The VM-exit instruction length (28.2.5) is 1-15 for the exits that
+ * report it; anything else is not an instruction's length, and 0 makes
+ * the core decode it rather than skip a wrong number of bytes. */
+static inline u8 vmx_insn_length(u32 field) { return field >= 1 && field <= 15 ? (u8)field : 0; }
+
 void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e);
 
 #endif
