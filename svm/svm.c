@@ -554,36 +554,40 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
  * delivery of an event (EXITINTINFO is not valid, APM 2 15.7.2). */
 static const u8 fast_reasons[0x80] = {
     [SVM_EXIT_CPUID] = EXIT_CPUID,
+    [SVM_EXIT_MSR] = EXIT_MSR_WRITE, /* EXITINFO1 = 1: a write (APM 2 15.11); a read takes the full way */
 };
 
 /* After an exit: the core's fast way, from the exit code, RAX, RIP,
  * RFLAGS and the next RIP alone (no exit record). Without NRIP save the
  * length is unknown (0) and the core declines: the full way decodes it.
- * True: the instruction is done and the guest goes back in at once with
- * what svm_vcpu_run would load: RAX and RIP, no event to inject (the
- * one injected at the last entry was delivered), no STI/MOV SS shadow as
- * RIP moved, no TLB flush, the guest's CR2 in the register. RSP stays in
- * the VMCB (v's copy is read at the next full exit); RFLAGS is
- * unchanged. Not while an NMI's single step is under way (nmi_step_done). */
-static bool fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
+ * FAST_BACK_IN: the instruction is done and the guest goes back in at
+ * once with what svm_vcpu_run would load: RAX and RIP, no event to
+ * inject (the one injected at the last entry was delivered), no STI/MOV
+ * SS shadow as RIP moved, no TLB flush, the guest's CR2 in the register.
+ * RSP stays in the VMCB (v's copy is read at the next full exit); RFLAGS
+ * is unchanged. FAST_DONE: done, and svm_vcpu_run returns EXIT_NONE with
+ * the VMCB as the exit left it (its next call loads RAX and RIP). Not
+ * while an NMI's single step is under way (nmi_step_done). */
+static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
 {
     u64 code = vmcb->control.exitcode;
     enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
-    if (r == EXIT_NONE || s->nmi_step)
-        return false;
+    if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1))
+        return FAST_NO;
     v->gpr[GPR_RAX] = vmcb->save.rax;
     v->rip = vmcb->save.rip;
     v->rflags = vmcb->save.rflags;
     unsigned len = (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, vmcb->control.next_rip) : 0;
-    if (!vcpu_fast_exit(v, r, len))
-        return false;
+    enum fast_way way = vcpu_fast_exit(v, r, len);
+    if (way != FAST_BACK_IN)
+        return way;
     vmcb->control.eventinj = 0;
     vmcb->control.interrupt_shadow = 0;
     vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;
     vmcb->save.rax = v->gpr[GPR_RAX];
     vmcb->save.rip = v->rip;
     load_cr2(vmcb);
-    return true;
+    return way;
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -605,16 +609,21 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
+    enum fast_way way;
     do
         svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
-    while (fast_exit(v, s, vmcb));
+    while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN);
 
-    v->gpr[GPR_RAX] = vmcb->save.rax;
     v->gpr[GPR_RSP] = vmcb->save.rsp;
-    v->rip = vmcb->save.rip;
-    v->rflags = vmcb->save.rflags;
     v->cr8 = (u8)(vmcb->control.vintr & SVM_VINTR_V_TPR);
     vmcb->control.eventinj = 0;
+    if (way == FAST_DONE) {
+        vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
+        return;
+    }
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
     struct svm_exit_raw raw = {
         .exitcode = vmcb->control.exitcode,
         .exitinfo1 = vmcb->control.exitinfo1,

@@ -19,7 +19,8 @@ void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c
  * from the GPRs alone (no exit record, no device time), or returns false
  * having changed nothing, and the exit takes the full way. */
 typedef bool (*fast_exit_handler)(struct vcpu *v);
-bool fast_cpuid(struct vcpu *v); /* vmm/cpuid.c: a hit in the vCPU's CPUID cache */
+bool fast_cpuid(struct vcpu *v);      /* vmm/cpuid.c: a hit in the vCPU's CPUID cache */
+bool fast_msr_write(struct vcpu *v);  /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);

@@ -178,7 +178,7 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
  * it (console output queued since may wait for it, at most until the
  * host timer armed for it fires). The handler ran as on the slow path:
  * counts, trace, single-step and shadows are the same. */
-static bool fast_reentry(struct vcpu *v, u64 until)
+static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;
     struct percpu *c = this_cpu();
@@ -191,42 +191,42 @@ static bool fast_reentry(struct vcpu *v, u64 until)
 /* The reasons with a fast way, and their handlers (handlers.h). */
 static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
     [EXIT_CPUID] = fast_cpuid,
+    [EXIT_MSR_WRITE] = fast_msr_write,
 };
 
-/* The fast way (vcpu.h): what the full way would do for this exit, for
- * the cases where it ends in fast_reentry anyway. Each condition that
- * sends the exit the full way is one the full way needs: an unknown
- * length (AMD-V without NRIP save: decode_exit_length), RFLAGS.TF (the
- * single-step #DB, vcpu_complete_instruction_slow), an instruction
- * pointer that may wrap at 64 KiB or 4 GiB, an open
- * CPU-access window (exit_dispatch closes it), and anything
- * fast_reentry sends to the top of the loop (a pending interrupt, a
- * fired host timer, a request, hazard or event, the slice's end). The
- * reasons with a fast way touch no device and raise nothing, so the
- * checks hold after the handler as before it; the exit count, the core
- * ticks and the trace entry are the full way's. */
-bool vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len)
+/* The fast way (vcpu.h): what the full way would do for this exit,
+ * without the exit record or the run loop. Each condition that keeps an
+ * exit from it is one the full way needs: an unknown length (AMD-V
+ * without NRIP save: decode_exit_length), RFLAGS.TF (the single-step
+ * #DB, vcpu_complete_instruction_slow), an instruction pointer that may
+ * wrap at 64 KiB or 4 GiB, an open CPU-access window (exit_dispatch
+ * closes it), and a handler that declines (it changed nothing). Then
+ * the exit count, the trace entry and the core ticks are the full
+ * way's, and fast_reentry decides, as after a quick exit, whether the
+ * guest goes straight back in. */
+enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len)
 {
     struct domain *d = v->domain;
-    fast_exit_handler h = r < EXIT_REASON_COUNT ? fast_handlers[r] : NULL;
-    if (!h || !insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff || d->cpu_window_count)
-        return false;
+    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff || d->cpu_window_count)
+        return FAST_NO;
     domain_devices_lock(d);
     u64 t = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit). */
     struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    bool done = fast_reentry(v, v->fast_until) && h(v);
-    if (done) {
-        trace_record_registers(&d->trace, r, &regs);
-        v->rip += insn_len;
-        v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
-        d->exit_counts[r]++;
-        u64 spent = rdtsc() - t;
-        d->exit_ticks[r] += spent;
-        d->phase_ticks[PHASE_HANDLER] += spent;
+    if (!fast_handlers[r](v)) {
+        domain_devices_unlock(d);
+        return FAST_NO;
     }
+    trace_record_registers(&d->trace, r, &regs);
+    v->rip += insn_len;
+    v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
+    d->exit_counts[r]++;
+    enum fast_way way = fast_reentry(v, v->fast_until) ? FAST_BACK_IN : FAST_DONE;
+    u64 spent = rdtsc() - t;
+    d->exit_ticks[r] += spent;
+    d->phase_ticks[PHASE_HANDLER] += spent;
     domain_devices_unlock(d);
-    return done;
+    return way;
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
@@ -343,6 +343,14 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         domain_devices_lock(d);
         tpr_sync_after_exit(v);
         exited = true;
+        if (e.reason == EXIT_NONE) {
+            /* The fast way did the exit (counted and traced it) but the
+             * top of the loop has work: device time moves, and round. */
+            platform_update_time(v);
+            quick = false;
+            domain_devices_unlock(d);
+            continue;
+        }
         if (d->trace.capacity)
             trace_exit(d, v, &e);
         /* The quick way back: after an exit whose handler touches no

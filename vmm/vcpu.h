@@ -148,14 +148,17 @@ struct vcpu {
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
 
 /* The fast way (docs/exit-paths.md): a backend calls it right after an
- * exit of a reason it marks fast (CPUID, ...), having read only the
+ * exit of a reason it marks fast (CPUID, WRMSR), having read only the
  * exit reason, RIP, RFLAGS, the instruction's length (0: unknown) and the
- * GPRs the reason uses. True: the core carried the instruction out as
- * the full path would (counted, RIP moved past it) and nothing the run
- * loop's top looks at changed: the backend enters the guest again at
- * once, clearing an STI/MOV SS shadow as it does when RIP moved. False:
- * nothing changed; the backend builds the exit record and returns. */
-bool vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len);
+ * GPRs the reason uses. FAST_NO: nothing changed; the backend builds the
+ * exit record and returns it. Otherwise the core carried the instruction
+ * out as the full way would (counted, traced, RIP moved past it), and
+ * FAST_BACK_IN: nothing the run loop's top looks at changed, the backend
+ * enters the guest again at once, clearing an STI/MOV SS shadow as it
+ * does when RIP moved; FAST_DONE: the backend returns EXIT_NONE (nothing
+ * left to dispatch) and the run loop goes through its top. */
+enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
+enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

@@ -825,31 +825,35 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
  * SDM 3C 28.2.4) and report the instruction's length (28.2.5). */
 static const u8 fast_reasons[64] = {
     [VMX_EXIT_CPUID] = EXIT_CPUID,
+    [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
 };
 
 /* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
  * and the instruction length alone (no exit record, no other VMREAD).
- * True: the instruction is done and the guest goes back in at once,
- * with what vmx_vcpu_run would write: RIP, the end of an STI/MOV SS
+ * FAST_BACK_IN: the instruction is done and the guest goes back in at
+ * once, with what vmx_vcpu_run would write: RIP, the end of an STI/MOV SS
  * shadow (25.4.2), as RIP moved, and the preemption timer's count to the
  * same deadline (it starts again at each entry, 25.5.1). RSP stays in
- * the VMCS (v's copy is read at the next full exit); RFLAGS is unchanged. */
-static bool fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
+ * the VMCS (v's copy is read at the next full exit); RFLAGS is
+ * unchanged. FAST_DONE: done, and vmx_vcpu_run returns with RIP written
+ * at the next entry (exit_rip stays the VMCS's). */
+static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
 {
     enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
     if (r == EXIT_NONE)
-        return false;
-    v->rip = vmread(VMCS_GUEST_RIP);
+        return FAST_NO;
+    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
-    if (!vcpu_fast_exit(v, r, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH))))
-        return false;
+    enum fast_way way = vcpu_fast_exit(v, r, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH)));
+    if (way != FAST_BACK_IN)
+        return way;
     u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
     if (blocking & 3)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
     vmwrite(VMCS_GUEST_RIP, v->rip);
     x->exit_rip = v->rip;
     arm_preemption_backstop(x, v);
-    return true;
+    return way;
 }
 
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -872,6 +876,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
     arm_preemption_backstop(x, v);
 
     u32 reason;
+    enum fast_way way;
     do {
         int status = vmx_enter(v->gpr, x->launched);
         if (status != 0) {
@@ -880,11 +885,15 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         }
         x->launched = true;
         reason = (u32)vmread(VMCS_EXIT_REASON);
-    } while (fast_exit(v, x, reason));
+    } while ((way = fast_exit(v, x, reason)) == FAST_BACK_IN);
     v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
+    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
+    if (way == FAST_DONE) {
+        vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
+        return;
+    }
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
-    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
     /* No write of the VM-entry interruption information: every VM exit
      * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
      * reason uses are read (each VMREAD costs, and exits are frequent). */
