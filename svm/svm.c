@@ -555,11 +555,13 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
 static const u8 fast_reasons[0x80] = {
     [SVM_EXIT_CPUID] = EXIT_CPUID,
     [SVM_EXIT_MSR] = EXIT_MSR_WRITE, /* EXITINFO1 = 1: a write (APM 2 15.11); a read takes the full way */
+    [SVM_EXIT_IOIO] = EXIT_IO,       /* IN only (svm_ioio_plain_in) */
 };
 
 /* After an exit: the core's fast way, from the exit code, RAX, RIP,
- * RFLAGS and the next RIP alone (no exit record). Without NRIP save the
- * length is unknown (0) and the core declines: the full way decodes it.
+ * RFLAGS, the next RIP and an IOIO exit's EXITINFO1 alone (no exit
+ * record). Without NRIP save the length of CPUID or WRMSR is unknown (0)
+ * and the core declines: the full way decodes it.
  * FAST_BACK_IN: the instruction is done and the guest goes back in at
  * once with what svm_vcpu_run would load: RAX and RIP, no event to
  * inject (the one injected at the last entry was delivered), no STI/MOV
@@ -572,13 +574,18 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
 {
     u64 code = vmcb->control.exitcode;
     enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
-    if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1))
+    u16 port = 0;
+    u8 size = 0;
+    if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
+        (code == SVM_EXIT_IOIO && !svm_ioio_plain_in(vmcb->control.exitinfo1, &port, &size)))
         return FAST_NO;
     v->gpr[GPR_RAX] = vmcb->save.rax;
     v->rip = vmcb->save.rip;
     v->rflags = vmcb->save.rflags;
-    unsigned len = (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, vmcb->control.next_rip) : 0;
-    enum fast_way way = vcpu_fast_exit(v, r, len);
+    /* An IOIO exit gives the next RIP in EXITINFO2 (APM 2 15.10.2). */
+    u64 next = code == SVM_EXIT_IOIO ? vmcb->control.exitinfo2 : vmcb->control.next_rip;
+    unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, next) : 0;
+    enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
     vmcb->control.eventinj = 0;

@@ -5,19 +5,6 @@
 #include "svm_exit.h"
 #include "vmcb.h"
 
-/* IOIO EXITINFO1 bits, APM 2 Figure 15-2 */
-#define IOIO_TYPE_IN BIT(0)
-#define IOIO_STR BIT(2)
-#define IOIO_REP BIT(3)
-#define IOIO_SZ8 BIT(4)
-#define IOIO_SZ16 BIT(5)
-#define IOIO_SZ32 BIT(6)
-#define IOIO_A16 BIT(7)
-#define IOIO_A32 BIT(8)
-#define IOIO_A64 BIT(9)
-#define IOIO_SEG_SHIFT 10
-#define IOIO_PORT_SHIFT 16
-
 /* NPF EXITINFO1 bits, APM 2 15.25.6 */
 #define NPF_P BIT(0)
 #define NPF_RW BIT(1)

@@ -326,12 +326,14 @@ static bool write_faults(struct vcpu *v, u32 msr, u64 value)
  * (lapic_x2apic_quiet_eoi); a domain type that answers MSRs itself
  * (pvh), any other MSR or value (a non-zero EOI faults) take the full way. */
 #define MSR_X2APIC_EOI 0x80bu
-bool fast_msr_write(struct vcpu *v)
+enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size)
 {
+    (void)port;
+    (void)size;
     if ((u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI || (u32)v->gpr[GPR_RAX] || (u32)v->gpr[GPR_RDX] ||
         v->domain->type->msr_write)
-        return false;
-    return lapic_x2apic_quiet_eoi(&v->domain->pc.lapic[v->id]);
+        return FAST_NO;
+    return lapic_x2apic_quiet_eoi(&v->domain->pc.lapic[v->id]) ? FAST_BACK_IN : FAST_NO;
 }
 
 void handle_msr_write(struct vcpu *v, struct vm_exit *e)

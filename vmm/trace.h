@@ -50,6 +50,9 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
     t->recorded++;
 }
 
+/* The same for an IN (not INS) of size bytes from port. */
+void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
+
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);
 void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct trace_regs *regs);
 /* How many exits the ring holds, and the i-th of them, oldest first. */

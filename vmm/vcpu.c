@@ -178,20 +178,26 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
  * it (console output queued since may wait for it, at most until the
  * host timer armed for it fires). The handler ran as on the slow path:
  * counts, trace, single-step and shadows are the same. */
-static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u64 until)
+static inline __attribute__((always_inline)) bool fast_reentry_at(struct vcpu *v, u64 until, u64 now)
 {
     struct domain *d = v->domain;
     struct percpu *c = this_cpu();
     if (!v->no_interrupt_pending || v->halted || d->ended || d->reset_requested || atomic_load(&d->paused) ||
         atomic_load(&d->requests) || atomic_load(&v->sched.event) || atomic_load(&c->hazard) || host_timer_fired())
         return false;
-    return rdtsc() < until;
+    return now < until;
+}
+
+static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u64 until)
+{
+    return fast_reentry_at(v, until, rdtsc());
 }
 
 /* The reasons with a fast way, and their handlers (handlers.h). */
 static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
     [EXIT_CPUID] = fast_cpuid,
     [EXIT_MSR_WRITE] = fast_msr_write,
+    [EXIT_IO] = fast_io_in,
 };
 
 /* The fast way (vcpu.h): what the full way would do for this exit,
@@ -204,24 +210,37 @@ static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
  * the exit count, the trace entry and the core ticks are the full
  * way's, and fast_reentry decides, as after a quick exit, whether the
  * guest goes straight back in. */
-enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len)
+enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size)
 {
     struct domain *d = v->domain;
-    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff || d->cpu_window_count)
+    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
         return FAST_NO;
     domain_devices_lock(d);
-    u64 t = rdtsc();
-    /* The trace sees the registers as the exit left them (trace_exit). */
-    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    if (!fast_handlers[r](v)) {
+    if (__builtin_expect(d->cpu_window_count != 0, 0)) {
         domain_devices_unlock(d);
         return FAST_NO;
     }
-    trace_record_registers(&d->trace, r, &regs);
+    u64 t = rdtsc();
+    /* The trace sees the registers as the exit left them (trace_exit). */
+    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
+    enum fast_way way = fast_handlers[r](v, port, size);
+    if (way == FAST_NO) {
+        domain_devices_unlock(d);
+        return FAST_NO;
+    }
+    if (r == EXIT_IO)
+        trace_record_port_in(&d->trace, &regs, port, size);
+    else
+        trace_record_registers(&d->trace, r, &regs);
     v->rip += insn_len;
     v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
     d->exit_counts[r]++;
-    enum fast_way way = fast_reentry(v, v->fast_until) ? FAST_BACK_IN : FAST_DONE;
+    /* The slice's end as of the exit (t): a handler takes a few hundred
+     * cycles, and the host timer armed for a deadline that came meanwhile
+     * stays pending (interrupts are off here) and brings the guest out
+     * again at once. */
+    if (way == FAST_BACK_IN && !fast_reentry_at(v, v->fast_until, t))
+        way = FAST_DONE;
     u64 spent = rdtsc() - t;
     d->exit_ticks[r] += spent;
     d->phase_ticks[PHASE_HANDLER] += spent;
@@ -344,8 +363,10 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         tpr_sync_after_exit(v);
         exited = true;
         if (e.reason == EXIT_NONE) {
-            /* The fast way did the exit (counted and traced it) but the
-             * top of the loop has work: device time moves, and round. */
+            /* The fast way did the exit (counted, traced and timed it)
+             * but the top of the loop has work: device time moves, and
+             * round. */
+            exited = false;
             platform_update_time(v);
             quick = false;
             domain_devices_unlock(d);

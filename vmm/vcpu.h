@@ -148,9 +148,10 @@ struct vcpu {
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
 
 /* The fast way (docs/exit-paths.md): a backend calls it right after an
- * exit of a reason it marks fast (CPUID, WRMSR), having read only the
- * exit reason, RIP, RFLAGS, the instruction's length (0: unknown) and the
- * GPRs the reason uses. FAST_NO: nothing changed; the backend builds the
+ * exit of a reason it marks fast (CPUID, WRMSR, IN: one byte, word or
+ * doubleword, not INS), having read only the exit reason, RIP, RFLAGS,
+ * the instruction's length (0: unknown), the GPRs the reason uses and,
+ * for an IN, the port and size. FAST_NO: nothing changed; the backend builds the
  * exit record and returns it. Otherwise the core carried the instruction
  * out as the full way would (counted, traced, RIP moved past it), and
  * FAST_BACK_IN: nothing the run loop's top looks at changed, the backend
@@ -158,7 +159,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
  * does when RIP moved; FAST_DONE: the backend returns EXIT_NONE (nothing
  * left to dispatch) and the run loop goes through its top. */
 enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
-enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len);
+enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

@@ -826,10 +826,12 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 static const u8 fast_reasons[64] = {
     [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
+    [VMX_EXIT_IO] = EXIT_IO, /* IN only (vmx_io_plain_in) */
 };
 
 /* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
- * and the instruction length alone (no exit record, no other VMREAD).
+ * and the instruction length alone, and an I/O exit's qualification (no
+ * exit record, no other VMREAD).
  * FAST_BACK_IN: the instruction is done and the guest goes back in at
  * once, with what vmx_vcpu_run would write: RIP, the end of an STI/MOV SS
  * shadow (25.4.2), as RIP moved, and the preemption timer's count to the
@@ -840,11 +842,14 @@ static const u8 fast_reasons[64] = {
 static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
 {
     enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
-    if (r == EXIT_NONE)
+    u16 port = 0;
+    u8 size = 0;
+    if (r == EXIT_NONE || (r == EXIT_IO && !vmx_io_plain_in(vmread(VMCS_EXIT_QUALIFICATION), &port, &size)))
         return FAST_NO;
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
-    enum fast_way way = vcpu_fast_exit(v, r, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH)));
+    unsigned len = vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+    enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
     u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);

@@ -4,12 +4,6 @@
 #include "vmx_exit.h"
 #include "vmcs.h"
 
-/* I/O exit qualification (Table 28-5) */
-#define IO_SIZE_MASK 0x7
-#define IO_IN BIT(3)
-#define IO_STRING BIT(4)
-#define IO_REP BIT(5)
-#define IO_PORT_SHIFT 16
 /* INS/OUTS instruction information (Table 28-8) */
 #define INSN_INFO_ADDR_SIZE_SHIFT 7
 #define INSN_INFO_SEGMENT_SHIFT 15
