@@ -325,7 +325,6 @@ static bool write_faults(struct vcpu *v, u32 msr, u64 value)
  * (SDM 3A 11.12.1.2), when it changes nothing but the ISR
  * (lapic_x2apic_quiet_eoi); a domain type that answers MSRs itself
  * (pvh), any other MSR or value (a non-zero EOI faults) take the full way. */
-#define MSR_X2APIC_EOI 0x80bu
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size)
 {
     (void)port;

@@ -215,6 +215,10 @@ enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_l
     struct domain *d = v->domain;
     if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
         return FAST_NO;
+    /* The one MSR fast_msr_write takes, asked before anything costs: a
+     * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
+    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
+        return FAST_NO;
     domain_devices_lock(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {
         domain_devices_unlock(d);
