@@ -439,6 +439,20 @@ static void lapic_eoi(struct lapic *l)
         l->eoi_broadcast(l->ctx, (u8)v);
 }
 
+bool lapic_x2apic_quiet_eoi(struct lapic *l)
+{
+    if (!lapic_x2apic_mode(l) || (l->irr[0] | l->irr[1] | l->irr[2] | l->irr[3] | l->irr[4] | l->irr[5] | l->irr[6] |
+                                  l->irr[7]))
+        return false;
+    int v = vec_highest(l->isr);
+    if (v < 0)
+        return true; /* an EOI with no interrupt in service does nothing */
+    if (vec_test(l->tmr, (u8)v))
+        return false;
+    vec_clear(l->isr, (u8)v);
+    return true;
+}
+
 /* ---- interprocessor interrupts (11.6) ---- */
 
 /* The message the ICR describes: in xAPIC mode the destination is ICR

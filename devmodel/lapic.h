@@ -164,6 +164,13 @@ static inline u32 lapic_x2apic_id(const struct lapic *l) { return l->reset_id; }
 #define X2APIC_MSR_LAST 0x8ffu
 bool lapic_msr_read(struct lapic *l, u32 msr, u64 *value);
 bool lapic_msr_write(struct lapic *l, u32 msr, u64 value);
+/* An x2APIC EOI (WRMSR of 0 to 80BH) that can change nothing but the
+ * ISR: no interrupt is requested (IRR empty, so none can become
+ * deliverable as the PPR drops, 11.8.3.1) and the one it ends (if any)
+ * was edge-triggered (no remote IRR, no EOI to the I/O APICs, 11.8.5).
+ * True: done, as lapic_msr_write would have. False: not such an EOI,
+ * nothing changed (the full way's lapic_msr_write does it). */
+bool lapic_x2apic_quiet_eoi(struct lapic *l);
 
 /* The vector the CPU should take now (highest IRR whose priority class is
  * above the PPR's), or -1. */

@@ -549,6 +549,54 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
     v->rflags |= RFLAGS_TF;
 }
 
+/* The exit codes the core has a fast way for (vcpu_fast_exit); EXIT_NONE:
+ * none. All are instruction intercepts, which never interrupt the
+ * delivery of an event (EXITINTINFO is not valid, APM 2 15.7.2). */
+static const u8 fast_reasons[0x80] = {
+    [SVM_EXIT_CPUID] = EXIT_CPUID,
+    [SVM_EXIT_MSR] = EXIT_MSR_WRITE, /* EXITINFO1 = 1: a write (APM 2 15.11); a read takes the full way */
+    [SVM_EXIT_IOIO] = EXIT_IO,       /* IN only (svm_ioio_plain_in) */
+};
+
+/* After an exit: the core's fast way, from the exit code, RAX, RIP,
+ * RFLAGS, the next RIP and an IOIO exit's EXITINFO1 alone (no exit
+ * record). Without NRIP save the length of CPUID or WRMSR is unknown (0)
+ * and the core declines: the full way decodes it.
+ * FAST_BACK_IN: the instruction is done and the guest goes back in at
+ * once with what svm_vcpu_run would load: RAX and RIP, no event to
+ * inject (the one injected at the last entry was delivered), no STI/MOV
+ * SS shadow as RIP moved, no TLB flush, the guest's CR2 in the register.
+ * RSP stays in the VMCB (v's copy is read at the next full exit); RFLAGS
+ * is unchanged. FAST_DONE: done, and svm_vcpu_run returns EXIT_NONE with
+ * the VMCB as the exit left it (its next call loads RAX and RIP). Not
+ * while an NMI's single step is under way (nmi_step_done). */
+static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
+{
+    u64 code = vmcb->control.exitcode;
+    enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
+    u16 port = 0;
+    u8 size = 0;
+    if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
+        (code == SVM_EXIT_IOIO && !svm_ioio_plain_in(vmcb->control.exitinfo1, &port, &size)))
+        return FAST_NO;
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
+    /* An IOIO exit gives the next RIP in EXITINFO2 (APM 2 15.10.2). */
+    u64 next = code == SVM_EXIT_IOIO ? vmcb->control.exitinfo2 : vmcb->control.next_rip;
+    unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, next) : 0;
+    enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
+    if (way != FAST_BACK_IN)
+        return way;
+    vmcb->control.eventinj = 0;
+    vmcb->control.interrupt_shadow = 0;
+    vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;
+    vmcb->save.rax = v->gpr[GPR_RAX];
+    vmcb->save.rip = v->rip;
+    load_cr2(vmcb);
+    return way;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -568,14 +616,21 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
-    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+    enum fast_way way;
+    do
+        svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+    while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN);
 
-    v->gpr[GPR_RAX] = vmcb->save.rax;
     v->gpr[GPR_RSP] = vmcb->save.rsp;
-    v->rip = vmcb->save.rip;
-    v->rflags = vmcb->save.rflags;
     v->cr8 = (u8)(vmcb->control.vintr & SVM_VINTR_V_TPR);
     vmcb->control.eventinj = 0;
+    if (way == FAST_DONE) {
+        vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
+        return;
+    }
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
     struct svm_exit_raw raw = {
         .exitcode = vmcb->control.exitcode,
         .exitinfo1 = vmcb->control.exitinfo1,

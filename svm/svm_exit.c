@@ -5,39 +5,11 @@
 #include "svm_exit.h"
 #include "vmcb.h"
 
-/* IOIO EXITINFO1 bits, APM 2 Figure 15-2 */
-#define IOIO_TYPE_IN BIT(0)
-#define IOIO_STR BIT(2)
-#define IOIO_REP BIT(3)
-#define IOIO_SZ8 BIT(4)
-#define IOIO_SZ16 BIT(5)
-#define IOIO_SZ32 BIT(6)
-#define IOIO_A16 BIT(7)
-#define IOIO_A32 BIT(8)
-#define IOIO_A64 BIT(9)
-#define IOIO_SEG_SHIFT 10
-#define IOIO_PORT_SHIFT 16
-
 /* NPF EXITINFO1 bits, APM 2 15.25.6 */
 #define NPF_P BIT(0)
 #define NPF_RW BIT(1)
 #define NPF_ID BIT(4)
 #define NPF_GUEST_PAGE_TABLES BIT(33) /* the fault hit a guest page-table access (bit 32: the final address) */
-
-/* The length of an instruction from its RIP and the next one's: 1-15
- * bytes (APM 3 1.1), or else unknown (0: the core decodes the bytes).
- * The next RIP of an instruction at the end of 32-bit or 16-bit code
- * wrapped at 4 GiB or 64 KiB (issue 12 item 10), so the difference is
- * taken in those widths too. */
-static u8 length_to(u64 rip, u64 next_rip)
-{
-    u64 d = next_rip - rip;
-    if (d > 15)
-        d = (u32)d;
-    if (d > 15)
-        d = (u16)d;
-    return d >= 1 && d <= 15 ? (u8)d : 0;
-}
 
 static void decode_ioio(const struct svm_exit_raw *raw, struct vm_exit *e)
 {
@@ -51,7 +23,7 @@ static void decode_ioio(const struct svm_exit_raw *raw, struct vm_exit *e)
     e->io.addr_size = (info & IOIO_A64) ? 8 : (info & IOIO_A32) ? 4 : 2;
     e->io.segment = (u8)((info >> IOIO_SEG_SHIFT) & 7);
     /* EXITINFO2 holds the RIP of the next instruction (APM 2 15.10.2). */
-    e->insn_len = length_to(raw->rip, raw->exitinfo2);
+    e->insn_len = svm_length_to(raw->rip, raw->exitinfo2);
 }
 
 static void decode_npf(const struct svm_exit_raw *raw, struct vm_exit *e)
@@ -83,7 +55,7 @@ static void decode_cr_write(const struct svm_exit_raw *raw, struct vm_exit *e, u
     e->cr.access = CR_MOV_TO;
     e->cr.gpr = raw->decode_assists && (raw->exitinfo1 & CR_INFO_MOV) ? (u8)(raw->exitinfo1 & 0xf) : CR_GPR_UNKNOWN;
     if (raw->nrips)
-        e->insn_len = length_to(raw->rip, raw->next_rip);
+        e->insn_len = svm_length_to(raw->rip, raw->next_rip);
 }
 
 static enum exit_reason simple_reason(u32 code)
@@ -151,5 +123,5 @@ void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e)
     /* Without NRIP save the length stays 0: the core decodes the bytes,
      * prefixes included (vcpu_complete_instruction). */
     if (raw->nrips)
-        e->insn_len = length_to(raw->rip, raw->next_rip);
+        e->insn_len = svm_length_to(raw->rip, raw->next_rip);
 }

@@ -15,6 +15,45 @@ struct svm_exit_raw {
     bool decode_assists; /* CPUID 8000_000Ah EDX[7] */
 };
 
+/* The length of an instruction from its RIP and the next one's: 1-15
+ * bytes (APM 3 1.1), or else unknown (0: the core decodes the bytes).
+ * The next RIP of an instruction at the end of 32-bit or 16-bit code
+ * wrapped at 4 GiB or 64 KiB (issue 12 item 10), so the difference is
+ * taken in those widths too. */
+static inline u8 svm_length_to(u64 rip, u64 next_rip)
+{
+    u64 d = next_rip - rip;
+    if (d > 15)
+        d = (u32)d;
+    if (d > 15)
+        d = (u16)d;
+    return d >= 1 && d <= 15 ? (u8)d : 0;
+}
+
+/* IOIO EXITINFO1 bits, APM 2 Figure 15-2 */
+#define IOIO_TYPE_IN BIT(0)
+#define IOIO_STR BIT(2)
+#define IOIO_REP BIT(3)
+#define IOIO_SZ8 BIT(4)
+#define IOIO_SZ16 BIT(5)
+#define IOIO_SZ32 BIT(6)
+#define IOIO_A16 BIT(7)
+#define IOIO_A32 BIT(8)
+#define IOIO_A64 BIT(9)
+#define IOIO_SEG_SHIFT 10
+#define IOIO_PORT_SHIFT 16
+
+/* An IOIO exit's EXITINFO1 for a plain IN (not INS) of 1, 2 or 4
+ * bytes: its port and size, for the fast way. False: anything else. */
+static inline bool svm_ioio_plain_in(u64 info, u16 *port, u8 *size)
+{
+    if ((info & (IOIO_TYPE_IN | IOIO_STR)) != IOIO_TYPE_IN)
+        return false;
+    *port = (u16)(info >> IOIO_PORT_SHIFT);
+    *size = (info & IOIO_SZ32) ? 4 : (info & IOIO_SZ16) ? 2 : 1;
+    return true;
+}
+
 void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e);
 
 #endif

@@ -702,6 +702,8 @@ def step_scenario(platform):
     EIP wrap-around, a prefixed CPUID's length (issue 12, items 9-11)."""
     lines = ["(step) step: " + l for l in (
         "IP wrapped from 1000:ffff to 1000:0000 after OUT",
+        "IP wrapped from 1000:fffe to 1000:0000 after CPUID",
+        "IP wrapped from 1000:ffff to 1000:0000 after IN",
         "single-step traps: 00000004",
         "a trap after CPUID, DR6.BS set",
         "a trap after OUT, DR6.BS set",

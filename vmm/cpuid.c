@@ -384,6 +384,24 @@ static struct cpuid_regs cached_guest_cpuid(struct vcpu *v, u32 leaf, u32 sublea
     return r;
 }
 
+/* The fast way: the answer is in the cache, or the full way works it
+ * out (and keeps it). The same lookup as cached_guest_cpuid's. */
+enum fast_way fast_cpuid(struct vcpu *v, u16 port, u8 size)
+{
+    (void)port;
+    (void)size;
+    u32 leaf = (u32)v->gpr[GPR_RAX], subleaf = (u32)v->gpr[GPR_RCX];
+    bool apic_disabled = !(v->domain->pc.lapic[v->id].apic_base & LAPIC_BASE_EN);
+    const struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
+    if (!c->valid || c->leaf != leaf || c->subleaf != subleaf || c->xcr0 != v->xcr0 || c->apic_disabled != apic_disabled)
+        return FAST_NO;
+    v->gpr[GPR_RAX] = c->regs[0];
+    v->gpr[GPR_RBX] = c->regs[1];
+    v->gpr[GPR_RCX] = c->regs[2];
+    v->gpr[GPR_RDX] = c->regs[3];
+    return FAST_BACK_IN;
+}
+
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
     struct cpuid_regs r = cached_guest_cpuid(v, (u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX]);

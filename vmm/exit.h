@@ -7,7 +7,7 @@
 #include "types.h"
 
 #define EXIT_REASONS(X)                                                           \
-    X(NONE, "none")                                                               \
+    X(NONE, "none")                    /* done by the fast way (vcpu_fast_exit) */ \
     X(IO, "io")                        /* IN/OUT/INS/OUTS */                      \
     X(CPUID, "cpuid")                                                             \
     X(MSR_READ, "rdmsr")                                                          \

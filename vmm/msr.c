@@ -321,6 +321,20 @@ static bool write_faults(struct vcpu *v, u32 msr, u64 value)
     }
 }
 
+/* The fast way (vcpu_fast_exit): the x2APIC EOI, WRMSR of 0 to 80BH
+ * (SDM 3A 11.12.1.2), when it changes nothing but the ISR
+ * (lapic_x2apic_quiet_eoi); a domain type that answers MSRs itself
+ * (pvh), any other MSR or value (a non-zero EOI faults) take the full way. */
+enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size)
+{
+    (void)port;
+    (void)size;
+    if ((u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI || (u32)v->gpr[GPR_RAX] || (u32)v->gpr[GPR_RDX] ||
+        v->domain->type->msr_write)
+        return FAST_NO;
+    return lapic_x2apic_quiet_eoi(&v->domain->pc.lapic[v->id]) ? FAST_BACK_IN : FAST_NO;
+}
+
 void handle_msr_write(struct vcpu *v, struct vm_exit *e)
 {
     u32 msr = (u32)v->gpr[GPR_RCX];

@@ -89,6 +89,16 @@ void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct tr
     t->recorded++;
 }
 
+void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
+{
+    if (!t->capacity)
+        return;
+    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port, .size = size,
+                               .flags = TRACE_IO_IN, .reason = EXIT_IO};
+    t->recorded++;
+}
+
 unsigned trace_count(const struct trace_ring *t)
 {
     return t->recorded < t->capacity ? (unsigned)t->recorded : t->capacity;

@@ -31,6 +31,28 @@ struct trace_regs {
     u64 rip, rax, rcx, rdx;
 };
 
+/* For the exits whose operands are registers alone (CPUID: the leaf and
+ * sub-leaf; RDMSR: ECX; WRMSR: ECX and EDX:EAX): the entry trace_record
+ * makes, without an exit record (the fast way, vcpu_fast_exit). */
+static inline void trace_record_registers(struct trace_ring *t, enum exit_reason r, const struct trace_regs *regs)
+{
+    if (!t->capacity)
+        return;
+    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    u64 a = (u32)regs->rcx, b = 0;
+    if (r == EXIT_CPUID) {
+        a = (u32)regs->rax;
+        b = (u32)regs->rcx;
+    } else if (r == EXIT_MSR_WRITE) {
+        b = (regs->rdx << 32) | (u32)regs->rax; /* EDX:EAX (SDM 2B WRMSR) */
+    }
+    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = a, .b = b, .reason = (u8)r};
+    t->recorded++;
+}
+
+/* The same for an IN (not INS) of size bytes from port. */
+void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
+
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);
 void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct trace_regs *regs);
 /* How many exits the ring holds, and the i-th of them, oldest first. */

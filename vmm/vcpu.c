@@ -178,14 +178,78 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
  * it (console output queued since may wait for it, at most until the
  * host timer armed for it fires). The handler ran as on the slow path:
  * counts, trace, single-step and shadows are the same. */
-static bool fast_reentry(struct vcpu *v, u64 until)
+static inline __attribute__((always_inline)) bool fast_reentry_at(struct vcpu *v, u64 until, u64 now)
 {
     struct domain *d = v->domain;
     struct percpu *c = this_cpu();
     if (!v->no_interrupt_pending || v->halted || d->ended || d->reset_requested || atomic_load(&d->paused) ||
         atomic_load(&d->requests) || atomic_load(&v->sched.event) || atomic_load(&c->hazard) || host_timer_fired())
         return false;
-    return rdtsc() < until;
+    return now < until;
+}
+
+static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u64 until)
+{
+    return fast_reentry_at(v, until, rdtsc());
+}
+
+/* The reasons with a fast way, and their handlers (handlers.h). */
+static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
+    [EXIT_CPUID] = fast_cpuid,
+    [EXIT_MSR_WRITE] = fast_msr_write,
+    [EXIT_IO] = fast_io_in,
+};
+
+/* The fast way (vcpu.h): what the full way would do for this exit,
+ * without the exit record or the run loop. Each condition that keeps an
+ * exit from it is one the full way needs: an unknown length (AMD-V
+ * without NRIP save: decode_exit_length), RFLAGS.TF (the single-step
+ * #DB, vcpu_complete_instruction_slow), an instruction pointer that may
+ * wrap at 64 KiB or 4 GiB, an open CPU-access window (exit_dispatch
+ * closes it), and a handler that declines (it changed nothing). Then
+ * the exit count, the trace entry and the core ticks are the full
+ * way's, and fast_reentry decides, as after a quick exit, whether the
+ * guest goes straight back in. */
+enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size)
+{
+    struct domain *d = v->domain;
+    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
+        return FAST_NO;
+    /* The one MSR fast_msr_write takes, asked before anything costs: a
+     * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
+    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
+        return FAST_NO;
+    domain_devices_lock(d);
+    if (__builtin_expect(d->cpu_window_count != 0, 0)) {
+        domain_devices_unlock(d);
+        return FAST_NO;
+    }
+    u64 t = rdtsc();
+    /* The trace sees the registers as the exit left them (trace_exit). */
+    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
+    enum fast_way way = fast_handlers[r](v, port, size);
+    if (way == FAST_NO) {
+        domain_devices_unlock(d);
+        return FAST_NO;
+    }
+    if (r == EXIT_IO)
+        trace_record_port_in(&d->trace, &regs, port, size);
+    else
+        trace_record_registers(&d->trace, r, &regs);
+    v->rip += insn_len;
+    v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
+    d->exit_counts[r]++;
+    /* The slice's end as of the exit (t): a handler takes a few hundred
+     * cycles, and the host timer armed for a deadline that came meanwhile
+     * stays pending (interrupts are off here) and brings the guest out
+     * again at once. */
+    if (way == FAST_BACK_IN && !fast_reentry_at(v, v->fast_until, t))
+        way = FAST_DONE;
+    u64 spent = rdtsc() - t;
+    d->exit_ticks[r] += spent;
+    d->phase_ticks[PHASE_HANDLER] += spent;
+    domain_devices_unlock(d);
+    return way;
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
@@ -225,6 +289,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             }
             fast_until = MIN(until, due);
         }
+        v->fast_until = fast_until;
         /* The device model is the domain's, shared by its vCPUs: held
          * from here to the entry, and from the exit through its handler. */
         domain_devices_lock(d);
@@ -301,6 +366,16 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         domain_devices_lock(d);
         tpr_sync_after_exit(v);
         exited = true;
+        if (e.reason == EXIT_NONE) {
+            /* The fast way did the exit (counted, traced and timed it)
+             * but the top of the loop has work: device time moves, and
+             * round. */
+            exited = false;
+            platform_update_time(v);
+            quick = false;
+            domain_devices_unlock(d);
+            continue;
+        }
         if (d->trace.capacity)
             trace_exit(d, v, &e);
         /* The quick way back: after an exit whose handler touches no
@@ -325,6 +400,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         domain_devices_unlock(d);
     }
     domain_devices_unlock(d);
+    v->fast_until = 0;
     v->guest_tsc_seen = rdtsc() + (u64)v->tsc_offset;
     guest_state_put(v);
     arch->vcpu_put(v);

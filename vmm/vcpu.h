@@ -136,12 +136,30 @@ struct vcpu {
         u64 xcr0;
         u32 regs[4]; /* EAX, EBX, ECX, EDX */
     } cpuid_cache[8];
+    /* Until when (host TSC) an exit may take the fast way back in
+     * (vcpu_fast_exit): the slice's end or, on CPU 0, the console's due
+     * time, as the run loop's top last computed it; 0 outside a slice. */
+    u64 fast_until;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 
 /* Runs v on this CPU until `until` (host TSC), or until it halts, its
  * domain ends or this CPU must reschedule (vmm/vcpu.c). */
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
+
+/* The fast way (docs/exit-paths.md): a backend calls it right after an
+ * exit of a reason it marks fast (CPUID, WRMSR, IN: one byte, word or
+ * doubleword, not INS), having read only the exit reason, RIP, RFLAGS,
+ * the instruction's length (0: unknown), the GPRs the reason uses and,
+ * for an IN, the port and size. FAST_NO: nothing changed; the backend builds the
+ * exit record and returns it. Otherwise the core carried the instruction
+ * out as the full way would (counted, traced, RIP moved past it), and
+ * FAST_BACK_IN: nothing the run loop's top looks at changed, the backend
+ * enters the guest again at once, clearing an STI/MOV SS shadow as it
+ * does when RIP moved; FAST_DONE: the backend returns EXIT_NONE (nothing
+ * left to dispatch) and the run loop goes through its top. */
+enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
+enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

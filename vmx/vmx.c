@@ -819,6 +819,48 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
     }
 }
 
+/* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
+ * EXIT_NONE: none. All are instruction exits, which never interrupt the
+ * delivery of an event (the IDT-vectoring information is not valid,
+ * SDM 3C 28.2.4) and report the instruction's length (28.2.5). */
+static const u8 fast_reasons[64] = {
+    [VMX_EXIT_CPUID] = EXIT_CPUID,
+    [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
+    [VMX_EXIT_IO] = EXIT_IO, /* IN only (vmx_io_plain_in) */
+};
+
+/* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
+ * and the instruction length alone, and an I/O exit's qualification (no
+ * exit record, no other VMREAD).
+ * FAST_BACK_IN: the instruction is done and the guest goes back in at
+ * once, with what vmx_vcpu_run would write: RIP, the end of an STI/MOV SS
+ * shadow (25.4.2), as RIP moved, and the preemption timer's count to the
+ * same deadline (it starts again at each entry, 25.5.1). RSP stays in
+ * the VMCS (v's copy is read at the next full exit); RFLAGS is
+ * unchanged. FAST_DONE: done, and vmx_vcpu_run returns with RIP written
+ * at the next entry (exit_rip stays the VMCS's). */
+static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
+{
+    enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
+    u16 port = 0;
+    u8 size = 0;
+    if (r == EXIT_NONE || (r == EXIT_IO && !vmx_io_plain_in(vmread(VMCS_EXIT_QUALIFICATION), &port, &size)))
+        return FAST_NO;
+    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
+    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+    unsigned len = vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+    enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
+    if (way != FAST_BACK_IN)
+        return way;
+    u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (blocking & 3)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
+    vmwrite(VMCS_GUEST_RIP, v->rip);
+    x->exit_rip = v->rip;
+    arm_preemption_backstop(x, v);
+    return way;
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
@@ -838,20 +880,29 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
     arm_preemption_backstop(x, v);
 
-    int status = vmx_enter(v->gpr, x->launched);
-    if (status != 0) {
-        entry_failed(e, status);
+    u32 reason;
+    enum fast_way way;
+    do {
+        int status = vmx_enter(v->gpr, x->launched);
+        if (status != 0) {
+            entry_failed(e, status);
+            return;
+        }
+        x->launched = true;
+        reason = (u32)vmread(VMCS_EXIT_REASON);
+    } while ((way = fast_exit(v, x, reason)) == FAST_BACK_IN);
+    v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
+    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
+    if (way == FAST_DONE) {
+        vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
         return;
     }
-    x->launched = true;
-    v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
-    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
     /* No write of the VM-entry interruption information: every VM exit
      * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
      * reason uses are read (each VMREAD costs, and exits are frequent). */
-    struct vmx_exit_raw raw = {.reason = (u32)vmread(VMCS_EXIT_REASON)};
+    struct vmx_exit_raw raw = {.reason = reason};
     u32 basic = raw.reason & 0xffff;
     if (exit_has_qualification(raw.reason))
         raw.qualification = vmread(VMCS_EXIT_QUALIFICATION);

@@ -4,12 +4,6 @@
 #include "vmx_exit.h"
 #include "vmcs.h"
 
-/* I/O exit qualification (Table 28-5) */
-#define IO_SIZE_MASK 0x7
-#define IO_IN BIT(3)
-#define IO_STRING BIT(4)
-#define IO_REP BIT(5)
-#define IO_PORT_SHIFT 16
 /* INS/OUTS instruction information (Table 28-8) */
 #define INSN_INFO_ADDR_SIZE_SHIFT 7
 #define INSN_INFO_SEGMENT_SHIFT 15
@@ -25,11 +19,6 @@
 #define EPT_ENTRY_PERMS (BIT(3) | BIT(4) | BIT(5))
 #define EPT_GLA_VALID BIT(7)
 #define EPT_GLA_TRANSLATED BIT(8) /* with bit 7: the access was to the linear address's translation */
-
-/* The VM-exit instruction length (28.2.5) is 1-15 for the exits that
- * report it; anything else is not an instruction's length, and 0 makes
- * the core decode it rather than skip a wrong number of bytes. */
-static u8 insn_length(u32 field) { return field >= 1 && field <= 15 ? (u8)field : 0; }
 
 static void decode_unhandled(const struct vmx_exit_raw *raw, struct vm_exit *e, u32 basic)
 {
@@ -111,7 +100,7 @@ static void decode_task_switch(const struct vmx_exit_raw *raw, struct vm_exit *e
     e->task.source = (u8)((raw->qualification >> 30) & 3);
     bool event = e->task.source == TS_GATE && (raw->idt_vectoring & INTR_INFO_VALID);
     if (e->task.source != TS_GATE || (event && software_event(raw->idt_vectoring)))
-        e->insn_len = insn_length(raw->insn_len);
+        e->insn_len = vmx_insn_length(raw->insn_len);
     if (event && (raw->idt_vectoring & INTR_INFO_ERROR_VALID)) {
         e->task.has_error = true;
         e->task.error = raw->idt_vectoring_error;
@@ -136,7 +125,7 @@ static void decode_exception(const struct vmx_exit_raw *raw, struct vm_exit *e)
     /* INT1 (ICEBP) is a privileged software exception: a trap after the
      * instruction, whose length the CPU reports (28.2.1, 28.2.5). */
     if (((raw->intr_info >> INTR_INFO_TYPE_SHIFT) & 7) == INTR_TYPE_PRIV_SW_EXCEPTION)
-        e->insn_len = insn_length(raw->insn_len);
+        e->insn_len = vmx_insn_length(raw->insn_len);
 }
 
 static enum exit_reason simple_reason(u32 basic)
@@ -200,5 +189,5 @@ void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e)
         break;
     }
     if (e->reason != EXIT_UNHANDLED)
-        e->insn_len = insn_length(raw->insn_len);
+        e->insn_len = vmx_insn_length(raw->insn_len);
 }

@@ -19,6 +19,31 @@ struct vmx_exit_raw {
     u32 idt_vectoring_error; /* IDT_VECTORING_ERROR_CODE (task switches) */
 };
 
+/* The VM-exit instruction length (28.2.5) is 1-15 for the exits that
+ * report it; anything else is not an instruction's length, and 0 makes
+ * the core decode it rather than skip a wrong number of bytes. */
+static inline u8 vmx_insn_length(u32 field) { return field >= 1 && field <= 15 ? (u8)field : 0; }
+
+/* I/O exit qualification (Table 28-5) */
+#define IO_SIZE_MASK 0x7
+#define IO_IN BIT(3)
+#define IO_STRING BIT(4)
+#define IO_REP BIT(5)
+#define IO_PORT_SHIFT 16
+
+/* An I/O exit's qualification for a plain IN (not INS) of 1, 2 or 4
+ * bytes (Table 28-5; the other size encodings are not used): its port
+ * and size, for the fast way. False: anything else. */
+static inline bool vmx_io_plain_in(u64 q, u16 *port, u8 *size)
+{
+    static const u8 sizes[8] = {1, 2, 0, 4, 0, 0, 0, 0};
+    if ((q & (IO_IN | IO_STRING)) != IO_IN || !sizes[q & IO_SIZE_MASK])
+        return false;
+    *port = (u16)(q >> IO_PORT_SHIFT);
+    *size = sizes[q & IO_SIZE_MASK];
+    return true;
+}
+
 void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e);
 
 #endif

@@ -2,7 +2,9 @@
 ; 9-11): with RFLAGS.TF set each one (CPUID, OUT, an emulated MMIO read)
 ; is followed by a single-step #DB with DR6.BS (SDM 3A 17.3.1.4); IP
 ; wraps at 64 KiB in 16-bit code and EIP at 4 GiB in 32-bit code after
-; an OUT at the segment's last byte (SDM 3A 3.3.7); a CS-prefixed CPUID
+; an OUT at the segment's last byte (SDM 3A 3.3.7), and IP after a CPUID
+; and an IN that end there (exits the fast way leaves to the full way,
+; docs/exit-paths.md); a CS-prefixed CPUID
 ; is skipped whole (AMD-V without NRIP save must decode its length).
 %include "lib.inc"
 ROM_BEGIN
@@ -29,9 +31,24 @@ start:
     mov dx, 0x80
     jmp 0x1000:0xffff
 back16:
+    PUTS16 msg_wrap16
+    ; The same after a CPUID at 1000:FFFE and an IN AL, DX at 1000:FFFF
+    ; (a read of PIT channel 0, which Zazen may answer the fast way): the
+    ; far jump at 1000:0000 leads back each time
+    mov word [es:0xfffe], 0xa20f    ; CPUID (0F A2)
+    mov word [es:1], back16_cpuid
+    xor eax, eax
+    jmp 0x1000:0xfffe
+back16_cpuid:
+    PUTS16 msg_wrap16_cpuid
+    mov byte [es:0xffff], 0xec      ; IN AL, DX
+    mov word [es:1], back16_in
+    mov dx, 0x40
+    jmp 0x1000:0xffff
+back16_in:
     xor ax, ax
     mov es, ax
-    PUTS16 msg_wrap16
+    PUTS16 msg_wrap16_in
     o32 lgdt [cs:gdt_ptr]
     mov eax, cr0
     or eax, 1
@@ -179,6 +196,8 @@ idt_ptr:
     dd ROM(idt)
 
 msg_wrap16:   db "step: IP wrapped from 1000:ffff to 1000:0000 after OUT", 10, 0
+msg_wrap16_cpuid: db "step: IP wrapped from 1000:fffe to 1000:0000 after CPUID", 10, 0
+msg_wrap16_in: db "step: IP wrapped from 1000:ffff to 1000:0000 after IN", 10, 0
 msg_steps:    db "step: single-step traps: ", 0
 msg_trap:     db "step: a trap after ", 0
 name_cpuid:   db "CPUID", 0

@@ -912,3 +912,38 @@ TEST(lapic_x2apic_destinations)
     CHECK(lapic_matches_dest(&apic, false, 0xff));
     CHECK(!lapic_matches_dest(&apic, true, 0x08)); /* 8-bit logical: cluster 0 */
 }
+
+/* In x2APIC mode the MMIO page is gone: the ISR as the model keeps it. */
+static bool in_service(u8 v) { return apic.isr[v / 32] & (1u << (v % 32)); }
+
+/* The fast way's x2APIC EOI (vcpu_fast_exit): it ends an edge-triggered
+ * interrupt, or nothing, while no other is requested, exactly as
+ * lapic_msr_write's EOI; anything else it declines having changed nothing. */
+TEST(lapic_x2apic_quiet_eoi)
+{
+    setup_enabled();
+    CHECK(!lapic_x2apic_quiet_eoi(&apic)); /* xAPIC mode: not an x2APIC EOI */
+    to_x2apic();
+    CHECK(lapic_x2apic_quiet_eoi(&apic)); /* nothing in service: does nothing */
+    fixed(0x61, false);
+    fixed(0x52, false);
+    CHECK_EQ(take(), 0x61);
+    /* 0x52 is requested: the EOI lets it through (PPR drops): the full way */
+    CHECK(!lapic_x2apic_quiet_eoi(&apic));
+    CHECK(in_service(0x61));
+    CHECK_EQ(lapic_pending(&apic), -1);
+    CHECK(lapic_msr_write(&apic, MSR(EOI), 0));
+    CHECK_EQ(take(), 0x52);
+    /* nothing requested: the EOI of 0x52 is quiet, and ends it */
+    CHECK(lapic_x2apic_quiet_eoi(&apic));
+    CHECK(!in_service(0x52));
+    /* a level-triggered one goes to the I/O APICs: the full way */
+    fixed(0x70, true);
+    CHECK_EQ(take(), 0x70);
+    CHECK(!lapic_x2apic_quiet_eoi(&apic));
+    CHECK(in_service(0x70));
+    CHECK_EQ(broadcasts, 0);
+    CHECK(lapic_msr_write(&apic, MSR(EOI), 0));
+    CHECK_EQ(broadcasts, 1);
+    CHECK(!in_service(0x70));
+}

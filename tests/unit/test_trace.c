@@ -81,3 +81,38 @@ TEST(trace_cpuid_msr_and_fault_lines)
     e = (struct vm_exit){.reason = EXIT_TRIPLE_FAULT};
     CHECK_STR(format_one(&e, &(struct trace_regs){.rip = 0x1000}), "exit 1 at rip 0000000000001000: triple-fault");
 }
+
+static bool same_entry(const struct trace_entry *a, const struct trace_entry *b)
+{
+    return a->seq == b->seq && a->rip == b->rip && a->a == b->a && a->b == b->b && a->reason == b->reason &&
+           a->size == b->size && a->flags == b->flags;
+}
+
+/* The fast way records its exits without an exit record: the same
+ * entries (and so the same lines) as trace_record makes from one. */
+TEST(trace_fast_way_records_as_the_full_way)
+{
+    struct trace_regs r = {.rip = 0x7fa6, .rax = 0xffffffff00000004ull, .rcx = 0x80b, .rdx = 0x12345678};
+    struct trace_entry full, fast;
+    const enum exit_reason reasons[] = {EXIT_CPUID, EXIT_MSR_WRITE, EXIT_MSR_READ};
+    for (unsigned i = 0; i < 3; i++) {
+        struct vm_exit e = {.reason = reasons[i]};
+        trace_init(&ring, storage, 4);
+        trace_record(&ring, &e, &r);
+        full = *trace_get(&ring, 0);
+        trace_init(&ring, storage, 4);
+        trace_record_registers(&ring, reasons[i], &r);
+        fast = *trace_get(&ring, 0);
+        CHECK(same_entry(&full, &fast));
+    }
+    struct vm_exit in = io_exit(0x40, 1, true);
+    trace_init(&ring, storage, 4);
+    trace_record(&ring, &in, &r);
+    full = *trace_get(&ring, 0);
+    trace_init(&ring, storage, 4);
+    trace_record_port_in(&ring, &r, 0x40, 1);
+    fast = *trace_get(&ring, 0);
+    CHECK(same_entry(&full, &fast));
+    trace_format(&fast, line, sizeof(line));
+    CHECK_STR(line, "exit 1 at rip 0000000000007fa6: io in port 0040 size 1");
+}
