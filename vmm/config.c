@@ -353,7 +353,9 @@ static bool parse_cmdline(struct parser *ps, const char *key, const char *value,
 {
     (void)key;
     struct config_cmdline *c = field;
-    strlcpy(c->text, value, sizeof(c->text)); /* a config line is shorter than that */
+    if (strlen(value) >= sizeof(c->text))
+        return fail(ps, "cmdline longer than %zu characters", sizeof(c->text) - 1);
+    strlcpy(c->text, value, sizeof(c->text));
     c->line = ps->line;
     return true;
 }
@@ -625,7 +627,7 @@ bool config_parse(const char *text, size_t len, struct config *cfg, struct confi
     memset(err, 0, sizeof(*err));
     cfg->host.timeslice_ns = CONFIG_DEFAULT_TIMESLICE_NS;
     while (ps.p < ps.end) {
-        char line[256];
+        char line[CONFIG_LINE_MAX];
         size_t n = 0;
         ps.line++;
         bool too_long = false;

@@ -17,7 +17,11 @@
 #define CONFIG_MAX_VCPUS 16 /* vCPUs per domain (docs/smp.md) */
 #define CONFIG_MAX_FIRMWARE (16 * MiB) /* a flash part ending at 4 GiB, clear of the APICs at FEC00000h */
 #define CONFIG_TRACE_MAX_EXITS 4096 /* trace = N: 40 bytes an exit, at most 160 KiB a domain */
-#define CONFIG_CMDLINE_MAX 256      /* cmdline = ...: one config line holds it */
+/* cmdline = ...: up to 1023 characters (kvm-unit-tests' vmx entry passes
+ * over 400). Linux takes 2048 on x86 (COMMAND_LINE_SIZE), but the Multiboot
+ * information area (vmm/kernel_boot.c MB_INFO_MAX) holds this one. */
+#define CONFIG_CMDLINE_MAX 1024
+#define CONFIG_LINE_MAX (CONFIG_CMDLINE_MAX + 32) /* a line of zazen.cfg: "cmdline = " and the longest one */
 #define CONFIG_PARTLABEL "partlabel:" /* disk0 = partlabel:NAME: a GPT partition's name */
 #define CONFIG_PARTLABEL_MAX 36       /* UTF-16 code units in a GPT partition name (UEFI 2.10 5.3.3) */
 #define CONFIG_PARTUUID "partuuid:"   /* disk0 = partuuid:UUID: a GPT partition's unique GUID, as blkid prints it */

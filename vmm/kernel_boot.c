@@ -4,13 +4,16 @@
  * 0.6.96 (3.2 machine state, 3.3 boot information). */
 #include "kernel_boot.h"
 #include "bzimage.h"
+#include "config.h"
 #include "format.h"
 #include "multiboot.h"
 #include "string.h"
 
 #define LINUX_KERNEL_ADDR 0x100000u /* a bzImage's protected-mode code */
-#define MB_CMDLINE_MAX 384          /* the kernel's file name, a space, the config's cmdline */
-#define MB_INFO_MAX 2048            /* the info structure, a 16-entry map, the strings */
+#define MB_CMDLINE_MAX (CONFIG_FILE_MAX + CONFIG_CMDLINE_MAX) /* the kernel's file name, a space, the config's cmdline */
+#define MB_INFO_MAX 2048 /* the info structure, a 16-entry map, the strings */
+_Static_assert(MBI_SIZE + 16 * 24 + MB_CMDLINE_MAX + sizeof("Zazen") + CONFIG_FILE_MAX + 16 <= MB_INFO_MAX,
+               "the longest command line and module name fit in the Multiboot information area");
 
 static bool fail(char *why, size_t why_size, const char *what, const char *fmt, ...) PRINTF_LIKE(4, 5);
 static bool fail(char *why, size_t why_size, const char *what, const char *fmt, ...)

@@ -8,6 +8,7 @@
  * success leaves the hand-off block the BIOS looks for; a refusal names
  * the kernel or ramdisk and is a terminated string. */
 #include "fuzz.h"
+#include "../../vmm/config.h"
 #include "../../vmm/kernel_boot.h"
 
 #define RAM_SIZE (16u << 20)
@@ -36,11 +37,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
      * the rest is the kernel. */
     struct prog g = {data, size < 4 ? size : 4};
     u64 ramdisk_size = (u64)take16(&g) << (take8(&g) % 12);
-    size_t cmdline_len = take8(&g);
+    size_t cmdline_len = (size_t)take8(&g) * 4; /* 0-1020: a config's cmdline is below CONFIG_CMDLINE_MAX */
     size_t kernel_size = size - (size < 4 ? size : 4);
     u8 *kernel = malloc(kernel_size ? kernel_size : 1);
     memcpy(kernel, data + (size - kernel_size), kernel_size);
-    char cmdline[256];
+    char cmdline[CONFIG_CMDLINE_MAX];
     for (size_t i = 0; i < cmdline_len; i++)
         cmdline[i] = (char)('a' + i % 26);
     cmdline[cmdline_len] = 0;

@@ -5,6 +5,7 @@
 #include "unit.h"
 #include "../../vmm/kernel_boot.h"
 #include "../../vmm/bzimage.h"
+#include "../../vmm/config.h"
 #include "../../vmm/elf.h"
 #include "../../vmm/multiboot.h"
 
@@ -337,6 +338,28 @@ TEST(multiboot_aout_kludge)
     CHECK_EQ(rep.kernel_start, 0x200000);
     CHECK_EQ(rep.kernel_end, 0x203000);
     CHECK_EQ(rep.entry, 0x200100);
+}
+
+/* The longest command line a config takes reaches the kernel whole, with
+ * its module, inside the information area. */
+TEST(multiboot_longest_cmdline)
+{
+    u64 size = make_aout(MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO);
+    static char cmdline[CONFIG_CMDLINE_MAX], name[CONFIG_FILE_MAX], want[CONFIG_FILE_MAX + CONFIG_CMDLINE_MAX];
+    memset(cmdline, 'c', sizeof(cmdline) - 1);
+    memset(name, 'k', sizeof(name) - 1);
+    static u8 module[100];
+    setup(mb, size, cmdline);
+    cfg.kernel.name = name;
+    cfg.ramdisk.data = module;
+    cfg.ramdisk.size = sizeof(module);
+    cfg.ramdisk.name = name;
+    CHECK(load());
+    u32 mbi = KBOOT_INFO_ADDR;
+    snprintf(want, sizeof(want), "%s %s", name, cmdline);
+    CHECK_EQ(strlen(want), sizeof(want) - 1);
+    CHECK_STR((const char *)ram + rd32(mbi + 16), want);
+    CHECK_STR((const char *)ram + rd32(rd32(mbi + 24) + 8), name);
 }
 
 /* A kernel in conventional memory, as kvm-unit-tests' realmode.flat
