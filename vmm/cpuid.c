@@ -213,6 +213,25 @@ static struct cpuid_regs extended_topology_leaf(u32 subleaf, const struct cpuid_
     return r;
 }
 
+/* Leaf 8000_0007h, advanced power management: only EDX bit 8, the
+ * invariant TSC (SDM 3B 17.17.1; APM 3 CPUID Fn8000_0007 EDX TscInvariant:
+ * "the TSC rate is ensured to be invariant across all P-states, C-states,
+ * and stop-grant transitions"), and only once Zazen has measured the TSC's
+ * rate. The guest's TSC is the host's plus one offset per vCPU (equal
+ * unless a host CPU's TSC ran behind: keep_tsc_monotonic), the host CPUs
+ * enter no state deeper than HLT, and Zazen's own device time already
+ * counts on a TSC of constant rate (clock_tsc_to_ns). Without the bit,
+ * Linux on an AMD CPU with more than one CPU calls the TSCs unsynchronized
+ * (arch/x86/kernel/tsc.c unsynchronized_tsc) and reads the ACPI PM timer
+ * instead: an exit per clock read. The other bits (frequency and voltage
+ * control, hardware P-states, RAS) name controls Zazen does not give. */
+#define EXT7_EDX_TSC_INVARIANT BIT(8)
+
+static struct cpuid_regs invariant_tsc_leaf(const struct cpuid_view *view)
+{
+    return (struct cpuid_regs){.edx = view->tsc_khz ? EXT7_EDX_TSC_INVARIANT : 0};
+}
+
 static void topology_leaf1(struct cpuid_regs *r, const struct cpuid_view *view)
 {
     unsigned n = vcpus_of(view);
@@ -292,6 +311,9 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         r.edx &= EXT1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         if ((view->misc_enable & MISC_ENABLE_XD_DISABLE) && is_intel(view))
             r.edx &= ~EXT1_EDX_NX; /* SDM 4 Table 2-2, bit 34 */
+        break;
+    case 0x80000007:
+        r = invariant_tsc_leaf(view);
         break;
     case 0x80000008:
         /* AMD: NC (7:0) the cores less one, ApicIdSize (15:12) the APIC ID

@@ -175,6 +175,19 @@ TEST(cpuid_no_tsc_leaf_elsewhere)
     CHECK_EQ(r.ebx, 0);
 }
 
+/* 8000_0007h: the invariant TSC once its rate is known, on either vendor;
+ * the host's power-management bits never. */
+TEST(cpuid_invariant_tsc)
+{
+    struct cpuid_regs r = cpuid_guest_view(0x80000007, 0, &amd);
+    CHECK_EQ(r.edx, 0x100);
+    CHECK_EQ(r.eax | r.ebx | r.ecx, 0);
+    CHECK_EQ(cpuid_guest_view(0x80000007, 0, &intel).edx, 0x100);
+    struct cpuid_view unknown = {.host = fake_host};
+    r = cpuid_guest_view(0x80000007, 0, &unknown);
+    CHECK_EQ(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
 /* A host with x87, SSE, AVX and AVX-512 state (leaf 0Dh as on a Skylake
  * server): the guest is offered x87, SSE and AVX only. */
 static struct cpuid_regs fake_xsave_host(u32 leaf, u32 subleaf)
