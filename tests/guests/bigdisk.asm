@@ -225,20 +225,7 @@ print_ds:
     ret
 
 %ifdef FILL
-pci_read:                       ; EAX = config address -> EAX
-    mov dx, 0xcf8
-    out dx, eax
-    mov dx, 0xcfc
-    in eax, dx
-    ret
-
-pci_write:                      ; EAX = config address, ECX = value
-    mov dx, 0xcf8
-    out dx, eax
-    mov dx, 0xcfc
-    mov eax, ecx
-    out dx, eax
-    ret
+%include "pci.inc"
 
 ; the IDE function on bus 0 (class 01h/01h): BAR4, I/O and bus master on
 setup_dma:

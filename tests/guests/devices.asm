@@ -570,19 +570,7 @@ test_rtc:
     ret
 
 ; ---------------------------------------------------------------- PCI, IDE
-pci_read:                       ; EAX = config address -> EAX = dword
-    mov dx, 0xcf8
-    out dx, eax
-    mov dx, 0xcfc
-    in eax, dx
-    ret
-pci_write:                      ; EAX = config address, ECX = value
-    mov dx, 0xcf8
-    out dx, eax
-    mov dx, 0xcfc
-    mov eax, ecx
-    out dx, eax
-    ret
+%include "pci.inc"
 
 test_pci_ide:
     ; scan bus 0 for a mass-storage IDE function (class 01h, subclass 01h)
