@@ -77,11 +77,12 @@ def make_data_disk(path, linux_img, round_to=512):
         shutil.copyfileobj(src, dst)
 
 
-def boot(image, vars_path, timeout, kill_on=None, device="ahci", data=None):
+def boot(image, vars_path, timeout, kill_on=None, device="ahci", data=None, typing=None):
     """One boot of the image as an AHCI disk (or an NVMe namespace);
     returns (console, status).
     kill_on: console text after which QEMU is killed with SIGKILL, as a
-    power cut (status None)."""
+    power cut (status None). typing: what a user types on the console, and
+    when (qemu.Typist)."""
     cmd = ["qemu-system-x86_64", "-machine", "q35"] + qemu.accel_args(1, False) + [
         "-cpu", qemu.SVM_CPU, "-m", "512M", "-display", "none", "-no-reboot", "-net", "none",
         "-drive", "if=pflash,format=raw,readonly=on,file=" + qemu.OVMF_CODE,
@@ -91,9 +92,16 @@ def boot(image, vars_path, timeout, kill_on=None, device="ahci", data=None):
         "-serial", "stdio"]
     if data:  # a second disk on the next AHCI port
         cmd += ["-drive", "file=%s,format=raw,if=none,id=data" % data, "-device", "ide-hd,drive=data,bus=ide.1"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if typing else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     chunks = []
     killed = []
+
+    def send(keys):
+        proc.stdin.write(keys)
+        proc.stdin.flush()
+
+    typist = qemu.Typist(typing, send) if typing else None
 
     def reader():
         while True:
@@ -101,6 +109,8 @@ def boot(image, vars_path, timeout, kill_on=None, device="ahci", data=None):
             if not data:
                 return
             chunks.append(data)
+            if typist:
+                typist.feed(data)
             # the console as a terminal shows it: Zazen redraws a line cut
             # by the shell's prompt with escapes that split the raw bytes
             tail = qemu.unsplit(b"".join(chunks[-256:])[-16384:]).decode("utf-8", "replace")

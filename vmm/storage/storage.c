@@ -10,6 +10,7 @@
 #include "../format.h"
 #include "../mm.h"
 #include "../string.h"
+#include "../x86.h"
 
 #define MAX_STORES (CONFIG_MAX_DOMAINS * CONFIG_MAX_DISKS)
 #define VERIFY_BYTES BOOTINFO_HEAD_BYTES /* what is compared with what the boot loader read */
@@ -375,4 +376,61 @@ void storage_print_stats(void)
                 (unsigned long long)dev->flushes, (unsigned long long)dev->errors, dev->max_depth,
                 (unsigned long long)dev->polls);
     }
+}
+
+static struct store_entry *store_named(const char *name)
+{
+    for (unsigned i = 0; i < store_count; i++)
+        if (strcmp(stores[i].f->name, name) == 0)
+            return &stores[i];
+    return NULL;
+}
+
+/* Reads `bytes` of s from its start in requests of `piece` bytes; the
+ * TSC ticks it took, or 0 on a read error. */
+static u64 bench_sequential(struct block_store *s, u64 bytes, u32 piece, u8 *buf)
+{
+    u64 t0 = rdtsc();
+    for (u64 at = 0; at < bytes; at += piece)
+        if (!block_store_read(s, at / BLOCK_SECTOR, piece / BLOCK_SECTOR, buf))
+            return 0;
+    return MAX(rdtsc() - t0, 1ull);
+}
+
+/* STORAGE_BENCH_RANDOM 4 KiB reads at places a 64-bit LCG (Knuth's MMIX
+ * constants) picks among the store's 4 KiB blocks: the same places every
+ * time, none cached by anything in between (the block layer keeps none). */
+static u64 bench_random(struct block_store *s, u8 *buf)
+{
+    u64 blocks = s->sectors / 8, x = 1;
+    u64 t0 = rdtsc();
+    for (unsigned i = 0; i < STORAGE_BENCH_RANDOM; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        if (!block_store_read(s, (x >> 33) % blocks * 8, 8, buf))
+            return 0;
+    }
+    return MAX(rdtsc() - t0, 1ull);
+}
+
+const char *storage_bench(const char *name, struct storage_bench *b)
+{
+    struct store_entry *e = store_named(name);
+    if (!e)
+        return "no disk of zazen.cfg by that name is in place on a host disk";
+    struct block_store *s = &e->store;
+    if (s->sectors < 8)
+        return "the disk is smaller than 4 KiB";
+    const u32 mib = 1u << 20;
+    u8 *buf = page_alloc(mib);
+    if (!buf)
+        return "no memory for a 1 MiB buffer";
+    *b = (struct storage_bench){.bytes = MIN(s->sectors * BLOCK_SECTOR / mib * mib, STORAGE_BENCH_MAX_BYTES)};
+    const char *why = NULL;
+    if (b->bytes && !(b->seq_1m_ticks = bench_sequential(s, b->bytes, mib, buf)))
+        why = "a read failed (the host disk's error is on the console)";
+    else if (!(b->seq_4k_ticks = bench_sequential(s, b->bytes, 4096, buf)) ||
+             !(b->random_ticks = bench_random(s, buf)))
+        why = "a read failed (the host disk's error is on the console)";
+    page_free(buf, mib);
+    return why;
 }
