@@ -191,7 +191,7 @@ class StorageScenario(Scenario):
     the data disk's GPT before the first boot."""
 
     def __init__(self, name, config, boots=2, kill_on=None, host=True, device="ahci", data_disk=False,
-                 platform="qemu-svm", gpt_damage=None, check_after_cut=False, **kw):
+                 platform="qemu-svm", gpt_damage=None, check_after_cut=False, typing=None, **kw):
         super().__init__(name, config, platform=platform, **kw)
         self.device = device
         self.data_disk = data_disk
@@ -200,6 +200,7 @@ class StorageScenario(Scenario):
         self.host = host
         self.gpt_damage = gpt_damage
         self.check_after_cut = check_after_cut
+        self.typing = typing
 
     def run(self):
         workdir = tempfile.mkdtemp(prefix="zazen-storage-", dir=qemu.BUILD)
@@ -225,7 +226,7 @@ class StorageScenario(Scenario):
                                             disks=[("ata0-slave", data)])
                 else:
                     out, status = boot(image, vars_path, self.timeout or 300, kill_on=self.kill_on,
-                                       device=self.device, data=data)
+                                       device=self.device, data=data, typing=self.typing)
                 text += "==== boot %d\n%s\n==== boot %d ended: status %s\n" % (n, out, n, status)
                 if self.check_after_cut and "HOST killed QEMU" in out:
                     text += "".join(l.replace("HOST ", "HOST after the cut: ", 1) + "\n"
@@ -577,11 +578,31 @@ def io_beside_spinner_scenario():
         status=None, absent=BASE_ABSENT)
 
 
+def disk_bench_scenario():
+    """The shell's disk-bench (docs/management.md): Zazen's own reads of a
+    guest disk's store on the host's AHCI disk, as make bench uses it; a
+    name no store has is refused with the reason. The idle guest never
+    touches its disk, so what is read is the file as the host wrote it."""
+    cfg = "[domain idle]\nmemory = 2M\nfirmware = idleforever.bin\ndisk0 = linux.img\n"
+    whole_mib = linux_img_sectors() * 512 >> 20 << 20  # the sequential passes read whole MiB
+    return StorageScenario(
+        "storage-disk-bench", cfg, files=[LINUX_IMG, guest("idleforever")], boots=1, timeout=300,
+        typing=[("in place on ahci", "\x01\x01\x01"), ("zazen> ", "disk-bench nosuch.img\r"),
+                ("in place on a host disk", "disk-bench linux.img\r"), ("random 4 KiB reads", "destroy idle\r")],
+        lines=["zazen: disk-bench nosuch.img: no disk of zazen.cfg by that name is in place on a host disk",
+               "disk                    : linux.img (the host's reads of its store)"],
+        patterns=[r"sequential 1 MiB reads  : \d+\.\d\d MB/s \(%d bytes in \d+ us\)" % whole_mib,
+                  r"sequential 4 KiB reads  : \d+\.\d\d MB/s \(%d bytes in \d+ us\)" % whole_mib,
+                  r"random 4 KiB reads      : \d+\.\d\d MB/s \(819200 bytes in \d+ us\)"],
+        in_order=["zazen: domain idle (id 1) ended: destroyed", "zazen: all domains ended"],
+        absent=BASE_ABSENT + ["a read failed"])
+
+
 ALL = [persist_scenario("ahci"), persist_scenario("nvme"), pvh_persist_scenario(), partlabel_scenario(),
        power_cut_scenario(),
        volatile_scenario(), same_file_twice_scenario(), partlabel_missing_scenario(), partuuid_scenario(),
        gpt_both_bad_scenario(), io_beside_spinner_scenario(), bochs_ata_scenario("bochs-vmx"),
-       gpt_backup_scenario("bochs-vmx")]
+       gpt_backup_scenario("bochs-vmx"), disk_bench_scenario()]
 
 
 # ---- a disk larger than the host's RAM (issue 17: 4 GiB on 512 MiB) ----
