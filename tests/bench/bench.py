@@ -909,18 +909,12 @@ def main():
                     help="only the hypervisor instructions per 4 KiB request on Bochs (issue 17)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    if args.sched:
-        print("\n".join(scheduler_bench()))
-        return
-    if args.ipi:
-        print("\n".join(ipi_bench()))
-        return
-    if args.smp:
-        print("\n".join(smp_boots()))
-        return
-    if args.storage_bochs:
-        print("\n".join(storage_bochs_per_read()))
-        return
+    # Options that run one part alone and print its rows.
+    for only, part in ((args.sched, scheduler_bench), (args.ipi, ipi_bench), (args.smp, smp_boots),
+                       (args.storage_bochs, storage_bochs_per_read)):
+        if only:
+            print("\n".join(part()))
+            return
     if args.storage:
         text = "\n".join(storage_bench()) + "\n"
         with open(os.path.join(OUT, "storage.md"), "w") as f:
