@@ -71,12 +71,26 @@ $(BUILD)/efi/libefi.a: $(EFI_LIB)/libefi.a | $(BUILD)/.deps-build
 	@mkdir -p $(@D)
 	$(OBJCOPY) -W memcpy -W memset $< $@
 
-$(BUILD)/zazen.so: $(UEFI_OBJ) $(CORE_OBJ) $(BUILD)/efi/libefi.a
-	$(LD) -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS) $(EFI_CRT0) $(UEFI_OBJ) $(CORE_OBJ) \
+# GNU-EFI's linker script puts .bss inside .data, so every zeroed byte
+# (stacks, rings, the trace, the storage buffers: most of the image) would
+# be stored in zazen.efi. Our objects' .bss is renamed .zbss, which the
+# script does not name: ld places it as a section of its own after the
+# others, and objcopy makes it a PE section with no raw data, which the
+# UEFI loader fills with zeros (PE/COFF: "if SizeOfRawData is less than
+# VirtualSize, the remainder of the section is zero-filled"). SizeOfImage
+# covers it, so LoadedImage->ImageSize still spans the whole core.
+$(BUILD)/zazen-efi.o: $(UEFI_OBJ) $(CORE_OBJ)
+	$(LD) -r -o $@.tmp $(UEFI_OBJ) $(CORE_OBJ)
+	$(OBJCOPY) --rename-section .bss=.zbss $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/zazen.so: $(BUILD)/zazen-efi.o $(BUILD)/efi/libefi.a
+	$(LD) -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS) $(EFI_CRT0) $(BUILD)/zazen-efi.o \
 	      $(BUILD)/efi/libefi.a $(EFI_LIB)/libgnuefi.a -o $@
+	@readelf -S $@ | grep -q ' \.zbss ' || { echo "zazen.so: no .zbss section"; exit 1; }
 
 $(BUILD)/zazen.efi: $(BUILD)/zazen.so
-	$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela \
+	$(OBJCOPY) -j .text -j .sdata -j .data -j .zbss -j .dynamic -j .dynsym -j .rel -j .rela \
 	           -j '.rel.*' -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
@@ -87,7 +101,12 @@ $(BUILD)/guest-bios/bios.bin: guest-bios/bios.asm | $(BUILD)/.deps-build
 	$(Q)$(NASM) -f bin $< -o $@
 	@test $$(stat -c %s $@) -eq 65536 || { echo "guest BIOS is not 64 KiB"; exit 1; }
 
-$(BUILD)/guest-bios/embed.o: guest-bios/embed.asm $(BUILD)/guest-bios/bios.bin
+# Carried XZ-compressed (56 of its 64 KiB are padding): vmm/domain.c
+# unpacks it with Zazen's own XZ decoder (CRC32 check, which it verifies).
+$(BUILD)/guest-bios/bios.bin.xz: $(BUILD)/guest-bios/bios.bin
+	$(Q)xz --format=xz --check=crc32 -9e -c $< > $@
+
+$(BUILD)/guest-bios/embed.o: guest-bios/embed.asm $(BUILD)/guest-bios/bios.bin.xz
 	@mkdir -p $(@D)
 	@echo "  NASM    $<"
 	$(Q)$(NASM) $(NASMFLAGS) $< -o $@

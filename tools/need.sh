@@ -5,7 +5,7 @@
 set -eu
 
 case "${1:-}" in
-build) want="gcc:gcc nasm:nasm /usr/lib/crt0-efi-x86_64.o:gnu-efi ld:binutils python3:python3" ;;
+build) want="gcc:gcc nasm:nasm /usr/lib/crt0-efi-x86_64.o:gnu-efi ld:binutils python3:python3 xz:xz-utils" ;;
 qemu)  want="qemu-system-x86_64:qemu-system-x86 /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf mcopy:mtools mkfs.vfat:dosfstools fsck.vfat:dosfstools e2fsck:e2fsprogs debugfs:e2fsprogs sfdisk:fdisk" ;;
 grub)  want="grub-mkrescue:grub-common /usr/lib/grub/i386-pc/multiboot2.mod:grub-pc-bin xorriso:xorriso mcopy:mtools" ;;
 bochs) want="bochs:bochs /usr/share/bochs/BIOS-bochs-latest:bochsbios /usr/share/vgabios/vgabios.bin:vgabios /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so:bochs-term" ;;

@@ -5,6 +5,7 @@
 #include "domain_type.h"
 #include "arch.h"
 #include "console.h"
+#include "decompress.h"
 #include "format.h"
 #include "guest_state.h"
 #include "handlers.h"
@@ -149,16 +150,40 @@ static bool map_firmware(struct domain *d, const u8 *image, u64 image_size, u8 *
 
 extern const u8 zazen_bios_rom[], zazen_bios_rom_end[];
 
+#define BUILTIN_BIOS_SIZE (64 * 1024)
+
+/* The built-in BIOS, unpacked from its XZ form the first time a domain
+ * needs it (zeroed data costs nothing in zazen.efi; 64 KiB of ROM stored
+ * flat did). Domains are created from several CPUs (the shell's create),
+ * so the unpacking is done once under a lock. */
+static bool builtin_bios(const u8 **image, u64 *size, char *why, size_t why_size)
+{
+    static u8 rom[BUILTIN_BIOS_SIZE];
+    static u64 rom_len;
+    static struct spinlock lock = SPINLOCK_INIT("builtin bios");
+    char reason[96] = "";
+    spin_lock(&lock);
+    if (!rom_len)
+        xz_decompress(zazen_bios_rom, (u64)(zazen_bios_rom_end - zazen_bios_rom), rom, sizeof(rom), &rom_len,
+                      reason, sizeof(reason));
+    bool ok = rom_len == sizeof(rom);
+    if (!ok)
+        rom_len = 0;
+    spin_unlock(&lock);
+    if (!ok)
+        return fail(why, why_size, "the built-in BIOS does not unpack to 64 KiB: %s", reason);
+    *image = rom;
+    *size = sizeof(rom);
+    return true;
+}
+
 /* The ROM image: the file the config names, or the built-in Zazen BIOS. */
 static bool firmware_image(const struct domain *d, const struct bootinfo *bi, const u8 **image, u64 *size, char *why,
                            size_t why_size)
 {
     const struct domain_config *cfg = d->cfg;
-    if (!cfg->firmware.name[0]) {
-        *image = zazen_bios_rom;
-        *size = (u64)(zazen_bios_rom_end - zazen_bios_rom);
-        return true;
-    }
+    if (!cfg->firmware.name[0])
+        return builtin_bios(image, size, why, why_size);
     const struct bootinfo_file *fw = find_file(bi, cfg->firmware.name);
     if (!fw)
         return fail(why, why_size, "firmware '%s' (%s:%u) was not loaded", cfg->firmware.name, bi->config_name,
