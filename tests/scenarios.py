@@ -1836,6 +1836,22 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in 
         absent=["exiting boot services"],
     ),
     Scenario(
+        "error-paravirt",
+        "[domain a]\nmemory = 16M\nfirmware = hello.bin\nparavirt = hyperv\n", files=[guest("hello")], shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:4: bad value 'hyperv' for paravirt: expected none or kvm",
+               "zazen returned " + EFI_LOAD_ERROR],
+        absent=["exiting boot services"],
+    ),
+    Scenario(
+        "error-paravirt-pvh",
+        "[domain a]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nparavirt = kvm\n",
+        files=[os.path.join(LINUX, "vmlinuz")], shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:5: domain 'a' is type = pvh, whose hypervisor leaves are Xen's: "
+               "paravirt = kvm is for hvm domains",
+               "zazen returned " + EFI_LOAD_ERROR],
+        absent=["exiting boot services"],
+    ),
+    Scenario(
         "error-no-config", None, shell=True,
         lines=["zazen: \\zazen\\zazen.cfg: cannot open: Not Found", "zazen returned " + EFI_NOT_FOUND],
     ),
