@@ -2,11 +2,13 @@
  * and AMD APM Vol. 3 Appendix E. Anything Zazen does not virtualize is
  * hidden, so a guest never tries it: VMX/SVM (no nesting), MONITOR/MWAIT
  * and MONITORX (a guest must not sleep the physical CPU; Bochs's MWAITX
- * never wakes), performance and debug-store features, x2APIC (the virtual
- * local APIC is xAPIC only), AMD memory encryption (SME/SEV, leaf
- * 8000_001Fh: Linux's decompressor reads MSR C001_0131 when the leaf
- * offers SEV), and XSAVE components beyond x87, SSE and AVX (those are
- * the ones vmm/guest_state.c switches, with each vCPU's XCR0). */
+ * never wakes), performance and debug-store features, x2APIC unless the
+ * domain asks for it (x2apic = yes, or paravirt = kvm), AMD memory
+ * encryption (SME/SEV, leaf 8000_001Fh: Linux's decompressor reads MSR
+ * C001_0131 when the leaf offers SEV), and XSAVE components beyond x87,
+ * SSE and AVX (those are the ones vmm/guest_state.c switches, with each
+ * vCPU's XCR0). The hypervisor leaves are Zazen's own, or KVM's with
+ * paravirt = kvm (vmm/kvm.h). */
 #include "cpuid.h"
 #include "domain.h"
 #include "domain_type.h"
