@@ -1276,6 +1276,14 @@ def kernel_linux_x2apic_scenario(platform, nox2apic):
     )
 
 
+def linux_last_clocksource(allowed):
+    """The clocksource Linux switched to last (its log) is one of allowed."""
+    def check(lines):
+        found = [m.group(1) for m in (re.search(r"clocksource: Switched to clocksource (\S+)", l) for l in lines) if m]
+        return bool(found) and found[-1] in allowed, "switches: %s" % found
+    return check
+
+
 def kernel_linux_kvm_scenario(platform):
     """Stock Linux 6.1 with paravirt = kvm and vcpus = 2 (x2apic = yes
     comes with it) by direct kernel boot: it finds the KVM signature at
@@ -1286,7 +1294,10 @@ def kernel_linux_kvm_scenario(platform):
     4b564d01h/4b564d00h as its clocksource. Then all the SMP Linux test
     does: both CPUs online, a pinned task on each, IPIs on each, CPU 1
     offline and back (its kvmclock registered again), the disk, a clean
-    power-off (docs/paravirt.md, docs/smp.md)."""
+    power-off (docs/paravirt.md, docs/smp.md). With the invariant TSC
+    offered Linux rates kvm-clock 299 against the TSC's 300
+    (kvmclock_init) and moves on to the TSC once it is registered; it
+    must end on one of the two, never the PM timer or jiffies."""
     return Scenario(
         "kernel-linux-kvm",
         "[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\nvcpus = 2\nparavirt = kvm\n"
@@ -1310,7 +1321,8 @@ def kernel_linux_kvm_scenario(platform):
                   "(linux) ZAZEN-LINUX: done",
                   "zazen: domain linux (id 1) ended: powered off"],
         checks=[("IPIs on every CPU", linux_ipis_on_every_cpu(2)),
-                ("the same checksum pinned on every CPU", linux_pinned_checksums(2))],
+                ("the same checksum pinned on every CPU", linux_pinned_checksums(2)),
+                ("the last clocksource is kvm-clock or tsc", linux_last_clocksource(("kvm-clock", "tsc")))],
         absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic", "[bochs]", "unchecked MSR access",
                 X2APIC_DECLINED, "routing to cluster x2apic"],
     )
