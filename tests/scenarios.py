@@ -1573,6 +1573,7 @@ THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel
         absent=["ZAZEN PANIC", "Kernel panic"],
     ),
     kernel_linux_scenario("bochs-vmx"),
+    kernel_linux_kvm_scenario("bochs-vmx"),
 ]
 
 
