@@ -22,8 +22,8 @@ struct domain;
 bool kvm_msr_read(struct vcpu *v, u32 msr, u64 *value);
 bool kvm_msr_write(struct vcpu *v, u32 msr, u64 value);
 
-/* RESET: no system time area registered (the wall clock MSR is the
- * domain's: platform_reset clears it). */
+/* RESET and INIT (vcpu_reset): no system time area registered (the wall
+ * clock MSR is the domain's: platform_reset clears it). */
 void kvm_vcpu_reset(struct vcpu *v);
 
 #endif
