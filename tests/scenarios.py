@@ -1276,6 +1276,58 @@ def kernel_linux_x2apic_scenario(platform, nox2apic):
     )
 
 
+def linux_last_clocksource(allowed):
+    """The clocksource Linux switched to last (its log) is one of allowed."""
+    def check(lines):
+        found = [m.group(1) for m in (re.search(r"clocksource: Switched to clocksource (\S+)", l) for l in lines) if m]
+        return bool(found) and found[-1] in allowed, "switches: %s" % found
+    return check
+
+
+def kernel_linux_kvm_scenario(platform):
+    """Stock Linux 6.1 with paravirt = kvm and vcpus = 2 (x2apic = yes
+    comes with it) by direct kernel boot: it finds the KVM signature at
+    CPUID 4000_0000h, so it trusts x2APIC mode without interrupt
+    remapping (x86_init.hyper.x2apic_available, kvm_para_available) and
+    switches both CPUs to it, physical destination mode (no remapping:
+    try_to_enable_x2apic sets x2apic_phys); it takes kvmclock from MSRs
+    4b564d01h/4b564d00h as its clocksource. Then all the SMP Linux test
+    does: both CPUs online, a pinned task on each, IPIs on each, CPU 1
+    offline and back (its kvmclock registered again), the disk, a clean
+    power-off (docs/paravirt.md, docs/smp.md). With the invariant TSC
+    offered Linux rates kvm-clock 299 against the TSC's 300
+    (kvmclock_init) and moves on to the TSC once it is registered; it
+    must end on one of the two, never the PM timer or jiffies."""
+    return Scenario(
+        "kernel-linux-kvm",
+        "[domain linux]\nmemory = 256M\nkernel = vmlinuz\nramdisk = initrd.gz\nvcpus = 2\nparavirt = kvm\n"
+        "cmdline = console=ttyS0,115200 loglevel=7\ndisk0 = linux.img\n",
+        platform=platform, files=[os.path.join(LINUX, n) for n in ("vmlinuz", "initrd.gz", "linux.img")],
+        # two guest CPUs on two QEMU threads of a loaded host (as linux-smp2)
+        timeout=1200 if platform == "qemu-svm" else 3000, cpus=2 if platform == "qemu-svm" else 1,
+        patterns=[r"\(linux\) \[ *[0-9.]+\] Linux version 6\.1\.\d+.*",
+                  r"\(linux\) \[ *[0-9.]+\] Hypervisor detected: KVM",
+                  r"\(linux\) \[ *[0-9.]+\] kvm-clock: Using msrs 4b564d01 and 4b564d00",
+                  r"\(linux\) \[ *[0-9.]+\] x2apic enabled",
+                  r"\(linux\) \[ *[0-9.]+\] Switched APIC routing to physical x2apic\.",
+                  r"\(linux\) \[ *[0-9.]+\] clocksource: Switched to clocksource kvm-clock",
+                  r"\(linux\) \[ *[0-9.]+\] smp: Brought up 1 node, 2 CPUs",
+                  r"zazen: domain linux \(id 1\) exits: .*\(\d+ in all\)"],
+        in_order=["(linux) ZAZEN-LINUX: userspace",
+                  "(linux) ZAZEN-LINUX: disk via ata_piix",
+                  "(linux) ZAZEN-LINUX: known file: zazen-known-file-4b1d9e",
+                  "(linux) ZAZEN-LINUX: cpus online: 0-1",
+                  "(linux) ZAZEN-LINUX: cpu 1 offline: 0; online again: 0-1",
+                  "(linux) ZAZEN-LINUX: done",
+                  "zazen: domain linux (id 1) ended: powered off"],
+        checks=[("IPIs on every CPU", linux_ipis_on_every_cpu(2)),
+                ("the same checksum pinned on every CPU", linux_pinned_checksums(2)),
+                ("the last clocksource is kvm-clock or tsc", linux_last_clocksource(("kvm-clock", "tsc")))],
+        absent=["ZAZEN PANIC", "ZAZEN-LINUX: FAILED", "Kernel panic", "[bochs]", "unchecked MSR access",
+                X2APIC_DECLINED, "routing to cluster x2apic"],
+    )
+
+
 def kernel_linux_scenario(platform):
     """Direct kernel boot: the stock Debian kernel and initramfs named by
     kernel = and ramdisk =, entered by the Zazen BIOS through the Linux boot
@@ -1419,7 +1471,7 @@ def kernel_cmdline_scenario(platform):
 
 # Direct kernel boot in make test: on QEMU AMD-V and Bochs VT-x (Linux on
 # Bochs, a few minutes, is in THIRDPARTY).
-KERNEL_BOOT = [kernel_linux_scenario("qemu-svm")] + [
+KERNEL_BOOT = [kernel_linux_scenario("qemu-svm"), kernel_linux_kvm_scenario("qemu-svm")] + [
     kernel_linux_x2apic_scenario("qemu-svm", nox2apic) for nox2apic in (False, True)] + [
     f(p) for p in ("qemu-svm", "bochs-vmx") for f in (kernel_xen_scenario, kernel_ipxe_scenario, kernel_memtest_scenario)
 ] + [kernel_errors_scenario()] + [kernel_cmdline_scenario(p) for p in ("qemu-svm", "bochs-vmx", "bochs-svm")]
@@ -1521,6 +1573,7 @@ THIRDPARTY = [debian_installer_scenario(m) for m in ("grub", "isolinux", "kernel
         absent=["ZAZEN PANIC", "Kernel panic"],
     ),
     kernel_linux_scenario("bochs-vmx"),
+    kernel_linux_kvm_scenario("bochs-vmx"),
 ]
 
 
@@ -1665,6 +1718,59 @@ def x2apic_guest_scenario(platform):
     )
 
 
+def kvmclock_guest_scenario(platform):
+    """tests/guests/kvmclock.asm in two hvm domains, one with paravirt =
+    kvm: KVM's CPUID leaves (cpuid.rst's signature values, kvmclock and
+    the stable flag announced, no hints) and x2APIC with it; the wall
+    clock and system time MSRs fill their structures (versions even,
+    bumped from the junk left there), kvmclock read with the pvclock
+    formula runs at the PM timer's rate, the MSR reads back; areas KVM
+    would not write are taken without a fault and left alone. The other
+    domain keeps Zazen's signature, no x2APIC, and #GP on the MSRs."""
+    kvm = ["(kvm) kvm: CPUID 40000000h eax 40000001 ebx 4b4d564b ecx 564b4d56 edx 0000004d",
+           "(kvm) kvm: CPUID 40000001h eax 01000008 edx 00000000",
+           "(kvm) kvm: CPUID.1:ECX.x2APIC 1",
+           "(kvm) kvm: wall clock version 00000008, seconds at boot after 1999-12-25: yes",
+           "(kvm) kvm: system time version 00000004, flags 01",
+           "(kvm) kvm: MSR 4b564d01h reads 00030101",
+           "(kvm) kvm: kvmclock against the PM timer over 279 ms: the same time within 1%",
+           "(kvm) kvm: system time area across a page: no fault, not written",
+           "(kvm) kvm: system time area not 4-byte aligned: no fault, not written",
+           "(kvm) kvm: system time area outside RAM: no fault",
+           "(kvm) kvm: system time area in the ROM: no fault",
+           "(kvm) kvm: system time area above 4 GiB: no fault",
+           "(kvm) kvm: MSR 4b564d01h reads 0000000100000001",
+           "(kvm) kvm: registered again: version 00000006",
+           "(kvm) kvm: done",
+           "zazen: domain kvm (id 1) ended: powered off"]
+    plain = ["(plain) kvm: CPUID 40000000h signature ZazenZazenZa",
+             "(plain) kvm: CPUID.1:ECX.x2APIC 0",
+             "(plain) kvm: RDMSR 4b564d01h: #GP",
+             "(plain) kvm: WRMSR 4b564d00h: #GP",
+             "(plain) kvm: done",
+             "zazen: domain plain (id 2) ended: powered off"]
+    return Scenario(
+        "kvmclock-guest", "[domain kvm]\nmemory = 16M\nfirmware = kvmclock.bin\nparavirt = kvm\n"
+        "[domain plain]\nmemory = 16M\nfirmware = kvmclock.bin\n", platform=platform,
+        files=[guest("kvmclock")], timeout=None if platform == "qemu-svm" else 900,
+        lines=kvm + plain + ["zazen: all domains ended"],
+        checks=[("kvm's lines in order", lambda lines: in_order_check(lines, kvm)),
+                ("plain's lines in order", lambda lines: in_order_check(lines, plain))],
+        absent=["ZAZEN PANIC", "[bochs]", "WRITTEN", "differs"],
+    )
+
+
+def in_order_check(lines, want):
+    """The lines of want appear in lines in that order."""
+    pos = 0
+    for w in want:
+        try:
+            pos = lines.index(w, pos) + 1
+        except ValueError:
+            return False, "missing (in this order): %r" % w
+    return True, ""
+
+
 def smp_after_restart(lines):
     """The AP takes a fixed IPI after INIT and SIPI again: its count went
     up by one from the lowest-priority line's."""
@@ -1684,7 +1790,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 # in make test; on Bochs (minutes each) in make test-thirdparty.
 THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
+ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [
@@ -1739,6 +1845,22 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in 
         "error-vcpus-0",
         "[domain a]\nvcpus = 0\nmemory = 16M\nfirmware = hello.bin\n", files=[guest("hello")], shell=True,
         lines=["zazen: \\zazen\\zazen.cfg:2: vcpus = 0 is out of range: from 1 to 16",
+               "zazen returned " + EFI_LOAD_ERROR],
+        absent=["exiting boot services"],
+    ),
+    Scenario(
+        "error-paravirt",
+        "[domain a]\nmemory = 16M\nfirmware = hello.bin\nparavirt = hyperv\n", files=[guest("hello")], shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:4: bad value 'hyperv' for paravirt: expected none or kvm",
+               "zazen returned " + EFI_LOAD_ERROR],
+        absent=["exiting boot services"],
+    ),
+    Scenario(
+        "error-paravirt-pvh",
+        "[domain a]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nparavirt = kvm\n",
+        files=[os.path.join(LINUX, "vmlinuz")], shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:5: domain 'a' is type = pvh, whose hypervisor leaves are Xen's: "
+               "paravirt = kvm is for hvm domains",
                "zazen returned " + EFI_LOAD_ERROR],
         absent=["exiting boot services"],
     ),

@@ -205,6 +205,18 @@ static bool parse_type(struct parser *ps, const char *key, const char *value, vo
     return true;
 }
 
+static bool parse_paravirt(struct parser *ps, const char *key, const char *value, void *field)
+{
+    if (strcmp(value, "none") == 0)
+        *(enum paravirt_kind *)field = PARAVIRT_NONE;
+    else if (strcmp(value, "kvm") == 0)
+        *(enum paravirt_kind *)field = PARAVIRT_KVM;
+    else
+        return fail(ps, "bad value '%s' for %s: expected none or kvm", value, key);
+    ps->cur->paravirt_line = ps->line;
+    return true;
+}
+
 static bool parse_boot(struct parser *ps, const char *key, const char *value, void *field)
 {
     if (strcmp(value, "disk") == 0)
@@ -387,7 +399,19 @@ static const struct key_spec keys[] = {
     {"ramdisk", parse_file, offsetof(struct domain_config, ramdisk)},
     {"cmdline", parse_cmdline, offsetof(struct domain_config, cmdline)},
     {"type", parse_type, offsetof(struct domain_config, type)},
+    {"paravirt", parse_paravirt, offsetof(struct domain_config, paravirt)},
 };
+
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 32, "keys_seen has a bit per key");
+
+/* keys_seen's bit for one of the keys above. */
+static u32 key_bit(const char *name)
+{
+    for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+        if (strcmp(keys[k].name, name) == 0)
+            return 1u << k;
+    return 0;
+}
 
 /* ---- lines ---- */
 
@@ -446,6 +470,10 @@ static bool finish_kernel_boot(struct parser *ps, const struct domain_config *d)
  * firmware: it is its kernel (docs/paravirt.md). */
 static bool finish_pvh(struct parser *ps, const struct domain_config *d)
 {
+    if (d->paravirt != PARAVIRT_NONE)
+        return fail_at(ps, d->paravirt_line,
+                       "domain '%s' is type = pvh, whose hypervisor leaves are Xen's: paravirt = kvm is for hvm domains",
+                       d->name);
     if (!d->kernel.name[0])
         return fail_at(ps, d->type_line, "domain '%s' is type = pvh but names no kernel", d->name);
     if (d->firmware.name[0])
@@ -466,6 +494,11 @@ static bool finish_domain(struct parser *ps)
         return true;
     if (d->type == DOMAIN_PVH)
         return finish_pvh(ps, d);
+    /* The KVM interface is what lets Linux trust x2APIC mode without
+     * interrupt remapping (docs/smp.md): it comes with the CPUID bit
+     * unless the config says x2apic = no. */
+    if (d->paravirt == PARAVIRT_KVM && !(d->keys_seen & key_bit("x2apic")))
+        d->x2apic = true;
     if (!d->firmware.name[0] && d->memory < CONFIG_MIN_MEMORY_BIOS)
         return fail_at(ps, d->line, "domain '%s' boots the built-in BIOS, which needs at least 2M of memory", d->name);
     if (d->boot_cdrom_first && !d->cdrom.name[0])

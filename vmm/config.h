@@ -51,6 +51,12 @@ enum platform_kind { PLATFORM_PC, PLATFORM_ISA };
  * talks to Zazen by hypercalls (vmm/domain_type.h, docs/paravirt.md). */
 enum domain_type { DOMAIN_HVM, DOMAIN_PVH };
 
+/* paravirt = none | kvm (VirtualBox's paravirtprovider names it so): the
+ * hypervisor interface an hvm domain's CPUID announces at 4000_0000h.
+ * none: Zazen's own signature, no interface; kvm: the subset of the KVM
+ * ABI Zazen implements, kvmclock (vmm/kvm.c, docs/paravirt.md). */
+enum paravirt_kind { PARAVIRT_NONE, PARAVIRT_KVM };
+
 /* What happens when a domain powers off, reboots or crashes (xl.cfg's
  * on_poweroff, on_reboot, on_crash). */
 enum domain_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
@@ -80,6 +86,8 @@ struct domain_config {
     enum domain_action on_poweroff, on_reboot, on_crash; /* defaults as xl: destroy, restart, destroy */
     bool autostart;         /* started with Zazen; else by the create verb */
     bool x2apic;            /* `x2apic = yes`: CPUID offers x2APIC mode (docs/smp.md) */
+    enum paravirt_kind paravirt; /* hvm only; kvm implies x2apic = yes unless x2apic is given */
+    unsigned paravirt_line;
     struct config_file kernel;                  /* direct kernel boot (vmm/kernel_boot.h); name[0] == 0: none */
     struct config_file ramdisk;                 /* its initrd (Linux) or first module (Multiboot) */
     struct config_cmdline cmdline;              /* its command line; text[0] == 0: none */

@@ -2,11 +2,13 @@
  * and AMD APM Vol. 3 Appendix E. Anything Zazen does not virtualize is
  * hidden, so a guest never tries it: VMX/SVM (no nesting), MONITOR/MWAIT
  * and MONITORX (a guest must not sleep the physical CPU; Bochs's MWAITX
- * never wakes), performance and debug-store features, x2APIC (the virtual
- * local APIC is xAPIC only), AMD memory encryption (SME/SEV, leaf
- * 8000_001Fh: Linux's decompressor reads MSR C001_0131 when the leaf
- * offers SEV), and XSAVE components beyond x87, SSE and AVX (those are
- * the ones vmm/guest_state.c switches, with each vCPU's XCR0). */
+ * never wakes), performance and debug-store features, x2APIC unless the
+ * domain asks for it (x2apic = yes, or paravirt = kvm), AMD memory
+ * encryption (SME/SEV, leaf 8000_001Fh: Linux's decompressor reads MSR
+ * C001_0131 when the leaf offers SEV), and XSAVE components beyond x87,
+ * SSE and AVX (those are the ones vmm/guest_state.c switches, with each
+ * vCPU's XCR0). The hypervisor leaves are Zazen's own, or KVM's with
+ * paravirt = kvm (vmm/kvm.h). */
 #include "cpuid.h"
 #include "domain.h"
 #include "domain_type.h"
@@ -77,17 +79,34 @@ static bool hidden_leaf(u32 leaf)
     }
 }
 
-static struct cpuid_regs hypervisor_leaf(u32 leaf)
+static struct cpuid_regs signature_leaf(const char sig[12])
+{
+    struct cpuid_regs r = {.eax = CPUID_HYPERVISOR_BASE + 1}; /* highest hypervisor leaf */
+    memcpy(&r.ebx, sig + 0, 4);
+    memcpy(&r.ecx, sig + 4, 4);
+    memcpy(&r.edx, sig + 8, 4);
+    return r;
+}
+
+/* The pvclock's TSC_STABLE flag says the guest TSCs of all vCPUs agree
+ * and tick at one rate: the same promise as the invariant TSC bit
+ * (invariant_tsc_leaf below), made under the same condition. */
+u32 cpuid_kvm_features(const struct cpuid_view *view)
+{
+    return KVM_FEATURE_CLOCKSOURCE2 | (view->tsc_khz ? KVM_FEATURE_CLOCKSOURCE_STABLE_BIT : 0);
+}
+
+/* 4000_0000h-4000_FFFFh. Zazen's own (hvm, paravirt = none): a signature
+ * and an interface version, no interface behind them; KVM's (paravirt =
+ * kvm): the two leaves of cpuid.rst, EBX and ECX of 4000_0001h reserved,
+ * EDX no hints (KVM_HINTS_REALTIME would promise dedicated host CPUs). */
+static struct cpuid_regs hypervisor_leaf(u32 leaf, const struct cpuid_view *view)
 {
     struct cpuid_regs r = {0};
-    if (leaf == CPUID_HYPERVISOR_BASE) {
-        r.eax = CPUID_HYPERVISOR_BASE + 1; /* highest hypervisor leaf */
-        memcpy(&r.ebx, ZAZEN_CPUID_SIGNATURE + 0, 4);
-        memcpy(&r.ecx, ZAZEN_CPUID_SIGNATURE + 4, 4);
-        memcpy(&r.edx, ZAZEN_CPUID_SIGNATURE + 8, 4);
-    } else if (leaf == CPUID_HYPERVISOR_BASE + 1) {
-        r.eax = 0x00000001; /* Zazen interface version */
-    }
+    if (leaf == CPUID_HYPERVISOR_BASE)
+        r = signature_leaf(view->kvm ? KVM_CPUID_SIGNATURE : ZAZEN_CPUID_SIGNATURE);
+    else if (leaf == CPUID_HYPERVISOR_BASE + 1)
+        r.eax = view->kvm ? cpuid_kvm_features(view) : 0x00000001; /* Zazen: interface version 1 */
     return r;
 }
 
@@ -247,7 +266,7 @@ static void topology_leaf1(struct cpuid_regs *r, const struct cpuid_view *view)
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view)
 {
     if ((leaf & 0xffff0000) == CPUID_HYPERVISOR_BASE)
-        return hypervisor_leaf(leaf);
+        return hypervisor_leaf(leaf, view);
     u32 host_max = view->host(0, 0).eax;
     if (leaf <= CPUID_TSC_LEAF && leaf > host_max) {
         /* Leaves Zazen adds past the CPU's last one: 15h; the rest reserved. */
@@ -376,7 +395,8 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
     struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .tsc_khz = host_tsc_khz(),
                               .host = cpuid, .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
                               .apic_disabled = apic_disabled, .misc_enable = v->misc_enable,
-                              .x2apic = v->domain->pc.lapic[v->id].x2apic_offered};
+                              .x2apic = v->domain->pc.lapic[v->id].x2apic_offered,
+                              .kvm = v->domain->cfg->paravirt == PARAVIRT_KVM};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
         arch->get_sregs(v, &s);

@@ -12,6 +12,16 @@ struct vcpu;
 #define CPUID_HYPERVISOR_BASE 0x40000000
 #define ZAZEN_CPUID_SIGNATURE "ZazenZazenZa"
 
+/* The KVM interface of `paravirt = kvm` (Linux Documentation/virt/kvm/
+ * x86/cpuid.rst): 4000_0000h EAX the last KVM leaf, EBX:ECX:EDX
+ * "KVMKVMKVM\0\0\0"; 4000_0001h EAX the features, EDX the hints. Only
+ * what vmm/kvm.c implements is announced: kvmclock at MSRs 4b564d00h/
+ * 4b564d01h (CLOCKSOURCE2, bit 3) and, where Zazen's TSC is invariant,
+ * the pvclock's stable flag (CLOCKSOURCE_STABLE_BIT, bit 24). */
+#define KVM_CPUID_SIGNATURE "KVMKVMKVM\0\0\0"
+#define KVM_FEATURE_CLOCKSOURCE2 BIT(3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT BIT(24)
+
 /* Leaf 15h's crystal is the virtual local APIC timer's input clock
  * (devmodel/lapic.h LAPIC_TIMER_HZ): Linux sets its APIC timer period from
  * it (SDM 2A CPUID leaf 15H; SDM 3A 11.5.4). */
@@ -39,6 +49,8 @@ struct cpuid_view {
     u64 misc_enable;
     /* The local APIC offers x2APIC mode: CPUID.1:ECX.x2APIC (bit 21). */
     bool x2apic;
+    /* paravirt = kvm: the hypervisor leaves are KVM's, not Zazen's. */
+    bool kvm;
 };
 
 /* IA32_MISC_ENABLE bits that change what CPUID reports (SDM 4 Table 2-2,
@@ -47,6 +59,9 @@ struct cpuid_view {
  * reserved). */
 #define MISC_ENABLE_LIMIT_CPUID_MAXVAL BIT(22)
 #define MISC_ENABLE_XD_DISABLE BIT(34)
+
+/* The KVM features leaf's EAX for a view (kvm set): what kvm.c must honour. */
+u32 cpuid_kvm_features(const struct cpuid_view *view);
 
 struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_view *view);
 

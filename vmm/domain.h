@@ -99,6 +99,7 @@ struct domain {
     bool reset_requested;        /* by the guest: port 64h, 92h or CF9h */
     unsigned resets;
     u8 post_code;                /* the last byte written to port 80h */
+    u64 kvm_wall_clock;          /* MSR_KVM_WALL_CLOCK_NEW as written (vmm/kvm.c, paravirt = kvm) */
     struct console_input console_input;
     u64 exit_counts[EXIT_REASON_COUNT];
     /* TSC ticks the core spent on exits, from the backend's return to its

@@ -1,6 +1,8 @@
 /* The hvm domain type: a PC with the Zazen BIOS (or a firmware image),
  * emulated devices, and no hypercall interface. Everything it does is
- * the core's default (vmm/domain_type.h). */
+ * the core's default (vmm/domain_type.h); `paravirt = kvm` changes the
+ * common CPUID view's hypervisor leaves and adds the kvmclock MSRs
+ * (vmm/cpuid.c, vmm/msr.c, vmm/kvm.c), so the fast paths stay shared. */
 #include "domain_type.h"
 #include "config.h"
 

@@ -8,6 +8,7 @@
 #include "domain.h"
 #include "domain_type.h"
 #include "handlers.h"
+#include "kvm.h"
 #include "platform.h"
 #include "x86.h"
 
@@ -264,6 +265,9 @@ static const struct msr_rule rules[] = {
     {MSR_IA32_MCG_STATUS, read_zero, write_zero_only},
     {MSR_IA32_MTRRCAP, read_mtrrcap, NULL},
     {MSR_IA32_MISC_ENABLE, read_misc_enable, write_misc_enable},
+    /* kvmclock, with paravirt = kvm only (#GP otherwise) */
+    {MSR_KVM_WALL_CLOCK_NEW, kvm_msr_read, kvm_msr_write},
+    {MSR_KVM_SYSTEM_TIME_NEW, kvm_msr_read, kvm_msr_write},
 };
 
 static const struct msr_rule amd_perf = {0, read_zero, write_ignore};

@@ -548,6 +548,7 @@ void platform_handle_reset(struct domain *d)
 void platform_reset(struct domain *d)
 {
     d->reset_requested = false;
+    d->kvm_wall_clock = 0; /* the KVM wall clock MSR is the domain's (vmm/kvm.c) */
     pc_reset(&d->pc);
     char why[256];
     if (d->type->boot) {

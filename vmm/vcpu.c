@@ -17,6 +17,7 @@
 #include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
+#include "kvm.h"
 #include "percpu.h"
 #include "platform.h"
 #include "smp.h"
@@ -32,6 +33,7 @@ void vcpu_reset(struct vcpu *v)
     cpuid_forget(v);
     v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
     v->misc_enable = MISC_ENABLE_AT_RESET;
+    kvm_vcpu_reset(v);
     v->polling = false;
 }
 

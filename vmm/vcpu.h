@@ -114,6 +114,7 @@ struct vcpu {
      * memory type: the nested tables decide that. */
     u64 mtrr[28];
     u64 misc_enable; /* IA32_MISC_ENABLE as the guest left it (vmm/msr.c) */
+    u64 kvm_system_time; /* MSR_KVM_SYSTEM_TIME_NEW as written (vmm/kvm.c, paravirt = kvm) */
 /* IA32_MISC_ENABLE after RESET (SDM 4 Table 2-2): fast strings on (0);
  * Branch Trace Storage (11) and PEBS (12) unavailable, as CPUID offers no
  * debug store; performance monitoring (7) unavailable, as it offers no

@@ -165,6 +165,26 @@ TEST(config_lifecycle_keys)
     CHECK_ERROR("[domain a]\nfirmware = f\nautostart = maybe\n", 3, "bad value 'maybe' for autostart: expected yes or no");
 }
 
+/* paravirt = kvm (docs/paravirt.md): hvm only, none by default; it
+ * brings x2apic = yes with it unless x2apic is given. */
+TEST(config_paravirt)
+{
+    CHECK(parse("[domain a]\nfirmware = f\nparavirt = kvm\n[domain b]\nfirmware = f\n"
+                "[domain c]\nfirmware = f\nparavirt = kvm\nx2apic = no\n[domain d]\nfirmware = f\nparavirt = none\n"));
+    CHECK(cfg.domains[0].paravirt == PARAVIRT_KVM);
+    CHECK(cfg.domains[0].x2apic);
+    CHECK(cfg.domains[1].paravirt == PARAVIRT_NONE);
+    CHECK(!cfg.domains[1].x2apic);
+    CHECK(cfg.domains[2].paravirt == PARAVIRT_KVM);
+    CHECK(!cfg.domains[2].x2apic);
+    CHECK(cfg.domains[3].paravirt == PARAVIRT_NONE);
+    CHECK(!cfg.domains[3].x2apic);
+    CHECK_ERROR("[domain a]\nfirmware = f\nparavirt = xen\n", 3, "bad value 'xen' for paravirt: expected none or kvm");
+    CHECK_ERROR("[domain a]\nfirmware = f\nparavirt = kvm\nparavirt = kvm\n", 4, "paravirt given twice in domain 'a'");
+    CHECK_ERROR("[domain p]\nparavirt = kvm\ntype = pvh\nmemory = 256M\nkernel = k\n", 2,
+                "domain 'p' is type = pvh, whose hypervisor leaves are Xen's: paravirt = kvm is for hvm domains");
+}
+
 /* x2apic = yes offers x2APIC mode (docs/smp.md); off unless asked. */
 TEST(config_x2apic)
 {

@@ -50,6 +50,37 @@ TEST(cpuid_signature_leaf)
     CHECK_EQ(r.ebx, 0);
 }
 
+/* paravirt = kvm: KVM's two leaves (cpuid.rst), kvmclock announced, the
+ * stable flag only where the TSC is known (and so invariant), nothing
+ * else; the leaves past 4000_0001h stay empty and leaf 1 keeps the
+ * hypervisor bit. Without it the hvm answer is Zazen's, as above. */
+TEST(cpuid_kvm_leaves)
+{
+    struct cpuid_view kvm = amd;
+    kvm.kvm = true;
+    struct cpuid_regs r = cpuid_guest_view(0x40000000, 0, &kvm);
+    char sig[12];
+    memcpy(sig, &r.ebx, 4);
+    memcpy(sig + 4, &r.ecx, 4);
+    memcpy(sig + 8, &r.edx, 4);
+    CHECK(memcmp(sig, "KVMKVMKVM\0\0\0", 12) == 0);
+    CHECK_EQ(r.ebx, 0x4b4d564b); /* the values cpuid.rst lists */
+    CHECK_EQ(r.ecx, 0x564b4d56);
+    CHECK_EQ(r.edx, 0x4d);
+    CHECK_EQ(r.eax, 0x40000001);
+    r = cpuid_guest_view(0x40000001, 0, &kvm);
+    CHECK_EQ(r.eax, (1u << 3) | (1u << 24)); /* CLOCKSOURCE2, CLOCKSOURCE_STABLE_BIT */
+    CHECK_EQ(r.ebx, 0);
+    CHECK_EQ(r.ecx, 0);
+    CHECK_EQ(r.edx, 0);                      /* no hints */
+    kvm.tsc_khz = 0;                         /* TSC rate unknown: not invariant, not stable */
+    CHECK_EQ(cpuid_guest_view(0x40000001, 0, &kvm).eax, 1u << 3);
+    CHECK_EQ(cpuid_guest_view(0x40000002, 0, &kvm).eax, 0);
+    CHECK_EQ(cpuid_guest_view(0x40000100, 0, &kvm).ebx, 0);
+    CHECK(cpuid_guest_view(1, 0, &kvm).ecx & (1u << 31));
+    CHECK_EQ(cpuid_guest_view(0x40000001, 0, &amd).eax, 1); /* Zazen's interface version without it */
+}
+
 TEST(cpuid_leaf1_filtered)
 {
     struct cpuid_regs r = cpuid_guest_view(1, 0, &amd);

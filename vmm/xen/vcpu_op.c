@@ -4,14 +4,12 @@
  * raises VIRQ_TIMER.
  *
  * Xen system time is the domain's device clock (devmodel/clock.h): ns
- * since the domain's time 0, driven by the guest's TSC. The pvclock says
- * the same with Xen's formula, ns = system_time + ((tsc - tsc_timestamp)
- * << shift) * mul >> 32 (Linux pvclock.h __pvclock_read_cycles), from
- * the clock's own 32.32 factor, so a deadline the guest computes falls
- * where the device clock fires it. */
+ * since the domain's time 0, driven by the guest's TSC, published with
+ * the pvclock code KVM's kvmclock shares (vmm/pvclock.h). */
 #include "xen.h"
 #include "../domain.h"
 #include "../string.h"
+#include "../pvclock.h"
 #include "../walltime.h"
 
 #define VCPUOP_is_up 3
@@ -23,17 +21,8 @@
 #define VCPU_SSHOTTMR_future 1
 #define XEN_ETIME 62
 
-#define VCPU_INFO_TIME 32
-#define PVCLOCK_TSC_STABLE_BIT 1
-#define SHARED_WC_VERSION 3072
-
-struct PACKED vcpu_time_info {
-    u32 version, pad0;
-    u64 tsc_timestamp, system_time;
-    u32 tsc_to_system_mul;
-    s8 tsc_shift;
-    u8 flags, pad1[2];
-};
+#define VCPU_INFO_TIME 32     /* vcpu_info.time, a pvclock_time_info */
+#define SHARED_WC_VERSION 3072 /* shared_info.wc_version, wc_sec, wc_nsec, wc_sec_hi */
 
 static void fire_singleshot(void *dev, u64 now)
 {
@@ -45,16 +34,7 @@ static void fire_singleshot(void *dev, u64 now)
 
 void xen_time_init(struct xen_domain *x)
 {
-    const struct dm_clock *c = &x->d->pc.clock;
-    u64 mult = c->ns_per_tsc_mult;
-    s8 shift = 0;
-    while (mult >> 32) { /* a TSC slower than 1 GHz (Bochs: 10 MHz) */
-        mult >>= 1;
-        shift++;
-    }
-    x->tsc_mul = (u32)mult;
-    x->tsc_shift = shift;
-    x->tsc0 = c->tsc_base;
+    x->pvclock = pvclock_scale_of(&x->d->pc.clock);
     struct calendar_time now = walltime_now();
     x->wall_sec_at_zero = calendar_to_unix(&now);
     x->wall_nsec_at_zero = 0;
@@ -65,30 +45,19 @@ void xen_time_init(struct xen_domain *x)
 u64 xen_system_time(struct xen_domain *x) { return clock_now(&x->d->pc.clock); }
 
 /* version odd while the fields change, even after (Xen time.c
- * __update_vcpu_system_time); the guest retries a torn read. */
+ * __update_vcpu_system_time, pvclock_publish_time); the guest retries a
+ * torn read. */
 void xen_time_publish(struct xen_domain *x, unsigned vcpu)
 {
     u8 *vi = xen_vcpu_info(x, vcpu);
     if (!vi)
         return;
-    struct vcpu_time_info *t = (struct vcpu_time_info *)(vi + VCPU_INFO_TIME);
-    u32 version = (t->version | 1) + 1;
-    __atomic_store_n(&t->version, version - 1, __ATOMIC_SEQ_CST);
-    t->tsc_timestamp = x->tsc0;
-    t->system_time = 0;
-    t->tsc_to_system_mul = x->tsc_mul;
-    t->tsc_shift = x->tsc_shift;
-    t->flags = PVCLOCK_TSC_STABLE_BIT; /* one guest TSC, kept monotonic across host CPUs (vcpu.h tsc_offset) */
-    __atomic_store_n(&t->version, version, __ATOMIC_SEQ_CST);
+    /* one guest TSC, kept monotonic across host CPUs (vcpu.h tsc_offset) */
+    pvclock_publish_time(vi + VCPU_INFO_TIME, &x->pvclock, PVCLOCK_TSC_STABLE_BIT);
     u8 *si = xen_guest_ram(x->d, x->shared_info_gpa, PAGE_SIZE);
     if (!si)
         return;
-    u32 *wc = (u32 *)(si + SHARED_WC_VERSION); /* version, sec, nsec, sec_hi */
-    __atomic_store_n(&wc[0], (wc[0] | 1) + 0, __ATOMIC_SEQ_CST);
-    wc[1] = (u32)x->wall_sec_at_zero;
-    wc[2] = x->wall_nsec_at_zero;
-    wc[3] = (u32)(x->wall_sec_at_zero >> 32);
-    __atomic_store_n(&wc[0], wc[0] + 1, __ATOMIC_SEQ_CST);
+    pvclock_publish_wall(si + SHARED_WC_VERSION, x->wall_sec_at_zero, x->wall_nsec_at_zero, true);
 }
 
 /* register_vcpu_info {u64 mfn; u32 offset}: the vcpu_info moves to that

@@ -19,6 +19,7 @@
 
 #include "../../devmodel/clock.h"
 #include "../types.h"
+#include "../pvclock.h"
 #include "blkif.h"
 
 struct domain;
@@ -144,10 +145,7 @@ struct xen_domain {
     /* Grant table frames: host memory, mapped into the guest where it asks. */
     u8 *grant_frames;
     u64 grant_gpa[XEN_GRANT_FRAMES]; /* 0: not mapped */
-    /* pvclock: ns = system_time + ((tsc - tsc0) << shift) * mul >> 32. */
-    u64 tsc0;
-    u32 tsc_mul;
-    s8 tsc_shift;
+    struct pvclock_scale pvclock; /* vmm/pvclock.h */
     u64 wall_sec_at_zero;
     u32 wall_nsec_at_zero;
     struct xenstore *store;
