@@ -463,7 +463,7 @@ def linux_tables(lb, lq):
                  "| " + " | ".join(c) + " |", "|" + "---|" * len(c), "| " + " | ".join(str(n) for n in c.values()) + " |", ""]
         rows += ["| Linux boot, power-on to power-off at userspace (Bochs VT-x) | under Zazen | bare | ratio |",
                  "|---|---|---|---|",
-                 "| emulated ticks (instructions, plus idle time skipped at HLT) | %d | %d | %.2f |"
+                 "| emulated ticks (instructions, plus idle time skipped at HLT) | %d | %d | %.3f |"
                  % (lb["zazen_ticks"], lb["bare_ticks"], lb["zazen_ticks"] / lb["bare_ticks"]),
                  "| wall seconds (Bochs's own speed, one run) | %.0f | %.0f | %.2f |"
                  % (lb["zazen_wall"], lb["bare_wall"], lb["zazen_wall"] / lb["bare_wall"]), ""]
