@@ -12,7 +12,9 @@ build/bench/.
    the emulated CPU (Bochs's BIOS boots it); the difference is the
    hypervisor's path: exit, handler, entry.
 2. A Linux boot to userspace (Bochs VT-x): Zazen's exit counts by reason,
-   and the emulated ticks from power-on to power-off under Zazen and bare.
+   and the emulated ticks from power-on to power-off under Zazen and bare
+   (under Zazen the guest's disk is in place on a second disk, see
+   linux_bochs).
 3. QEMU TCG wall time of the same boot, under Zazen and directly on QEMU
    (median of several runs).
 4. Footprint: image sizes, hypervisor memory in use, memory per domain.
