@@ -1582,13 +1582,13 @@ identify:
     popa
     ret
 
-; set_multiple: gives an ATA drive a READ MULTIPLE block size, the largest
-; power of two in IDENTIFY word 47 bits 7:0 up to 64 sectors (32 KiB, so
-; a block plus the buffer's offset below 16 stays in one segment), with
-; SET MULTIPLE MODE (ATA-6, that command). A read then takes one status poll and
-; one REP INSW per block instead of per sector: under a hypervisor each of
-; those is a VM exit, and SYSLINUX's 11 MiB of kernel and initrd cost
-; 45,000 of them sector by sector. A drive that has no block size or
+; set_multiple: gives an ATA drive a READ MULTIPLE block size with SET
+; MULTIPLE MODE (ATA-6): the largest power of two not above IDENTIFY word
+; 47 bits 7:0, at most 64 sectors (32 KiB, so a block plus the buffer's
+; offset below 16 stays in one segment). A read then takes one status
+; poll and one REP INSW per block instead of per sector: under a
+; hypervisor each of those is a VM exit, and SYSLINUX's 11 MiB of kernel
+; and initrd took about 43,000 more of them sector by sector. A drive that has no block size or
 ; refuses (ABRT) keeps READ SECTORS (D_MULTI = 0). Expects SECTOR_BUF to
 ; hold the drive's IDENTIFY data.
 set_multiple:
@@ -1596,6 +1596,8 @@ set_multiple:
     mov byte [di + D_MULTI], 0
     mov al, [SECTOR_BUF + 94]   ; word 47 bits 7:0
     mov bl, 0x40
+    cmp al, bl
+    jae .found                  ; 64 or more: 64
 .pow:
     test bl, al
     jnz .found
