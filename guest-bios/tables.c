@@ -177,6 +177,22 @@ static size_t pci_crs(u8 *out, u64 ram_size)
     return a.len;
 }
 
+/* Scope(\_SB) { Device(...) { dev } }: dev holds the device's name and
+ * its objects. */
+static void aml_sb_device(struct aml *a, const struct aml *dev)
+{
+    struct aml scope = {{0}, 0};
+    aml_bytes(&scope, "\\_SB_", 5);
+    aml_byte(&scope, 0x5b); /* DeviceOp */
+    aml_byte(&scope, 0x82);
+    aml_pkglength(&scope, dev->len);
+    aml_bytes(&scope, dev->buf, dev->len);
+
+    aml_byte(a, 0x10); /* ScopeOp */
+    aml_pkglength(a, scope.len);
+    aml_bytes(a, scope.buf, scope.len);
+}
+
 /* Scope(\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_UID, 0)
  * Name(_CRS, ResourceTemplate() {...}) } }: without a root bridge in the
  * namespace an ACPI OS does not scan PCI at all. The IDE function uses the
@@ -198,16 +214,37 @@ static void aml_pci_root(struct aml *a, u64 ram_size)
     aml_byte(&dev, (u8)crs_len);
     aml_bytes(&dev, crs, crs_len);
 
-    struct aml scope = {{0}, 0};
-    aml_bytes(&scope, "\\_SB_", 5);
-    aml_byte(&scope, 0x5b); /* DeviceOp */
-    aml_byte(&scope, 0x82);
-    aml_pkglength(&scope, dev.len);
-    aml_bytes(&scope, dev.buf, dev.len);
+    aml_sb_device(a, &dev);
+}
 
-    aml_byte(a, 0x10); /* ScopeOp */
-    aml_pkglength(a, scope.len);
-    aml_bytes(a, scope.buf, scope.len);
+/* Scope(\_SB) { Device(KBD_) { Name(_HID, EisaId("PNP0303"))
+ * Name(_CRS, ResourceTemplate() { IO(Decode16, 0x60, 0x60, 1, 1)
+ * IO(Decode16, 0x64, 0x64, 1, 1) IRQNoFlags() {1} }) } }: the 8042
+ * (devmodel/kbc.c) with its keyboard port, and no PS/2 mouse device
+ * (PNP0F13), as the controller has no aux port. An OS then finds the
+ * controller in the namespace: Linux's i8042 takes the missing mouse
+ * device as "AUX port disabled" and leaves the aux side alone. Without
+ * the device it probes the ports itself, and its aux loopback test
+ * (command D3h, which this controller drops, having no aux port) waits
+ * out its 500 ms timeout: 58 M of a 6.6 G-tick boot to userspace on
+ * Bochs (docs/exit-paths.md, "Whole-guest boot"). */
+static void aml_kbd(struct aml *a)
+{
+    static const u8 hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x03, 0x03}; /* EisaId("PNP0303"): 0303D041h */
+    static const u8 crs[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, /* IO 60h, 1 port (6.4.2.5) */
+                             0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, /* IO 64h, 1 port */
+                             0x22, 0x02, 0x00,                               /* IRQNoFlags {1} (6.4.2.1) */
+                             0x79, 0x00};                                    /* end tag, checksum 0 */
+    static const u8 crs_name[] = {0x08, '_', 'C', 'R', 'S', 0x11}; /* NameOp _CRS BufferOp */
+    struct aml dev = {{0}, 0};
+    aml_bytes(&dev, "KBD_", 4);
+    aml_bytes(&dev, hid, sizeof(hid));
+    aml_bytes(&dev, crs_name, sizeof(crs_name));
+    aml_pkglength(&dev, 2 + sizeof(crs));
+    aml_byte(&dev, 0x0a); /* BytePrefix: the buffer size */
+    aml_byte(&dev, (u8)sizeof(crs));
+    aml_bytes(&dev, crs, sizeof(crs));
+    aml_sb_device(a, &dev);
 }
 
 struct acpi_area {
@@ -238,14 +275,17 @@ static u64 build_facs(struct acpi_area *a)
     return gpa;
 }
 
-/* The DSDT describes \_S5 and, on the PCI PC, the PCI root bridge.
- * Nothing else: no device that is not emulated. */
+/* The DSDT describes \_S5, on the PCI PC the PCI root bridge, and, but
+ * for PVH domains (no legacy devices), the keyboard controller. Nothing
+ * else: no device that is not emulated. */
 static u64 build_dsdt(struct acpi_area *a, const struct bios_platform *p)
 {
     struct aml aml = {{0}, 0};
     aml_s5(&aml);
     if (p->pci)
         aml_pci_root(&aml, p->ram_size);
+    if (!p->pvh)
+        aml_kbd(&aml);
     struct acpi_header *h;
     size_t len = sizeof(*h) + aml.len;
     u64 gpa = place(a, len, (void **)&h);

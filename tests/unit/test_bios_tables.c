@@ -249,6 +249,39 @@ TEST(tables_dsdt_describes_the_pci_root_bridge_on_the_pc_only)
     CHECK(memmem(ram + dsdt, rd32(dsdt + 4), "PCI0", 4) == NULL);
 }
 
+/* Whether the DSDT at FACP's pointer holds these bytes. */
+static bool dsdt_has(const u8 *bytes, size_t n)
+{
+    u64 dsdt = rd64(find("FACP") + 140);
+    u32 len = rd32(dsdt + 4);
+    for (u32 i = 36; i + n <= len; i++)
+        if (memcmp(ram + dsdt + i, bytes, n) == 0)
+            return true;
+    return false;
+}
+
+TEST(tables_dsdt_describes_the_keyboard_controller_without_a_mouse)
+{
+    static const u8 pnp0303[] = {0x0c, 0x41, 0xd0, 0x03, 0x03}; /* DWordConst EisaId("PNP0303") */
+    static const u8 pnp0f13[] = {0x0c, 0x41, 0xd0, 0x0f, 0x13}; /* EisaId("PNP0F13"): a PS/2 mouse */
+    /* its _CRS: IO 60h and 64h, one port each, IRQ 1 */
+    static const u8 crs[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, 0x47, 0x01, 0x64, 0x00,
+                             0x64, 0x00, 0x01, 0x01, 0x22, 0x02, 0x00, 0x79, 0x00};
+    struct bios_platform isa = pc;
+    isa.pci = false;
+    const struct bios_platform *with[] = {&pc, &isa};
+    for (unsigned i = 0; i < 2; i++) {
+        memset(ram, 0, sizeof(ram));
+        bios_tables_build(with[i], write_ram, NULL);
+        CHECK(dsdt_has(pnp0303, sizeof(pnp0303)));
+        CHECK(dsdt_has((const u8 *)"KBD_", 4));
+        CHECK(dsdt_has(crs, sizeof(crs)));
+        CHECK(!dsdt_has(pnp0f13, sizeof(pnp0f13)));
+        u64 dsdt = rd64(find("FACP") + 140);
+        CHECK(sum_ok(dsdt, rd32(dsdt + 4)));
+    }
+}
+
 TEST(tables_info_flags)
 {
     /* the ROM's INT 19h reads these: PCI services, boot order, direct kernel boot */
