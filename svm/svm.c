@@ -576,6 +576,12 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
     u16 port = 0;
     u8 size = 0;
+    /* A nested page fault: an instruction's data write to a device (MMIO
+     * is never mapped), not while an event was being delivered. */
+    bool npf = code == SVM_EXIT_NPF && svm_npf_operand_write(vmcb->control.exitinfo1) &&
+               !(vmcb->control.exitintinfo & SVM_EVENT_VALID);
+    if (npf)
+        r = EXIT_NESTED_FAULT;
     if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
         (code == SVM_EXIT_IOIO && !svm_ioio_plain_in(vmcb->control.exitinfo1, &port, &size)))
         return FAST_NO;
@@ -585,6 +591,17 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     /* An IOIO exit gives the next RIP in EXITINFO2 (APM 2 15.10.2). */
     u64 next = code == SVM_EXIT_IOIO ? vmcb->control.exitinfo2 : vmcb->control.next_rip;
     unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, next) : 0;
+    /* A nested page fault's next RIP is not saved (NRIP save covers
+     * instruction intercepts, APM 2 15.7.1): the core decodes the
+     * instruction, from the bytes decode assists put in the VMCB on a
+     * nested page fault (APM 2 15.33 "Decode Assists": the count at
+     * 0D0h, up to 15 bytes from 0D1h) or, without them (Bochs 2.7's
+     * ryzen, QEMU TCG) or when the count is 0, fetched from guest RAM. */
+    if (npf) {
+        bool assisted = (cpu.features & SVM_FEATURE_DECODE_ASSISTS) && vmcb->control.insn_fetched;
+        len = mmio_fast_decode(v, vmcb->control.exitinfo2, assisted ? vmcb->control.insn_bytes : NULL,
+                               assisted ? MIN(vmcb->control.insn_fetched, (u8)15) : 0);
+    }
     enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;

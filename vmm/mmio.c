@@ -4,10 +4,13 @@
  * as all ones and ignore writes, as on a PC; an access the CPU made on
  * its own (a page walk, a descriptor's accessed bit) is let through to a
  * scratch page instead (vmm/cpu_access.c). */
+#include "arch.h"
 #include "cpu_access.h"
 #include "domain.h"
 #include "emulate.h"
 #include "handlers.h"
+#include "platform.h"
+#include "x86.h"
 
 void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
 {
@@ -35,4 +38,62 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
     if (d->cpu_window_count) /* an operand fault: the instruction before is done */
         cpu_access_close_windows(d);
     emulate_instruction(v);
+}
+
+/* ---- the fast way: a plain MOV to a device ---- */
+
+unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avail)
+{
+    struct vcpu_sregs s;
+    u8 fetched[15];
+    if (arch->get_emu_sregs)
+        arch->get_emu_sregs(v, &s);
+    else
+        arch->get_sregs(v, &s);
+    enum x86emu_mode mode = guest_mode(v, &s);
+    if (!code || !avail) {
+        /* The CPU ran this instruction a moment ago, from RAM: its bytes
+         * are there (a fetch that fails now declines). Not past the 4 GiB
+         * wrap of a linear address outside 64-bit mode. */
+        u64 linear = s.seg[SEG_CS].base + v->rip;
+        unsigned max = sizeof(fetched);
+        if (mode != EMU_MODE_LONG64) {
+            linear &= 0xffffffffull;
+            max = (unsigned)MIN((u64)max, 0x100000000ull - linear);
+        }
+        avail = guest_fetch_ram(v, &s, linear, fetched, max);
+        code = fetched;
+    }
+    struct x86emu_store st;
+    unsigned len = x86emu_plain_store(code, avail, mode, v->gpr, &st);
+    /* The exit located the write's first byte; one that runs into the
+     * next page is the emulator's (two addresses, maybe two devices). */
+    if (!len || (gpa & (PAGE_SIZE - 1)) + st.size > PAGE_SIZE)
+        return 0;
+    v->fast_mmio = (struct fast_mmio){gpa, st.value, st.size};
+    return len;
+}
+
+/* The fast way's handler (vcpu_fast_exit, under the device lock): what
+ * handle_nested_fault and the emulator do for that write, when it goes
+ * to a device: no RAM or ROM there (a region is the full way's: it may
+ * end the domain or take the write to shadow RAM) and a device claims
+ * the address (else the write may be the CPU's own, cpu_access_is_own).
+ * An xAPIC EOI that changes only the ISR (lapic_xapic_quiet_eoi) lets
+ * the guest back in at once; any other write moves device time to the
+ * exit first, as the full way does before its handler (a timer's count
+ * starts now), and the run loop's top then delivers and re-arms. */
+enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size)
+{
+    (void)port;
+    (void)size;
+    struct domain *d = v->domain;
+    const struct fast_mmio *m = &v->fast_mmio;
+    if (domain_find_region(d, m->gpa, m->size) || !bus_mmio_claimed(&d->pc.bus, m->gpa))
+        return FAST_NO;
+    if (lapic_xapic_quiet_eoi(&d->pc.lapic[v->id], m->gpa, m->size))
+        return FAST_BACK_IN;
+    platform_update_time(v);
+    bus_mmio_write(&d->pc.bus, m->gpa, m->size, m->value);
+    return FAST_DONE;
 }

@@ -140,6 +140,12 @@ struct vcpu {
      * (vcpu_fast_exit): the slice's end or, on CPU 0, the console's due
      * time, as the run loop's top last computed it; 0 outside a slice. */
     u64 fast_until;
+    /* The MMIO write the fast way carries out (mmio_fast_decode, for
+     * fast_mmio_write): where, how wide, what. */
+    struct fast_mmio {
+        u64 gpa, value;
+        u8 size;
+    } fast_mmio;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

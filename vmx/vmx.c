@@ -820,13 +820,15 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 }
 
 /* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
- * EXIT_NONE: none. All are instruction exits, which never interrupt the
- * delivery of an event (the IDT-vectoring information is not valid,
- * SDM 3C 28.2.4) and report the instruction's length (28.2.5). */
+ * EXIT_NONE: none. All but the EPT violation are instruction exits,
+ * which never interrupt the delivery of an event (the IDT-vectoring
+ * information is not valid, SDM 3C 28.2.4) and report the instruction's
+ * length (28.2.5); fast_exit checks the EPT violation for both. */
 static const u8 fast_reasons[64] = {
     [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
     [VMX_EXIT_IO] = EXIT_IO, /* IN only (vmx_io_plain_in) */
+    [VMX_EXIT_EPT_VIOLATION] = EXIT_NESTED_FAULT, /* a plain MOV to a device (mmio_fast_decode) */
 };
 
 /* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
@@ -846,9 +848,21 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
     u8 size = 0;
     if (r == EXIT_NONE || (r == EXIT_IO && !vmx_io_plain_in(vmread(VMCS_EXIT_QUALIFICATION), &port, &size)))
         return FAST_NO;
+    /* An EPT violation: an instruction's data write to a device (MMIO is
+     * never mapped), not while an event was being delivered. */
+    u64 gpa = 0;
+    if (r == EXIT_NESTED_FAULT) {
+        if (!vmx_ept_operand_write(vmread(VMCS_EXIT_QUALIFICATION)) ||
+            (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+            return FAST_NO;
+        gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+    }
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
-    unsigned len = vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+    /* The length: the CPU reports it for instruction exits (28.2.5), not
+     * for an EPT violation, whose instruction the core decodes. */
+    unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
+                                          : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
     enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
