@@ -697,6 +697,27 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *out)
     out->cpl = g->cpl;
 }
 
+/* What the instruction emulator reads (arch.h get_emu_sregs), without
+ * the descriptor tables, LDTR, TR and the segments' limits. */
+static void svm_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *out)
+{
+    const struct vmcb_save *g = &sv(v)->vmcb->save;
+    out->seg[SEG_ES].base = g->es.base;
+    out->seg[SEG_CS].base = g->cs.base;
+    out->seg[SEG_SS].base = g->ss.base;
+    out->seg[SEG_DS].base = g->ds.base;
+    out->seg[SEG_FS].base = g->fs.base;
+    out->seg[SEG_GS].base = g->gs.base;
+    out->seg[SEG_CS].selector = g->cs.selector;
+    out->seg[SEG_CS].attr = g->cs.attrib;
+    out->seg[SEG_SS].attr = g->ss.attrib;
+    out->cr0 = g->cr0;
+    out->cr3 = g->cr3;
+    out->cr4 = g->cr4;
+    out->efer = g->efer & ~EFER_SVME;
+    out->cpl = g->cpl;
+}
+
 /* Segment registers with their hidden parts, CR3 (APM 2 15.5.1). The
  * CPU switches tasks itself here (no task-switch intercept); this keeps
  * the interface whole. */
@@ -809,6 +830,8 @@ const struct arch_ops svm_ops = {
     .vcpu_put = svm_vcpu_put,
     .vcpu_run = svm_vcpu_run,
     .get_sregs = svm_get_sregs,
+    .get_emu_sregs = svm_get_emu_sregs,
+    .get_code_sregs = svm_get_emu_sregs,
     .inject_event = svm_inject_event,
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,

@@ -125,6 +125,20 @@ static bool read_ram_phys(void *ctx, u64 gpa, void *data, unsigned size)
     return true;
 }
 
+const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail)
+{
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys, v->domain};
+    u64 gpa;
+    struct x86emu_fault fault;
+    unsigned n = MIN(max, (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))));
+    struct guest_mem_region *r;
+    if (!guest_walk(&paging, linear, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, n)) ||
+        !r->host)
+        return NULL;
+    *avail = n;
+    return r->host + (gpa - r->gpa);
+}
+
 unsigned guest_fetch_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u8 *buf, unsigned max)
 {
     struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys, v->domain};

@@ -45,27 +45,36 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
 unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avail)
 {
     struct vcpu_sregs s;
-    u8 fetched[15];
-    if (arch->get_emu_sregs)
-        arch->get_emu_sregs(v, &s);
+    if (arch->get_code_sregs)
+        arch->get_code_sregs(v, &s);
     else
         arch->get_sregs(v, &s);
     enum x86emu_mode mode = guest_mode(v, &s);
-    if (!code || !avail) {
+    struct x86emu_store st;
+    unsigned len;
+    if (code && avail) {
+        len = x86emu_plain_store(code, avail, mode, v->gpr, &st);
+    } else {
         /* The CPU ran this instruction a moment ago, from RAM: its bytes
-         * are there (a fetch that fails now declines). Not past the 4 GiB
-         * wrap of a linear address outside 64-bit mode. */
+         * are there (a fetch that fails now declines), decoded in place
+         * unless the instruction runs into the next page. Not past the
+         * 4 GiB wrap of a linear address outside 64-bit mode. */
         u64 linear = s.seg[SEG_CS].base + v->rip;
-        unsigned max = sizeof(fetched);
+        unsigned max = 15;
         if (mode != EMU_MODE_LONG64) {
             linear &= 0xffffffffull;
             max = (unsigned)MIN((u64)max, 0x100000000ull - linear);
         }
-        avail = guest_fetch_ram(v, &s, linear, fetched, max);
-        code = fetched;
+        code = guest_code_in_ram(v, &s, linear, max, &avail);
+        if (!code)
+            return 0;
+        len = x86emu_plain_store(code, avail, mode, v->gpr, &st);
+        if (!len && avail < max) {
+            u8 fetched[15];
+            avail = guest_fetch_ram(v, &s, linear, fetched, max);
+            len = x86emu_plain_store(fetched, avail, mode, v->gpr, &st);
+        }
     }
-    struct x86emu_store st;
-    unsigned len = x86emu_plain_store(code, avail, mode, v->gpr, &st);
     /* The exit located the write's first byte; one that runs into the
      * next page is the emulator's (two addresses, maybe two devices). */
     if (!len || (gpa & (PAGE_SIZE - 1)) + st.size > PAGE_SIZE)
@@ -89,10 +98,13 @@ enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size)
     (void)size;
     struct domain *d = v->domain;
     const struct fast_mmio *m = &v->fast_mmio;
-    if (domain_find_region(d, m->gpa, m->size) || !bus_mmio_claimed(&d->pc.bus, m->gpa))
+    if (domain_find_region(d, m->gpa, m->size))
         return FAST_NO;
+    /* Where this vCPU's APIC answers, the bus has it (lapic_map). */
     if (lapic_xapic_quiet_eoi(&d->pc.lapic[v->id], m->gpa, m->size))
         return FAST_BACK_IN;
+    if (!bus_mmio_claimed(&d->pc.bus, m->gpa))
+        return FAST_NO;
     platform_update_time(v);
     bus_mmio_write(&d->pc.bus, m->gpa, m->size, m->value);
     return FAST_DONE;

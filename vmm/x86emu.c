@@ -1054,8 +1054,7 @@ unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mod
         if (len > avail)
             return 0;
         value = 0;
-        for (unsigned k = 0; k < imm; k++)
-            value |= (u64)code[i + extra + k] << (8 * k);
+        memcpy(&value, code + i + extra, imm); /* little-endian, as x86 */
         value = sign_extend(value, imm) & size_mask(size); /* imm32 sign-extends to 64 bits */
     } else if (op == 0xa2 || op == 0xa3) { /* MOV moffs, AL/rAX: the offset is address-sized */
         len = i + addr_size;

@@ -1009,20 +1009,27 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
 
 /* What the instruction emulator reads (arch.h get_emu_sregs): 14 VMREADs
  * instead of vmx_get_sregs's 46 (every MMIO access is emulated). */
-static void vmx_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *s)
+static void vmx_get_code_sregs(struct vcpu *v, struct vcpu_sregs *s)
 {
     make_current(xv(v));
-    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
-        s->seg[i].base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+    s->seg[SEG_CS].base = vmread(VMCS_GUEST_ES_BASE + 2 * SEG_CS);
     u32 cs_ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS), ss_ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * SEG_SS);
     s->seg[SEG_CS].attr = (u16)((cs_ar & 0xff) | ((cs_ar >> 4) & 0xf00));
-    s->seg[SEG_CS].selector = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * SEG_CS);
     s->seg[SEG_SS].attr = (u16)((ss_ar & 0xff) | ((ss_ar >> 4) & 0xf00));
     s->cr0 = guest_cr0();
     s->cr3 = vmread(VMCS_GUEST_CR3);
     s->cr4 = guest_cr4();
     s->efer = vmread(VMCS_GUEST_IA32_EFER);
     s->cpl = (u8)SEG_ATTR_DPL(s->seg[SEG_SS].attr); /* SS.DPL is the CPL (SDM 3A 5.5) */
+}
+
+static void vmx_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *s)
+{
+    vmx_get_code_sregs(v, s);
+    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
+        if (i != SEG_CS)
+            s->seg[i].base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+    s->seg[SEG_CS].selector = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * SEG_CS);
 }
 
 /* Segment registers with their hidden parts, CR3 (SDM 3C 25.4.1). */
@@ -1276,6 +1283,7 @@ const struct arch_ops vmx_ops = {
     .vcpu_run = vmx_vcpu_run,
     .get_sregs = vmx_get_sregs,
     .get_emu_sregs = vmx_get_emu_sregs,
+    .get_code_sregs = vmx_get_code_sregs,
     .inject_event = vmx_inject_event,
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,
