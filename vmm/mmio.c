@@ -42,6 +42,48 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
 
 /* ---- the fast way: a plain MOV to a device ---- */
 
+/* The first n (1-15) of 15 instruction bytes as two words: bytes 0-7 and
+ * 7-14, each cut to the bytes below n. */
+static void insn_words(const u8 *code, unsigned n, u64 *w0, u64 *w1)
+{
+    __builtin_memcpy(w0, code, 8);
+    __builtin_memcpy(w1, code + 7, 8);
+    if (n < 8)
+        *w0 &= (1ull << (8 * n)) - 1;
+    *w1 = n <= 7 ? 0 : n >= 15 ? *w1 : *w1 & ((1ull << (8 * (n - 7))) - 1);
+}
+
+/* x86emu_plain_store, through the vCPU's last decoding: a guest writes
+ * the same device register from the same instruction again and again
+ * (the EOI of its interrupt handler), and the same bytes in the same
+ * mode decode the same (only the value is read again). Kept only for 15
+ * bytes in place, so both words can be read. */
+static unsigned plain_store_cached(struct vcpu *v, const u8 *code, unsigned avail, enum x86emu_mode mode,
+                                   struct x86emu_store *st)
+{
+    if (avail < 15)
+        return x86emu_plain_store(code, avail, mode, v->gpr, st);
+    u64 w0, w1;
+    for (unsigned i = 0; i < ARRAY_SIZE(v->fast_mmio_insn); i++) {
+        const struct fast_mmio_insn *c = &v->fast_mmio_insn[i];
+        if (!c->len || c->mode != mode)
+            continue;
+        insn_words(code, c->len, &w0, &w1);
+        if (w0 == c->word0 && w1 == c->word1) {
+            *st = c->st;
+            st->value = x86emu_store_value(st, v->gpr);
+            return c->len;
+        }
+    }
+    unsigned len = x86emu_plain_store(code, avail, mode, v->gpr, st);
+    if (len) {
+        insn_words(code, len, &w0, &w1);
+        v->fast_mmio_insn[v->fast_mmio_insn_next] = (struct fast_mmio_insn){w0, w1, (u8)len, (u8)mode, *st};
+        v->fast_mmio_insn_next ^= 1;
+    }
+    return len;
+}
+
 unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avail)
 {
     struct vcpu_sregs s;
@@ -68,7 +110,7 @@ unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avai
         code = guest_code_in_ram(v, &s, linear, max, &avail);
         if (!code)
             return 0;
-        len = x86emu_plain_store(code, avail, mode, v->gpr, &st);
+        len = plain_store_cached(v, code, avail, mode, &st);
         if (!len && avail < max) {
             u8 fetched[15];
             avail = guest_fetch_ram(v, &s, linear, fetched, max);

@@ -7,6 +7,7 @@
 #include "exit.h"
 #include "sched.h"
 #include "types.h"
+#include "x86emu.h"
 
 struct domain;
 
@@ -146,6 +147,16 @@ struct vcpu {
         u64 gpa, value;
         u8 size;
     } fast_mmio;
+    /* The last plain MOVs mmio_fast_decode decoded: their bytes (the
+     * first len of 15, as two overlapping words) and mode, and what they
+     * store. The same bytes in the same mode are the same instruction.
+     * Two: a timer's handler writes its EOI, its next count, its EOI... */
+    struct fast_mmio_insn {
+        u64 word0, word1;
+        u8 len, mode;
+        struct x86emu_store st;
+    } fast_mmio_insn[2];
+    u8 fast_mmio_insn_next; /* the one a new decoding replaces */
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

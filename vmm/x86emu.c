@@ -1031,8 +1031,8 @@ unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mod
     }
     if (!(op & 1))
         size = 1;
-    unsigned len;
-    u64 value;
+    unsigned len, source = X86EMU_STORE_IMM;
+    u64 value = 0;
     if (op == 0x88 || op == 0x89) { /* MOV r/m, reg */
         unsigned extra = memory_operand_extra(code, avail, i, addr_size);
         if (!extra)
@@ -1040,11 +1040,11 @@ unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mod
         unsigned reg = ((code[i] >> 3) & 7) | ((rex & 0x04) ? 8 : 0);
         len = i + extra;
         if (size == 1 && !rex && reg >= 4 && reg < 8)
-            value = (gpr[reg - 4] >> 8) & 0xff; /* AH CH DH BH (SDM 2A 3.1.1.1) */
-        else
-            value = gpr[reg] & size_mask(size);
-        if (reg == REG_RSP && !(size == 1 && !rex))
+            source = 16 + reg - 4; /* AH CH DH BH (SDM 2A 3.1.1.1) */
+        else if (reg == REG_RSP)
             return 0; /* the stack pointer: the fast way leaves it in the VMCS or VMCB */
+        else
+            source = reg;
     } else if (op == 0xc6 || op == 0xc7) { /* MOV r/m, imm */
         unsigned extra = memory_operand_extra(code, avail, i, addr_size);
         if (!extra || ((code[i] >> 3) & 7) != 0)
@@ -1053,18 +1053,28 @@ unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mod
         len = i + extra + imm;
         if (len > avail)
             return 0;
-        value = 0;
         memcpy(&value, code + i + extra, imm); /* little-endian, as x86 */
         value = sign_extend(value, imm) & size_mask(size); /* imm32 sign-extends to 64 bits */
     } else if (op == 0xa2 || op == 0xa3) { /* MOV moffs, AL/rAX: the offset is address-sized */
         len = i + addr_size;
-        value = gpr[REG_RAX] & size_mask(size);
+        source = REG_RAX;
     } else {
         return 0;
     }
     if (len > avail)
         return 0;
     out->size = (u8)size;
+    out->source = (u8)source;
     out->value = value;
+    out->value = x86emu_store_value(out, gpr);
     return len;
+}
+
+u64 x86emu_store_value(const struct x86emu_store *st, const u64 *gpr)
+{
+    if (st->source == X86EMU_STORE_IMM)
+        return st->value;
+    if (st->source >= 16)
+        return (gpr[st->source - 16] >> 8) & 0xff;
+    return gpr[st->source] & size_mask(st->size);
 }

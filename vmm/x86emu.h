@@ -73,10 +73,17 @@ unsigned x86emu_exit_insn_length(const u8 *code, unsigned avail, enum x86emu_mod
  * do not hold it. gpr: the general registers (enum gpr order). */
 struct x86emu_store {
     u8 size; /* 1, 2, 4 or 8 */
+    /* Where the value comes from: a general register (enum gpr order; 16
+     * and up: AH, CH, DH, BH), or X86EMU_STORE_IMM: the instruction. */
+    u8 source;
     u64 value;
 };
+#define X86EMU_STORE_IMM 0xff
 unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mode, const u64 *gpr,
                             struct x86emu_store *out);
+/* The value such a store writes with these registers: the same
+ * instruction again, its decoding kept (mmio_fast_decode). */
+u64 x86emu_store_value(const struct x86emu_store *st, const u64 *gpr);
 
 /* REP string instructions stop after this many iterations and leave RIP
  * on the instruction, so a long copy resumes on the next exit (as the CPU
