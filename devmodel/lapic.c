@@ -439,10 +439,11 @@ static void lapic_eoi(struct lapic *l)
         l->eoi_broadcast(l->ctx, (u8)v);
 }
 
-bool lapic_x2apic_quiet_eoi(struct lapic *l)
+/* The EOI of quiet_eoi: nothing requested (IRR empty), and the interrupt
+ * it ends, if any, edge-triggered. */
+static bool quiet_eoi(struct lapic *l)
 {
-    if (!lapic_x2apic_mode(l) || (l->irr[0] | l->irr[1] | l->irr[2] | l->irr[3] | l->irr[4] | l->irr[5] | l->irr[6] |
-                                  l->irr[7]))
+    if (l->irr[0] | l->irr[1] | l->irr[2] | l->irr[3] | l->irr[4] | l->irr[5] | l->irr[6] | l->irr[7])
         return false;
     int v = vec_highest(l->isr);
     if (v < 0)
@@ -451,6 +452,22 @@ bool lapic_x2apic_quiet_eoi(struct lapic *l)
         return false;
     vec_clear(l->isr, (u8)v);
     return true;
+}
+
+bool lapic_x2apic_quiet_eoi(struct lapic *l) { return lapic_x2apic_mode(l) && quiet_eoi(l); }
+
+/* The write reaches this APIC's EOI register when the APIC answers at
+ * its page (enabled, in xAPIC mode: lapic_map/lapic_unmap keep
+ * mmio_claimed) and, on a system bus, that page is the one the platform
+ * claims for every CPU's APIC (the default base, devmodel/pc.c): as
+ * lapic_mmio_write, a doubleword at the register's offset, any value
+ * (11.8.5: only x2APIC mode faults a non-zero EOI). */
+bool lapic_xapic_quiet_eoi(struct lapic *l, u64 addr, u8 size)
+{
+    if (size != 4 || !l->mmio_claimed || lapic_x2apic_mode(l) || !hw_enabled(l) || addr != l->mmio_base + REG_EOI ||
+        (l->system_bus && l->mmio_base != LAPIC_DEFAULT_BASE))
+        return false;
+    return quiet_eoi(l);
 }
 
 /* ---- interprocessor interrupts (11.6) ---- */

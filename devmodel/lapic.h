@@ -171,6 +171,10 @@ bool lapic_msr_write(struct lapic *l, u32 msr, u64 value);
  * True: done, as lapic_msr_write would have. False: not such an EOI,
  * nothing changed (the full way's lapic_msr_write does it). */
 bool lapic_x2apic_quiet_eoi(struct lapic *l);
+/* The same for a write of size bytes at guest-physical addr, the xAPIC
+ * EOI register when this APIC's page is there (11.4.1, 11.8.5): true if
+ * it was such an EOI and is done, as the MMIO write would have done it. */
+bool lapic_xapic_quiet_eoi(struct lapic *l, u64 addr, u8 size);
 
 /* The vector the CPU should take now (highest IRR whose priority class is
  * above the PPR's), or -1. */

@@ -576,6 +576,12 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
     u16 port = 0;
     u8 size = 0;
+    /* A nested page fault: an instruction's data write to a device (MMIO
+     * is never mapped), not while an event was being delivered. */
+    bool npf = code == SVM_EXIT_NPF && svm_npf_operand_write(vmcb->control.exitinfo1) &&
+               !(vmcb->control.exitintinfo & SVM_EVENT_VALID);
+    if (npf)
+        r = EXIT_NESTED_FAULT;
     if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
         (code == SVM_EXIT_IOIO && !svm_ioio_plain_in(vmcb->control.exitinfo1, &port, &size)))
         return FAST_NO;
@@ -585,6 +591,17 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     /* An IOIO exit gives the next RIP in EXITINFO2 (APM 2 15.10.2). */
     u64 next = code == SVM_EXIT_IOIO ? vmcb->control.exitinfo2 : vmcb->control.next_rip;
     unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, next) : 0;
+    /* A nested page fault's next RIP is not saved (NRIP save covers
+     * instruction intercepts, APM 2 15.7.1): the core decodes the
+     * instruction, from the bytes decode assists put in the VMCB on a
+     * nested page fault (APM 2 15.33 "Decode Assists": the count at
+     * 0D0h, up to 15 bytes from 0D1h) or, without them (Bochs 2.7's
+     * ryzen, QEMU TCG) or when the count is 0, fetched from guest RAM. */
+    if (npf) {
+        bool assisted = (cpu.features & SVM_FEATURE_DECODE_ASSISTS) && vmcb->control.insn_fetched;
+        len = mmio_fast_decode(v, vmcb->control.exitinfo2, assisted ? vmcb->control.insn_bytes : NULL,
+                               assisted ? MIN(vmcb->control.insn_fetched, (u8)15) : 0);
+    }
     enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
@@ -674,6 +691,27 @@ static void svm_get_sregs(struct vcpu *v, struct vcpu_sregs *out)
     out->idtr = (struct descriptor_table){g->idtr.base, (u16)g->idtr.limit};
     out->cr0 = g->cr0;
     out->cr2 = g->cr2;
+    out->cr3 = g->cr3;
+    out->cr4 = g->cr4;
+    out->efer = g->efer & ~EFER_SVME;
+    out->cpl = g->cpl;
+}
+
+/* What the instruction emulator reads (arch.h get_emu_sregs), without
+ * the descriptor tables, LDTR, TR and the segments' limits. */
+static void svm_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *out)
+{
+    const struct vmcb_save *g = &sv(v)->vmcb->save;
+    out->seg[SEG_ES].base = g->es.base;
+    out->seg[SEG_CS].base = g->cs.base;
+    out->seg[SEG_SS].base = g->ss.base;
+    out->seg[SEG_DS].base = g->ds.base;
+    out->seg[SEG_FS].base = g->fs.base;
+    out->seg[SEG_GS].base = g->gs.base;
+    out->seg[SEG_CS].selector = g->cs.selector;
+    out->seg[SEG_CS].attr = g->cs.attrib;
+    out->seg[SEG_SS].attr = g->ss.attrib;
+    out->cr0 = g->cr0;
     out->cr3 = g->cr3;
     out->cr4 = g->cr4;
     out->efer = g->efer & ~EFER_SVME;
@@ -792,6 +830,8 @@ const struct arch_ops svm_ops = {
     .vcpu_put = svm_vcpu_put,
     .vcpu_run = svm_vcpu_run,
     .get_sregs = svm_get_sregs,
+    .get_emu_sregs = svm_get_emu_sregs,
+    .get_code_sregs = svm_get_emu_sregs,
     .inject_event = svm_inject_event,
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,

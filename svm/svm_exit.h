@@ -54,6 +54,16 @@ static inline bool svm_ioio_plain_in(u64 info, u16 *port, u8 *size)
     return true;
 }
 
+/* A nested page fault's EXITINFO1 (APM 2 15.25.6) for a write by an
+ * instruction's data operand, for the fast way: a write (bit 1), not a
+ * fetch (bit 4), not a guest page-table access (bit 33; the full way's
+ * decode_npf reads it the same). The caller checks EXITINTINFO too: an
+ * access while an event was delivered is the CPU's (15.7.2). */
+static inline bool svm_npf_operand_write(u64 info1)
+{
+    return (info1 & (BIT(1) | BIT(4) | BIT(33))) == BIT(1);
+}
+
 void svm_decode_exit(const struct svm_exit_raw *raw, struct vm_exit *e);
 
 #endif

@@ -57,6 +57,10 @@ struct arch_ops {
      * CR3, CR4, EFER and the CPL; the rest of *s is left as it was. For a
      * backend whose every field read costs (VT-x's VMREADs). */
     void (*get_emu_sregs)(struct vcpu *v, struct vcpu_sregs *s);
+    /* Optional, less again: what fetching and sizing an instruction uses
+     * (CS's base and attributes, SS's attributes, CR0, CR3, CR4, EFER and
+     * the CPL), for the fast way's MMIO write (mmio_fast_decode). */
+    void (*get_code_sregs)(struct vcpu *v, struct vcpu_sregs *s);
     /* Queues an event for the next entry. */
     void (*inject_event)(struct vcpu *v, const struct vcpu_event *e);
     /* Could an external interrupt be injected at the next entry? RFLAGS.IF

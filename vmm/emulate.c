@@ -114,6 +114,50 @@ bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, 
     return emu_mem(&c, linear, (void *)data, size, EMU_WRITE, &fault);
 }
 
+/* A page-table entry read for guest_fetch_ram: RAM only, never a device
+ * (the fast way holds no device lock while it fetches). */
+static bool read_ram_phys(void *ctx, u64 gpa, void *data, unsigned size)
+{
+    struct guest_mem_region *r = domain_find_region(ctx, gpa, size);
+    if (!r || !r->host)
+        return false;
+    memcpy(data, r->host + (gpa - r->gpa), size);
+    return true;
+}
+
+const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail)
+{
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys, v->domain};
+    u64 gpa;
+    struct x86emu_fault fault;
+    unsigned n = MIN(max, (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))));
+    struct guest_mem_region *r;
+    if (!guest_walk(&paging, linear, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, n)) ||
+        !r->host)
+        return NULL;
+    *avail = n;
+    return r->host + (gpa - r->gpa);
+}
+
+unsigned guest_fetch_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u8 *buf, unsigned max)
+{
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys, v->domain};
+    unsigned got = 0;
+    while (got < max) {
+        unsigned chunk = MIN(max - got, (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))));
+        u64 gpa;
+        struct x86emu_fault fault;
+        struct guest_mem_region *r;
+        if (!guest_walk(&paging, linear, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, chunk)) ||
+            !r->host)
+            break;
+        memcpy(buf + got, r->host + (gpa - r->gpa), chunk);
+        got += chunk;
+        linear += chunk;
+    }
+    return got;
+}
+
 bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa)
 {
     struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, 0, read_phys, v->domain};

@@ -26,6 +26,14 @@ bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, 
  * walk faults. */
 bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa);
 
+/* Up to max instruction bytes at a linear address, as a fetch at the
+ * guest's CPL, from RAM only: the bytes read before the first page that
+ * faults or is not RAM (0 if the first). No device is touched. */
+unsigned guest_fetch_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u8 *buf, unsigned max);
+/* The same bytes in place, as far as the page holds them (at most max,
+ * their count in *avail): a pointer into the RAM behind them, or NULL. */
+const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail);
+
 /* Guest-physical access for the emulator and for devices: RAM regions
  * are copied (writes to a ROM dropped), anything else goes to the bus. */
 void guest_phys_access(struct domain *d, u64 gpa, void *data, unsigned size, bool write);

@@ -99,6 +99,16 @@ void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u
     t->recorded++;
 }
 
+void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
+{
+    if (!t->capacity)
+        return;
+    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = gpa, .flags = TRACE_NPF_WRITE,
+                               .reason = EXIT_NESTED_FAULT};
+    t->recorded++;
+}
+
 unsigned trace_count(const struct trace_ring *t)
 {
     return t->recorded < t->capacity ? (unsigned)t->recorded : t->capacity;

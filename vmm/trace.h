@@ -52,6 +52,9 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
 
 /* The same for an IN (not INS) of size bytes from port. */
 void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
+/* ...and a write to guest-physical gpa that the fast way did (an npf
+ * entry, as trace_record makes for a write's nested fault). */
+void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa);
 
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);
 void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct trace_regs *regs);

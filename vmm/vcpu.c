@@ -200,6 +200,7 @@ static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
     [EXIT_CPUID] = fast_cpuid,
     [EXIT_MSR_WRITE] = fast_msr_write,
     [EXIT_IO] = fast_io_in,
+    [EXIT_NESTED_FAULT] = fast_mmio_write,
 };
 
 /* The fast way (vcpu.h): what the full way would do for this exit,
@@ -236,6 +237,8 @@ enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_l
     }
     if (r == EXIT_IO)
         trace_record_port_in(&d->trace, &regs, port, size);
+    else if (r == EXIT_NESTED_FAULT)
+        trace_record_mmio_write(&d->trace, &regs, v->fast_mmio.gpa);
     else
         trace_record_registers(&d->trace, r, &regs);
     v->rip += insn_len;

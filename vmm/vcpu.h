@@ -7,6 +7,7 @@
 #include "exit.h"
 #include "sched.h"
 #include "types.h"
+#include "x86emu.h"
 
 struct domain;
 
@@ -141,6 +142,22 @@ struct vcpu {
      * (vcpu_fast_exit): the slice's end or, on CPU 0, the console's due
      * time, as the run loop's top last computed it; 0 outside a slice. */
     u64 fast_until;
+    /* The MMIO write the fast way carries out (mmio_fast_decode, for
+     * fast_mmio_write): where, how wide, what. */
+    struct fast_mmio {
+        u64 gpa, value;
+        u8 size;
+    } fast_mmio;
+    /* The last plain MOVs mmio_fast_decode decoded: their bytes (the
+     * first len of 15, as two overlapping words) and mode, and what they
+     * store. The same bytes in the same mode are the same instruction.
+     * Two: a timer's handler writes its EOI, its next count, its EOI... */
+    struct fast_mmio_insn {
+        u64 word0, word1;
+        u8 len, mode;
+        struct x86emu_store st;
+    } fast_mmio_insn[2];
+    u8 fast_mmio_insn_next; /* the one a new decoding replaces */
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

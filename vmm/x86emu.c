@@ -964,3 +964,117 @@ unsigned x86emu_exit_insn_length(const u8 *code, unsigned avail, enum x86emu_mod
     }
     return i + len <= avail ? i + len : 0;
 }
+
+/* ---- a plain MOV store, decoded alone ---- */
+
+/* The bytes a ModR/M memory operand adds after the ModR/M byte: SIB and
+ * displacement (SDM 2A 2.1.5, Tables 2-1 to 2-3; in 64-bit mode mod 00
+ * r/m 101 is RIP + disp32, the same length). 0: not a memory form. */
+static unsigned memory_operand_extra(const u8 *code, unsigned avail, unsigned at, unsigned addr_size)
+{
+    if (at >= avail)
+        return 0;
+    u8 modrm = code[at];
+    unsigned mod = modrm >> 6, rm = modrm & 7;
+    if (mod == 3)
+        return 0;
+    if (addr_size == 2)
+        return 1 + (mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0);
+    unsigned extra = 1;
+    if (rm == 4) {
+        if (at + 1 >= avail)
+            return 0;
+        extra++;
+        if (mod == 0 && (code[at + 1] & 7) == 5)
+            return extra + 4; /* SIB with no base: disp32 */
+    } else if (mod == 0 && rm == 5) {
+        return extra + 4;
+    }
+    return extra + (mod == 1 ? 1 : mod == 2 ? 4 : 0);
+}
+
+unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mode, const u64 *gpr,
+                            struct x86emu_store *out)
+{
+    bool opsize = false, addrsize = false;
+    u8 rex = 0;
+    unsigned i = 0;
+    avail = MIN(avail, (unsigned)MAX_INSN_LEN);
+    for (; i < avail; i++) {
+        u8 b = code[i];
+        if (b == 0x66)
+            opsize = true;
+        else if (b == 0x67)
+            addrsize = true;
+        else if (!(b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65))
+            break; /* LOCK, REP and the rest: not a plain MOV */
+    }
+    if (i < avail && mode == EMU_MODE_LONG64 && (code[i] & 0xf0) == 0x40)
+        rex = code[i++]; /* REX, last before the opcode */
+    if (i >= avail)
+        return 0;
+    u8 op = code[i++];
+    unsigned size, addr_size;
+    switch (mode) {
+    case EMU_MODE_LONG64:
+        size = (rex & 0x08) ? 8 : opsize ? 2 : 4;
+        addr_size = addrsize ? 4 : 8;
+        break;
+    case EMU_MODE_PROT32:
+        size = opsize ? 2 : 4;
+        addr_size = addrsize ? 2 : 4;
+        break;
+    default:
+        size = opsize ? 4 : 2;
+        addr_size = addrsize ? 4 : 2;
+        break;
+    }
+    if (!(op & 1))
+        size = 1;
+    unsigned len, source = X86EMU_STORE_IMM;
+    u64 value = 0;
+    if (op == 0x88 || op == 0x89) { /* MOV r/m, reg */
+        unsigned extra = memory_operand_extra(code, avail, i, addr_size);
+        if (!extra)
+            return 0;
+        unsigned reg = ((code[i] >> 3) & 7) | ((rex & 0x04) ? 8 : 0);
+        len = i + extra;
+        if (size == 1 && !rex && reg >= 4 && reg < 8)
+            source = 16 + reg - 4; /* AH CH DH BH (SDM 2A 3.1.1.1) */
+        else if (reg == REG_RSP)
+            return 0; /* the stack pointer: the fast way leaves it in the VMCS or VMCB */
+        else
+            source = reg;
+    } else if (op == 0xc6 || op == 0xc7) { /* MOV r/m, imm */
+        unsigned extra = memory_operand_extra(code, avail, i, addr_size);
+        if (!extra || ((code[i] >> 3) & 7) != 0)
+            return 0;
+        unsigned imm = MIN(size, 4u);
+        len = i + extra + imm;
+        if (len > avail)
+            return 0;
+        memcpy(&value, code + i + extra, imm); /* little-endian, as x86 */
+        value = sign_extend(value, imm) & size_mask(size); /* imm32 sign-extends to 64 bits */
+    } else if (op == 0xa2 || op == 0xa3) { /* MOV moffs, AL/rAX: the offset is address-sized */
+        len = i + addr_size;
+        source = REG_RAX;
+    } else {
+        return 0;
+    }
+    if (len > avail)
+        return 0;
+    out->size = (u8)size;
+    out->source = (u8)source;
+    out->value = value;
+    out->value = x86emu_store_value(out, gpr);
+    return len;
+}
+
+u64 x86emu_store_value(const struct x86emu_store *st, const u64 *gpr)
+{
+    if (st->source == X86EMU_STORE_IMM)
+        return st->value;
+    if (st->source >= 16)
+        return (gpr[st->source - 16] >> 8) & 0xff;
+    return gpr[st->source] & size_mask(st->size);
+}

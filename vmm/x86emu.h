@@ -64,6 +64,27 @@ enum x86emu_status x86emu_step(struct x86emu_cpu *cpu, const struct x86emu_ops *
  * bytes do not hold it. */
 unsigned x86emu_exit_insn_length(const u8 *code, unsigned avail, enum x86emu_mode mode);
 
+/* A plain MOV to memory (88, 89, C6 /0, C7 /0, A2, A3; segment, operand
+ * and address-size prefixes, REX), whose one data write an exit already
+ * located (the guest-physical address of an EPT violation or nested page
+ * fault): its length, with the size and value it stores. 0 for any other
+ * instruction (LOCK or REP prefixed, read-modify-write, string...), for a
+ * store of RSP (whose value a fast exit does not read), or if avail bytes
+ * do not hold it. gpr: the general registers (enum gpr order). */
+struct x86emu_store {
+    u8 size; /* 1, 2, 4 or 8 */
+    /* Where the value comes from: a general register (enum gpr order; 16
+     * and up: AH, CH, DH, BH), or X86EMU_STORE_IMM: the instruction. */
+    u8 source;
+    u64 value;
+};
+#define X86EMU_STORE_IMM 0xff
+unsigned x86emu_plain_store(const u8 *code, unsigned avail, enum x86emu_mode mode, const u64 *gpr,
+                            struct x86emu_store *out);
+/* The value such a store writes with these registers: the same
+ * instruction again, its decoding kept (mmio_fast_decode). */
+u64 x86emu_store_value(const struct x86emu_store *st, const u64 *gpr);
+
 /* REP string instructions stop after this many iterations and leave RIP
  * on the instruction, so a long copy resumes on the next exit (as the CPU
  * does when interrupted, SDM 2B REP). */

@@ -820,13 +820,15 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 }
 
 /* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
- * EXIT_NONE: none. All are instruction exits, which never interrupt the
- * delivery of an event (the IDT-vectoring information is not valid,
- * SDM 3C 28.2.4) and report the instruction's length (28.2.5). */
+ * EXIT_NONE: none. All but the EPT violation are instruction exits,
+ * which never interrupt the delivery of an event (the IDT-vectoring
+ * information is not valid, SDM 3C 28.2.4) and report the instruction's
+ * length (28.2.5); fast_exit checks the EPT violation for both. */
 static const u8 fast_reasons[64] = {
     [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
     [VMX_EXIT_IO] = EXIT_IO, /* IN only (vmx_io_plain_in) */
+    [VMX_EXIT_EPT_VIOLATION] = EXIT_NESTED_FAULT, /* a plain MOV to a device (mmio_fast_decode) */
 };
 
 /* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
@@ -846,9 +848,21 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
     u8 size = 0;
     if (r == EXIT_NONE || (r == EXIT_IO && !vmx_io_plain_in(vmread(VMCS_EXIT_QUALIFICATION), &port, &size)))
         return FAST_NO;
+    /* An EPT violation: an instruction's data write to a device (MMIO is
+     * never mapped), not while an event was being delivered. */
+    u64 gpa = 0;
+    if (r == EXIT_NESTED_FAULT) {
+        if (!vmx_ept_operand_write(vmread(VMCS_EXIT_QUALIFICATION)) ||
+            (vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+            return FAST_NO;
+        gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
+    }
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
-    unsigned len = vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+    /* The length: the CPU reports it for instruction exits (28.2.5), not
+     * for an EPT violation, whose instruction the core decodes. */
+    unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
+                                          : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
     enum fast_way way = vcpu_fast_exit(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
@@ -995,20 +1009,27 @@ static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
 
 /* What the instruction emulator reads (arch.h get_emu_sregs): 14 VMREADs
  * instead of vmx_get_sregs's 46 (every MMIO access is emulated). */
-static void vmx_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *s)
+static void vmx_get_code_sregs(struct vcpu *v, struct vcpu_sregs *s)
 {
     make_current(xv(v));
-    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
-        s->seg[i].base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+    s->seg[SEG_CS].base = vmread(VMCS_GUEST_ES_BASE + 2 * SEG_CS);
     u32 cs_ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * SEG_CS), ss_ar = (u32)vmread(VMCS_GUEST_ES_AR + 2 * SEG_SS);
     s->seg[SEG_CS].attr = (u16)((cs_ar & 0xff) | ((cs_ar >> 4) & 0xf00));
-    s->seg[SEG_CS].selector = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * SEG_CS);
     s->seg[SEG_SS].attr = (u16)((ss_ar & 0xff) | ((ss_ar >> 4) & 0xf00));
     s->cr0 = guest_cr0();
     s->cr3 = vmread(VMCS_GUEST_CR3);
     s->cr4 = guest_cr4();
     s->efer = vmread(VMCS_GUEST_IA32_EFER);
     s->cpl = (u8)SEG_ATTR_DPL(s->seg[SEG_SS].attr); /* SS.DPL is the CPL (SDM 3A 5.5) */
+}
+
+static void vmx_get_emu_sregs(struct vcpu *v, struct vcpu_sregs *s)
+{
+    vmx_get_code_sregs(v, s);
+    for (unsigned i = SEG_ES; i <= SEG_GS; i++)
+        if (i != SEG_CS)
+            s->seg[i].base = vmread(VMCS_GUEST_ES_BASE + 2 * i);
+    s->seg[SEG_CS].selector = (u16)vmread(VMCS_GUEST_ES_SELECTOR + 2 * SEG_CS);
 }
 
 /* Segment registers with their hidden parts, CR3 (SDM 3C 25.4.1). */
@@ -1262,6 +1283,7 @@ const struct arch_ops vmx_ops = {
     .vcpu_run = vmx_vcpu_run,
     .get_sregs = vmx_get_sregs,
     .get_emu_sregs = vmx_get_emu_sregs,
+    .get_code_sregs = vmx_get_code_sregs,
     .inject_event = vmx_inject_event,
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,

@@ -44,6 +44,18 @@ static inline bool vmx_io_plain_in(u64 q, u16 *port, u8 *size)
     return true;
 }
 
+/* An EPT violation's qualification (Table 28-7) for a write by an
+ * instruction's data operand, for the fast way: a data write (bit 1), no
+ * fetch (bit 2), to a linear address's own translation (bits 7 and 8
+ * set; clear, the access was the CPU's page walk or a PDPTE load), and
+ * no NMI unblocking by an IRET to undo (bit 12). The caller checks the
+ * IDT-vectoring information too: an access while an event was delivered
+ * is the CPU's (28.2.4). */
+static inline bool vmx_ept_operand_write(u64 q)
+{
+    return (q & (BIT(1) | BIT(2) | BIT(7) | BIT(8) | BIT(12))) == (BIT(1) | BIT(7) | BIT(8));
+}
+
 void vmx_decode_exit(const struct vmx_exit_raw *raw, struct vm_exit *e);
 
 #endif

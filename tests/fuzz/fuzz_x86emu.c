@@ -19,7 +19,10 @@
  * ask for the bulk REP INS/OUTS callbacks: each instruction that does port
  * I/O then runs twice from the same state, one access at a time and in
  * bulk, and both must end with the same registers, RAM, port and MMIO
- * traffic. */
+ * traffic. Where x86emu_plain_store (the fast way's decoder) calls the
+ * bytes at CS:RIP a plain MOV store, the step must be exactly that: one
+ * write of the size and value it decoded, RIP past its length, no other
+ * register changed (or a fault). */
 #include "fuzz.h"
 #include "../../vmm/x86emu.h"
 
@@ -45,6 +48,8 @@ static struct {
     unsigned writes;   /* memory and port writes done (calls) */
     unsigned port_ops; /* port callbacks, single or bulk */
     u64 trace;         /* a hash of each byte sent to a port or the MMIO window, and where */
+    unsigned last_size; /* the last memory write's size and value (up to 8 bytes) */
+    u64 last_value;
 } seen;
 
 static void trace_byte(u64 where, u8 byte) { seen.trace = (seen.trace ^ (where << 8 | byte)) * 0x100000001b3ull; }
@@ -55,6 +60,11 @@ static bool port_size(unsigned size) { return size == 1 || size == 2 || size == 
 
 static bool mem(void *ctx, u64 linear, void *data, unsigned size, enum x86emu_access acc, struct x86emu_fault *f)
 {
+    if (acc == EMU_WRITE) {
+        seen.last_size = size;
+        seen.last_value = 0;
+        memcpy(&seen.last_value, data, MIN(size, 8u));
+    }
     FUZZ_CHECK(ctx == ram, "memory context %p", ctx);
     if (acc == EMU_FETCH)
         FUZZ_CHECK(size <= 15 && within_page(linear, size), "fetch of %u bytes at %#llx", size,
@@ -203,6 +213,26 @@ static void check_step(const struct x86emu_cpu *before, const struct x86emu_cpu 
     }
 }
 
+/* A plain MOV store as x86emu_plain_store decoded it is what the
+ * emulator does: one write of that size and value, RIP past that many
+ * bytes, nothing else changed (or the write faulted). */
+static void check_plain_store(const struct x86emu_cpu *before, const struct x86emu_cpu *cpu, enum x86emu_status s,
+                              unsigned plain, const struct x86emu_store *st)
+{
+    if (!plain)
+        return;
+    FUZZ_CHECK(s != EMU_UNSUPPORTED, "a plain store (%u bytes) the emulator does not know", plain);
+    if (s != EMU_OK)
+        return;
+    FUZZ_CHECK(((cpu->rip - before->rip) & ip_mask(cpu->mode)) == plain, "plain store of %u bytes moved RIP %#llx -> %#llx",
+               plain, (unsigned long long)before->rip, (unsigned long long)cpu->rip);
+    FUZZ_CHECK(memcmp(cpu->gpr, before->gpr, sizeof(cpu->gpr)) == 0 && cpu->rflags == before->rflags,
+               "a plain store changed registers");
+    FUZZ_CHECK(seen.writes == 1 && seen.last_size == st->size && seen.last_value == st->value,
+               "plain store: %u writes, the last of %u bytes %#llx; decoded %u bytes %#llx", seen.writes,
+               seen.last_size, (unsigned long long)seen.last_value, st->size, (unsigned long long)st->value);
+}
+
 /* One instruction, checked. With `bulk`, an instruction that did port I/O
  * runs a second time from the same state with the bulk string I/O
  * callbacks, and must end exactly as it did one access at a time. */
@@ -213,8 +243,16 @@ static bool step(struct x86emu_cpu *cpu, size_t why_size, bool bulk)
     struct prog values_before = values;
     struct x86emu_fault fault;
     memset(page_saved, 0, sizeof(page_saved));
+    /* What the fast way's decoder says of the same bytes (a plain MOV
+     * store, mmio_fast_decode), checked against what the step does. */
+    struct x86emu_store st = {0, 0};
+    unsigned plain = 0;
+    u64 at = cpu->mode == EMU_MODE_LONG64 ? cpu->rip : (cpu->seg_base[EMU_CS] + cpu->rip) & 0xffffffffull;
+    if (at <= RAM_SIZE - 15)
+        plain = x86emu_plain_store(ram + at, 15, cpu->mode, cpu->gpr, &st);
     enum x86emu_status s = run(cpu, &single_ops, &fault, why_size);
     check_step(&before, cpu, s, &fault);
+    check_plain_store(&before, cpu, s, plain, &st);
     if (!bulk || !seen.port_ops)
         return s == EMU_OK;
 

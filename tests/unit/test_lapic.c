@@ -947,3 +947,45 @@ TEST(lapic_x2apic_quiet_eoi)
     CHECK_EQ(broadcasts, 1);
     CHECK(!in_service(0x70));
 }
+
+/* The fast way's xAPIC EOI (fast_mmio_write): a doubleword write at the
+ * EOI register of this APIC's page, quiet as the x2APIC one; anything
+ * else (another offset or size, the page moved, x2APIC mode) declines
+ * having changed nothing. */
+TEST(lapic_xapic_quiet_eoi)
+{
+    setup_enabled();
+    CHECK(lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4)); /* nothing in service: does nothing */
+    fixed(0x61, false);
+    CHECK_EQ(take(), 0x61);
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI, 2));     /* not a doubleword: the MMIO write drops it */
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI + 4, 4)); /* not the register */
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + 0x1000 + EOI, 4));
+    CHECK(in_service(0x61));
+    fixed(0x52, false); /* requested: the EOI lets it through, the full way */
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4));
+    CHECK(in_service(0x61));
+    wr(EOI, 0);
+    CHECK_EQ(take(), 0x52);
+    CHECK(lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4));
+    CHECK(!in_service(0x52));
+    fixed(0x70, true); /* level-triggered: the I/O APICs hear of it, the full way */
+    CHECK_EQ(take(), 0x70);
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4));
+    CHECK(in_service(0x70));
+    wr(EOI, 0);
+    CHECK(!in_service(0x70));
+    /* the page moved: the EOI register is at the new base */
+    CHECK(lapic_set_base(&apic, (BASE + 0x10000) | EN));
+    fixed(0x61, false);
+    CHECK_EQ(take(), 0x61);
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4));
+    CHECK(lapic_xapic_quiet_eoi(&apic, BASE + 0x10000 + EOI, 4));
+    CHECK(!in_service(0x61));
+    CHECK(lapic_set_base(&apic, BASE | EN));
+    to_x2apic(); /* no page in x2APIC mode */
+    fixed(0x61, false);
+    CHECK_EQ(take(), 0x61);
+    CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4));
+    CHECK(in_service(0x61));
+}

@@ -161,3 +161,14 @@ TEST(svm_exit_io_length_from_next_rip_is_1_to_15)
     decode(SVM_EXIT_IOIO, (0xe9ull << 16) | (1 << 4) | (1 << 8), 0x1, 0xffffffff);
     CHECK_EQ(e.insn_len, 2);
 }
+
+/* The nested page faults the fast way takes as an operand's write (APM
+ * 2 15.25.6): a write that is no fetch and no guest page-table access. */
+TEST(svm_npf_operand_write)
+{
+    CHECK(svm_npf_operand_write(BIT(1)));
+    CHECK(svm_npf_operand_write(BIT(1) | BIT(0) | BIT(32)));
+    CHECK(!svm_npf_operand_write(0));                  /* a read */
+    CHECK(!svm_npf_operand_write(BIT(1) | BIT(4)));
+    CHECK(!svm_npf_operand_write(BIT(1) | BIT(33)));   /* the walk's */
+}

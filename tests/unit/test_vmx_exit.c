@@ -176,3 +176,19 @@ TEST(vmx_exit_length_outside_1_to_15_is_unknown)
     decode(VMX_EXIT_CPUID, 0, 15);
     CHECK_EQ(e.insn_len, 15);
 }
+
+/* The EPT violations the fast way takes as an operand's write (Table
+ * 28-7): a data write to a linear address's own translation; not a
+ * read, a fetch, a page walk's access, a PDPTE load or one whose IRET
+ * unblocked NMIs. */
+TEST(vmx_ept_operand_write)
+{
+    u64 write = BIT(1) | BIT(7) | BIT(8);
+    CHECK(vmx_ept_operand_write(write));
+    CHECK(vmx_ept_operand_write(write | BIT(0) | BIT(3))); /* read-modify-write, entry present */
+    CHECK(!vmx_ept_operand_write(BIT(0) | BIT(7) | BIT(8)));
+    CHECK(!vmx_ept_operand_write(write | BIT(2)));
+    CHECK(!vmx_ept_operand_write(BIT(1) | BIT(7)));        /* the walk's A/D update */
+    CHECK(!vmx_ept_operand_write(BIT(1)));                 /* no linear address */
+    CHECK(!vmx_ept_operand_write(write | BIT(12)));
+}

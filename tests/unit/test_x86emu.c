@@ -505,6 +505,65 @@ TEST(emu_exit_insn_length)
     CHECK_EQ(x86emu_exit_insn_length(cs_cpuid, 2, EMU_MODE_PROT32), 0); /* cut short */
 }
 
+/* The plain MOV stores the fast way completes from the exit's address
+ * alone (mmio_fast_decode): their length, size and value; anything that
+ * is not one is refused (0), and so is a store of RSP. */
+TEST(emu_plain_store)
+{
+    u64 gpr[16] = {0};
+    for (unsigned i = 0; i < 16; i++)
+        gpr[i] = 0x1111111111111111ull * i + 0x0807060504030201ull;
+    struct x86emu_store st;
+    static const u8 c7_abs[] = {0xc7, 0x05, 0xb0, 0x00, 0xe0, 0xfe, 0x00, 0x00, 0x00, 0x00}; /* mov dword [FEE000B0h], 0 */
+    CHECK_EQ(x86emu_plain_store(c7_abs, sizeof(c7_abs), EMU_MODE_PROT32, gpr, &st), 10);
+    CHECK_EQ(st.size, 4);
+    CHECK_EQ(st.value, 0);
+    CHECK_EQ(x86emu_plain_store(c7_abs, 9, EMU_MODE_PROT32, gpr, &st), 0); /* cut short */
+    static const u8 mov_ebx[] = {0x89, 0x98, 0xb0, 0x00, 0x00, 0x00}; /* mov [eax+B0h], ebx */
+    CHECK_EQ(x86emu_plain_store(mov_ebx, sizeof(mov_ebx), EMU_MODE_PROT32, gpr, &st), 6);
+    CHECK_EQ(st.value, (u32)gpr[3]);
+    static const u8 mov_sib[] = {0x89, 0x0c, 0x24}; /* mov [esp], ecx: SIB */
+    CHECK_EQ(x86emu_plain_store(mov_sib, sizeof(mov_sib), EMU_MODE_PROT32, gpr, &st), 3);
+    static const u8 mov_sib_disp[] = {0x89, 0x0c, 0x25, 0xb0, 0x00, 0xe0, 0xfe}; /* mov [FEE000B0h], ecx: SIB, no base */
+    CHECK_EQ(x86emu_plain_store(mov_sib_disp, sizeof(mov_sib_disp), EMU_MODE_PROT32, gpr, &st), 7);
+    static const u8 rex_w[] = {0x48, 0xc7, 0x40, 0x10, 0xff, 0xff, 0xff, 0xff}; /* mov qword [rax+10h], -1 */
+    CHECK_EQ(x86emu_plain_store(rex_w, sizeof(rex_w), EMU_MODE_LONG64, gpr, &st), 8);
+    CHECK_EQ(st.size, 8);
+    CHECK_EQ(st.value, ~0ull);
+    static const u8 rex_r[] = {0x44, 0x89, 0x00}; /* mov [rax], r8d */
+    CHECK_EQ(x86emu_plain_store(rex_r, sizeof(rex_r), EMU_MODE_LONG64, gpr, &st), 3);
+    CHECK_EQ(st.value, (u32)gpr[8]);
+    CHECK_EQ(x86emu_plain_store(rex_r, sizeof(rex_r), EMU_MODE_PROT32, gpr, &st), 0); /* 44h is INC ESP there */
+    static const u8 ah[] = {0x88, 0x20}, spl[] = {0x40, 0x88, 0x20}; /* mov [eax], ah / mov [rax], spl */
+    CHECK_EQ(x86emu_plain_store(ah, sizeof(ah), EMU_MODE_PROT32, gpr, &st), 2);
+    CHECK_EQ(st.size, 1);
+    CHECK_EQ(st.value, (gpr[0] >> 8) & 0xff);
+    CHECK_EQ(x86emu_plain_store(spl, sizeof(spl), EMU_MODE_LONG64, gpr, &st), 0); /* RSP's low byte */
+    static const u8 esp[] = {0x89, 0x20}; /* mov [eax], esp */
+    CHECK_EQ(x86emu_plain_store(esp, sizeof(esp), EMU_MODE_PROT32, gpr, &st), 0);
+    static const u8 real16[] = {0x66, 0xc7, 0x06, 0xb0, 0x00, 0x78, 0x56, 0x34, 0x12}; /* mov dword [B0h], 12345678h */
+    CHECK_EQ(x86emu_plain_store(real16, sizeof(real16), EMU_MODE_REAL, gpr, &st), 9);
+    CHECK_EQ(st.size, 4);
+    CHECK_EQ(st.value, 0x12345678);
+    static const u8 word16[] = {0x89, 0x87, 0xb0, 0x00}; /* mov [bx+B0h], ax */
+    CHECK_EQ(x86emu_plain_store(word16, sizeof(word16), EMU_MODE_PROT16, gpr, &st), 4);
+    CHECK_EQ(st.size, 2);
+    static const u8 moffs[] = {0xa3, 0xb0, 0x00, 0xe0, 0xfe}, moffs64[] = {0xa3, 1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK_EQ(x86emu_plain_store(moffs, sizeof(moffs), EMU_MODE_PROT32, gpr, &st), 5);
+    CHECK_EQ(st.value, (u32)gpr[0]);
+    CHECK_EQ(x86emu_plain_store(moffs64, sizeof(moffs64), EMU_MODE_LONG64, gpr, &st), 9);
+    static const u8 seg[] = {0x64, 0x89, 0x18}; /* mov fs:[eax], ebx */
+    CHECK_EQ(x86emu_plain_store(seg, sizeof(seg), EMU_MODE_PROT32, gpr, &st), 3);
+    static const u8 lock[] = {0xf0, 0x89, 0x18}, rep[] = {0xf3, 0xab}, xchg[] = {0x87, 0x18}, load[] = {0x8b, 0x18};
+    static const u8 reg_form[] = {0x89, 0xd8}, c7_not0[] = {0xc7, 0x48, 0x10, 0, 0, 0, 0}; /* mov eax, ebx; C7 /1 */
+    CHECK_EQ(x86emu_plain_store(lock, sizeof(lock), EMU_MODE_PROT32, gpr, &st), 0);
+    CHECK_EQ(x86emu_plain_store(rep, sizeof(rep), EMU_MODE_PROT32, gpr, &st), 0);
+    CHECK_EQ(x86emu_plain_store(xchg, sizeof(xchg), EMU_MODE_PROT32, gpr, &st), 0);
+    CHECK_EQ(x86emu_plain_store(load, sizeof(load), EMU_MODE_PROT32, gpr, &st), 0);
+    CHECK_EQ(x86emu_plain_store(reg_form, sizeof(reg_form), EMU_MODE_PROT32, gpr, &st), 0);
+    CHECK_EQ(x86emu_plain_store(c7_not0, sizeof(c7_not0), EMU_MODE_PROT32, gpr, &st), 0);
+}
+
 /* REPE CMPSB over a device stops at the first byte that differs, REPNE
  * SCASB at the first that matches (issue 12 item 13). */
 TEST(emu_repe_cmpsb_and_repne_scasb)
