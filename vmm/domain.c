@@ -282,7 +282,7 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
 static bool setup_trace(struct domain *d, char *why, size_t why_size)
 {
     unsigned n = d->cfg->trace_exits ? d->cfg->trace_exits : DEFAULT_TRACE_EXITS;
-    struct trace_entry *storage = page_alloc(n * sizeof(struct trace_entry));
+    struct trace_entry *storage = page_alloc(trace_ring_size(n) * sizeof(struct trace_entry));
     if (!storage)
         return fail(why, why_size, "out of memory for a trace of %u exits", n);
     trace_init(&d->trace, storage, n);
@@ -336,7 +336,7 @@ void domain_destroy(struct domain *d)
     if (d->type && d->type->destroy)
         d->type->destroy(d);
     if (d->trace.capacity)
-        page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
+        page_free(d->trace.entries, (d->trace.mask + 1) * sizeof(struct trace_entry));
     page_free(d->fw_cfg, sizeof(*d->fw_cfg));
     if (d->cpu_window_pages)
         page_free(d->cpu_window_pages, CPU_ACCESS_WINDOWS * PAGE_SIZE);

@@ -17,10 +17,19 @@ enum {
     TRACE_HAS_ERROR = 1 << 0,
 };
 
+unsigned trace_ring_size(unsigned capacity)
+{
+    unsigned size = 1;
+    while (size < capacity)
+        size <<= 1;
+    return size;
+}
+
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity)
 {
     t->entries = storage;
     t->capacity = capacity;
+    t->mask = capacity ? trace_ring_size(capacity) - 1 : 0;
     t->recorded = 0;
 }
 
@@ -83,7 +92,7 @@ void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct tr
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    struct trace_entry *en = &t->entries[t->recorded & t->mask];
     *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .reason = (u8)e->reason};
     fill_operands(en, e, regs);
     t->recorded++;
@@ -93,7 +102,7 @@ void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    struct trace_entry *en = &t->entries[t->recorded & t->mask];
     *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port, .size = size,
                                .flags = TRACE_IO_IN, .reason = EXIT_IO};
     t->recorded++;
@@ -107,7 +116,7 @@ unsigned trace_count(const struct trace_ring *t)
 const struct trace_entry *trace_get(const struct trace_ring *t, unsigned i)
 {
     u64 first = t->recorded - trace_count(t);
-    return &t->entries[(first + i) % t->capacity];
+    return &t->entries[(first + i) & t->mask];
 }
 
 static const char *const cr_access_names[] = {
