@@ -359,6 +359,7 @@ static void end_domain(struct domain *d, enum end_kind kind, const char *fmt, va
     vsnprintf(d->end_reason, sizeof(d->end_reason), fmt, ap);
     d->end_kind = kind;
     atomic_store(&d->ended, true);
+    domain_stop_fast(d);
     /* Its vCPUs leave at their next exit; one that is not on a CPU is
      * made to run once, to leave. */
     for (unsigned i = 0; i < d->vcpu_count; i++)
@@ -382,9 +383,16 @@ void domain_end_kind(struct domain *d, enum end_kind kind, const char *fmt, ...)
     va_end(ap);
 }
 
+void domain_stop_fast(struct domain *d)
+{
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        vcpu_stop_fast(d->vcpus[i]);
+}
+
 void domain_request(struct domain *d, u32 requests)
 {
     atomic_or(&d->requests, requests);
+    domain_stop_fast(d);
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_kick(d->vcpus[i]);
 }
@@ -407,6 +415,7 @@ bool domain_pause(struct domain *d)
 {
     if (atomic_exchange(&d->paused, 1))
         return false;
+    domain_stop_fast(d);
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_pause(d->vcpus[i]);
     return true;
