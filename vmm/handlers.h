@@ -16,7 +16,7 @@ void handle_xsetbv(struct vcpu *v, struct vm_exit *e);      /* vmm/guest_state.c
 void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c */
 
 /* The fast handlers (vcpu_fast_exit): each carries out its instruction
- * from the GPRs (and an IN's port and size) alone, with no exit record:
+ * from the GPRs (and an IN's or OUT's port and size) alone, with no exit record:
  * FAST_BACK_IN, done and nothing the run loop's top looks at changed;
  * FAST_DONE, done but the top has work (device time found something
  * due); FAST_NO, declined having changed nothing: the full way does it. */
@@ -25,6 +25,10 @@ typedef enum fast_way (*fast_exit_handler)(struct vcpu *v, u16 port, u8 size);
 enum fast_way fast_cpuid(struct vcpu *v, u16 port, u8 size);     /* vmm/cpuid.c: a hit in the CPUID cache */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
 enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size);     /* vmm/io.c: a quiet read (io_exit_reads_quietly) */
+enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size);    /* vmm/io.c: a quiet write (the debug console) */
+/* Whether the bus calls an OUT quiet (asked before fast_io, as early as
+ * the fast way can decline: most port writes are not). */
+bool fast_io_write_quiet(const struct vcpu *v, u16 port, u8 size); /* vmm/io.c */
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);

@@ -427,6 +427,16 @@ bool platform_update_time_quick(struct vcpu *v)
     return false;
 }
 
+bool platform_note_output_quick(struct domain *d)
+{
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = d->pc.clock.now;
+    }
+    return !output_waits(d);
+}
+
 /* The next moment the run loop must look: a device deadline, or the
  * moment a guest's unfinished line counts as quiet. */
 u64 platform_next_device_tsc(const struct vcpu *v)

@@ -98,13 +98,17 @@ void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct tr
     t->recorded++;
 }
 
-void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
+void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
 {
     if (!t->capacity)
         return;
+    bool in = !(size & FAST_IO_OUT);
+    size &= (u8)~FAST_IO_OUT;
     struct trace_entry *en = &t->entries[t->recorded & t->mask];
     *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port, .size = size,
-                               .flags = TRACE_IO_IN, .reason = EXIT_IO};
+                               .flags = in ? TRACE_IO_IN : 0, .reason = EXIT_IO};
+    if (!in)
+        en->b = low_bytes(regs->rax, size);
     t->recorded++;
 }
 

@@ -55,8 +55,9 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
     t->recorded++;
 }
 
-/* The same for an IN (not INS) of size bytes from port. */
-void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
+/* The same for an IN or OUT (not INS or OUTS) of size bytes at port
+ * (size | FAST_IO_OUT for an OUT). */
+void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
 
 /* storage: trace_ring_size(capacity) entries. */
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);

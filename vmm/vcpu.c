@@ -195,7 +195,7 @@ static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u
 static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
     [EXIT_CPUID] = fast_cpuid,
     [EXIT_MSR_WRITE] = fast_msr_write,
-    [EXIT_IO] = fast_io_in,
+    [EXIT_IO] = fast_io_in, /* an OUT: fast_io_out */
 };
 
 /* The fast way (vcpu.h): what the full way would do for this exit,
@@ -208,6 +208,11 @@ static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
  * the exit count, the trace entry and the core ticks are the full
  * way's, and fast_reentry decides, as after a quick exit, whether the
  * guest goes straight back in. */
+bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port)
+{
+    return bus_port_may_write_quietly(&v->domain->pc.bus, port);
+}
+
 enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size)
 {
     struct domain *d = v->domain;
@@ -217,6 +222,10 @@ enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_l
      * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
     if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
         return FAST_NO;
+    /* The same for a port write whose device may raise an interrupt or
+     * move a deadline (the UART, the 8259s...): most OUTs. */
+    if (r == EXIT_IO && (size & FAST_IO_OUT) && !fast_io_write_quiet(v, port, size))
+        return FAST_NO;
     domain_devices_lock(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {
         domain_devices_unlock(d);
@@ -225,13 +234,14 @@ enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_l
     u64 t = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit). */
     struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    enum fast_way way = fast_handlers[r](v, port, size);
+    enum fast_way way = __builtin_expect(!(size & FAST_IO_OUT), 1) ? fast_handlers[r](v, port, size)
+                                                                    : fast_io_out(v, port, size);
     if (way == FAST_NO) {
         domain_devices_unlock(d);
         return FAST_NO;
     }
     if (r == EXIT_IO)
-        trace_record_port_in(&d->trace, &regs, port, size);
+        trace_record_port(&d->trace, &regs, port, size);
     else
         trace_record_registers(&d->trace, r, &regs);
     v->rip += insn_len;

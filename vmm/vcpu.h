@@ -172,10 +172,11 @@ static inline void vcpu_interrupt_may_be_pending(struct vcpu *v)
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
 
 /* The fast way (docs/exit-paths.md): a backend calls it right after an
- * exit of a reason it marks fast (CPUID, WRMSR, IN: one byte, word or
- * doubleword, not INS), having read only the exit reason, RIP, RFLAGS,
- * the instruction's length (0: unknown), the GPRs the reason uses and,
- * for an IN, the port and size. FAST_NO: nothing changed; the backend builds the
+ * exit of a reason it marks fast (CPUID, WRMSR, IN or OUT: one byte,
+ * word or doubleword, not INS or OUTS), having read only the exit
+ * reason, RIP, RFLAGS, the instruction's length (0: unknown), the GPRs
+ * the reason uses and, for I/O, the port and size (| FAST_IO_OUT for an
+ * OUT). FAST_NO: nothing changed; the backend builds the
  * exit record and returns it. Otherwise the core carried the instruction
  * out as the full way would (counted, traced, RIP moved past it), and
  * FAST_BACK_IN: nothing the run loop's top looks at changed, the backend
@@ -184,6 +185,10 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
  * left to dispatch) and the run loop goes through its top. */
 enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
 enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size);
+/* Asked by the backend for an OUT before it reads anything more: false
+ * when the port's device may raise an interrupt or move a deadline (the
+ * UART, the 8259s...: most port writes), which go the full way at once. */
+bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

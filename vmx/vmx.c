@@ -832,7 +832,7 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 static const u8 fast_reasons[64] = {
     [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
-    [VMX_EXIT_IO] = EXIT_IO, /* IN only (vmx_io_plain_in) */
+    [VMX_EXIT_IO] = EXIT_IO, /* IN and OUT, not INS or OUTS (vmx_io_plain) */
 };
 
 /* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
@@ -850,7 +850,8 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
     enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
     u16 port = 0;
     u8 size = 0;
-    if (r == EXIT_NONE || (r == EXIT_IO && !vmx_io_plain_in(vmread(VMCS_EXIT_QUALIFICATION), &port, &size)))
+    if (r == EXIT_NONE || (r == EXIT_IO && (!vmx_io_plain(vmread(VMCS_EXIT_QUALIFICATION), &port, &size) ||
+                                            ((size & FAST_IO_OUT) && !vcpu_fast_out_wanted(v, port)))))
         return FAST_NO;
     v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);

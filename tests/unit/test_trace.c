@@ -129,9 +129,19 @@ TEST(trace_fast_way_records_as_the_full_way)
     trace_record(&ring, &in, &r);
     full = *trace_get(&ring, 0);
     trace_init(&ring, storage, 4);
-    trace_record_port_in(&ring, &r, 0x40, 1);
+    trace_record_port(&ring, &r, 0x40, 1);
     fast = *trace_get(&ring, 0);
     CHECK(same_entry(&full, &fast));
     trace_format(&fast, line, sizeof(line));
     CHECK_STR(line, "exit 1 at rip 0000000000007fa6: io in port 0040 size 1");
+    for (u8 size = 1; size <= 4; size *= 2) {
+        struct vm_exit out = io_exit(0xe9, size, false);
+        trace_init(&ring, storage, 4);
+        trace_record(&ring, &out, &r);
+        full = *trace_get(&ring, 0);
+        trace_init(&ring, storage, 4);
+        trace_record_port(&ring, &r, 0xe9, size | FAST_IO_OUT);
+        fast = *trace_get(&ring, 0);
+        CHECK(same_entry(&full, &fast));
+    }
 }
