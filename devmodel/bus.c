@@ -27,7 +27,7 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name, false};
+    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name, false, false};
     map_ports(bus, &bus->io[bus->io_count], (int)bus->io_count);
     bus->io_count++;
     return true;
@@ -107,8 +107,33 @@ bool bus_set_quiet_reads(struct io_bus *bus, u16 port)
     return true;
 }
 
+bool bus_set_quiet_writes(struct io_bus *bus, u16 port)
+{
+    struct io_range *r = (struct io_range *)find_io(bus, port);
+    if (!r)
+        return false;
+    r->quiet_writes = true;
+    return true;
+}
+
+bool bus_io_write_is_quiet(const struct io_bus *bus, u16 port, u8 size)
+{
+    const struct io_range *first = find_io(bus, port);
+    if (first && port + size <= first->base + first->count) /* one range, as nearly always */
+        return first->quiet_writes;
+    for (u8 i = 0; i < size; i++) {
+        const struct io_range *r = find_io(bus, (u16)(port + i));
+        if (r && !r->quiet_writes)
+            return false;
+    }
+    return true;
+}
+
 bool bus_io_read_is_quiet(const struct io_bus *bus, u16 port, u8 size)
 {
+    const struct io_range *first = find_io(bus, port);
+    if (first && port + size <= first->base + first->count) /* one range, as nearly always */
+        return first->quiet_reads;
     for (u8 i = 0; i < size; i++) {
         const struct io_range *r = find_io(bus, (u16)(port + i));
         if (r && !r->quiet_reads) /* a port nobody claims reads as all ones, changing nothing */

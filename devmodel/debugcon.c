@@ -80,6 +80,11 @@ bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn e
     dc->ctx = ctx;
     /* SeaBIOS as built for QEMU (Debian's bios-256k.bin) writes its log
      * to port 402h, QEMU's debug port for it: the same console shows it. */
-    bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402");
-    return bus_claim_io(bus, DEBUGCON_PORT, 1, 1, debugcon_read, debugcon_write, dc, "debugcon");
+    /* Its writes raise no interrupt and arm no timer: the fast way may
+     * do them (the line buffer's quiet flush is the platform's,
+     * platform_note_output_quick). */
+    return bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402") &&
+           bus_set_quiet_writes(bus, 0x402) &&
+           bus_claim_io(bus, DEBUGCON_PORT, 1, 1, debugcon_read, debugcon_write, dc, "debugcon") &&
+           bus_set_quiet_writes(bus, DEBUGCON_PORT);
 }

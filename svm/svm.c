@@ -555,7 +555,7 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
 static const u8 fast_reasons[0x80] = {
     [SVM_EXIT_CPUID] = EXIT_CPUID,
     [SVM_EXIT_MSR] = EXIT_MSR_WRITE, /* EXITINFO1 = 1: a write (APM 2 15.11); a read takes the full way */
-    [SVM_EXIT_IOIO] = EXIT_IO,       /* IN only (svm_ioio_plain_in) */
+    [SVM_EXIT_IOIO] = EXIT_IO,       /* IN and OUT, not INS or OUTS (svm_ioio_plain) */
 };
 
 /* After an exit: the core's fast way, from the exit code, RAX, RIP,
@@ -583,7 +583,8 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     if (npf)
         r = EXIT_NESTED_FAULT;
     if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
-        (code == SVM_EXIT_IOIO && !svm_ioio_plain_in(vmcb->control.exitinfo1, &port, &size)))
+        (code == SVM_EXIT_IOIO && (!svm_ioio_plain(vmcb->control.exitinfo1, &port, &size) ||
+                                   ((size & FAST_IO_OUT) && !vcpu_fast_out_wanted(v, port)))))
         return FAST_NO;
     v->gpr[GPR_RAX] = vmcb->save.rax;
     v->rip = vmcb->save.rip;

@@ -45,12 +45,12 @@ static inline u8 svm_length_to(u64 rip, u64 next_rip)
 
 /* An IOIO exit's EXITINFO1 for a plain IN (not INS) of 1, 2 or 4
  * bytes: its port and size, for the fast way. False: anything else. */
-static inline bool svm_ioio_plain_in(u64 info, u16 *port, u8 *size)
+static inline bool svm_ioio_plain(u64 info, u16 *port, u8 *size)
 {
-    if ((info & (IOIO_TYPE_IN | IOIO_STR)) != IOIO_TYPE_IN)
+    if (info & IOIO_STR)
         return false;
     *port = (u16)(info >> IOIO_PORT_SHIFT);
-    *size = (info & IOIO_SZ32) ? 4 : (info & IOIO_SZ16) ? 2 : 1;
+    *size = (u8)(((info & IOIO_SZ32) ? 4 : (info & IOIO_SZ16) ? 2 : 1) | (info & IOIO_TYPE_IN ? 0 : FAST_IO_OUT));
     return true;
 }
 

@@ -307,7 +307,7 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
 static bool setup_trace(struct domain *d, char *why, size_t why_size)
 {
     unsigned n = d->cfg->trace_exits ? d->cfg->trace_exits : DEFAULT_TRACE_EXITS;
-    struct trace_entry *storage = page_alloc(n * sizeof(struct trace_entry));
+    struct trace_entry *storage = page_alloc(trace_ring_size(n) * sizeof(struct trace_entry));
     if (!storage)
         return fail(why, why_size, "out of memory for a trace of %u exits", n);
     trace_init(&d->trace, storage, n);
@@ -361,7 +361,7 @@ void domain_destroy(struct domain *d)
     if (d->type && d->type->destroy)
         d->type->destroy(d);
     if (d->trace.capacity)
-        page_free(d->trace.entries, d->trace.capacity * sizeof(struct trace_entry));
+        page_free(d->trace.entries, (d->trace.mask + 1) * sizeof(struct trace_entry));
     page_free(d->fw_cfg, sizeof(*d->fw_cfg));
     if (d->cpu_window_pages)
         page_free(d->cpu_window_pages, CPU_ACCESS_WINDOWS * PAGE_SIZE);
@@ -384,6 +384,7 @@ static void end_domain(struct domain *d, enum end_kind kind, const char *fmt, va
     vsnprintf(d->end_reason, sizeof(d->end_reason), fmt, ap);
     d->end_kind = kind;
     atomic_store(&d->ended, true);
+    domain_stop_fast(d);
     /* Its vCPUs leave at their next exit; one that is not on a CPU is
      * made to run once, to leave. */
     for (unsigned i = 0; i < d->vcpu_count; i++)
@@ -407,9 +408,16 @@ void domain_end_kind(struct domain *d, enum end_kind kind, const char *fmt, ...)
     va_end(ap);
 }
 
+void domain_stop_fast(struct domain *d)
+{
+    for (unsigned i = 0; i < d->vcpu_count; i++)
+        vcpu_stop_fast(d->vcpus[i]);
+}
+
 void domain_request(struct domain *d, u32 requests)
 {
     atomic_or(&d->requests, requests);
+    domain_stop_fast(d);
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_kick(d->vcpus[i]);
 }
@@ -432,6 +440,7 @@ bool domain_pause(struct domain *d)
 {
     if (atomic_exchange(&d->paused, 1))
         return false;
+    domain_stop_fast(d);
     for (unsigned i = 0; i < d->vcpu_count; i++)
         sched_pause(d->vcpus[i]);
     return true;

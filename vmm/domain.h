@@ -174,6 +174,9 @@ void domain_end(struct domain *d, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void domain_end_kind(struct domain *d, enum end_kind kind, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Posts requests (DOMAIN_REQ_*) for the domain's vCPU, and kicks it. */
 void domain_request(struct domain *d, u32 requests);
+/* After changing what its vCPUs' fast_reentry looks at (vcpu.fast_stop):
+ * ended, reset_requested, paused, requests. */
+void domain_stop_fast(struct domain *d);
 /* On the domain's vCPU, at a safe point: carries out what was posted. */
 void domain_take_requests(struct domain *d);
 /* Management's pause and unpause. False if it was already so. */

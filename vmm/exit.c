@@ -68,9 +68,11 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
     vcpu_complete_instruction(v, e);
     if (v->rflags & RFLAGS_IF) {
         v->halted = true;
+        vcpu_stop_fast(v);
     } else if (v->domain->vcpu_count > 1 && others_can_run(v)) {
         v->halted = true;
         v->halted_masked = true;
+        vcpu_stop_fast(v);
     } else {
         domain_end_kind(v->domain, END_POWEROFF, "halted with interrupts disabled"); /* Xen's hvm_hlt rule */
     }

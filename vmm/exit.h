@@ -132,4 +132,8 @@ static inline void vm_exit_clear(struct vm_exit *e)
     e->entry.detail[0] = 0;
 }
 
+/* Or'ed into an I/O exit's size when a backend hands it to the fast way
+ * (vcpu_fast_exit): an OUT, whose value is in RAX. */
+#define FAST_IO_OUT 0x80
+
 #endif

@@ -16,7 +16,7 @@ void handle_xsetbv(struct vcpu *v, struct vm_exit *e);      /* vmm/guest_state.c
 void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c */
 
 /* The fast handlers (vcpu_fast_exit): each carries out its instruction
- * from the GPRs (and an IN's port and size) alone, with no exit record:
+ * from the GPRs (and an IN's or OUT's port and size) alone, with no exit record:
  * FAST_BACK_IN, done and nothing the run loop's top looks at changed;
  * FAST_DONE, done but the top has work (device time found something
  * due); FAST_NO, declined having changed nothing: the full way does it. */
@@ -24,7 +24,11 @@ typedef enum fast_way (*fast_exit_handler)(struct vcpu *v, u16 port, u8 size);
 #define MSR_X2APIC_EOI 0x80bu /* SDM 3A 11.12.1.2: 800H + B0H / 16 */
 enum fast_way fast_cpuid(struct vcpu *v, u16 port, u8 size);     /* vmm/cpuid.c: a hit in the CPUID cache */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
-enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size);
+enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size);     /* vmm/io.c: a quiet read (io_exit_reads_quietly) */
+enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size);    /* vmm/io.c: a quiet write (the debug console) */
+/* Whether the bus calls an OUT quiet (asked before fast_io, as early as
+ * the fast way can decline: most port writes are not). */
+bool fast_io_write_quiet(const struct vcpu *v, u16 port, u8 size); /* vmm/io.c */
 enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size); /* vmm/mmio.c: a plain MOV to a device (mmio_fast_decode) */
 /* vmm/mmio.c: for a backend's fast way, the exit a data write to gpa made
  * (an operand, not the CPU's own access, not during event delivery):
@@ -32,7 +36,7 @@ enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size); /* vmm/mmio.c:
  * value noted for fast_mmio_write; 0 if it is no such instruction (the
  * full way emulates it). code/avail: the instruction's bytes if the
  * exit gave them (AMD-V decode assists), else NULL. */
-unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avail);     /* vmm/io.c: a quiet read (io_exit_reads_quietly) */
+unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avail);
 
 /* Exit dispatch, the one entry point of the run loop (vmm/exit.c). */
 void exit_dispatch(struct vcpu *v, struct vm_exit *e);

@@ -27,11 +27,19 @@ bool io_exit_reads_quietly(const struct vcpu *v, const struct vm_exit *e)
 }
 
 /* The fast way: an IN of a quiet range, as the run loop's quick way
- * does it (vcpu_run_slice): only with no interrupt waiting at the last
- * look and the host timer not fired, device time moves to the exit
- * (platform_update_time_quick), then the read. If that found something
- * due (it then did the whole update), the IN is done and the loop's top
- * delivers what came. */
+ * does it (vcpu_run_slice), or an OUT to a range whose writes raise no
+ * interrupt and arm no timer (the debug console: bus_set_quiet_writes):
+ * only with no interrupt waiting at the last look and the host timer not
+ * fired, device time moves to the exit (platform_update_time_quick), as
+ * the whole way moves it before its handler, then the access. If that
+ * found something due (it then did the whole update), or the write left
+ * an unfinished line whose quiet flush needs the host timer, the
+ * instruction is done and the loop's top delivers and arms what came. */
+bool fast_io_write_quiet(const struct vcpu *v, u16 port, u8 size)
+{
+    return bus_io_write_is_quiet(&v->domain->pc.bus, port, size & (u8)~FAST_IO_OUT);
+}
+
 enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size)
 {
     struct domain *d = v->domain;
@@ -40,6 +48,17 @@ enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size)
     bool quiet = platform_update_time_quick(v);
     set_accumulator(v, size, bus_io_read(&d->pc.bus, port, size));
     return quiet ? FAST_BACK_IN : FAST_DONE;
+}
+
+/* size | FAST_IO_OUT; fast_io_write_quiet said the write is quiet. */
+enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size)
+{
+    struct domain *d = v->domain;
+    if (!v->no_interrupt_pending || host_timer_fired())
+        return FAST_NO;
+    bool quiet = platform_update_time_quick(v);
+    bus_io_write(&d->pc.bus, port, size & (u8)~FAST_IO_OUT, (u32)v->gpr[GPR_RAX]);
+    return platform_note_output_quick(d) && quiet ? FAST_BACK_IN : FAST_DONE;
 }
 
 void handle_io(struct vcpu *v, struct vm_exit *e)

@@ -131,7 +131,7 @@ static bool read_x2apic(struct vcpu *v, u32 msr, u64 *value)
     struct lapic *l = &v->domain->pc.lapic[v->id];
     if (!lapic_x2apic_mode(l))
         return false;
-    v->no_interrupt_pending = false;
+    vcpu_interrupt_may_be_pending(v);
     platform_update_time(v);
     return lapic_msr_read(l, msr, value);
 }

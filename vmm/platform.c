@@ -124,6 +124,7 @@ static void guest_reset(void *ctx)
 {
     struct domain *d = ctx;
     d->reset_requested = true;
+    domain_stop_fast(d);
 }
 
 static void guest_poweroff(void *ctx) { domain_end_kind(ctx, END_POWEROFF, "powered off"); }
@@ -426,6 +427,16 @@ bool platform_update_time_quick(struct vcpu *v)
     return false;
 }
 
+bool platform_note_output_quick(struct domain *d)
+{
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = d->pc.clock.now;
+    }
+    return !output_waits(d);
+}
+
 /* The next moment the run loop must look: a device deadline, or the
  * moment a guest's unfinished line counts as quiet. */
 u64 platform_next_device_tsc(const struct vcpu *v)
@@ -456,7 +467,7 @@ static bool deliver_type_vector(struct vcpu *v)
     int vector = v->domain->type->pending_vector(v);
     if (vector < 0)
         return false;
-    v->no_interrupt_pending = false;
+    vcpu_interrupt_may_be_pending(v);
     if (!arch->interrupt_window_open(v)) {
         request_interrupt_window(v, true);
         return true;
@@ -480,7 +491,7 @@ static __attribute__((noinline)) bool deliver_nmi_slow(struct vcpu *v)
         arch->request_nmi_window(v, false);
         return false;
     }
-    v->no_interrupt_pending = false;
+    vcpu_interrupt_may_be_pending(v);
     bool open = arch->nmi_window_open(v);
     if (open && pc_nmi_ack(pc, v->id)) {
         struct vcpu_event ev = {EVENT_NMI, 2, false, 0, 0};
@@ -515,8 +526,10 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     if (v->domain->type->pending_vector && deliver_type_vector(v))
         return;
-    v->no_interrupt_pending = !pc_interrupt_pending(pc, v->id);
-    if (v->no_interrupt_pending) {
+    if (pc_interrupt_pending(pc, v->id)) {
+        vcpu_interrupt_may_be_pending(v);
+    } else {
+        v->no_interrupt_pending = true;
         request_interrupt_window(v, false);
         return;
     }

@@ -17,6 +17,10 @@ void platform_update_time(struct vcpu *v);
  * timer was due, no console input waits, no output is to be flushed),
  * so no interrupt can have come of it and no deadline moved. */
 bool platform_update_time_quick(struct vcpu *v);
+/* After a quiet write at the device time platform_update_time_quick set:
+ * the output it made is noted as the next update would (its moment),
+ * and true if no unfinished line waits (then no deadline moved). */
+bool platform_note_output_quick(struct domain *d);
 /* The host TSC at which the domain's next device timer falls due; ~0: none. */
 u64 platform_next_device_tsc(const struct vcpu *v);
 /* Before an entry: inject the pending interrupt if the guest can take it,

@@ -189,6 +189,7 @@ void sched_wake(struct vcpu *v)
 void sched_notify(struct vcpu *v)
 {
     atomic_store(&v->sched.event, 1);
+    vcpu_stop_fast(v);
     if (!atomic_load(&v->sched.cpu))
         return; /* not handed to the scheduler yet: it will run anyway */
     if (atomic_load(&this_cpu()->rq->curr) == v)

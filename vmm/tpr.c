@@ -12,7 +12,7 @@ void tpr_guest_wrote_cr8(struct vcpu *v)
 {
     lapic_set_tpr(&v->domain->pc.lapic[v->id], (u8)(v->cr8 << 4));
     v->cr8_loaded = v->cr8;
-    v->no_interrupt_pending = false; /* a lower priority may let one through now */
+    vcpu_interrupt_may_be_pending(v); /* a lower priority may let one through now */
 }
 
 void tpr_load(struct vcpu *v, u8 cr8, u8 threshold)
@@ -64,7 +64,7 @@ void handle_cr8_access(struct vcpu *v, struct vm_exit *e)
             return;
         }
         lapic_set_tpr(l, (u8)(value << 4));
-        v->no_interrupt_pending = false;
+        vcpu_interrupt_may_be_pending(v);
     }
     vcpu_complete_instruction(v, e);
 }

@@ -17,10 +17,19 @@ enum {
     TRACE_HAS_ERROR = 1 << 0,
 };
 
+unsigned trace_ring_size(unsigned capacity)
+{
+    unsigned size = 1;
+    while (size < capacity)
+        size <<= 1;
+    return size;
+}
+
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity)
 {
     t->entries = storage;
     t->capacity = capacity;
+    t->mask = capacity ? trace_ring_size(capacity) - 1 : 0;
     t->recorded = 0;
 }
 
@@ -83,19 +92,23 @@ void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct tr
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    struct trace_entry *en = &t->entries[t->recorded & t->mask];
     *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .reason = (u8)e->reason};
     fill_operands(en, e, regs);
     t->recorded++;
 }
 
-void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
+void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    bool in = !(size & FAST_IO_OUT);
+    size &= (u8)~FAST_IO_OUT;
+    struct trace_entry *en = &t->entries[t->recorded & t->mask];
     *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port, .size = size,
-                               .flags = TRACE_IO_IN, .reason = EXIT_IO};
+                               .flags = in ? TRACE_IO_IN : 0, .reason = EXIT_IO};
+    if (!in)
+        en->b = low_bytes(regs->rax, size);
     t->recorded++;
 }
 
@@ -117,7 +130,7 @@ unsigned trace_count(const struct trace_ring *t)
 const struct trace_entry *trace_get(const struct trace_ring *t, unsigned i)
 {
     u64 first = t->recorded - trace_count(t);
-    return &t->entries[(first + i) % t->capacity];
+    return &t->entries[(first + i) & t->mask];
 }
 
 static const char *const cr_access_names[] = {

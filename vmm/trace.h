@@ -22,9 +22,14 @@ struct trace_entry {
 
 struct trace_ring {
     struct trace_entry *entries;
-    unsigned capacity;
-    u64 recorded; /* exits seen; the ring holds the last min(recorded, capacity) */
+    unsigned capacity; /* the exits asked for (trace = N) */
+    unsigned mask;     /* the ring's size less one: capacity rounded up to a power of two, so an exit's
+                        * slot is one AND, not a division (tens of cycles on hardware) */
+    u64 recorded;      /* exits seen; the ring holds the last min(recorded, capacity) asked for */
 };
+
+/* The entries the ring has room for: capacity rounded up to a power of two. */
+unsigned trace_ring_size(unsigned capacity);
 
 /* The guest registers an exit's operands come from. */
 struct trace_regs {
@@ -38,7 +43,7 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
+    struct trace_entry *en = &t->entries[t->recorded & t->mask];
     u64 a = (u32)regs->rcx, b = 0;
     if (r == EXIT_CPUID) {
         a = (u32)regs->rax;
@@ -50,12 +55,14 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
     t->recorded++;
 }
 
-/* The same for an IN (not INS) of size bytes from port. */
-void trace_record_port_in(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
+/* The same for an IN or OUT (not INS or OUTS) of size bytes at port
+ * (size | FAST_IO_OUT for an OUT). */
+void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
 /* ...and a write to guest-physical gpa that the fast way did (an npf
  * entry, as trace_record makes for a write's nested fault). */
 void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa);
 
+/* storage: trace_ring_size(capacity) entries. */
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);
 void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct trace_regs *regs);
 /* How many exits the ring holds, and the i-th of them, oldest first. */

@@ -172,20 +172,18 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
 /* After a quick exit (one whose handler touched no device, with no
  * interrupt waiting): may the guest go straight back in, skipping the
  * top of the run loop? Only when nothing that top looks at has changed:
- * no interrupt became deliverable, the vCPU did not halt, its domain
- * did not end, reset or pause, no request, message or hazard came, the
- * host timer did not fire (so the one armed is still the one wanted:
- * no device deadline moved), and `until` has not come: the slice's end
- * or, on CPU 0, the console's due time as the top of the loop last saw
- * it (console output queued since may wait for it, at most until the
- * host timer armed for it fires). The handler ran as on the slow path:
- * counts, trace, single-step and shadows are the same. */
+ * no interrupt may have become deliverable, the vCPU did not halt, its
+ * domain did not end, reset or pause, no request or message came (all
+ * of which set vcpu.fast_stop, which the top clears), no hazard came, the host timer did not fire (so the one armed is still
+ * the one wanted: no device deadline moved), and `until` has not come:
+ * the slice's end or, on CPU 0, the console's due time as the top of
+ * the loop last saw it (console output queued since may wait for it, at
+ * most until the host timer armed for it fires). The handler ran as on
+ * the slow path: counts, trace, single-step and shadows are the same. */
 static inline __attribute__((always_inline)) bool fast_reentry_at(struct vcpu *v, u64 until, u64 now)
 {
-    struct domain *d = v->domain;
     struct percpu *c = this_cpu();
-    if (!v->no_interrupt_pending || v->halted || d->ended || d->reset_requested || atomic_load(&d->paused) ||
-        atomic_load(&d->requests) || atomic_load(&v->sched.event) || atomic_load(&c->hazard) || host_timer_fired())
+    if (atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || host_timer_fired())
         return false;
     return now < until;
 }
@@ -199,7 +197,7 @@ static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u
 static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
     [EXIT_CPUID] = fast_cpuid,
     [EXIT_MSR_WRITE] = fast_msr_write,
-    [EXIT_IO] = fast_io_in,
+    [EXIT_IO] = fast_io_in, /* an OUT: fast_io_out */
     [EXIT_NESTED_FAULT] = fast_mmio_write,
 };
 
@@ -213,6 +211,11 @@ static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
  * the exit count, the trace entry and the core ticks are the full
  * way's, and fast_reentry decides, as after a quick exit, whether the
  * guest goes straight back in. */
+bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port)
+{
+    return bus_port_may_write_quietly(&v->domain->pc.bus, port);
+}
+
 enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size)
 {
     struct domain *d = v->domain;
@@ -222,6 +225,10 @@ enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_l
      * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
     if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
         return FAST_NO;
+    /* The same for a port write whose device may raise an interrupt or
+     * move a deadline (the UART, the 8259s...): most OUTs. */
+    if (r == EXIT_IO && (size & FAST_IO_OUT) && !fast_io_write_quiet(v, port, size))
+        return FAST_NO;
     domain_devices_lock(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {
         domain_devices_unlock(d);
@@ -230,13 +237,14 @@ enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_l
     u64 t = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit). */
     struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    enum fast_way way = fast_handlers[r](v, port, size);
+    enum fast_way way = __builtin_expect(!(size & FAST_IO_OUT), 1) ? fast_handlers[r](v, port, size)
+                                                                    : fast_io_out(v, port, size);
     if (way == FAST_NO) {
         domain_devices_unlock(d);
         return FAST_NO;
     }
     if (r == EXIT_IO)
-        trace_record_port_in(&d->trace, &regs, port, size);
+        trace_record_port(&d->trace, &regs, port, size);
     else if (r == EXIT_NESTED_FAULT)
         trace_record_mmio_write(&d->trace, &regs, v->fast_mmio.gpa);
     else
@@ -282,6 +290,12 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             t_deliver = t_timer = rdtsc();
             goto enter;
         }
+        /* From here the top looks at all fast_stop stands for; a change
+         * from now on sets it again (the exchange is a full barrier: no
+         * look below comes before it; if it is clear already, a writer
+         * who sets it later leaves it set). */
+        if (atomic_load(&v->fast_stop))
+            atomic_exchange(&v->fast_stop, 0);
         smp_service();
         /* CPU 0 serves the console (and the shell, which may act on any
          * domain) before taking this domain's device lock. */
@@ -349,6 +363,14 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
          * (after an exit of another reason) spent the one-shot, and only
          * this puts it back (hosttime.c forgets a deadline once it fired). */
         host_timer_arm_tsc(next_host_deadline(v, until));
+        /* What the top leaves standing keeps the guest coming back through
+         * it. Of fast_stop's conditions only an interrupt can: the top
+         * ended the slice for the others, or took them (a request, an
+         * event, a reset), and one that arose since set fast_stop again.
+         * A quick exit's top skipped delivery, so a handler's "may be
+         * pending" (its fast_stop cleared above) still stands. */
+        if (!v->no_interrupt_pending)
+            vcpu_stop_fast(v);
         domain_devices_unlock(d);
     enter:
         guest_state_load(v);

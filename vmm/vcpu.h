@@ -5,6 +5,7 @@
 #define ZAZEN_VCPU_H
 
 #include "exit.h"
+#include "lock.h"
 #include "sched.h"
 #include "types.h"
 #include "x86emu.h"
@@ -125,8 +126,20 @@ struct vcpu {
      * interrupt (platform_deliver_interrupts). */
     bool irq_window_requested;
     bool nmi_window_requested; /* ...when it can take an NMI */
-    /* The last look found no interrupt for the guest (nothing pending). */
+    /* The last look found no interrupt for the guest (nothing pending):
+     * cleared through vcpu_interrupt_may_be_pending. */
     bool no_interrupt_pending;
+    /* Nonzero: something fast_reentry must not miss changed since the run
+     * loop's top last looked (an interrupt may be pending, the vCPU
+     * halted, its domain ended, reset, paused or got a request, an event
+     * came for it), so the guest does not go straight back in: the top
+     * looks at each. Whoever changes one of those sets it after the
+     * change (vcpu_stop_fast, domain_stop_fast); only the top clears it,
+     * before it looks. So the fast way's question is one load. A writer on
+     * another CPU that misses a check sends its IPI after setting it, and
+     * the check is made with interrupts off, so the guest exits again at
+     * once (as bhyve's vm_run checks its pending work). */
+    u32 fast_stop;
     /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a
      * CR8 that differs after an exit is the guest's MOV CR8. */
     u8 cr8_loaded, tpr_threshold_loaded;
@@ -161,15 +174,27 @@ struct vcpu {
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 
+/* After changing what fast_reentry looks at (vcpu.fast_stop). */
+static inline void vcpu_stop_fast(struct vcpu *v) { atomic_or(&v->fast_stop, 1u); }
+
+/* Something may have made an interrupt pending for v (its TPR fell, a
+ * device may have raised one): the next look finds out. */
+static inline void vcpu_interrupt_may_be_pending(struct vcpu *v)
+{
+    v->no_interrupt_pending = false;
+    vcpu_stop_fast(v);
+}
+
 /* Runs v on this CPU until `until` (host TSC), or until it halts, its
  * domain ends or this CPU must reschedule (vmm/vcpu.c). */
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
 
 /* The fast way (docs/exit-paths.md): a backend calls it right after an
- * exit of a reason it marks fast (CPUID, WRMSR, IN: one byte, word or
- * doubleword, not INS), having read only the exit reason, RIP, RFLAGS,
- * the instruction's length (0: unknown), the GPRs the reason uses and,
- * for an IN, the port and size. FAST_NO: nothing changed; the backend builds the
+ * exit of a reason it marks fast (CPUID, WRMSR, IN or OUT: one byte,
+ * word or doubleword, not INS or OUTS), having read only the exit
+ * reason, RIP, RFLAGS, the instruction's length (0: unknown), the GPRs
+ * the reason uses and, for I/O, the port and size (| FAST_IO_OUT for an
+ * OUT). FAST_NO: nothing changed; the backend builds the
  * exit record and returns it. Otherwise the core carried the instruction
  * out as the full way would (counted, traced, RIP moved past it), and
  * FAST_BACK_IN: nothing the run loop's top looks at changed, the backend
@@ -178,6 +203,10 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
  * left to dispatch) and the run loop goes through its top. */
 enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
 enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size);
+/* Asked by the backend for an OUT before it reads anything more: false
+ * when the port's device may raise an interrupt or move a deadline (the
+ * UART, the 8259s...: most port writes), which go the full way at once. */
+bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

@@ -802,6 +802,15 @@ static inline bool exit_has_qualification(u32 reason)
  * such an entry the VMX-preemption timer (25.5.1) counts to the same
  * deadline as the host timer: its exit does not depend on IF. On
  * hardware it merely races the host timer's exit. */
+/* The timer's count from now to deadline (it counts once every
+ * 2^shift TSC ticks, and starts again at each entry: 25.5.1). */
+static inline void count_preemption_timer(u64 deadline)
+{
+    u64 now = rdtsc();
+    u64 ticks = deadline > now ? (deadline - now) >> vmx_cpu.preemption_timer_shift : 0;
+    vmwrite(VMCS_PREEMPTION_TIMER, ticks > 0xffffffffu ? 0xffffffffu : ticks);
+}
+
 static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 {
     if (!vmx_cpu.preemption_timer)
@@ -812,11 +821,8 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
         vmwrite(VMCS_PIN_CONTROLS, vmx_cpu.pin | (want ? PIN_PREEMPTION_TIMER : 0));
         x->preemption_armed = want;
     }
-    if (want) {
-        u64 now = rdtsc();
-        u64 ticks = deadline > now ? (deadline - now) >> vmx_cpu.preemption_timer_shift : 0;
-        vmwrite(VMCS_PREEMPTION_TIMER, ticks > 0xffffffffu ? 0xffffffffu : ticks);
-    }
+    if (want)
+        count_preemption_timer(deadline);
 }
 
 /* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
@@ -827,7 +833,7 @@ static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 static const u8 fast_reasons[64] = {
     [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
-    [VMX_EXIT_IO] = EXIT_IO, /* IN only (vmx_io_plain_in) */
+    [VMX_EXIT_IO] = EXIT_IO, /* IN and OUT, not INS or OUTS (vmx_io_plain) */
     [VMX_EXIT_EPT_VIOLATION] = EXIT_NESTED_FAULT, /* a plain MOV to a device (mmio_fast_decode) */
 };
 
@@ -846,7 +852,8 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
     enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
     u16 port = 0;
     u8 size = 0;
-    if (r == EXIT_NONE || (r == EXIT_IO && !vmx_io_plain_in(vmread(VMCS_EXIT_QUALIFICATION), &port, &size)))
+    if (r == EXIT_NONE || (r == EXIT_IO && (!vmx_io_plain(vmread(VMCS_EXIT_QUALIFICATION), &port, &size) ||
+                                            ((size & FAST_IO_OUT) && !vcpu_fast_out_wanted(v, port)))))
         return FAST_NO;
     /* An EPT violation: an instruction's data write to a device (MMIO is
      * never mapped), not while an event was being delivered. */
@@ -871,7 +878,17 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
     vmwrite(VMCS_GUEST_RIP, v->rip);
     x->exit_rip = v->rip;
-    arm_preemption_backstop(x, v);
+    /* The host timer's deadline is the one arm_preemption_backstop saw
+     * at the last entry (only the whole way arms it; a fired timer, which
+     * forgets it, never comes back in this way: fast_reentry), so while
+     * the guest's IF is what it was then (it may have run CLI or STI
+     * since), its decision stands and only the count moves. */
+    u64 deadline = this_cpu()->timer_deadline;
+    bool want = !(v->rflags & RFLAGS_IF) && deadline;
+    if (__builtin_expect(want != x->preemption_armed, 0))
+        arm_preemption_backstop(x, v);
+    else if (want)
+        count_preemption_timer(deadline);
     return way;
 }
 

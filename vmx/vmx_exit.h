@@ -34,13 +34,13 @@ static inline u8 vmx_insn_length(u32 field) { return field >= 1 && field <= 15 ?
 /* An I/O exit's qualification for a plain IN (not INS) of 1, 2 or 4
  * bytes (Table 28-5; the other size encodings are not used): its port
  * and size, for the fast way. False: anything else. */
-static inline bool vmx_io_plain_in(u64 q, u16 *port, u8 *size)
+static inline bool vmx_io_plain(u64 q, u16 *port, u8 *size)
 {
     static const u8 sizes[8] = {1, 2, 0, 4, 0, 0, 0, 0};
-    if ((q & (IO_IN | IO_STRING)) != IO_IN || !sizes[q & IO_SIZE_MASK])
+    if ((q & IO_STRING) || !sizes[q & IO_SIZE_MASK])
         return false;
     *port = (u16)(q >> IO_PORT_SHIFT);
-    *size = sizes[q & IO_SIZE_MASK];
+    *size = (u8)(sizes[q & IO_SIZE_MASK] | (q & IO_IN ? 0 : FAST_IO_OUT));
     return true;
 }
 

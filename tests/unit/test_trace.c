@@ -40,6 +40,25 @@ TEST(trace_ring_keeps_the_last_exits_oldest_first)
     CHECK_STR(line, "exit 6 at rip 0000000000000006: hlt");
 }
 
+/* A ring asked for 3 exits has room for 4 (a power of two: the slot is
+ * an AND) and still gives back exactly the last 3. */
+TEST(trace_ring_of_three_keeps_the_last_three)
+{
+    CHECK_EQ(trace_ring_size(3), 4);
+    CHECK_EQ(trace_ring_size(4), 4);
+    CHECK_EQ(trace_ring_size(5), 8);
+    CHECK_EQ(trace_ring_size(1), 1);
+    trace_init(&ring, storage, 3);
+    struct vm_exit e = {.reason = EXIT_HLT};
+    for (u64 rip = 1; rip <= 9; rip++) {
+        trace_record(&ring, &e, &(struct trace_regs){.rip = rip});
+        unsigned have = rip < 3 ? (unsigned)rip : 3;
+        CHECK_EQ(trace_count(&ring), have);
+        for (unsigned i = 0; i < have; i++)
+            CHECK_EQ(trace_get(&ring, i)->rip, rip - have + 1 + i);
+    }
+}
+
 TEST(trace_port_io_lines)
 {
     struct vm_exit e = io_exit(0x80, 1, false);
@@ -110,9 +129,19 @@ TEST(trace_fast_way_records_as_the_full_way)
     trace_record(&ring, &in, &r);
     full = *trace_get(&ring, 0);
     trace_init(&ring, storage, 4);
-    trace_record_port_in(&ring, &r, 0x40, 1);
+    trace_record_port(&ring, &r, 0x40, 1);
     fast = *trace_get(&ring, 0);
     CHECK(same_entry(&full, &fast));
     trace_format(&fast, line, sizeof(line));
     CHECK_STR(line, "exit 1 at rip 0000000000007fa6: io in port 0040 size 1");
+    for (u8 size = 1; size <= 4; size *= 2) {
+        struct vm_exit out = io_exit(0xe9, size, false);
+        trace_init(&ring, storage, 4);
+        trace_record(&ring, &out, &r);
+        full = *trace_get(&ring, 0);
+        trace_init(&ring, storage, 4);
+        trace_record_port(&ring, &r, 0xe9, size | FAST_IO_OUT);
+        fast = *trace_get(&ring, 0);
+        CHECK(same_entry(&full, &fast));
+    }
 }

@@ -27,6 +27,7 @@ static long shutdown(struct vcpu *v, u64 arg)
         return 0;
     case SHUTDOWN_reboot: /* as a PC's reset: on_reboot decides, as for hvm */
         d->reset_requested = true;
+        domain_stop_fast(d);
         return 0;
     case SHUTDOWN_crash:
         domain_end(d, "crashed (SCHEDOP_shutdown: crash)");
@@ -113,6 +114,7 @@ static long poll(struct vcpu *v, u64 arg)
     if (p.timeout)
         timer_arm(c, &xv->poll_timeout, MAX(p.timeout, clock_now(c)));
     v->polling = v->halted = true;
+    vcpu_stop_fast(v);
     return 0;
 }
 
@@ -127,8 +129,10 @@ long xen_sched_op(struct vcpu *v, u64 cmd, u64 arg)
     case SCHEDOP_block:
         /* PV's idle, which enables event delivery; an HVM-container vCPU
          * takes upcalls only with IF set, so it blocks only then (as HLT). */
-        if (v->rflags & RFLAGS_IF)
+        if (v->rflags & RFLAGS_IF) {
             v->halted = true;
+            vcpu_stop_fast(v);
+        }
         return 0;
     case SCHEDOP_poll:
         return poll(v, arg);
