@@ -303,7 +303,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     strlcpy(d->name, cfg->name, sizeof(d->name));
     spin_init(&d->console_input.lock, "console input");
     spin_init(&d->cpu_window_lock, "cpu-access windows");
-    spin_init(&d->devices_lock, "devices");
+    flag_init(&d->devices_lock, "devices");
     d->sched.weight = cfg->weight;
     d->sched.cap = cfg->cap;
     d->sched.affinity = cfg->affinity;

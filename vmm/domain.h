@@ -93,7 +93,7 @@ struct domain {
      * exits' handlers, device time, interrupt delivery), never while it
      * runs the guest; "devices" in the lock order, before "runqueue"
      * (docs/smp.md). A domain of one vCPU does not take it. */
-    struct spinlock devices_lock;
+    struct flaglock devices_lock; /* not a ticket lock: lock.h says why */
     /* Its figures (several vCPUs only), updated by the holder: a vCPU
      * that spins while the holder's host CPU is elsewhere (a preempted
      * QEMU thread under TCG) shows here as wait ticks. */
@@ -162,9 +162,9 @@ static inline void domain_devices_lock(struct domain *d)
     if (d->vcpu_count <= 1)
         return;
     u64 waited = 0;
-    if (!spin_trylock(&d->devices_lock)) {
+    if (!flag_trylock(&d->devices_lock)) {
         u64 t0 = rdtsc();
-        spin_lock(&d->devices_lock);
+        flag_lock(&d->devices_lock);
         waited = rdtsc() - t0;
     }
     struct devices_lock_stats *s = &d->devices_lock_stats;
@@ -186,7 +186,7 @@ static inline void domain_devices_unlock(struct domain *d)
     d->devices_lock_stats.held_ticks += held;
     if (held > d->devices_lock_longest_hold)
         d->devices_lock_longest_hold = held;
-    spin_unlock(&d->devices_lock);
+    flag_unlock(&d->devices_lock);
 }
 
 /* The core's part of an exit's round trip, in the order of the run loop. */
