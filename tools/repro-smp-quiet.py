@@ -101,6 +101,7 @@ def main():
             os.unlink(snap)
         sc.driver = make_driver(snap, domain, a.quiet)
         sc.timeout = 1500
+        sc.stop_on = "end Kernel panic"  # a panicked guest never powers off
         t = time.time()
         output, status = sc.run()
         open(os.path.join(OUT, "quiet-%s.log" % tag), "w").write(output)
