@@ -66,8 +66,8 @@ def make_driver(path, domain, quiet):
                 last_live = time.time()
                 with open(path[:-4] + ".live", "w") as f:
                     f.write(text)
-            if "zazen: all domains ended" in text:
-                return
+            if "zazen: all domains ended" in text or not os.path.exists(com2):
+                return  # over (QEMU removes its socket when it ends)
             n = text.count("(%s)" % domain)
             now = time.time()
             if n != last_len:
