@@ -328,7 +328,7 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     strlcpy(d->name, cfg->name, sizeof(d->name));
     spin_init(&d->console_input.lock, "console input");
     spin_init(&d->cpu_window_lock, "cpu-access windows");
-    spin_init(&d->devices_lock, "devices");
+    flag_init(&d->devices_lock, "devices");
     d->sched.weight = cfg->weight;
     d->sched.cap = cfg->cap;
     d->sched.affinity = cfg->affinity;
@@ -455,6 +455,17 @@ bool domain_unpause(struct domain *d)
     return true;
 }
 
+/* The devices lock of a domain of several vCPUs: how often a vCPU found
+ * it taken and how long it spun (ticks), against how long it was held. */
+static void print_devices_lock_stats(const struct domain *d, const struct devices_lock_stats *l)
+{
+    kprintf("zazen: domain %s (id %u) devices lock: taken %llu, waited %llu (%llu ticks, longest %llu), "
+            "held %llu ticks (longest %llu)\n",
+            d->name, d->id, (unsigned long long)l->taken, (unsigned long long)l->waited,
+            (unsigned long long)l->wait_ticks, (unsigned long long)d->devices_lock_longest_wait,
+            (unsigned long long)l->held_ticks, (unsigned long long)d->devices_lock_longest_hold);
+}
+
 static void print_exit_stats(const struct domain *d, const char *when, const struct exit_stats *st)
 {
     u64 total = 0;
@@ -480,6 +491,8 @@ static void print_exit_stats(const struct domain *d, const char *when, const str
     for (unsigned p = 0; p < ARRAY_SIZE(phase_names); p++)
         kprintf(" %s %llu", phase_names[p], (unsigned long long)(st->phase[p] / total));
     kprintf("\n");
+    if (d->vcpu_count > 1)
+        print_devices_lock_stats(d, &st->lock);
 }
 
 static void current_stats(const struct domain *d, struct exit_stats *st)
@@ -487,6 +500,7 @@ static void current_stats(const struct domain *d, struct exit_stats *st)
     memcpy(st->counts, d->exit_counts, sizeof(st->counts));
     memcpy(st->ticks, d->exit_ticks, sizeof(st->ticks));
     memcpy(st->phase, d->phase_ticks, sizeof(st->phase));
+    st->lock = d->devices_lock_stats;
 }
 
 void domain_print_exit_counts(const struct domain *d)
@@ -524,6 +538,10 @@ void domain_periodic_stats(struct domain *d)
     }
     for (unsigned p = 0; p < ARRAY_SIZE(delta.phase); p++)
         delta.phase[p] = cur.phase[p] - d->stats_last.phase[p];
+    delta.lock.taken = cur.lock.taken - d->stats_last.lock.taken;
+    delta.lock.waited = cur.lock.waited - d->stats_last.lock.waited;
+    delta.lock.wait_ticks = cur.lock.wait_ticks - d->stats_last.lock.wait_ticks;
+    delta.lock.held_ticks = cur.lock.held_ticks - d->stats_last.lock.held_ticks;
     char when[48];
     snprintf(when, sizeof(when), "at %llu s, last %u s: exits", (unsigned long long)(now / 1000000000ull),
              d->cfg->stats_seconds);

@@ -12,6 +12,7 @@
 #include "sched.h"
 #include "trace.h"
 #include "vcpu.h"
+#include "x86.h"
 
 #define DOMAIN_MAX_MEM_REGIONS 64
 #define DOMAIN_MAX_VCPUS CONFIG_MAX_VCPUS
@@ -33,6 +34,12 @@ struct exit_stats {
     u64 counts[EXIT_REASON_COUNT];
     u64 ticks[EXIT_REASON_COUNT];
     u64 phase[4];
+    struct devices_lock_stats {
+        u64 taken;       /* times a vCPU took it */
+        u64 waited;      /* of those, times it was held by another vCPU (or asked for) */
+        u64 wait_ticks;  /* TSC ticks spent spinning for it */
+        u64 held_ticks;  /* TSC ticks it was held */
+    } lock;
 };
 
 /* Why a domain ended, which decides what happens next (on_poweroff,
@@ -86,7 +93,13 @@ struct domain {
      * exits' handlers, device time, interrupt delivery), never while it
      * runs the guest; "devices" in the lock order, before "runqueue"
      * (docs/smp.md). A domain of one vCPU does not take it. */
-    struct spinlock devices_lock;
+    struct flaglock devices_lock; /* not a ticket lock: lock.h says why */
+    /* Its figures (several vCPUs only), updated by the holder: a vCPU
+     * that spins while the holder's host CPU is elsewhere (a preempted
+     * QEMU thread under TCG) shows here as wait ticks. */
+    struct devices_lock_stats devices_lock_stats;
+    u64 devices_lock_longest_wait, devices_lock_longest_hold; /* ticks, ever */
+    u64 devices_lock_since;      /* TSC when the holder took it */
     struct ide_disk disks[4];    /* images the config names, as the IDE sees them */
     struct debugcon debugcon;
     char console_prefix[CONFIG_NAME_MAX + 4]; /* "(name) ": heads its console lines */
@@ -142,16 +155,39 @@ struct domain {
     struct xen_domain *xen;         /* pvh: the Xen interface's state (vmm/xen/xen.h) */
 };
 
+/* Counted: a try first, and only a vCPU that finds it taken reads the
+ * TSC before it spins (two TSC reads per hold otherwise, for the time it
+ * is held). */
 static inline void domain_devices_lock(struct domain *d)
 {
-    if (d->vcpu_count > 1)
-        spin_lock(&d->devices_lock);
+    if (d->vcpu_count <= 1)
+        return;
+    u64 waited = 0;
+    if (!flag_trylock(&d->devices_lock)) {
+        u64 t0 = rdtsc();
+        flag_lock(&d->devices_lock);
+        waited = rdtsc() - t0;
+    }
+    struct devices_lock_stats *s = &d->devices_lock_stats;
+    s->taken++;
+    if (waited) {
+        s->waited++;
+        s->wait_ticks += waited;
+        if (waited > d->devices_lock_longest_wait)
+            d->devices_lock_longest_wait = waited;
+    }
+    d->devices_lock_since = rdtsc();
 }
 
 static inline void domain_devices_unlock(struct domain *d)
 {
-    if (d->vcpu_count > 1)
-        spin_unlock(&d->devices_lock);
+    if (d->vcpu_count <= 1)
+        return;
+    u64 held = rdtsc() - d->devices_lock_since;
+    d->devices_lock_stats.held_ticks += held;
+    if (held > d->devices_lock_longest_hold)
+        d->devices_lock_longest_hold = held;
+    flag_unlock(&d->devices_lock);
 }
 
 /* The core's part of an exit's round trip, in the order of the run loop. */

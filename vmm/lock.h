@@ -61,6 +61,47 @@ static inline bool spin_is_locked(const struct spinlock *l)
     return __atomic_load_n(&l->next, __ATOMIC_RELAXED) != __atomic_load_n(&l->serving, __ATOMIC_RELAXED);
 }
 
+/* Test-and-test-and-set locks: one flag, no tickets, no order among the
+ * waiters. For a lock taken on every exit by CPUs that may stop running
+ * while they wait: a ticket lock hands the lock to the next waiter in
+ * line whether or not that waiter's CPU is running, and everyone behind
+ * it then waits until it runs again. Zazen's CPUs stop while they wait
+ * when they are threads of a busy host (QEMU's TCG, one host thread per
+ * CPU: the host's scheduler preempts them for milliseconds), which made
+ * the domain's devices lock a convoy (docs/smp.md, Known problems: 82%
+ * of two SMP Linux vCPUs' time spent waiting for a lock held 4% of it).
+ * Here a CPU that is not running owns nothing: the one that is takes the
+ * lock. Starvation is possible in principle; a vCPU lets the lock go for
+ * the whole of each guest run, which is where the other one gets it. */
+struct flaglock {
+    u32 locked;
+    const char *name;
+};
+
+#define FLAGLOCK_INIT(n) {0, n}
+
+static inline void flag_init(struct flaglock *l, const char *name)
+{
+    l->locked = 0;
+    l->name = name;
+}
+
+/* Reads first: a waiter spins on its cached copy, and only an apparently
+ * free lock is asked for with the locked XCHG (SDM 2B XCHG: LOCK implied). */
+static inline bool flag_trylock(struct flaglock *l)
+{
+    return !__atomic_load_n(&l->locked, __ATOMIC_RELAXED) && !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void flag_lock(struct flaglock *l)
+{
+    while (!flag_trylock(l))
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+            __asm__ volatile("pause" ::: "memory");
+}
+
+static inline void flag_unlock(struct flaglock *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
+
 /* Shorthands for the atomics used outside locks (flags, counters). */
 #define atomic_load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define atomic_store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)

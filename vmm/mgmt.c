@@ -1117,6 +1117,18 @@ static enum mgmt_status verb_stats(struct mgmt_front *f, int argc, char **argv, 
             json_close(o, '}');
         }
         json_close(o, ']');
+        if (d->vcpu_count > 1) {
+            /* Read unlocked: figures, a little stale at worst. */
+            const struct devices_lock_stats *l = &d->devices_lock_stats;
+            json_open(o, "devices_lock", '{');
+            json_u64(o, "taken", l->taken);
+            json_u64(o, "waited", l->waited);
+            json_u64(o, "wait_ms", ticks_to_ms(l->wait_ticks));
+            json_u64(o, "longest_wait_us", ticks_to_ms(d->devices_lock_longest_wait * 1000));
+            json_u64(o, "held_ms", ticks_to_ms(l->held_ticks));
+            json_u64(o, "longest_hold_us", ticks_to_ms(d->devices_lock_longest_hold * 1000));
+            json_close(o, '}');
+        }
     } else {
         /* The same lines the console shows at a domain's end, to this out. */
         u64 total = 0;
@@ -1134,6 +1146,15 @@ static enum mgmt_status verb_stats(struct mgmt_front *f, int argc, char **argv, 
                            "%llu migrations\n", d->name, d->id, v->id, (unsigned long long)(ran / 1000),
                         (unsigned long long)(ran % 1000), (unsigned long long)ticks_to_ms(v->sched.stats.wait),
                         (unsigned long long)v->sched.stats.blocks, (unsigned long long)v->sched.stats.migrations);
+        }
+        if (d->vcpu_count > 1) {
+            const struct devices_lock_stats *l = &d->devices_lock_stats;
+            mgmt_printf(o, "domain %s (id %u) devices lock: taken %llu, waited %llu times %llu ms (longest %llu us), "
+                           "held %llu ms (longest %llu us)\n", d->name, d->id, (unsigned long long)l->taken,
+                        (unsigned long long)l->waited, (unsigned long long)ticks_to_ms(l->wait_ticks),
+                        (unsigned long long)ticks_to_ms(d->devices_lock_longest_wait * 1000),
+                        (unsigned long long)ticks_to_ms(l->held_ticks),
+                        (unsigned long long)ticks_to_ms(d->devices_lock_longest_hold * 1000));
         }
     }
     domains_unlock();
