@@ -93,11 +93,7 @@ main64:
     NEWLINE
 off:
     SAY msg_done
-    mov dx, 0xb004                      ; PM1a_CNT: SLP_TYP S5 (0), SLP_EN
-    mov ax, 0x2000
-    out dx, ax
-    cli
-    hlt
+    ACPI_POWER_OFF
 
 x2apic_on:
     mov ecx, MSR_APIC_BASE

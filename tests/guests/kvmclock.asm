@@ -205,11 +205,7 @@ plain:
 
 done:
     SAY msg_done
-    mov dx, 0xb004                      ; PM1a_CNT: SLP_TYP S5 (0), SLP_EN
-    mov ax, 0x2000
-    out dx, ax
-    cli
-    hlt
+    ACPI_POWER_OFF
 
 say_x2apic:
     mov eax, 1

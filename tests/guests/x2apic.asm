@@ -205,11 +205,7 @@ main64:
     NEWLINE
 
     SAY msg_done
-    mov dx, 0xb004                      ; PM1a_CNT: SLP_TYP S5 (0), SLP_EN
-    mov ax, 0x2000
-    out dx, ax
-    cli
-    hlt
+    ACPI_POWER_OFF
 
 ; INIT then SIPI to x2APIC ID 1; waits until the AP idles with EBX starts.
 start_ap:
