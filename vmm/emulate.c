@@ -125,33 +125,40 @@ static bool read_ram_phys(void *ctx, u64 gpa, void *data, unsigned size)
     return true;
 }
 
-const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail)
+/* The host address of n bytes at linear (within one page) if they are
+ * guest RAM, walking the guest's tables through RAM alone; else NULL. */
+static u8 *ram_at_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned n)
 {
     struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys, v->domain};
     u64 gpa;
     struct x86emu_fault fault;
-    unsigned n = MIN(max, (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))));
     struct guest_mem_region *r;
     if (!guest_walk(&paging, linear, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, n)) ||
         !r->host)
         return NULL;
-    *avail = n;
     return r->host + (gpa - r->gpa);
+}
+
+static unsigned left_in_page(u64 linear) { return (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))); }
+
+const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail)
+{
+    unsigned n = MIN(max, left_in_page(linear));
+    const u8 *code = ram_at_linear(v, s, linear, n);
+    if (code)
+        *avail = n;
+    return code;
 }
 
 unsigned guest_fetch_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u8 *buf, unsigned max)
 {
-    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys, v->domain};
     unsigned got = 0;
     while (got < max) {
-        unsigned chunk = MIN(max - got, (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))));
-        u64 gpa;
-        struct x86emu_fault fault;
-        struct guest_mem_region *r;
-        if (!guest_walk(&paging, linear, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, chunk)) ||
-            !r->host)
+        unsigned chunk = MIN(max - got, left_in_page(linear));
+        const u8 *src = ram_at_linear(v, s, linear, chunk);
+        if (!src)
             break;
-        memcpy(buf + got, r->host + (gpa - r->gpa), chunk);
+        memcpy(buf + got, src, chunk);
         got += chunk;
         linear += chunk;
     }
