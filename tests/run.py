@@ -195,6 +195,26 @@ def run_scenarios(results, selected, which):
             results.record("%s: %s" % (sc.name, name), ok, detail + ("" if ok else " (log: %s)" % log))
 
 
+def print_failed_log_tails(failed, lines=40, most=3):
+    """The last lines of each failed scenario's console log, in the
+    closing summary: a CI run keeps only the tail of what make test
+    printed, and its logs go with its machine."""
+    logs = []
+    for _, detail in failed:
+        m = re.search(r"\(log: ([^)]+)\)$", detail or "")
+        if m and m.group(1) not in logs:
+            logs.append(m.group(1))
+    for log in logs[:most]:
+        try:
+            with open(log, errors="replace") as f:
+                tail = f.read().splitlines()[-lines:]
+        except OSError:
+            continue
+        print("\nthe last %d lines of %s:" % (len(tail), log))
+        for line in tail:
+            print("  | " + line[:200])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--only", action="append", default=[],
@@ -218,6 +238,7 @@ def main():
         print("\nfailed (with why, shortened; the FAIL lines above have it all):")
         for name, detail in results.failed:
             print("  " + name + ((": " + " | ".join(detail.splitlines())[:240]) if detail else ""))
+        print_failed_log_tails(results.failed)
     print()
     for platform, (passed, failed) in results.by_platform.items():
         print("  %-10s %d passed, %d failed" % (platform, passed, failed))
