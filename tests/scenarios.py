@@ -987,6 +987,19 @@ def linux_scenario(platform, variant):
     )
 
 
+def config_error(name, line, message, first=False, domain="memory = 16M\nfirmware = hello.bin\n", files=None):
+    """A domain whose config has one bad line (`line`, after the domain's
+    other lines or, first=True, before them): Zazen names the file and
+    the line in `message` ("N: what is wrong"), starts nothing and
+    returns to the UEFI shell with EFI_LOAD_ERROR."""
+    body = line + "\n" + domain if first else domain + line + "\n"
+    return Scenario(
+        name, "[domain a]\n" + body, files=[guest("hello")] if files is None else files, shell=True,
+        lines=["zazen: \\zazen\\zazen.cfg:" + message, "zazen returned " + EFI_LOAD_ERROR],
+        absent=["exiting boot services"],
+    )
+
+
 def console_input_scenario(platform):
     """Prompts show before the user answers them, and typed keys go to
     the keyboard until the guest programs COM1, then to COM1 alone."""
@@ -1827,43 +1840,13 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in 
                "zazen returned " + EFI_NOT_FOUND],
         absent=["exiting boot services"],
     ),
-    Scenario(
-        "error-bad-key",
-        "[domain a]\nmemory = 16M\nfirmware = hello.bin\ncolour = blue\n", files=[guest("hello")], shell=True,
-        lines=["zazen: \\zazen\\zazen.cfg:4: unknown key 'colour'",
-               "zazen returned " + EFI_LOAD_ERROR],
-        absent=["exiting boot services"],
-    ),
-    Scenario(
-        "error-vcpus-17",
-        "[domain a]\nmemory = 16M\nfirmware = hello.bin\nvcpus = 17\n", files=[guest("hello")], shell=True,
-        lines=["zazen: \\zazen\\zazen.cfg:4: vcpus = 17 is out of range: from 1 to 16",
-               "zazen returned " + EFI_LOAD_ERROR],
-        absent=["exiting boot services"],
-    ),
-    Scenario(
-        "error-vcpus-0",
-        "[domain a]\nvcpus = 0\nmemory = 16M\nfirmware = hello.bin\n", files=[guest("hello")], shell=True,
-        lines=["zazen: \\zazen\\zazen.cfg:2: vcpus = 0 is out of range: from 1 to 16",
-               "zazen returned " + EFI_LOAD_ERROR],
-        absent=["exiting boot services"],
-    ),
-    Scenario(
-        "error-paravirt",
-        "[domain a]\nmemory = 16M\nfirmware = hello.bin\nparavirt = hyperv\n", files=[guest("hello")], shell=True,
-        lines=["zazen: \\zazen\\zazen.cfg:4: bad value 'hyperv' for paravirt: expected none or kvm",
-               "zazen returned " + EFI_LOAD_ERROR],
-        absent=["exiting boot services"],
-    ),
-    Scenario(
-        "error-paravirt-pvh",
-        "[domain a]\ntype = pvh\nmemory = 256M\nkernel = vmlinuz\nparavirt = kvm\n",
-        files=[os.path.join(LINUX, "vmlinuz")], shell=True,
-        lines=["zazen: \\zazen\\zazen.cfg:5: domain 'a' is type = pvh, whose hypervisor leaves are Xen's: "
-               "paravirt = kvm is for hvm domains",
-               "zazen returned " + EFI_LOAD_ERROR],
-        absent=["exiting boot services"],
-    ),
+    config_error("error-bad-key", "colour = blue", "4: unknown key 'colour'"),
+    config_error("error-vcpus-17", "vcpus = 17", "4: vcpus = 17 is out of range: from 1 to 16"),
+    config_error("error-vcpus-0", "vcpus = 0", "2: vcpus = 0 is out of range: from 1 to 16", first=True),
+    config_error("error-paravirt", "paravirt = hyperv", "4: bad value 'hyperv' for paravirt: expected none or kvm"),
+    config_error("error-paravirt-pvh", "paravirt = kvm",
+                 "5: domain 'a' is type = pvh, whose hypervisor leaves are Xen's: paravirt = kvm is for hvm domains",
+                 domain="type = pvh\nmemory = 256M\nkernel = vmlinuz\n", files=[os.path.join(LINUX, "vmlinuz")]),
     Scenario(
         "error-no-config", None, shell=True,
         lines=["zazen: \\zazen\\zazen.cfg: cannot open: Not Found", "zazen returned " + EFI_NOT_FOUND],
