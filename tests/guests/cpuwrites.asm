@@ -93,12 +93,7 @@ ud_handler:
     add dword [esp], 2              ; past UD2
     iretd
 
-; report: prints the string at ESI, then EAX in hex and a newline.
-report:
-    call print32
-    call hex32
-    NEWLINE
-    ret
+REPORT32
 
 LIB16
 LIB32

@@ -158,25 +158,12 @@ pam_write:
     pop eax
     ret
 
-; report: prints the string at ESI, then EAX in hex and a newline.
-report:
-    call print32
-    call hex32
-    NEWLINE
-    ret
+REPORT32
 
 LIB32
 
 ; Descriptors come with the Accessed bit set: the GDT is in ROM.
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9b000000ffff
-    dq 0x00cf93000000ffff
-gdt_end:
-gdt_ptr:
-    dw gdt_end - gdt - 1
-    dd ROM(gdt)
+FLAT_GDT32
 
 shadow_word:     dd 0x11111111      ; the ROM's value
 msg_c_reset:     db "pam: C0000h at reset reads ", 0

@@ -164,25 +164,12 @@ db_handler:
     pop eax
     iretd
 
-; report: prints the string at ESI, then EAX in hex and a newline.
-report:
-    call print32
-    call hex32
-    NEWLINE
-    ret
+REPORT32
 
 LIB16
 LIB32
 
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9b000000ffff
-    dq 0x00cf93000000ffff
-gdt_end:
-gdt_ptr:
-    dw gdt_end - gdt - 1
-    dd ROM(gdt)
+FLAT_GDT32
 
 align 8
 idt:

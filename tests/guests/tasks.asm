@@ -279,12 +279,7 @@ task_df:
     cli
     hlt
 
-; report: prints the string at ESI, then EAX in hex and a newline.
-report:
-    call print32
-    call hex32
-    NEWLINE
-    ret
+REPORT32
 
 LIB16
 LIB32

@@ -181,12 +181,7 @@ handler:
     jmp 0x18:0
     jmp handler                     ; the next fault resumes here
 
-; report: prints the string at ESI, then EAX in hex and a newline.
-report:
-    call print32
-    call hex32
-    NEWLINE
-    ret
+REPORT32
 
 LIB16
 LIB32

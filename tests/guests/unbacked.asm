@@ -62,27 +62,14 @@ pm32:
     cli
     hlt
 
-; report: prints the string at ESI, then EAX in hex and a newline.
-report:
-    call print32
-    call hex32
-    NEWLINE
-    ret
+REPORT32
 
 LIB16
 LIB32
 
 ; Descriptors come with the Accessed bit set: the GDT is in ROM, where the
 ; CPU's own write of that bit would be dropped (firmware does the same).
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9b000000ffff
-    dq 0x00cf93000000ffff
-gdt_end:
-gdt_ptr:
-    dw gdt_end - gdt - 1
-    dd ROM(gdt)
+FLAT_GDT32
 
 rom_word:        dd 0x600dc0de
 msg_read32:      db "unbacked: read32 = ", 0
