@@ -67,6 +67,7 @@ struct svm_vcpu {
     /* What the guest's next entry must watch for (update_virq). */
     bool window;          /* an interrupt window */
     u8 tpr_threshold;     /* an interrupt of this class waits on the TPR */
+    u8 tpr;               /* the TPR byte svm_write_tpr was given (V_TPR holds TPR[7:4]) */
     /* NMI blocking, which AMD-V leaves to the VMM without V_NMI (APM 2
      * 15.21.4; QEMU 7.2 has none): from an injected NMI to the guest's
      * next IRET, seen by the IRET intercept, which exits before the IRET
@@ -343,14 +344,26 @@ static void svm_request_interrupt_window(struct vcpu *v, bool on)
 }
 
 /* VMRUN loads V_TPR as the guest's CR8 and #VMEXIT stores it back, where
- * svm_vcpu_run reads it into v->cr8. */
-static void svm_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
+ * svm_vcpu_run reads it (tpr_after_exit). V_TPR is TPR[7:4] only (APM 2
+ * 15.21.1, 16.6.4): the byte's low nibble (from the APIC page or an
+ * x2APIC MSR write, both of which exit here) is remembered beside it. */
+static void svm_write_tpr(struct vcpu *v, u8 tpr, u8 threshold)
 {
     struct svm_vcpu *s = sv(v);
     struct vmcb_control *c = &s->vmcb->control;
-    c->vintr = (c->vintr & ~(u64)SVM_VINTR_V_TPR) | (cr8 & SVM_VINTR_V_TPR);
+    c->vintr = (c->vintr & ~(u64)SVM_VINTR_V_TPR) | ((tpr >> 4) & SVM_VINTR_V_TPR);
+    s->tpr = tpr;
     s->tpr_threshold = threshold;
     update_virq(s);
+}
+
+/* The guest's TPR byte after an exit: the one loaded while its CR8 is
+ * what was loaded, else the class the guest's MOV CR8 wrote (its low
+ * nibble clear, SDM 3A 11.8.6.1). */
+static inline u8 tpr_after_exit(const struct svm_vcpu *s)
+{
+    u8 cr8 = (u8)(s->vmcb->control.vintr & SVM_VINTR_V_TPR);
+    return cr8 == s->tpr >> 4 ? s->tpr : (u8)(cr8 << 4);
 }
 
 static void set_segment(struct vmcb_segment *s, u16 selector, u64 base, u32 limit, u16 attrib)
@@ -385,7 +398,7 @@ static void svm_vcpu_reset(struct vcpu *v)
     sv(v)->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
     sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;
     sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
-    sv(v)->tpr_threshold = 0;
+    sv(v)->tpr_threshold = sv(v)->tpr = 0;
     update_virq(sv(v));
 }
 
@@ -640,7 +653,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN);
 
     v->gpr[GPR_RSP] = vmcb->save.rsp;
-    v->cr8 = (u8)(vmcb->control.vintr & SVM_VINTR_V_TPR);
+    v->tpr = tpr_after_exit(s);
     vmcb->control.eventinj = 0;
     if (way == FAST_DONE) {
         vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
@@ -843,5 +856,5 @@ const struct arch_ops svm_ops = {
     .write_cr = svm_write_cr,
     .msr_read = svm_msr_read,
     .msr_write = svm_msr_write,
-    .write_cr8 = svm_write_cr8,
+    .write_tpr = svm_write_tpr,
 };

@@ -88,13 +88,23 @@ struct arch_ops {
      * syscall and segment-base MSRs). False: not one of them. */
     bool (*msr_read)(struct vcpu *v, u32 msr, u64 *value);
     bool (*msr_write)(struct vcpu *v, u32 msr, u64 value);
-    /* The guest's CR8 (the local APIC's task priority, TPR[7:4]) where the
-     * CPU reads and writes it without an exit (VT-x TPR shadow, AMD-V
-     * V_TPR), so the guest never touches the real TPR; vcpu_run reads it
-     * back into v->cr8 after each exit. write_cr8 before an entry: the
-     * value to load, and the priority class below which a lower CR8 must
-     * exit (0: none) because an interrupt of that class waits on it. */
-    void (*write_cr8)(struct vcpu *v, u8 cr8, u8 threshold);
+    /* The guest's task priority where the CPU reads and writes it
+     * without an exit, so the guest never touches the real TPR: CR8
+     * (TPR[7:4]) through the VT-x TPR shadow or AMD-V V_TPR, and on VT-x
+     * with "virtualize x2APIC mode" the whole byte through MSR 808H.
+     * write_tpr before an entry: the TPR byte to load (the backend keeps
+     * what its copy can hold: VT-x the byte in the virtual-APIC page,
+     * AMD-V TPR[7:4] in V_TPR, giving back the byte it was given while
+     * the guest leaves V_TPR alone) and the priority class below which
+     * a lower TPR must exit (0: none) because an interrupt of that class
+     * waits on it. vcpu_run reads it back into v->tpr after each exit. */
+    void (*write_tpr)(struct vcpu *v, u8 tpr, u8 threshold);
+    /* The guest's APIC entered (true) or left x2APIC mode (SDM 3A
+     * 11.12.5), told before the next entry (but the quick way back): a
+     * backend that virtualizes the x2APIC TPR MSR (VT-x "virtualize
+     * x2APIC mode") does so only in that mode, so that 808H faults as
+     * the device model says in the others. NULL: nothing to do. */
+    void (*set_x2apic_mode)(struct vcpu *v, bool x2apic);
 };
 
 /* A #DB the host took at rip that belongs to a guest's single step and

@@ -1,5 +1,6 @@
 /* See tpr.h. CR8 and the TPR: SDM 3A 11.8.6.1 (TPR[7:4] = CR8[3:0], a
- * MOV to CR8 clears TPR[3:0]); APM 2 16.6.4. */
+ * MOV to CR8 clears TPR[3:0]); APM 2 16.6.4. The x2APIC TPR MSR (808H)
+ * holds the whole byte (SDM 3A 11.12.1.2). */
 #include "tpr.h"
 #include "arch.h"
 #include "cpu_rules.h"
@@ -8,18 +9,25 @@
 #include "handlers.h"
 #include "x86.h"
 
-void tpr_guest_wrote_cr8(struct vcpu *v)
+void tpr_guest_wrote_tpr(struct vcpu *v)
 {
-    lapic_set_tpr(&v->domain->pc.lapic[v->id], (u8)(v->cr8 << 4));
-    v->cr8_loaded = v->cr8;
+    lapic_set_tpr(&v->domain->pc.lapic[v->id], v->tpr);
+    v->tpr_loaded = v->tpr;
     vcpu_interrupt_may_be_pending(v); /* a lower priority may let one through now */
 }
 
-void tpr_load(struct vcpu *v, u8 cr8, u8 threshold)
+void tpr_load(struct vcpu *v, u8 tpr, u8 threshold)
 {
-    arch->write_cr8(v, cr8, threshold);
-    v->cr8 = v->cr8_loaded = cr8;
+    arch->write_tpr(v, tpr, threshold);
+    v->tpr = v->tpr_loaded = tpr;
     v->tpr_threshold_loaded = threshold;
+}
+
+void tpr_apic_mode_changed(struct vcpu *v, bool x2apic)
+{
+    if (arch->set_x2apic_mode)
+        arch->set_x2apic_mode(v, x2apic);
+    v->x2apic_loaded = x2apic;
 }
 
 /* The source register and length of the MOV to CR at CS:RIP, for an exit

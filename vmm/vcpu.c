@@ -31,7 +31,8 @@ void vcpu_reset(struct vcpu *v)
     guest_state_vcpu_reset(v);
     memset(&v->reflect_chain, 0, sizeof(v->reflect_chain));
     cpuid_forget(v);
-    v->cr8 = v->cr8_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
+    v->tpr = v->tpr_loaded = v->tpr_threshold_loaded = 0; /* as the backend's reset loads them */
+    v->x2apic_loaded = false;
     v->misc_enable = MISC_ENABLE_AT_RESET;
     kvm_vcpu_reset(v);
     v->polling = false;

@@ -86,12 +86,13 @@ struct vcpu {
      * to a CPU whose TSC is behind (vcpu_load). */
     s64 tsc_offset;
     u64 guest_tsc_seen; /* the guest TSC at its last exit */
-    /* Synced with the hardware around every entry by the backend (CR8:
-     * read back after each exit; the core loads it with arch->write_cr8). */
+    /* Synced with the hardware around every entry by the backend (the
+     * TPR: read back after each exit; the core loads it with
+     * arch->write_tpr). */
     u64 gpr[GPR_COUNT];
     u64 rip;
     u64 rflags;
-    u8 cr8;
+    u8 tpr; /* the whole TPR byte, as the backend's copy holds it (vmm/tpr.h) */
     /* Guest registers the CPU holds while this vCPU runs and no VMCS/VMCB
      * switches (vmm/guest_state.c loads them when the vCPU takes the CPU):
      * IA32_TSC_AUX, what RDTSCP and RDPID return in ECX (SDM 2B RDTSCP);
@@ -140,9 +141,12 @@ struct vcpu {
      * the check is made with interrupts off, so the guest exits again at
      * once (as bhyve's vm_run checks its pending work). */
     u32 fast_stop;
-    /* The CR8 and TPR threshold the backend last loaded (vmm/tpr.c): a
-     * CR8 that differs after an exit is the guest's MOV CR8. */
-    u8 cr8_loaded, tpr_threshold_loaded;
+    /* The TPR and TPR threshold the backend last loaded (vmm/tpr.c): a
+     * TPR that differs after an exit is the guest's MOV CR8 (or, on
+     * VT-x in x2APIC mode, its WRMSR to 808H); the APIC mode the backend
+     * last heard of (arch->set_x2apic_mode). */
+    u8 tpr_loaded, tpr_threshold_loaded;
+    bool x2apic_loaded;
     /* The answers to the CPUID leaves the vCPU asked last (vmm/cpuid.c),
      * with what else they depend on; emptied at RESET. */
     struct cpuid_cached {

@@ -40,9 +40,11 @@ struct vmx_cpu vmx_cpu;
  * and CVE-2015-5307); Zazen reflects them (vmm/reflect.c). */
 #define INTERCEPTED_EXCEPTIONS (BIT(VECTOR_DB) | BIT(VECTOR_AC))
 
-/* The virtual-APIC page's TPR, which MOV CR8 reads and writes with the
- * TPR shadow (SDM 3C 29.1.1). */
+/* The virtual-APIC page's TPR (VTPR), which MOV CR8 reads and writes
+ * with the TPR shadow (SDM 3C 29.1.1, 29.3), and RDMSR and WRMSR of 808H
+ * with "virtualize x2APIC mode" (29.5). */
 #define VAPIC_TPR 0x80
+#define MSR_X2APIC_TPR 0x808
 
 struct vmx_domain {
     struct nested_pt ept;
@@ -74,7 +76,9 @@ struct vmx_vcpu {
     u32 proc; /* the primary processor-based controls now in the VMCS */
     struct vmx_cpu_regs regs; /* valid while another vCPU is current */
     u8 *virtual_apic; /* the TPR shadow's page: the TPR at 80H (29.1) */
-    u8 cr8; /* what write_cr8 loaded: the CR8 value without TPR shadow */
+    u8 tpr; /* what write_tpr loaded: the TPR without TPR shadow */
+    u32 proc2; /* the secondary processor-based controls now in the VMCS */
+    bool x2apic; /* "virtualize x2APIC mode" and the bitmap passing 808H through are in the VMCS */
     u8 tpr_threshold; /* in the VMCS */
     bool preemption_armed; /* PIN_PREEMPTION_TIMER is set in its pin-based controls */
 };
@@ -95,6 +99,7 @@ static u8 vpid_used[MAX_VPIDS / 8];
 
 static struct vmx_domain *xd(struct domain *d) { return d->arch; }
 static struct vmx_vcpu *xv(struct vcpu *v) { return v->arch; }
+static void vmx_set_x2apic_mode(struct vcpu *v, bool x2apic);
 
 /* ---- capabilities ---- */
 
@@ -183,6 +188,9 @@ static bool vmx_check_features(char *why, size_t why_size)
     u64 pin_cap = rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS);
     c->preemption_timer = (pin_cap >> 32 & PIN_PREEMPTION_TIMER) != 0;
     c->pause_loop_exiting = (proc2_cap >> 32 & PROC2_PAUSE_LOOP_EXITING) != 0;
+    /* Offered, set only while the guest's APIC is in x2APIC mode
+     * (vmx_set_x2apic_mode); it needs the TPR shadow (26.2.1.1). */
+    c->virtualize_x2apic = c->tpr_shadow && (proc2_cap >> 32 & PROC2_VIRTUALIZE_X2APIC);
     c->preemption_timer_shift = (u8)(rdmsr(MSR_VMX_MISC) & 0x1f);
     return ok;
 }
@@ -222,11 +230,25 @@ static bool vmx_host_setup(char *why, size_t why_size)
                                       MSR_IA32_SYSENTER_EIP};
     for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
         msr_bitmap_allow(c->msr_bitmap, passthrough[i]);
+    /* In x2APIC mode, with "virtualize x2APIC mode" and "APIC-register
+     * virtualization" clear, RDMSR of 808H reads VTPR and WRMSR of 808H
+     * writes it and does TPR virtualization, unless the bitmap makes them
+     * exit (SDM 3C 29.5); every other x2APIC MSR still exits here. */
+    if (c->virtualize_x2apic) {
+        c->msr_bitmap_x2apic = page_alloc(PAGE_SIZE);
+        if (!c->msr_bitmap_x2apic) {
+            snprintf(why, why_size, "out of memory for the VMX bitmaps");
+            return false;
+        }
+        memcpy(c->msr_bitmap_x2apic, c->msr_bitmap, PAGE_SIZE);
+        msr_bitmap_allow(c->msr_bitmap_x2apic, MSR_X2APIC_TPR);
+    }
     c->large_pages = (c->ept_vpid_cap & EPT_CAP_2MB_PAGES) != 0;
     kprintf("zazen: VT-x: EPT (%s pages), VPID, unrestricted guest, controls pin %x proc %x proc2 %x exit %x entry %x, "
-            "PAUSE-loop exiting %s, preemption timer %s\n",
+            "PAUSE-loop exiting %s, preemption timer %s, x2APIC TPR virtualization %s\n",
             c->large_pages ? "2 MiB and 4 KiB" : "4 KiB", c->pin, c->proc, c->proc2, c->exit, c->entry,
-            c->pause_loop_exiting ? "yes" : "no", c->preemption_timer ? "yes" : "no");
+            c->pause_loop_exiting ? "yes" : "no", c->preemption_timer ? "yes" : "no",
+            c->virtualize_x2apic ? "yes" : "no");
     return true;
 }
 
@@ -394,7 +416,8 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
      * 25.6.13). KVM's defaults: 128 and 4096. One vCPU alone has nobody
      * to yield to, and its udelay loops would exit for nothing. */
     bool ple = c->pause_loop_exiting && v->domain->cfg->vcpus > 1;
-    put(&w, VMCS_PROC_CONTROLS2, c->proc2 | (ple ? PROC2_PAUSE_LOOP_EXITING : 0));
+    xv(v)->proc2 = c->proc2 | (ple ? PROC2_PAUSE_LOOP_EXITING : 0);
+    put(&w, VMCS_PROC_CONTROLS2, xv(v)->proc2);
     if (ple) {
         put(&w, VMCS_PLE_GAP, 128);
         put(&w, VMCS_PLE_WINDOW, 4096);
@@ -627,10 +650,11 @@ static void vmx_vcpu_reset(struct vcpu *v)
     load_cpu_regs(&x->regs);
     if (x->virtual_apic)
         memset(x->virtual_apic, 0, PAGE_SIZE);
-    x->cr8 = 0;
+    x->tpr = 0;
     x->tpr_threshold = 0;
     if (vmx_cpu.tpr_shadow)
         vmwrite(VMCS_TPR_THRESHOLD, 0);
+    vmx_set_x2apic_mode(v, false); /* RESET leaves the APIC in xAPIC mode (SDM 3A 11.12.5.1) */
     memset(v->gpr, 0, sizeof(v->gpr));
     v->gpr[GPR_RDX] = cpuid(1, 0).eax; /* processor signature, as after RESET */
     v->rip = 0xfff0;
@@ -923,7 +947,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         reason = (u32)vmread(VMCS_EXIT_REASON);
     } while ((way = fast_exit(v, x, reason)) == FAST_BACK_IN);
     v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
-    v->cr8 = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] >> 4 : x->cr8;
+    v->tpr = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] : x->tpr;
     if (way == FAST_DONE) {
         vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
         return;
@@ -1260,27 +1284,51 @@ static bool vmx_msr_write(struct vcpu *v, u32 msr, u64 value)
 }
 
 /* CR8 is the TPR's priority class (SDM 3A 11.8.6.1: TPR[7:4] = CR8[3:0],
- * TPR[3:0] = 0). With the TPR shadow MOV CR8 reads and writes the
- * virtual-APIC page's TPR at 80H, never the real one, and a write that
- * takes it below the TPR threshold exits afterwards (SDM 3C 29.3, 29.1.2).
- * Without the shadow CR8 accesses exit and the core answers them from
- * the virtual local APIC (vmm/tpr.c); x->cr8 then only echoes it. After
- * each exit vmx_vcpu_run reads the value back into v->cr8. */
-static void vmx_write_cr8(struct vcpu *v, u8 cr8, u8 threshold)
+ * a MOV to CR8 clears TPR[3:0]). With the TPR shadow the whole TPR byte
+ * is the virtual-APIC page's VTPR at 80H, never the real one: MOV CR8
+ * reads and writes its bits 7:4 (clearing 3:0, SDM 3C 29.3), and with
+ * "virtualize x2APIC mode" RDMSR and WRMSR of 808H the whole byte (29.5);
+ * a write that takes VTPR[7:4] below the TPR threshold exits afterwards
+ * (29.1.2). Without the shadow CR8 accesses exit and the core answers
+ * them from the virtual local APIC (vmm/tpr.c); x->tpr then only echoes
+ * it. After each exit vmx_vcpu_run reads the byte back into v->tpr. */
+static void vmx_write_tpr(struct vcpu *v, u8 tpr, u8 threshold)
 {
     struct vmx_vcpu *x = xv(v);
-    x->cr8 = cr8;
+    x->tpr = tpr;
     if (!x->virtual_apic)
         return;
-    x->virtual_apic[VAPIC_TPR] = (u8)(cr8 << 4);
-    /* VM entry wants the threshold at most TPR[7:4] (26.2.1.1). */
-    if (threshold > cr8)
+    x->virtual_apic[VAPIC_TPR] = tpr;
+    /* VM entry wants the threshold at most VTPR[7:4] (26.2.1.1). */
+    if (threshold > tpr >> 4)
         threshold = 0;
     if (threshold != x->tpr_threshold) {
         make_current(x);
         vmwrite(VMCS_TPR_THRESHOLD, threshold);
         x->tpr_threshold = threshold;
     }
+}
+
+/* "Virtualize x2APIC mode" follows the guest's APIC mode: in x2APIC mode
+ * it is set with the bitmap that passes 808H through, so the guest reads
+ * and writes its TPR in VTPR without exits (SDM 3C 29.5); in xAPIC mode
+ * (or with the APIC off) it is clear and 808H exits, so the device model
+ * faults it as the hardware would (SDM 3A 11.12.1.2) instead of the CPU
+ * reading the real APIC's TPR. It needs "use TPR shadow" and excludes
+ * "virtualize APIC accesses", which Zazen never sets: its xAPIC page
+ * stays unmapped and every access exits to be emulated (25.6.2,
+ * 26.2.1.1). */
+static void vmx_set_x2apic_mode(struct vcpu *v, bool x2apic)
+{
+    struct vmx_vcpu *x = xv(v);
+    bool on = x2apic && vmx_cpu.virtualize_x2apic;
+    if (on == x->x2apic)
+        return;
+    make_current(x);
+    x->proc2 = on ? x->proc2 | PROC2_VIRTUALIZE_X2APIC : x->proc2 & ~PROC2_VIRTUALIZE_X2APIC;
+    vmwrite(VMCS_PROC_CONTROLS2, x->proc2);
+    vmwrite(VMCS_MSR_BITMAP, hpa_of(on ? vmx_cpu.msr_bitmap_x2apic : vmx_cpu.msr_bitmap));
+    x->x2apic = on;
 }
 
 const struct arch_ops vmx_ops = {
@@ -1311,5 +1359,6 @@ const struct arch_ops vmx_ops = {
     .write_cr = vmx_write_cr,
     .msr_read = vmx_msr_read,
     .msr_write = vmx_msr_write,
-    .write_cr8 = vmx_write_cr8,
+    .write_tpr = vmx_write_tpr,
+    .set_x2apic_mode = vmx_set_x2apic_mode,
 };

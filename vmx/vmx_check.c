@@ -46,6 +46,12 @@ static void check_controls(struct check *c, const struct vmcs_snapshot *s, const
         fail(c, "unrestricted guest without EPT");
     if ((s->proc2 & PROC2_ENABLE_VPID) && s->vpid == 0)
         fail(c, "VPID field is 0 with VPIDs enabled");
+    /* SDM 3C 26.2.1.1, checks on the execution controls: "virtualize x2APIC mode"
+     * needs "use TPR shadow" and excludes "virtualize APIC accesses". */
+    if ((s->proc2 & PROC2_VIRTUALIZE_X2APIC) && !(s->proc & PROC_USE_TPR_SHADOW))
+        fail(c, "virtualize x2APIC mode without use TPR shadow");
+    if ((s->proc2 & PROC2_VIRTUALIZE_X2APIC) && (s->proc2 & PROC2_VIRTUALIZE_APIC_ACCESSES))
+        fail(c, "virtualize x2APIC mode with virtualize APIC accesses");
     if ((s->proc2 & PROC2_ENABLE_EPT) && ((s->eptp & 7) != 6 || ((s->eptp >> 3) & 7) != 3))
         fail(c, "EPT pointer %llx: memory type or walk length invalid", (unsigned long long)s->eptp);
     u32 intr = s->entry_intr_info;

@@ -322,10 +322,13 @@ bench_hlt:
     jmp stats_print
 
 ; x2APIC mode (SDM 3A 11.12), where the CPU offers it (CPUID.1:ECX bit
-; 21): EOI as a WRMSR of 0 to 80BH, and an ICR write (one 64-bit WRMSR to
-; 830H: fixed, vector 41h, physical destination x2APIC ID 10h, which no
-; CPU has, so the figure is the send alone with no delivery).
+; 21): EOI as a WRMSR of 0 to 80BH, a TPR write (WRMSR of 0 to 808H: no
+; exit on VT-x with "virtualize x2APIC mode", SDM 3C 29.5), and an ICR
+; write (one 64-bit WRMSR to 830H: fixed, vector 41h, physical
+; destination x2APIC ID 10h, which no CPU has, so the figure is the send
+; alone with no delivery).
 %define MSR_APIC_BASE 0x1b
+%define MSR_X2APIC_TPR 0x808
 %define MSR_X2APIC_EOI 0x80b
 %define MSR_X2APIC_SVR 0x80f
 %define MSR_X2APIC_ICR 0x830
@@ -343,6 +346,7 @@ bench_x2apic:
     xor edx, edx
     wrmsr
     call bench_x2apic_eoi
+    call bench_x2apic_tpr
     jmp bench_x2apic_icr
 .none:
     mov esi, msg_no_x2apic
@@ -355,6 +359,14 @@ bench_x2apic_eoi:
     xor edx, edx
     wrmsr
     BENCH_END "msr-x2apic-eoi"
+
+bench_x2apic_tpr:
+    BENCH_BEGIN
+    mov ecx, MSR_X2APIC_TPR
+    xor eax, eax
+    xor edx, edx
+    wrmsr
+    BENCH_END "msr-x2apic-tpr"
 
 bench_x2apic_icr:
     BENCH_BEGIN

@@ -83,6 +83,7 @@ KINDS = [
     ("in-acpi-pm-timer", "IN from the ACPI PM timer"),
     ("hlt-lapic-timer", "HLT woken by the LAPIC timer (arm, sleep, wake, EOI)"),
     ("msr-x2apic-eoi", "x2APIC EOI (WRMSR 80Bh)"),
+    ("msr-x2apic-tpr", "x2APIC TPR write (WRMSR 808h)"),
     ("msr-x2apic-icr", "x2APIC ICR write (WRMSR 830h, fixed, to no CPU)"),
 ]
 LINE = re.compile(r"bench: (\S+) min (\d+) mean (\d+)")

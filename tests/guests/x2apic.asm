@@ -18,7 +18,15 @@
 ;   - the #GP cases: EOI with a non-zero value, RDMSR of the write-only
 ;     EOI, RDMSR of 80EH (no DFR in x2APIC mode), WRMSR of the read-only
 ;     ID, and IA32_APIC_BASE back to xAPIC mode (11.12.5);
-;   - the ISR (812H, vector 41h) is empty at the end: every EOI counted.
+;   - the TPR MSR (808H) holds the whole byte (5AH reads back 5AH, CR8
+;     then shows its class 5, 11.8.6.1); MOV CR8 clears TPR[3:0]; a TPR
+;     of class 5 holds a SELF IPI of vector 41h (class 4) off and one of
+;     class 3 lets it through (11.8.3.1); 1000 writes and reads of 808H
+;     each read back what was written (on VT-x with "virtualize x2APIC
+;     mode" none of them exits: the test compares the domain's rdmsr and
+;     wrmsr exit counts);
+;   - the ISR (812H, vector 41h) is empty at the end: every EOI counted;
+;   - the APIC disabled from x2APIC mode (11.12.5): 808H faults again.
 ; Every line says what was seen; the test compares. It ends with an ACPI
 ; soft-off.
 %include "lib.inc"
@@ -28,6 +36,7 @@ ROM_BEGIN
 %define MSR_APIC_BASE 0x1b
 %define MSR_ID        0x802
 %define MSR_EOI       0x80b
+%define MSR_TPR       0x808
 %define MSR_LDR       0x80d
 %define MSR_DFR       0x80e     ; not in x2APIC mode
 %define MSR_SVR       0x80f
@@ -45,6 +54,7 @@ ROM_BEGIN
 %define NMI_COUNTS    0x5118    ; dword per x2APIC ID: NMIs taken
 %define AP_STACK      0x20000
 %define WAIT_LOOPS    20000000
+%define TPR_LOOPS     1000
 
 ; ICR bits 31:0: vector, delivery mode (10:8), logical (11), level
 ; assert (14), shorthand (19:18); bits 63:32 the destination (11.12.9).
@@ -167,6 +177,8 @@ main64:
     SAY msg_after_restart
     call report_counts
 
+    call tpr_checks
+
     cli
     SAY msg_gp_eoi
     TRY .eoi_done
@@ -204,8 +216,79 @@ main64:
     call hex64
     NEWLINE
 
+    SAY msg_gp_disabled
+    mov ecx, MSR_APIC_BASE
+    rdmsr
+    and eax, ~BASE_EN_EXTD              ; x2APIC to disabled, allowed (11.12.5)
+    wrmsr
+    TRY .disabled_done
+    mov ecx, MSR_TPR
+    rdmsr
+.disabled_done:
+    call print_caught
+
     SAY msg_done
     ACPI_POWER_OFF
+
+; The TPR through its x2APIC MSR, with interrupts on and nothing in flight.
+tpr_checks:
+    WRMSR MSR_TPR, 0, 0x5a              ; the whole byte, low nibble too
+    SAY msg_tpr_5a
+    call read_tpr
+    call hex64
+    SAY msg_tpr_cr8
+    mov rax, cr8                        ; TPR[7:4] (11.8.6.1)
+    call dec64
+    NEWLINE
+    mov eax, 3
+    mov cr8, rax                        ; TPR = 30H: bits 3:0 cleared
+    SAY msg_tpr_cr8_3
+    call read_tpr
+    call hex64
+    NEWLINE
+
+    WRMSR MSR_TPR, 0, 0x50              ; class 5 holds class 4 (41h) off
+    WRMSR MSR_SELF_IPI, 0, VECTOR
+    call settle
+    SAY msg_tpr_held
+    call report_counts
+    WRMSR MSR_TPR, 0, 0x30              ; class 3: 41h gets through
+    mov edi, 6
+    call wait_counts
+    SAY msg_tpr_lowered
+    call report_counts
+
+    xor ebx, ebx                        ; values that did not read back
+    mov r8d, TPR_LOOPS
+    xor r9d, r9d
+.loop:
+    add r9d, 37                         ; 25H, 4AH, ... every byte value
+    and r9d, 0xff
+    mov ecx, MSR_TPR
+    mov eax, r9d
+    xor edx, edx
+    wrmsr
+    call read_tpr
+    cmp rax, r9
+    je .same
+    inc ebx
+.same:
+    dec r8d
+    jnz .loop
+    WRMSR MSR_TPR, 0, 0
+    SAY msg_tpr_loop
+    mov eax, ebx
+    call dec64
+    NEWLINE
+    ret
+
+; RAX = the TPR MSR, all 64 bits.
+read_tpr:
+    mov ecx, MSR_TPR
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    ret
 
 ; INIT then SIPI to x2APIC ID 1; waits until the AP idles with EBX starts.
 start_ap:
@@ -359,5 +442,12 @@ msg_gp_dfr:         db "x2apic: RDMSR 80EH: ", 0
 msg_gp_id:          db "x2apic: WRMSR ID: ", 0
 msg_gp_xapic:       db "x2apic: IA32_APIC_BASE to xAPIC: ", 0
 msg_isr:            db "x2apic: ISR 95:64 at the end ", 0
+msg_tpr_5a:         db "x2apic: TPR MSR written 5a reads ", 0
+msg_tpr_cr8:        db ", CR8 ", 0
+msg_tpr_cr8_3:      db "x2apic: MOV CR8 3, the TPR MSR reads ", 0
+msg_tpr_held:       db "x2apic: SELF IPI under TPR 50:", 0
+msg_tpr_lowered:    db "x2apic: TPR lowered to 30:", 0
+msg_tpr_loop:       db "x2apic: 1000 TPR MSR writes and reads, mismatches ", 0
+msg_gp_disabled:    db "x2apic: APIC disabled, RDMSR TPR: ", 0
 msg_done:           db "x2apic: done", 10, 0
 ROM_END

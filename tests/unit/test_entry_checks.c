@@ -95,6 +95,24 @@ TEST(vmx_check_names_bad_fields)
     CHECK_STR(out, "guest CR4 0 violates IA32_VMX_CR4_FIXED0/1");
 }
 
+TEST(vmx_check_x2apic_virtualization_needs_tpr_shadow)
+{
+    struct vmcs_snapshot s = reset_state();
+    s.proc |= PROC_USE_TPR_SHADOW;
+    s.proc2 |= PROC2_VIRTUALIZE_X2APIC; /* what Zazen sets in x2APIC mode */
+    vmx_check_vmcs(&s, &caps, out, sizeof(out));
+    CHECK_STR(out, "Zazen's checks find no bad field");
+
+    s.proc &= ~PROC_USE_TPR_SHADOW;
+    vmx_check_vmcs(&s, &caps, out, sizeof(out));
+    CHECK_STR(out, "virtualize x2APIC mode without use TPR shadow");
+
+    s.proc |= PROC_USE_TPR_SHADOW;
+    s.proc2 |= PROC2_VIRTUALIZE_APIC_ACCESSES;
+    vmx_check_vmcs(&s, &caps, out, sizeof(out));
+    CHECK_STR(out, "virtualize x2APIC mode with virtualize APIC accesses");
+}
+
 static struct vmcb vmcb;
 
 static void good_vmcb(void)
