@@ -258,7 +258,7 @@ PITSTEADY = re.compile(r"\(pitburst\) pitburst: IRQ0s in 10 periods once caught 
 # the vCPU's thread may be descheduled, and what it missed meanwhile is
 # owed too: wider ranges.
 PITBURST_RANGES = {"bochs-vmx": ((20, 23), (9, 11)), "bochs-svm": ((20, 23), (9, 11)),
-                   "qemu-svm": ((12, 30), (8, 13))}
+                   "qemu-svm": ((12, 30), (5, 14))}
 
 
 def pit_ticks_reinjected(platform):
