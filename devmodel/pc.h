@@ -111,9 +111,10 @@ bool pc_nmi_ack(struct pc *pc, unsigned cpu);
 /* Mutes the timers whose interrupts can reach no one, unmutes the others
  * (pit_mute_irq0), and holds the PIT's owed ticks while the last one
  * raised waits for the guest's acknowledgement (pit_hold_irq0): the core
- * calls it before arming the host timer, on every exit but the quick
- * ones. True if it raised IRQ0 (a tick owed, released by an
- * acknowledgement): the core then delivers again. */
+ * calls it before and after delivering interrupts, on every exit but the
+ * quick ones, and when a vCPU halts. True if it raised IRQ0 (an owed
+ * tick, released by an acknowledgement): the delivery that follows
+ * takes it. */
 bool pc_gate_timers(struct pc *pc);
 /* The CPU takes it: the vector, from the local APIC or, through LINT0 in
  * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
