@@ -77,16 +77,60 @@ void clock_advance(struct dm_clock *c, u64 now)
     }
 }
 
+static u64 backlog_cap(const struct dm_periodic *p) { return MAX(PERIODIC_BACKLOG_NS / p->period, 1ull); }
+
+/* The timer for the next regular tick, when one may fire: not while
+ * muted (nobody can take it) nor held (the last one waits for its
+ * acknowledgement: the ticks that pass are counted on release). */
+static void periodic_arm(struct dm_periodic *p)
+{
+    if (p->period && !p->muted && !p->held)
+        timer_arm(p->clock, &p->timer, p->next);
+    else
+        timer_cancel(p->clock, &p->timer);
+}
+
+/* Reinject: the regular ticks due by now (from `next` on) are owed, the
+ * backlog capped at one second's worth; `missed` counts those beyond the
+ * first, which passed unseen. */
+static void owe_passed_ticks(struct dm_periodic *p, u64 now)
+{
+    if (!p->period || now < p->next)
+        return;
+    u64 due = (now - p->next) / p->period + 1;
+    p->missed += due - 1;
+    p->backlog = MIN(p->backlog + due, backlog_cap(p));
+    p->next += due * p->period;
+}
+
+/* Reinject: raises the next owed tick, if any, now. */
+static bool raise_owed_tick(struct dm_periodic *p, u64 now)
+{
+    if (!p->backlog || p->muted) {
+        periodic_arm(p);
+        return false;
+    }
+    p->backlog--;
+    p->ticks++;
+    periodic_arm(p);
+    p->tick(p->dev, now);
+    return true;
+}
+
 static void periodic_fire(void *dev, u64 now)
 {
     struct dm_periodic *p = dev;
     if (!p->period)
         return;
+    if (p->reinject) {
+        owe_passed_ticks(p, now);
+        raise_owed_tick(p, now);
+        return;
+    }
     if (now >= p->next) { /* a regular tick, maybe late */
         u64 skipped = (now - p->next) / p->period; /* whole periods that passed unseen */
-        u64 cap = MAX(PERIODIC_BACKLOG_NS / p->period, 1ull);
         p->missed += skipped;
-        p->backlog = MIN(p->backlog + skipped, cap);
+        p->backlog = MIN(p->backlog + skipped, backlog_cap(p));
         p->next += (skipped + 1) * p->period;
     } else if (p->backlog) { /* a catch-up tick */
         p->backlog--;
@@ -109,20 +153,35 @@ void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void 
     p->period = 0;
     p->next = 0;
     p->ticks = p->missed = p->backlog = 0;
-    p->muted = false;
+    p->muted = p->reinject = p->held = false;
     p->tick = tick;
     p->dev = dev;
 }
 
 void periodic_start(struct dm_periodic *p, u64 first, u64 period)
 {
+    if (!p->reinject)
+        p->backlog = 0; /* a new rate or phase owes nothing */
+    else if (!p->muted)
+        owe_passed_ticks(p, p->clock->now); /* at the old rate, before it changes */
     p->period = period;
     p->next = first;
-    p->backlog = 0; /* a new rate or phase owes nothing */
-    if (period && !p->muted)
-        timer_arm(p->clock, &p->timer, first);
-    else
-        timer_cancel(p->clock, &p->timer);
+    if (!period)
+        p->backlog = 0;
+    periodic_arm(p);
+}
+
+bool periodic_hold(struct dm_periodic *p, bool hold)
+{
+    if (hold == p->held)
+        return false;
+    p->held = hold;
+    if (hold || !p->period || p->muted) {
+        periodic_arm(p);
+        return false;
+    }
+    owe_passed_ticks(p, p->clock->now);
+    return raise_owed_tick(p, p->clock->now);
 }
 
 u64 periodic_next(const struct dm_periodic *p, u64 now)
@@ -147,11 +206,12 @@ void periodic_mute(struct dm_periodic *p, bool mute)
         return;
     p->next = periodic_next(p, p->clock->now);
     p->backlog = 0;
-    timer_arm(p->clock, &p->timer, p->next);
+    periodic_arm(p);
 }
 
 void periodic_stop(struct dm_periodic *p)
 {
     p->period = 0;
+    p->backlog = 0;
     timer_cancel(p->clock, &p->timer);
 }

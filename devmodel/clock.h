@@ -51,7 +51,16 @@ u64 clock_ns_to_tsc(const struct dm_clock *c, u64 ns);
  * delivered at once, the periods that passed unseen are counted in
  * `missed` and owed in `backlog` (at most one second's worth), and the
  * owed ticks follow one every period / PERIODIC_CATCH_UP_DIVISOR until
- * none is owed; the regular ticks keep their original phase. */
+ * none is owed; the regular ticks keep their original phase.
+ *
+ * With `reinject` (the PIT's counter 0, as KVM's in-kernel PIT does by
+ * default) an owed tick follows the previous one as soon as the guest has
+ * acknowledged it, not after a delay: the platform says when a tick is
+ * still waiting for its acknowledgement (periodic_hold); while held, no
+ * timer is armed and the regular ticks that pass are owed (at most one
+ * second's worth); released, the next owed tick is raised at once. A
+ * vCPU that comes back after a long stall gets its missed ticks back to
+ * back, as fast as it acknowledges them. */
 #define PERIODIC_CATCH_UP_DIVISOR 8
 #define PERIODIC_BACKLOG_NS 1000000000ull
 
@@ -59,17 +68,24 @@ struct dm_periodic {
     struct dm_timer timer;
     struct dm_clock *clock;
     u64 period;      /* ns; 0: stopped */
-    u64 next;        /* the deadline of the next regular tick (muted: maybe past) */
+    u64 next;        /* the deadline of the next regular tick (muted or held: maybe past) */
     u64 ticks, missed;
     u64 backlog;     /* missed ticks not yet delivered */
     bool muted;      /* keeps its period and phase but arms no timer */
+    bool reinject;   /* owed ticks follow acknowledgements (above) */
+    bool held;       /* reinject: the last tick raised waits for its acknowledgement */
     void (*tick)(void *dev, u64 now);
     void *dev;
 };
 
 void periodic_init(struct dm_periodic *p, struct dm_clock *c, void (*tick)(void *dev, u64 now), void *dev);
-/* Starts ticking every period ns, the first tick at first (absolute). */
+/* Starts ticking every period ns, the first tick at first (absolute).
+ * Without reinject a new rate or phase owes nothing; with it, the ticks
+ * owed so far (and the regular ones that passed while held) stay owed:
+ * they were raised by the chip and not yet seen, a reprogramming does
+ * not take them back. */
 void periodic_start(struct dm_periodic *p, u64 first, u64 period);
+/* Stops; what was owed is dropped (nothing ticks any more). */
 void periodic_stop(struct dm_periodic *p);
 /* A device whose ticks could reach no one (its interrupt is masked)
  * mutes them: no timer is armed, so no host timer runs at the tick rate,
@@ -77,6 +93,12 @@ void periodic_stop(struct dm_periodic *p);
  * can still be computed from periodic_next. The ticks it skips are not
  * owed: unmuted, it ticks on from the next regular deadline. */
 void periodic_mute(struct dm_periodic *p, bool mute);
+/* Reinject: hold while the last tick raised waits for its acknowledgement
+ * (the platform looks at its interrupt controllers); on release the
+ * regular ticks that passed are owed and the next owed tick is raised at
+ * once. True if this raised one (the platform then looks again: the new
+ * tick waits in its turn). Muted wins over released: nothing is raised. */
+bool periodic_hold(struct dm_periodic *p, bool hold);
 /* The deadline of the first regular tick after now (DM_NEVER if stopped). */
 u64 periodic_next(const struct dm_periodic *p, u64 now);
 

@@ -440,7 +440,7 @@ static void lapic_eoi(struct lapic *l)
 }
 
 /* The EOI of quiet_eoi: nothing requested (IRR empty), and the interrupt
- * it ends, if any, edge-triggered. */
+ * it ends, if any, edge-triggered and not one the platform watches. */
 static bool quiet_eoi(struct lapic *l)
 {
     if (l->irr[0] | l->irr[1] | l->irr[2] | l->irr[3] | l->irr[4] | l->irr[5] | l->irr[6] | l->irr[7])
@@ -448,7 +448,7 @@ static bool quiet_eoi(struct lapic *l)
     int v = vec_highest(l->isr);
     if (v < 0)
         return true; /* an EOI with no interrupt in service does nothing */
-    if (vec_test(l->tmr, (u8)v))
+    if (vec_test(l->tmr, (u8)v) || (l->eoi_watch && v == l->eoi_watch))
         return false;
     vec_clear(l->isr, (u8)v);
     return true;

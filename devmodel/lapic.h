@@ -97,6 +97,11 @@ struct lapic {
     const struct lapic_system_bus *system_bus; /* NULL: alone */
     bool bsp;
     void (*eoi_broadcast)(void *ctx, u8 vector);
+    /* A vector whose EOI the platform must see, so never a quiet one
+     * (0: none; 0-15 are never in service, 11.5.2): the PIT's IRQ0
+     * through the I/O APIC, whose acknowledgement releases the next owed
+     * tick (pit_hold_irq0). */
+    u8 eoi_watch;
     void *ctx;
     struct dm_env *env;
 };
@@ -189,6 +194,11 @@ void lapic_set_lint(struct lapic *l, unsigned pin, bool level);
  * hardware-disabled, or LINT0 is unmasked with delivery mode ExtINT
  * (virtual-wire mode). */
 bool lapic_passes_extint(const struct lapic *l);
+/* Is the vector requested (IRR) or in service (ISR) here? */
+static inline bool lapic_vector_pending_or_in_service(const struct lapic *l, u8 v)
+{
+    return ((l->irr[v / 32] | l->isr[v / 32]) >> (v % 32)) & 1;
+}
 
 /* What bypasses the IRR, each consumed by the call. */
 bool lapic_take_nmi(struct lapic *l);    /* LINT1 in NMI mode, an NMI message or IPI */

@@ -169,6 +169,79 @@ int pc_interrupt_ack(struct pc *pc, unsigned cpu)
     return -1;
 }
 
+/* ---- IRQ0 and the PIT's ticks ---- */
+
+/* Does the master 8259's INTR reach a CPU (LINT0 in ExtINT mode, or an
+ * APIC that is off)? */
+static bool pic_output_reaches_a_cpu(const struct pc *pc)
+{
+    for (unsigned i = 0; i < pc->cpus; i++)
+        if (lapic_passes_extint(&pc->lapic[i]))
+            return true;
+    return false;
+}
+
+/* IRQ0's I/O APIC pin as a fixed or lowest-priority interrupt: its
+ * vector, whose IRR and ISR bits at the local APICs show whether the
+ * last tick was acknowledged (82093AA 3.2.4: bits 7:0 the vector, 10:8
+ * the delivery mode); -1 if the pin is masked, or sends something
+ * without a vector (NMI, ExtINT...). */
+static int irq0_apic_vector(const struct pc *pc)
+{
+    if (pc->kind != PC_PCI || ioapic_pin_masked(&pc->ioapic, PC_IOAPIC_PIN_IRQ0))
+        return -1;
+    u64 entry = pc->ioapic.redir[PC_IOAPIC_PIN_IRQ0];
+    unsigned mode = (entry >> 8) & 7;
+    return mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST ? (int)(entry & 0xff) : -1;
+}
+
+static bool irq0_vector_unacknowledged(const struct pc *pc, u8 vector)
+{
+    for (unsigned i = 0; i < pc->cpus; i++)
+        if (lapic_vector_pending_or_in_service(&pc->lapic[i], vector))
+            return true;
+    return false;
+}
+
+/* Where IRQ0's last pulse may wait for the guest:
+ * - the 8259 (IRQ0 unmasked in IMR, its INTR reaching a CPU): from the
+ *   edge latched in IRR through INTA (IRR to ISR) to the EOI that clears
+ *   ISR (8259A datasheet, "Interrupt Sequence", "End of Interrupt"); in
+ *   automatic EOI mode INTA ends it;
+ * - the I/O APIC pin (unmasked): its vector in a local APIC's IRR, then
+ *   ISR until the EOI (SDM 3A 11.8.4, 11.8.5); the EOI of that vector is
+ *   never quiet (lapic.eoi_watch), so the run loop sees it.
+ * Neither route open: IRQ0 is masked. A pulse still latches in the
+ * 8259's IRR while its bit is clear (the mask acts after IRR, "Interrupt
+ * Mask Register"), so the ticks run until one is latched, then are
+ * muted: no host timer at their rate (issue 12), and nothing is owed
+ * for the time masked (periodic_mute). */
+bool pc_gate_timers(struct pc *pc)
+{
+    const struct pic_chip *master = &pc->pic.chip[0];
+    bool pic_open = !(master->imr & 1) && pic_output_reaches_a_cpu(pc);
+    int vector = irq0_apic_vector(pc);
+    u8 watch = vector > 0 ? (u8)vector : 0;
+    for (unsigned i = 0; i < pc->cpus; i++)
+        pc->lapic[i].eoi_watch = watch;
+    if (!pic_open && vector < 0) {
+        bool mute = (master->irr & 1) != 0;
+        if (mute != pc->pit.ch[0].tick.muted)
+            pit_mute_irq0(&pc->pit, mute);
+        return pit_hold_irq0(&pc->pit, false);
+    }
+    if (pc->pit.ch[0].tick.muted)
+        pit_mute_irq0(&pc->pit, false);
+    bool raised = false;
+    for (;;) {
+        bool waiting = (pic_open && ((master->irr | master->isr) & 1)) ||
+                       (vector >= 0 && irq0_vector_unacknowledged(pc, (u8)vector));
+        if (!pit_hold_irq0(&pc->pit, waiting))
+            return raised;
+        raised = true; /* the tick just raised waits in its turn: look again */
+    }
+}
+
 /* ---- CMOS ---- */
 
 static void set_cmos_word(struct rtc *r, u8 index, u64 value)

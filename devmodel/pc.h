@@ -108,28 +108,14 @@ bool pc_nmi_ack(struct pc *pc, unsigned cpu);
 /* IRQ0's I/O APIC pin: 2 (pin 0 is the 8259's INTR in PC chipsets). */
 #define PC_IOAPIC_PIN_IRQ0 2
 
-/* Would one more pulse on IRQ0 change anything? The 8259 latches an edge
- * in IRR whether the input is masked or not (8259A datasheet, "Interrupt
- * Mask Register"; IRQ0 is edge triggered), so a pulse counts while IRR
- * bit 0 is clear; once set, later pulses are lost in it until the request
- * is acknowledged. An unmasked I/O APIC pin sends a message on every
- * edge; a masked one drops it (82093AA 3.2.4). */
-static inline bool pc_irq0_pulse_matters(const struct pc *pc)
-{
-    if (!(pc->pic.chip[0].irr & 1))
-        return true;
-    return pc->kind == PC_PCI && !ioapic_pin_masked(&pc->ioapic, PC_IOAPIC_PIN_IRQ0);
-}
-
 /* Mutes the timers whose interrupts can reach no one, unmutes the others
- * (pit_mute_irq0): the core calls it before arming the host timer, on
- * every exit but the quick ones, so the common case costs no call. */
-static inline void pc_gate_timers(struct pc *pc)
-{
-    bool mute = !pc_irq0_pulse_matters(pc);
-    if (mute != pc->pit.ch[0].tick.muted)
-        pit_mute_irq0(&pc->pit, mute);
-}
+ * (pit_mute_irq0), and holds the PIT's owed ticks while the last one
+ * raised waits for the guest's acknowledgement (pit_hold_irq0): the core
+ * calls it before and after delivering interrupts, on every exit but the
+ * quick ones, and when a vCPU halts. True if it raised IRQ0 (an owed
+ * tick, released by an acknowledgement): the delivery that follows
+ * takes it. */
+bool pc_gate_timers(struct pc *pc);
 /* The CPU takes it: the vector, from the local APIC or, through LINT0 in
  * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
  * request went away. */

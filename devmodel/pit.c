@@ -541,6 +541,8 @@ static void counter0_tick(void *dev, u64 now)
     counter0_rearm(p, clk);
 }
 
+bool pit_hold_irq0(struct pit *p, bool hold) { return periodic_hold(&p->ch[0].tick, hold); }
+
 void pit_mute_irq0(struct pit *p, bool mute)
 {
     struct pit_channel *ch = &p->ch[0];
@@ -677,6 +679,10 @@ bool pit_init(struct pit *p, struct dm_env *env)
         timer_init(&p->ch[i].out_timer, counter0_out_changed, p);
         periodic_init(&p->ch[i].tick, env->clock, counter0_tick, p);
     }
+    /* Counter 0's missed ticks follow the guest's acknowledgements
+     * (pit_hold_irq0): Linux's check_timer wants more than four IRQ0s in
+     * 10 ticks' time, however long the vCPU was away (docs/devices.md). */
+    p->ch[0].tick.reinject = true;
     pit_reset(p);
     /* A counter read moves only the channel's read state (latch, byte
      * order): no OUT edge, no IRQ0, no deadline. A read of port 61h only

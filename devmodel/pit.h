@@ -65,6 +65,13 @@ struct pit {
  * rate); the counters stay readable, computed from time. */
 void pit_mute_irq0(struct pit *p, bool mute);
 
+/* The reinject policy of counter 0's periodic ticks (dm_periodic, as
+ * KVM's in-kernel PIT does by default): the platform holds IRQ0 while
+ * the last tick raised waits for the guest's acknowledgement (in an
+ * 8259's IRR or ISR, or a local APIC's for the I/O APIC pin's vector);
+ * released, the next owed tick is raised at once. True if one was. */
+bool pit_hold_irq0(struct pit *p, bool hold);
+
 /* Claims 0x40-0x43 and 0x61 (width 1); resets. */
 bool pit_init(struct pit *p, struct dm_env *env);
 /* Power-on state (undefined in the datasheet): every counter in mode 0,

@@ -78,12 +78,14 @@ static bool halt_blocks(struct vcpu *v)
         v->halted = v->halted_masked = false;
         return false;
     }
+    /* Ticks nobody can take wake nobody; one owed and released by an
+     * acknowledgement is raised now, and ends the halt below. */
+    pc_gate_timers(&d->pc);
     if (pc_interrupt_pending(&d->pc, v->id) || pc_nmi_pending(&d->pc, v->id) || /* an NMI ends HLT whatever IF says */
         (d->type->pending_vector && d->type->pending_vector(v) >= 0)) {
         v->halted = false;
         return false;
     }
-    pc_gate_timers(&d->pc); /* ticks nobody can take wake nobody */
     v->sched.wake_at = platform_next_device_tsc(v);
     /* With other vCPUs, one of them may yet send an IPI. */
     if (v->sched.wake_at == ~0ull && !console_present() && d->vcpu_count == 1)
@@ -356,8 +358,13 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         }
         t_deliver = t_timer = rdtsc();
         if (!quick) {
+            /* The PIT's next owed tick is raised (pc_gate_timers) when
+             * the exit acknowledged the last one, so before the delivery;
+             * the second look sees the delivery's INTA: no host timer for
+             * ticks nobody can take, owed ticks held while one waits. */
+            pc_gate_timers(&d->pc);
             platform_deliver_interrupts(v);
-            pc_gate_timers(&d->pc); /* no host timer for ticks nobody can take */
+            pc_gate_timers(&d->pc);
             t_timer = rdtsc();
         }
         /* Always: a timer interrupt taken in the world switch's window

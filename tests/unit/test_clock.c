@@ -143,3 +143,77 @@ TEST(periodic_muted_arms_nothing_and_owes_nothing)
     CHECK_EQ(clock_next_deadline(&fake.clock), 21000); /* no catch-up */
     CHECK_EQ(p.backlog, 0);
 }
+
+/* The reinject policy (the PIT's): a tick raised is held by the platform
+ * until the guest acknowledges it; the regular ticks that pass meanwhile
+ * are owed, and each release raises the next owed one at once (not
+ * period / 8 later), so a guest back from a long stall gets them back to
+ * back, as fast as it acknowledges them. At most a second's worth owed. */
+TEST(periodic_reinject_raises_owed_ticks_on_each_release)
+{
+    struct dm_periodic p;
+    fake_env_reset();
+    ticks_seen = 0;
+    periodic_init(&p, &fake.clock, on_tick, NULL);
+    p.reinject = true;
+    periodic_start(&p, 1000, 1000);
+    clock_advance(&fake.clock, 1000);
+    CHECK_EQ(ticks_seen, 1);
+    CHECK(!periodic_hold(&p, true));           /* it waits for its acknowledgement */
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER); /* no host timer meanwhile */
+    clock_advance(&fake.clock, 21500);         /* 20 regular ticks pass: 2000..21000 */
+    CHECK_EQ(ticks_seen, 1);
+    CHECK(periodic_hold(&p, false));           /* acknowledged: the next one at once */
+    CHECK_EQ(ticks_seen, 2);
+    CHECK_EQ(p.backlog, 19);
+    for (int i = 0; i < 19; i++) {             /* each acknowledgement, at the same moment */
+        CHECK(!periodic_hold(&p, true));
+        CHECK(periodic_hold(&p, false));
+    }
+    CHECK_EQ(ticks_seen, 21);                  /* every regular tick, none twice */
+    CHECK_EQ(p.backlog, 0);
+    CHECK(!periodic_hold(&p, true));
+    CHECK(!periodic_hold(&p, false));          /* nothing owed: nothing raised */
+    CHECK_EQ(ticks_seen, 21);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 22000); /* phase kept */
+    clock_advance(&fake.clock, 22000);
+    CHECK_EQ(ticks_seen, 22);
+
+    /* late without a hold (the vCPU away): one now, the rest owed; not
+     * raised by a timer, only by releases */
+    clock_advance(&fake.clock, 25500);
+    CHECK_EQ(ticks_seen, 23);
+    CHECK_EQ(p.backlog, 2);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 26000);
+    CHECK(!periodic_hold(&p, true));
+    CHECK(periodic_hold(&p, false));
+    CHECK_EQ(ticks_seen, 24);
+
+    /* a new rate keeps what is owed, counted at the old rate */
+    CHECK(!periodic_hold(&p, true));
+    clock_advance(&fake.clock, 27200);         /* 26000 and 27000 passed, held */
+    periodic_start(&p, 27500, 500);
+    CHECK_EQ(p.backlog, 1 + 2);
+    CHECK(periodic_hold(&p, false));           /* now 27200: 27500 not yet due */
+    CHECK_EQ(p.backlog, 2);
+
+    /* masked (muted): owes nothing for the time masked */
+    periodic_mute(&p, true);
+    clock_advance(&fake.clock, 40000);
+    periodic_mute(&p, false);
+    CHECK_EQ(p.backlog, 0);
+    CHECK_EQ(clock_next_deadline(&fake.clock), 40500);
+
+    /* a stall of minutes owes a second's worth, no more */
+    CHECK(!periodic_hold(&p, true));
+    clock_advance(&fake.clock, 40000 + 300 * NS_PER_SEC);
+    CHECK(periodic_hold(&p, false));
+    CHECK_EQ(p.backlog, NS_PER_SEC / 500 - 1);
+
+    /* stopped: nothing owed, nothing raised */
+    periodic_stop(&p);
+    CHECK_EQ(p.backlog, 0);
+    CHECK(!periodic_hold(&p, true));
+    CHECK(!periodic_hold(&p, false));
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+}

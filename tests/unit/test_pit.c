@@ -551,3 +551,53 @@ TEST(pit_counter_reads_are_quiet)
     CHECK_EQ(clock_next_deadline(&fake.clock), deadline);
     CHECK_EQ(fake.edges[0], edges);
 }
+
+/* Counter 0's missed ticks under the reinject policy (pit_hold_irq0):
+ * held while the last IRQ0 waits for the guest, the rising edges that
+ * pass are owed; each release pulses IRQ0 at once with the next owed
+ * one, none twice, none lost; a new count (mode 2 takes it at the end of
+ * the period) keeps what is owed, a new control word stops the counter
+ * and drops it. */
+TEST(pit_counter0_reinjects_owed_ticks_on_acknowledgement)
+{
+    CHECK(setup());
+    outb_(CTRL, 0x34);
+    write_count(CH0, 11932);                     /* 100 Hz: OUT0 rises on edges 1 + 11932k */
+    at(edge_ns(1 + 11932ull));
+    CHECK_EQ(fake.edges[0], 1);
+    CHECK(!pit_hold_irq0(&pit, true));           /* the guest has interrupts off */
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+    at(edge_ns(1 + 11932ull * 21 + 5966));       /* 20 more rising edges, 20.5 periods */
+    CHECK_EQ(fake.edges[0], 1);
+    for (int i = 0; i < 20; i++) {               /* INTA, handler, EOI: 20 times, back to back */
+        CHECK(pit_hold_irq0(&pit, false));
+        CHECK(!pit_hold_irq0(&pit, true));
+    }
+    CHECK_EQ(fake.edges[0], 21);
+    CHECK(!pit_hold_irq0(&pit, false));          /* caught up */
+    CHECK_EQ(fake.edges[0], 21);
+    CHECK_EQ(clock_next_deadline(&fake.clock), edge_ns(1 + 11932ull * 22)); /* the phase kept */
+    at(edge_ns(1 + 11932ull * 22));
+    CHECK_EQ(fake.edges[0], 22);
+
+    /* a new count while held: the edges before it stay owed */
+    CHECK(!pit_hold_irq0(&pit, true));
+    at(edge_ns(1 + 11932ull * 24 + 10));         /* edges 23 and 24 passed */
+    write_count(CH0, 5966);                      /* taken at the end of this period */
+    CHECK(pit_hold_irq0(&pit, false));
+    CHECK(!pit_hold_irq0(&pit, true));
+    CHECK(pit_hold_irq0(&pit, false));
+    CHECK_EQ(fake.edges[0], 24);
+    CHECK(!pit_hold_irq0(&pit, true));
+    CHECK(!pit_hold_irq0(&pit, false));
+    CHECK_EQ(fake.edges[0], 24);
+
+    /* a control word while held: the counter stops, nothing is owed */
+    CHECK(!pit_hold_irq0(&pit, true));
+    at(edge_ns(1 + 11932ull * 30));
+    outb_(CTRL, 0x34);
+    write_count(CH0, 11932);
+    CHECK(!pit_hold_irq0(&pit, false));
+    CHECK_EQ(fake.edges[0], 24);
+    CHECK(clock_next_deadline(&fake.clock) > fake.clock.now);
+}

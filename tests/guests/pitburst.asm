@@ -1,0 +1,162 @@
+; Missed PIT ticks come back as fast as the guest acknowledges them (the
+; reinject policy, docs/devices.md "missed ticks"). Real mode, the 8259s
+; at vectors 20h-2Fh with only IRQ0 unmasked, PIT counter 0 in mode 2 at
+; 100 Hz. The guest keeps interrupts disabled for 20.5 periods (205 ms by
+; the TSC, calibrated against PIT counter 2 as Linux's pit_calibrate_tsc
+; does), then counts the IRQ0s it takes in the next 2 periods (20 ms):
+; the 20 ticks it missed are owed and come back to back, one per EOI
+; (Linux's check_timer wants more than 4 in 10 ticks' time). Then, with
+; the owed ticks taken, it counts the IRQ0s of 10 periods: the regular
+; rate, nothing duplicated. Prints both counts; the scenario checks them.
+%include "lib.inc"
+ROM_BEGIN
+
+%define PIT_TICK_RATE 1193182
+%define CAL_LATCH     (PIT_TICK_RATE / 100) ; 10 ms of counter 2
+%define PERIOD_COUNT  (PIT_TICK_RATE / 100) ; counter 0: 100 Hz
+%define IRQ0_VECTOR   0x20
+%define COUNT         0x500                  ; IRQ0s taken, dword at 0:500h
+
+start:
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+    mov word [IRQ0_VECTOR * 4], irq0
+    mov word [IRQ0_VECTOR * 4 + 2], 0xf000
+    mov dword [COUNT], 0
+    ; No BIOS set up the local APIC's virtual wire (LINT0 as ExtINT): turn
+    ; the APIC off (IA32_APIC_BASE.EN), and the 8259's INTR reaches the CPU
+    ; directly, as on a PC without one (SDM 3A 11.4.3).
+    mov ecx, 0x1b
+    rdmsr
+    and eax, ~0x800
+    wrmsr
+
+    ; the 8259s (ICW1-ICW4): master at 20h, slave at 28h on IR2, 8086 mode
+    mov al, 0x11
+    out 0x20, al
+    out 0xa0, al
+    mov al, IRQ0_VECTOR
+    out 0x21, al
+    mov al, IRQ0_VECTOR + 8
+    out 0xa1, al
+    mov al, 0x04
+    out 0x21, al
+    mov al, 0x02
+    out 0xa1, al
+    mov al, 0x01
+    out 0x21, al
+    out 0xa1, al
+    mov al, 0xfe                ; IRQ0 only
+    out 0x21, al
+    mov al, 0xff
+    out 0xa1, al
+
+    call calibrate              ; EBP: TSC ticks in 10 ms
+
+    mov al, 0x34                ; counter 0, LSB then MSB, mode 2, binary
+    out 0x43, al
+    mov ax, PERIOD_COUNT
+    out 0x40, al
+    mov al, ah
+    out 0x40, al
+
+    ; 20.5 periods with interrupts disabled: IRQ0 waits in the 8259
+    mov ecx, ebp
+    imul ecx, ecx, 41
+    shr ecx, 1
+    call spin_tsc
+
+    ; the next 2 periods with interrupts enabled
+    mov dword [COUNT], 0
+    lea ecx, [ebp * 2]
+    sti
+    call spin_tsc
+    cli
+    PUTS16 msg_burst
+    mov eax, [COUNT]
+    call dec16_32
+    PUTS16 msg_burst_end
+
+    ; 5 periods more to take what may still be owed, then 10 counted
+    lea ecx, [ebp * 4 + ebp]
+    sti
+    call spin_tsc
+    cli
+    mov dword [COUNT], 0
+    lea ecx, [ebp * 8 + ebp]
+    add ecx, ebp
+    sti
+    call spin_tsc
+    cli
+    PUTS16 msg_steady
+    mov eax, [COUNT]
+    call dec16_32
+    PUTS16 msg_steady_end
+    PUTS16 msg_done
+    cli
+    hlt
+
+; IRQ0: counted, then a non-specific EOI (OCW2 20h), the acknowledgement
+; that lets the next owed tick come.
+irq0:
+    push ax
+    inc dword [COUNT]           ; DS is 0 throughout
+    mov al, 0x20
+    out 0x20, al
+    pop ax
+    iret
+
+; spin_tsc: returns once the TSC moved by ECX (32-bit differences: at most
+; a few hundred ms of a few GHz). Interrupts as the caller left them.
+spin_tsc:
+    push eax
+    push edx
+    push esi
+    rdtsc
+    mov esi, eax
+.wait:
+    rdtsc
+    sub eax, esi
+    cmp eax, ecx
+    jb .wait
+    pop esi
+    pop edx
+    pop eax
+    ret
+
+; calibrate: EBP = TSC ticks while PIT counter 2 counts CAL_LATCH in
+; mode 0 (OUT2, port 61h bit 5, rises at terminal count).
+calibrate:
+    in al, 0x61                 ; gate 2 high, speaker off
+    and al, ~0x02
+    or al, 0x01
+    out 0x61, al
+    mov al, 0xb0                ; counter 2, LSB then MSB, mode 0, binary
+    out 0x43, al
+    mov al, CAL_LATCH & 0xff
+    out 0x42, al
+    mov al, CAL_LATCH >> 8
+    out 0x42, al
+    rdtsc
+    mov ebp, eax
+.poll:
+    in al, 0x61
+    test al, 0x20
+    jz .poll
+    rdtsc
+    sub eax, ebp
+    mov ebp, eax
+    ret
+
+    LIB16
+
+msg_burst:      db "pitburst: IRQ0s in the 2 periods after 20.5 with interrupts disabled: ", 0
+msg_burst_end:  db 10, 0
+msg_steady:     db "pitburst: IRQ0s in 10 periods once caught up: ", 0
+msg_steady_end: db 10, 0
+msg_done:       db "pitburst: done", 10, 0
+
+ROM_END
