@@ -216,14 +216,30 @@ static bool irq0_vector_unacknowledged(const struct pc *pc, u8 vector)
  * Mask Register"), so the ticks run until one is latched, then are
  * muted: no host timer at their rate (issue 12), and nothing is owed
  * for the time masked (periodic_mute). */
+/* The EOI of IRQ0's vector is not quiet (lapic.eoi_watch) while a tick
+ * may wait there; the APICs are written only when the vector changes. */
+static void watch_irq0_eoi(struct pc *pc, u8 vector)
+{
+    if (vector == pc->irq0_eoi_watch)
+        return;
+    pc->irq0_eoi_watch = vector;
+    for (unsigned i = 0; i < pc->cpus; i++)
+        pc->lapic[i].eoi_watch = vector;
+}
+
 bool pc_gate_timers(struct pc *pc)
 {
+    /* Counter 0 stopped with no tick held (Linux stops it once its local
+     * APIC timer runs): no timer to mute, nothing owed, nothing to watch. */
+    const struct dm_periodic *tick = &pc->pit.ch[0].tick;
+    if (!tick->period && !tick->held) {
+        watch_irq0_eoi(pc, 0);
+        return false;
+    }
     const struct pic_chip *master = &pc->pic.chip[0];
     bool pic_open = !(master->imr & 1) && pic_output_reaches_a_cpu(pc);
     int vector = irq0_apic_vector(pc);
-    u8 watch = vector > 0 ? (u8)vector : 0;
-    for (unsigned i = 0; i < pc->cpus; i++)
-        pc->lapic[i].eoi_watch = watch;
+    watch_irq0_eoi(pc, vector > 0 ? (u8)vector : 0);
     if (!pic_open && vector < 0) {
         bool mute = (master->irr & 1) != 0;
         if (mute != pc->pit.ch[0].tick.muted)

@@ -87,6 +87,7 @@ struct pc {
     struct ioapic ioapic; /* PC_PCI only */
     struct pci_bus pci;   /* PC_PCI only */
     struct piix piix;     /* PC_PCI only */
+    u8 irq0_eoi_watch;    /* the vector every local APIC's eoi_watch holds (pc_gate_timers) */
 };
 
 /* Builds and wires every chip; false and a sentence if a chip cannot be
@@ -111,11 +112,14 @@ bool pc_nmi_ack(struct pc *pc, unsigned cpu);
 /* Mutes the timers whose interrupts can reach no one, unmutes the others
  * (pit_mute_irq0), and holds the PIT's owed ticks while the last one
  * raised waits for the guest's acknowledgement (pit_hold_irq0): the core
- * calls it before and after delivering interrupts, on every exit but the
- * quick ones, and when a vCPU halts. True if it raised IRQ0 (an owed
- * tick, released by an acknowledgement): the delivery that follows
- * takes it. */
+ * calls it after delivering interrupts on every exit but the quick ones,
+ * before delivering them too while a tick is held (pc_irq0_held), and
+ * when a vCPU halts. True if it raised IRQ0 (an owed tick, released by
+ * an acknowledgement): the delivery that follows takes it. */
 bool pc_gate_timers(struct pc *pc);
+/* Does the PIT's last tick wait for the guest's acknowledgement? Only
+ * then can an exit's EOI release an owed one before the delivery. */
+static inline bool pc_irq0_held(const struct pc *pc) { return pc->pit.ch[0].tick.held; }
 /* The CPU takes it: the vector, from the local APIC or, through LINT0 in
  * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
  * request went away. */

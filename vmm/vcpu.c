@@ -359,10 +359,11 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         t_deliver = t_timer = rdtsc();
         if (!quick) {
             /* The PIT's next owed tick is raised (pc_gate_timers) when
-             * the exit acknowledged the last one, so before the delivery;
+             * the exit acknowledged the held one, so before the delivery;
              * the second look sees the delivery's INTA: no host timer for
              * ticks nobody can take, owed ticks held while one waits. */
-            pc_gate_timers(&d->pc);
+            if (pc_irq0_held(&d->pc))
+                pc_gate_timers(&d->pc);
             platform_deliver_interrupts(v);
             pc_gate_timers(&d->pc);
             t_timer = rdtsc();
