@@ -19,13 +19,7 @@ start:
     mov ss, ax
     mov sp, 0x7000
     mov dword [TICK_COUNT], 0
-    ; No BIOS set up the local APIC's virtual wire (LINT0 as ExtINT): turn
-    ; the APIC off (IA32_APIC_BASE.EN), and the 8259's INTR reaches the CPU
-    ; directly, as on a PC without one (SDM 3A 11.4.3).
-    mov ecx, 0x1b
-    rdmsr
-    and eax, ~0x800
-    wrmsr
+    LAPIC_OFF
     mov word [0x08 * 4], irq0           ; IRQ0 -> vector 8 (the PC/AT's)
     mov word [0x08 * 4 + 2], 0xf000
     ; 8259 pair: ICW1-4, master at vector 8, slave at 70h; only IRQ0 unmasked

@@ -26,13 +26,7 @@ start:
     mov word [IRQ0_VECTOR * 4], irq0
     mov word [IRQ0_VECTOR * 4 + 2], 0xf000
     mov dword [COUNT], 0
-    ; No BIOS set up the local APIC's virtual wire (LINT0 as ExtINT): turn
-    ; the APIC off (IA32_APIC_BASE.EN), and the 8259's INTR reaches the CPU
-    ; directly, as on a PC without one (SDM 3A 11.4.3).
-    mov ecx, 0x1b
-    rdmsr
-    and eax, ~0x800
-    wrmsr
+    LAPIC_OFF
 
     ; the 8259s (ICW1-ICW4): master at 20h, slave at 28h on IR2, 8086 mode
     mov al, 0x11
