@@ -22,21 +22,8 @@ start:
     LAPIC_OFF
     mov word [0x08 * 4], irq0           ; IRQ0 -> vector 8 (the PC/AT's)
     mov word [0x08 * 4 + 2], 0xf000
-    ; 8259 pair: ICW1-4, master at vector 8, slave at 70h; only IRQ0 unmasked
-    mov al, 0x11
-    out 0x20, al
-    out 0xa0, al
-    mov al, 0x08
-    out 0x21, al
-    mov al, 0x70
-    out 0xa1, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x02
-    out 0xa1, al
-    mov al, 0x01
-    out 0x21, al
-    out 0xa1, al
+    ; 8259 pair: master at vector 8, slave at 70h; only IRQ0 unmasked
+    PIC_INIT 0x08, 0x70
     mov al, 0xfe
     out 0x21, al
     mov al, 0xff

@@ -28,21 +28,8 @@ start:
     mov dword [COUNT], 0
     LAPIC_OFF
 
-    ; the 8259s (ICW1-ICW4): master at 20h, slave at 28h on IR2, 8086 mode
-    mov al, 0x11
-    out 0x20, al
-    out 0xa0, al
-    mov al, IRQ0_VECTOR
-    out 0x21, al
-    mov al, IRQ0_VECTOR + 8
-    out 0xa1, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x02
-    out 0xa1, al
-    mov al, 0x01
-    out 0x21, al
-    out 0xa1, al
+    ; the 8259s: master at 20h, slave at 28h
+    PIC_INIT IRQ0_VECTOR, IRQ0_VECTOR + 8
     mov al, 0xfe                ; IRQ0 only
     out 0x21, al
     mov al, 0xff
@@ -124,16 +111,7 @@ spin_tsc:
 ; calibrate: EBP = TSC ticks while PIT counter 2 counts CAL_LATCH in
 ; mode 0 (OUT2, port 61h bit 5, rises at terminal count).
 calibrate:
-    in al, 0x61                 ; gate 2 high, speaker off
-    and al, ~0x02
-    or al, 0x01
-    out 0x61, al
-    mov al, 0xb0                ; counter 2, LSB then MSB, mode 0, binary
-    out 0x43, al
-    mov al, CAL_LATCH & 0xff
-    out 0x42, al
-    mov al, CAL_LATCH >> 8
-    out 0x42, al
+    PIT2_ONE_SHOT CAL_LATCH
     rdtsc
     mov ebp, eax
 .poll:

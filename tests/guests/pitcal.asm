@@ -49,16 +49,7 @@ pm32:
 
 ; ---- pit_calibrate_tsc(CAL_LATCH, 10, 1000) ----
 slow_calibration:
-    in al, 0x61                 ; gate high, speaker off
-    and al, ~0x02
-    or al, 0x01
-    out 0x61, al
-    mov al, 0xb0                ; counter 2, LSB then MSB, mode 0, binary
-    out 0x43, al
-    mov al, CAL_LATCH & 0xff
-    out 0x42, al
-    mov al, CAL_LATCH >> 8
-    out 0x42, al
+    PIT2_ONE_SHOT CAL_LATCH
     rdtsc
     mov ebx, eax                ; t1
     mov ebp, eax                ; the previous read
