@@ -117,14 +117,16 @@ static bool vec_test(const u32 r[8], u8 v) { return r[v / 32] & (1u << (v % 32))
 static void vec_set(u32 r[8], u8 v) { r[v / 32] |= 1u << (v % 32); }
 static void vec_clear(u32 r[8], u8 v) { r[v / 32] &= ~(1u << (v % 32)); }
 
-/* The highest vector set, or -1: the highest-priority one (11.8.3). */
-static int vec_highest(const u32 r[8])
+/* The IRR and the ISR keep a summary of their non-zero words (struct
+ * lapic: irr_words, isr_words); these keep it true. */
+static void vec_set_summed(u32 r[8], u8 *words, u8 v)
 {
-    for (int i = 7; i >= 0; i--)
-        if (r[i])
-            return i * 32 + 31 - __builtin_clz(r[i]);
-    return -1;
+    vec_set(r, v);
+    *words |= (u8)(1u << (v / 32));
 }
+
+#define vec_clear_summed lapic_vec_clear_summed
+#define vec_highest lapic_vec_highest
 
 static u32 priority_class(u32 v) { return (v >> 4) & 0xf; }
 
@@ -147,7 +149,7 @@ static u32 lvt_delivery_mode(u32 lvt) { return (lvt & LVT_DELIVERY_MODE) >> LVT_
  * if that is higher. */
 static u32 lapic_ppr(const struct lapic *l)
 {
-    int isrv = vec_highest(l->isr);
+    int isrv = vec_highest(l->isr, l->isr_words);
     u32 isr_class = isrv < 0 ? 0 : priority_class((u32)isrv);
     if (priority_class(l->tpr) >= isr_class)
         return l->tpr & TPR_MASK;
@@ -158,7 +160,7 @@ static u32 lapic_ppr(const struct lapic *l)
  * gives it; nothing here arbitrates with it. */
 u32 lapic_arbitration_priority(const struct lapic *l)
 {
-    int irrv = vec_highest(l->irr), isrv = vec_highest(l->isr);
+    int irrv = vec_highest(l->irr, l->irr_words), isrv = vec_highest(l->isr, l->isr_words);
     u32 tpr_class = priority_class(l->tpr);
     u32 irr_class = irrv < 0 ? 0 : priority_class((u32)irrv);
     u32 isr_class = isrv < 0 ? 0 : priority_class((u32)isrv);
@@ -203,8 +205,7 @@ static void lapic_accept_fixed(struct lapic *l, u8 vector, bool level)
         return;
     }
     if (!vec_test(l->irr, vector)) {
-        vec_set(l->irr, vector);
-        l->irr_count++;
+        vec_set_summed(l->irr, &l->irr_words, vector);
     }
     if (level)
         vec_set(l->tmr, vector);
@@ -320,9 +321,9 @@ bool lapic_matches_dest(const struct lapic *l, bool logical, u8 dest)
 
 int lapic_pending(const struct lapic *l)
 {
-    if (!hw_enabled(l) || !l->irr_count)
+    if (!hw_enabled(l) || !l->irr_words)
         return -1;
-    int irrv = vec_highest(l->irr);
+    int irrv = vec_highest(l->irr, l->irr_words);
     /* 11.8.3.1: only a priority class above the processor priority's. */
     if (irrv < 0 || priority_class((u32)irrv) <= priority_class(lapic_ppr(l)))
         return -1;
@@ -333,9 +334,9 @@ void lapic_set_tpr(struct lapic *l, u8 tpr) { l->tpr = tpr & TPR_MASK; }
 
 u8 lapic_tpr_threshold_slow(const struct lapic *l)
 {
-    if (!hw_enabled(l) || !l->irr_count)
+    if (!hw_enabled(l) || !l->irr_words)
         return 0;
-    int irrv = vec_highest(l->irr);
+    int irrv = vec_highest(l->irr, l->irr_words);
     u32 class = irrv < 0 ? 0 : priority_class((u32)irrv);
     return class && class <= priority_class(l->tpr) ? (u8)class : 0;
 }
@@ -344,9 +345,8 @@ void lapic_ack(struct lapic *l, u8 vector)
 {
     if (!vec_test(l->irr, vector))
         return;
-    vec_clear(l->irr, vector); /* 11.8.4: IRR to ISR on INTA */
-    l->irr_count--;
-    vec_set(l->isr, vector);
+    vec_clear_summed(l->irr, &l->irr_words, vector); /* 11.8.4: IRR to ISR on INTA */
+    vec_set_summed(l->isr, &l->isr_words, vector);
 }
 
 /* ---- LINT0/LINT1 ---- */
@@ -422,10 +422,10 @@ int lapic_take_sipi(struct lapic *l) { return take_flag(&l->sipi_pending) ? l->s
 
 static void lapic_eoi(struct lapic *l)
 {
-    int v = vec_highest(l->isr);
+    int v = vec_highest(l->isr, l->isr_words);
     if (v < 0)
         return;
-    vec_clear(l->isr, (u8)v);
+    vec_clear_summed(l->isr, &l->isr_words, (u8)v);
     if (!vec_test(l->tmr, (u8)v))
         return;
     /* A level-triggered interrupt: LINT0's remote IRR clears (11.5.1) and
@@ -439,23 +439,6 @@ static void lapic_eoi(struct lapic *l)
         l->eoi_broadcast(l->ctx, (u8)v);
 }
 
-/* The EOI of quiet_eoi: nothing requested (IRR empty), and the interrupt
- * it ends, if any, edge-triggered and not one the platform watches. */
-static bool quiet_eoi(struct lapic *l)
-{
-    if (l->irr[0] | l->irr[1] | l->irr[2] | l->irr[3] | l->irr[4] | l->irr[5] | l->irr[6] | l->irr[7])
-        return false;
-    int v = vec_highest(l->isr);
-    if (v < 0)
-        return true; /* an EOI with no interrupt in service does nothing */
-    if (vec_test(l->tmr, (u8)v) || (l->eoi_watch && v == l->eoi_watch))
-        return false;
-    vec_clear(l->isr, (u8)v);
-    return true;
-}
-
-bool lapic_x2apic_quiet_eoi(struct lapic *l) { return lapic_x2apic_mode(l) && quiet_eoi(l); }
-
 /* The write reaches this APIC's EOI register when the APIC answers at
  * its page (enabled, in xAPIC mode: lapic_map/lapic_unmap keep
  * mmio_claimed) and, on a system bus, that page is the one the platform
@@ -467,7 +450,7 @@ bool lapic_xapic_quiet_eoi(struct lapic *l, u64 addr, u8 size)
     if (size != 4 || !l->mmio_claimed || lapic_x2apic_mode(l) || !hw_enabled(l) || addr != l->mmio_base + REG_EOI ||
         (l->system_bus && l->mmio_base != LAPIC_DEFAULT_BASE))
         return false;
-    return quiet_eoi(l);
+    return lapic_quiet_eoi(l);
 }
 
 /* ---- interprocessor interrupts (11.6) ---- */
@@ -1042,8 +1025,8 @@ static void lapic_reset_registers(struct lapic *l)
     l->dfr_model = DFR_MODEL_MASK; /* DFR all ones */
     l->svr = SVR_RESET;            /* software-disabled */
     memset(l->irr, 0, sizeof(l->irr));
-    l->irr_count = 0;
     memset(l->isr, 0, sizeof(l->isr));
+    l->irr_words = l->isr_words = 0;
     memset(l->tmr, 0, sizeof(l->tmr));
     l->esr = l->esr_pending = 0;
     l->error_armed = true;

@@ -60,7 +60,11 @@ struct lapic {
     u32 tpr, ldr, svr;
     u32 dfr_model;    /* DFR bits 31:28; bits 27:0 read as ones */
     u32 irr[8], isr[8], tmr[8]; /* 256 bits each, vector n at bit n%32 of word n/32 */
-    unsigned irr_count;         /* bits set in irr: "nothing requested" without a scan */
+    /* Which words of irr and isr have a bit set (bit i: word i), kept with
+     * them: "nothing requested" and "nothing in service" without a scan,
+     * and the highest vector in two bit scans (as KVM keeps its ISR count
+     * and highest-ISR cache), on the EOI's and each delivery's way. */
+    u8 irr_words, isr_words;
     u32 esr;          /* what the last ESR write latched */
     u32 esr_pending;  /* errors seen since the last ESR write */
     bool error_armed; /* may raise the LVT error interrupt (rearmed by an ESR write) */
@@ -156,6 +160,48 @@ static inline bool lapic_x2apic_mode(const struct lapic *l)
 {
     return (l->apic_base & (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) == (LAPIC_BASE_EN | LAPIC_BASE_EXTD);
 }
+/* The IRR's and the ISR's words with their summary (struct lapic:
+ * irr_words, isr_words). The highest vector set, or -1: the
+ * highest-priority one (11.8.3); the highest non-zero word is the
+ * summary's highest bit. */
+static inline int lapic_vec_highest(const u32 r[8], u8 words)
+{
+    if (!words)
+        return -1;
+    int i = 31 - __builtin_clz(words);
+    return i * 32 + 31 - __builtin_clz(r[i]);
+}
+
+static inline void lapic_vec_clear_summed(u32 r[8], u8 *words, u8 v)
+{
+    r[v / 32] &= ~(1u << (v % 32));
+    if (!r[v / 32])
+        *words &= (u8)~(1u << (v / 32));
+}
+
+/* An EOI (11.8.5) that changes nothing but the ISR: nothing requested
+ * (IRR empty, so none can become deliverable as the PPR drops,
+ * 11.8.3.1), and the interrupt it ends, if any, edge-triggered (no
+ * EOI message to the I/O APICs, no LINT0 remote IRR) and not one the
+ * platform watches (eoi_watch). Carries it out and returns true; false
+ * leaves everything as it was, for the full EOI. Inline: the fast way
+ * asks it on each x2APIC EOI (vmm/msr.c fast_msr_write). */
+static inline bool lapic_quiet_eoi(struct lapic *l)
+{
+    if (l->irr_words)
+        return false;
+    int v = lapic_vec_highest(l->isr, l->isr_words);
+    if (v < 0)
+        return true; /* an EOI with no interrupt in service does nothing */
+    if (((l->tmr[v / 32] >> (v % 32)) & 1) || (l->eoi_watch && v == l->eoi_watch))
+        return false;
+    lapic_vec_clear_summed(l->isr, &l->isr_words, (u8)v);
+    return true;
+}
+
+/* The same for an x2APIC EOI (WRMSR 80BH): only in x2APIC mode. */
+static inline bool lapic_x2apic_quiet_eoi(struct lapic *l) { return lapic_x2apic_mode(l) && lapic_quiet_eoi(l); }
+
 /* The x2APIC ID: the initial APIC ID, 32 bits (11.12.5.1; CPUID 0BH EDX). */
 static inline u32 lapic_x2apic_id(const struct lapic *l) { return l->reset_id; }
 
@@ -169,14 +215,7 @@ static inline u32 lapic_x2apic_id(const struct lapic *l) { return l->reset_id; }
 #define X2APIC_MSR_LAST 0x8ffu
 bool lapic_msr_read(struct lapic *l, u32 msr, u64 *value);
 bool lapic_msr_write(struct lapic *l, u32 msr, u64 value);
-/* An x2APIC EOI (WRMSR of 0 to 80BH) that can change nothing but the
- * ISR: no interrupt is requested (IRR empty, so none can become
- * deliverable as the PPR drops, 11.8.3.1) and the one it ends (if any)
- * was edge-triggered (no remote IRR, no EOI to the I/O APICs, 11.8.5).
- * True: done, as lapic_msr_write would have. False: not such an EOI,
- * nothing changed (the full way's lapic_msr_write does it). */
-bool lapic_x2apic_quiet_eoi(struct lapic *l);
-/* The same for a write of size bytes at guest-physical addr, the xAPIC
+/* lapic_quiet_eoi for a write of size bytes at guest-physical addr, the xAPIC
  * EOI register when this APIC's page is there (11.4.1, 11.8.5): true if
  * it was such an EOI and is done, as the MMIO write would have done it. */
 bool lapic_xapic_quiet_eoi(struct lapic *l, u64 addr, u8 size);
@@ -215,7 +254,7 @@ void lapic_set_tpr(struct lapic *l, u8 tpr);
  * holds it back (a lower TPR would let it through), else 0. Asked before
  * every entry: nothing requested is the common answer, without a call. */
 u8 lapic_tpr_threshold_slow(const struct lapic *l);
-static inline u8 lapic_tpr_threshold(const struct lapic *l) { return l->irr_count ? lapic_tpr_threshold_slow(l) : 0; }
+static inline u8 lapic_tpr_threshold(const struct lapic *l) { return l->irr_words ? lapic_tpr_threshold_slow(l) : 0; }
 
 /* IA32_TSC_DEADLINE (MSR 6E0H), SDM 3A 11.5.4.1. */
 u64 lapic_read_tsc_deadline(const struct lapic *l);

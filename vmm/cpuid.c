@@ -395,7 +395,7 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
     struct cpuid_view view = {.vcpu_id = v->id, .vcpu_count = v->domain->vcpu_count, .tsc_khz = host_tsc_khz(),
                               .host = cpuid, .xcr0_supported = guest_xcr0_supported(), .xcr0 = v->xcr0,
                               .apic_disabled = apic_disabled, .misc_enable = v->misc_enable,
-                              .x2apic = v->domain->pc.lapic[v->id].x2apic_offered,
+                              .x2apic = v->lapic->x2apic_offered,
                               .kvm = v->domain->cfg->paravirt == PARAVIRT_KVM};
     if (leaf == 1 && view.xcr0_supported) { /* OSXSAVE mirrors the guest's CR4 (SDM 2A CPUID) */
         struct vcpu_sregs s;
@@ -416,7 +416,7 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
  * leaf 1's OSXSAVE bit, which follows CR4 and so is never kept. */
 static struct cpuid_regs cached_guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
 {
-    bool apic_disabled = !(v->domain->pc.lapic[v->id].apic_base & LAPIC_BASE_EN);
+    bool apic_disabled = !(v->lapic->apic_base & LAPIC_BASE_EN);
     struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
     if (c->valid && c->leaf == leaf && c->subleaf == subleaf && c->xcr0 == v->xcr0 && c->apic_disabled == apic_disabled)
         return (struct cpuid_regs){c->regs[0], c->regs[1], c->regs[2], c->regs[3]};
@@ -433,7 +433,7 @@ enum fast_way fast_cpuid(struct vcpu *v, u16 port, u8 size)
     (void)port;
     (void)size;
     u32 leaf = (u32)v->gpr[GPR_RAX], subleaf = (u32)v->gpr[GPR_RCX];
-    bool apic_disabled = !(v->domain->pc.lapic[v->id].apic_base & LAPIC_BASE_EN);
+    bool apic_disabled = !(v->lapic->apic_base & LAPIC_BASE_EN);
     const struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
     if (!c->valid || c->leaf != leaf || c->subleaf != subleaf || c->xcr0 != v->xcr0 || c->apic_disabled != apic_disabled)
         return FAST_NO;

@@ -288,6 +288,7 @@ static bool setup_vcpus(struct domain *d, char *why, size_t why_size)
             return fail(why, why_size, "out of memory for a vCPU");
         v->domain = d;
         v->id = i;
+        v->lapic = &d->pc.lapic[i];
         v->wait_for_sipi = i > 0; /* the BIOS runs on the BSP alone */
         v->sched.affinity = d->cfg->affinity;
         d->vcpus[d->vcpu_count++] = v;

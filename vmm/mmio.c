@@ -143,7 +143,7 @@ enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size)
     if (domain_find_region(d, m->gpa, m->size))
         return FAST_NO;
     /* Where this vCPU's APIC answers, the bus has it (lapic_map). */
-    if (lapic_xapic_quiet_eoi(&d->pc.lapic[v->id], m->gpa, m->size))
+    if (lapic_xapic_quiet_eoi(v->lapic, m->gpa, m->size))
         return FAST_BACK_IN;
     if (!bus_mmio_claimed(&d->pc.bus, m->gpa))
         return FAST_NO;

@@ -95,27 +95,27 @@ static bool write_misc_enable(struct vcpu *v, u32 msr, u64 value)
 static bool read_apic_base(struct vcpu *v, u32 msr, u64 *value)
 {
     (void)msr;
-    *value = lapic_get_base(&v->domain->pc.lapic[v->id]);
+    *value = lapic_get_base(v->lapic);
     return true;
 }
 
 static bool write_apic_base(struct vcpu *v, u32 msr, u64 value)
 {
     (void)msr;
-    return lapic_set_base(&v->domain->pc.lapic[v->id], value);
+    return lapic_set_base(v->lapic, value);
 }
 
 static bool read_tsc_deadline(struct vcpu *v, u32 msr, u64 *value)
 {
     (void)msr;
-    *value = lapic_read_tsc_deadline(&v->domain->pc.lapic[v->id]);
+    *value = lapic_read_tsc_deadline(v->lapic);
     return true;
 }
 
 static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
 {
     (void)msr;
-    lapic_write_tsc_deadline(&v->domain->pc.lapic[v->id], value);
+    lapic_write_tsc_deadline(v->lapic, value);
     return true;
 }
 
@@ -128,7 +128,7 @@ static bool write_tsc_deadline(struct vcpu *v, u32 msr, u64 value)
  * may have raised an interrupt). */
 static bool read_x2apic(struct vcpu *v, u32 msr, u64 *value)
 {
-    struct lapic *l = &v->domain->pc.lapic[v->id];
+    struct lapic *l = v->lapic;
     if (!lapic_x2apic_mode(l))
         return false;
     vcpu_interrupt_may_be_pending(v);
@@ -138,7 +138,7 @@ static bool read_x2apic(struct vcpu *v, u32 msr, u64 *value)
 
 static bool write_x2apic(struct vcpu *v, u32 msr, u64 value)
 {
-    return lapic_msr_write(&v->domain->pc.lapic[v->id], msr, value);
+    return lapic_msr_write(v->lapic, msr, value);
 }
 
 /* IA32_TSC_AUX exists where RDTSCP or RDPID does (SDM 4 table 2-2); the
@@ -333,10 +333,10 @@ enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size)
 {
     (void)port;
     (void)size;
-    if ((u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI || (u32)v->gpr[GPR_RAX] || (u32)v->gpr[GPR_RDX] ||
-        v->domain->type->msr_write)
+    /* vcpu_fast_exit brings only a WRMSR of 80BH here. */
+    if ((u32)v->gpr[GPR_RAX] || (u32)v->gpr[GPR_RDX] || v->domain->type->msr_write)
         return FAST_NO;
-    return lapic_x2apic_quiet_eoi(&v->domain->pc.lapic[v->id]) ? FAST_BACK_IN : FAST_NO;
+    return lapic_x2apic_quiet_eoi(v->lapic) ? FAST_BACK_IN : FAST_NO;
 }
 
 void handle_msr_write(struct vcpu *v, struct vm_exit *e)

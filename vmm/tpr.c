@@ -11,7 +11,7 @@
 
 void tpr_guest_wrote_tpr(struct vcpu *v)
 {
-    lapic_set_tpr(&v->domain->pc.lapic[v->id], v->tpr);
+    lapic_set_tpr(v->lapic, v->tpr);
     v->tpr_loaded = v->tpr;
     vcpu_interrupt_may_be_pending(v); /* a lower priority may let one through now */
 }
@@ -58,7 +58,7 @@ bool decode_cr_write(struct vcpu *v, struct vm_exit *e)
 
 void handle_cr8_access(struct vcpu *v, struct vm_exit *e)
 {
-    struct lapic *l = &v->domain->pc.lapic[v->id];
+    struct lapic *l = v->lapic;
     if (e->cr.gpr == CR_GPR_UNKNOWN && !decode_cr_write(v, e)) {
         domain_end(v->domain, "cannot decode the MOV to CR8 at RIP %llx", (unsigned long long)v->rip);
         return;

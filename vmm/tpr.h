@@ -33,7 +33,7 @@ static inline void tpr_sync_after_exit(struct vcpu *v)
  * through exits at once. */
 static inline void tpr_load_before_entry(struct vcpu *v)
 {
-    const struct lapic *l = &v->domain->pc.lapic[v->id];
+    const struct lapic *l = v->lapic;
     bool x2apic = lapic_x2apic_mode(l);
     if (x2apic != v->x2apic_loaded)
         tpr_apic_mode_changed(v, x2apic);

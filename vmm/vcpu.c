@@ -102,7 +102,7 @@ static bool halt_blocks(struct vcpu *v)
  * vCPU never gets here with either. */
 static void take_startup_messages(struct vcpu *v)
 {
-    struct lapic *l = &v->domain->pc.lapic[v->id];
+    struct lapic *l = v->lapic;
     if (lapic_take_init(l)) {
         vcpu_reset(v);
         lapic_init_ipi(l);

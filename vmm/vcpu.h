@@ -64,9 +64,12 @@ struct vcpu_event {
     u64 cr2; /* for a #PF: the faulting address the guest's CR2 receives */
 };
 
+struct lapic;
+
 struct vcpu {
     struct domain *domain;
     unsigned id;
+    struct lapic *lapic; /* its local APIC: &domain->pc.lapic[id] */
     /* In HLT with interrupts enabled: it waits for an interrupt (the
      * scheduler blocks it until its next device deadline). */
     bool halted;
