@@ -434,10 +434,13 @@ void sched_note_first_entry(struct vcpu *v, u64 now)
     }
 }
 
-void sched_note_last_exit(struct vcpu *v, u64 now)
+void sched_note_last_exit(struct vcpu *v, u64 now, bool ended)
 {
     struct percpu *c = this_cpu();
-    c->last_vcpu = v;
+    /* What follows a domain's end (its teardown and its summary on the
+     * console, tens of thousands of ticks) is no switch, as what follows
+     * an idle time is not (idle). */
+    c->last_vcpu = ended ? NULL : v;
     c->last_exit = now;
 }
 

@@ -162,7 +162,8 @@ void sched_print_cpu_stats(void);
 /* The vCPU enters its guest for the first time in this turn (vmm/vcpu.c):
  * a switch from another vCPU and a timer wake-up are measured here. */
 void sched_note_first_entry(struct vcpu *v, u64 now);
-/* ... and leaves it for the last time in this turn. */
-void sched_note_last_exit(struct vcpu *v, u64 now);
+/* ... and leaves it for the last time in this turn (ended: its domain
+ * ended). */
+void sched_note_last_exit(struct vcpu *v, u64 now, bool ended);
 
 #endif

@@ -441,6 +441,6 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     guest_state_put(v);
     arch->vcpu_put(v);
     if (entered)
-        sched_note_last_exit(v, t_exit);
+        sched_note_last_exit(v, t_exit, end == SLICE_ENDED);
     return end;
 }
