@@ -319,7 +319,12 @@ static void svm_vcpu_destroy(struct vcpu *v)
  * through comes back to Zazen at once. They are intercepted while a window
  * is asked for too: QEMU 7.2 TCG aborts (an assertion about its I/O thread
  * lock) when a guest writes CR8 with V_IRQ set, and the intercept keeps it
- * from getting there. */
+ * from getting there. And they are intercepted while the TPR's low nibble
+ * is set (s->tpr, beside V_TPR): a MOV CR8 clears TPR[3:0] (SDM 3A
+ * 11.8.6.1, APM 2 16.6.4), which V_TPR, four bits, cannot show when the
+ * guest writes the class already there (tpr_after_exit); the core's
+ * handle_cr8_access writes the whole TPR, and the intercept goes once the
+ * nibble is clear. Guests write TPR[3:0] rarely (Linux never). */
 static void update_virq(struct svm_vcpu *s)
 {
     struct vmcb_control *c = &s->vmcb->control;
@@ -330,7 +335,7 @@ static void update_virq(struct svm_vcpu *s)
         c->vintr &= ~(SVM_VINTR_V_IRQ | SVM_VINTR_V_IGN_TPR | SVM_VINTR_PRIO_MASK);
         c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
     }
-    if (s->window || s->tpr_threshold)
+    if (s->window || s->tpr_threshold || (s->tpr & 0xf))
         c->intercept_cr |= SVM_INTERCEPT_CR8_WRITE;
     else
         c->intercept_cr &= ~SVM_INTERCEPT_CR8_WRITE;

@@ -1747,7 +1747,8 @@ def x2apic_guest_scenario(platform):
     cluster with nobody), all-excluding-self and the SELF IPI MSR reach
     exactly the CPUs they name; NMI through the ICR; EOI by MSR; the #GP
     cases of Table 11-6 and 11.12.5; the TPR MSR (808H): the whole byte
-    reads back, CR8 shows its class, a raised TPR holds an interrupt off
+    reads back, CR8 shows its class, MOV CR8 clears TPR[3:0] (also when
+    it writes the class already there), a raised TPR holds an interrupt off
     and a lowered one lets it through, and 808H faults once the APIC is
     disabled. On VT-x with "virtualize x2APIC mode" the guest's 1000
     reads and writes of 808H do not exit (x2apic_tpr_exits)."""
@@ -1770,6 +1771,7 @@ def x2apic_guest_scenario(platform):
                   "(x2apic) x2apic: fixed to x2APIC ID 1 after the restart: cpu0 1 cpu1 4",
                   "(x2apic) x2apic: TPR MSR written 5a reads 000000000000005a, CR8 5",
                   "(x2apic) x2apic: MOV CR8 3, the TPR MSR reads 0000000000000030",
+                  "(x2apic) x2apic: TPR 5a, MOV CR8 5, the TPR MSR reads 0000000000000050",
                   "(x2apic) x2apic: SELF IPI under TPR 50: cpu0 1 cpu1 4",
                   "(x2apic) x2apic: TPR lowered to 30: cpu0 2 cpu1 4",
                   "(x2apic) x2apic: 1000 TPR MSR writes and reads, mismatches 0",

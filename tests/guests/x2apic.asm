@@ -19,7 +19,8 @@
 ;     EOI, RDMSR of 80EH (no DFR in x2APIC mode), WRMSR of the read-only
 ;     ID, and IA32_APIC_BASE back to xAPIC mode (11.12.5);
 ;   - the TPR MSR (808H) holds the whole byte (5AH reads back 5AH, CR8
-;     then shows its class 5, 11.8.6.1); MOV CR8 clears TPR[3:0]; a TPR
+;     then shows its class 5, 11.8.6.1); MOV CR8 clears TPR[3:0], also
+;     when it writes the class already there; a TPR
 ;     of class 5 holds a SELF IPI of vector 41h (class 4) off and one of
 ;     class 3 lets it through (11.8.3.1); 1000 writes and reads of 808H
 ;     each read back what was written (on VT-x with "virtualize x2APIC
@@ -246,6 +247,13 @@ tpr_checks:
     call read_tpr
     call hex64
     NEWLINE
+    WRMSR MSR_TPR, 0, 0x5a
+    mov eax, 5
+    mov cr8, rax                        ; the class already there: TPR = 50H all the same
+    SAY msg_tpr_cr8_5
+    call read_tpr
+    call hex64
+    NEWLINE
 
     WRMSR MSR_TPR, 0, 0x50              ; class 5 holds class 4 (41h) off
     WRMSR MSR_SELF_IPI, 0, VECTOR
@@ -445,6 +453,7 @@ msg_isr:            db "x2apic: ISR 95:64 at the end ", 0
 msg_tpr_5a:         db "x2apic: TPR MSR written 5a reads ", 0
 msg_tpr_cr8:        db ", CR8 ", 0
 msg_tpr_cr8_3:      db "x2apic: MOV CR8 3, the TPR MSR reads ", 0
+msg_tpr_cr8_5:      db "x2apic: TPR 5a, MOV CR8 5, the TPR MSR reads ", 0
 msg_tpr_held:       db "x2apic: SELF IPI under TPR 50:", 0
 msg_tpr_lowered:    db "x2apic: TPR lowered to 30:", 0
 msg_tpr_loop:       db "x2apic: 1000 TPR MSR writes and reads, mismatches ", 0
