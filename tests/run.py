@@ -207,9 +207,17 @@ def print_failed_log_tails(failed, lines=40, most=3):
     for log in logs[:most]:
         try:
             with open(log, errors="replace") as f:
-                tail = f.read().splitlines()[-lines:]
+                all_lines = f.read().splitlines()
         except OSError:
             continue
+        tail = all_lines[-lines:]
+        # QEMU's account of a machine that stopped without Zazen's
+        # power-off (tests/harness/qemu.py StopWatch): wherever it is.
+        stop = [l for l in all_lines[:-lines] if l.startswith("qemu: ")][:90]
+        if stop:
+            print("\nQEMU's account of the stop in %s:" % log)
+            for line in stop:
+                print("  | " + line[:200])
         print("\nthe last %d lines of %s:" % (len(tail), log))
         for line in tail:
             print("  | " + line[:200])

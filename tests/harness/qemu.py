@@ -8,6 +8,7 @@ and prints the status it returns to the firmware.
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -155,12 +156,16 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if driver:
         sock_dir = tempfile.mkdtemp(prefix="zazen-com2-")
         com2 = os.path.join(sock_dir, "com2")
-    # QEMU notes each CPU reset with its registers: when the machine stops
-    # without Zazen's power-off (a triple fault of the hypervisor itself,
-    # with -no-reboot), the log says where the CPUs were.
+    # A machine that stops (a power-off, or with -no-reboot a reset: a
+    # triple fault of the hypervisor itself) pauses instead of ending
+    # (shutdown=pause), so that when it stopped without Zazen's power-off
+    # the CPUs' registers can be asked for on the monitor before it quits
+    # (StopWatch); QEMU's own log notes the triple fault.
     reset_log = esp + "-resets.log"
+    monitor = esp + "-mon.sock"
     proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount, com2=com2) +
-                            ["-d", "cpu_reset", "-D", reset_log],
+                            ["-d", "cpu_reset", "-D", reset_log, "-action", "shutdown=pause",
+                             "-monitor", "unix:%s,server=on,wait=off" % monitor],
                             stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
@@ -229,6 +234,8 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
         driving.start()
     t = threading.Thread(target=reader, daemon=True)
     t.start()
+    watch = StopWatch(monitor, lambda: clean(b"".join(chunks).decode("utf-8", "replace")), smp)
+    watch.start()
     status = None
     try:
         status = proc.wait(timeout=timeout)
@@ -237,6 +244,7 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
         proc.wait()
     t.join(5)
     done.set()
+    watch.stop()
     if driver:
         driving.join(60)  # its last steps may run after Zazen has powered off (tools on the host)
         if driving.is_alive():
@@ -250,17 +258,27 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if com2:
         shutil.rmtree(os.path.dirname(com2), ignore_errors=True)
     text = clean(raw.decode("utf-8", "replace"))
-    if status is not None and "zazen: all domains ended" not in text and "Shell>" not in text:
-        text += last_resets(reset_log)
+    if status is not None and not stopped_by_zazen(text):
+        text += last_resets(reset_log) + watch.dump
     if os.path.exists(reset_log):
         os.unlink(reset_log)
+    if os.path.exists(monitor):
+        os.unlink(monitor)
     if driven:
         text += "\n" + "\n".join(driven) + "\n"
     return text, status
 
 
+def stopped_by_zazen(text):
+    """Did the machine stop because Zazen (or the UEFI shell) powered it
+    off?"""
+    return "zazen: all domains ended" in text or "Shell>" in text
+
+
 def last_resets(path, blocks=2):
-    """The last CPU resets QEMU logged, as lines headed "qemu: "."""
+    """The last CPU resets QEMU logged, as lines headed "qemu: ", and
+    whether it logged a triple fault (with -no-reboot it does not reset
+    the CPUs then, so the resets are the firmware's)."""
     try:
         with open(path, errors="replace") as f:
             log = f.read()
@@ -270,7 +288,85 @@ def last_resets(path, blocks=2):
     lines = []
     for part in parts:
         lines += ["qemu: CPU Reset" + part.splitlines()[0]] + ["qemu: " + l for l in part.splitlines()[1:8]]
-    return "\nqemu: the machine stopped without Zazen's power-off; its last CPU resets:\n" + "\n".join(lines) + "\n"
+    faults = log.count("Triple fault")
+    return ("\nqemu: the machine stopped without Zazen's power-off; %s; its last CPU resets:\n" %
+            ("QEMU logged %d triple fault(s)" % faults if faults else "no triple fault logged") +
+            "\n".join(lines) + "\n")
+
+
+class StopWatch:
+    """Watches QEMU's human monitor (a unix socket): when the machine has
+    stopped (paused by -action shutdown=pause) it quits QEMU, after
+    asking for every CPU's registers and the instructions at each one's
+    RIP if Zazen did not power it off (console() says). dump: those, as
+    lines headed "qemu: "."""
+
+    def __init__(self, path, console, cpus):
+        self.path, self.console, self.cpus = path, console, cpus
+        self.dump = ""
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(10)
+
+    def command(self, sock, line, timeout=5.0):
+        """Sends one command; returns its output, up to the next prompt."""
+        sock.sendall((line + "\n").encode())
+        out, end = b"", time.time() + timeout
+        while b"(qemu) " not in out and time.time() < end:
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                break
+            out += data
+        text = out.decode("utf-8", "replace").replace("\r", "")
+        text = ANSI.sub("", text).split("(qemu) ")[0]
+        return "\n".join(l for l in text.splitlines()[1:] if l.strip())  # the echoed command left out
+
+    def run(self):
+        sock = None
+        while not self.done.is_set():
+            try:
+                if sock is None:
+                    sock = socket.socket(socket.AF_UNIX)
+                    sock.settimeout(0.5)
+                    sock.connect(self.path)
+                    self.command(sock, "")
+                status = self.command(sock, "info status")
+            except OSError:
+                if sock:
+                    sock.close()
+                sock = None
+                self.done.wait(0.2)
+                continue
+            if "paused" in status:
+                try:
+                    if not stopped_by_zazen(self.console()):
+                        self.collect(sock)
+                    self.command(sock, "quit", 2.0)
+                except OSError:
+                    pass
+                break
+            self.done.wait(0.3)
+        if sock:
+            sock.close()
+
+    def collect(self, sock):
+        lines = ["the machine stopped (%s); every CPU's registers:" % self.command(sock, "info status")]
+        keep = ("CPU#", "RAX", "RSI", "R8 ", "R12", "RIP", "EAX", "ESI", "EIP", "CS ", "SS ", "GDT", "IDT", "CR0",
+                "EFER")  # not the FPU, vector and debug registers
+        lines += [l for l in self.command(sock, "info registers -a").splitlines() if l.startswith(keep)]
+        for cpu in range(self.cpus):
+            self.command(sock, "cpu %d" % cpu)
+            lines += ["CPU %d at RIP:" % cpu] + self.command(sock, "x /6i $pc").splitlines()
+        self.dump = "".join("qemu: %s\n" % l for l in lines)
 
 
 # Wall-clock seconds at which each marker first appeared in the last run.
