@@ -226,7 +226,7 @@ static void domain_state(const struct domain *d, char state[7])
     }
     bool active = false;
     for (unsigned i = 0; i < d->vcpu_count; i++) {
-        enum vcpu_run_state s = d->vcpus[i]->sched.state;
+        enum vcpu_run_state s = sched_vcpu_state(d->vcpus[i]);
         active |= s == VCPU_RUNNING || s == VCPU_RUNNABLE;
     }
     state[active ? 0 : 1] = active ? 'r' : 'b';
@@ -427,7 +427,7 @@ static enum mgmt_status verb_vcpu_list(struct mgmt_front *f, int argc, char **ar
             format_cpus(cpus_text, sizeof(cpus_text), v->sched.affinity);
             u64 ms = ticks_to_ms(sched_vcpu_ran(v));
             int cpu = v->sched.cpu ? (int)v->sched.cpu->index : -1;
-            const char *state = vcpu_state_name(v->sched.state);
+            const char *state = vcpu_state_name(sched_vcpu_state(v));
             if (o->json) {
                 json_open(o, NULL, '{');
                 json_str(o, "name", d->name);

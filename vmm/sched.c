@@ -416,6 +416,50 @@ static void idle(struct percpu *c, u64 wake)
     c->idle_ticks += rdtsc() - t;
 }
 
+/* A halted vCPU alone on its CPU waits there, as KVM's vCPU thread
+ * blocks inside KVM_RUN: no put and load of its state, no trip through
+ * the run queue and the policy. Only until its turn's end: then it
+ * blocks as before, and the policy decides with everything in view.
+ * What ends the wait: the host timer armed for its device deadline (or
+ * the turn's end, or the console's due time on CPU 0), or an IPI: a
+ * sender's sched_notify kicks the CPU of a running vCPU, and hazards
+ * come with one (the run queue shows idle meanwhile, so a vCPU woken or
+ * placed elsewhere may be sent here, and its hazard ends the wait).
+ * Interrupts are off from the looks below to the HLT (which enables them
+ * in STI's shadow), so nothing raised after a look is missed. The time
+ * counts as blocked and idle, not as run: the credit policy's burn, a
+ * cap's budget and xl's figures take run time from `since`, which moves
+ * past the wait. */
+bool sched_halt_in_place(struct vcpu *v, u64 until, u64 *waited)
+{
+    struct percpu *c = this_cpu();
+    struct run_queue *rq = c->rq;
+    *waited = 0;
+    u64 now = rdtsc();
+    if (v->sched.wake_at == ~0ull || now >= until || __atomic_load_n(&rq->nr_runnable, __ATOMIC_RELAXED) ||
+        atomic_load(&c->hazard))
+        return false;
+    u64 wake = MIN(v->sched.wake_at, until);
+    if (c->index == 0)
+        wake = MIN(wake, console_service_due());
+    host_timer_arm_tsc(wake);
+    if (atomic_load(&v->fast_stop) || atomic_load(&v->sched.event))
+        return true; /* something came since the loop's top looked: it looks again */
+    u64 t = rdtsc();
+    __atomic_store_n(&v->sched.halted_since, t, __ATOMIC_RELAXED);
+    atomic_store(&rq->idle, true);
+    host_wait_for_interrupt();
+    atomic_store(&rq->idle, false);
+    u64 dt = rdtsc() - t;
+    __atomic_store_n(&v->sched.halted_since, 0, __ATOMIC_RELAXED);
+    v->sched.since += dt;
+    v->sched.stats.blocked += dt;
+    v->sched.stats.blocks++;
+    c->idle_ticks += dt;
+    *waited = dt;
+    return true;
+}
+
 void sched_note_first_entry(struct vcpu *v, u64 now)
 {
     struct percpu *c = this_cpu();
@@ -607,10 +651,21 @@ void sched_print_vcpu_stats(const struct domain *d, const char *when)
 
 u64 sched_vcpu_ran(const struct vcpu *v)
 {
+    u64 halted = __atomic_load_n(&v->sched.halted_since, __ATOMIC_RELAXED);
     u64 ran = v->sched.stats.run, since = v->sched.since, now = rdtsc();
-    if (v->sched.state == VCPU_RUNNING && now > since)
+    if (v->sched.state == VCPU_RUNNING && now > since) {
         ran += now - since;
+        /* A wait in place so far is no run time (sched_halt_in_place). */
+        if (halted && now > halted && now - halted <= now - since)
+            ran -= now - halted;
+    }
     return ran;
+}
+
+enum vcpu_run_state sched_vcpu_state(const struct vcpu *v)
+{
+    enum vcpu_run_state s = v->sched.state;
+    return s == VCPU_RUNNING && __atomic_load_n(&v->sched.halted_since, __ATOMIC_RELAXED) ? VCPU_BLOCKED : s;
 }
 
 void sched_print_cpu_stats(void)

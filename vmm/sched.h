@@ -52,6 +52,9 @@ struct sched_vcpu {
     u64 wake_at;             /* BLOCKED: host TSC to wake at; ~0: only an event wakes it */
     u64 woken_for;           /* the wake_at it was woken for, until it enters; 0: none */
     u64 since;               /* TSC of the last state change */
+    /* RUNNING, but halted in place on its CPU (sched_halt_in_place): the
+     * TSC it began waiting at; 0: not waiting. */
+    u64 halted_since;
     int last_cpu;            /* where it last ran; -1: never */
     u64 affinity;            /* bit i: it may run on host CPU i (cpus =, vcpu-pin) */
     s64 credit;              /* the policy's (credit: TSC ticks at weight 256) */
@@ -157,6 +160,18 @@ u64 sched_timeslice(void);
 void sched_print_vcpu_stats(const struct domain *d, const char *when);
 /* v's time on a CPU so far (the current turn included), in TSC ticks. */
 u64 sched_vcpu_ran(const struct vcpu *v);
+/* A halted vCPU (vmm/vcpu.c, with its domain's devices unlocked) whose
+ * CPU has nothing else to run waits there until its next device deadline
+ * (v->sched.wake_at), its turn's end (`until`), an interrupt for it or a
+ * hazard, instead of leaving its turn. False: it may not (another vCPU
+ * waits for the CPU, a hazard came, its turn is over, or nothing but an
+ * event would wake it): it blocks as before. True: it waited (*waited
+ * ticks, counted as blocked, not run) or something came for it already
+ * (*waited 0): the run loop looks again. */
+bool sched_halt_in_place(struct vcpu *v, u64 until, u64 *waited);
+/* The state management shows (xl list, vcpu-list): a vCPU halted in
+ * place is blocked, as it would be had it left its turn. */
+enum vcpu_run_state sched_vcpu_state(const struct vcpu *v);
 /* Prints each CPU's vCPU switches, their cost and its idle time. */
 void sched_print_cpu_stats(void);
 /* The vCPU enters its guest for the first time in this turn (vmm/vcpu.c):

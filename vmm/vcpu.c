@@ -348,8 +348,27 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         }
         if (v->halted && halt_blocks(v)) {
             platform_flush_output(d); /* it waits: maybe for an answer to what it just wrote */
-            end = d->ended ? SLICE_ENDED : SLICE_BLOCKED;
-            break;
+            if (d->ended) {
+                end = SLICE_ENDED;
+                break;
+            }
+            /* Alone on its CPU: it waits here, without leaving its turn
+             * (sched_halt_in_place); then device time moves (its timer
+             * may have come due) and the top looks again. The wait is no
+             * part of the HLT exit's core time. */
+            u64 waited;
+            domain_devices_unlock(d);
+            bool in_place = sched_halt_in_place(v, until, &waited);
+            domain_devices_lock(d);
+            if (!in_place) {
+                end = SLICE_BLOCKED;
+                break;
+            }
+            t_exit += waited;
+            platform_update_time(v);
+            quick = false;
+            domain_devices_unlock(d);
+            continue;
         }
         u64 now = rdtsc();
         if (now >= until || (atomic_load(&c->hazard) & HAZARD_RESCHEDULE)) {
