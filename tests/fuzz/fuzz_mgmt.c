@@ -119,6 +119,7 @@ void sched_set_affinity(struct vcpu *v, u64 cpus)
 }
 
 u64 sched_vcpu_ran(const struct vcpu *v) { return v->sched.stats.run; }
+enum vcpu_run_state sched_vcpu_state(const struct vcpu *v) { return v->sched.state; }
 void console_lines_begin(void) {}
 void console_lines_end(void) {}
 /* debug-keys i: the chips' text, two lines (devmodel/pc.c is not linked) */
