@@ -366,6 +366,14 @@ class StopWatch:
         for cpu in range(self.cpus):
             self.command(sock, "cpu %d" % cpu)
             lines += ["CPU %d at RIP:" % cpu] + self.command(sock, "x /6i $pc").splitlines()
+            # What its paging maps now, and the first 16 gates of its IDT
+            # (a stop in the hypervisor: are they intact?).
+            lines += ["CPU %d's page tables (info mem, the first 12 ranges):" % cpu]
+            lines += self.command(sock, "info mem").splitlines()[:12]
+            regs = self.command(sock, "info registers")
+            m = re.search(r"IDT=\s+([0-9a-f]+)", regs)
+            if m:
+                lines += ["CPU %d's IDT, vectors 0-15:" % cpu] + self.command(sock, "x /32gx 0x%s" % m.group(1)).splitlines()
         self.dump = "".join("qemu: %s\n" % l for l in lines)
 
 
