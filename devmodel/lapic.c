@@ -125,9 +125,6 @@ static void vec_set_summed(u32 r[8], u8 *words, u8 v)
     *words |= (u8)(1u << (v / 32));
 }
 
-#define vec_clear_summed lapic_vec_clear_summed
-#define vec_highest lapic_vec_highest
-
 static u32 priority_class(u32 v) { return (v >> 4) & 0xf; }
 
 /* ---- state ---- */
@@ -149,7 +146,7 @@ static u32 lvt_delivery_mode(u32 lvt) { return (lvt & LVT_DELIVERY_MODE) >> LVT_
  * if that is higher. */
 static u32 lapic_ppr(const struct lapic *l)
 {
-    int isrv = vec_highest(l->isr, l->isr_words);
+    int isrv = lapic_vec_highest(l->isr, l->isr_words);
     u32 isr_class = isrv < 0 ? 0 : priority_class((u32)isrv);
     if (priority_class(l->tpr) >= isr_class)
         return l->tpr & TPR_MASK;
@@ -160,7 +157,7 @@ static u32 lapic_ppr(const struct lapic *l)
  * gives it; nothing here arbitrates with it. */
 u32 lapic_arbitration_priority(const struct lapic *l)
 {
-    int irrv = vec_highest(l->irr, l->irr_words), isrv = vec_highest(l->isr, l->isr_words);
+    int irrv = lapic_vec_highest(l->irr, l->irr_words), isrv = lapic_vec_highest(l->isr, l->isr_words);
     u32 tpr_class = priority_class(l->tpr);
     u32 irr_class = irrv < 0 ? 0 : priority_class((u32)irrv);
     u32 isr_class = isrv < 0 ? 0 : priority_class((u32)isrv);
@@ -323,7 +320,7 @@ int lapic_pending(const struct lapic *l)
 {
     if (!hw_enabled(l) || !l->irr_words)
         return -1;
-    int irrv = vec_highest(l->irr, l->irr_words);
+    int irrv = lapic_vec_highest(l->irr, l->irr_words);
     /* 11.8.3.1: only a priority class above the processor priority's. */
     if (irrv < 0 || priority_class((u32)irrv) <= priority_class(lapic_ppr(l)))
         return -1;
@@ -336,7 +333,7 @@ u8 lapic_tpr_threshold_slow(const struct lapic *l)
 {
     if (!hw_enabled(l) || !l->irr_words)
         return 0;
-    int irrv = vec_highest(l->irr, l->irr_words);
+    int irrv = lapic_vec_highest(l->irr, l->irr_words);
     u32 class = irrv < 0 ? 0 : priority_class((u32)irrv);
     return class && class <= priority_class(l->tpr) ? (u8)class : 0;
 }
@@ -345,7 +342,7 @@ void lapic_ack(struct lapic *l, u8 vector)
 {
     if (!vec_test(l->irr, vector))
         return;
-    vec_clear_summed(l->irr, &l->irr_words, vector); /* 11.8.4: IRR to ISR on INTA */
+    lapic_vec_clear_summed(l->irr, &l->irr_words, vector); /* 11.8.4: IRR to ISR on INTA */
     vec_set_summed(l->isr, &l->isr_words, vector);
 }
 
@@ -422,10 +419,10 @@ int lapic_take_sipi(struct lapic *l) { return take_flag(&l->sipi_pending) ? l->s
 
 static void lapic_eoi(struct lapic *l)
 {
-    int v = vec_highest(l->isr, l->isr_words);
+    int v = lapic_vec_highest(l->isr, l->isr_words);
     if (v < 0)
         return;
-    vec_clear_summed(l->isr, &l->isr_words, (u8)v);
+    lapic_vec_clear_summed(l->isr, &l->isr_words, (u8)v);
     if (!vec_test(l->tmr, (u8)v))
         return;
     /* A level-triggered interrupt: LINT0's remote IRR clears (11.5.1) and

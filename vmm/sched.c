@@ -399,21 +399,31 @@ static bool pull_work(struct run_queue *dst, u64 now, bool idle)
 
 /* ---- the loop ---- */
 
-/* Nothing to run: halt until the next thing this CPU waits for (a
- * blocked vCPU's wake-up, a cap period, the console) or an IPI. */
-static void idle(struct percpu *c, u64 wake)
+/* Halts this CPU until `wake` (on CPU 0 the console's due time too) or
+ * an interrupt; returns the ticks it halted, counted as the CPU's idle
+ * time. Interrupts are off until the HLT (which enables them in STI's
+ * shadow): a wake-up raised after the caller's looks comes with an IPI
+ * that stays pending and ends the HLT at once. */
+static u64 halt_until(struct percpu *c, u64 wake)
 {
     if (c->index == 0)
         wake = MIN(wake, console_service_due());
     host_timer_arm_tsc(wake);
-    /* Interrupts are off: a wake-up raised after this look comes with an
-     * IPI that stays pending and ends the HLT at once. */
+    u64 t = rdtsc();
+    host_wait_for_interrupt();
+    u64 dt = rdtsc() - t;
+    c->idle_ticks += dt;
+    return dt;
+}
+
+/* Nothing to run: halt until the next thing this CPU waits for (a
+ * blocked vCPU's wake-up, a cap period, the console) or an IPI. */
+static void idle(struct percpu *c, u64 wake)
+{
     if (atomic_load(&c->hazard))
         return;
     c->last_vcpu = NULL; /* what follows an idle time is no switch */
-    u64 t = rdtsc();
-    host_wait_for_interrupt();
-    c->idle_ticks += rdtsc() - t;
+    halt_until(c, wake);
 }
 
 /* A halted vCPU alone on its CPU waits there, as KVM's vCPU thread
@@ -424,38 +434,28 @@ static void idle(struct percpu *c, u64 wake)
  * the turn's end, or the console's due time on CPU 0), or an IPI: a
  * sender's sched_notify kicks the CPU of a running vCPU, and hazards
  * come with one (the run queue shows idle meanwhile, so a vCPU woken or
- * placed elsewhere may be sent here, and its hazard ends the wait).
- * Interrupts are off from the looks below to the HLT (which enables them
- * in STI's shadow), so nothing raised after a look is missed. The time
- * counts as blocked and idle, not as run: the credit policy's burn, a
- * cap's budget and xl's figures take run time from `since`, which moves
- * past the wait. */
+ * placed elsewhere may be sent here, and its hazard ends the wait). The
+ * time counts as blocked and idle, not as run: the credit policy's burn,
+ * a cap's budget and xl's figures take run time from `since`, which
+ * moves past the wait. */
 bool sched_halt_in_place(struct vcpu *v, u64 until, u64 *waited)
 {
     struct percpu *c = this_cpu();
     struct run_queue *rq = c->rq;
     *waited = 0;
-    u64 now = rdtsc();
-    if (v->sched.wake_at == ~0ull || now >= until || __atomic_load_n(&rq->nr_runnable, __ATOMIC_RELAXED) ||
+    if (v->sched.wake_at == ~0ull || rdtsc() >= until || __atomic_load_n(&rq->nr_runnable, __ATOMIC_RELAXED) ||
         atomic_load(&c->hazard))
         return false;
-    u64 wake = MIN(v->sched.wake_at, until);
-    if (c->index == 0)
-        wake = MIN(wake, console_service_due());
-    host_timer_arm_tsc(wake);
     if (atomic_load(&v->fast_stop) || atomic_load(&v->sched.event))
         return true; /* something came since the loop's top looked: it looks again */
-    u64 t = rdtsc();
-    __atomic_store_n(&v->sched.halted_since, t, __ATOMIC_RELAXED);
+    __atomic_store_n(&v->sched.halted_since, rdtsc(), __ATOMIC_RELAXED);
     atomic_store(&rq->idle, true);
-    host_wait_for_interrupt();
+    u64 dt = halt_until(c, MIN(v->sched.wake_at, until));
     atomic_store(&rq->idle, false);
-    u64 dt = rdtsc() - t;
     __atomic_store_n(&v->sched.halted_since, 0, __ATOMIC_RELAXED);
     v->sched.since += dt;
     v->sched.stats.blocked += dt;
     v->sched.stats.blocks++;
-    c->idle_ticks += dt;
     *waited = dt;
     return true;
 }
