@@ -65,6 +65,12 @@ $(BUILD)/%.o: %.asm | $(BUILD)/.deps-build
 	@echo "  NASM    $<"
 	$(Q)$(NASM) $(NASMFLAGS) $< -o $@
 
+# GNU-EFI's files come with the packages .deps-build installs: on a fresh
+# machine they appear only once it has run (make -j would otherwise stop
+# at once on "no rule to make target /usr/lib/libefi.a").
+$(EFI_LIB)/libefi.a $(EFI_LIB)/libgnuefi.a $(EFI_CRT0) $(EFI_LDS): | $(BUILD)/.deps-build
+	@test -f $@ || { echo "$@ is missing: tools/need.sh build should have installed gnu-efi"; exit 1; }
+
 # GNU-EFI's libefi brings its own memcpy/memset; ours must win, because
 # after ExitBootServices nothing of the firmware era may run in the core.
 $(BUILD)/efi/libefi.a: $(EFI_LIB)/libefi.a | $(BUILD)/.deps-build
