@@ -16,17 +16,30 @@ fuzz)  want="clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt
 *) echo "usage: $0 build|qemu|grub|bochs|linux|thirdparty|bench|fuzz" >&2; exit 2 ;;
 esac
 
-missing=""
-for entry in $want; do
-    path=${entry%%:*}
-    pkg=${entry#*:}
-    case "$path" in
-    /*) [ -e "$path" ] && continue ;;
-    *)  command -v "$path" >/dev/null 2>&1 && continue ;;
-    esac
-    case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
-done
+find_missing() {
+    missing=""
+    for entry in $want; do
+        path=${entry%%:*}
+        pkg=${entry#*:}
+        case "$path" in
+        /*) [ -e "$path" ] && continue ;;
+        *)  command -v "$path" >/dev/null 2>&1 && continue ;;
+        esac
+        case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
+    done
+}
+find_missing
 [ -z "$missing" ] && exit 0
+
+# make -j runs several of us at once, and dpkg takes one installer at a
+# time: wait for the others (flock is util-linux, an essential package),
+# then look again, since they may have installed what we want.
+if [ "$(id -u)" = 0 ] && command -v flock >/dev/null 2>&1; then
+    exec 9>/tmp/zazen-need.lock
+    flock 9
+    find_missing
+    [ -z "$missing" ] && exit 0
+fi
 
 echo "zazen: installing Debian packages:$missing"
 if [ "$(id -u)" != 0 ]; then
