@@ -236,15 +236,14 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     t.start()
     watch = StopWatch(monitor, lambda: clean(b"".join(chunks).decode("utf-8", "replace")), smp)
     watch.start()
-    status = None
-    try:
-        status = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    status = wait_for_qemu(proc, watch, started + timeout)
     t.join(5)
     done.set()
     watch.stop()
+    if status is None:  # still running at the timeout: where were the CPUs?
+        watch.collect_now()
+        proc.kill()
+        proc.wait()
     if driver:
         driving.join(60)  # its last steps may run after Zazen has powered off (tools on the host)
         if driving.is_alive():
@@ -258,8 +257,10 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if com2:
         shutil.rmtree(os.path.dirname(com2), ignore_errors=True)
     text = clean(raw.decode("utf-8", "replace"))
-    if status is not None and not stopped_by_zazen(text):
+    if status is None or not stopped_by_zazen(text):
         text += last_resets(reset_log) + watch.dump
+    if status is None or watch.killed:
+        text += watch.history()
     if os.path.exists(reset_log):
         os.unlink(reset_log)
     if os.path.exists(monitor):
@@ -267,6 +268,29 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if driven:
         text += "\n" + "\n".join(driven) + "\n"
     return text, status
+
+
+def wait_for_qemu(proc, watch, deadline):
+    """QEMU's exit status, or None if it was still running at the deadline.
+    A machine that powered off is paused (-action shutdown=pause) until
+    StopWatch sends "quit"; should QEMU outlive that by 20 s, it is ended
+    here and its status is the power-off's, 0: the monitor saw the machine
+    stop at the guest's shutdown request, which is what a test of the
+    power-off asks; the watch's history says it happened."""
+    while True:
+        try:
+            return proc.wait(timeout=max(0.1, min(1.0, deadline - time.time())))
+        except subprocess.TimeoutExpired:
+            pass
+        if watch.quit_at and time.time() - watch.quit_at > 20:
+            watch.note("QEMU still running 20 s after quit: killed")
+            watch.killed = True
+            proc.kill()
+            proc.wait()
+            return 0 if watch.shutdown_seen else None
+        if time.time() >= deadline:
+            watch.note("QEMU still running at the test's timeout")
+            return None
 
 
 def stopped_by_zazen(text):
@@ -306,6 +330,17 @@ class StopWatch:
         self.dump = ""
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
+        self.started = time.time()
+        self.events = []         # what the watch saw, for a run that went wrong
+        self.quit_at = None      # when "quit" was sent
+        self.shutdown_seen = False
+        self.killed = False      # by wait_for_qemu, after the quit
+
+    def note(self, what):
+        self.events.append("%.1f s: %s" % (time.time() - self.started, what))
+
+    def history(self):
+        return "".join("qemu: watch: %s\n" % e for e in self.events)
 
     def start(self):
         self.thread.start()
@@ -330,32 +365,63 @@ class StopWatch:
         text = ANSI.sub("", text).split("(qemu) ")[0]
         return "\n".join(l for l in text.splitlines()[1:] if l.strip())  # the echoed command left out
 
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(0.5)
+        try:
+            sock.connect(self.path)
+            self.command(sock, "")  # the greeting and its prompt
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
     def run(self):
-        sock = None
+        sock, last = None, None
         while not self.done.is_set():
             try:
                 if sock is None:
-                    sock = socket.socket(socket.AF_UNIX)
-                    sock.settimeout(0.5)
-                    sock.connect(self.path)
-                    self.command(sock, "")
+                    sock = self.connect()
+                    self.note("monitor connected")
                 status = self.command(sock, "info status")
-            except OSError:
+            except OSError as e:
                 if sock:
+                    self.note("monitor connection lost: %s" % e)
                     sock.close()
                 sock = None
                 self.done.wait(0.2)
                 continue
+            if status != last:
+                self.note("status %r" % status)
+                last = status
             if "paused" in status:
+                self.shutdown_seen = "shutdown" in status
                 try:
                     if not stopped_by_zazen(self.console()):
                         self.collect(sock)
+                    self.quit_at = time.time()
+                    self.note("quit sent")
                     self.command(sock, "quit", 2.0)
-                except OSError:
-                    pass
+                except OSError as e:
+                    self.note("monitor failed at the stop: %s" % e)
                 break
             self.done.wait(0.3)
         if sock:
+            sock.close()
+
+    def collect_now(self):
+        """The dump of a machine still running (the watch has stopped)."""
+        try:
+            sock = self.connect()
+        except OSError as e:
+            self.note("no monitor for a dump: %s" % e)
+            return
+        try:
+            self.command(sock, "stop")
+            self.collect(sock)
+        except OSError as e:
+            self.note("monitor failed during the dump: %s" % e)
+        finally:
             sock.close()
 
     def collect(self, sock):
