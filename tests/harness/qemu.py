@@ -440,7 +440,30 @@ class StopWatch:
             m = re.search(r"IDT=\s+([0-9a-f]+)", regs)
             if m:
                 lines += ["CPU %d's IDT, vectors 0-15:" % cpu] + self.command(sock, "x /32gx 0x%s" % m.group(1)).splitlines()
+            lines += self.vmcb_fields(sock, cpu, regs)
+        # A machine whose A20 gate were off (A20=0 in the RIP lines) would
+        # walk its page tables at CR3 with bit 20 clear: what is there.
+        lines += ["the first 32 bytes of physical memory:"] + self.command(sock, "xp /4gx 0").splitlines()
         self.dump = "".join("qemu: %s\n" % l for l in lines)
+
+    # AMD APM vol. 2, appendix B (VMCB layout): EXITCODE, EXITINFO1,
+    # EXITINFO2, EXITINTINFO at 70h-88h of the control area; the save area
+    # at 400h: EFER 4D0h, CR4 548h, CR3 550h, CR0 558h, RFLAGS 570h, RIP 578h.
+    VMCB_FIELDS = ((0x70, 4, "EXITCODE EXITINFO1 EXITINFO2 EXITINTINFO"), (0x4d0, 1, "guest EFER"),
+                   (0x548, 6, "guest CR4 CR3 CR0 DR7 DR6 RFLAGS"), (0x578, 1, "guest RIP"))
+
+    def vmcb_fields(self, sock, cpu, regs):
+        """A CPU stopped just after VMRUN holds the VMCB's address in RAX
+        (VMRUN takes it there; #VMEXIT restores the host's RAX): the exit
+        QEMU had just taken, and the guest it left."""
+        m = re.search(r"RAX=([0-9a-f]{16})", regs)
+        if not m or int(m.group(1), 16) & 0xfff or not int(m.group(1), 16):
+            return []
+        base = int(m.group(1), 16)
+        lines = ["CPU %d: RAX is page-aligned; if it is a VMCB:" % cpu]
+        for offset, count, what in self.VMCB_FIELDS:
+            lines += ["%s:" % what] + self.command(sock, "xp /%dgx 0x%x" % (count, base + offset)).splitlines()
+        return lines
 
 
 # Wall-clock seconds at which each marker first appeared in the last run.
