@@ -287,7 +287,7 @@ def wait_for_qemu(proc, watch, deadline):
             watch.killed = True
             proc.kill()
             proc.wait()
-            return 0 if watch.shutdown_seen else None
+            return 0 if watch.shutdown_seen and watch.powered_off else None
         if time.time() >= deadline:
             watch.note("QEMU still running at the test's timeout")
             return None
@@ -334,6 +334,7 @@ class StopWatch:
         self.events = []         # what the watch saw, for a run that went wrong
         self.quit_at = None      # when "quit" was sent
         self.shutdown_seen = False
+        self.powered_off = False  # the console says Zazen powered off
         self.killed = False      # by wait_for_qemu, after the quit
 
     def note(self, what):
@@ -395,9 +396,12 @@ class StopWatch:
                 self.note("status %r" % status)
                 last = status
             if "paused" in status:
+                # "paused (shutdown)" is also a triple fault's with
+                # -no-reboot: Zazen's power-off is the console's last word.
                 self.shutdown_seen = "shutdown" in status
+                self.powered_off = stopped_by_zazen(self.console())
                 try:
-                    if not stopped_by_zazen(self.console()):
+                    if not self.powered_off:
                         self.collect(sock)
                     self.quit_at = time.time()
                     self.note("quit sent")
