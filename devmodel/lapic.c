@@ -113,17 +113,9 @@ _Static_assert(NS_PER_SEC % LAPIC_TIMER_HZ == 0, "the timer clock must divide 1 
 
 /* ---- 256-bit vector registers (IRR, ISR, TMR) ---- */
 
-static bool vec_test(const u32 r[8], u8 v) { return r[v / 32] & (1u << (v % 32)); }
+static bool vec_test(const u32 r[8], u8 v) { return lapic_vec_test(r, v); }
 static void vec_set(u32 r[8], u8 v) { r[v / 32] |= 1u << (v % 32); }
 static void vec_clear(u32 r[8], u8 v) { r[v / 32] &= ~(1u << (v % 32)); }
-
-/* The IRR and the ISR keep a summary of their non-zero words (struct
- * lapic: irr_words, isr_words); these keep it true. */
-static void vec_set_summed(u32 r[8], u8 *words, u8 v)
-{
-    vec_set(r, v);
-    *words |= (u8)(1u << (v / 32));
-}
 
 static u32 priority_class(u32 v) { return (v >> 4) & 0xf; }
 
@@ -202,7 +194,7 @@ static void lapic_accept_fixed(struct lapic *l, u8 vector, bool level)
         return;
     }
     if (!vec_test(l->irr, vector)) {
-        vec_set_summed(l->irr, &l->irr_words, vector);
+        lapic_vec_set_summed(l->irr, &l->irr_words, vector);
     }
     if (level)
         vec_set(l->tmr, vector);
@@ -343,7 +335,7 @@ void lapic_ack(struct lapic *l, u8 vector)
     if (!vec_test(l->irr, vector))
         return;
     lapic_vec_clear_summed(l->irr, &l->irr_words, vector); /* 11.8.4: IRR to ISR on INTA */
-    vec_set_summed(l->isr, &l->isr_words, vector);
+    lapic_vec_set_summed(l->isr, &l->isr_words, vector);
 }
 
 /* ---- LINT0/LINT1 ---- */

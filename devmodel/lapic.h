@@ -172,6 +172,16 @@ static inline int lapic_vec_highest(const u32 r[8], u8 words)
     return i * 32 + 31 - __builtin_clz(r[i]);
 }
 
+static inline bool lapic_vec_test(const u32 r[8], u8 v) { return r[v / 32] & (1u << (v % 32)); }
+
+/* These two keep the summary true (the one setter and the one clearer
+ * of the IRR and the ISR). */
+static inline void lapic_vec_set_summed(u32 r[8], u8 *words, u8 v)
+{
+    r[v / 32] |= 1u << (v % 32);
+    *words |= (u8)(1u << (v / 32));
+}
+
 static inline void lapic_vec_clear_summed(u32 r[8], u8 *words, u8 v)
 {
     r[v / 32] &= ~(1u << (v % 32));
@@ -193,7 +203,7 @@ static inline bool lapic_quiet_eoi(struct lapic *l)
     int v = lapic_vec_highest(l->isr, l->isr_words);
     if (v < 0)
         return true; /* an EOI with no interrupt in service does nothing */
-    if (((l->tmr[v / 32] >> (v % 32)) & 1) || (l->eoi_watch && v == l->eoi_watch))
+    if (lapic_vec_test(l->tmr, (u8)v) || (l->eoi_watch && v == l->eoi_watch))
         return false;
     lapic_vec_clear_summed(l->isr, &l->isr_words, (u8)v);
     return true;
