@@ -257,8 +257,13 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if com2:
         shutil.rmtree(os.path.dirname(com2), ignore_errors=True)
     text = clean(raw.decode("utf-8", "replace"))
+    # A run still going at its timeout (some scenarios expect that) gets
+    # the dump of where its CPUs were, not the resets of a machine that
+    # stopped.
+    if status is not None and not stopped_by_zazen(text):
+        text += last_resets(reset_log)
     if status is None or not stopped_by_zazen(text):
-        text += last_resets(reset_log) + watch.dump
+        text += watch.dump
     if status is None or watch.killed:
         text += watch.history()
     if os.path.exists(reset_log):
@@ -314,7 +319,7 @@ def last_resets(path, blocks=2):
         lines += ["qemu: CPU Reset" + part.splitlines()[0]] + ["qemu: " + l for l in part.splitlines()[1:8]]
     faults = log.count("Triple fault")
     return ("\nqemu: the machine stopped without Zazen's power-off; %s; its last CPU resets:\n" %
-            ("QEMU logged %d triple fault(s)" % faults if faults else "no triple fault logged") +
+            ("QEMU logged %d triple fault(s)" % faults if faults else "QEMU's log shows no CPU shutdown") +
             "\n".join(lines) + "\n")
 
 
