@@ -121,9 +121,15 @@ def weights_scenario(platform):
 def cap_scenario(platform):
     """cap = 25: a quarter of a CPU. On Bochs, against an uncapped twin
     alone on the other CPU; under QEMU (CPUs of unequal speed), as its
-    share of the CPU it shares with an uncapped neighbour."""
+    share of the CPU it shares with an uncapped neighbour. There the host
+    may stop the emulated CPU's thread at any moment: a refill of the
+    budget (every 10 ms) that falls in such a pause is lost to the capped
+    domain (a budget is not banked, as in Xen's caps), so on a loaded host
+    its share falls below a quarter (0.13 and 0.08 seen with two `make
+    test` beside it): under QEMU the cap is held as a ceiling and as
+    "it runs", Bochs checks the quarter itself."""
     if platform == "qemu-svm":
-        check = share_check("capped", "filler", 0.15, 0.35, "cap 25 gets a quarter of its CPU")
+        check = share_check("capped", "filler", 0.04, 0.35, "cap 25 gets at most a quarter of its CPU, and runs")
     else:
         check = ratio_check("capped", "twin", 0.15, 0.35, "cap 25 gets a quarter of an uncapped twin's progress")
     return Scenario(
