@@ -162,9 +162,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     # the CPUs' registers can be asked for on the monitor before it quits
     # (StopWatch); QEMU's own log notes the triple fault.
     reset_log = esp + "-resets.log"
+    # ZAZEN_QEMU_LOG=int (any of QEMU's -d items) logs more, for a hunt:
+    # the log of a run that stopped without Zazen's power-off is kept.
+    log_items = ",".join(["cpu_reset"] + [i for i in os.environ.get("ZAZEN_QEMU_LOG", "").split(",") if i])
     monitor = esp + "-mon.sock"
     proc = subprocess.Popen(qemu_command(esp, vars_path, cpu, memory, smp=smp, icount=icount, com2=com2) +
-                            ["-d", "cpu_reset", "-D", reset_log, "-action", "shutdown=pause",
+                            ["-d", log_items, "-D", reset_log, "-action", "shutdown=pause",
                              "-monitor", "unix:%s,server=on,wait=off" % monitor],
                             stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -267,7 +270,12 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if status is None or watch.killed:
         text += watch.history()
     if os.path.exists(reset_log):
-        os.unlink(reset_log)
+        if log_items != "cpu_reset" and (status is None or not stopped_by_zazen(text)):
+            kept = os.path.join(BUILD, "qemu-log-%d.txt" % int(time.time()))
+            shutil.move(reset_log, kept)
+            text += "qemu: QEMU's -d %s log kept as %s\n" % (log_items, kept)
+        else:
+            os.unlink(reset_log)
     if os.path.exists(monitor):
         os.unlink(monitor)
     if driven:
