@@ -39,8 +39,7 @@ static u64 cap_period(void) { return ms_to_tsc(CAP_PERIOD_MS); }
 static s64 cap_budget(const struct sched_domain *s) { return (s64)(cap_period() * s->cap / 100); }
 
 /* A capped domain that has used its budget waits for the next period;
- * a period that has begun refills it (a deficit, at most one period's
- * budget: credit_tick, carries over). */
+ * a period that has begun refills it (a deficit carries over). */
 static bool parked(struct domain *d, u64 now, u64 *next_event)
 {
     struct sched_domain *s = &d->sched;
@@ -178,18 +177,8 @@ static void credit_tick(struct run_queue *rq, struct vcpu *v, u64 ran, u64 now)
     v->sched.credit -= burn(v, ran);
     struct sched_domain *s = &v->domain->sched;
     if (s->cap) {
-        /* A turn may run past its budget: the slice ends a little late,
-         * or (under an emulator, or an SMI on hardware) the CPU was taken
-         * away mid-turn and the wall time charged is not time the guest
-         * ran. The deficit carries over, but at most one period's budget
-         * of it: an unbounded one would park the domain for `cap` times
-         * the hiccup (a 1 s stall under cap 25 parked it 4 s, seen under
-         * QEMU on a loaded host), which no share the cap promises asks. */
-        s64 floor = -cap_budget(s);
         spin_lock(&s->budget_lock);
         s->budget -= (s64)ran;
-        if (s->budget < floor)
-            s->budget = floor;
         spin_unlock(&s->budget_lock);
     }
 }
