@@ -5,6 +5,7 @@
 #include "acpi.h"
 #include "acpi_layout.h"
 #include "console.h"
+#include "hosttime.h"
 #include "string.h"
 #include "x86.h"
 
@@ -179,20 +180,42 @@ static void bochs_shutdown_port(void)
         outb(0x8900, (u8)*s);
 }
 
+/* The TSC `ms` milliseconds from now (a fixed 3 GHz guess if the TSC was
+ * not measured). */
+static u64 tsc_in_ms(u64 ms)
+{
+    u64 khz = host_tsc_khz();
+    return rdtsc() + ms * (khz ? khz : 3000000);
+}
+
+/* Waits for the power to go. No PAUSE in the loop: under QEMU's
+ * multi-threaded TCG a PAUSE leaves the translated code, and the vCPU
+ * thread then drops and takes QEMU's big lock again (QEMU 7.2,
+ * accel/tcg/tcg-accel-ops-mttcg.c), so a PAUSE loop starves the main
+ * loop that carries the power-off out: a machine stayed up for 110 s
+ * after Zazen's power-off on a loaded host (and CI's tasks-faults ran
+ * into its 120 s timeout so). */
+static void wait_for_power_off(u64 ms)
+{
+    u64 until = tsc_in_ms(ms);
+    while (rdtsc() < until)
+        ;
+}
+
 void acpi_poweroff(void)
 {
     if (acpi.ready) {
         /* Before the OS enables ACPI mode, SLP_EN may be ignored (4.8.2.1). */
         if (!(inw(acpi.pm1a_cnt) & PM1_SCI_EN) && acpi.smi_cmd && acpi.acpi_enable) {
             outb((u16)acpi.smi_cmd, acpi.acpi_enable);
-            for (unsigned i = 0; i < 1000000 && !(inw(acpi.pm1a_cnt) & PM1_SCI_EN); i++)
-                pause();
+            u64 until = tsc_in_ms(100);
+            while (!(inw(acpi.pm1a_cnt) & PM1_SCI_EN) && rdtsc() < until)
+                ;
         }
         outw(acpi.pm1a_cnt, (u16)(acpi.slp_typ_a << PM1_SLP_TYP_SHIFT | PM1_SLP_EN));
         if (acpi.pm1b_cnt)
             outw(acpi.pm1b_cnt, (u16)(acpi.slp_typ_b << PM1_SLP_TYP_SHIFT | PM1_SLP_EN));
-        for (unsigned i = 0; i < 10000000; i++)
-            pause();
+        wait_for_power_off(2000);
     }
     bochs_shutdown_port();
 }
