@@ -113,7 +113,6 @@ _Static_assert(NS_PER_SEC % LAPIC_TIMER_HZ == 0, "the timer clock must divide 1 
 
 /* ---- 256-bit vector registers (IRR, ISR, TMR) ---- */
 
-static bool vec_test(const u32 r[8], u8 v) { return lapic_vec_test(r, v); }
 static void vec_set(u32 r[8], u8 v) { r[v / 32] |= 1u << (v % 32); }
 static void vec_clear(u32 r[8], u8 v) { r[v / 32] &= ~(1u << (v % 32)); }
 
@@ -193,7 +192,7 @@ static void lapic_accept_fixed(struct lapic *l, u8 vector, bool level)
         lapic_error(l, ESR_RECEIVE_ILLEGAL_VECTOR);
         return;
     }
-    if (!vec_test(l->irr, vector)) {
+    if (!lapic_vec_test(l->irr, vector)) {
         lapic_vec_set_summed(l->irr, &l->irr_words, vector);
     }
     if (level)
@@ -332,7 +331,7 @@ u8 lapic_tpr_threshold_slow(const struct lapic *l)
 
 void lapic_ack(struct lapic *l, u8 vector)
 {
-    if (!vec_test(l->irr, vector))
+    if (!lapic_vec_test(l->irr, vector))
         return;
     lapic_vec_clear_summed(l->irr, &l->irr_words, vector); /* 11.8.4: IRR to ISR on INTA */
     lapic_vec_set_summed(l->isr, &l->isr_words, vector);
@@ -415,7 +414,7 @@ static void lapic_eoi(struct lapic *l)
     if (v < 0)
         return;
     lapic_vec_clear_summed(l->isr, &l->isr_words, (u8)v);
-    if (!vec_test(l->tmr, (u8)v))
+    if (!lapic_vec_test(l->tmr, (u8)v))
         return;
     /* A level-triggered interrupt: LINT0's remote IRR clears (11.5.1) and
      * the EOI goes to the I/O APICs (11.8.5). */

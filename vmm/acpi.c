@@ -180,14 +180,6 @@ static void bochs_shutdown_port(void)
         outb(0x8900, (u8)*s);
 }
 
-/* The TSC `ms` milliseconds from now (a fixed 3 GHz guess if the TSC was
- * not measured). */
-static u64 tsc_in_ms(u64 ms)
-{
-    u64 khz = host_tsc_khz();
-    return rdtsc() + ms * (khz ? khz : 3000000);
-}
-
 /* Waits for the power to go. No PAUSE in the loop: under QEMU's
  * multi-threaded TCG a PAUSE leaves the translated code, and the vCPU
  * thread then drops and takes QEMU's big lock again (QEMU 7.2,
@@ -197,7 +189,7 @@ static u64 tsc_in_ms(u64 ms)
  * into its 120 s timeout so). */
 static void wait_for_power_off(u64 ms)
 {
-    u64 until = tsc_in_ms(ms);
+    u64 until = host_tsc_deadline_ms(ms);
     while (rdtsc() < until)
         ;
 }
@@ -208,7 +200,7 @@ void acpi_poweroff(void)
         /* Before the OS enables ACPI mode, SLP_EN may be ignored (4.8.2.1). */
         if (!(inw(acpi.pm1a_cnt) & PM1_SCI_EN) && acpi.smi_cmd && acpi.acpi_enable) {
             outb((u16)acpi.smi_cmd, acpi.acpi_enable);
-            u64 until = tsc_in_ms(100);
+            u64 until = host_tsc_deadline_ms(100);
             while (!(inw(acpi.pm1a_cnt) & PM1_SCI_EN) && rdtsc() < until)
                 ;
         }

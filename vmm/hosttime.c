@@ -86,6 +86,12 @@ void hosttime_init_this_cpu(void)
 
 u64 host_tsc_khz(void) { return ht.tsc_khz; }
 
+u64 host_tsc_deadline_ms(u64 ms)
+{
+    u64 khz = host_tsc_khz();
+    return rdtsc() + ms * (khz ? khz : 3000000);
+}
+
 void host_delay_us(u64 us)
 {
     u64 end = rdtsc() + us * ht.tsc_khz / 1000;

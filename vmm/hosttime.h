@@ -16,6 +16,9 @@ void hosttime_init(void);
 /* On every CPU: the timer in one-shot mode, stopped. */
 void hosttime_init_this_cpu(void);
 u64 host_tsc_khz(void);
+/* The TSC `ms` milliseconds from now (a 3 GHz guess before the rate is
+ * measured), for bounded waits. */
+u64 host_tsc_deadline_ms(u64 ms);
 /* Busy-waits (for starting CPUs, before anything runs). */
 void host_delay_us(u64 us);
 /* Arms this CPU's one-shot timer for an absolute TSC value (~0: off). */

@@ -92,12 +92,11 @@ static void wr(const struct ahci_port *p, unsigned reg, u32 v) { *(volatile u32 
 static u32 hba_rd(volatile u8 *abar, unsigned reg) { return *(volatile u32 *)(abar + reg); }
 static void hba_wr(volatile u8 *abar, unsigned reg, u32 v) { *(volatile u32 *)(abar + reg) = v; }
 
-static u64 deadline_after_ms(u64 ms) { return rdtsc() + ms * host_tsc_khz(); }
 
 /* Waits until (reg & mask) == want, at most ms milliseconds. */
 static bool wait_reg(const struct ahci_port *p, unsigned reg, u32 mask, u32 want, u64 ms)
 {
-    u64 end = deadline_after_ms(ms);
+    u64 end = host_tsc_deadline_ms(ms);
     while ((rd(p, reg) & mask) != want) {
         if (rdtsc() > end)
             return false;
@@ -179,7 +178,7 @@ static bool port_issue(struct ahci_port *p, u8 cmd, u64 lba, u32 count, void *bu
     p->cmd = cmd;
     p->lba = lba;
     p->timeout_ms = timeout_ms;
-    p->deadline = deadline_after_ms(timeout_ms);
+    p->deadline = host_tsc_deadline_ms(timeout_ms);
     wr(p, PX_CI, 1);
     return true;
 }
@@ -326,7 +325,7 @@ static unsigned controller_setup(unsigned bus, unsigned dev, unsigned fn)
     /* Take the HBA from the firmware if it claims it (AHCI 10.6.3). */
     if (hba_rd(abar, 0x24) & BIT(0)) {
         hba_wr(abar, HBA_BOHC, hba_rd(abar, HBA_BOHC) | BOHC_OOS);
-        u64 end = deadline_after_ms(2000);
+        u64 end = host_tsc_deadline_ms(2000);
         while ((hba_rd(abar, HBA_BOHC) & BOHC_BOS) && rdtsc() < end)
             pause();
     }

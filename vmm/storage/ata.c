@@ -105,7 +105,6 @@ static u8 ata_in(const struct ata_channel *ch, unsigned reg) { return inb((u16)(
 static void ata_out(const struct ata_channel *ch, unsigned reg, u8 v) { outb((u16)(ch->cmd + reg), v); }
 static u8 alt_status(const struct ata_channel *ch) { return inb(ch->ctrl); }
 
-static u64 deadline_after_ms(u64 ms) { return rdtsc() + ms * host_tsc_khz(); }
 
 static void delay_us(u64 us)
 {
@@ -139,7 +138,7 @@ static void outsw_block(u16 port, const void *buf)
 /* Waits until BSY is clear; false after ms milliseconds. */
 static bool wait_not_busy(const struct ata_channel *ch, u64 ms)
 {
-    u64 end = deadline_after_ms(ms);
+    u64 end = host_tsc_deadline_ms(ms);
     while (alt_status(ch) & ST_BSY) {
         if (rdtsc() > end)
             return false;
@@ -180,7 +179,7 @@ static bool ata_issue(struct ata_disk *d, struct ata_request *r)
     bool ext = r->cmd == CMD_READ_SECTORS_EXT || r->cmd == CMD_WRITE_SECTORS_EXT;
     r->done = 0;
     r->timed_out = false;
-    r->deadline = deadline_after_ms(r->timeout_ms);
+    r->deadline = host_tsc_deadline_ms(r->timeout_ms);
     if (!select_device(ch, d->dev, ext ? 0 : (u8)(r->lba >> 24)))
         return false;
     if (ext) {
@@ -309,7 +308,7 @@ static bool ata_block_issue(struct block_device *dev, enum block_op op, u64 lba,
                 (unsigned long long)lba);
         return false;
     }
-    d->req.deadline = deadline_after_ms(d->req.timeout_ms);
+    d->req.deadline = host_tsc_deadline_ms(d->req.timeout_ms);
     d->started = false;
     return true;
 }

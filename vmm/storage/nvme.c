@@ -71,7 +71,6 @@ static void wr64(const struct nvme *c, unsigned r, u64 v)
     wr32(c, r + 4, (u32)(v >> 32));
 }
 
-static u64 deadline_after_ms(u64 ms) { return rdtsc() + ms * host_tsc_khz(); }
 
 /* Submits one command and returns (NVMe 4.1: the entry, then the
  * submission queue's tail doorbell). cmd: the 16 dwords. */
@@ -83,7 +82,7 @@ static void issue(struct nvme *c, struct queue *q, u32 *cmd, u64 timeout_ms)
     q->tail = (u16)((q->tail + 1) % QUEUE_ENTRIES);
     q->op = (u8)cmd[0];
     q->timeout_ms = timeout_ms;
-    q->deadline = deadline_after_ms(timeout_ms);
+    q->deadline = host_tsc_deadline_ms(timeout_ms);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     wr32(c, DOORBELLS + (2u * q->qid) * c->stride, q->tail);
 }
@@ -176,7 +175,7 @@ static const struct block_driver nvme_driver = {nvme_issue, nvme_check};
 
 static bool wait_ready(struct nvme *c, bool ready, u64 ms)
 {
-    u64 end = deadline_after_ms(ms);
+    u64 end = host_tsc_deadline_ms(ms);
     while (((rd32(c, REG_CSTS) & CSTS_RDY) != 0) != ready) {
         if (rdtsc() > end || (rd32(c, REG_CSTS) & CSTS_CFS))
             return false;
