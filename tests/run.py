@@ -211,16 +211,40 @@ def print_failed_log_tails(failed, lines=40, most=3):
         except OSError:
             continue
         tail = all_lines[-lines:]
-        # QEMU's account of a machine that stopped without Zazen's
-        # power-off (tests/harness/qemu.py StopWatch): wherever it is.
-        stop = [l for l in all_lines[:-lines] if l.startswith("qemu: ")][:90]
-        if stop:
-            print("\nQEMU's account of the stop in %s:" % log)
-            for line in stop:
-                print("  | " + line[:200])
         print("\nthe last %d lines of %s:" % (len(tail), log))
         for line in tail:
             print("  | " + line[:200])
+        # QEMU's account of a machine that stopped without Zazen's
+        # power-off (tests/harness/qemu.py StopWatch), wherever it is in
+        # the log, its key lines after the tail: what a CI run keeps of
+        # its output is the end.
+        stop = [l for l in all_lines[:-lines] if l.startswith("qemu: ")]
+        if stop:
+            print("\nQEMU's account of the stop in %s (key lines):" % log)
+            for line in key_stop_lines(stop):
+                print("  | " + line[:200])
+
+
+def key_stop_lines(stop, most=40):
+    """Of QEMU's account: each CPU's RIP, CR0/CR2/CR3/CR4 and EFER lines,
+    the first instruction at each RIP, the VMCB's exit fields, and the
+    line that says whether QEMU logged a triple fault."""
+    heads = ("CPU#", "RIP=", "EIP=", "CR0=", "EFER=", "the machine stopped")
+    followed = (" at RIP:", "EXITCODE", "guest CR4", "guest RIP", "guest EFER")
+    keep, in_resets = [], False
+    for i, line in enumerate(stop):
+        text = line[len("qemu: "):]
+        if text.startswith("the machine stopped"):
+            in_resets = False
+        if text.startswith("CPU Reset"):  # the firmware's resets at boot: not the stop
+            in_resets = True
+        if in_resets:
+            continue
+        if text.startswith(heads):
+            keep.append(line)
+        elif any(f in text for f in followed):
+            keep += stop[i:i + 2]
+    return keep[:most]
 
 
 def main():
