@@ -31,9 +31,43 @@ static struct {
     bool tsc_aux;       /* IA32_TSC_AUX exists (RDTSCP or RDPID) */
     u64 xcr0_supported; /* components guests may enable; Zazen's own XCR0 */
     u32 area_size;      /* bytes of a vCPU's save area */
+    u8 *pristine;       /* what saving a vCPU that never used x87/SSE/AVX gives */
 } gs;
 
+/* Why a restore is skipped when both images are pristine (an emulator's
+ * bug, not the architecture's): QEMU 7.2's TCG carries out FXRSTOR, XRSTOR,
+ * FRSTOR and FLDENV with cpu_clear_ignne() (target/i386/tcg/fpu_helper.c),
+ * a plain read-modify-write of the *first* CPU's hflags2, from whichever
+ * CPU's thread runs the instruction. Under multi-threaded TCG it races with
+ * that CPU's own updates of hflags2 at VMRUN and #VMEXIT: a lost update
+ * left CPU 0's host with nested paging on (every host address walked
+ * through the guest's NPT: a triple fault at the first instruction after
+ * VMRUN), or a guest without it. Each restore on another CPU is a chance;
+ * guests that never touch the FPU (the firmware, the test guests) now cost
+ * none. docs/smp.md, Known problems, has the reproducer. */
+
 static struct guest_state_cpu *this_gs(void) { return guest_state_this_cpu(); }
+
+/* The image a vCPU saves if its guest never touched x87/SSE/AVX: the
+ * RESET image loaded and saved once, on the boot CPU, so that it has the
+ * fields only a save writes (MXCSR_MASK, XSTATE_BV as this CPU's init
+ * optimization leaves it, SDM 13.6). The registers are left holding it. */
+static void fill_reset_image(u8 *area);
+
+static void make_pristine_image(void)
+{
+    if (!gs.fxsr || !(gs.pristine = page_alloc(gs.area_size)))
+        return;
+    fill_reset_image(gs.pristine);
+    if (gs.xsave) {
+        xrstor(gs.pristine, gs.xcr0_supported);
+        xsave(gs.pristine, gs.xcr0_supported);
+    } else {
+        fxrstor(gs.pristine);
+        fxsave(gs.pristine);
+    }
+    this_gs()->regs_pristine = true;
+}
 
 void guest_state_init(void)
 {
@@ -59,6 +93,7 @@ void guest_state_init(void)
         gs.area_size = cpuid(0xd, 0).ebx; /* for the components XCR0 enables now (13.2) */
     }
     guest_state_init_this_cpu();
+    make_pristine_image();
 }
 
 void guest_state_init_this_cpu(void)
@@ -67,6 +102,7 @@ void guest_state_init_this_cpu(void)
      * entry loads the vCPU's; without the MSR, 0 as every vCPU has. */
     this_gs()->tsc_aux = gs.tsc_aux ? ~0ull : 0;
     this_gs()->owner = NULL;
+    this_gs()->regs_pristine = false; /* whatever the firmware left */
     /* CR4.OSFXSR: FXSAVE/FXRSTOR include the XMM registers (SDM 3A 2.5). */
     if (gs.fxsr)
         write_cr4(read_cr4() | CR4_OSFXSR);
@@ -104,23 +140,39 @@ static void put16(u8 *area, unsigned at, u16 value) { memcpy(area + at, &value, 
 static void put32(u8 *area, unsigned at, u32 value) { memcpy(area + at, &value, sizeof(value)); }
 static void put64(u8 *area, unsigned at, u64 value) { memcpy(area + at, &value, sizeof(value)); }
 
+/* The x87/SSE/AVX state after RESET (SDM 3A Table 9-1). */
+static void fill_reset_image(u8 *area)
+{
+    memset(area, 0, gs.area_size);
+    put16(area, AREA_FCW, RESET_FCW);
+    area[AREA_FTW] = RESET_FTW_ABRIDGED;
+    put32(area, AREA_MXCSR, RESET_MXCSR);
+    /* x87 and SSE come from the image; AVX (absent from XSTATE_BV) is
+     * set to its initial state, zero (13.8.1). */
+    if (gs.xsave)
+        put64(area, XSAVE_HEADER, XCR0_X87 | XCR0_SSE);
+}
+
 void guest_state_vcpu_reset(struct vcpu *v)
 {
     memset(v->dr, 0, sizeof(v->dr));
     v->xcr0 = XCR0_X87;
     v->tsc_aux = 0;
-    if (v->xsave) {
-        u8 *area = v->xsave;
-        memset(area, 0, gs.area_size);
-        put16(area, AREA_FCW, RESET_FCW);
-        area[AREA_FTW] = RESET_FTW_ABRIDGED;
-        put32(area, AREA_MXCSR, RESET_MXCSR);
-        /* x87 and SSE come from the image; AVX (absent from XSTATE_BV) is
-         * set to its initial state, zero (13.8.1). */
-        if (gs.xsave)
-            put64(area, XSAVE_HEADER, XCR0_X87 | XCR0_SSE);
-    }
-    v->state_cpu = -1; /* reloaded at the next entry, wherever it is */
+    if (v->xsave)
+        fill_reset_image(v->xsave);
+    v->fpu_pristine = false; /* not yet in the form a save gives: loaded once */
+    v->state_cpu = -1;       /* reloaded at the next entry, wherever it is */
+}
+
+/* Whether an image a save just wrote is the pristine one: the legacy
+ * region's x87, MXCSR and XMM part (bytes 0-415; 416-511 are reserved or
+ * software's, SDM 2A FXSAVE Table 3-53) and, with XSAVE, the header and
+ * the extended components after it (13.4). */
+static bool image_is_pristine(const u8 *area)
+{
+    if (!gs.pristine || memcmp(area, gs.pristine, 416) != 0)
+        return false;
+    return !gs.xsave || memcmp(area + XSAVE_HEADER, gs.pristine + XSAVE_HEADER, gs.area_size - XSAVE_HEADER) == 0;
 }
 
 /* XSAVE and XRSTOR move the components XCR0 enables (13.7, 13.8), so the
@@ -142,6 +194,10 @@ static void save_registers(struct guest_state_cpu *c, struct vcpu *v)
     } else if (gs.fxsr) {
         fxsave(v->xsave);
     }
+    if (v->xsave) {
+        v->fpu_pristine = image_is_pristine(v->xsave);
+        c->regs_pristine = v->fpu_pristine;
+    }
     v->dr[0] = read_dr0();
     v->dr[1] = read_dr1();
     v->dr[2] = read_dr2();
@@ -150,13 +206,19 @@ static void save_registers(struct guest_state_cpu *c, struct vcpu *v)
 
 static void load_registers(struct guest_state_cpu *c, struct vcpu *v)
 {
+    /* The registers already hold v's image when both are pristine: no
+     * restore (see gs.pristine for why that matters). */
+    bool same = c->regs_pristine && v->fpu_pristine;
     if (gs.xsave) {
-        set_cpu_xcr0(c, gs.xcr0_supported);
-        xrstor(v->xsave, gs.xcr0_supported);
+        if (!same) {
+            set_cpu_xcr0(c, gs.xcr0_supported);
+            xrstor(v->xsave, gs.xcr0_supported);
+        }
         set_cpu_xcr0(c, v->xcr0);
-    } else if (gs.fxsr) {
+    } else if (gs.fxsr && !same) {
         fxrstor(v->xsave);
     }
+    c->regs_pristine = v->fpu_pristine;
     write_dr0(v->dr[0]);
     write_dr1(v->dr[1]);
     write_dr2(v->dr[2]);

@@ -44,6 +44,7 @@ struct guest_state_cpu {
     struct vcpu *owner; /* whose x87/SSE/AVX, XCR0, DR0-DR3 are loaded; NULL: nobody's */
     u64 xcr0;           /* the CPU's XCR0 now */
     u64 tsc_aux;        /* the CPU's IA32_TSC_AUX now (~0: not known yet) */
+    bool regs_pristine; /* its x87/SSE/AVX registers hold the pristine image (guest_state.c) */
 };
 
 struct percpu {
