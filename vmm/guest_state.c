@@ -168,11 +168,26 @@ void guest_state_vcpu_reset(struct vcpu *v)
  * region's x87, MXCSR and XMM part (bytes 0-415; 416-511 are reserved or
  * software's, SDM 2A FXSAVE Table 3-53) and, with XSAVE, the header and
  * the extended components after it (13.4). */
+static bool words_equal(const void *a, const void *b, size_t bytes)
+{
+    /* A word at a time, four per round, no early exit inside a round: a
+     * save after every slice pays this, mostly for images that match. */
+    const u64 *x = a, *y = b;
+    size_t n = bytes / 8;
+    for (size_t i = 0; i + 4 <= n; i += 4)
+        if ((x[i] ^ y[i]) | (x[i + 1] ^ y[i + 1]) | (x[i + 2] ^ y[i + 2]) | (x[i + 3] ^ y[i + 3]))
+            return false;
+    for (size_t i = n & ~(size_t)3; i < n; i++)
+        if (x[i] != y[i])
+            return false;
+    return true;
+}
+
 static bool image_is_pristine(const u8 *area)
 {
-    if (!gs.pristine || memcmp(area, gs.pristine, 416) != 0)
+    if (!gs.pristine || !words_equal(area, gs.pristine, 416))
         return false;
-    return !gs.xsave || memcmp(area + XSAVE_HEADER, gs.pristine + XSAVE_HEADER, gs.area_size - XSAVE_HEADER) == 0;
+    return !gs.xsave || words_equal(area + XSAVE_HEADER, gs.pristine + XSAVE_HEADER, gs.area_size - XSAVE_HEADER);
 }
 
 /* XSAVE and XRSTOR move the components XCR0 enables (13.7, 13.8), so the
