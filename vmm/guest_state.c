@@ -224,6 +224,8 @@ static void load_registers(struct guest_state_cpu *c, struct vcpu *v)
     /* The registers already hold v's image when both are pristine: no
      * restore (see gs.pristine for why that matters). */
     bool same = c->regs_pristine && v->fpu_pristine;
+    if (gs.fxsr && !same)
+        v->x87_loads++;
     if (gs.xsave) {
         if (!same) {
             set_cpu_xcr0(c, gs.xcr0_supported);

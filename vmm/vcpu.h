@@ -107,6 +107,7 @@ struct vcpu {
     u64 dr[4];
     int state_cpu; /* the CPU whose registers hold these now, -1: only memory (guest_state.c) */
     bool fpu_pristine; /* xsave holds what a guest that never touched x87/SSE/AVX saves (guest_state.c) */
+    u64 x87_loads;     /* FXRSTOR/XRSTOR of this vCPU's image so far (the vCPU's line at its end) */
     /* The exceptions Zazen reflected in a row that the guest took without
      * running an instruction (vmm/reflect.c): an endless chain of them,
      * which would hold a real CPU for good, ends the domain. */
