@@ -42,7 +42,7 @@ def vcpu_stats(lines, name):
     return None
 
 
-X87_LOADS = re.compile(r"x87 state loaded (\d+) times")
+X87_LOADS = re.compile(r"x87 state loads (\d+)")
 
 
 def x87_loaded_once(names):

@@ -645,7 +645,7 @@ void sched_print_vcpu_stats(const struct domain *d, const char *when)
             kprintf("; %llu timer wake-ups, latency %llu us on average, %llu us at most",
                     (unsigned long long)st.wakeups, (unsigned long long)ticks_to_us(st.wake_latency / st.wakeups),
                     (unsigned long long)ticks_to_us(st.wake_latency_max));
-        kprintf("; x87 state loaded %llu times\n", (unsigned long long)v->x87_loads);
+        kprintf("; x87 state loads %llu\n", (unsigned long long)v->x87_loads);
     }
 }
 
