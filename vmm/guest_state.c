@@ -15,6 +15,7 @@
 #define CPUID_7_ECX_RDPID BIT(22)
 #define FXSAVE_AREA_SIZE 512
 #define XSAVE_HEADER 512 /* XSTATE_BV at +0, XCOMP_BV at +8 (13.4.2) */
+#define XSAVE_EXTENDED 576 /* the first component after the header, standard format (13.4.3) */
 
 /* The legacy region of the save area (SDM 2A FXSAVE, Table 3-53). */
 #define AREA_FCW 0
@@ -185,9 +186,21 @@ static bool words_equal(const void *a, const void *b, size_t bytes)
 
 static bool image_is_pristine(const u8 *area)
 {
-    if (!gs.pristine || !words_equal(area, gs.pristine, 416))
+    if (!gs.pristine)
         return false;
-    return !gs.xsave || words_equal(area + XSAVE_HEADER, gs.pristine + XSAVE_HEADER, gs.area_size - XSAVE_HEADER);
+    if (gs.xsave) {
+        /* XSTATE_BV and XCOMP_BV first: a guest that used AVX differs
+         * there. The extended regions count only for the components
+         * XSTATE_BV says were saved (13.7); the pristine image has none,
+         * unless this CPU saves them whatever their state. */
+        const u64 *bv = (const u64 *)(area + XSAVE_HEADER), *pristine_bv = (const u64 *)(gs.pristine + XSAVE_HEADER);
+        if (bv[0] != pristine_bv[0] || bv[1] != pristine_bv[1])
+            return false;
+        if ((bv[0] & ~(XCR0_X87 | XCR0_SSE)) &&
+            !words_equal(area + XSAVE_EXTENDED, gs.pristine + XSAVE_EXTENDED, gs.area_size - XSAVE_EXTENDED))
+            return false;
+    }
+    return words_equal(area, gs.pristine, 416);
 }
 
 /* XSAVE and XRSTOR move the components XCR0 enables (13.7, 13.8), so the
