@@ -37,6 +37,7 @@ class Results:
         self.passed = 0
         self.failed = []
         self.by_platform = {}  # "unit", "qemu-svm", ... -> [passed, failed]
+        self.reruns = []  # scenarios run again after QEMU's IGNNE race
 
     def record(self, name, ok, detail=""):
         counts = self.by_platform.setdefault(name.split("/", 1)[0], [0, 0])
@@ -173,15 +174,28 @@ def run_scenarios(results, selected, which):
     for sc in which:
         if not selected(sc.name):
             continue
-        start = time.time()
-        try:
-            output, status = sc.run()
-        except Exception as e:  # a harness failure is a failed test, not a crash
-            results.record(sc.name + ": run", False, "%s: %s" % (type(e).__name__, e))
-            continue
-        elapsed = time.time() - start
-        print("# %s: %.1f s, end status %s" % (sc.name, elapsed, status))
         from tests.harness import qemu as qemu_harness
+        for attempt in (1, 2):
+            start = time.time()
+            try:
+                output, status = sc.run()
+            except Exception as e:  # a harness failure is a failed test, not a crash
+                output = None
+                results.record(sc.name + ": run", False, "%s: %s" % (type(e).__name__, e))
+                break
+            elapsed = time.time() - start
+            print("# %s: %.1f s, end status %s" % (sc.name, elapsed, status))
+            # QEMU's own lost update (docs/smp.md, Known problems), which a
+            # guest's x87 restore on CPU 1 can cause: recognised by its
+            # exact signature, the scenario runs once more and says so.
+            if attempt == 1 and sc.platform == "qemu-svm" and qemu_harness.ignne_race(output):
+                results.reruns.append(sc.name)
+                print("# %s: stopped by QEMU's cpu_clear_ignne race (CPU 0 at the instruction after VMRUN, CR2 in "
+                      "its IDT; docs/smp.md, Known problems): run again, once" % sc.name)
+                continue
+            break
+        if output is None:
+            continue
         marks = qemu_harness.last_timeline
         start = marks.get("zazen: Zazen 0.1 hypervisor")
         if start is not None and "ZAZEN-LINUX: userspace" in marks:
@@ -272,6 +286,8 @@ def main():
             print("  " + name + ((": " + " | ".join(detail.splitlines())[:240]) if detail else ""))
         print_failed_log_tails(results.failed)
     print()
+    if results.reruns:
+        print("  run again after QEMU's cpu_clear_ignne race (docs/smp.md, Known problems): %s" % ", ".join(results.reruns))
     for platform, (passed, failed) in results.by_platform.items():
         print("  %-10s %d passed, %d failed" % (platform, passed, failed))
     print("%d passed, %d failed" % (results.passed, len(results.failed)))

@@ -12,7 +12,8 @@ Each run boots Zazen in QEMU (-smp 2) with two domains: `spin` on CPU 0
 microseconds) and `storm` on CPU 1 (fpstorm.bin: FLDENV in a loop). It
 prints how long the machine ran before it stopped, and whether CPU 0 was
 at the first instruction after VMRUN with CR2 in its IDT (the stop's
-signature). Each stopped run's console log, with QEMU's dump, goes to
+signature, tests/harness/qemu.py `ignne_race`, by which `make test` also
+knows it). Each stopped run's console log, with QEMU's dump, goes to
 build/repro/stop-N.log. Run from the top of the tree after `make all` and
 `make build/guests/fpstorm.bin build/guests/spinforever.bin`:
 
@@ -22,7 +23,6 @@ build/repro/stop-N.log. Run from the top of the tree after `make all` and
 run.) Without `storm`, Zazen itself issues no x87 restore for guests that
 never touch the FPU (vmm/guest_state.c), which were its part in the stop."""
 import os
-import re
 import sys
 import time
 
@@ -44,20 +44,6 @@ cpus = 1
 """
 
 
-def signature(text):
-    """CPU 0 at the instruction after VMRUN with CR2 inside its IDT: the
-    #PF, #DF, triple fault chain of a host walking its tables through a
-    guest's nested page tables."""
-    cpu0 = text.split("qemu: CPU#0", 1)[-1].split("qemu: CPU#1", 1)[0]
-    cr2 = re.search(r"CR2=([0-9a-f]+)", cpu0)
-    idt = re.search(r"IDT=\s+([0-9a-f]+)", cpu0)
-    at_vmrun = re.search(r"CPU 0 at RIP:\nqemu: 0x[0-9a-f]+:\s+56\s+pushq\s+%rsi", text)
-    if not (cr2 and idt):
-        return "no CPU 0 dump"
-    in_idt = 0 <= int(cr2.group(1), 16) - int(idt.group(1), 16) < 0x1000
-    return "CPU 0 after VMRUN: %s, CR2 in its IDT: %s" % (bool(at_vmrun), in_idt)
-
-
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 120
@@ -76,7 +62,8 @@ def main():
         log = os.path.join(out, "stop-%d.log" % i)
         with open(log, "w") as f:
             f.write(text)
-        print("run %d: the machine stopped after %.0f s (%s); %s" % (i, took, signature(text), log), flush=True)
+        print("run %d: the machine stopped after %.0f s (the race's signature: %s); %s" % (
+            i, took, qemu.ignne_race(text), log), flush=True)
     print("%d of %d runs stopped" % (stops, runs))
 
 

@@ -306,6 +306,22 @@ def wait_for_qemu(proc, watch, deadline):
             return None
 
 
+def ignne_race(text):
+    """Whether a machine stopped the way QEMU 7.2's cpu_clear_ignne race
+    stops it (docs/smp.md, Known problems): a triple fault of CPU 0 at the
+    first instruction after VMRUN (svm_run.asm's `push rsi; mov rsi,
+    [rsp + 16]`), CR2 inside CPU 0's IDT (the #PF and #DF gates could not
+    be read): every host address failed to translate because another
+    CPU's x87 restore undid CPU 0's clear of its nested-paging flag."""
+    if not re.search(r"QEMU logged \d+ triple fault", text) or stopped_by_zazen(text):
+        return False
+    cpu0 = text.split("qemu: CPU#0\n", 1)[-1].split("qemu: CPU#1\n", 1)[0]
+    cr2, idt = re.search(r"CR2=([0-9a-f]+)", cpu0), re.search(r"IDT=\s+([0-9a-f]+)", cpu0)
+    after_vmrun = re.search(r"qemu: CPU 0 at RIP:\nqemu: 0x[0-9a-f]+:\s+56\s+pushq\s+%rsi\n"
+                            r"qemu: 0x[0-9a-f]+:\s+48 8b 74 24 10\s", text)
+    return bool(cr2 and idt and after_vmrun and 0 <= int(cr2.group(1), 16) - int(idt.group(1), 16) < 0x1000)
+
+
 def stopped_by_zazen(text):
     """Did the machine stop because Zazen (or the UEFI shell) powered it
     off?"""
