@@ -21,6 +21,7 @@
 #define AREA_FCW 0
 #define AREA_FTW 4 /* abridged: one bit per register, 1 = not empty */
 #define AREA_MXCSR 24
+#define AREA_LEGACY_USED 416 /* FCW through XMM15; the rest is reserved or software's */
 #define RESET_FCW 0x0040
 #define RESET_FTW_ABRIDGED 0xff /* tags 5555H: every register holds +0.0 */
 #define RESET_MXCSR 0x1f80
@@ -165,10 +166,6 @@ void guest_state_vcpu_reset(struct vcpu *v)
     v->state_cpu = -1;       /* reloaded at the next entry, wherever it is */
 }
 
-/* Whether an image a save just wrote is the pristine one: the legacy
- * region's x87, MXCSR and XMM part (bytes 0-415; 416-511 are reserved or
- * software's, SDM 2A FXSAVE Table 3-53) and, with XSAVE, the header and
- * the extended components after it (13.4). */
 static bool words_equal(const void *a, const void *b, size_t bytes)
 {
     /* A word at a time, four per round, no early exit inside a round: a
@@ -184,6 +181,11 @@ static bool words_equal(const void *a, const void *b, size_t bytes)
     return true;
 }
 
+/* Whether an image a save just wrote is the pristine one: the legacy
+ * region's x87, MXCSR and XMM part (bytes 0 to
+ * AREA_LEGACY_USED - 1; 416-511 are reserved or
+ * software's, SDM 2A FXSAVE Table 3-53) and, with XSAVE, the header and
+ * the extended components after it (13.4). */
 static bool image_is_pristine(const u8 *area)
 {
     if (!gs.pristine)
@@ -200,7 +202,7 @@ static bool image_is_pristine(const u8 *area)
             !words_equal(area + XSAVE_EXTENDED, gs.pristine + XSAVE_EXTENDED, gs.area_size - XSAVE_EXTENDED))
             return false;
     }
-    return words_equal(area, gs.pristine, 416);
+    return words_equal(area, gs.pristine, AREA_LEGACY_USED);
 }
 
 /* XSAVE and XRSTOR move the components XCR0 enables (13.7, 13.8), so the
