@@ -202,6 +202,23 @@ static void lapic_accept_fixed(struct lapic *l, u8 vector, bool level)
     signal_cpu(l);
 }
 
+/* An NMI for this CPU: at most two wait, one for delivery and one the
+ * CPU holds while the first one's handler runs (SDM 3A 6.7.1); KVM's
+ * process_nmi allows as many. Two arriving close together (from two
+ * CPUs) are two NMIs: kvm-unit-tests' apic "multiple nmi". The core
+ * keeps one while the guest's NMI handler runs (lapic_hold_one_nmi). */
+static void latch_nmi(struct lapic *l)
+{
+    if (l->nmi_pending < 2)
+        l->nmi_pending++;
+}
+
+void lapic_hold_one_nmi(struct lapic *l)
+{
+    if (l->nmi_pending > 1)
+        l->nmi_pending = 1;
+}
+
 /* A local interrupt from an LVT entry (11.5.1), edge triggered. The timer
  * and error entries have no delivery mode field: it reads 0, fixed. An
  * ExtINT LINT0 is not signalled here: the 8259's INTR passes through
@@ -216,7 +233,7 @@ static void lapic_lvt_signal(struct lapic *l, enum lvt_entry which)
         lapic_accept_fixed(l, (u8)(lvt & LVT_VECTOR), false); /* signals */
         return;
     case APIC_DM_NMI:
-        l->nmi_pending = true;
+        latch_nmi(l);
         break;
     case APIC_DM_INIT:
         l->init_pending = true;
@@ -240,7 +257,7 @@ void lapic_deliver(struct lapic *l, const struct apic_message *m)
             lapic_accept_fixed(l, m->vector, m->level_triggered);
         break;
     case APIC_DM_NMI:
-        l->nmi_pending = true;
+        latch_nmi(l);
         break;
     case APIC_DM_INIT:
         l->init_pending = true;
@@ -375,7 +392,7 @@ void lapic_set_lint(struct lapic *l, unsigned pin, bool level)
          * APIC, whose LINT0/LINT1 pins are INTR and NMI. INTR is
          * lapic_passes_extint's business; NMI is taken on the rising edge. */
         if (pin == 1 && level && !was)
-            l->nmi_pending = true;
+            latch_nmi(l);
         return;
     }
     u32 lvt = l->lvt[LVT_LINT0 + pin];
@@ -400,7 +417,13 @@ static bool take_flag(bool *flag)
     return was;
 }
 
-bool lapic_take_nmi(struct lapic *l) { return take_flag(&l->nmi_pending); }
+bool lapic_take_nmi(struct lapic *l)
+{
+    if (!l->nmi_pending)
+        return false;
+    l->nmi_pending--;
+    return true;
+}
 bool lapic_take_init(struct lapic *l) { return take_flag(&l->init_pending); }
 bool lapic_take_extint(struct lapic *l) { return take_flag(&l->extint_pending); }
 
@@ -702,23 +725,36 @@ static u32 lvt_writable(enum lvt_entry which)
     }
 }
 
-/* 11.5.4.1: a write that changes the timer mode disarms the timer. */
-static void lapic_timer_mode_changed(struct lapic *l)
+/* A new timer mode. SDM 3A 11.5.4.1 says a write that changes the mode
+ * disarms the timer, in the section on TSC-deadline mode; between
+ * one-shot and periodic the processors keep counting from the current
+ * count (what kvm-unit-tests' apic "change mode" checks, and KVM
+ * does): periodic then reloads the initial count at zero, one-shot
+ * stops there; a count already at zero stays at zero. To or from
+ * TSC-deadline mode the timer is disarmed. `left` is the current count
+ * in the old mode. */
+static void lapic_timer_mode_changed(struct lapic *l, u32 old_lvt, u32 left)
 {
-    timer_stop(l);
-    l->tsc_deadline = 0;
+    bool deadline = (old_lvt & LVT_TIMER_MODE) >> LVT_TIMER_MODE_SHIFT == TIMER_TSC_DEADLINE || timer_mode(l) == TIMER_TSC_DEADLINE;
+    if (deadline || !left) {
+        timer_stop(l);
+        l->tsc_deadline = 0;
+        return;
+    }
+    timer_count_from(l, left);
 }
 
 static void lapic_write_lvt(struct lapic *l, enum lvt_entry which, u32 value)
 {
     u32 old = l->lvt[which];
+    u32 left = which == LVT_TIMER ? timer_current_count(l) : 0;
     u32 writable = lvt_writable(which);
     u32 v = (old & ~writable) | (value & writable);
     if (!sw_enabled(l)) /* 11.4.7.2: masks stay set while software-disabled */
         v |= LVT_MASKED;
     l->lvt[which] = v;
     if (which == LVT_TIMER && (old & LVT_TIMER_MODE) != (v & LVT_TIMER_MODE))
-        lapic_timer_mode_changed(l);
+        lapic_timer_mode_changed(l, old, left);
     if (which == LVT_TIMER)
         lapic_gate_timer(l);
     if (which == LVT_LINT0) {
@@ -984,17 +1020,21 @@ void lapic_page_write(struct lapic *l, u64 addr, u8 size, u64 value)
  * where this APIC answers. */
 static void lapic_unmap(struct lapic *l)
 {
-    if (l->mmio_claimed && !l->system_bus)
-        bus_release_mmio(l->env->bus, l->mmio_base, l);
+    if (!l->mmio_claimed)
+        return;
     l->mmio_claimed = false;
+    if (l->system_bus)
+        l->system_bus->release_page(l->system_bus->ctx, l->mmio_base);
+    else
+        bus_release_mmio(l->env->bus, l->mmio_base, l);
 }
 
 static bool lapic_map(struct lapic *l, u64 base)
 {
     if (l->system_bus) {
-        l->mmio_claimed = true;
+        l->mmio_claimed = l->system_bus->claim_page(l->system_bus->ctx, base);
         l->mmio_base = base;
-        return true;
+        return l->mmio_claimed;
     }
     l->mmio_claimed = bus_claim_mmio(l->env->bus, base, LAPIC_MMIO_SIZE, lapic_mmio_read, lapic_mmio_write, l, "lapic");
     if (l->mmio_claimed)
@@ -1029,7 +1069,8 @@ static void lapic_reset_registers(struct lapic *l)
     l->timer_initial = l->timer_divide = 0;
     l->count_ns = timer_divisor(l) * NS_PER_TIMER_TICK;
     l->tsc_deadline = 0;
-    l->nmi_pending = l->init_pending = l->sipi_pending = l->extint_pending = false;
+    l->nmi_pending = 0;
+    l->init_pending = l->sipi_pending = l->extint_pending = false;
     l->sipi_vector = 0;
 }
 
@@ -1076,11 +1117,11 @@ bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
     return lapic_setup(l, env, apic_id, bsp, eoi_broadcast, ctx, NULL, 0);
 }
 
-void lapic_init_on_bus(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+bool lapic_init_on_bus(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
                        void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx,
                        const struct lapic_system_bus *system_bus, unsigned index)
 {
-    lapic_setup(l, env, apic_id, bsp, eoi_broadcast, ctx, system_bus, index);
+    return lapic_setup(l, env, apic_id, bsp, eoi_broadcast, ctx, system_bus, index);
 }
 
 u64 lapic_get_base(const struct lapic *l) { return l->apic_base; }

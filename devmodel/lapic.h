@@ -47,6 +47,12 @@ struct lapic;
 struct lapic_system_bus {
     void (*send_ipi)(void *ctx, struct lapic *from, const struct apic_message *m, unsigned shorthand);
     void (*signal)(void *ctx, struct lapic *to);
+    /* Where an APIC's page now is (IA32_APIC_BASE may move it, SDM 3A
+     * 11.4.5): the platform answers at every page some APIC claims, and
+     * each access goes to the accessing CPU's APIC if it is there. False:
+     * the page cannot be had (another device's). */
+    bool (*claim_page)(void *ctx, u64 base);
+    void (*release_page)(void *ctx, u64 base);
     void *ctx;
 };
 
@@ -82,7 +88,8 @@ struct lapic {
 
     /* Inputs and what bypasses the IRR, for the core to take. */
     bool lint_level[2]; /* LINT0, LINT1 as driven by the platform */
-    bool nmi_pending, init_pending, sipi_pending, extint_pending;
+    u8 nmi_pending; /* NMIs waiting: 0 to 2 (latch_nmi) */
+    bool init_pending, sipi_pending, extint_pending;
     u8 sipi_vector;
 
     u64 apic_base;    /* IA32_APIC_BASE */
@@ -115,8 +122,8 @@ struct lapic {
 bool lapic_init(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
                 void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx);
 /* The same for one APIC of several on a system bus: the platform owns
- * the MMIO page (lapic_page_read/_write) and routes IPIs. */
-void lapic_init_on_bus(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
+ * the MMIO pages (claim_page, lapic_page_read/_write) and routes IPIs. */
+bool lapic_init_on_bus(struct lapic *l, struct dm_env *env, u8 apic_id, bool bsp,
                        void (*eoi_broadcast)(void *ctx, u8 vector), void *ctx,
                        const struct lapic_system_bus *system_bus, unsigned index);
 /* An access to the APIC page by this APIC's CPU (on a system bus). False
@@ -251,7 +258,9 @@ static inline bool lapic_vector_pending_or_in_service(const struct lapic *l, u8 
 
 /* What bypasses the IRR, each consumed by the call. */
 bool lapic_take_nmi(struct lapic *l);    /* LINT1 in NMI mode, an NMI message or IPI */
-static inline bool lapic_nmi_waiting(const struct lapic *l) { return l->nmi_pending; }
+static inline bool lapic_nmi_waiting(const struct lapic *l) { return l->nmi_pending != 0; }
+/* While the CPU's NMI handler runs it holds one NMI, not two (6.7.1). */
+void lapic_hold_one_nmi(struct lapic *l);
 bool lapic_take_init(struct lapic *l);   /* an INIT message: the core resets the vCPU */
 int lapic_take_sipi(struct lapic *l);    /* a start-up message: its vector, or -1 */
 bool lapic_take_extint(struct lapic *l); /* an ExtINT message: the core asks the 8259 for the vector */

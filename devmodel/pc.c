@@ -68,6 +68,46 @@ static void apic_bus_send_ipi(void *ctx, struct lapic *from, const struct apic_m
     deliver_to(pc, m, targets);
 }
 
+static struct apic_page *apic_page_at(struct pc *pc, u64 base)
+{
+    for (unsigned i = 0; i < PC_MAX_CPUS; i++)
+        if (pc->apic_pages[i].users && pc->apic_pages[i].base == base)
+            return &pc->apic_pages[i];
+    return NULL;
+}
+
+static u64 apic_page_read(void *dev, u64 addr, u8 size);
+static void apic_page_write(void *dev, u64 addr, u8 size, u64 value);
+
+/* The first APIC to claim a page puts the APIC page's handlers there
+ * (one slot per APIC is enough: each claims one page at a time). */
+static bool apic_bus_claim_page(void *ctx, u64 base)
+{
+    struct pc *pc = ctx;
+    struct apic_page *page = apic_page_at(pc, base);
+    if (page) {
+        page->users++;
+        return true;
+    }
+    for (unsigned i = 0; i < PC_MAX_CPUS; i++) {
+        if (pc->apic_pages[i].users)
+            continue;
+        if (!bus_claim_mmio(&pc->bus, base, LAPIC_MMIO_SIZE, apic_page_read, apic_page_write, pc, "lapic"))
+            return false;
+        pc->apic_pages[i] = (struct apic_page){base, 1};
+        return true;
+    }
+    return false;
+}
+
+static void apic_bus_release_page(void *ctx, u64 base)
+{
+    struct pc *pc = ctx;
+    struct apic_page *page = apic_page_at(pc, base);
+    if (page && !--page->users)
+        bus_release_mmio(&pc->bus, base, pc);
+}
+
 static void apic_bus_signal(void *ctx, struct lapic *to)
 {
     struct pc *pc = ctx;
@@ -155,6 +195,7 @@ bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
 }
 
 bool pc_nmi_ack(struct pc *pc, unsigned cpu) { return lapic_take_nmi(&pc->lapic[cpu]); }
+void pc_nmi_blocked(struct pc *pc, unsigned cpu) { lapic_hold_one_nmi(&pc->lapic[cpu]); }
 
 int pc_interrupt_ack(struct pc *pc, unsigned cpu)
 {
@@ -306,9 +347,11 @@ static bool attach_lapics(struct pc *pc, struct dm_env *env)
 {
     if (pc->cpus == 1)
         return lapic_init(&pc->lapic[0], env, 0, true, lapic_eoi_to_ioapic, pc);
+    memset(pc->apic_pages, 0, sizeof(pc->apic_pages)); /* a fresh bus (the PVH container builds it twice) */
+    bool mapped = true;
     for (unsigned i = 0; i < pc->cpus; i++)
-        lapic_init_on_bus(&pc->lapic[i], env, (u8)i, i == 0, lapic_eoi_to_ioapic, pc, &pc->apic_bus, i);
-    return bus_claim_mmio(&pc->bus, LAPIC_DEFAULT_BASE, LAPIC_MMIO_SIZE, apic_page_read, apic_page_write, pc, "lapic");
+        mapped &= lapic_init_on_bus(&pc->lapic[i], env, (u8)i, i == 0, lapic_eoi_to_ioapic, pc, &pc->apic_bus, i);
+    return mapped;
 }
 
 bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config *cfg, char *why, size_t why_size)
@@ -319,7 +362,8 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
     pc->current_cpu = cfg->current_cpu;
     pc->cpu_signal = cfg->cpu_signal;
     pc->ctx = cfg->ctx;
-    pc->apic_bus = (struct lapic_system_bus){apic_bus_send_ipi, apic_bus_signal, pc};
+    pc->apic_bus = (struct lapic_system_bus){apic_bus_send_ipi, apic_bus_signal, apic_bus_claim_page,
+                                             apic_bus_release_page, pc};
     clock_init(&pc->clock);
     bus_init(&pc->bus);
     pc->irq = (struct dm_irq){pc_set_irq, pc};
@@ -368,8 +412,11 @@ bool pc_init(struct pc *pc, const struct dm_memory *mem, const struct pc_config 
      * x2apic_supported(), arch/x86/xen/enlighten_hvm.c): the PVH
      * container's local APICs then take the MSR interface and start the
      * APs through the 64-bit ICR (qemu-svm/pvh-linux-smp-x2apic). */
-    for (unsigned i = 0; i < pc->cpus; i++)
+    for (unsigned i = 0; i < pc->cpus; i++) {
         pc->lapic[i].x2apic_offered = cfg->x2apic;
+        if (cfg->maxphyaddr)
+            pc->lapic[i].maxphyaddr = cfg->maxphyaddr;
+    }
     return true;
 }
 

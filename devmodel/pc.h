@@ -57,6 +57,7 @@ struct pc_config {
      * CPU has an interrupt, INIT or start-up message to look at. */
     unsigned cpus;
     bool x2apic; /* the APICs offer x2APIC mode (hvm domains only) */
+    u8 maxphyaddr; /* CPUID's MAXPHYADDR: IA32_APIC_BASE's bits above it are reserved; 0: 52 */
     unsigned (*current_cpu)(void *ctx);
     void (*cpu_signal)(void *ctx, unsigned cpu);
 };
@@ -79,6 +80,12 @@ struct pc {
     struct lapic lapic[PC_MAX_CPUS]; /* lapic[i]: CPU i's */
     unsigned cpus;
     struct lapic_system_bus apic_bus; /* with cpus > 1 */
+    /* The pages the APICs answer at, with how many claim each (one page
+     * for all unless a guest moves its APIC: apic_bus.claim_page). */
+    struct apic_page {
+        u64 base;
+        unsigned users;
+    } apic_pages[PC_MAX_CPUS];
     unsigned lowest_priority_next;    /* where lowest-priority ties start (round robin) */
     unsigned (*current_cpu)(void *ctx);
     void (*cpu_signal)(void *ctx, unsigned cpu);
@@ -104,6 +111,8 @@ size_t pc_describe_interrupts(const struct pc *pc, char *buf, size_t size);
 bool pc_interrupt_pending(const struct pc *pc, unsigned cpu);
 /* An NMI waits for CPU `cpu` (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */
 static inline bool pc_nmi_pending(const struct pc *pc, unsigned cpu) { return lapic_nmi_waiting(&pc->lapic[cpu]); }
+/* The CPU's NMIs are blocked (its NMI handler runs): one waits, not two. */
+void pc_nmi_blocked(struct pc *pc, unsigned cpu);
 /* Takes it (true if there was one). */
 bool pc_nmi_ack(struct pc *pc, unsigned cpu);
 /* IRQ0's I/O APIC pin: 2 (pin 0 is the 8259's INTR in PC chipsets). */

@@ -544,14 +544,23 @@ static void svm_single_step_trap(struct vcpu *v)
     svm_inject_event(v, &ev);
 }
 
+/* The handler's IRET has run once RIP has moved past it. */
+static bool svm_nmi_blocked(struct vcpu *v)
+{
+    struct svm_vcpu *s = sv(v);
+    if (s->nmi_blocked && s->iret_seen && v->rip != s->iret_rip)
+        s->nmi_blocked = s->iret_seen = false;
+    return s->nmi_blocked;
+}
+
 static bool svm_nmi_window_open(struct vcpu *v)
 {
     struct svm_vcpu *s = sv(v);
     const struct vmcb *vmcb = s->vmcb;
-    if (s->nmi_blocked && s->iret_seen && v->rip != s->iret_rip)
-        s->nmi_blocked = s->iret_seen = false;
+    if (svm_nmi_blocked(v))
+        return false;
     bool shadow = (vmcb->control.interrupt_shadow & 1) && vmcb->save.rip == v->rip;
-    return !s->nmi_blocked && !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
+    return !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
 }
 
 /* While an NMI handler runs its IRET intercept will exit; anything else
@@ -633,6 +642,24 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     return way;
 }
 
+/* VMRUN loads the guest's STI/MOV SS shadow from INTERRUPT_SHADOW (VMCB
+ * offset 068h bit 0, APM 2 Table B-1 and 15.21.5) and #VMEXIT saves it.
+ * QEMU 7.2's TCG saves it but does not load it (helper_vmrun ignores
+ * int_state), so an exit before the guest retires its next instruction
+ * reports no shadow where there still is one, and an NMI injected then
+ * lands inside the STI shadow (kvm-unit-tests' apic "nmi-after-sti":
+ * 23 of 30000). An exit at the very RIP the guest entered at with a
+ * shadow therefore keeps it: where VMRUN loads the shadow this changes
+ * nothing; at worst an event waits one instruction. */
+static void svm_enter_keeping_shadow(struct vcpu *v, struct vmcb *vmcb)
+{
+    u64 shadow_rip = vmcb->save.rip;
+    bool shadow = vmcb->control.interrupt_shadow & 1;
+    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+    if (shadow && vmcb->save.rip == shadow_rip)
+        vmcb->control.interrupt_shadow |= 1;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
@@ -654,7 +681,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
     enum fast_way way;
     do
-        svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+        svm_enter_keeping_shadow(v, vmcb);
     while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN);
 
     v->gpr[GPR_RSP] = vmcb->save.rsp;
@@ -855,6 +882,7 @@ const struct arch_ops svm_ops = {
     .interrupt_window_open = svm_interrupt_window_open,
     .request_interrupt_window = svm_request_interrupt_window,
     .nmi_window_open = svm_nmi_window_open,
+    .nmi_blocked = svm_nmi_blocked,
     .set_segments = svm_set_segments,
     .single_step_trap = svm_single_step_trap,
     .request_nmi_window = svm_request_nmi_window,

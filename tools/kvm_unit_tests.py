@@ -13,9 +13,14 @@ KUT_DIR/x86/unittests.cfg (or only the TESTs named) runs:
                v1), Zazen booted by GRUB from a CD (tools/mkiso.sh, SeaBIOS)
                in QEMU TCG with that CPU model (AMD-V);
   zazen-bochs  the same CD in Bochs 2.7 corei7_haswell_4770 (VT-x).
-A test that wants more than one CPU, another architecture or QEMU's
-devices (-device, -machine, -global in its qemu_params) is skipped on every
-platform, and says why. A run's result is read from the test's own report
+A test that wants several CPUs (`smp = N`) gets them: QEMU's -smp N bare;
+a domain with `vcpus = N` under Zazen (on QEMU -smp 2, on Bochs one host
+CPU), and NR_CPUS=N in its environment. Of a qemu64 `-cpu` in its
+qemu_params, the x2apic and tsc-deadline flags are kept (bare: on the CPU
+model; Zazen: x2apic as the domain's `x2apic`; its TSC-deadline timer is
+always offered); other CPU models (max, host, named ones) and QEMU's
+devices (-device, -machine, -global) are skipped on every platform, with
+the reason, as are other architectures and more than 16 CPUs. A run's result is read from the test's own report
 on the serial line. Every run gets an environment (the Multiboot module,
 as kvm-unit-tests' own runner passes it) with TEST_DEVICE=0, so that the
 test ends by printing "--- DONE: STATUS ---" rather than through QEMU's
@@ -43,6 +48,7 @@ from tests.harness import bochs, qemu  # noqa: E402
 CPU = qemu.SVM_CPU
 PLATFORMS = ("bare", "zazen-tcg", "zazen-bochs")
 DEVICE_PARAMS = ("-device", "-machine", "-global", "-object", "-chardev", "-M ")
+KEPT_FLAGS = ("x2apic", "tsc-deadline")
 
 
 def tests_of(kut):
@@ -59,11 +65,26 @@ def tests_of(kut):
                      "params": params, "args": args}
 
 
+def cpus(t):
+    return int(t["smp"].strip())
+
+
+def cpu_flags(t):
+    """The qemu64 -cpu flags of a test that this runner keeps: {flag: on}."""
+    m = re.search(r"-cpu\s+(\S+)", t["params"])
+    if not m:
+        return {}
+    return {f[1:]: f[0] == "+" for f in m.group(1).split(",")[1:] if f[1:] in KEPT_FLAGS and f[0] in "+-"}
+
+
 def why_skipped(kut, t):
     if t["arch"] and t["arch"] != "x86_64":
         return "arch " + t["arch"]
-    if not re.fullmatch(r"1", t["smp"].strip()):
+    if not re.fullmatch(r"\d+", t["smp"].strip()) or not 1 <= cpus(t) <= 16:
         return "wants %s CPUs" % t["smp"].strip()
+    m = re.search(r"-cpu\s+(\S+)", t["params"])
+    if m and cpus(t) > 1 and m.group(1).split(",")[0] != "qemu64":
+        return "wants -cpu %s" % m.group(1)
     if any(p in t["params"] for p in DEVICE_PARAMS):
         return "wants QEMU devices (%s)" % t["params"].strip()
     if not os.path.exists(os.path.join(kut, "x86", t["file"])):
@@ -92,7 +113,7 @@ def run_until(cmd, timeout, stop=None, cwd=None):
 
 
 DONE = rb"--- DONE: -?\d+ ---"
-ENVIRON = "TEST_DEVICE=0\nNR_CPUS=1\nMEMSIZE=256\n"
+ENVIRON = "TEST_DEVICE=0\nNR_CPUS=%d\nMEMSIZE=256\n"
 
 
 def verdict(output):
@@ -119,19 +140,24 @@ def verdict(output):
     return "PASS", detail
 
 
-def environ_file(work):
+def environ_file(work, t):
     path = os.path.join(work, "kut.env")
     with open(path, "w") as f:
-        f.write(ENVIRON)
+        f.write(ENVIRON % cpus(t))
     return path
+
+
+def bare_cpu(t):
+    return CPU + "".join(",%s%s" % ("+" if on else "-", flag) for flag, on in cpu_flags(t).items())
 
 
 def run_bare(kut, t):
     work = tempfile.mkdtemp(prefix="zazen-kut-")
     try:
-        cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", CPU, "-m", "256M", "-nodefaults",
+        cmd = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-cpu", bare_cpu(t), "-m", "256M", "-nodefaults",
+               "-smp", str(cpus(t)),
                "-display", "none", "-serial", "stdio", "-no-reboot",
-               "-kernel", os.path.join(kut, "x86", t["file"]), "-initrd", environ_file(work)]
+               "-kernel", os.path.join(kut, "x86", t["file"]), "-initrd", environ_file(work, t)]
         if t["args"]:
             cmd += ["-append", t["args"]]
         return run_until(cmd, 300, stop=DONE)  # sieve takes 150 s bare on a busy two-core machine
@@ -140,8 +166,11 @@ def run_bare(kut, t):
 
 
 def zazen_config(t):
-    return "[domain kut]\nmemory = 256M\nkernel = %s\nramdisk = kut.env\n%s" % (
-        t["file"], "cmdline = %s\n" % t["args"] if t["args"] else "")
+    extra = "vcpus = %d\n" % cpus(t) if cpus(t) > 1 else ""
+    if "x2apic" in cpu_flags(t):
+        extra += "x2apic = %s\n" % ("yes" if cpu_flags(t)["x2apic"] else "no")
+    return "[domain kut]\nmemory = 256M\nkernel = %s\nramdisk = kut.env\n%s%s" % (
+        t["file"], extra, "cmdline = %s\n" % t["args"] if t["args"] else "")
 
 
 def make_cd(kut, t, work):
@@ -150,7 +179,7 @@ def make_cd(kut, t, work):
         f.write(zazen_config(t))
     iso = os.path.join(work, "zazen.iso")
     subprocess.run([os.path.join(ROOT, "tools", "mkiso.sh"), config, iso, os.path.join(kut, "x86", t["file"]),
-                    environ_file(work)], check=True)
+                    environ_file(work, t)], check=True)
     return iso
 
 
@@ -160,6 +189,9 @@ def run_zazen_tcg(kut, t):
         iso = make_cd(kut, t, work)
         cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", CPU, "-m", "512M", "-display", "none",
                "-no-reboot", "-net", "none", "-serial", "stdio", "-cdrom", iso]
+        if cpus(t) > 1:
+            cmd[cmd.index("-accel") + 1] = "tcg,thread=multi"
+            cmd += ["-smp", "2"]
         return run_until(cmd, 240, stop=DONE)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -168,7 +200,7 @@ def run_zazen_tcg(kut, t):
 def run_zazen_bochs(kut, t):
     path = os.path.join(kut, "x86", t["file"])
     output, _ = bochs.run(zazen_config(t), [path], bochs.MODELS["bochs-vmx"], timeout=400, megs=512,
-                          extra={"kut.env": ENVIRON.encode()}, stop_on="--- DONE: ")
+                          extra={"kut.env": (ENVIRON % cpus(t)).encode()}, stop_on="--- DONE: ")
     return output
 
 

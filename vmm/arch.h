@@ -73,6 +73,8 @@ struct arch_ops {
      * lasts from an NMI's delivery to the next IRET, SDM 3A 6.7.1), no
      * STI/MOV SS shadow, no other event waits for the entry? */
     bool (*nmi_window_open)(struct vcpu *v);
+    /* Is an NMI handler running (blocking by NMI, 6.7.1)? */
+    bool (*nmi_blocked)(struct vcpu *v);
     /* Loads the segment registers (with their hidden parts, LDTR and TR
      * included) and CR3 from s: an emulated task switch. */
     void (*set_segments)(struct vcpu *v, const struct vcpu_sregs *s);

@@ -389,6 +389,13 @@ u64 cpuid_guest_cr4_reserved(void)
     return reserved;
 }
 
+u8 cpuid_guest_maxphyaddr(void)
+{
+    if (cpuid(0x80000000, 0).eax < 0x80000008)
+        return 36;
+    return (u8)cpuid(0x80000008, 0).eax;
+}
+
 /* The guest's answer, worked out in full. */
 static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool apic_disabled)
 {

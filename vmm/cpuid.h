@@ -76,5 +76,8 @@ void cpuid_forget(struct vcpu *v);
 /* The CR4 bits reserved for guests on this host (cr4_reserved_bits of the
  * above; the host's CPUID does not change once Zazen runs). */
 u64 cpuid_guest_cr4_reserved(void);
+/* MAXPHYADDR as the guest's CPUID reports it (80000008H EAX[7:0], kept
+ * from the host; 36 where the leaf is absent, SDM 3A 4.1.4). */
+u8 cpuid_guest_maxphyaddr(void);
 
 #endif

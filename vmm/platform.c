@@ -336,6 +336,7 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
         .ctx = d,
         .cpus = d->cfg->vcpus,
         .x2apic = d->cfg->x2apic,
+        .maxphyaddr = cpuid_guest_maxphyaddr(),
         .current_cpu = current_vcpu_id,
         .cpu_signal = vcpu_signal,
     };
@@ -493,6 +494,8 @@ static __attribute__((noinline)) bool deliver_nmi_slow(struct vcpu *v)
     }
     vcpu_interrupt_may_be_pending(v);
     bool open = arch->nmi_window_open(v);
+    if (!open && arch->nmi_blocked(v))
+        pc_nmi_blocked(pc, v->id); /* the CPU holds one NMI while its handler runs */
     if (open && pc_nmi_ack(pc, v->id)) {
         struct vcpu_event ev = {EVENT_NMI, 2, false, 0, 0};
         arch->inject_event(v, &ev);

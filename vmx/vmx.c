@@ -1145,6 +1145,12 @@ static bool vmx_nmi_window_open(struct vcpu *v)
     return !(state & BLOCKING_BY_NMI) && !shadow && !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
 
+static bool vmx_nmi_blocked(struct vcpu *v)
+{
+    make_current(xv(v));
+    return (vmread(VMCS_GUEST_INTERRUPTIBILITY) & BLOCKING_BY_NMI) != 0;
+}
+
 /* NMI-window exiting: an exit at the start of the first instruction with
  * no virtual-NMI blocking (and no MOV SS shadow) (SDM 3C 26.7.6); it
  * needs virtual NMIs (27.2.1.1). Without them the NMI waits for the
@@ -1353,6 +1359,7 @@ const struct arch_ops vmx_ops = {
     .interrupt_window_open = vmx_interrupt_window_open,
     .request_interrupt_window = vmx_request_interrupt_window,
     .nmi_window_open = vmx_nmi_window_open,
+    .nmi_blocked = vmx_nmi_blocked,
     .set_segments = vmx_set_segments,
     .single_step_trap = vmx_single_step_trap,
     .request_nmi_window = vmx_request_nmi_window,

@@ -302,6 +302,18 @@ TEST(lapic_self_ipi_through_icr)
     CHECK(lapic_take_nmi(&apic));
     wr(ICR_LO, (1u << 18) | DM_NMI); /* with the self shorthand it is invalid */
     CHECK(!lapic_take_nmi(&apic));
+    /* two NMIs before the first is taken are two; a third is lost (latch_nmi) */
+    for (int i = 0; i < 3; i++)
+        wr(ICR_LO, DM_NMI);
+    CHECK(lapic_take_nmi(&apic));
+    CHECK(lapic_take_nmi(&apic));
+    CHECK(!lapic_take_nmi(&apic));
+    /* while the CPU's NMI handler runs it holds one */
+    wr(ICR_LO, DM_NMI);
+    wr(ICR_LO, DM_NMI);
+    lapic_hold_one_nmi(&apic);
+    CHECK(lapic_take_nmi(&apic));
+    CHECK(!lapic_take_nmi(&apic));
     wr(ICR_LO, 0x08); /* illegal vector: both send and receive errors */
     wr(ESR, 0);
     CHECK_EQ(rd(ESR), 0x60);
@@ -380,8 +392,40 @@ TEST(lapic_periodic_timer_over_virtual_time)
     CHECK_EQ(count_timer_interrupts(0x31, 2000, 1), 1);
     CHECK_EQ(apic.periodic.missed, missed + 9);
 
-    /* changing the mode disarms the timer (SDM 3A 11.5.4.1) */
+}
+
+/* Between one-shot and periodic the count goes on from where it was
+ * (lapic_timer_mode_changed; kvm-unit-tests' apic "change mode"). */
+TEST(lapic_timer_mode_change_keeps_the_count)
+{
+    setup_enabled();
+    wr(LVT_TIMER, PERIODIC | 0x31);
+    wr(TIMER_DIVIDE, 0xb); /* divide by 1: 1 ns per count */
+    wr(TIMER_INITIAL, 100);
+    CHECK_EQ(count_timer_interrupts(0x31, 30, 1), 0);
+    CHECK_EQ(rd(TIMER_CURRENT), 70);
+    /* periodic to one-shot: on to zero, one interrupt there, then zero */
     wr(LVT_TIMER, 0x31);
+    CHECK_EQ(rd(TIMER_CURRENT), 70);
+    CHECK_EQ(count_timer_interrupts(0x31, 69, 1), 0);
+    CHECK_EQ(count_timer_interrupts(0x31, 1, 1), 1);
+    CHECK_EQ(count_timer_interrupts(0x31, 100, 10), 0);
+    CHECK_EQ(rd(TIMER_CURRENT), 0);
+    /* one-shot at zero to periodic: it stays at zero */
+    wr(LVT_TIMER, PERIODIC | 0x31);
+    CHECK_EQ(rd(TIMER_CURRENT), 0);
+    CHECK_EQ(count_timer_interrupts(0x31, 100, 10), 0);
+    /* one-shot half way to periodic: on from there, then reloads */
+    wr(LVT_TIMER, 0x31);
+    wr(TIMER_INITIAL, 100);
+    CHECK_EQ(count_timer_interrupts(0x31, 50, 1), 0);
+    wr(LVT_TIMER, PERIODIC | 0x31);
+    CHECK_EQ(rd(TIMER_CURRENT), 50);
+    CHECK_EQ(count_timer_interrupts(0x31, 50, 1), 1);
+    CHECK_EQ(rd(TIMER_CURRENT), 100);
+    CHECK_EQ(count_timer_interrupts(0x31, 100, 3), 3);
+    /* to TSC-deadline mode: disarmed (SDM 3A 11.5.4.1) */
+    wr(LVT_TIMER, (2u << 17) | 0x31);
     CHECK_EQ(rd(TIMER_CURRENT), 0);
     CHECK_EQ(count_timer_interrupts(0x31, 100, 10), 0);
 }
@@ -630,6 +674,7 @@ static struct {
     struct apic_message last;
     unsigned shorthand;
     struct lapic *from, *signalled;
+    u64 claimed, released; /* the last page claimed and given back */
 } sys;
 
 static void sys_send(void *ctx, struct lapic *from, const struct apic_message *m, unsigned shorthand)
@@ -648,7 +693,20 @@ static void sys_signal(void *ctx, struct lapic *to)
     sys.signalled = to;
 }
 
-static const struct lapic_system_bus system_bus = {sys_send, sys_signal, NULL};
+static bool sys_claim(void *ctx, u64 base)
+{
+    (void)ctx;
+    sys.claimed = base;
+    return true;
+}
+
+static void sys_release(void *ctx, u64 base)
+{
+    (void)ctx;
+    sys.released = base;
+}
+
+static const struct lapic_system_bus system_bus = {sys_send, sys_signal, sys_claim, sys_release, NULL};
 
 /* The page is the platform's: the APIC claims nothing on the bus, and
  * answers through lapic_page_read/_write. */
@@ -675,6 +733,22 @@ TEST(lapic_on_bus_leaves_the_page_to_the_platform)
     CHECK_EQ(rd(ID), 0xffffffffu); /* nothing claimed on the bus */
     CHECK_EQ(page_rd(ID), (u32)APIC_ID << 24);
     CHECK_EQ(apic.index, 5);
+}
+
+/* IA32_APIC_BASE moves the page (SDM 3A 11.4.5): the platform is asked
+ * for the new one and given back the old, and the APIC answers only at
+ * the new one. */
+TEST(lapic_on_bus_moves_its_page)
+{
+    setup_on_bus();
+    CHECK_EQ(sys.claimed, (u64)BASE);
+    CHECK(lapic_set_base(&apic, 0xfed40000ull | (1u << 11)));
+    CHECK_EQ(sys.claimed, 0xfed40000ull);
+    CHECK_EQ(sys.released, (u64)BASE);
+    CHECK_EQ(page_rd(ID), 0xffffffffu);
+    u64 v = 0;
+    CHECK(lapic_page_read(&apic, 0xfed40000ull + ID, 4, &v));
+    CHECK_EQ(v, (u64)APIC_ID << 24);
 }
 
 /* Every ICR send goes to the platform with its shorthand (SDM 3A 11.6.1);
