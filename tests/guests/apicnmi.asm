@@ -106,7 +106,8 @@ relocate:
     call dec64
     SAY msg_old_page
     mov eax, [r15 + APIC_LVR]
-    call hex64_low
+    call hex64
+    NEWLINE
     ; the AP still finds its own APIC at FEE00000h
     mov dword [AP_SAW_ID], 0xffffffff
     mov dword [AP_JOB], JOB_IDLE + 100  ; "read your ID"
@@ -141,27 +142,6 @@ relocate:
     mov eax, r13d
     wrmsr
     mov dword [r15 + APIC_SVR], 0x1ff
-    ret
-
-; EAX as 8 hex digits and a newline.
-hex64_low:
-    push rax
-    shl rax, 32
-    mov ecx, 8
-.digit:
-    rol rax, 4
-    push rax
-    and al, 0x0f
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    out DEBUGCON, al
-    pop rax
-    loop .digit
-    NEWLINE
-    pop rax
     ret
 
 ; ---- two NMIs close together ----
