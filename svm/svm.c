@@ -11,6 +11,7 @@
 #include "../vmm/handlers.h"
 #include "../vmm/mm.h"
 #include "../vmm/percpu.h"
+#include "../vmm/sched.h"
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
 #include "npt.h"
@@ -59,9 +60,13 @@ struct svm_domain {
     struct nested_pt npt;
 };
 
+#define NO_SHADOW (~0ull) /* svm_vcpu.shadow_rip: none */
+
 struct svm_vcpu {
     struct vmcb *vmcb;
     bool flush_tlb;
+    u32 nested_stale; /* set from any CPU by svm_remap: flush at the next VMRUN */
+    u64 shadow_rip;   /* a shadow's RIP the guest has not left (svm_enter_keeping_shadow) */
     int asid_cpu;          /* the CPU its ASID belongs to; -1: none */
     u64 asid_generation;
     /* What the guest's next entry must watch for (update_virq). */
@@ -221,13 +226,16 @@ static void svm_domain_destroy(struct domain *d)
 /* The nested tables changed under a running domain: every vCPU flushes
  * its TLB at its next VMRUN. Without flush-by-ASID that is the whole TLB
  * (APM 2 15.16.1, TLB_CONTROL 1); guest translations cached from the old
- * nested entries must go (15.25.9 "TLB flush requirements"). */
+ * nested entries must go (15.25.9 "TLB flush requirements"). A vCPU
+ * running on another CPU is made to exit, so that next VMRUN is now. */
 static bool svm_remap(struct domain *d, u64 gpa, u64 size)
 {
     if (!nested_pt_follow_domain(&sd(d)->npt, d, gpa, size))
         return false;
-    for (unsigned i = 0; i < d->vcpu_count; i++)
-        sv(d->vcpus[i])->flush_tlb = true;
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        atomic_store_seq(&sv(d->vcpus[i])->nested_stale, 1u);
+        sched_interrupt_guest(d->vcpus[i]);
+    }
     return true;
 }
 
@@ -402,6 +410,7 @@ static void svm_vcpu_reset(struct vcpu *v)
     sv(v)->vmcb->control.eventinj = 0;
     sv(v)->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
     sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;
+    sv(v)->shadow_rip = NO_SHADOW;
     sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
     sv(v)->tpr_threshold = sv(v)->tpr = 0;
     update_virq(sv(v));
@@ -559,7 +568,7 @@ static bool svm_nmi_window_open(struct vcpu *v)
     const struct vmcb *vmcb = s->vmcb;
     if (svm_nmi_blocked(v))
         return false;
-    bool shadow = (vmcb->control.interrupt_shadow & 1) && vmcb->save.rip == v->rip;
+    bool shadow = ((vmcb->control.interrupt_shadow & 1) || s->shadow_rip == vmcb->save.rip) && vmcb->save.rip == v->rip;
     return !shadow && !(vmcb->control.eventinj & SVM_EVENT_VALID);
 }
 
@@ -648,16 +657,22 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
  * int_state), so an exit before the guest retires its next instruction
  * reports no shadow where there still is one, and an NMI injected then
  * lands inside the STI shadow (kvm-unit-tests' apic "nmi-after-sti":
- * 23 of 30000). An exit at the very RIP the guest entered at with a
- * shadow therefore keeps it: where VMRUN loads the shadow this changes
- * nothing; at worst an event waits one instruction. */
+ * 23 of 30000). So s->shadow_rip remembers the RIP of a shadow while the
+ * guest has not moved from it, for the NMI window (svm_nmi_window_open),
+ * whose single step then runs the instruction first. Not for maskable
+ * interrupts: QEMU takes a virtual interrupt's window (VINTR) at that
+ * same RIP without the shadow, and waiting for it again would never end.
+ * Where VMRUN loads the shadow this changes nothing. */
 static void svm_enter_keeping_shadow(struct vcpu *v, struct vmcb *vmcb)
 {
-    u64 shadow_rip = vmcb->save.rip;
-    bool shadow = vmcb->control.interrupt_shadow & 1;
+    struct svm_vcpu *s = sv(v);
+    if (vmcb->control.interrupt_shadow & 1)
+        s->shadow_rip = vmcb->save.rip;
+    else if (s->shadow_rip != vmcb->save.rip)
+        s->shadow_rip = NO_SHADOW;
     svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
-    if (shadow && vmcb->save.rip == shadow_rip)
-        vmcb->control.interrupt_shadow |= 1;
+    if (vmcb->save.rip != s->shadow_rip)
+        s->shadow_rip = NO_SHADOW;
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -676,6 +691,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     load_cr2(vmcb);
     /* Without flush-by-ASID the only TLB control is a full flush (15.16.1). */
     u8 flush = (cpu.features & SVM_FEATURE_FLUSH_BY_ASID) ? SVM_TLB_FLUSH_ASID : SVM_TLB_FLUSH_ALL;
+    if (atomic_load(&s->nested_stale) && atomic_exchange(&s->nested_stale, 0u))
+        s->flush_tlb = true;
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 

@@ -255,6 +255,18 @@ void sched_kick(struct vcpu *v)
         cpu_raise_hazard(rq->cpu, HAZARD_RESCHEDULE);
 }
 
+void sched_interrupt_guest(struct vcpu *v)
+{
+    vcpu_stop_fast(v);
+    if (!atomic_load(&v->sched.cpu) || atomic_load(&this_cpu()->rq->curr) == v)
+        return;
+    struct run_queue *rq = lock_vcpu_queue(v);
+    bool kick = v->sched.state == VCPU_RUNNING && rq->cpu != this_cpu();
+    spin_unlock(&rq->lock);
+    if (kick)
+        cpu_raise_hazard(rq->cpu, 0); /* the IPI alone makes the guest exit */
+}
+
 void sched_pause(struct vcpu *v)
 {
     if (!atomic_load(&v->sched.cpu))

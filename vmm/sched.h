@@ -142,6 +142,10 @@ void sched_notify(struct vcpu *v);
  * from elsewhere, ...): a paused or blocked vCPU is made runnable to run
  * once and see why. */
 void sched_kick(struct vcpu *v);
+/* v, if it runs its guest on another CPU, leaves it now (an IPI) and goes
+ * back in through its run loop: its domain's nested page tables changed,
+ * and the backend flushes before that entry (arch->remap). */
+void sched_interrupt_guest(struct vcpu *v);
 /* v, running here, spins in a PAUSE loop (PAUSE-loop exiting, the AMD-V
  * PAUSE filter): most likely on a lock that a descheduled vCPU of its
  * domain holds. If another vCPU waits for this CPU, v's turn ends and

@@ -14,6 +14,7 @@
 #include "../vmm/hosttime.h"
 #include "../vmm/mm.h"
 #include "../vmm/percpu.h"
+#include "../vmm/sched.h"
 #include "../vmm/smp.h"
 #include "../vmm/string.h"
 #include "../vmm/x86.h"
@@ -70,6 +71,7 @@ struct vmx_vcpu {
     void *vmcs;
     bool launched;
     int active_cpu; /* the CPU its VMCS is active on (SDM 3C 25.11.1); -1: none (clear) */
+    u32 nested_stale; /* set from any CPU by vmx_remap: INVEPT before the next entry */
     u16 vpid;
     u64 exit_rip; /* the guest RIP at the last exit */
     u64 exit_rsp, exit_rflags; /* ...RSP and RFLAGS: what the VMCS holds until vmx_vcpu_run writes them */
@@ -367,18 +369,22 @@ static void vmx_domain_destroy(struct domain *d)
     d->arch = NULL;
 }
 
-/* The EPT changed under a running domain: INVEPT drops the guest-physical
- * and combined translations derived from it on this CPU (SDM 3C 29.4.3.1:
- * software must invalidate after changing an EPT paging-structure entry).
- * The domain's one vCPU runs here (the change comes from its exit); a CPU
- * it ran on before flushes this EPT when the vCPU comes back
- * (make_current). */
+/* The EPT changed under a running domain: INVEPT must drop the
+ * guest-physical and combined translations derived from it (SDM 3C
+ * 29.4.3.1: software must invalidate after changing an EPT
+ * paging-structure entry) on every CPU that may hold them. Each vCPU does
+ * it on its CPU before its next entry (vmx_vcpu_run), and one running on
+ * another CPU is made to exit so that entry is now; a CPU a vCPU ran on
+ * before flushes this EPT when it comes back (make_current). */
 static bool vmx_remap(struct domain *d, u64 gpa, u64 size)
 {
     struct vmx_domain *x = xd(d);
     if (!nested_pt_follow_domain(&x->ept, d, gpa, size))
         return false;
-    flush_ept(x->eptp);
+    for (unsigned i = 0; i < d->vcpu_count; i++) {
+        atomic_store_seq(&xv(d->vcpus[i])->nested_stale, 1u);
+        sched_interrupt_guest(d->vcpus[i]);
+    }
     return true;
 }
 
@@ -920,6 +926,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
     struct vmx_vcpu *x = xv(v);
     make_current(x);
+    if (atomic_load(&x->nested_stale) && atomic_exchange(&x->nested_stale, 0u))
+        flush_ept(xd(v->domain)->eptp); /* vmx_remap */
     /* Zazen completed the exiting instruction (it moved RIP): blocking by
      * STI or MOV SS covered that instruction only, so it is over (SDM 3C
      * 25.4.2; the "sti; hlt" idiom). */
