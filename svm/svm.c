@@ -66,7 +66,7 @@ struct svm_vcpu {
     struct vmcb *vmcb;
     bool flush_tlb;
     u32 nested_stale; /* set from any CPU by svm_remap: flush at the next VMRUN */
-    u64 shadow_rip;   /* a shadow's RIP the guest has not left (svm_enter_keeping_shadow) */
+    u64 shadow_rip;   /* a shadow's RIP the guest has not left (svm_enter_watching_shadow) */
     int asid_cpu;          /* the CPU its ASID belongs to; -1: none */
     u64 asid_generation;
     /* What the guest's next entry must watch for (update_virq). */
@@ -663,7 +663,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
  * interrupts: QEMU takes a virtual interrupt's window (VINTR) at that
  * same RIP without the shadow, and waiting for it again would never end.
  * Where VMRUN loads the shadow this changes nothing. */
-static void svm_enter_keeping_shadow(struct vcpu *v, struct vmcb *vmcb)
+static void svm_enter_watching_shadow(struct vcpu *v, struct vmcb *vmcb)
 {
     struct svm_vcpu *s = sv(v);
     if (vmcb->control.interrupt_shadow & 1)
@@ -698,7 +698,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
     enum fast_way way;
     do
-        svm_enter_keeping_shadow(v, vmcb);
+        svm_enter_watching_shadow(v, vmcb);
     while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN);
 
     v->gpr[GPR_RSP] = vmcb->save.rsp;
