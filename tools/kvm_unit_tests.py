@@ -212,7 +212,7 @@ def run_zazen_tcg(kut, t):
 
 def run_zazen_bochs(kut, t):
     path = os.path.join(kut, "x86", t["file"])
-    output, _ = bochs.run(zazen_config(t), [path], bochs.MODELS["bochs-vmx"], timeout=400, megs=512,
+    output, _ = bochs.run(zazen_config(t), [path], bochs.MODELS["bochs-vmx"], timeout=int(os.environ.get("KUT_BOCHS_TIMEOUT", "400")), megs=512,
                           extra={"kut.env": (ENVIRON % cpus(t)).encode()}, stop_on="--- DONE: ")
     return output
 
