@@ -16,6 +16,7 @@
 #include "guest_state.h"
 #include "handlers.h"
 #include "domain.h"
+#include "fast_way.h"
 #include "hosttime.h"
 #include "string.h"
 
@@ -419,36 +420,20 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
 /* A guest asks the same few leaves again and again (a CPUID loop to
  * serialize, Linux's per-CPU feature probes): an answer depends only on
  * the leaf, sub-leaf, the host (fixed), the vCPU's id and count (fixed),
- * its XCR0 and whether its local APIC is enabled, all in the key; but
+ * its XCR0 and whether its local APIC is enabled, all in the key
+ * (cpuid_cache_find, vmm/fast_way.h, which the fast way asks too); but
  * leaf 1's OSXSAVE bit, which follows CR4 and so is never kept. */
 static struct cpuid_regs cached_guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
 {
-    bool apic_disabled = !(v->lapic->apic_base & LAPIC_BASE_EN);
-    struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
-    if (c->valid && c->leaf == leaf && c->subleaf == subleaf && c->xcr0 == v->xcr0 && c->apic_disabled == apic_disabled)
-        return (struct cpuid_regs){c->regs[0], c->regs[1], c->regs[2], c->regs[3]};
-    struct cpuid_regs r = guest_cpuid(v, leaf, subleaf, apic_disabled);
+    const struct cpuid_cached *hit = cpuid_cache_find(v, leaf, subleaf);
+    if (hit)
+        return (struct cpuid_regs){hit->regs[0], hit->regs[1], hit->regs[2], hit->regs[3]};
+    u8 apic = cpuid_cache_apic(v);
+    struct cpuid_regs r = guest_cpuid(v, leaf, subleaf, apic == CPUID_CACHE_APIC_DISABLED);
     if (leaf != 1)
-        *c = (struct cpuid_cached){true, apic_disabled, leaf, subleaf, v->xcr0, {r.eax, r.ebx, r.ecx, r.edx}};
+        v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)] =
+            (struct cpuid_cached){cpuid_cache_key(leaf, subleaf), v->xcr0, apic, {r.eax, r.ebx, r.ecx, r.edx}};
     return r;
-}
-
-/* The fast way: the answer is in the cache, or the full way works it
- * out (and keeps it). The same lookup as cached_guest_cpuid's. */
-enum fast_way fast_cpuid(struct vcpu *v, u16 port, u8 size)
-{
-    (void)port;
-    (void)size;
-    u32 leaf = (u32)v->gpr[GPR_RAX], subleaf = (u32)v->gpr[GPR_RCX];
-    bool apic_disabled = !(v->lapic->apic_base & LAPIC_BASE_EN);
-    const struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
-    if (!c->valid || c->leaf != leaf || c->subleaf != subleaf || c->xcr0 != v->xcr0 || c->apic_disabled != apic_disabled)
-        return FAST_NO;
-    v->gpr[GPR_RAX] = c->regs[0];
-    v->gpr[GPR_RBX] = c->regs[1];
-    v->gpr[GPR_RCX] = c->regs[2];
-    v->gpr[GPR_RDX] = c->regs[3];
-    return FAST_BACK_IN;
 }
 
 void handle_cpuid(struct vcpu *v, struct vm_exit *e)

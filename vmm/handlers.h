@@ -22,7 +22,7 @@ void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c
  * due); FAST_NO, declined having changed nothing: the full way does it. */
 typedef enum fast_way (*fast_exit_handler)(struct vcpu *v, u16 port, u8 size);
 #define MSR_X2APIC_EOI 0x80bu /* SDM 3A 11.12.1.2: 800H + B0H / 16 */
-enum fast_way fast_cpuid(struct vcpu *v, u16 port, u8 size);     /* vmm/cpuid.c: a hit in the CPUID cache */
+/* (CPUID's, a hit in the CPUID cache, is inline: fast_cpuid, vmm/fast_way.h.) */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
 enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size);     /* vmm/io.c: a quiet read (io_exit_reads_quietly) */
 enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size);    /* vmm/io.c: a quiet write (the debug console) */

@@ -14,6 +14,7 @@
 #include "domain.h"
 #include "domain_type.h"
 #include "emulate.h"
+#include "fast_way.h"
 #include "guest_state.h"
 #include "handlers.h"
 #include "hosttime.h"
@@ -172,100 +173,16 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
         arch->single_step_trap(v);
 }
 
-/* After a quick exit (one whose handler touched no device, with no
- * interrupt waiting): may the guest go straight back in, skipping the
- * top of the run loop? Only when nothing that top looks at has changed:
- * no interrupt may have become deliverable, the vCPU did not halt, its
- * domain did not end, reset or pause, no request or message came (all
- * of which set vcpu.fast_stop, which the top clears), no hazard came, the host timer did not fire (so the one armed is still
- * the one wanted: no device deadline moved), and `until` has not come:
- * the slice's end or, on CPU 0, the console's due time as the top of
- * the loop last saw it (console output queued since may wait for it, at
- * most until the host timer armed for it fires). The handler ran as on
- * the slow path: counts, trace, single-step and shadows are the same. */
-static inline __attribute__((always_inline)) bool fast_reentry_at(struct vcpu *v, u64 until, u64 now)
-{
-    struct percpu *c = this_cpu();
-    if (atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || host_timer_fired())
-        return false;
-    return now < until;
-}
-
+/* After a quick exit: may the guest go straight back in now
+ * (fast_reentry_at, vmm/fast_way.h)? */
 static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u64 until)
 {
     return fast_reentry_at(v, until, rdtsc());
 }
 
-/* The reasons with a fast way, and their handlers (handlers.h). */
-static const fast_exit_handler fast_handlers[EXIT_REASON_COUNT] = {
-    [EXIT_CPUID] = fast_cpuid,
-    [EXIT_MSR_WRITE] = fast_msr_write,
-    [EXIT_IO] = fast_io_in, /* an OUT: fast_io_out */
-    [EXIT_NESTED_FAULT] = fast_mmio_write,
-};
-
-/* The fast way (vcpu.h): what the full way would do for this exit,
- * without the exit record or the run loop. Each condition that keeps an
- * exit from it is one the full way needs: an unknown length (AMD-V
- * without NRIP save: decode_exit_length), RFLAGS.TF (the single-step
- * #DB, vcpu_complete_instruction_slow), an instruction pointer that may
- * wrap at 64 KiB or 4 GiB, an open CPU-access window (exit_dispatch
- * closes it), and a handler that declines (it changed nothing). Then
- * the exit count, the trace entry and the core ticks are the full
- * way's, and fast_reentry decides, as after a quick exit, whether the
- * guest goes straight back in. */
 bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port)
 {
     return bus_port_may_write_quietly(&v->domain->pc.bus, port);
-}
-
-enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size)
-{
-    struct domain *d = v->domain;
-    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
-        return FAST_NO;
-    /* The one MSR fast_msr_write takes, asked before anything costs: a
-     * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
-    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
-        return FAST_NO;
-    /* The same for a port write whose device may raise an interrupt or
-     * move a deadline (the UART, the 8259s...): most OUTs. */
-    if (r == EXIT_IO && (size & FAST_IO_OUT) && !fast_io_write_quiet(v, port, size))
-        return FAST_NO;
-    domain_devices_lock(d);
-    if (__builtin_expect(d->cpu_window_count != 0, 0)) {
-        domain_devices_unlock(d);
-        return FAST_NO;
-    }
-    u64 t = rdtsc();
-    /* The trace sees the registers as the exit left them (trace_exit). */
-    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    enum fast_way way = __builtin_expect(!(size & FAST_IO_OUT), 1) ? fast_handlers[r](v, port, size)
-                                                                    : fast_io_out(v, port, size);
-    if (way == FAST_NO) {
-        domain_devices_unlock(d);
-        return FAST_NO;
-    }
-    if (r == EXIT_IO)
-        trace_record_port(&d->trace, &regs, port, size);
-    else if (r == EXIT_NESTED_FAULT)
-        trace_record_mmio_write(&d->trace, &regs, v->fast_mmio.gpa);
-    else
-        trace_record_registers(&d->trace, r, &regs);
-    v->rip += insn_len;
-    v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
-    d->exit_counts[r]++;
-    /* The slice's end as of the exit (t): a handler takes a few hundred
-     * cycles, and the host timer armed for a deadline that came meanwhile
-     * stays pending (interrupts are off here) and brings the guest out
-     * again at once. */
-    if (way == FAST_BACK_IN && !fast_reentry_at(v, v->fast_until, t))
-        way = FAST_DONE;
-    u64 spent = rdtsc() - t;
-    d->exit_ticks[r] += spent;
-    d->phase_ticks[PHASE_HANDLER] += spent;
-    domain_devices_unlock(d);
-    return way;
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)

@@ -155,9 +155,9 @@ struct vcpu {
     /* The answers to the CPUID leaves the vCPU asked last (vmm/cpuid.c),
      * with what else they depend on; emptied at RESET. */
     struct cpuid_cached {
-        bool valid, apic_disabled;
-        u32 leaf, subleaf;
+        u64 key; /* cpuid_cache_key(leaf, sub-leaf) */
         u64 xcr0;
+        u8 apic; /* CPUID_CACHE_EMPTY, or the APIC's enable as the answer saw it */
         u32 regs[4]; /* EAX, EBX, ECX, EDX */
     } cpuid_cache[8];
     /* Until when (host TSC) an exit may take the fast way back in
@@ -182,6 +182,12 @@ struct vcpu {
     u8 fast_mmio_insn_next; /* the one a new decoding replaces */
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
+
+/* The CPUID cache's key and its entries' APIC state (vmm/cpuid.c): one
+ * compare for the leaf and sub-leaf, one for "kept, with the APIC's
+ * enable as it is now". */
+static inline u64 cpuid_cache_key(u32 leaf, u32 subleaf) { return (u64)subleaf << 32 | leaf; }
+enum { CPUID_CACHE_EMPTY, CPUID_CACHE_APIC_ENABLED, CPUID_CACHE_APIC_DISABLED };
 
 /* After changing what fast_reentry looks at (vcpu.fast_stop). */
 static inline void vcpu_stop_fast(struct vcpu *v) { atomic_or(&v->fast_stop, 1u); }
@@ -211,7 +217,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
  * does when RIP moved; FAST_DONE: the backend returns EXIT_NONE (nothing
  * left to dispatch) and the run loop goes through its top. */
 enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
-enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r, unsigned insn_len, u16 port, u8 size);
+/* vcpu_fast_exit itself is inline, in vmm/fast_way.h. */
 /* Asked by the backend for an OUT before it reads anything more: false
  * when the port's device may raise an interrupt or move a deadline (the
  * UART, the 8259s...: most port writes), which go the full way at once. */

@@ -990,6 +990,7 @@ def storage_bochs_per_read():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="exit paths and footprint only")
+    ap.add_argument("--exits", action="store_true", help="only the exit paths' rows (Zazen and bare)")
     ap.add_argument("--sched", action="store_true", help="only the scheduler's figures")
     ap.add_argument("--kvm", action="store_true", help="exit paths under Zazen, bare and KVM only")
     ap.add_argument("--kvm-backends", default="VT-x,AMD-V",
@@ -1037,6 +1038,10 @@ def main():
         with open(os.path.join(OUT, "fv-pv-%s.md" % args.pv), "w") as f:
             f.write(text)
         print(text)
+        return
+    if args.exits:
+        rows, calib = exit_path_table(exit_paths(BACKENDS))
+        print("\n".join(rows + ["", "Calibration: " + "; ".join(calib) + "."]))
         return
     kvm_backends = [b for b in BACKENDS if b[0] in args.kvm_backends.split(",")]
     results = exit_paths(kvm_backends if args.kvm else BACKENDS)

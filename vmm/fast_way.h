@@ -1,0 +1,149 @@
+/* The fast way's core (docs/exit-paths.md): what the full way would do
+ * for a frequent exit (CPUID, the x2APIC EOI, a quiet IN or OUT, a plain
+ * MOV to a device), without the exit record or the run loop. Inline, so
+ * that each backend's entry loop carries it out with no call into the
+ * core: a fast exit's own length is what issue 18 counts, and a call with
+ * its frame, spills and argument moves was about 40 of a CPUID's 300. */
+#ifndef ZAZEN_FAST_WAY_H
+#define ZAZEN_FAST_WAY_H
+
+#include "domain.h"
+#include "handlers.h"
+#include "hosttime.h"
+#include "percpu.h"
+#include "trace.h"
+#include "vcpu.h"
+#include "x86.h"
+#include "../devmodel/lapic.h"
+
+/* After a quick exit (one whose handler touched no device, with no
+ * interrupt waiting): may the guest go straight back in, skipping the
+ * top of the run loop? Only when nothing that top looks at has changed:
+ * no interrupt may have become deliverable, the vCPU did not halt, its
+ * domain did not end, reset or pause, no request or message came (all
+ * of which set vcpu.fast_stop, which the top clears), no hazard came, the
+ * host timer did not fire (so the one armed is still the one wanted: no
+ * device deadline moved), and `until` has not come: the slice's end or,
+ * on CPU 0, the console's due time as the top of the loop last saw it
+ * (console output queued since may wait for it, at most until the host
+ * timer armed for it fires). The handler ran as on the slow path:
+ * counts, trace, single-step and shadows are the same. */
+static inline __attribute__((always_inline)) bool fast_reentry_at(struct vcpu *v, u64 until, u64 now)
+{
+    struct percpu *c = this_cpu();
+    if (atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || host_timer_fired())
+        return false;
+    return now < until;
+}
+
+/* What a CPUID cache entry must say of the APIC to be used now. */
+static inline __attribute__((always_inline)) u8 cpuid_cache_apic(const struct vcpu *v)
+{
+    return (v->lapic->apic_base & LAPIC_BASE_EN) ? CPUID_CACHE_APIC_ENABLED : CPUID_CACHE_APIC_DISABLED;
+}
+
+/* The CPUID cache's entry for leaf and sub-leaf, or NULL (vmm/cpuid.c
+ * keeps it): an answer depends only on them, the host and the vCPU's id
+ * and count (fixed), its XCR0 and whether its local APIC is enabled
+ * (CPUID.1:EDX.APIC, SDM 3A 11.4.3), all in the key. */
+static inline __attribute__((always_inline)) const struct cpuid_cached *cpuid_cache_find(const struct vcpu *v,
+                                                                                         u32 leaf, u32 subleaf)
+{
+    const struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
+    if (c->key != cpuid_cache_key(leaf, subleaf) || c->xcr0 != v->xcr0 || c->apic != cpuid_cache_apic(v))
+        return NULL;
+    return c;
+}
+
+/* CPUID the fast way: a hit in the cache; a miss goes the full way,
+ * which works the answer out and keeps it. */
+static inline __attribute__((always_inline)) enum fast_way fast_cpuid(struct vcpu *v)
+{
+    const struct cpuid_cached *c = cpuid_cache_find(v, (u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX]);
+    if (!c)
+        return FAST_NO;
+    v->gpr[GPR_RAX] = c->regs[0];
+    v->gpr[GPR_RBX] = c->regs[1];
+    v->gpr[GPR_RCX] = c->regs[2];
+    v->gpr[GPR_RDX] = c->regs[3];
+    return FAST_BACK_IN;
+}
+
+/* The fast handler for reason r (handlers.h). */
+static inline __attribute__((always_inline)) enum fast_way fast_handler(struct vcpu *v, enum exit_reason r, u16 port,
+                                                                       u8 size)
+{
+    switch (r) {
+    case EXIT_CPUID:
+        return fast_cpuid(v);
+    case EXIT_MSR_WRITE:
+        return fast_msr_write(v, port, size);
+    case EXIT_IO:
+        return (size & FAST_IO_OUT) ? fast_io_out(v, port, size) : fast_io_in(v, port, size);
+    case EXIT_NESTED_FAULT:
+        return fast_mmio_write(v, port, size);
+    default:
+        return FAST_NO;
+    }
+}
+
+/* The fast way (vcpu.h): what the full way would do for this exit,
+ * without the exit record or the run loop. Each condition that keeps an
+ * exit from it is one the full way needs: an unknown length (AMD-V
+ * without NRIP save: decode_exit_length), RFLAGS.TF (the single-step
+ * #DB, vcpu_complete_instruction_slow), an instruction pointer that may
+ * wrap at 64 KiB or 4 GiB, an open CPU-access window (exit_dispatch
+ * closes it), and a handler that declines (it changed nothing). Then
+ * the exit count, the trace entry and the core ticks are the full
+ * way's, and fast_reentry_at decides, as after a quick exit, whether the
+ * guest goes straight back in. */
+static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r,
+                                                                         unsigned insn_len, u16 port, u8 size)
+{
+    struct domain *d = v->domain;
+    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
+        return FAST_NO;
+    /* The one MSR fast_msr_write takes, asked before anything costs: a
+     * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
+    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
+        return FAST_NO;
+    /* The same for a port write whose device may raise an interrupt or
+     * move a deadline (the UART, the 8259s...): most OUTs. */
+    if (r == EXIT_IO && (size & FAST_IO_OUT) && !fast_io_write_quiet(v, port, size))
+        return FAST_NO;
+    domain_devices_lock(d);
+    if (__builtin_expect(d->cpu_window_count != 0, 0)) {
+        domain_devices_unlock(d);
+        return FAST_NO;
+    }
+    u64 t = rdtsc();
+    /* The trace sees the registers as the exit left them (trace_exit). */
+    struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
+    enum fast_way way = fast_handler(v, r, port, size);
+    if (way == FAST_NO) {
+        domain_devices_unlock(d);
+        return FAST_NO;
+    }
+    if (r == EXIT_IO)
+        trace_record_port(&d->trace, &regs, port, size);
+    else if (r == EXIT_NESTED_FAULT)
+        trace_record_mmio_write(&d->trace, &regs, v->fast_mmio.gpa);
+    else
+        trace_record_registers(&d->trace, r, &regs);
+    v->rip += insn_len;
+    v->reflect_chain.count = 0; /* an instruction ran (exit_dispatch) */
+    d->exit_counts[r]++;
+    /* The slice's end as of the exit (t): a handler takes a few hundred
+     * cycles, and the host timer armed for a deadline that came meanwhile
+     * stays pending (interrupts are off here) and brings the guest out
+     * again at once. */
+    if (way == FAST_BACK_IN && !fast_reentry_at(v, v->fast_until, t))
+        way = FAST_DONE;
+    u64 spent = rdtsc() - t;
+    d->exit_ticks[r] += spent;
+    d->phase_ticks[PHASE_HANDLER] += spent;
+    domain_devices_unlock(d);
+    return way;
+}
+
+#endif
