@@ -34,7 +34,7 @@ struct io_range {
      * read, a status read): the hypervisor need not look for an
      * interrupt to deliver or a deadline to re-arm after one. */
     bool quiet_reads;
-    bool quiet_writes;
+    u8 writes; /* enum bus_writes */
 };
 
 struct mmio_range {
@@ -68,18 +68,26 @@ bool bus_claim_mmio(struct io_bus *bus, u64 base, u64 size, mmio_read_fn read, m
                     const char *name);
 /* Adds string I/O fast paths to the range claimed at port. */
 bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_write_rep_fn write_rep);
-/* Marks the writes of the range claimed at port quiet: they raise no
- * interrupt and arm no timer (the debug console). */
-bool bus_set_quiet_writes(struct io_bus *bus, u16 port);
-/* Whether writing size bytes at port writes only quiet ranges (or ports
- * nobody claims, which drop the write). */
-bool bus_io_write_is_quiet(const struct io_bus *bus, u16 port, u8 size);
-/* The first step of bus_io_write_is_quiet, inline for the fast way's
- * first question: false when the range at port (if any) is not quiet. */
-static inline bool bus_port_may_write_quietly(const struct io_bus *bus, u16 port)
+/* What a write to a range may change, for the hypervisor's fast way
+ * (vmm/fast_way.h), weakest first:
+ * BUS_WRITES_FULL, anything (the default: the run loop looks at all);
+ * BUS_WRITES_WATCHED, interrupt requests and device timers only: a
+ * request that reaches a CPU is signalled through the PC's cpu_signal,
+ * and the fast way compares the clock's earliest deadline before and
+ * after (the 8259s, the UART);
+ * BUS_WRITES_QUIET, neither (the debug console). */
+enum bus_writes { BUS_WRITES_FULL, BUS_WRITES_WATCHED, BUS_WRITES_QUIET };
+/* Marks the writes of the range claimed at port. */
+bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind);
+/* The weakest kind among the ranges a write of size bytes at port
+ * reaches (a port nobody claims drops the write: quiet). */
+enum bus_writes bus_io_write_kind(const struct io_bus *bus, u16 port, u8 size);
+/* The first step of bus_io_write_kind, inline for the fast way's first
+ * question: the kind of the range at port. */
+static inline enum bus_writes bus_port_writes(const struct io_bus *bus, u16 port)
 {
     u8 i = bus->port_range[port];
-    return !i || bus->io[i - 1].quiet_writes;
+    return i ? (enum bus_writes)bus->io[i - 1].writes : BUS_WRITES_QUIET;
 }
 /* Marks the reads of the range claimed at port quiet (io_range). */
 bool bus_set_quiet_reads(struct io_bus *bus, u16 port);

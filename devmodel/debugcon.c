@@ -84,7 +84,7 @@ bool debugcon_attach(struct debugcon *dc, struct io_bus *bus, debugcon_line_fn e
      * do them (the line buffer's quiet flush is the platform's,
      * platform_note_output_quick). */
     return bus_claim_io(bus, 0x402, 1, 1, debugcon_read, debugcon_write, dc, "debugcon402") &&
-           bus_set_quiet_writes(bus, 0x402) &&
+           bus_set_writes(bus, 0x402, BUS_WRITES_QUIET) &&
            bus_claim_io(bus, DEBUGCON_PORT, 1, 1, debugcon_read, debugcon_write, dc, "debugcon") &&
-           bus_set_quiet_writes(bus, DEBUGCON_PORT);
+           bus_set_writes(bus, DEBUGCON_PORT, BUS_WRITES_QUIET);
 }

@@ -387,9 +387,15 @@ bool pic_init(struct pic *p, struct dm_env *env)
     memset(p, 0, sizeof(*p));
     p->env = env;
     pic_reset(p);
+    /* A write (an ICW, a mask, an EOI, a trigger mode) changes only what
+     * the 8259s request of the CPU, which reaches it through the PC's
+     * signal: watched, not full (bus.h), so an EOI takes the fast way. */
     return bus_claim_io(env->bus, PIC_MASTER_BASE, 2, 1, pic_port_read, pic_port_write, p, "pic-master") &&
            bus_claim_io(env->bus, PIC_SLAVE_BASE, 2, 1, pic_port_read, pic_port_write, p, "pic-slave") &&
-           bus_claim_io(env->bus, PIC_ELCR_BASE, 2, 1, elcr_read, elcr_write, p, "elcr");
+           bus_claim_io(env->bus, PIC_ELCR_BASE, 2, 1, elcr_read, elcr_write, p, "elcr") &&
+           bus_set_writes(env->bus, PIC_MASTER_BASE, BUS_WRITES_WATCHED) &&
+           bus_set_writes(env->bus, PIC_SLAVE_BASE, BUS_WRITES_WATCHED) &&
+           bus_set_writes(env->bus, PIC_ELCR_BASE, BUS_WRITES_WATCHED);
 }
 
 void pic_set_irq(struct pic *p, unsigned irq, bool level)

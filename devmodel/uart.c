@@ -488,5 +488,9 @@ bool uart_init(struct uart *u, struct dm_env *env, u16 base, unsigned gsi, void 
     u->divisor = DIVISOR_AT_POWER_ON;
     timer_init(&u->rx_timeout, rx_timeout_fired, u);
     uart_reset(u);
-    return bus_claim_io(env->bus, base, UART_PORT_COUNT, 1, uart_io_read, uart_io_write, u, "uart16550");
+    /* A register write changes the UART's interrupt request (update_irq)
+     * or its receive timeout, and hands a byte to tx: watched, not full
+     * (bus.h), so the THR and IER writes of a console take the fast way. */
+    return bus_claim_io(env->bus, base, UART_PORT_COUNT, 1, uart_io_read, uart_io_write, u, "uart16550") &&
+           bus_set_writes(env->bus, base, BUS_WRITES_WATCHED);
 }

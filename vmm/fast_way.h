@@ -71,7 +71,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid(struct vcp
 
 /* The fast handler for reason r (handlers.h). */
 static inline __attribute__((always_inline)) enum fast_way fast_handler(struct vcpu *v, enum exit_reason r, u16 port,
-                                                                       u8 size)
+                                                                       u8 size, enum bus_writes writes)
 {
     switch (r) {
     case EXIT_CPUID:
@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct v
     case EXIT_MSR_WRITE:
         return fast_msr_write(v, port, size);
     case EXIT_IO:
-        return (size & FAST_IO_OUT) ? fast_io_out(v, port, size) : fast_io_in(v, port, size);
+        return (size & FAST_IO_OUT) ? fast_io_out(v, port, size, writes) : fast_io_in(v, port, size);
     case EXIT_NESTED_FAULT:
         return fast_mmio_write(v, port, size);
     default:
@@ -107,9 +107,10 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
      * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
     if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
         return FAST_NO;
-    /* The same for a port write whose device may raise an interrupt or
-     * move a deadline (the UART, the 8259s...): most OUTs. */
-    if (r == EXIT_IO && (size & FAST_IO_OUT) && !fast_io_write_quiet(v, port, size))
+    /* The same for a port write whose device may change more than an
+     * interrupt request or a timer (bus.h BUS_WRITES_FULL): most OUTs. */
+    enum bus_writes writes = BUS_WRITES_FULL;
+    if (r == EXIT_IO && (size & FAST_IO_OUT) && (writes = fast_io_write_kind(v, port, size)) == BUS_WRITES_FULL)
         return FAST_NO;
     domain_devices_lock(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {
@@ -119,7 +120,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     u64 t = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit). */
     struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    enum fast_way way = fast_handler(v, r, port, size);
+    enum fast_way way = fast_handler(v, r, port, size, writes);
     if (way == FAST_NO) {
         domain_devices_unlock(d);
         return FAST_NO;

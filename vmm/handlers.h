@@ -4,6 +4,7 @@
 #define ZAZEN_HANDLERS_H
 
 #include "vcpu.h"
+#include "../devmodel/bus.h"
 
 typedef void (*exit_handler)(struct vcpu *v, struct vm_exit *e);
 
@@ -25,10 +26,12 @@ typedef enum fast_way (*fast_exit_handler)(struct vcpu *v, u16 port, u8 size);
 /* (CPUID's, a hit in the CPUID cache, is inline: fast_cpuid, vmm/fast_way.h.) */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
 enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size);     /* vmm/io.c: a quiet read (io_exit_reads_quietly) */
-enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size);    /* vmm/io.c: a quiet write (the debug console) */
-/* Whether the bus calls an OUT quiet (asked before fast_io, as early as
- * the fast way can decline: most port writes are not). */
-bool fast_io_write_quiet(const struct vcpu *v, u16 port, u8 size); /* vmm/io.c */
+/* vmm/io.c: a quiet or watched write (the debug console; the 8259s, the UART) */
+enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size, enum bus_writes kind);
+/* What the bus says an OUT may change (bus.h; asked before fast_io_out,
+ * as early as the fast way can decline: most port writes are
+ * BUS_WRITES_FULL). */
+enum bus_writes fast_io_write_kind(const struct vcpu *v, u16 port, u8 size); /* vmm/io.c */
 enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size); /* vmm/mmio.c: a plain MOV to a device (mmio_fast_decode) */
 /* vmm/mmio.c: for a backend's fast way, the exit a data write to gpa made
  * (an operand, not the CPU's own access, not during event delivery):

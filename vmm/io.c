@@ -27,17 +27,17 @@ bool io_exit_reads_quietly(const struct vcpu *v, const struct vm_exit *e)
 }
 
 /* The fast way: an IN of a quiet range, as the run loop's quick way
- * does it (vcpu_run_slice), or an OUT to a range whose writes raise no
- * interrupt and arm no timer (the debug console: bus_set_quiet_writes):
- * only with no interrupt waiting at the last look and the host timer not
- * fired, device time moves to the exit (platform_update_time_quick), as
- * the whole way moves it before its handler, then the access. If that
- * found something due (it then did the whole update), or the write left
- * an unfinished line whose quiet flush needs the host timer, the
- * instruction is done and the loop's top delivers and arms what came. */
-bool fast_io_write_quiet(const struct vcpu *v, u16 port, u8 size)
+ * does it (vcpu_run_slice), or an OUT to a range whose writes are quiet
+ * or watched (bus.h): only with no interrupt waiting at the last look
+ * and the host timer not fired, device time moves to the exit
+ * (platform_update_time_quick), as the whole way moves it before its
+ * handler, then the access. If that found something due (it then did the
+ * whole update), or the write left an unfinished line whose quiet flush
+ * needs the host timer, the instruction is done and the loop's top
+ * delivers and arms what came. */
+enum bus_writes fast_io_write_kind(const struct vcpu *v, u16 port, u8 size)
 {
-    return bus_io_write_is_quiet(&v->domain->pc.bus, port, size & (u8)~FAST_IO_OUT);
+    return bus_io_write_kind(&v->domain->pc.bus, port, size & (u8)~FAST_IO_OUT);
 }
 
 enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size)
@@ -50,14 +50,33 @@ enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size)
     return quiet ? FAST_BACK_IN : FAST_DONE;
 }
 
-/* size | FAST_IO_OUT; fast_io_write_quiet said the write is quiet. */
-enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size)
+/* size | FAST_IO_OUT; kind: fast_io_write_kind's answer, quiet or
+ * watched. What a watched write (the 8259s, the UART) may change, and
+ * how the guest still goes through the loop's top when it must:
+ * - an interrupt request that reaches this vCPU is signalled
+ *   (sched_notify sets its fast_stop), and fast_reentry_at sees it;
+ * - a device timer armed nearer than the earliest deadline before the
+ *   write: the host timer armed at the loop's top would be late for it,
+ *   so FAST_DONE (one moved further only makes the host timer fire
+ *   early, and that exit takes the whole way);
+ * - the PIT's gate (pc_gate_timers: its tick held, muted or released by
+ *   the 8259s' mask, request and in-service bits) is asked again, as the
+ *   loop's top asks it after an exit that touched a device. */
+enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size, enum bus_writes kind)
 {
     struct domain *d = v->domain;
     if (!v->no_interrupt_pending || host_timer_fired())
         return FAST_NO;
+    u8 bytes = size & (u8)~FAST_IO_OUT;
     bool quiet = platform_update_time_quick(v);
-    bus_io_write(&d->pc.bus, port, size & (u8)~FAST_IO_OUT, (u32)v->gpr[GPR_RAX]);
+    if (kind == BUS_WRITES_QUIET) {
+        bus_io_write(&d->pc.bus, port, bytes, (u32)v->gpr[GPR_RAX]);
+    } else {
+        u64 due = clock_next_deadline(&d->pc.clock);
+        bus_io_write(&d->pc.bus, port, bytes, (u32)v->gpr[GPR_RAX]);
+        pc_gate_timers(&d->pc);
+        quiet = quiet && clock_next_deadline(&d->pc.clock) >= due;
+    }
     return platform_note_output_quick(d) && quiet ? FAST_BACK_IN : FAST_DONE;
 }
 

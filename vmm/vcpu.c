@@ -182,7 +182,7 @@ static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u
 
 bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port)
 {
-    return bus_port_may_write_quietly(&v->domain->pc.bus, port);
+    return bus_port_writes(&v->domain->pc.bus, port) != BUS_WRITES_FULL;
 }
 
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)

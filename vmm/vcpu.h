@@ -219,8 +219,9 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
 enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
 /* vcpu_fast_exit itself is inline, in vmm/fast_way.h. */
 /* Asked by the backend for an OUT before it reads anything more: false
- * when the port's device may raise an interrupt or move a deadline (the
- * UART, the 8259s...: most port writes), which go the full way at once. */
+ * when a write to the port's device may change more than an interrupt
+ * request or a timer (devmodel/bus.h BUS_WRITES_FULL: most port writes),
+ * which go the full way at once. */
 bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port);
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and

@@ -214,3 +214,27 @@ TEST(bus_quiet_reads)
     CHECK(bus_io_read_is_quiet(&bus, 0x80, 4)); /* all ones, nothing changes */
     CHECK(!bus_set_quiet_reads(&bus, 0x90));
 }
+
+/* What a write may change (bus.h enum bus_writes): full unless marked; a
+ * write that spans ranges is as weak as its weakest; nobody's port is
+ * quiet; the inline first question answers for the range at the port. */
+TEST(bus_write_kinds)
+{
+    bus_init(&bus);
+    CHECK(bus_claim_io(&bus, 0x20, 2, 1, rd, wr, NULL, "watched"));
+    CHECK(bus_claim_io(&bus, 0x22, 2, 1, rd, wr, NULL, "quiet"));
+    CHECK(bus_claim_io(&bus, 0x24, 2, 1, rd, wr, NULL, "full"));
+    CHECK_EQ(bus_io_write_kind(&bus, 0x20, 1), BUS_WRITES_FULL);
+    CHECK(bus_set_writes(&bus, 0x21, BUS_WRITES_WATCHED));
+    CHECK(bus_set_writes(&bus, 0x22, BUS_WRITES_QUIET));
+    CHECK_EQ(bus_io_write_kind(&bus, 0x20, 2), BUS_WRITES_WATCHED);
+    CHECK_EQ(bus_io_write_kind(&bus, 0x22, 2), BUS_WRITES_QUIET);
+    CHECK_EQ(bus_io_write_kind(&bus, 0x21, 2), BUS_WRITES_WATCHED); /* watched, then quiet */
+    CHECK_EQ(bus_io_write_kind(&bus, 0x23, 2), BUS_WRITES_FULL);    /* quiet, then full */
+    CHECK_EQ(bus_io_write_kind(&bus, 0x24, 1), BUS_WRITES_FULL);
+    CHECK_EQ(bus_io_write_kind(&bus, 0x80, 4), BUS_WRITES_QUIET);   /* dropped */
+    CHECK_EQ(bus_port_writes(&bus, 0x21), BUS_WRITES_WATCHED);
+    CHECK_EQ(bus_port_writes(&bus, 0x25), BUS_WRITES_FULL);
+    CHECK_EQ(bus_port_writes(&bus, 0x80), BUS_WRITES_QUIET);
+    CHECK(!bus_set_writes(&bus, 0x90, BUS_WRITES_QUIET));
+}
