@@ -7,16 +7,6 @@
  * firmware reports its progress (IBM PC convention, read by POST cards). */
 #define POST_CODE_PORT 0x80
 
-enum {
-    TRACE_IO_IN = 1 << 0,
-    TRACE_IO_STRING = 1 << 1,
-    TRACE_IO_REP = 1 << 2,
-    TRACE_NPF_READ = 1 << 0,
-    TRACE_NPF_WRITE = 1 << 1,
-    TRACE_NPF_FETCH = 1 << 2,
-    TRACE_HAS_ERROR = 1 << 0,
-};
-
 unsigned trace_ring_size(unsigned capacity)
 {
     unsigned size = 1;
@@ -33,8 +23,6 @@ void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capa
     t->recorded = 0;
 }
 
-static u64 low_bytes(u64 v, unsigned size) { return size >= 8 ? v : v & ((1ull << (8 * size)) - 1); }
-
 /* The operands that say what the guest did, by reason. */
 static void fill_operands(struct trace_entry *en, const struct vm_exit *e, const struct trace_regs *r)
 {
@@ -45,7 +33,7 @@ static void fill_operands(struct trace_entry *en, const struct vm_exit *e, const
         en->flags = (u8)((e->io.in ? TRACE_IO_IN : 0) | (e->io.string ? TRACE_IO_STRING : 0) |
                          (e->io.rep ? TRACE_IO_REP : 0));
         if (!e->io.in && !e->io.string)
-            en->b = low_bytes(r->rax, e->io.size);
+            en->b = trace_low_bytes(r->rax, e->io.size);
         break;
     case EXIT_CPUID:
         en->a = (u32)r->rax;
@@ -92,33 +80,9 @@ void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct tr
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded & t->mask];
+    struct trace_entry *en = trace_next_slot(t);
     *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .reason = (u8)e->reason};
     fill_operands(en, e, regs);
-    t->recorded++;
-}
-
-void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
-{
-    if (!t->capacity)
-        return;
-    bool in = !(size & FAST_IO_OUT);
-    size &= (u8)~FAST_IO_OUT;
-    struct trace_entry *en = &t->entries[t->recorded & t->mask];
-    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port, .size = size,
-                               .flags = in ? TRACE_IO_IN : 0, .reason = EXIT_IO};
-    if (!in)
-        en->b = low_bytes(regs->rax, size);
-    t->recorded++;
-}
-
-void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
-{
-    if (!t->capacity)
-        return;
-    struct trace_entry *en = &t->entries[t->recorded % t->capacity];
-    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = gpa, .flags = TRACE_NPF_WRITE,
-                               .reason = EXIT_NESTED_FAULT};
     t->recorded++;
 }
 

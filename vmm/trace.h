@@ -31,6 +31,23 @@ struct trace_ring {
 /* The entries the ring has room for: capacity rounded up to a power of two. */
 unsigned trace_ring_size(unsigned capacity);
 
+/* trace_entry.flags, by reason. */
+enum {
+    TRACE_IO_IN = 1 << 0,
+    TRACE_IO_STRING = 1 << 1,
+    TRACE_IO_REP = 1 << 2,
+    TRACE_NPF_READ = 1 << 0,
+    TRACE_NPF_WRITE = 1 << 1,
+    TRACE_NPF_FETCH = 1 << 2,
+    TRACE_HAS_ERROR = 1 << 0,
+};
+
+/* Where the next exit goes: every recorder takes its slot here (the
+ * ring's size, not the capacity asked for, wraps the index). */
+static inline struct trace_entry *trace_next_slot(struct trace_ring *t) { return &t->entries[t->recorded & t->mask]; }
+
+static inline u64 trace_low_bytes(u64 v, unsigned size) { return size >= 8 ? v : v & ((1ull << (8 * size)) - 1); }
+
 /* The guest registers an exit's operands come from. */
 struct trace_regs {
     u64 rip, rax, rcx, rdx;
@@ -43,7 +60,7 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = &t->entries[t->recorded & t->mask];
+    struct trace_entry *en = trace_next_slot(t);
     u64 a = (u32)regs->rcx, b = 0;
     if (r == EXIT_CPUID) {
         a = (u32)regs->rax;
@@ -57,10 +74,28 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
 
 /* The same for an IN or OUT (not INS or OUTS) of size bytes at port
  * (size | FAST_IO_OUT for an OUT). */
-void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size);
+static inline void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
+{
+    if (!t->capacity)
+        return;
+    bool in = !(size & FAST_IO_OUT);
+    size &= (u8)~FAST_IO_OUT;
+    *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port,
+                                               .b = in ? 0 : trace_low_bytes(regs->rax, size), .size = size,
+                                               .flags = in ? TRACE_IO_IN : 0, .reason = EXIT_IO};
+    t->recorded++;
+}
+
 /* ...and a write to guest-physical gpa that the fast way did (an npf
  * entry, as trace_record makes for a write's nested fault). */
-void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa);
+static inline void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
+{
+    if (!t->capacity)
+        return;
+    *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = gpa,
+                                               .flags = TRACE_NPF_WRITE, .reason = EXIT_NESTED_FAULT};
+    t->recorded++;
+}
 
 /* storage: trace_ring_size(capacity) entries. */
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);

@@ -145,3 +145,29 @@ TEST(trace_fast_way_records_as_the_full_way)
         CHECK(same_entry(&full, &fast));
     }
 }
+
+/* A ring of three (four slots): the fast way's recorders put each exit
+ * where the full way's would go, so the last three read back in order
+ * whichever recorded them (trace_record_mmio_write took the slot
+ * modulo the capacity, not the ring's size: its entries landed on
+ * others' slots). */
+TEST(trace_fast_recorders_share_the_ring_of_any_capacity)
+{
+    trace_init(&ring, storage, 3);
+    struct vm_exit hlt = {.reason = EXIT_HLT};
+    for (u64 rip = 1; rip <= 12; rip++) {
+        struct trace_regs r = {.rip = rip};
+        switch (rip % 4) {
+        case 0: trace_record(&ring, &hlt, &r); break;
+        case 1: trace_record_mmio_write(&ring, &r, 0xfee000b0); break;
+        case 2: trace_record_port(&ring, &r, 0xe9, 1 | FAST_IO_OUT); break;
+        default: trace_record_registers(&ring, EXIT_CPUID, &r); break;
+        }
+        unsigned have = rip < 3 ? (unsigned)rip : 3;
+        CHECK_EQ(trace_count(&ring), have);
+        for (unsigned i = 0; i < have; i++) {
+            CHECK_EQ(trace_get(&ring, i)->rip, rip - have + 1 + i);
+            CHECK_EQ(trace_get(&ring, i)->seq, rip - have + 1 + i);
+        }
+    }
+}
