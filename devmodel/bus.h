@@ -71,9 +71,9 @@ bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_wr
 /* What a write to a range may change, for the hypervisor's fast way
  * (vmm/fast_way.h), weakest first:
  * BUS_WRITES_FULL, anything (the default: the run loop looks at all);
- * BUS_WRITES_WATCHED, interrupt requests and device timers only: a
- * request that reaches a CPU is signalled through the PC's cpu_signal,
- * and the fast way compares the clock's earliest deadline before and
+ * BUS_WRITES_WATCHED, interrupt requests and device timers only: the
+ * fast way asks after the write whether an interrupt is now pending for
+ * the writing CPU, and compares the clock's earliest deadline before and
  * after (the 8259s, the UART);
  * BUS_WRITES_QUIET, neither (the debug console). */
 enum bus_writes { BUS_WRITES_FULL, BUS_WRITES_WATCHED, BUS_WRITES_QUIET };

@@ -293,6 +293,23 @@ def pitburst_scenario(platform):
     )
 
 
+def portirq_scenario(platform):
+    """Writes to the 8259s and the UART take the fast way (devmodel/bus.h,
+    watched writes): an interrupt request they raise is taken before the
+    guest's next instruction, and the UART's receive timeout, a timer one
+    write arms, interrupts a guest that makes no exit (tests/guests/
+    portirq.asm)."""
+    return Scenario(
+        "portirq", "[domain portirq]\nmemory = 16M\nfirmware = portirq.bin\n", platform=platform,
+        files=[guest("portirq")],
+        lines=["(portirq) portirq: 8259 unmask: taken before the next instruction",
+               "(portirq) portirq: UART IER write: taken before the next instruction",
+               "(portirq) portirq: UART receive timeout: taken within 1 ms",
+               "(portirq) portirq: done", "zazen: domain portirq (id 1) ended: halted with interrupts disabled"],
+        absent=["ZAZEN PANIC", "[bochs]"], icount=True,
+    )
+
+
 def guests_scenario(platform):
     """Every test guest, one domain each: the same lines on every platform."""
     return Scenario(
@@ -1906,7 +1923,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 # in make test; on Bochs (minutes each) in make test-thirdparty.
 THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [apicnmi_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [pitburst_scenario(p) for p in PLATFORMS] + [
+ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [apicnmi_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [pitburst_scenario(p) for p in PLATFORMS] + [portirq_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [

@@ -53,8 +53,12 @@ enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size)
 /* size | FAST_IO_OUT; kind: fast_io_write_kind's answer, quiet or
  * watched. What a watched write (the 8259s, the UART) may change, and
  * how the guest still goes through the loop's top when it must:
- * - an interrupt request that reaches this vCPU is signalled
- *   (sched_notify sets its fast_stop), and fast_reentry_at sees it;
+ * - an interrupt request: one now pending for this vCPU is found as the
+ *   loop's top finds it (pc_interrupt_pending; the 8259's INTR rises on
+ *   an unmask or an EOI with no line moving, so no signal says so), and
+ *   marked (vcpu_interrupt_may_be_pending: fast_reentry_at then sends
+ *   the guest through the top, which delivers it before its next
+ *   instruction); one for another vCPU reaches it as from the whole way;
  * - a device timer armed nearer than the earliest deadline before the
  *   write: the host timer armed at the loop's top would be late for it,
  *   so FAST_DONE (one moved further only makes the host timer fire
@@ -76,6 +80,10 @@ enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size, enum bus_writes kin
         bus_io_write(&d->pc.bus, port, bytes, (u32)v->gpr[GPR_RAX]);
         pc_gate_timers(&d->pc);
         quiet = quiet && clock_next_deadline(&d->pc.clock) >= due;
+        if (pc_interrupt_pending(&d->pc, v->id)) {
+            vcpu_interrupt_may_be_pending(v);
+            quiet = false;
+        }
     }
     return platform_note_output_quick(d) && quiet ? FAST_BACK_IN : FAST_DONE;
 }

@@ -12,7 +12,6 @@
 ROM_BEGIN
 
 %define PIT_TICK_RATE 1193182
-%define CAL_LATCH     (PIT_TICK_RATE / 100) ; 10 ms of counter 2
 %define PERIOD_COUNT  (PIT_TICK_RATE / 100) ; counter 0: 100 Hz
 %define IRQ0_VECTOR   0x20
 %define COUNT         0x500                  ; IRQ0s taken, dword at 0:500h
@@ -35,7 +34,7 @@ start:
     mov al, 0xff
     out 0xa1, al
 
-    call calibrate              ; EBP: TSC ticks in 10 ms
+    call calibrate_tsc          ; EBP: TSC ticks in 10 ms
 
     mov al, 0x34                ; counter 0, LSB then MSB, mode 2, binary
     out 0x43, al
@@ -90,39 +89,7 @@ irq0:
     pop ax
     iret
 
-; spin_tsc: returns once the TSC moved by ECX (32-bit differences: at most
-; a few hundred ms of a few GHz). Interrupts as the caller left them.
-spin_tsc:
-    push eax
-    push edx
-    push esi
-    rdtsc
-    mov esi, eax
-.wait:
-    rdtsc
-    sub eax, esi
-    cmp eax, ecx
-    jb .wait
-    pop esi
-    pop edx
-    pop eax
-    ret
-
-; calibrate: EBP = TSC ticks while PIT counter 2 counts CAL_LATCH in
-; mode 0 (OUT2, port 61h bit 5, rises at terminal count).
-calibrate:
-    PIT2_ONE_SHOT CAL_LATCH
-    rdtsc
-    mov ebp, eax
-.poll:
-    in al, 0x61
-    test al, 0x20
-    jz .poll
-    rdtsc
-    sub eax, ebp
-    mov ebp, eax
-    ret
-
+    LIB16_TSC
     LIB16
 
 msg_burst:      db "pitburst: IRQ0s in the 2 periods after 20.5 with interrupts disabled: ", 0
