@@ -16,12 +16,12 @@ void handle_nested_fault(struct vcpu *v, struct vm_exit *e);/* vmm/mmio.c */
 void handle_xsetbv(struct vcpu *v, struct vm_exit *e);      /* vmm/guest_state.c */
 void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c */
 
-/* The fast handlers (vcpu_fast_exit): each carries out its instruction
- * from the GPRs (and an IN's or OUT's port and size) alone, with no exit record:
+/* The fast handlers (vcpu_fast_exit, vmm/fast_way.h, calls each by its
+ * reason): each carries out its instruction from the GPRs (and an IN's
+ * or OUT's port and size) alone, with no exit record:
  * FAST_BACK_IN, done and nothing the run loop's top looks at changed;
  * FAST_DONE, done but the top has work (device time found something
  * due); FAST_NO, declined having changed nothing: the full way does it. */
-typedef enum fast_way (*fast_exit_handler)(struct vcpu *v, u16 port, u8 size);
 #define MSR_X2APIC_EOI 0x80bu /* SDM 3A 11.12.1.2: 800H + B0H / 16 */
 /* (CPUID's, a hit in the CPUID cache, is inline: fast_cpuid, vmm/fast_way.h.) */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
