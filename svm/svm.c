@@ -640,9 +640,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
         len = mmio_fast_decode(v, vmcb->control.exitinfo2, assisted ? vmcb->control.insn_bytes : NULL,
                                assisted ? MIN(vmcb->control.insn_fetched, (u8)15) : 0);
     }
-    /* CPUID, the most frequent, gets its own copy of the core's fast way:
-     * with the reason known there, none of its tests of the reason is left. */
-    enum fast_way way = r == EXIT_CPUID ? vcpu_fast_exit(v, EXIT_CPUID, len, 0, 0) : vcpu_fast_exit(v, r, len, port, size);
+    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
     vmcb->control.eventinj = 0;

@@ -147,4 +147,13 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     return way;
 }
 
+/* What a backend calls: CPUID, the most frequent, gets its own copy of
+ * the fast way, with the reason known there none of its tests of the
+ * reason is left. */
+static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit_split(struct vcpu *v, enum exit_reason r,
+                                                                               unsigned insn_len, u16 port, u8 size)
+{
+    return r == EXIT_CPUID ? vcpu_fast_exit(v, EXIT_CPUID, insn_len, 0, 0) : vcpu_fast_exit(v, r, insn_len, port, size);
+}
+
 #endif

@@ -901,9 +901,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
      * for an EPT violation, whose instruction the core decodes. */
     unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
                                           : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
-    /* CPUID, the most frequent, gets its own copy of the core's fast way:
-     * with the reason known there, none of its tests of the reason is left. */
-    enum fast_way way = r == EXIT_CPUID ? vcpu_fast_exit(v, EXIT_CPUID, len, 0, 0) : vcpu_fast_exit(v, r, len, port, size);
+    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size);
     if (way != FAST_BACK_IN)
         return way;
     u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
