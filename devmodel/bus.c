@@ -3,6 +3,9 @@
 #include "bus.h"
 #include "../vmm/string.h"
 
+const struct io_range bus_unclaimed = {
+    .count = 0, .width = 4, .name = "unclaimed", .quiet_reads = true, .writes = BUS_WRITES_QUIET};
+
 void bus_init(struct io_bus *bus)
 {
     bus->io_count = 0;

@@ -82,12 +82,26 @@ bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind);
 /* The weakest kind among the ranges a write of size bytes at port
  * reaches (a port nobody claims drops the write: quiet). */
 enum bus_writes bus_io_write_kind(const struct io_bus *bus, u16 port, u8 size);
-/* The first step of bus_io_write_kind, inline for the fast way's first
- * question: the kind of the range at port. */
-static inline enum bus_writes bus_port_writes(const struct io_bus *bus, u16 port)
+/* What answers ports nobody claims: reads are all ones, writes vanish,
+ * neither changes anything (bus_fast_range). */
+extern const struct io_range bus_unclaimed;
+/* The one range that takes an IN or OUT of size bytes at port whole (the
+ * access inside it and no wider than its width, so that one call of its
+ * read or write does it), bus_unclaimed when no byte of it is claimed, or
+ * NULL when the access is split or spans ranges: what the hypervisor's
+ * fast way hands to the device itself (vmm/fast_way.h), from one lookup
+ * of the port table. Inline: it is asked on every port exit. */
+static inline const struct io_range *bus_fast_range(const struct io_bus *bus, u16 port, u8 size)
 {
     u8 i = bus->port_range[port];
-    return i ? (enum bus_writes)bus->io[i - 1].writes : BUS_WRITES_QUIET;
+    if (i) {
+        const struct io_range *r = &bus->io[i - 1];
+        return size <= r->width && (u32)port + size <= (u32)r->base + r->count ? r : NULL;
+    }
+    for (u8 k = 1; k < size; k++)
+        if ((u32)port + k > 0xffff || bus->port_range[(u16)(port + k)])
+            return NULL;
+    return &bus_unclaimed;
 }
 /* Marks the reads of the range claimed at port quiet (io_range). */
 bool bus_set_quiet_reads(struct io_bus *bus, u16 port);

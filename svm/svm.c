@@ -613,6 +613,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
     u16 port = 0;
     u8 size = 0;
+    const struct io_range *range = NULL;
     /* A nested page fault: an instruction's data write to a device (MMIO
      * is never mapped), not while an event was being delivered. */
     bool npf = code == SVM_EXIT_NPF && svm_npf_operand_write(vmcb->control.exitinfo1) &&
@@ -621,7 +622,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
         r = EXIT_NESTED_FAULT;
     if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
         (code == SVM_EXIT_IOIO && (!svm_ioio_plain(vmcb->control.exitinfo1, &port, &size) ||
-                                   ((size & FAST_IO_OUT) && !vcpu_fast_out_wanted(v, port)))))
+                                   !(range = vcpu_fast_port(v, port, size)))))
         return FAST_NO;
     v->gpr[GPR_RAX] = vmcb->save.rax;
     v->rip = vmcb->save.rip;
@@ -640,7 +641,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
         len = mmio_fast_decode(v, vmcb->control.exitinfo2, assisted ? vmcb->control.insn_bytes : NULL,
                                assisted ? MIN(vmcb->control.insn_fetched, (u8)15) : 0);
     }
-    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size);
+    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
     if (way != FAST_BACK_IN)
         return way;
     vmcb->control.eventinj = 0;

@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "hosttime.h"
 #include "percpu.h"
+#include "platform.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "x86.h"
@@ -69,9 +70,93 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid(struct vcp
     return FAST_BACK_IN;
 }
 
+/* A write of a 32-bit register zero-extends into the 64-bit one; 8- and
+ * 16-bit writes leave the upper bits alone (SDM 1 3.4.1.1). */
+static inline void vcpu_set_accumulator(struct vcpu *v, u8 size, u32 value)
+{
+    u64 *rax = &v->gpr[GPR_RAX];
+    if (size == 4)
+        *rax = value;
+    else if (size == 2)
+        *rax = (*rax & ~0xffffull) | (value & 0xffff);
+    else
+        *rax = (*rax & ~0xffull) | (value & 0xff);
+}
+
+/* The fast way: an IN of a quiet range, as the run loop's quick way
+ * does it (vcpu_run_slice), or an OUT to a range whose writes are quiet
+ * or watched (bus.h), the access whole in one range (bus_fast_range) so
+ * the device's own read or write takes it; only with no interrupt
+ * waiting at the last look and the host timer not fired. A read, and a
+ * watched write, first move device time to the exit
+ * (platform_update_time_quick), as the whole way moves it before its
+ * handler: the counter read, the UART's transmit timer, depend on it. If
+ * that found something due (it then did the whole update), the
+ * instruction is done and the loop's top delivers and arms what came. */
+static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
+{
+    if (!v->no_interrupt_pending || host_timer_fired())
+        return FAST_NO;
+    bool quiet = platform_update_time_quick(v);
+    u32 value = range->read ? range->read(range->dev, port, size) & (u32)bus_all_ones(size) : (u32)bus_all_ones(size);
+    vcpu_set_accumulator(v, size, value);
+    return quiet ? FAST_BACK_IN : FAST_DONE;
+}
+
+/* size | FAST_IO_OUT. What a watched write (the 8259s, the UART) may
+ * change, and how the guest still goes through the loop's top when it
+ * must:
+ * - an interrupt request: one now pending for this vCPU is found as the
+ *   loop's top finds it (pc_interrupt_pending; the 8259's INTR rises on
+ *   an unmask or an EOI with no line moving, so no signal says so), and
+ *   marked (vcpu_interrupt_may_be_pending: fast_reentry_at then sends
+ *   the guest through the top, which delivers it before its next
+ *   instruction); one for another vCPU reaches it as from the whole way;
+ * - a device timer armed nearer than the earliest deadline before the
+ *   write: the host timer armed at the loop's top would be late for it,
+ *   so FAST_DONE (one moved further only makes the host timer fire
+ *   early, and that exit takes the whole way);
+ * - the PIT's gate (pc_gate_timers: its tick held, muted or released by
+ *   the 8259s' mask, request and in-service bits) is asked again, as the
+ *   loop's top asks it after an exit that touched a device.
+ * A quiet write (the debug console, a port nobody claims) changes none
+ * of that and does not look at device time, as a CPUID does not: a
+ * deadline that came meanwhile has the host timer, armed for it, bring
+ * the guest out at once. Its output is noted at the exit's own time. */
+static inline __attribute__((always_inline)) enum fast_way fast_io_out(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
+{
+    if (!v->no_interrupt_pending || host_timer_fired())
+        return FAST_NO;
+    u8 bytes = size & (u8)~FAST_IO_OUT;
+    u32 value = (u32)v->gpr[GPR_RAX] & (u32)bus_all_ones(bytes);
+    if (range->writes == BUS_WRITES_QUIET) {
+        if (range->write)
+            range->write(range->dev, port, bytes, value);
+        return platform_note_output_now(v) ? FAST_BACK_IN : FAST_DONE;
+    }
+    return fast_io_out_watched(v, range, port, bytes, value);
+}
+
+/* The range an IN or OUT (size | FAST_IO_OUT) of the fast way goes to,
+ * from one lookup, or NULL if the full way must take it: an access the
+ * bus would split (bus_fast_range), a read that is not quiet, a write
+ * that may change more than an interrupt request or a timer
+ * (BUS_WRITES_FULL: most OUTs). Asked by the backend as soon as it has
+ * the port, before it reads anything more. */
+static inline __attribute__((always_inline)) const struct io_range *vcpu_fast_port(const struct vcpu *v, u16 port,
+                                                                                  u8 size)
+{
+    const struct io_range *r = bus_fast_range(&v->domain->pc.bus, port, size & (u8)~FAST_IO_OUT);
+    if (!r)
+        return NULL;
+    if (size & FAST_IO_OUT)
+        return r->writes != BUS_WRITES_FULL ? r : NULL;
+    return r->quiet_reads ? r : NULL;
+}
+
 /* The fast handler for reason r (handlers.h). */
 static inline __attribute__((always_inline)) enum fast_way fast_handler(struct vcpu *v, enum exit_reason r, u16 port,
-                                                                       u8 size, enum bus_writes writes)
+                                                                       u8 size, const struct io_range *range)
 {
     switch (r) {
     case EXIT_CPUID:
@@ -79,7 +164,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct v
     case EXIT_MSR_WRITE:
         return fast_msr_write(v, port, size);
     case EXIT_IO:
-        return (size & FAST_IO_OUT) ? fast_io_out(v, port, size, writes) : fast_io_in(v, port, size);
+        return (size & FAST_IO_OUT) ? fast_io_out(v, range, port, size) : fast_io_in(v, range, port, size);
     case EXIT_NESTED_FAULT:
         return fast_mmio_write(v, port, size);
     default:
@@ -98,7 +183,8 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct v
  * way's, and fast_reentry_at decides, as after a quick exit, whether the
  * guest goes straight back in. */
 static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r,
-                                                                         unsigned insn_len, u16 port, u8 size)
+                                                                         unsigned insn_len, u16 port, u8 size,
+                                                                         const struct io_range *range)
 {
     struct domain *d = v->domain;
     if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
@@ -106,11 +192,6 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     /* The one MSR fast_msr_write takes, asked before anything costs: a
      * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
     if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
-        return FAST_NO;
-    /* The same for a port write whose device may change more than an
-     * interrupt request or a timer (bus.h BUS_WRITES_FULL): most OUTs. */
-    enum bus_writes writes = BUS_WRITES_FULL;
-    if (r == EXIT_IO && (size & FAST_IO_OUT) && (writes = fast_io_write_kind(v, port, size)) == BUS_WRITES_FULL)
         return FAST_NO;
     domain_devices_lock(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {
@@ -120,7 +201,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     u64 t = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit). */
     struct trace_regs regs = {v->rip, v->gpr[GPR_RAX], v->gpr[GPR_RCX], v->gpr[GPR_RDX]};
-    enum fast_way way = fast_handler(v, r, port, size, writes);
+    enum fast_way way = fast_handler(v, r, port, size, range);
     if (way == FAST_NO) {
         domain_devices_unlock(d);
         return FAST_NO;
@@ -151,9 +232,11 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
  * the fast way, with the reason known there none of its tests of the
  * reason is left. */
 static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit_split(struct vcpu *v, enum exit_reason r,
-                                                                               unsigned insn_len, u16 port, u8 size)
+                                                                               unsigned insn_len, u16 port, u8 size,
+                                                                               const struct io_range *range)
 {
-    return r == EXIT_CPUID ? vcpu_fast_exit(v, EXIT_CPUID, insn_len, 0, 0) : vcpu_fast_exit(v, r, insn_len, port, size);
+    return r == EXIT_CPUID ? vcpu_fast_exit(v, EXIT_CPUID, insn_len, 0, 0, NULL)
+                           : vcpu_fast_exit(v, r, insn_len, port, size, range);
 }
 
 #endif

@@ -25,13 +25,9 @@ void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c
 #define MSR_X2APIC_EOI 0x80bu /* SDM 3A 11.12.1.2: 800H + B0H / 16 */
 /* (CPUID's, a hit in the CPUID cache, is inline: fast_cpuid, vmm/fast_way.h.) */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
-enum fast_way fast_io_in(struct vcpu *v, u16 port, u8 size);     /* vmm/io.c: a quiet read (io_exit_reads_quietly) */
-/* vmm/io.c: a quiet or watched write (the debug console; the 8259s, the UART) */
-enum fast_way fast_io_out(struct vcpu *v, u16 port, u8 size, enum bus_writes kind);
-/* What the bus says an OUT may change (bus.h; asked before fast_io_out,
- * as early as the fast way can decline: most port writes are
- * BUS_WRITES_FULL). */
-enum bus_writes fast_io_write_kind(const struct vcpu *v, u16 port, u8 size); /* vmm/io.c */
+/* (An IN's or OUT's, fast_io_in and fast_io_out, is inline too, but a
+ * watched write's part: vmm/io.c.) */
+enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, u16 port, u8 size, u32 value);
 enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size); /* vmm/mmio.c: a plain MOV to a device (mmio_fast_decode) */
 /* vmm/mmio.c: for a backend's fast way, the exit a data write to gpa made
  * (an operand, not the CPU's own access, not during event delivery):

@@ -438,6 +438,17 @@ bool platform_note_output_quick(struct domain *d)
     return !output_waits(d);
 }
 
+bool platform_note_output_now(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = MAX(d->pc.clock.now, clock_tsc_to_ns(&d->pc.clock, guest_tsc(v)));
+    }
+    return !output_waits(d);
+}
+
 /* The next moment the run loop must look: a device deadline, or the
  * moment a guest's unfinished line counts as quiet. */
 u64 platform_next_device_tsc(const struct vcpu *v)

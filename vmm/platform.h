@@ -21,6 +21,9 @@ bool platform_update_time_quick(struct vcpu *v);
  * the output it made is noted as the next update would (its moment),
  * and true if no unfinished line waits (then no deadline moved). */
 bool platform_note_output_quick(struct domain *d);
+/* The same after a quiet write that did not move device time (the debug
+ * console's, fast_io_out): the output's moment is the guest's TSC now. */
+bool platform_note_output_now(struct vcpu *v);
 /* The host TSC at which the domain's next device timer falls due; ~0: none. */
 u64 platform_next_device_tsc(const struct vcpu *v);
 /* Before an entry: inject the pending interrupt if the guest can take it,

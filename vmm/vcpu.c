@@ -180,11 +180,6 @@ static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u
     return fast_reentry_at(v, until, rdtsc());
 }
 
-bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port)
-{
-    return bus_port_writes(&v->domain->pc.bus, port) != BUS_WRITES_FULL;
-}
-
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;

@@ -217,12 +217,8 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until);
  * does when RIP moved; FAST_DONE: the backend returns EXIT_NONE (nothing
  * left to dispatch) and the run loop goes through its top. */
 enum fast_way { FAST_NO, FAST_DONE, FAST_BACK_IN };
-/* vcpu_fast_exit itself is inline, in vmm/fast_way.h. */
-/* Asked by the backend for an OUT before it reads anything more: false
- * when a write to the port's device may change more than an interrupt
- * request or a timer (devmodel/bus.h BUS_WRITES_FULL: most port writes),
- * which go the full way at once. */
-bool vcpu_fast_out_wanted(const struct vcpu *v, u16 port);
+/* vcpu_fast_exit itself is inline, in vmm/fast_way.h, with
+ * vcpu_fast_port, which the backend asks for an IN or OUT. */
 
 /* The state after RESET: the backend's registers (arch->vcpu_reset) and
  * the core's (vmm/vcpu.c). */

@@ -883,8 +883,9 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
     enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
     u16 port = 0;
     u8 size = 0;
+    const struct io_range *range = NULL;
     if (r == EXIT_NONE || (r == EXIT_IO && (!vmx_io_plain(vmread(VMCS_EXIT_QUALIFICATION), &port, &size) ||
-                                            ((size & FAST_IO_OUT) && !vcpu_fast_out_wanted(v, port)))))
+                                            !(range = vcpu_fast_port(v, port, size)))))
         return FAST_NO;
     /* An EPT violation: an instruction's data write to a device (MMIO is
      * never mapped), not while an event was being delivered. */
@@ -901,7 +902,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
      * for an EPT violation, whose instruction the core decodes. */
     unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
                                           : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
-    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size);
+    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
     if (way != FAST_BACK_IN)
         return way;
     u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);

@@ -233,8 +233,27 @@ TEST(bus_write_kinds)
     CHECK_EQ(bus_io_write_kind(&bus, 0x23, 2), BUS_WRITES_FULL);    /* quiet, then full */
     CHECK_EQ(bus_io_write_kind(&bus, 0x24, 1), BUS_WRITES_FULL);
     CHECK_EQ(bus_io_write_kind(&bus, 0x80, 4), BUS_WRITES_QUIET);   /* dropped */
-    CHECK_EQ(bus_port_writes(&bus, 0x21), BUS_WRITES_WATCHED);
-    CHECK_EQ(bus_port_writes(&bus, 0x25), BUS_WRITES_FULL);
-    CHECK_EQ(bus_port_writes(&bus, 0x80), BUS_WRITES_QUIET);
     CHECK(!bus_set_writes(&bus, 0x90, BUS_WRITES_QUIET));
+}
+
+/* The fast way's one lookup (bus_fast_range): the range that takes an
+ * access whole, the unclaimed range where nobody answers any of its
+ * bytes, NULL where the bus would split it (wider than the device takes,
+ * across ranges, partly claimed, past port FFFFh). */
+TEST(bus_fast_range_takes_whole_accesses_only)
+{
+    bus_init(&bus);
+    CHECK(bus_claim_io(&bus, 0x20, 2, 1, rd, wr, NULL, "bytes"));
+    CHECK(bus_claim_io(&bus, 0x40, 4, 4, rd, wr, NULL, "dwords"));
+    CHECK(bus_set_writes(&bus, 0x21, BUS_WRITES_WATCHED));
+    const struct io_range *r = bus_fast_range(&bus, 0x21, 1);
+    CHECK(r != NULL && r->base == 0x20 && r->writes == BUS_WRITES_WATCHED);
+    CHECK(bus_fast_range(&bus, 0x20, 2) == NULL); /* wider than the 8-bit device: split */
+    CHECK(bus_fast_range(&bus, 0x40, 4) != NULL);
+    CHECK(bus_fast_range(&bus, 0x42, 4) == NULL); /* past the range's end */
+    CHECK(bus_fast_range(&bus, 0x80, 4) == &bus_unclaimed);
+    CHECK(bus_unclaimed.quiet_reads && bus_unclaimed.writes == BUS_WRITES_QUIET && !bus_unclaimed.write);
+    CHECK(bus_fast_range(&bus, 0x3e, 4) == NULL); /* its last bytes are claimed */
+    CHECK(bus_fast_range(&bus, 0xffff, 1) == &bus_unclaimed);
+    CHECK(bus_fast_range(&bus, 0xffff, 2) == NULL); /* would wrap */
 }
