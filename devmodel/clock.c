@@ -9,8 +9,7 @@ void clock_init(struct dm_clock *c)
     clock_set_tsc(c, 1000000, 0); /* 1 GHz until told otherwise */
 }
 
-/* Multiplications in 32.32 fixed point: no 128-bit division, which a
- * freestanding build would have to take from libgcc. */
+/* The multipliers for clock_tsc_to_ns and clock_ns_to_tsc (clock.h). */
 void clock_set_tsc(struct dm_clock *c, u64 tsc_khz, u64 tsc_base)
 {
     c->tsc_khz = tsc_khz ? tsc_khz : 1;
@@ -19,14 +18,6 @@ void clock_set_tsc(struct dm_clock *c, u64 tsc_khz, u64 tsc_base)
     c->tsc_per_ns_mult = ((c->tsc_khz << 32) + 500000) / 1000000ull;
 }
 
-static u64 mul_shift32(u64 a, u64 mult) { return (u64)(((unsigned __int128)a * mult) >> 32); }
-
-u64 clock_tsc_to_ns(const struct dm_clock *c, u64 tsc)
-{
-    return tsc <= c->tsc_base ? 0 : mul_shift32(tsc - c->tsc_base, c->ns_per_tsc_mult);
-}
-
-u64 clock_ns_to_tsc(const struct dm_clock *c, u64 ns) { return c->tsc_base + mul_shift32(ns, c->tsc_per_ns_mult); }
 
 void timer_init(struct dm_timer *t, void (*fire)(void *dev, u64 now), void *dev)
 {
@@ -62,7 +53,6 @@ void timer_arm(struct dm_clock *c, struct dm_timer *t, u64 deadline)
     *p = t;
 }
 
-u64 clock_next_deadline(const struct dm_clock *c) { return c->timers ? c->timers->deadline : DM_NEVER; }
 
 void clock_advance(struct dm_clock *c, u64 now)
 {

@@ -11,7 +11,7 @@
 #include "handlers.h"
 #include "hosttime.h"
 #include "percpu.h"
-#include "platform.h"
+#include "platform_time.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "x86.h"

@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "hosttime.h"
 #include "platform.h"
+#include "platform_time.h"
 
 bool io_exit_reads_quietly(const struct vcpu *v, const struct vm_exit *e)
 {

@@ -1,5 +1,6 @@
 /* See platform.h. */
 #include "platform.h"
+#include "platform_time.h"
 #include "arch.h"
 #include "bootinfo.h"
 #include "console.h"
@@ -100,13 +101,6 @@ void platform_finish_output(struct domain *d)
     debugcon_finish(&d->debugcon);
 }
 
-static bool output_waits(const struct domain *d) { return d->com1_len != d->com1_shown || d->debugcon.len != d->debugcon.shown; }
-
-/* A guest that has written nothing for OUTPUT_QUIET_NS of its time has
- * stopped writing for now (a prompt, a progress dot): what waits in its
- * line buffers is shown. Guest time, so a slow host or emulator does not
- * split lines that the guest writes in one go. */
-#define OUTPUT_QUIET_NS (5ull * 1000 * 1000)
 
 static void flush_quiet_output(struct domain *d)
 {
@@ -115,7 +109,7 @@ static void flush_quiet_output(struct domain *d)
     if (seen != d->output_seen) {
         d->output_seen = seen;
         d->output_at = now;
-    } else if (output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS) {
+    } else if (platform_output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS) {
         platform_flush_output(d);
     }
 }
@@ -397,56 +391,21 @@ static void feed_consumers(struct domain *d)
 
 /* ---- time ---- */
 
-/* The guest's TSC, which its devices' clock follows (vcpu.h tsc_offset). */
-static u64 guest_tsc(const struct vcpu *v) { return rdtsc() + (u64)v->tsc_offset; }
 
 void platform_update_time(struct vcpu *v)
 {
     struct domain *d = v->domain;
     struct dm_clock *c = &d->pc.clock;
-    clock_advance(c, clock_tsc_to_ns(c, guest_tsc(v)));
+    clock_advance(c, clock_tsc_to_ns(c, platform_guest_tsc(v)));
     feed_consumers(d);
     flush_quiet_output(d);
 }
 
-bool platform_update_time_quick(struct vcpu *v)
+void platform_time_due(struct domain *d, u64 now)
 {
-    struct domain *d = v->domain;
-    struct dm_clock *c = &d->pc.clock;
-    const struct console_input *in = &d->console_input;
-    u64 now = clock_tsc_to_ns(c, guest_tsc(v));
-    bool input = atomic_load(&in->head) != in->tail[0] || atomic_load(&in->head) != in->tail[1];
-    bool output = d->com1_bytes + d->debugcon.bytes != d->output_seen ||
-                  (output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS);
-    if (clock_next_deadline(c) > now && !input && !output) {
-        clock_advance(c, now); /* nothing is due: only the clock moves */
-        return true;
-    }
-    clock_advance(c, now);
+    clock_advance(&d->pc.clock, now);
     feed_consumers(d);
     flush_quiet_output(d);
-    return false;
-}
-
-bool platform_note_output_quick(struct domain *d)
-{
-    u64 seen = d->com1_bytes + d->debugcon.bytes;
-    if (seen != d->output_seen) {
-        d->output_seen = seen;
-        d->output_at = d->pc.clock.now;
-    }
-    return !output_waits(d);
-}
-
-bool platform_note_output_now(struct vcpu *v)
-{
-    struct domain *d = v->domain;
-    u64 seen = d->com1_bytes + d->debugcon.bytes;
-    if (seen != d->output_seen) {
-        d->output_seen = seen;
-        d->output_at = MAX(d->pc.clock.now, clock_tsc_to_ns(&d->pc.clock, guest_tsc(v)));
-    }
-    return !output_waits(d);
 }
 
 /* The next moment the run loop must look: a device deadline, or the
@@ -456,7 +415,7 @@ u64 platform_next_device_tsc(const struct vcpu *v)
     const struct domain *d = v->domain;
     const struct dm_clock *c = &d->pc.clock;
     u64 deadline = clock_next_deadline(c);
-    if (output_waits(d))
+    if (platform_output_waits(d))
         deadline = MIN(deadline, d->output_at + OUTPUT_QUIET_NS);
     if (deadline == DM_NEVER)
         return ~0ull;

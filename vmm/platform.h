@@ -13,17 +13,8 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 /* Brings the domain's clock up to v's TSC, firing due device timers, and
  * hands typed input to its COM1 and keyboard. */
 void platform_update_time(struct vcpu *v);
-/* The same for a quick exit: true if only the clock moved (no device
- * timer was due, no console input waits, no output is to be flushed),
- * so no interrupt can have come of it and no deadline moved. */
-bool platform_update_time_quick(struct vcpu *v);
-/* After a quiet write at the device time platform_update_time_quick set:
- * the output it made is noted as the next update would (its moment),
- * and true if no unfinished line waits (then no deadline moved). */
-bool platform_note_output_quick(struct domain *d);
-/* The same after a quiet write that did not move device time (the debug
- * console's, fast_io_out): the output's moment is the guest's TSC now. */
-bool platform_note_output_now(struct vcpu *v);
+/* (The same for a quick exit, platform_update_time_quick, is inline:
+ * vmm/platform_time.h.) */
 /* The host TSC at which the domain's next device timer falls due; ~0: none. */
 u64 platform_next_device_tsc(const struct vcpu *v);
 /* Before an entry: inject the pending interrupt if the guest can take it,

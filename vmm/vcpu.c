@@ -21,6 +21,7 @@
 #include "kvm.h"
 #include "percpu.h"
 #include "platform.h"
+#include "platform_time.h"
 #include "smp.h"
 #include "string.h"
 #include "tpr.h"

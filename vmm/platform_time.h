@@ -1,0 +1,78 @@
+/* Device time on the run loop's quick way and the fast way
+ * (docs/exit-paths.md): the question whether anything besides the clock
+ * must move, inline, since a quiet IN asks it on every exit; the rest is
+ * platform_update_time's (vmm/platform.c). */
+#ifndef ZAZEN_PLATFORM_TIME_H
+#define ZAZEN_PLATFORM_TIME_H
+
+#include "domain.h"
+#include "x86.h"
+
+/* A guest that has written nothing for OUTPUT_QUIET_NS of its time has
+ * stopped writing for now (a prompt, a progress dot): what waits in its
+ * line buffers is shown. Guest time, so a slow host or emulator does not
+ * split lines that the guest writes in one go. */
+#define OUTPUT_QUIET_NS (5ull * 1000 * 1000)
+
+/* An unfinished line waits in COM1's or the debug console's buffer. */
+static inline bool platform_output_waits(const struct domain *d)
+{
+    return d->com1_len != d->com1_shown || d->debugcon.len != d->debugcon.shown;
+}
+
+/* The guest's TSC, which its devices' clock follows (vcpu.h tsc_offset). */
+static inline u64 platform_guest_tsc(const struct vcpu *v) { return rdtsc() + (u64)v->tsc_offset; }
+
+/* platform_update_time's part after the clock: moves it to now (device
+ * nanoseconds), firing what is due, feeds typed input, shows quiet
+ * output (vmm/platform.c). */
+void platform_time_due(struct domain *d, u64 now);
+
+/* platform_update_time for a quick exit: true if only the clock moved
+ * (no device timer was due, no console input waits, no output is to be
+ * noted or flushed), so no interrupt can have come of it and no deadline
+ * moved; false after the whole update. */
+static inline __attribute__((always_inline)) bool platform_update_time_quick(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    struct dm_clock *c = &d->pc.clock;
+    const struct console_input *in = &d->console_input;
+    u64 now = clock_tsc_to_ns(c, platform_guest_tsc(v));
+    bool input = atomic_load(&in->head) != in->tail[0] || atomic_load(&in->head) != in->tail[1];
+    bool output = d->com1_bytes + d->debugcon.bytes != d->output_seen ||
+                  (platform_output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS);
+    if (__builtin_expect(clock_next_deadline(c) > now && !input && !output, 1)) {
+        clock_advance_quiet(c, now); /* nothing is due: only the clock moves */
+        return true;
+    }
+    platform_time_due(d, now);
+    return false;
+}
+
+/* After a quiet write at the device time platform_update_time_quick set:
+ * the output it made is noted as the next update would (its moment),
+ * and true if no unfinished line waits (then no deadline moved). */
+static inline bool platform_note_output_quick(struct domain *d)
+{
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = d->pc.clock.now;
+    }
+    return !platform_output_waits(d);
+}
+
+/* The same after a quiet write that did not move device time (the debug
+ * console's, fast_io_out): the output's moment is the guest's TSC now. */
+static inline bool platform_note_output_now(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = MAX(d->pc.clock.now, clock_tsc_to_ns(&d->pc.clock, platform_guest_tsc(v)));
+    }
+    return !platform_output_waits(d);
+}
+
+#endif
