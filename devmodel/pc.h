@@ -126,6 +126,25 @@ bool pc_nmi_ack(struct pc *pc, unsigned cpu);
  * when a vCPU halts. True if it raised IRQ0 (an owed tick, released by
  * an acknowledgement): the delivery that follows takes it. */
 bool pc_gate_timers(struct pc *pc);
+/* What of pc_gate_timers' inputs a port write to a watched device (bus.h
+ * BUS_WRITES_WATCHED: the 8259s and their ELCR, the UART) can change:
+ * the master 8259's IMR, IRR and ISR bits of IR0, packed. Its other
+ * inputs (the PIT's counter 0, the local APICs' LINT0 and enable bit, the
+ * I/O APIC's pin 2) move only by device time or by writes that take the
+ * whole way, which gates after them. */
+static inline u8 pc_irq0_gate_inputs(const struct pc *pc)
+{
+    const struct pic_chip *m = &pc->pic.chip[0];
+    return (u8)((m->imr & 1u) | (m->irr & 1u) << 1 | (m->isr & 1u) << 2);
+}
+/* After a watched write, given pc_irq0_gate_inputs before it: must the
+ * gate run again? Only if those inputs moved (its answer is the same for
+ * the same inputs), or while IRQ0's I/O APIC pin is live (irq0_eoi_watch:
+ * the write's own interrupt could reach a local APIC as IRQ0's vector). */
+static inline bool pc_gate_after_write(const struct pc *pc, u8 inputs_before)
+{
+    return pc->irq0_eoi_watch || pc_irq0_gate_inputs(pc) != inputs_before;
+}
 /* Does the PIT's last tick wait for the guest's acknowledgement? Only
  * then can an exit's EOI release an owed one before the delivery. */
 static inline bool pc_irq0_held(const struct pc *pc) { return pc->pit.ch[0].tick.held; }

@@ -23,9 +23,11 @@ enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, 
     struct domain *d = v->domain;
     bool quiet = platform_update_time_quick(v);
     u64 due = clock_next_deadline(&d->pc.clock);
+    u8 gate = pc_irq0_gate_inputs(&d->pc);
     if (range->write)
         range->write(range->dev, port, size, value);
-    pc_gate_timers(&d->pc);
+    if (!quiet || pc_gate_after_write(&d->pc, gate))
+        pc_gate_timers(&d->pc);
     quiet = quiet && clock_next_deadline(&d->pc.clock) >= due;
     if (pc_interrupt_pending(&d->pc, v->id)) {
         vcpu_interrupt_may_be_pending(v);
