@@ -186,7 +186,7 @@ static void lapic_eoi_to_ioapic(void *ctx, u8 vector)
         ioapic_eoi(&pc->ioapic, vector);
 }
 
-bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
+bool pc_interrupt_pending_slow(const struct pc *pc, unsigned cpu)
 {
     const struct lapic *l = &pc->lapic[cpu];
     if (lapic_pending(l) >= 0)

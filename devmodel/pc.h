@@ -107,8 +107,19 @@ void pc_reset(struct pc *pc);
  * driven, each local APIC's IRR/ISR/TMR): where an interrupt waits or is
  * stuck. For the host's `debug-keys i`. Returns the length written. */
 size_t pc_describe_interrupts(const struct pc *pc, char *buf, size_t size);
-/* Is there an interrupt CPU `cpu` should take (when it can)? */
-bool pc_interrupt_pending(const struct pc *pc, unsigned cpu);
+/* Is there an interrupt CPU `cpu` should take (when it can)? Inline for
+ * its usual answer, no, with nothing requested at its local APIC (no IRR
+ * bit) nor at the master 8259 (no unmasked IRR bit: its INTR is low, the
+ * 8259A datasheet's "Interrupt Sequence"): the hypervisor's fast way
+ * asks it after each watched port write (vmm/io.c). */
+bool pc_interrupt_pending_slow(const struct pc *pc, unsigned cpu);
+static inline bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
+{
+    const struct pic_chip *m = &pc->pic.chip[0];
+    if (!pc->lapic[cpu].irr_words && !(m->irr & (u8)~m->imr))
+        return false;
+    return pc_interrupt_pending_slow(pc, cpu);
+}
 /* An NMI waits for CPU `cpu` (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */
 static inline bool pc_nmi_pending(const struct pc *pc, unsigned cpu) { return lapic_nmi_waiting(&pc->lapic[cpu]); }
 /* The CPU's NMIs are blocked (its NMI handler runs): one waits, not two. */
