@@ -450,19 +450,31 @@ static void lapic_eoi(struct lapic *l)
         l->eoi_broadcast(l->ctx, (u8)v);
 }
 
-/* The write reaches this APIC's EOI register when the APIC answers at
- * its page (enabled, in xAPIC mode: lapic_map/lapic_unmap keep
+static void lapic_write_initial_count(struct lapic *l, u32 value);
+
+/* A doubleword write at addr reaches register reg of this APIC: it
+ * answers at its page (enabled, in xAPIC mode: lapic_map/lapic_unmap keep
  * mmio_claimed) and, on a system bus, that page is the one the platform
- * claims for every CPU's APIC (the default base, devmodel/pc.c): as
- * lapic_mmio_write, a doubleword at the register's offset, any value
+ * claims for every CPU's APIC (the default base, devmodel/pc.c). */
+static bool xapic_write_reaches(const struct lapic *l, u64 addr, u8 size, u32 reg)
+{
+    return size == 4 && l->mmio_claimed && !lapic_x2apic_mode(l) && hw_enabled(l) && addr == l->mmio_base + reg &&
+           (!l->system_bus || l->mmio_base == LAPIC_DEFAULT_BASE);
+}
+
+/* As lapic_mmio_write, a doubleword at the register's offset, any value
  * (11.8.5: only x2APIC mode faults a non-zero EOI). */
 bool lapic_xapic_quiet_eoi(struct lapic *l, u64 addr, u8 size)
 {
-    if (size != 4 || !l->mmio_claimed || lapic_x2apic_mode(l) || !hw_enabled(l) || addr != l->mmio_base + REG_EOI ||
-        (l->system_bus && l->mmio_base != LAPIC_DEFAULT_BASE))
-        return false;
-    return lapic_quiet_eoi(l);
+    return xapic_write_reaches(l, addr, size, REG_EOI) && lapic_quiet_eoi(l);
 }
+
+bool lapic_xapic_timer_count_at(const struct lapic *l, u64 addr, u8 size)
+{
+    return xapic_write_reaches(l, addr, size, REG_TIMER_INITIAL);
+}
+
+void lapic_write_timer_count(struct lapic *l, u32 value) { lapic_write_initial_count(l, value); }
 
 /* ---- interprocessor interrupts (11.6) ---- */
 

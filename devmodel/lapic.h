@@ -236,6 +236,12 @@ bool lapic_msr_write(struct lapic *l, u32 msr, u64 value);
  * EOI register when this APIC's page is there (11.4.1, 11.8.5): true if
  * it was such an EOI and is done, as the MMIO write would have done it. */
 bool lapic_xapic_quiet_eoi(struct lapic *l, u64 addr, u8 size);
+/* Does a write of size bytes at addr reach this APIC's timer
+ * initial-count register (11.5.4), by the same rules? Then
+ * lapic_write_timer_count does what the MMIO write would: the count
+ * starts (0 stops it; ignored in TSC-deadline mode). */
+bool lapic_xapic_timer_count_at(const struct lapic *l, u64 addr, u8 size);
+void lapic_write_timer_count(struct lapic *l, u32 value);
 
 /* The vector the CPU should take now (highest IRR whose priority class is
  * above the PPR's), or -1. */

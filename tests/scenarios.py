@@ -310,6 +310,25 @@ def portirq_scenario(platform):
     )
 
 
+def deadline_scenario(platform):
+    """The local APIC timer's writes take the fast way (IA32_TSC_DEADLINE,
+    the xAPIC initial count: vmm/platform_time.h), which arms the host
+    timer again in place: deadlines come on time, never early, one moved
+    nearer comes in time while the guest makes no exit, a passed one at
+    once, a cleared one never (tests/guests/deadline.asm)."""
+    return Scenario(
+        "deadline", "[domain deadline]\nmemory = 16M\nfirmware = deadline.bin\n", platform=platform,
+        files=[guest("deadline")],
+        lines=["(deadline) deadline: 20 deadlines 200 us ahead: 20 interrupts, 0 before their deadline, 0 left armed",
+               "(deadline) deadline: a deadline 1 s ahead moved to 200 us: the interrupt came within 2 ms of it",
+               "(deadline) deadline: a deadline already passed: the interrupt came at once",
+               "(deadline) deadline: a deadline written 0: no interrupt in 4 ms, the MSR reads 0",
+               "(deadline) deadline: a one-shot count 1 s long replaced by 200 us: the interrupt came within 2 ms of it",
+               "(deadline) deadline: done", "zazen: domain deadline (id 1) ended: halted with interrupts disabled"],
+        absent=["ZAZEN PANIC", "[bochs]", "NOT"], icount=True,
+    )
+
+
 def guests_scenario(platform):
     """Every test guest, one domain each: the same lines on every platform."""
     return Scenario(
@@ -1923,7 +1942,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 # in make test; on Bochs (minutes each) in make test-thirdparty.
 THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [apicnmi_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [pitburst_scenario(p) for p in PLATFORMS] + [portirq_scenario(p) for p in PLATFORMS] + [
+ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [apicnmi_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [pitburst_scenario(p) for p in PLATFORMS] + [portirq_scenario(p) for p in PLATFORMS] + [deadline_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [

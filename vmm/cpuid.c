@@ -21,12 +21,14 @@
 #include "string.h"
 
 /* Leaf 1 ECX: keep SSE3, PCLMULQDQ, SSSE3, CX16, SSE4.1, SSE4.2, MOVBE,
- * POPCNT, TSC-deadline (the virtual local APIC has it), AES, RDRAND; set
- * the hypervisor bit (31). */
+ * POPCNT, AES, RDRAND; set the hypervisor bit (31). */
 #define LEAF1_ECX_KEEP                                                                                       \
-    (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(24) | BIT(25) | BIT(30))
+    (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | BIT(25) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR BIT(31)
 #define LEAF1_ECX_X2APIC BIT(21) /* the device model's, not the host's (devmodel/lapic.c) */
+/* TSC-deadline mode (SDM 3A 11.5.4.1) is the virtual local APIC's too,
+ * on every host: AMD's CPUs have no such bit, and KVM offers it alike. */
+#define LEAF1_ECX_TSC_DEADLINE BIT(24)
 /* Leaf 1 ECX bits offered with XSAVE state: XSAVE, OSXSAVE (CR4.OSXSAVE
  * as the guest set it), and with AVX state FMA, AVX, F16C. */
 #define LEAF1_ECX_FMA BIT(12)
@@ -290,7 +292,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
         r = reports_tsc_leaf(view) ? tsc_leaf(view) : (struct cpuid_regs){0};
         break;
     case 0x1:
-        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | xsave_features(r.ecx, view) |
+        r.ecx = (r.ecx & LEAF1_ECX_KEEP) | LEAF1_ECX_HYPERVISOR | LEAF1_ECX_TSC_DEADLINE | xsave_features(r.ecx, view) |
                 (view->x2apic ? LEAF1_ECX_X2APIC : 0);
         r.edx &= LEAF1_EDX_KEEP & ~(LEAF1_EDX_MTRR | LEAF1_EDX_MCE | LEAF1_EDX_MCA);
         if (view->apic_disabled)

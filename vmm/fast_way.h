@@ -191,7 +191,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
         return FAST_NO;
     /* The one MSR fast_msr_write takes, asked before anything costs: a
      * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
-    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI)
+    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI && (u32)v->gpr[GPR_RCX] != MSR_IA32_TSC_DEADLINE)
         return FAST_NO;
     domain_devices_lock(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {

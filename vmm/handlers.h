@@ -23,6 +23,7 @@ void handle_task_switch(struct vcpu *v, struct vm_exit *e); /* vmm/task_switch.c
  * FAST_DONE, done but the top has work (device time found something
  * due); FAST_NO, declined having changed nothing: the full way does it. */
 #define MSR_X2APIC_EOI 0x80bu /* SDM 3A 11.12.1.2: 800H + B0H / 16 */
+#define MSR_IA32_TSC_DEADLINE 0x6e0u /* SDM 3A 11.5.4.1 */
 /* (CPUID's, a hit in the CPUID cache, is inline: fast_cpuid, vmm/fast_way.h.) */
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: an x2APIC EOI that changes only the ISR */
 /* (An IN's or OUT's, fast_io_in and fast_io_out, is inline too, but a

@@ -10,6 +10,7 @@
 #include "emulate.h"
 #include "handlers.h"
 #include "platform.h"
+#include "platform_time.h"
 #include "x86.h"
 
 void handle_nested_fault(struct vcpu *v, struct vm_exit *e)
@@ -145,6 +146,11 @@ enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size)
     /* Where this vCPU's APIC answers, the bus has it (lapic_map). */
     if (lapic_xapic_quiet_eoi(v->lapic, m->gpa, m->size))
         return FAST_BACK_IN;
+    bool quiet;
+    if (lapic_xapic_timer_count_at(v->lapic, m->gpa, m->size) && platform_timer_write_begin(v, &quiet)) {
+        lapic_write_timer_count(v->lapic, (u32)m->value);
+        return platform_timer_written(v, quiet);
+    }
     if (!bus_mmio_claimed(&d->pc.bus, m->gpa))
         return FAST_NO;
     platform_update_time(v);

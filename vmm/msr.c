@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "kvm.h"
 #include "platform.h"
+#include "platform_time.h"
 #include "x86.h"
 
 #define MSR_IA32_PLATFORM_ID 0x17
@@ -20,7 +21,6 @@
 #define MSR_IA32_MTRRCAP 0xfe
 #define MSR_IA32_MTRR_DEF_TYPE 0x2ff
 _Static_assert(sizeof(((struct vcpu *)0)->mtrr) == 28 * sizeof(u64), "def type, 11 fixed, 8 variable pairs");
-#define MSR_IA32_TSC_DEADLINE 0x6e0
 #define CPUID_80000001_EDX_RDTSCP BIT(27)
 #define CPUID_7_ECX_RDPID BIT(22)
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
@@ -327,16 +327,31 @@ static bool write_faults(struct vcpu *v, u32 msr, u64 value)
 
 /* The fast way (vcpu_fast_exit): the x2APIC EOI, WRMSR of 0 to 80BH
  * (SDM 3A 11.12.1.2), when it changes nothing but the ISR
- * (lapic_x2apic_quiet_eoi); a domain type that answers MSRs itself
+ * (lapic_x2apic_quiet_eoi); and IA32_TSC_DEADLINE (6E0H, 11.5.4.1),
+ * which the guest writes for each timer tick (Linux's TSC-deadline
+ * clockevent), its host timer armed again in place
+ * (platform_timer_written). A domain type that answers MSRs itself
  * (pvh), any other MSR or value (a non-zero EOI faults) take the full way. */
+/* Apart, so that the EOI's way keeps its registers. */
+static __attribute__((noinline)) enum fast_way fast_tsc_deadline_write(struct vcpu *v)
+{
+    bool quiet;
+    if (!platform_timer_write_begin(v, &quiet))
+        return FAST_NO;
+    lapic_write_tsc_deadline(v->lapic, (v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX]); /* EDX:EAX (SDM 2B WRMSR) */
+    return platform_timer_written(v, quiet);
+}
+
 enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size)
 {
     (void)port;
     (void)size;
-    /* vcpu_fast_exit brings only a WRMSR of 80BH here. */
-    if ((u32)v->gpr[GPR_RAX] || (u32)v->gpr[GPR_RDX] || v->domain->type->msr_write)
+    if (v->domain->type->msr_write)
         return FAST_NO;
-    return lapic_x2apic_quiet_eoi(v->lapic) ? FAST_BACK_IN : FAST_NO;
+    if ((u32)v->gpr[GPR_RCX] == MSR_X2APIC_EOI)
+        return !(u32)v->gpr[GPR_RAX] && !(u32)v->gpr[GPR_RDX] && lapic_x2apic_quiet_eoi(v->lapic) ? FAST_BACK_IN
+                                                                                                : FAST_NO;
+    return fast_tsc_deadline_write(v); /* vcpu_fast_exit brings only 80BH and 6E0H here */
 }
 
 void handle_msr_write(struct vcpu *v, struct vm_exit *e)

@@ -6,6 +6,8 @@
 #define ZAZEN_PLATFORM_TIME_H
 
 #include "domain.h"
+#include "hosttime.h"
+#include "platform.h"
 #include "x86.h"
 
 /* A guest that has written nothing for OUTPUT_QUIET_NS of its time has
@@ -76,6 +78,40 @@ static inline bool platform_note_output_now(struct vcpu *v)
         d->output_at = MAX(d->pc.clock.now, clock_tsc_to_ns(&d->pc.clock, platform_guest_tsc(v)));
     }
     return false;
+}
+
+/* The fast way's write to this vCPU's local APIC timer (its initial
+ * count, IA32_TSC_DEADLINE: vmm/mmio.c, vmm/msr.c): asked before it, and
+ * if true device time has moved to the exit (quiet: only the clock
+ * moved), as the whole way moves it before its handler, for the count
+ * starts now. Only with no interrupt waiting at the last look and the
+ * host timer not fired, as a quiet IN. */
+static inline bool platform_timer_write_begin(struct vcpu *v, bool *quiet)
+{
+    if (!v->no_interrupt_pending || host_timer_fired())
+        return false;
+    *quiet = platform_update_time_quick(v);
+    return true;
+}
+
+/* ...and after it: the timer's deadline moved, which the host timer the
+ * loop's top armed must follow. It is armed again here, for what the top
+ * would arm it for (next_host_deadline, vmm/vcpu.c): the earliest of the
+ * slice's end (on CPU 0 the console's due time, both in fast_until) and
+ * the domain's next device deadline; the guest goes back in. The loop's
+ * top instead if device time found something due, or an interrupt is
+ * pending for the vCPU: a deadline already passed fires in the write
+ * (SDM 3A 11.5.4.1), and the top delivers its interrupt. */
+static inline enum fast_way platform_timer_written(struct vcpu *v, bool quiet)
+{
+    if (pc_interrupt_pending(&v->domain->pc, v->id)) {
+        vcpu_interrupt_may_be_pending(v);
+        return FAST_DONE;
+    }
+    if (!quiet)
+        return FAST_DONE;
+    host_timer_arm_tsc(MIN(v->fast_until, platform_next_device_tsc(v)));
+    return FAST_BACK_IN;
 }
 
 #endif

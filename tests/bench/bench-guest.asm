@@ -123,6 +123,7 @@ main32:
     call bench_lapic_eoi
     call bench_pm_timer
     call bench_hlt
+    call bench_tsc_deadline
     call bench_x2apic       ; last: x2APIC mode is left only through a disabled APIC
 
     mov esi, msg_done
@@ -320,6 +321,37 @@ bench_hlt:
     jnz .again
     mov esi, msg_hlt
     jmp stats_print
+
+; A write of IA32_TSC_DEADLINE (MSR 6E0H, SDM 3A 11.5.4.1), where the CPU
+; offers TSC-deadline mode (CPUID.1:ECX bit 24): each write moves the
+; deadline 2^32 ticks past the loop's start (tens of seconds), so it
+; never fires while the loop runs. The round trip of a timer re-arm, as
+; Linux's TSC-deadline clockevent makes one for each timer it programs.
+%define MSR_TSC_DEADLINE 0x6e0
+bench_tsc_deadline:
+    mov eax, 1
+    cpuid
+    bt ecx, 24
+    jnc .none
+    mov dword [LAPIC_LVT_TIMER], (2 << 17) | TIMER_VECTOR ; TSC-deadline mode, unmasked
+    call bench_tsc_deadline_write
+    mov ecx, MSR_TSC_DEADLINE
+    xor eax, eax
+    xor edx, edx
+    wrmsr                           ; disarmed
+    mov dword [LAPIC_LVT_TIMER], 0x10000 | TIMER_VECTOR ; masked
+    ret
+.none:
+    mov esi, msg_no_tsc_deadline
+    jmp print
+
+bench_tsc_deadline_write:
+    BENCH_BEGIN                     ; EDX: the TSC's high half at the start
+    mov eax, ebp
+    inc edx
+    mov ecx, MSR_TSC_DEADLINE
+    wrmsr
+    BENCH_END "msr-tsc-deadline"
 
 ; x2APIC mode (SDM 3A 11.12), where the CPU offers it (CPUID.1:ECX bit
 ; 21): EOI as a WRMSR of 0 to 80BH, a TPR write (WRMSR of 0 to 808H: no
@@ -628,6 +660,7 @@ msg_hlt_wait:    db "bench: hlt-wait ", 0
 msg_hlt:         db "hlt-lapic-timer", 0
 msg_uart:        db "out-uart-thr", 0
 msg_no_x2apic:   db "bench: x2apic none (CPUID.1:ECX.x2APIC clear)", 13, 10, 0
+msg_no_tsc_deadline: db "bench: msr-tsc-deadline none (CPUID.1:ECX.TSC_DEADLINE clear)", 13, 10, 0
 msg_no_pm_timer: db "bench: in-acpi-pm-timer none (no FADT)", 13, 10, 0
 msg_unexpected:  db "bench: unexpected interrupt or exception", 13, 10, 0
 

@@ -88,6 +88,7 @@ KINDS = [
     ("mmio-lapic-eoi", "LAPIC EOI (MMIO write, emulated)"),
     ("in-acpi-pm-timer", "IN from the ACPI PM timer"),
     ("hlt-lapic-timer", "HLT woken by the LAPIC timer (arm, sleep, wake, EOI)"),
+    ("msr-tsc-deadline", "TSC-deadline timer re-armed (WRMSR 6E0h)"),
     ("msr-x2apic-eoi", "x2APIC EOI (WRMSR 80Bh)"),
     ("msr-x2apic-tpr", "x2APIC TPR write (WRMSR 808h)"),
     ("msr-x2apic-icr", "x2APIC ICR write (WRMSR 830h, fixed, to no CPU)"),

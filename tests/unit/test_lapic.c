@@ -1063,3 +1063,25 @@ TEST(lapic_xapic_quiet_eoi)
     CHECK(!lapic_xapic_quiet_eoi(&apic, BASE + EOI, 4));
     CHECK(in_service(0x61));
 }
+
+/* The fast way's timer count (fast_mmio_write): a doubleword write at the
+ * initial-count register of this APIC's page is recognised by the same
+ * rules as the EOI, and lapic_write_timer_count does what the MMIO write
+ * does: the count starts again from the new value, 0 stops it. */
+TEST(lapic_xapic_timer_count_fast_write)
+{
+    setup_enabled();
+    CHECK(lapic_xapic_timer_count_at(&apic, BASE + TIMER_INITIAL, 4));
+    CHECK(!lapic_xapic_timer_count_at(&apic, BASE + TIMER_INITIAL, 2));
+    CHECK(!lapic_xapic_timer_count_at(&apic, BASE + TIMER_INITIAL + 4, 4));
+    CHECK(!lapic_xapic_timer_count_at(&apic, BASE + EOI, 4));
+    wr(LVT_TIMER, 0x30); /* one-shot, unmasked */
+    lapic_write_timer_count(&apic, 1000);
+    CHECK_EQ(rd(TIMER_INITIAL), 1000);
+    CHECK(clock_next_deadline(&fake.clock) != DM_NEVER);
+    lapic_write_timer_count(&apic, 0);
+    CHECK_EQ(rd(TIMER_INITIAL), 0);
+    CHECK_EQ(clock_next_deadline(&fake.clock), DM_NEVER);
+    to_x2apic(); /* no page in x2APIC mode */
+    CHECK(!lapic_xapic_timer_count_at(&apic, BASE + TIMER_INITIAL, 4));
+}
