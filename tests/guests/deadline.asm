@@ -10,8 +10,9 @@
 ; 2. a deadline 1 s ahead replaced by one 200 us ahead while the guest
 ;    spins with interrupts enabled and makes no exit: the interrupt comes
 ;    within 2 ms of the near one (only the host timer, armed for it, can
-;    bring the guest out in time: the guest first waits 50 ms for its
-;    output to leave, and the console's poll comes every 10 ms);
+;    bring the guest out in time: the guest first waits 50 ms for Zazen's
+;    own lines to leave, prints nothing until the end, and the console's
+;    poll comes every 10 ms);
 ; 3. a deadline already passed: the interrupt comes at once;
 ; 4. a deadline written 0 before it comes: no interrupt in 4 ms, and the
 ;    MSR reads 0;
@@ -39,6 +40,15 @@ ROM_BEGIN
 %define ROUNDS         20
 %define TAKEN          0x5100       ; dword: interrupts taken
 %define TAKEN_TSC      0x5108       ; qword: the TSC as the last one came
+; What each case saw, printed at the end (a line printed while a case
+; runs would keep Zazen's host timer busy draining it, and could bring
+; the guest out in time when nothing else would):
+%define SEEN_ROUNDS    0x5200       ; dwords: interrupts, early ones, left armed
+%define HAS_DEADLINE   0x520c       ; dword: CPUID offers TSC-deadline mode
+%define SAID_MOVED     0x5210       ; qwords: the line for cases 2 to 5
+%define SAID_PASSED    0x5218
+%define SAID_CLEARED   0x5220
+%define SAID_COUNT     0x5228
 
 ; Registers kept throughout: RBP the local APIC's page, R15 TSC ticks in
 ; 10 ms, R14 in 200 us, R13 in 2 ms.
@@ -66,12 +76,13 @@ main64:
     div rcx
     mov r13, rax
 
+    call settle
+    mov dword [HAS_DEADLINE], 0
     mov eax, 1
     cpuid
     bt ecx, 24                  ; CPUID.1:ECX.TSC_DEADLINE
-    jc deadline_cases
-    SAY msg_no_deadline
-    jmp oneshot_case
+    jnc oneshot_case
+    mov dword [HAS_DEADLINE], 1
 
 deadline_cases:
     mov dword [APIC_LVT_TIMER], LVT_TSC_DEADLINE | VECTOR
@@ -106,19 +117,11 @@ deadline_cases:
 .cleared:
     dec r9d
     jnz .round
-    SAY msg_rounds_a
-    mov eax, ebx
-    call dec64
-    SAY msg_rounds_b
-    mov eax, r12d
-    call dec64
-    SAY msg_rounds_c
-    mov eax, r10d
-    call dec64
-    SAY msg_rounds_d
+    mov [SEEN_ROUNDS], ebx
+    mov [SEEN_ROUNDS + 4], r12d
+    mov [SEEN_ROUNDS + 8], r10d
 
     ; 2. a far deadline moved near while the guest spins
-    call settle
     mov dword [TAKEN], 0
     call tsc_now
     imul rcx, r15, 100          ; 1 s
@@ -130,6 +133,7 @@ deadline_cases:
     call write_deadline
     call wait_spinning
     mov rsi, ROM(msg_moved_near)
+    mov edi, SAID_MOVED
     call judge
 
     ; 3. a deadline already passed
@@ -151,7 +155,7 @@ deadline_cases:
     jne .passed_ok
     mov rsi, ROM(msg_passed_not)
 .passed_ok:
-    call print64
+    mov [SAID_PASSED], rsi
 
     ; 4. written 0 before it comes
     mov dword [TAKEN], 0
@@ -176,12 +180,11 @@ deadline_cases:
     jz .disarmed_ok
     mov rsi, ROM(msg_disarmed_not)
 .disarmed_ok:
-    call print64
+    mov [SAID_CLEARED], rsi
 
 oneshot_case:
     ; 5. one-shot through the xAPIC page; the timer's rate first: ticks
     ; in 10 ms of the TSC, divide by 1 (11.5.4: divide configuration 1011b)
-    call settle
     mov dword [APIC_DIVIDE], 0xb
     mov dword [APIC_LVT_TIMER], VECTOR | (1 << 16) ; one-shot, masked
     mov dword [APIC_INITIAL], 0xffffffff
@@ -213,15 +216,41 @@ oneshot_case:
     mov [APIC_INITIAL], ebx     ; a new count starts again (11.5.4)
     call wait_spinning
     mov rsi, ROM(msg_count_near)
+    mov edi, SAID_COUNT
     call judge
 
+    cmp dword [HAS_DEADLINE], 0
+    jne .report_deadline
+    SAY msg_no_deadline
+    jmp .report_count
+.report_deadline:
+    SAY msg_rounds_a
+    mov eax, [SEEN_ROUNDS]
+    call dec64
+    SAY msg_rounds_b
+    mov eax, [SEEN_ROUNDS + 4]
+    call dec64
+    SAY msg_rounds_c
+    mov eax, [SEEN_ROUNDS + 8]
+    call dec64
+    SAY msg_rounds_d
+    mov rsi, [SAID_MOVED]
+    call print64
+    mov rsi, [SAID_PASSED]
+    call print64
+    mov rsi, [SAID_CLEARED]
+    call print64
+.report_count:
+    mov rsi, [SAID_COUNT]
+    call print64
     SAY msg_done
     cli
     hlt
 
-; settle (RBX, RAX, RDX): 50 ms with nothing armed, so that the lines printed so far
-; have left the serial line: while output drains, Zazen's host timer
-; fires for each burst and would bring the guest out in time anyway.
+; settle (RBX, RAX, RDX): 50 ms with nothing armed, so that the lines
+; Zazen printed as the domain started have left the serial line: while
+; output drains, Zazen's host timer fires for each burst and would bring
+; the guest out in time anyway.
 settle:
     call tsc_now
     imul rbx, r15, 5
@@ -251,8 +280,8 @@ wait_spinning:
     cli
     ret
 
-; judge: prints the line at RSI if the interrupt came, not before the
-; deadline R11 less 100 us and within 2 ms after it; else what it saw.
+; judge: keeps at [RDI] the line at RSI if the interrupt came, not before
+; the deadline R11 less 100 us and within 2 ms after it; else what it saw.
 judge:
     cmp dword [TAKEN], 0
     je .missed
@@ -264,16 +293,20 @@ judge:
     js .early
     cmp rax, r13
     jg .late
-    jmp print64
+    mov [rdi], rsi
+    ret
 .missed:
     mov rsi, ROM(msg_missed)
-    jmp print64
+    mov [rdi], rsi
+    ret
 .early:
     mov rsi, ROM(msg_early)
-    jmp print64
+    mov [rdi], rsi
+    ret
 .late:
     mov rsi, ROM(msg_late)
-    jmp print64
+    mov [rdi], rsi
+    ret
 
 tsc_now:
     rdtsc
