@@ -911,10 +911,12 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
     vmwrite(VMCS_GUEST_RIP, v->rip);
     x->exit_rip = v->rip;
     /* The host timer's deadline is the one arm_preemption_backstop saw
-     * at the last entry (only the whole way arms it; a fired timer, which
-     * forgets it, never comes back in this way: fast_reentry), so while
-     * the guest's IF is what it was then (it may have run CLI or STI
-     * since), its decision stands and only the count moves. */
+     * at the last entry, or the one a fast timer write armed since
+     * (platform_timer_written; a fired timer, which forgets it, never
+     * comes back in this way: fast_reentry). Whether the backstop is
+     * wanted follows the guest's IF (it may have run CLI or STI since)
+     * and that deadline: armed or disarmed when the answer changes, else
+     * only its count, to that deadline, is written again. */
     u64 deadline = this_cpu()->timer_deadline;
     bool want = !(v->rflags & RFLAGS_IF) && deadline;
     if (__builtin_expect(want != x->preemption_armed, 0))
