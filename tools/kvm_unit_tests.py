@@ -205,7 +205,7 @@ def run_zazen_tcg(kut, t):
         if cpus(t) > 1:
             cmd[cmd.index("-accel") + 1] = "tcg,thread=multi"
             cmd += ["-smp", "2"]
-        return run_until(cmd, 240, stop=DONE)
+        return run_until(cmd, int(os.environ.get("KUT_TCG_TIMEOUT", "240")), stop=DONE)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
