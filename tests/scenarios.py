@@ -681,12 +681,30 @@ def reserved_lines(platform):
     return ["(reserved) reserved: " + l for l in lines + ["done"]]
 
 
+def vcpu_ran_ms(lines, domain, vcpu=0):
+    """The milliseconds a vCPU ran, from its line at the domain's end, or
+    None without the line."""
+    for l in lines:
+        m = re.match(r"zazen: domain %s \(id \d+\) vcpu %d: ran (\d+)\.(\d+) s" % (re.escape(domain), vcpu), l)
+        if m:
+            return int(m.group(1)) * 1000 + int(m.group(2))
+    return None
+
+
 def timers_host_exits_few(lines):
     """200 ms with every timer interrupt masked: the host timer fires for
-    the console (about 20 polls), not at the PIT's 1 kHz and the LAPIC
-    timer's 10 kHz (about 2200 exits before)."""
+    the console (a poll every 10 ms of host time), not at the PIT's 1 kHz
+    and the LAPIC timer's 10 kHz (about 2200 exits in the 200 ms before).
+    On QEMU TCG a busy machine stretches the domain's run (1.07 s instead
+    of 0.3, with 120 console polls, beside two make test runs), so the
+    bound follows the time the vCPU ran: at most 3 per 10 ms of it, and
+    never less than 100; the masked timers' rate is 30 times that."""
     n = exit_count(lines, "timers", "ext-intr")
-    return n is not None and n <= 100, "ext-intr %s" % n
+    ran = vcpu_ran_ms(lines, "timers")
+    if n is None or ran is None:
+        return False, "no exit line or no vcpu line"
+    bound = max(100, ran * 3 // 10)
+    return n <= bound, "ext-intr %d, the vCPU ran %d ms: at most %d" % (n, ran, bound)
 
 
 def cpustate_scenario(platform):
@@ -713,7 +731,7 @@ def timers_scenario(platform):
                   "(timers) timers: done",
                   "zazen: domain timers (id 1) ended: halted with interrupts disabled",
                   "zazen: all domains ended"],
-        checks=[("the masked timers leave at most 100 host-timer exits in 200 ms", timers_host_exits_few)],
+        checks=[("the masked timers leave the host timer at the console's rate", timers_host_exits_few)],
         absent=["ZAZEN PANIC", "[bochs]", "NOT", "VM entry failed"],
     )
 
