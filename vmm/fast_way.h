@@ -122,7 +122,8 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcp
  * A quiet write (the debug console, a port nobody claims) changes none
  * of that and does not look at device time, as a CPUID does not: a
  * deadline that came meanwhile has the host timer, armed for it, bring
- * the guest out at once. Its output is noted at the exit's own time. */
+ * the guest out at once. Its output's moment is the exit's own time,
+ * noted while a line waits (platform_note_output_now). */
 static inline __attribute__((always_inline)) enum fast_way fast_io_out(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
 {
     if (!v->no_interrupt_pending || host_timer_fired())
@@ -189,8 +190,9 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     struct domain *d = v->domain;
     if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
         return FAST_NO;
-    /* The one MSR fast_msr_write takes, asked before anything costs: a
-     * WRMSR of any other (the x2APIC ICR...) goes the full way at once. */
+    /* The two MSRs fast_msr_write takes (the x2APIC EOI,
+     * IA32_TSC_DEADLINE), asked before anything costs: a WRMSR of any
+     * other (the x2APIC ICR...) goes the full way at once. */
     if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI && (u32)v->gpr[GPR_RCX] != MSR_IA32_TSC_DEADLINE)
         return FAST_NO;
     domain_devices_lock(d);
