@@ -77,11 +77,15 @@ void hosttime_init(void)
     hosttime_init_this_cpu();
 }
 
+/* The timer's LVT is written once here, one-shot and unmasked: a count
+ * of 0 keeps it from firing (SDM 3A 11.5.4: writing 0 to the initial
+ * count stops the timer), so arming it is one write of the count. The
+ * count is stopped first, so nothing counting from before fires. */
 void hosttime_init_this_cpu(void)
 {
     hostapic_write(LAPIC_TIMER_DIVIDE, DIVIDE_BY_1);
-    hostapic_write(LAPIC_LVT_TIMER, LVT_MASKED | HOST_TIMER_VECTOR);
     hostapic_write(LAPIC_TIMER_INITIAL, 0);
+    hostapic_write(LAPIC_LVT_TIMER, HOST_TIMER_VECTOR); /* one-shot, unmasked */
 }
 
 u64 host_tsc_khz(void) { return ht.tsc_khz; }
@@ -138,8 +142,7 @@ void host_timer_arm_tsc(u64 tsc_deadline)
         ticks = 1;
     if (ticks > 0xffffffffu)
         ticks = 0xffffffffu; /* fires early; the scheduler simply arms it again */
-    hostapic_write(LAPIC_LVT_TIMER, HOST_TIMER_VECTOR); /* one-shot, unmasked */
-    hostapic_write(LAPIC_TIMER_INITIAL, (u32)ticks);
+    hostapic_write(LAPIC_TIMER_INITIAL, (u32)ticks); /* the LVT: hosttime_init_this_cpu */
     c->timer_deadline = tsc_deadline; /* cut short, it reaches 0 early and is armed again */
 }
 

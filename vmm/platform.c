@@ -424,8 +424,14 @@ u64 platform_next_device_tsc(const struct vcpu *v)
 
 /* ---- interrupts ---- */
 
+/* v->irq_window_requested is what the backend was last told (only this
+ * and take_startup_messages tell it, both setting the flag), so a request
+ * that changes nothing costs no call: most deliveries find no interrupt
+ * and ask for no window, as the last did. */
 static void request_interrupt_window(struct vcpu *v, bool on)
 {
+    if (v->irq_window_requested == on)
+        return;
     v->irq_window_requested = on;
     arch->request_interrupt_window(v, on);
 }
