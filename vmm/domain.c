@@ -33,6 +33,7 @@ static bool add_region(struct domain *d, u64 gpa, u64 size, u8 *host, bool read_
     if (d->mem_count == DOMAIN_MAX_MEM_REGIONS)
         return false;
     d->mem[d->mem_count++] = (struct guest_mem_region){gpa, size, host, read_only, owned, NULL};
+    domain_regions_changed(d);
     return true;
 }
 
@@ -45,7 +46,7 @@ static bool region_holds(const struct guest_mem_region *r, u64 gpa, u64 len)
  * looks up a region, and most hit the one hit last (the code's page) or
  * miss the way the last miss did (a device's MMIO page): both are
  * remembered. Regions are page granular, so a miss within one page holds
- * for the whole page until a region is added. */
+ * for the whole page until the regions change. */
 struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len)
 {
     unsigned hint = __atomic_load_n(&d->region_hint, __ATOMIC_RELAXED);
@@ -53,8 +54,9 @@ struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len)
         return &d->mem[hint];
     u64 page = gpa & ~(PAGE_SIZE - 1);
     bool one_page = len && ((gpa + len - 1) & ~(PAGE_SIZE - 1)) == page;
+    u32 generation = domain_regions_generation(d);
     if (one_page && __atomic_load_n(&d->region_miss_page, __ATOMIC_RELAXED) == page + 1 &&
-        __atomic_load_n(&d->region_miss_count, __ATOMIC_RELAXED) == d->mem_count)
+        __atomic_load_n(&d->region_miss_generation, __ATOMIC_RELAXED) == generation)
         return NULL;
     for (unsigned i = 0; i < d->mem_count; i++) {
         struct guest_mem_region *r = &d->mem[i];
@@ -64,7 +66,7 @@ struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len)
         }
     }
     if (one_page) {
-        __atomic_store_n(&d->region_miss_count, d->mem_count, __ATOMIC_RELAXED);
+        __atomic_store_n(&d->region_miss_generation, generation, __ATOMIC_RELAXED);
         __atomic_store_n(&d->region_miss_page, page + 1, __ATOMIC_RELAXED);
     }
     return NULL;
@@ -107,6 +109,7 @@ void domain_set_pam(struct domain *d, unsigned segment, enum pam_access access)
         return;
     struct guest_mem_region *r = &d->mem[d->pam_region + segment];
     fill_pam_region(d, r, access);
+    domain_regions_changed(d);
     if (d->arch && !arch->remap(d, r->gpa, r->size)) /* d->arch: the nested tables exist */
         domain_end(d, "out of memory for nested page tables while remapping %llx-%llx",
                    (unsigned long long)r->gpa, (unsigned long long)(r->gpa + r->size - 1));

@@ -75,13 +75,17 @@ struct domain {
     const struct domain_config *cfg;
     struct guest_mem_region mem[DOMAIN_MAX_MEM_REGIONS];
     unsigned mem_count;
+    /* Bumped by every change of mem[] (a region added, removed, or
+     * pointed at other host memory: domain_regions_changed), so what was
+     * worked out from the regions can tell it still holds. */
+    u32 mem_generation;
     /* domain_find_region's memory of its last answers: the region it
-     * found last, and a page no region covers (with mem_count then, as
-     * regions are only ever added and never move). Relaxed atomics: vCPUs
-     * look up concurrently, and a stale hint is only checked again. */
+     * found last, and a page no region covers (at mem_generation then).
+     * Relaxed atomics: vCPUs look up concurrently, and a stale hint is
+     * only checked again. */
     unsigned region_hint;
     u64 region_miss_page;    /* page address + 1; 0: none */
-    unsigned region_miss_count;
+    u32 region_miss_generation;
     u64 ram_size;
     u8 *ram, *rom;               /* the host blocks behind the regions */
     u64 rom_size;                /* the image, rounded up to whole pages and at least 128 KiB */
@@ -257,6 +261,12 @@ u8 *domain_cpu_window_page(const struct domain *d, u64 gpa);
 
 /* Guest-physical to host pointer, if [gpa, gpa+len) lies in one region. */
 struct guest_mem_region *domain_find_region(struct domain *d, u64 gpa, u64 len);
+/* After mem[] changed: what was worked out from it is worked out again. */
+static inline void domain_regions_changed(struct domain *d) { __atomic_add_fetch(&d->mem_generation, 1, __ATOMIC_RELEASE); }
+static inline u32 domain_regions_generation(const struct domain *d)
+{
+    return __atomic_load_n(&d->mem_generation, __ATOMIC_ACQUIRE);
+}
 
 /* A PAM segment's attribute changed (the guest wrote the i440FX's PAM
  * registers, or a reset cleared them): its region now reads from and

@@ -141,13 +141,86 @@ static u8 *ram_at_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear,
 
 static unsigned left_in_page(u64 linear) { return (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))); }
 
+/* A page-table entry read for code_page_walk: as read_ram_phys, noting
+ * where and what (the code page's record). */
+struct noting_read {
+    struct domain *d;
+    struct code_page *cp;
+};
+
+static bool read_ram_phys_noting(void *ctx, u64 gpa, void *data, unsigned size)
+{
+    struct noting_read *n = ctx;
+    struct code_page *cp = n->cp;
+    struct guest_mem_region *r = domain_find_region(n->d, gpa, size);
+    if (!r || !r->host || cp->entries == ARRAY_SIZE(cp->entry) || (size != 4 && size != 8))
+        return false;
+    const u8 *at = r->host + (gpa - r->gpa);
+    memcpy(data, at, size);
+    cp->entry_at[cp->entries] = at;
+    cp->entry[cp->entries] = 0;
+    memcpy(&cp->entry[cp->entries], at, size);
+    cp->entry_size = (u8)size;
+    cp->entries++;
+    return true;
+}
+
+/* The code page's translation made again: the walk through RAM alone,
+ * as ram_at_linear's, noting what it read; the page must be RAM whole
+ * (regions are page granular). NULL, and nothing kept, if it fails. */
+static const u8 *code_page_walk(struct vcpu *v, const struct vcpu_sregs *s, u64 page)
+{
+    struct code_page *cp = &v->code_page;
+    cp->page = 0;
+    cp->entries = 0;
+    cp->generation = domain_regions_generation(v->domain); /* before the walk: a change during it shows */
+    struct noting_read n = {v->domain, cp};
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys_noting, &n};
+    u64 gpa;
+    struct x86emu_fault fault;
+    struct guest_mem_region *r;
+    if (!guest_walk(&paging, page, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, PAGE_SIZE)) ||
+        !r->host)
+        return NULL;
+    cp->host = r->host + (gpa - r->gpa);
+    cp->cr0 = s->cr0;
+    cp->cr3 = s->cr3;
+    cp->cr4 = s->cr4;
+    cp->efer = s->efer;
+    cp->cpl = s->cpl;
+    cp->page = page + 1;
+    return cp->host;
+}
+
+/* The code page's translation if it still holds: the same page, paging
+ * registers, CPL and regions, and every entry the walk read still what
+ * it read (the guest may rewrite its tables without an exit: INVLPG and
+ * MOV CR3 do not exit under EPT or NPT). Else NULL. */
+static const u8 *code_page_kept(const struct vcpu *v, const struct vcpu_sregs *s, u64 page)
+{
+    const struct code_page *cp = &v->code_page;
+    if (cp->page != page + 1 || cp->cr3 != s->cr3 || cp->cr0 != s->cr0 || cp->cr4 != s->cr4 ||
+        cp->efer != s->efer || cp->cpl != s->cpl || cp->generation != domain_regions_generation(v->domain))
+        return NULL;
+    for (unsigned i = 0; i < cp->entries; i++) {
+        u64 entry = cp->entry_size == 8 ? __atomic_load_n((const u64 *)cp->entry_at[i], __ATOMIC_RELAXED)
+                                        : __atomic_load_n((const u32 *)cp->entry_at[i], __ATOMIC_RELAXED);
+        if (entry != cp->entry[i])
+            return NULL;
+    }
+    return cp->host;
+}
+
 const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail)
 {
-    unsigned n = MIN(max, left_in_page(linear));
-    const u8 *code = ram_at_linear(v, s, linear, n);
-    if (code)
-        *avail = n;
-    return code;
+    u64 page = linear & ~(u64)(PAGE_SIZE - 1);
+    const u8 *host = code_page_kept(v, s, page);
+    if (!host)
+        host = code_page_walk(v, s, page);
+    if (!host)
+        return NULL;
+    *avail = MIN(max, left_in_page(linear));
+    return host + (linear & (PAGE_SIZE - 1));
 }
 
 unsigned guest_fetch_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u8 *buf, unsigned max)

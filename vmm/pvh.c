@@ -43,6 +43,7 @@ static bool pvh_map_memory(struct domain *d, u8 *ram, char *why, size_t why_size
     if (d->mem_count == DOMAIN_MAX_MEM_REGIONS)
         return fail(why, why_size, "too many memory regions");
     d->mem[d->mem_count++] = (struct guest_mem_region){0, d->ram_size, ram, false, true, NULL};
+    domain_regions_changed(d);
     return true;
 }
 
@@ -278,6 +279,7 @@ void xen_domain_reset(struct xen_domain *x)
         for (unsigned r = 0; r < d->mem_count; r++)
             if (d->mem[r].host == host) {
                 d->mem[r] = d->mem[--d->mem_count];
+                domain_regions_changed(d);
                 break;
             }
         if (d->arch)

@@ -180,6 +180,21 @@ struct vcpu {
         struct x86emu_store st;
     } fast_mmio_insn[2];
     u8 fast_mmio_insn_next; /* the one a new decoding replaces */
+    /* The page guest_code_in_ram (vmm/emulate.c) last found the fast
+     * way's instruction in: its linear page and where its bytes are, with
+     * all the translation was made of (the paging registers and CPL, the
+     * domain's regions, and each paging-structure entry the walk read,
+     * where and what). The walk is a function of those alone, so while
+     * they are all the same its answer is too. */
+    struct code_page {
+        u64 page; /* the linear page + 1; 0: none */
+        u64 cr0, cr3, cr4, efer;
+        u8 cpl, entries, entry_size;
+        u32 generation; /* the domain's mem_generation */
+        const u8 *host;
+        const u8 *entry_at[4]; /* a walk reads at most four entries (4-level paging) */
+        u64 entry[4];
+    } code_page;
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 

@@ -26,7 +26,11 @@
  *    address fits the paging mode's physical width; a write or fetch that
  *    succeeds reads at the same address; a user access that succeeds
  *    does as a supervisor; #PF error codes name the access (W for writes,
- *    I for fetches with NXE, U for CPL 3) and nothing else. */
+ *    I for fetches with NXE, U for CPL 3) and nothing else;
+ *  - the fast way's code page (guest_code_in_ram keeps its translation
+ *    between fetches): its answer is a fresh walk's, after an entry the
+ *    last walk read changes bits, CR3 moves or the CPL does, and when
+ *    nothing changed. */
 #include "fuzz.h"
 #include "../../vmm/arch.h"
 #include "../../vmm/domain.h"
@@ -415,6 +419,62 @@ static bool step(void)
 /* The input: 16 bytes of code, the paging mode, page-table entries, the
  * CPU, a linear address to check the walk at; the rest is what the bus
  * returns. */
+/* ---- the code page (guest_code_in_ram keeps its translation) ---- */
+
+/* What guest_code_in_ram must answer: the fetch's walk made afresh. */
+static const u8 *code_in_ram_fresh(u64 linear, unsigned *avail)
+{
+    struct guest_paging p = paging_of(sregs.cpl);
+    struct x86emu_fault f;
+    u64 gpa;
+    unsigned n = 15;
+    if (n > 0x1000 - (linear & 0xfff))
+        n = (unsigned)(0x1000 - (linear & 0xfff));
+    struct guest_mem_region *r;
+    if (!guest_walk(&p, linear, EMU_FETCH, &gpa, &f) || !(r = domain_find_region(&dom, gpa, n)) || !r->host)
+        return NULL;
+    *avail = n;
+    return r->host + (gpa - r->gpa);
+}
+
+/* Whatever the guest did to its tables or registers since the last
+ * fetch (no exit tells Zazen), guest_code_in_ram answers as a fresh walk
+ * does: rounds of a fetch, then a change the input picks (an entry the
+ * last walk read gets other bits, CR3 or the CPL moves, or nothing). */
+static void check_code_page(struct prog *g)
+{
+    u64 linear = take_reg(g);
+    if (guest_mode(&vcpu, &sregs) != EMU_MODE_LONG64)
+        linear &= 0xffffffffull;
+    for (unsigned round = 0; round < 4; round++) {
+        unsigned got_avail = 0, want_avail = 0;
+        const u8 *got = guest_code_in_ram(&vcpu, &sregs, linear, 15, &got_avail);
+        const u8 *want = code_in_ram_fresh(linear, &want_avail);
+        FUZZ_CHECK(got == want && (!got || got_avail == want_avail),
+                   "code at %#llx (round %u): kept %p (%u bytes), a fresh walk %p (%u)", (unsigned long long)linear,
+                   round, (const void *)got, got_avail, (const void *)want, want_avail);
+        u8 how = take8(g);
+        const struct code_page *cp = &vcpu.code_page;
+        switch (how % 4) {
+        case 0:
+            if (cp->entries) { /* an entry the walk read, some bits flipped (if in RAM: the guest writes no ROM) */
+                u8 *at = (u8 *)cp->entry_at[take8(g) % cp->entries];
+                if (at >= ram && at < ram + RAM_SIZE)
+                    at[take8(g) % cp->entry_size] ^= (u8)(1u << (how >> 5));
+            }
+            break;
+        case 1:
+            sregs.cr3 = take_frame(g) | (take16(g) & 0xfe0);
+            break;
+        case 2:
+            sregs.cpl = sregs.cpl ? 0 : 3;
+            break;
+        default:
+            break; /* nothing: the kept translation answers */
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
     struct prog g = {data, size};
@@ -428,6 +488,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
     place_code(code);
     check_walk(take_reg(&g));
     check_walk(vcpu.gpr[take8(&g) % 16]);
+    struct vcpu_sregs kept = sregs;
+    check_code_page(&g);
+    sregs = kept; /* the code page's changes of CR3 and CPL are its own */
     values = g;
     for (unsigned n = 0; n < MAX_STEPS; n++)
         if (!step())

@@ -55,6 +55,7 @@ static long map_grant_frame(struct xen_domain *x, u64 idx, u64 gpfn)
         for (unsigned i = 0; i < d->mem_count; i++)
             if (d->mem[i].host == host) {
                 d->mem[i] = d->mem[--d->mem_count];
+                domain_regions_changed(d);
                 break;
             }
         if (!arch->remap(d, x->grant_gpa[idx], PAGE_SIZE))
@@ -63,6 +64,7 @@ static long map_grant_frame(struct xen_domain *x, u64 idx, u64 gpfn)
     if (d->mem_count == DOMAIN_MAX_MEM_REGIONS)
         return -XEN_ENOSPC;
     d->mem[d->mem_count++] = (struct guest_mem_region){gpa, PAGE_SIZE, host, false, false, NULL};
+    domain_regions_changed(d);
     x->grant_gpa[idx] = gpa;
     if (!arch->remap(d, gpa, PAGE_SIZE))
         return -XEN_ENOSPC;
