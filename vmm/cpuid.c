@@ -374,9 +374,12 @@ void cpuid_vcpu_features(const struct vcpu *v, struct guest_features *f)
     cpuid_view_features(&view, f);
 }
 
+/* Each slot gets the key of leaf slot + 1, sub-leaf 0, which belongs in
+ * the next slot: no lookup finds it. */
 void cpuid_forget(struct vcpu *v)
 {
-    memset(v->cpuid_cache, 0, sizeof(v->cpuid_cache));
+    for (unsigned i = 0; i < ARRAY_SIZE(v->cpuid_cache); i++)
+        v->cpuid_cache[i] = (struct cpuid_cached){cpuid_cache_key(i + 1, 0), {0, 0, 0, 0}};
 }
 
 u64 cpuid_guest_cr4_reserved(void)
@@ -422,19 +425,19 @@ static struct cpuid_regs guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf, bool
 /* A guest asks the same few leaves again and again (a CPUID loop to
  * serialize, Linux's per-CPU feature probes): an answer depends only on
  * the leaf, sub-leaf, the host (fixed), the vCPU's id and count (fixed),
- * its XCR0 and whether its local APIC is enabled, all in the key
- * (cpuid_cache_find, vmm/fast_way.h, which the fast way asks too); but
- * leaf 1's OSXSAVE bit, which follows CR4 and so is never kept. */
+ * and what empties the cache when it changes: its XCR0 (leaf 0Dh), its
+ * local APIC's enable (leaf 1), IA32_MISC_ENABLE (cpuid_cache_find,
+ * vmm/fast_way.h, which the fast way asks too); but leaf 1's OSXSAVE
+ * bit, which follows CR4 and so is never kept. */
 static struct cpuid_regs cached_guest_cpuid(struct vcpu *v, u32 leaf, u32 subleaf)
 {
     const struct cpuid_cached *hit = cpuid_cache_find(v, leaf, subleaf);
     if (hit)
         return (struct cpuid_regs){hit->regs[0], hit->regs[1], hit->regs[2], hit->regs[3]};
-    u8 apic = cpuid_cache_apic(v);
-    struct cpuid_regs r = guest_cpuid(v, leaf, subleaf, apic == CPUID_CACHE_APIC_DISABLED);
+    struct cpuid_regs r = guest_cpuid(v, leaf, subleaf, !(v->lapic->apic_base & LAPIC_BASE_EN));
     if (leaf != 1)
-        v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)] =
-            (struct cpuid_cached){cpuid_cache_key(leaf, subleaf), v->xcr0, apic, {r.eax, r.ebx, r.ecx, r.edx}};
+        v->cpuid_cache[cpuid_cache_slot(leaf, subleaf)] =
+            (struct cpuid_cached){cpuid_cache_key(leaf, subleaf), {r.eax, r.ebx, r.ecx, r.edx}};
     return r;
 }
 

@@ -267,6 +267,18 @@ static inline u32 domain_regions_generation(const struct domain *d)
 {
     return __atomic_load_n(&d->mem_generation, __ATOMIC_ACQUIRE);
 }
+/* domain_find_region's remembered miss, asked first and inline: true if
+ * no region holds len bytes at gpa (within one page) because the page is
+ * the last one found in none, with the regions unchanged since. False
+ * says nothing: domain_find_region then looks. A device's page (the
+ * local APIC's, written on the fast way) is mostly that miss. */
+static inline bool domain_region_known_absent(const struct domain *d, u64 gpa, u64 len)
+{
+    u64 page = gpa & ~(u64)(PAGE_SIZE - 1);
+    return len && ((gpa + len - 1) & ~(u64)(PAGE_SIZE - 1)) == page &&
+           __atomic_load_n(&d->region_miss_page, __ATOMIC_RELAXED) == page + 1 &&
+           __atomic_load_n(&d->region_miss_generation, __ATOMIC_RELAXED) == domain_regions_generation(d);
+}
 
 /* A PAM segment's attribute changed (the guest wrote the i440FX's PAM
  * registers, or a reset cleared them): its region now reads from and

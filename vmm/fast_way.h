@@ -37,23 +37,16 @@ static inline __attribute__((always_inline)) bool fast_reentry_at(struct vcpu *v
     return now < until;
 }
 
-/* What a CPUID cache entry must say of the APIC to be used now. */
-static inline __attribute__((always_inline)) u8 cpuid_cache_apic(const struct vcpu *v)
-{
-    return (v->lapic->apic_base & LAPIC_BASE_EN) ? CPUID_CACHE_APIC_ENABLED : CPUID_CACHE_APIC_DISABLED;
-}
-
 /* The CPUID cache's entry for leaf and sub-leaf, or NULL (vmm/cpuid.c
  * keeps it): an answer depends only on them, the host and the vCPU's id
- * and count (fixed), its XCR0 and whether its local APIC is enabled
- * (CPUID.1:EDX.APIC, SDM 3A 11.4.3), all in the key. */
+ * and count (fixed), and what empties the cache when it changes (its
+ * XCR0, whether its local APIC is enabled: CPUID.1:EDX.APIC, SDM 3A
+ * 11.4.3; IA32_MISC_ENABLE), so one compare of the key says it holds. */
 static inline __attribute__((always_inline)) const struct cpuid_cached *cpuid_cache_find(const struct vcpu *v,
                                                                                          u32 leaf, u32 subleaf)
 {
-    const struct cpuid_cached *c = &v->cpuid_cache[(leaf + subleaf) % ARRAY_SIZE(v->cpuid_cache)];
-    if (c->key != cpuid_cache_key(leaf, subleaf) || c->xcr0 != v->xcr0 || c->apic != cpuid_cache_apic(v))
-        return NULL;
-    return c;
+    const struct cpuid_cached *c = &v->cpuid_cache[cpuid_cache_slot(leaf, subleaf)];
+    return c->key == cpuid_cache_key(leaf, subleaf) ? c : NULL;
 }
 
 /* CPUID the fast way: a hit in the cache; a miss goes the full way,

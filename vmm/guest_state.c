@@ -3,6 +3,7 @@
 #include "arch.h"
 #include "handlers.h"
 #include "cpu_rules.h"
+#include "cpuid.h"
 #include "mm.h"
 #include "percpu.h"
 #include "string.h"
@@ -288,6 +289,8 @@ bool guest_state_set_xcr0(struct vcpu *v, u64 value)
 {
     if (!gs.xsave || !xcr0_valid(value, gs.xcr0_supported))
         return false;
+    if (value != v->xcr0)
+        cpuid_forget(v); /* leaf 0Dh's sizes follow XCR0 (SDM 2A CPUID) */
     v->xcr0 = value;
     if (this_gs()->owner == v)
         set_cpu_xcr0(this_gs(), value);

@@ -141,7 +141,7 @@ enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size)
     (void)size;
     struct domain *d = v->domain;
     const struct fast_mmio *m = &v->fast_mmio;
-    if (domain_find_region(d, m->gpa, m->size))
+    if (!domain_region_known_absent(d, m->gpa, m->size) && domain_find_region(d, m->gpa, m->size))
         return FAST_NO;
     /* Where this vCPU's APIC answers, the bus has it (lapic_map). */
     if (lapic_xapic_quiet_eoi(v->lapic, m->gpa, m->size))

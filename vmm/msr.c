@@ -99,10 +99,16 @@ static bool read_apic_base(struct vcpu *v, u32 msr, u64 *value)
     return true;
 }
 
+/* CPUID.1:EDX.APIC follows the enable bit (SDM 3A 11.4.3): the CPUID
+ * cache forgets its answers when the bit changes. */
 static bool write_apic_base(struct vcpu *v, u32 msr, u64 value)
 {
     (void)msr;
-    return lapic_set_base(v->lapic, value);
+    u64 was = lapic_get_base(v->lapic);
+    bool ok = lapic_set_base(v->lapic, value);
+    if ((was ^ lapic_get_base(v->lapic)) & LAPIC_BASE_EN)
+        cpuid_forget(v);
+    return ok;
 }
 
 static bool read_tsc_deadline(struct vcpu *v, u32 msr, u64 *value)

@@ -153,11 +153,11 @@ struct vcpu {
     u8 tpr_loaded, tpr_threshold_loaded;
     bool x2apic_loaded;
     /* The answers to the CPUID leaves the vCPU asked last (vmm/cpuid.c),
-     * with what else they depend on; emptied at RESET. */
+     * each in the slot cpuid_cache_slot names; emptied (cpuid_forget) at
+     * RESET and whenever what else an answer depends on changes: XCR0,
+     * the local APIC's enable, IA32_MISC_ENABLE. */
     struct cpuid_cached {
-        u64 key; /* cpuid_cache_key(leaf, sub-leaf) */
-        u64 xcr0;
-        u8 apic; /* CPUID_CACHE_EMPTY, or the APIC's enable as the answer saw it */
+        u64 key; /* cpuid_cache_key(leaf, sub-leaf); empty: a key of another slot */
         u32 regs[4]; /* EAX, EBX, ECX, EDX */
     } cpuid_cache[8];
     /* Until when (host TSC) an exit may take the fast way back in
@@ -198,11 +198,11 @@ struct vcpu {
     void *arch; /* the backend's per-vCPU state (VMCB or VMCS and friends) */
 };
 
-/* The CPUID cache's key and its entries' APIC state (vmm/cpuid.c): one
- * compare for the leaf and sub-leaf, one for "kept, with the APIC's
- * enable as it is now". */
+/* The CPUID cache's key (vmm/cpuid.c), one compare for the leaf and
+ * sub-leaf, and the slot a leaf and sub-leaf go in. An empty slot holds
+ * a key that belongs in another slot, so no lookup matches it. */
 static inline u64 cpuid_cache_key(u32 leaf, u32 subleaf) { return (u64)subleaf << 32 | leaf; }
-enum { CPUID_CACHE_EMPTY, CPUID_CACHE_APIC_ENABLED, CPUID_CACHE_APIC_DISABLED };
+static inline unsigned cpuid_cache_slot(u32 leaf, u32 subleaf) { return (leaf + subleaf) % 8; }
 
 /* After changing what fast_reentry looks at (vcpu.fast_stop). */
 static inline void vcpu_stop_fast(struct vcpu *v) { atomic_or(&v->fast_stop, 1u); }
