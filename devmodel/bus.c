@@ -119,20 +119,6 @@ bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind)
     return true;
 }
 
-enum bus_writes bus_io_write_kind(const struct io_bus *bus, u16 port, u8 size)
-{
-    const struct io_range *first = find_io(bus, port);
-    if (first && port + size <= first->base + first->count) /* one range, as nearly always */
-        return (enum bus_writes)first->writes;
-    enum bus_writes kind = BUS_WRITES_QUIET;
-    for (u8 i = 0; i < size; i++) {
-        const struct io_range *r = find_io(bus, (u16)(port + i));
-        if (r && r->writes < kind)
-            kind = (enum bus_writes)r->writes;
-    }
-    return kind;
-}
-
 bool bus_io_read_is_quiet(const struct io_bus *bus, u16 port, u8 size)
 {
     const struct io_range *first = find_io(bus, port);

@@ -79,9 +79,6 @@ bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_wr
 enum bus_writes { BUS_WRITES_FULL, BUS_WRITES_WATCHED, BUS_WRITES_QUIET };
 /* Marks the writes of the range claimed at port. */
 bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind);
-/* The weakest kind among the ranges a write of size bytes at port
- * reaches (a port nobody claims drops the write: quiet). */
-enum bus_writes bus_io_write_kind(const struct io_bus *bus, u16 port, u8 size);
 /* What answers ports nobody claims: reads are all ones, writes vanish,
  * neither changes anything (bus_fast_range). */
 extern const struct io_range bus_unclaimed;

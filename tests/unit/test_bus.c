@@ -215,24 +215,25 @@ TEST(bus_quiet_reads)
     CHECK(!bus_set_quiet_reads(&bus, 0x90));
 }
 
-/* What a write may change (bus.h enum bus_writes): full unless marked; a
- * write that spans ranges is as weak as its weakest; nobody's port is
- * quiet; the inline first question answers for the range at the port. */
+/* What a write may change (bus.h enum bus_writes), as the fast way asks
+ * it of the one range that takes the write (bus_fast_range): full unless
+ * marked; nobody's port is quiet; a write the bus would split across
+ * ranges has no one range, and takes the full way. */
 TEST(bus_write_kinds)
 {
     bus_init(&bus);
-    CHECK(bus_claim_io(&bus, 0x20, 2, 1, rd, wr, NULL, "watched"));
-    CHECK(bus_claim_io(&bus, 0x22, 2, 1, rd, wr, NULL, "quiet"));
-    CHECK(bus_claim_io(&bus, 0x24, 2, 1, rd, wr, NULL, "full"));
-    CHECK_EQ(bus_io_write_kind(&bus, 0x20, 1), BUS_WRITES_FULL);
-    CHECK(bus_set_writes(&bus, 0x21, BUS_WRITES_WATCHED));
+    CHECK(bus_claim_io(&bus, 0x20, 2, 2, rd, wr, NULL, "watched"));
+    CHECK(bus_claim_io(&bus, 0x22, 2, 2, rd, wr, NULL, "quiet"));
+    CHECK(bus_claim_io(&bus, 0x24, 2, 2, rd, wr, NULL, "full"));
+    CHECK_EQ(bus_fast_range(&bus, 0x20, 1)->writes, BUS_WRITES_FULL);
+    CHECK(bus_set_writes(&bus, 0x21, BUS_WRITES_WATCHED)); /* any port of the range names it */
     CHECK(bus_set_writes(&bus, 0x22, BUS_WRITES_QUIET));
-    CHECK_EQ(bus_io_write_kind(&bus, 0x20, 2), BUS_WRITES_WATCHED);
-    CHECK_EQ(bus_io_write_kind(&bus, 0x22, 2), BUS_WRITES_QUIET);
-    CHECK_EQ(bus_io_write_kind(&bus, 0x21, 2), BUS_WRITES_WATCHED); /* watched, then quiet */
-    CHECK_EQ(bus_io_write_kind(&bus, 0x23, 2), BUS_WRITES_FULL);    /* quiet, then full */
-    CHECK_EQ(bus_io_write_kind(&bus, 0x24, 1), BUS_WRITES_FULL);
-    CHECK_EQ(bus_io_write_kind(&bus, 0x80, 4), BUS_WRITES_QUIET);   /* dropped */
+    CHECK_EQ(bus_fast_range(&bus, 0x20, 2)->writes, BUS_WRITES_WATCHED);
+    CHECK_EQ(bus_fast_range(&bus, 0x22, 2)->writes, BUS_WRITES_QUIET);
+    CHECK(bus_fast_range(&bus, 0x21, 2) == NULL); /* watched, then quiet: split */
+    CHECK(bus_fast_range(&bus, 0x23, 2) == NULL); /* quiet, then full */
+    CHECK_EQ(bus_fast_range(&bus, 0x24, 1)->writes, BUS_WRITES_FULL);
+    CHECK_EQ(bus_fast_range(&bus, 0x80, 4)->writes, BUS_WRITES_QUIET); /* nobody's: dropped */
     CHECK(!bus_set_writes(&bus, 0x90, BUS_WRITES_QUIET));
 }
 

@@ -56,9 +56,12 @@ TEST(pic_init_sequence_and_vector_base)
     CHECK_EQ(inb_(M + 1), 0xff);
     CHECK_EQ(inb_(S + 1), 0xff);
     /* the writes of both chips and the ELCR are watched (bus.h) */
-    CHECK_EQ(bus_io_write_kind(&fake.bus, M, 2), BUS_WRITES_WATCHED);
-    CHECK_EQ(bus_io_write_kind(&fake.bus, S, 2), BUS_WRITES_WATCHED);
-    CHECK_EQ(bus_io_write_kind(&fake.bus, PIC_ELCR_BASE, 2), BUS_WRITES_WATCHED);
+    for (u16 port = M; port < M + 2; port++)
+        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_WATCHED);
+    for (u16 port = S; port < S + 2; port++)
+        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_WATCHED);
+    for (u16 port = PIC_ELCR_BASE; port < PIC_ELCR_BASE + 2; port++)
+        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_WATCHED);
     pulse(1);
     CHECK(!pic_intr(&pic));
 

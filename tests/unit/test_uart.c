@@ -70,8 +70,8 @@ TEST(uart_reset_values_and_ports)
     CHECK(bus_claim_io(&fake.bus, COM1 + 8, 1, 1, NULL, NULL, NULL, "x"));
     /* its writes change only its interrupt request and its timer: watched
      * (bus.h), the fast way's to carry out */
-    CHECK_EQ(bus_io_write_kind(&fake.bus, COM1, 1), BUS_WRITES_WATCHED);
-    CHECK_EQ(bus_io_write_kind(&fake.bus, COM1 + 7, 1), BUS_WRITES_WATCHED);
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_WATCHED);
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1 + 7, 1)->writes, BUS_WRITES_WATCHED);
 }
 
 TEST(uart_divisor_latch)
