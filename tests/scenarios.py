@@ -335,7 +335,7 @@ def codepage_scenario(platform):
     instruction the guest's tables map now: a PTE, a PDE or CR3 moved with
     no exit carries out the new page's instruction, whose register shows
     in the TPR it writes (tests/guests/codepage.asm)."""
-    tpr = lambda what, value: "(codepage) codepage: %s: TPR %s" % (what, value)
+    tpr = lambda what, value: "(codepage) codepage: %s: TPR 00000000000000%s" % (what, value)
     return Scenario(
         "codepage", "[domain codepage]\nmemory = 16M\nfirmware = codepage.bin\n", platform=platform,
         files=[guest("codepage")],

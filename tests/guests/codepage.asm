@@ -140,31 +140,13 @@ run_w:
     mov eax, [APIC_TPR]
     ret
 
-; The line at RSI, then the TPR (EAX) in hex.
+; The line at RSI, then the TPR (EAX, zero-extended) in hex.
 report:
     call print64
-    push rax
     mov rsi, ROM(msg_tpr)
     call print64
-    pop rax
-    and eax, 0xff
-    mov ecx, eax
-    shr eax, 4
-    call hex_digit
-    mov eax, ecx
-    call hex_digit
-    mov al, 10
-    out DEBUGCON, al
-    ret
-
-hex_digit:
-    and al, 0x0f
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    out DEBUGCON, al
+    call hex64
+    NEWLINE
     ret
 
 code_eax:
