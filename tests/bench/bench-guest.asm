@@ -121,6 +121,7 @@ main32:
     call bench_uart
     call bench_pic_eoi
     call bench_lapic_eoi
+    call bench_lapic_eoi_paged
     call bench_pm_timer
     call bench_hlt
     call bench_tsc_deadline
@@ -271,6 +272,60 @@ bench_lapic_eoi:
     BENCH_BEGIN
     mov dword [LAPIC_EOI], 0
     BENCH_END "mmio-lapic-eoi"
+
+; The same EOI with paging on, as a guest's kernel writes it: PAE paging
+; (SDM 3A 4.4) with 4 KiB pages, so that an instruction's address goes
+; through three levels of tables (PDPT, page directory, page table). The
+; first 4 MiB and the local APIC's page (uncached) are mapped 1:1; paging
+; is turned off again after the loop.
+%define PAE_PDPT 0x80000
+%define PAE_PD0  0x81000
+%define PAE_PD3  0x82000
+%define PAE_PT0  0x83000            ; 0-2 MiB, then PAE_PT1 at 84000h for 2-4 MiB
+%define PAE_PTA  0x85000            ; the local APIC's page
+bench_lapic_eoi_paged:
+    mov edi, PAE_PDPT
+    mov ecx, 6 * 4096 / 4
+    xor eax, eax
+    rep stosd
+    mov dword [PAE_PDPT], PAE_PD0 | 1
+    mov dword [PAE_PDPT + 3 * 8], PAE_PD3 | 1
+    mov dword [PAE_PD0], PAE_PT0 | 3
+    mov dword [PAE_PD0 + 8], (PAE_PT0 + 0x1000) | 3
+    mov dword [PAE_PD3 + ((LAPIC >> 21) & 511) * 8], PAE_PTA | 3
+    mov dword [PAE_PTA + ((LAPIC >> 12) & 511) * 8], LAPIC | 0x13 ; present, writable, PCD
+    xor ecx, ecx
+.pte:
+    mov eax, ecx
+    shl eax, 12
+    or eax, 3
+    mov [PAE_PT0 + ecx * 8], eax
+    inc ecx
+    cmp ecx, 1024
+    jne .pte
+    mov eax, PAE_PDPT
+    mov cr3, eax
+    mov eax, cr4
+    or eax, 1 << 5                  ; CR4.PAE
+    mov cr4, eax
+    mov eax, cr0
+    or eax, 1 << 31                 ; CR0.PG
+    mov cr0, eax
+    call lapic_eoi_paged_loop
+    mov eax, cr0
+    and eax, ~(1 << 31)
+    mov cr0, eax
+    mov eax, cr4
+    and eax, ~(1 << 5)
+    mov cr4, eax
+    mov esi, msg_lapic_eoi_paged
+    jmp stats_print
+
+lapic_eoi_paged_loop:
+    BENCH_BEGIN
+    mov dword [LAPIC_EOI], 0
+    BENCH_END_QUIET
+    ret
 
 bench_pm_timer:
     call find_pm_timer
@@ -658,6 +713,7 @@ msg_per:         db " per ", 0
 msg_tsc:         db " tsc", 13, 10, 0
 msg_hlt_wait:    db "bench: hlt-wait ", 0
 msg_hlt:         db "hlt-lapic-timer", 0
+msg_lapic_eoi_paged: db "mmio-lapic-eoi-paged", 0
 msg_uart:        db "out-uart-thr", 0
 msg_no_x2apic:   db "bench: x2apic none (CPUID.1:ECX.x2APIC clear)", 13, 10, 0
 msg_no_tsc_deadline: db "bench: msr-tsc-deadline none (CPUID.1:ECX.TSC_DEADLINE clear)", 13, 10, 0
