@@ -116,12 +116,18 @@ bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, 
 
 /* A page-table entry read for guest_fetch_ram: RAM only, never a device
  * (the fast way holds no device lock while it fetches). */
+static const u8 *ram_phys_at(struct domain *d, u64 gpa, u64 size)
+{
+    struct guest_mem_region *r = domain_find_region(d, gpa, size);
+    return r && r->host ? r->host + (gpa - r->gpa) : NULL;
+}
+
 static bool read_ram_phys(void *ctx, u64 gpa, void *data, unsigned size)
 {
-    struct guest_mem_region *r = domain_find_region(ctx, gpa, size);
-    if (!r || !r->host)
+    const u8 *at = ram_phys_at(ctx, gpa, size);
+    if (!at)
         return false;
-    memcpy(data, r->host + (gpa - r->gpa), size);
+    memcpy(data, at, size);
     return true;
 }
 
@@ -152,10 +158,9 @@ static bool read_ram_phys_noting(void *ctx, u64 gpa, void *data, unsigned size)
 {
     struct noting_read *n = ctx;
     struct code_page *cp = n->cp;
-    struct guest_mem_region *r = domain_find_region(n->d, gpa, size);
-    if (!r || !r->host || cp->entries == ARRAY_SIZE(cp->entry) || (size != 4 && size != 8))
+    const u8 *at = ram_phys_at(n->d, gpa, size);
+    if (!at || cp->entries == ARRAY_SIZE(cp->entry) || (size != 4 && size != 8))
         return false;
-    const u8 *at = r->host + (gpa - r->gpa);
     memcpy(data, at, size);
     cp->entry_at[cp->entries] = at;
     cp->entry[cp->entries] = 0;
@@ -178,11 +183,10 @@ static const u8 *code_page_walk(struct vcpu *v, const struct vcpu_sregs *s, u64 
     struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, s->cpl, read_ram_phys_noting, &n};
     u64 gpa;
     struct x86emu_fault fault;
-    struct guest_mem_region *r;
-    if (!guest_walk(&paging, page, EMU_FETCH, &gpa, &fault) || !(r = domain_find_region(v->domain, gpa, PAGE_SIZE)) ||
-        !r->host)
+    const u8 *host;
+    if (!guest_walk(&paging, page, EMU_FETCH, &gpa, &fault) || !(host = ram_phys_at(v->domain, gpa, PAGE_SIZE)))
         return NULL;
-    cp->host = r->host + (gpa - r->gpa);
+    cp->host = host;
     cp->cr0 = s->cr0;
     cp->cr3 = s->cr3;
     cp->cr4 = s->cr4;
