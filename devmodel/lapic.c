@@ -700,7 +700,9 @@ u64 lapic_read_tsc_deadline(const struct lapic *l)
 }
 
 /* 11.5.4.1: writes are ignored outside TSC-deadline mode; 0 disarms; a
- * deadline the TSC has already reached interrupts at once. */
+ * deadline the TSC has already reached interrupts at once. The CPU's TSC
+ * is the device clock's plus tsc_adjust, so the deadline falls on the
+ * clock's at tsc - tsc_adjust. */
 void lapic_write_tsc_deadline(struct lapic *l, u64 tsc)
 {
     if (timer_mode(l) != TIMER_TSC_DEADLINE)
@@ -710,11 +712,21 @@ void lapic_write_tsc_deadline(struct lapic *l, u64 tsc)
     l->tsc_deadline = tsc;
     if (!tsc)
         return;
-    u64 at = tsc_reached_at(c, tsc);
-    if (clock_ns_to_tsc(c, clock_now(c)) >= tsc)
+    u64 now = clock_ns_to_tsc(c, clock_now(c)) + (u64)l->tsc_adjust;
+    if (now >= tsc) {
         lapic_timer_fired(l, clock_now(c));
-    else if (at != DM_NEVER)
+        return;
+    }
+    u64 at = tsc_reached_at(c, tsc - (u64)l->tsc_adjust);
+    if (at != DM_NEVER)
         timer_arm(c, &l->timer, at);
+}
+
+void lapic_set_tsc_adjust(struct lapic *l, s64 adjust)
+{
+    l->tsc_adjust = adjust;
+    if (timer_mode(l) == TIMER_TSC_DEADLINE && l->tsc_deadline)
+        lapic_write_tsc_deadline(l, l->tsc_deadline);
 }
 
 /* ---- LVT writes ---- */

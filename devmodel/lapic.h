@@ -85,6 +85,11 @@ struct lapic {
     struct dm_timer timer;
     struct dm_periodic periodic;
     u64 tsc_deadline; /* IA32_TSC_DEADLINE; 0: disarmed */
+    /* How far the CPU's TSC runs ahead of the device clock's TSC
+     * (IA32_TSC_ADJUST, lapic_set_tsc_adjust): a deadline is the CPU's
+     * TSC value, compared with its own TSC (SDM 3A 11.5.4.1). The CPU's,
+     * not the APIC's: no reset of the APIC changes it. */
+    s64 tsc_adjust;
 
     /* Inputs and what bypasses the IRR, for the core to take. */
     bool lint_level[2]; /* LINT0, LINT1 as driven by the platform */
@@ -284,5 +289,9 @@ static inline u8 lapic_tpr_threshold(const struct lapic *l) { return l->irr_word
 /* IA32_TSC_DEADLINE (MSR 6E0H), SDM 3A 11.5.4.1. */
 u64 lapic_read_tsc_deadline(const struct lapic *l);
 void lapic_write_tsc_deadline(struct lapic *l, u64 tsc);
+/* The CPU's TSC now runs adjust ahead of the device clock's: an armed
+ * deadline keeps its TSC value, which comes sooner or later (or has
+ * passed, and it fires). */
+void lapic_set_tsc_adjust(struct lapic *l, s64 adjust);
 
 #endif

@@ -479,6 +479,11 @@ static void take_asid(struct svm_vcpu *s, struct svm_cpu *c, unsigned cpu_index)
     s->vmcb->control.clean_bits = 0;
 }
 
+/* RDTSC, RDTSCP and RDMSR of the TSC in the guest return the TSC plus
+ * the VMCB's TSC_OFFSET (APM 2 Appendix B, control area 050h). Zazen
+ * marks no VMCB field clean (APM 2 15.15.3), so the next VMRUN loads it. */
+static void svm_set_tsc_offset(struct vcpu *v) { sv(v)->vmcb->control.tsc_offset = vcpu_tsc_offset(v); }
+
 static void svm_vcpu_load(struct vcpu *v)
 {
     struct svm_vcpu *s = sv(v);
@@ -497,7 +502,7 @@ static void svm_vcpu_load(struct vcpu *v)
     if (c->last != s)
         s->flush_tlb = true;
     c->last = s;
-    s->vmcb->control.tsc_offset = (u64)v->tsc_offset;
+    svm_set_tsc_offset(v);
 }
 
 static void svm_vcpu_put(struct vcpu *v) { (void)v; /* the VMCB lives in memory: nothing to unload */ }
@@ -892,6 +897,7 @@ const struct arch_ops svm_ops = {
     .vcpu_enter_flat32 = svm_vcpu_enter_flat32,
     .vcpu_startup = svm_vcpu_startup,
     .vcpu_load = svm_vcpu_load,
+    .set_tsc_offset = svm_set_tsc_offset,
     .vcpu_put = svm_vcpu_put,
     .vcpu_run = svm_vcpu_run,
     .get_sregs = svm_get_sregs,

@@ -349,6 +349,26 @@ def codepage_scenario(platform):
     )
 
 
+def tscadjust_scenario(platform):
+    """IA32_TSC_ADJUST (SDM 3B 17.17.3; vmm/msr.c): offered by CPUID, 0 at
+    first; a move of it moves the TSC and a TSC write moves it; the
+    TSC-deadline timer compares with the moved TSC; written 0, the TSC is
+    back (tests/guests/tscadjust.asm)."""
+    say = lambda text: "(tscadjust) tscadjust: " + text
+    return Scenario(
+        "tscadjust", "[domain tscadjust]\nmemory = 16M\nfirmware = tscadjust.bin\n", platform=platform,
+        files=[guest("tscadjust")],
+        lines=[say("CPUID.7.0:EBX.TSC_ADJUST 1"), say("IA32_TSC_ADJUST at first 0000000000000000"),
+               say("IA32_TSC_ADJUST += 2^40 moved the TSC by 2^40: yes"),
+               say("the TSC written 2^36 back: IA32_TSC_ADJUST / 2^34 000000000000003c"),
+               say("a deadline 1 ms ahead of the moved TSC: the interrupt came"),
+               say("a deadline passed for the moved TSC: the interrupt came"),
+               say("IA32_TSC_ADJUST = 0 took the TSC back: yes"), say("done"),
+               "zazen: domain tscadjust (id 1) ended: halted with interrupts disabled"],
+        absent=["ZAZEN PANIC", "[bochs]", "NOT", " NO"],
+    )
+
+
 def guests_scenario(platform):
     """Every test guest, one domain each: the same lines on every platform."""
     return Scenario(
@@ -1980,7 +2000,7 @@ LINUX_RUNS = [("qemu-svm", "pc"), ("qemu-svm", "isa"), ("qemu-svm", "cdrom"), ("
 # in make test; on Bochs (minutes each) in make test-thirdparty.
 THIRDPARTY += [seabios_linux_scenario("bochs-vmx", v) for v in ("disk", "cdrom")] + [uboot_scenario("bochs-vmx")]
 
-ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [apicnmi_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [pitburst_scenario(p) for p in PLATFORMS] + [portirq_scenario(p) for p in PLATFORMS] + [deadline_scenario(p) for p in PLATFORMS] + [codepage_scenario(p) for p in PLATFORMS] + [
+ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in PLATFORMS] + [apicnmi_guest_scenario(p) for p in PLATFORMS] + [x2apic_guest_scenario(p) for p in PLATFORMS] + [kvmclock_guest_scenario(p) for p in PLATFORMS] + [pitcal_scenario(p) for p in PLATFORMS] + [pitburst_scenario(p) for p in PLATFORMS] + [portirq_scenario(p) for p in PLATFORMS] + [deadline_scenario(p) for p in PLATFORMS] + [codepage_scenario(p) for p in PLATFORMS] + [tscadjust_scenario(p) for p in PLATFORMS] + [
     devices_scenario(p) for p in PLATFORMS] + [
     hostile_scenario(p) for p in PLATFORMS] + [cpustate_scenario(p) for p in PLATFORMS] + [
     cpuwrites_scenario(p) for p in PLATFORMS] + [nmi_scenario(p) for p in PLATFORMS] + [

@@ -44,8 +44,11 @@ struct arch_ops {
      * first on the CPU it was active on, SDM 3C 25.11.1) with this CPU's
      * host-state fields; AMD-V: an ASID of this CPU's current generation.
      * After a move, the guest's TLB entries here are flushed. Both: the
-     * TSC offset (v->tsc_offset). */
+     * TSC offset (vcpu_tsc_offset). */
     void (*vcpu_load)(struct vcpu *v);
+    /* The TSC offset changed while v is loaded (vcpu_move_tsc): the next
+     * entry adds the new one. */
+    void (*set_tsc_offset)(struct vcpu *v);
     /* v leaves this CPU for now; its hardware state may stay cached here. */
     void (*vcpu_put)(struct vcpu *v);
     /* Enters the guest and returns with the next exit decoded into *exit.

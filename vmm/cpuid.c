@@ -57,6 +57,15 @@
 /* Leaf 7.0 EBX: FSGSBASE, BMI1, SMEP, BMI2, ERMS, INVPCID? no, ADX, SMAP,
  * CLFLUSHOPT, SHA. */
 #define LEAF7_EBX_KEEP (BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | BIT(19) | BIT(20) | BIT(23) | BIT(29))
+/* Leaf 7.0 EBX bit 1: IA32_TSC_ADJUST (3BH), whatever the host has: Zazen
+ * keeps it itself (vmm/msr.c, vcpu.h tsc_adjust; SDM 3B 17.17.3). With it
+ * and the invariant TSC, Linux trusts the TSC without its clocksource
+ * watchdog (arch/x86/kernel/tsc.c check_system_tsc_reliable), which on a
+ * PC without an HPET compares it with jiffies until the PM timer
+ * registers: a guest whose timer interrupts come late (an emulated host
+ * under load) loses jiffies, and Linux then calls the TSC unstable and
+ * reads the PM timer instead, an exit per clock read. */
+#define LEAF7_EBX_TSC_ADJUST BIT(1)
 /* Extended leaf 8000_0001h ECX: LAHF/SAHF, ABM/LZCNT, SSE4A, MisalignSSE,
  * 3DNowPrefetch; EDX: SYSCALL, NX, 1 GiB pages, RDTSCP, LM and the AMD
  * copies of leaf 1 EDX bits. */
@@ -307,6 +316,7 @@ struct cpuid_regs cpuid_guest_view(u32 leaf, u32 subleaf, const struct cpuid_vie
     case 0x7:
         if (subleaf == 0) {
             r.ebx &= LEAF7_EBX_KEEP | ((view->xcr0_supported & XCR0_AVX) ? LEAF7_EBX_AVX2 : 0);
+            r.ebx |= LEAF7_EBX_TSC_ADJUST;
             r.ecx = 0;
             r.edx = 0;
             r.eax = 0;

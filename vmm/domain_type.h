@@ -45,6 +45,9 @@ struct domain_type_ops {
     void (*take_requests)(struct domain *d, u32 requests);
     /* Typed console input is waiting (NULL: COM1 or the keyboard take it). */
     void (*console_input)(struct domain *d);
+    /* The vCPU moved its own TSC (vcpu_move_tsc): the type's time areas
+     * follow (NULL: it has none). */
+    void (*tsc_moved)(struct vcpu *v);
 };
 
 extern const struct domain_type_ops domain_type_hvm; /* vmm/hvm.c */

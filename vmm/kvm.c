@@ -65,6 +65,7 @@ static void publish_system_time(struct vcpu *v, u64 gpa)
     struct cpuid_view view = {.tsc_khz = host_tsc_khz(), .kvm = true};
     bool stable = cpuid_kvm_features(&view) & KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
     struct pvclock_scale s = pvclock_scale_of(&v->domain->pc.clock);
+    s.tsc_timestamp += (u64)v->tsc_adjust; /* the guest's own TSC (vcpu.h tsc_adjust) at system time 0 */
     pvclock_publish_time(t, &s, stable ? PVCLOCK_TSC_STABLE_BIT : 0);
 }
 
@@ -92,3 +93,11 @@ bool kvm_msr_write(struct vcpu *v, u32 msr, u64 value)
 }
 
 void kvm_vcpu_reset(struct vcpu *v) { v->kvm_system_time = 0; }
+
+/* The guest moved its TSC: its time info names the new TSC at system time
+ * 0, as KVM updates it when the TSC offset changes. */
+void kvm_tsc_moved(struct vcpu *v)
+{
+    if (kvm_offered(v) && (v->kvm_system_time & KVM_MSR_ENABLED))
+        publish_system_time(v, v->kvm_system_time & ~KVM_MSR_ENABLED);
+}

@@ -25,5 +25,7 @@ bool kvm_msr_write(struct vcpu *v, u32 msr, u64 value);
 /* RESET and INIT (vcpu_reset): no system time area registered (the wall
  * clock MSR is the domain's: platform_reset clears it). */
 void kvm_vcpu_reset(struct vcpu *v);
+/* After vcpu_move_tsc: the vCPU's time info follows its TSC. */
+void kvm_tsc_moved(struct vcpu *v);
 
 #endif

@@ -13,6 +13,7 @@
 #include "platform_time.h"
 #include "x86.h"
 
+#define MSR_IA32_TSC_ADJUST 0x3b
 #define MSR_IA32_PLATFORM_ID 0x17
 #define MSR_IA32_BIOS_SIGN_ID 0x8b
 #define MSR_IA32_MCG_CAP 0x179
@@ -54,11 +55,36 @@ static bool write_zero_only(struct vcpu *v, u32 msr, u64 value)
     return value == 0;
 }
 
-/* The guest's TSC, as its RDTSC reads it (vcpu.h tsc_offset). */
+/* The guest's TSC, as its RDTSC reads it (vcpu_tsc_offset). */
 static bool read_tsc(struct vcpu *v, u32 msr, u64 *value)
 {
     (void)msr;
-    *value = rdtsc() + (u64)v->tsc_offset;
+    *value = rdtsc() + vcpu_tsc_offset(v);
+    return true;
+}
+
+/* SDM 3B 17.17.3: a WRMSR that moves IA32_TIME_STAMP_COUNTER by X moves
+ * IA32_TSC_ADJUST by X, and one that moves IA32_TSC_ADJUST by X moves the
+ * TSC by X. Both are the one adjustment (vcpu_move_tsc); the other
+ * vCPUs' TSCs stay as they were. */
+static bool write_tsc(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)msr;
+    vcpu_move_tsc(v, (s64)(value - (rdtsc() + vcpu_tsc_offset(v))));
+    return true;
+}
+
+static bool read_tsc_adjust(struct vcpu *v, u32 msr, u64 *value)
+{
+    (void)msr;
+    *value = (u64)v->tsc_adjust;
+    return true;
+}
+
+static bool write_tsc_adjust(struct vcpu *v, u32 msr, u64 value)
+{
+    (void)msr;
+    vcpu_move_tsc(v, (s64)(value - (u64)v->tsc_adjust));
     return true;
 }
 
@@ -263,7 +289,8 @@ static const struct msr_rule rules[] = {
     {0xc0010131, read_zero, NULL}, /* SEV_STATUS: no encryption active (APM 2 15.34.10) */
     {MSR_IA32_APIC_BASE, read_apic_base, write_apic_base},
     {MSR_IA32_TSC_DEADLINE, read_tsc_deadline, write_tsc_deadline},
-    {MSR_IA32_TSC, read_tsc, write_ignore},
+    {MSR_IA32_TSC, read_tsc, write_tsc},
+    {MSR_IA32_TSC_ADJUST, read_tsc_adjust, write_tsc_adjust}, /* CPUID.7.0:EBX[1] offers it */
     {MSR_IA32_TSC_AUX, read_tsc_aux, write_tsc_aux},
     {MSR_IA32_PLATFORM_ID, read_zero, NULL},
     {MSR_IA32_BIOS_SIGN_ID, read_zero, write_ignore}, /* microcode revision: none */

@@ -553,6 +553,12 @@ void platform_reset(struct domain *d)
     }
     for (unsigned i = 0; i < d->vcpu_count; i++) {
         vcpu_reset(d->vcpus[i]);
+        /* IA32_TSC_ADJUST starts at 0 (SDM 3B 17.17.3), as after power-on;
+         * INIT (vcpu_reset alone) leaves the TSC and it alone. The
+         * backend's offset follows at the vCPU's next load, or at once
+         * for the one running (vcpu_run_slice). */
+        d->vcpus[i]->tsc_adjust = 0;
+        lapic_set_tsc_adjust(d->vcpus[i]->lapic, 0);
         request_interrupt_window(d->vcpus[i], false);
         d->vcpus[i]->nmi_window_requested = false;
         arch->request_nmi_window(d->vcpus[i], false);

@@ -190,6 +190,10 @@ static int pvh_pending_vector(struct vcpu *v)
 
 static void pvh_console_input(struct domain *d) { xen_console_input(d->xen); }
 
+/* The vCPU moved its TSC (IA32_TSC_ADJUST): its vcpu_info's time follows,
+ * as Xen's does after a TSC write (time.c update_vcpu_system_time). */
+static void pvh_tsc_moved(struct vcpu *v) { xen_time_publish(v->domain->xen, v->id); }
+
 /* Management's shutdown and reboot reach a Xen guest as the toolstack's
  * do: control/shutdown in its store, which Linux watches
  * (drivers/xen/manage.c) and answers with an orderly poweroff or reboot. */
@@ -217,6 +221,7 @@ const struct domain_type_ops domain_type_pvh = {
     .poll_ended = xen_poll_ended,
     .console_input = pvh_console_input,
     .take_requests = pvh_take_requests,
+    .tsc_moved = pvh_tsc_moved,
 };
 
 /* ---- the Xen side's life ---- */

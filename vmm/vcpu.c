@@ -40,6 +40,18 @@ void vcpu_reset(struct vcpu *v)
     v->polling = false;
 }
 
+void vcpu_move_tsc(struct vcpu *v, s64 delta)
+{
+    if (!delta)
+        return;
+    v->tsc_adjust += delta;
+    arch->set_tsc_offset(v);
+    lapic_set_tsc_adjust(v->lapic, v->tsc_adjust);
+    kvm_tsc_moved(v);
+    if (v->domain->type->tsc_moved)
+        v->domain->type->tsc_moved(v);
+}
+
 /* The trace sees the exit as the backend reported it, before its handler
  * changes anything (RIP still at the exiting instruction). */
 static void trace_exit(struct domain *d, const struct vcpu *v, const struct vm_exit *e)
@@ -241,9 +253,10 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
              * place (RAM kept, as a PC's reset does); otherwise it ends.
              * With several vCPUs the others may be running: it ends, and
              * on_reboot = restart starts it again once all are out. */
-            if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1)
+            if (d->cfg->on_reboot == ACTION_RESTART && d->vcpu_count == 1) {
                 platform_handle_reset(d);
-            else
+                arch->set_tsc_offset(v); /* RESET cleared IA32_TSC_ADJUST */
+            } else
                 domain_end_kind(d, END_REBOOT, "rebooted");
             d->reset_requested = false;
         }

@@ -88,7 +88,14 @@ struct vcpu {
      * clock): it keeps the guest's TSC going forward when the vCPU moves
      * to a CPU whose TSC is behind (vcpu_load). */
     s64 tsc_offset;
-    u64 guest_tsc_seen; /* the guest TSC at its last exit */
+    u64 guest_tsc_seen; /* the guest TSC at its last exit (the timebase's, without tsc_adjust) */
+    /* IA32_TSC_ADJUST (SDM 3B 17.17.3): what the guest moved its own TSC
+     * by, with WRMSR to this MSR or to IA32_TIME_STAMP_COUNTER (each moves
+     * both). What the guest reads (RDTSC, the MSR) and compares (the
+     * TSC-deadline, the pvclock) is the timebase above plus this; device
+     * time follows the timebase alone, one for all the domain's vCPUs.
+     * 0 at RESET. */
+    s64 tsc_adjust;
     /* Synced with the hardware around every entry by the backend (the
      * TPR: read back after each exit; the core loads it with
      * arch->write_tpr). */
@@ -203,6 +210,15 @@ struct vcpu {
  * a key that belongs in another slot, so no lookup matches it. */
 static inline u64 cpuid_cache_key(u32 leaf, u32 subleaf) { return (u64)subleaf << 32 | leaf; }
 static inline unsigned cpuid_cache_slot(u32 leaf, u32 subleaf) { return (leaf + subleaf) % 8; }
+
+/* The TSC offset the hardware adds for v's RDTSC (VMCS TSC offset, VMCB
+ * TSC_OFFSET): the timebase's and the guest's own adjustment. */
+static inline u64 vcpu_tsc_offset(const struct vcpu *v) { return (u64)v->tsc_offset + (u64)v->tsc_adjust; }
+
+/* The guest moved its TSC by delta (vmm/msr.c: IA32_TSC_ADJUST or
+ * IA32_TIME_STAMP_COUNTER): the backend's offset, the local APIC's
+ * TSC-deadline and the pvclock areas follow (vmm/vcpu.c). */
+void vcpu_move_tsc(struct vcpu *v, s64 delta);
 
 /* After changing what fast_reentry looks at (vcpu.fast_stop). */
 static inline void vcpu_stop_fast(struct vcpu *v) { atomic_or(&v->fast_stop, 1u); }

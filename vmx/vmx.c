@@ -796,10 +796,15 @@ static void entry_failed(struct vm_exit *e, int status)
              instruction_error_text(err), verdict);
 }
 
+/* With "use TSC offsetting" on and "RDTSC exiting" off, RDTSC, RDTSCP
+ * and RDMSR of the TSC return the TSC plus this field (SDM 3C, "Changes
+ * to Instruction Behavior in VMX Non-Root Operation"). */
+static void vmx_set_tsc_offset(struct vcpu *v) { vmwrite(VMCS_TSC_OFFSET, vcpu_tsc_offset(v)); }
+
 static void vmx_vcpu_load(struct vcpu *v)
 {
     make_current(xv(v));
-    vmwrite(VMCS_TSC_OFFSET, (u64)v->tsc_offset); /* SDM 3C 27.3 "TSC offsetting" */
+    vmx_set_tsc_offset(v);
 }
 
 static void vmx_vcpu_put(struct vcpu *v)
@@ -1362,6 +1367,7 @@ const struct arch_ops vmx_ops = {
     .vcpu_enter_flat32 = vmx_vcpu_enter_flat32,
     .vcpu_startup = vmx_vcpu_startup,
     .vcpu_load = vmx_vcpu_load,
+    .set_tsc_offset = vmx_set_tsc_offset,
     .vcpu_put = vmx_vcpu_put,
     .vcpu_run = vmx_vcpu_run,
     .get_sregs = vmx_get_sregs,

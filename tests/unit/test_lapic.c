@@ -430,6 +430,47 @@ TEST(lapic_timer_mode_change_keeps_the_count)
     CHECK_EQ(count_timer_interrupts(0x31, 100, 10), 0);
 }
 
+/* IA32_TSC_ADJUST (SDM 3B 17.17.3): the CPU's TSC runs ahead of the
+ * device clock's; a deadline is its TSC's value, compared with its TSC. */
+TEST(lapic_tsc_deadline_with_tsc_adjust)
+{
+    setup_enabled();
+    clock_set_tsc(&fake.clock, 2000000, 1000); /* 2 GHz, TSC 1000 at time 0 */
+    wr(LVT_TIMER, TSC_DEADLINE | 0x33);
+    lapic_set_tsc_adjust(&apic, 1000000); /* the CPU's TSC: the clock's + 1,000,000 */
+    lapic_write_tsc_deadline(&apic, 1000 + 1000000 + 2000); /* the clock's TSC 3000: at 1000 ns */
+    CHECK_EQ(lapic_read_tsc_deadline(&apic), 1003000);     /* reads back as written */
+    fake_advance(999);
+    CHECK_EQ(lapic_pending(&apic), -1);
+    fake_advance(1);
+    CHECK_EQ(take(), 0x33);
+    wr(EOI, 0);
+
+    /* a deadline passed for the adjusted TSC fires at once, though the
+     * clock's TSC is far from it */
+    lapic_write_tsc_deadline(&apic, 500000);
+    CHECK_EQ(lapic_pending(&apic), 0x33);
+    take();
+    wr(EOI, 0);
+
+    /* an armed deadline keeps its TSC value as the TSC moves: moved back,
+     * it comes later; moved past it, it fires at once */
+    u64 tsc = clock_ns_to_tsc(&fake.clock, clock_now(&fake.clock)) + 1000000;
+    lapic_write_tsc_deadline(&apic, tsc + 2000); /* 1000 ns ahead */
+    lapic_set_tsc_adjust(&apic, 1000000 - 2000); /* now 2000 ns ahead */
+    fake_advance(1999);
+    CHECK_EQ(lapic_pending(&apic), -1);
+    fake_advance(1);
+    CHECK_EQ(take(), 0x33);
+    wr(EOI, 0);
+    tsc = clock_ns_to_tsc(&fake.clock, clock_now(&fake.clock)) + 1000000 - 2000;
+    lapic_write_tsc_deadline(&apic, tsc + 10000);
+    CHECK_EQ(lapic_pending(&apic), -1);
+    lapic_set_tsc_adjust(&apic, 1000000 - 2000 + 10000);
+    CHECK_EQ(lapic_pending(&apic), 0x33);
+    CHECK_EQ(lapic_read_tsc_deadline(&apic), 0); /* fired: cleared */
+}
+
 TEST(lapic_tsc_deadline_timer)
 {
     setup_enabled();

@@ -52,8 +52,12 @@ void xen_time_publish(struct xen_domain *x, unsigned vcpu)
     u8 *vi = xen_vcpu_info(x, vcpu);
     if (!vi)
         return;
-    /* one guest TSC, kept monotonic across host CPUs (vcpu.h tsc_offset) */
-    pvclock_publish_time(vi + VCPU_INFO_TIME, &x->pvclock, PVCLOCK_TSC_STABLE_BIT);
+    /* one guest TSC, kept monotonic across host CPUs (vcpu.h tsc_offset),
+     * plus what this vCPU moved its own by (tsc_adjust) */
+    struct pvclock_scale s = x->pvclock;
+    if (vcpu < x->d->vcpu_count)
+        s.tsc_timestamp += (u64)x->d->vcpus[vcpu]->tsc_adjust;
+    pvclock_publish_time(vi + VCPU_INFO_TIME, &s, PVCLOCK_TSC_STABLE_BIT);
     u8 *si = xen_guest_ram(x->d, x->shared_info_gpa, PAGE_SIZE);
     if (!si)
         return;
