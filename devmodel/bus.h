@@ -82,18 +82,20 @@ bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind);
 /* What answers ports nobody claims: reads are all ones, writes vanish,
  * neither changes anything (bus_fast_range). */
 extern const struct io_range bus_unclaimed;
-/* The one range that takes an IN or OUT of size bytes at port whole (the
- * access inside it and no wider than its width, so that one call of its
- * read or write does it), bus_unclaimed when no byte of it is claimed, or
- * NULL when the access is split or spans ranges: what the hypervisor's
- * fast way hands to the device itself (vmm/fast_way.h), from one lookup
- * of the port table. Inline: it is asked on every port exit. */
+/* The one range that takes an IN or OUT of size bytes at port whole, as
+ * bus_io_read and bus_io_write hand it: the range of its first port, if
+ * the access is no wider than that range's width (one call of its read or
+ * write does it, whatever follows the range: PCI's CONFIG_ADDRESS is the
+ * one port 0xCF8 taking dwords); bus_unclaimed when no byte of it is
+ * claimed; NULL when the bus would split it. What the hypervisor's fast
+ * way hands to the device itself (vmm/fast_way.h), from one lookup of the
+ * port table. Inline: it is asked on every port exit. */
 static inline const struct io_range *bus_fast_range(const struct io_bus *bus, u16 port, u8 size)
 {
     u8 i = bus->port_range[port];
     if (i) {
         const struct io_range *r = &bus->io[i - 1];
-        return size <= r->width && (u32)port + size <= (u32)r->base + r->count ? r : NULL;
+        return size <= r->width ? r : NULL;
     }
     for (u8 k = 1; k < size; k++)
         if ((u32)port + k > 0xffff || bus->port_range[(u16)(port + k)])

@@ -177,12 +177,23 @@ static void config_data_write(void *dev, u16 port, u8 size, u32 value)
 
 void pci_reset(struct pci_bus *b) { b->address = 0; }
 
+/* For the hypervisor's fast way (bus.h): reading either port changes
+ * nothing (a function's configuration space is read as stored: no
+ * register here has a read side effect), and a write of CONFIG_ADDRESS
+ * only latches the address; a write of CONFIG_DATA may move a BAR, the
+ * PAM registers' shadow RAM or an interrupt route, and stays a full
+ * write. OSes read configuration space by the thousand at boot (Linux on
+ * an AMD family 0Fh CPU scans all 256 buses twice for an AGP aperture:
+ * 32,768 exits), two exits a read. */
 bool pci_init(struct pci_bus *b, struct dm_env *env)
 {
     memset(b, 0, sizeof(*b));
     b->env = env;
     return bus_claim_io(env->bus, PCI_CONFIG_ADDRESS_PORT, CFG_ADDRESS_PORTS, 4, config_address_read,
                         config_address_write, b, "pci-config-address") &&
+           bus_set_quiet_reads(env->bus, PCI_CONFIG_ADDRESS_PORT) &&
+           bus_set_writes(env->bus, PCI_CONFIG_ADDRESS_PORT, BUS_WRITES_QUIET) &&
            bus_claim_io(env->bus, PCI_CONFIG_DATA_PORT, CFG_DATA_PORTS, 4, config_data_read, config_data_write, b,
-                        "pci-config-data");
+                        "pci-config-data") &&
+           bus_set_quiet_reads(env->bus, PCI_CONFIG_DATA_PORT);
 }

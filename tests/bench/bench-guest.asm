@@ -118,6 +118,7 @@ main32:
     call bench_cpuid
     call bench_debugcon
     call bench_pit
+    call bench_pci_config
     call bench_uart
     call bench_pic_eoi
     call bench_lapic_eoi
@@ -234,6 +235,19 @@ bench_pit:
     BENCH_BEGIN
     in al, 0x40
     BENCH_END "in-pit"
+
+; A PCI configuration read by mechanism #1 (PCI 3.0 3.2.2.3.2): the
+; address to CONFIG_ADDRESS (a dword OUT to CF8h), then CONFIG_DATA (an
+; IN from CFCh), here the host bridge's class code and revision: two
+; exits a round trip.
+bench_pci_config:
+    BENCH_BEGIN
+    mov eax, 0x80000008
+    mov dx, 0xcf8
+    out dx, eax
+    mov dl, 0xfc
+    in eax, dx
+    BENCH_END "pci-config-read"
 
 ; The UART in loopback (MCR bit 4, 16550 datasheet): each THR byte comes
 ; back in the receive buffer instead of going out.

@@ -83,6 +83,7 @@ KINDS = [
     ("cpuid", "CPUID"),
     ("out-debugcon", "OUT to port E9h (debug console)"),
     ("in-pit", "IN from PIT channel 0"),
+    ("pci-config-read", "PCI config read (OUT CF8h, IN CFCh: two exits)"),
     ("out-uart-thr", "OUT to the UART's THR (loopback)"),
     ("out-pic-eoi", "OUT: 8259 EOI"),
     ("mmio-lapic-eoi", "LAPIC EOI (MMIO write, emulated)"),
@@ -101,6 +102,7 @@ TARGETS = {
     "cpuid": 150,
     "out-debugcon": 300,
     "in-pit": 300,
+    "pci-config-read": 600,  # two port accesses, 300 each
     "out-uart-thr": 300,
     "out-pic-eoi": 300,
     "mmio-lapic-eoi": 800,

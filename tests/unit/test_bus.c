@@ -217,8 +217,8 @@ TEST(bus_quiet_reads)
 
 /* What a write may change (bus.h enum bus_writes), as the fast way asks
  * it of the one range that takes the write (bus_fast_range): full unless
- * marked; nobody's port is quiet; a write the bus would split across
- * ranges has no one range, and takes the full way. */
+ * marked; nobody's port is quiet; a write that runs past its range goes
+ * whole to the range of its first port, as the bus hands it. */
 TEST(bus_write_kinds)
 {
     bus_init(&bus);
@@ -230,17 +230,18 @@ TEST(bus_write_kinds)
     CHECK(bus_set_writes(&bus, 0x22, BUS_WRITES_QUIET));
     CHECK_EQ(bus_fast_range(&bus, 0x20, 2)->writes, BUS_WRITES_WATCHED);
     CHECK_EQ(bus_fast_range(&bus, 0x22, 2)->writes, BUS_WRITES_QUIET);
-    CHECK(bus_fast_range(&bus, 0x21, 2) == NULL); /* watched, then quiet: split */
-    CHECK(bus_fast_range(&bus, 0x23, 2) == NULL); /* quiet, then full */
+    CHECK_EQ(bus_fast_range(&bus, 0x21, 2)->writes, BUS_WRITES_WATCHED); /* the first port's range takes it */
+    CHECK_EQ(bus_fast_range(&bus, 0x23, 2)->writes, BUS_WRITES_QUIET);
     CHECK_EQ(bus_fast_range(&bus, 0x24, 1)->writes, BUS_WRITES_FULL);
     CHECK_EQ(bus_fast_range(&bus, 0x80, 4)->writes, BUS_WRITES_QUIET); /* nobody's: dropped */
     CHECK(!bus_set_writes(&bus, 0x90, BUS_WRITES_QUIET));
 }
 
 /* The fast way's one lookup (bus_fast_range): the range that takes an
- * access whole, the unclaimed range where nobody answers any of its
+ * access whole (its first port's, as bus_io_read hands it, even past the
+ * range's end), the unclaimed range where nobody answers any of its
  * bytes, NULL where the bus would split it (wider than the device takes,
- * across ranges, partly claimed, past port FFFFh). */
+ * an unclaimed first port with later bytes claimed, past port FFFFh). */
 TEST(bus_fast_range_takes_whole_accesses_only)
 {
     bus_init(&bus);
@@ -251,7 +252,11 @@ TEST(bus_fast_range_takes_whole_accesses_only)
     CHECK(r != NULL && r->base == 0x20 && r->writes == BUS_WRITES_WATCHED);
     CHECK(bus_fast_range(&bus, 0x20, 2) == NULL); /* wider than the 8-bit device: split */
     CHECK(bus_fast_range(&bus, 0x40, 4) != NULL);
-    CHECK(bus_fast_range(&bus, 0x42, 4) == NULL); /* past the range's end */
+    CHECK(bus_fast_range(&bus, 0x42, 4) == bus_fast_range(&bus, 0x40, 4)); /* past the end: still the range's */
+    CHECK(bus_claim_io(&bus, 0x50, 1, 4, rd, wr, NULL, "one port, dwords")); /* as PCI's CONFIG_ADDRESS */
+    CHECK(bus_claim_io(&bus, 0x51, 1, 1, rd, wr, NULL, "the next byte"));
+    CHECK_EQ(bus_fast_range(&bus, 0x50, 4)->base, 0x50);
+    CHECK_EQ(bus_fast_range(&bus, 0x51, 1)->base, 0x51);
     CHECK(bus_fast_range(&bus, 0x80, 4) == &bus_unclaimed);
     CHECK(bus_unclaimed.quiet_reads && bus_unclaimed.writes == BUS_WRITES_QUIET && !bus_unclaimed.write);
     CHECK(bus_fast_range(&bus, 0x3e, 4) == NULL); /* its last bytes are claimed */
