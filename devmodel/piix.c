@@ -72,7 +72,7 @@ u32 pam_segment_base(unsigned segment)
     return segment == PAM_BIOS_SEGMENT ? 0xF0000u : 0xC0000u + (segment - 1) * 0x4000u;
 }
 
-u32 pam_segment_size(unsigned segment) { return segment == PAM_BIOS_SEGMENT ? 0x10000u : 0x4000u; }
+u32 pam_segment_size(unsigned segment) { return segment == PAM_BIOS_SEGMENT ? 0x10000u : PAM_SMALL_SEGMENT_SIZE; }
 
 /* Segment 0 is PAM0[5:4]; segment 2k+1 is PAM(k+1)[1:0] and 2k+2 is
  * PAM(k+1)[5:4] (82441FX "PAM[6:0]" table: C0000h in PAM1 low, C4000h in

@@ -53,6 +53,7 @@ enum pam_access {
 /* Where segment i lies: 0 is F0000h (64 KiB), 1-12 are C0000h + 16 KiB * (i-1). */
 u32 pam_segment_base(unsigned segment);
 u32 pam_segment_size(unsigned segment);
+#define PAM_SMALL_SEGMENT_SIZE 0x4000u /* every segment but F0000h-FFFFFh */
 /* The segment's attribute from the seven PAM register bytes (59h first). */
 enum pam_access pam_decode(const u8 pam[PAM_REGISTERS], unsigned segment);
 

@@ -80,14 +80,36 @@ static const struct bootinfo_file *find_file(const struct bootinfo *bi, const ch
     return NULL;
 }
 
+/* A PAM segment's worth of what an unclaimed read on PCI returns: all
+ * ones (PCI 3.0 3.2.2.3.2: a master-aborted read completes with all 1s),
+ * as read-only memory the nested tables map, shared by every domain. A
+ * read there is then no exit: OSes scan the option-ROM space byte by byte
+ * (Linux's iBFT search reads C0000h-DFFFFh 16 bytes at a time, two reads
+ * a step: 16,384 exits through the emulator at every boot). Writes still
+ * fault, and are dropped or sent to the shadow RAM as the PAM says. NULL
+ * if the one allocation failed (such a segment then reads from the bus). */
+static u8 *unclaimed_pci_block(void)
+{
+    static u8 *block;
+    static struct spinlock lock = SPINLOCK_INIT("unclaimed pci block");
+    spin_lock(&lock);
+    if (!block) {
+        block = page_alloc(PAM_SMALL_SEGMENT_SIZE);
+        if (block)
+            memset(block, 0xff, PAM_SMALL_SEGMENT_SIZE);
+    }
+    spin_unlock(&lock);
+    return block;
+}
+
 /* What a PAM segment shows when it reads from PCI: the firmware ROM in
  * E0000h-FFFFFh, where the PIIX3 decodes the BIOS (82371SB, "BIOS memory
- * space": its last 128 KiB), nothing (NULL) in C0000h-DFFFFh. */
+ * space": its last 128 KiB), nothing in C0000h-DFFFFh: all ones. */
 static u8 *pam_pci_side(const struct domain *d, u64 gpa)
 {
     u64 window = MiB - DOMAIN_ROM_LOW_WINDOW;
     if (gpa < window)
-        return NULL;
+        return d->unclaimed_pci;
     return d->rom + d->rom_size - DOMAIN_ROM_LOW_WINDOW + (gpa - window);
 }
 
@@ -138,6 +160,7 @@ static bool map_firmware(struct domain *d, const u8 *image, u64 image_size, u8 *
     d->ram = ram;
     d->rom = rom;
     d->rom_size = rom_size;
+    d->unclaimed_pci = unclaimed_pci_block();
     u64 low_ram = 0xC0000;
     bool ok = add_region(d, 0, low_ram, ram, false, true) && add_region(d, 4 * GiB - rom_size, rom_size, rom, true, true);
     d->pam_region = d->mem_count;

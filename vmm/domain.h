@@ -88,6 +88,7 @@ struct domain {
     u32 region_miss_generation;
     u64 ram_size;
     u8 *ram, *rom;               /* the host blocks behind the regions */
+    u8 *unclaimed_pci;           /* 16 KiB of all ones, shared (what C0000h-DFFFFh read from PCI) */
     u64 rom_size;                /* the image, rounded up to whole pages and at least 128 KiB */
     unsigned pam_region;         /* mem[pam_region + i] is PAM segment i */
     struct vcpu *vcpus[DOMAIN_MAX_VCPUS];
