@@ -4,7 +4,7 @@
 #include "../vmm/string.h"
 
 const struct io_range bus_unclaimed = {
-    .count = 0, .width = 4, .name = "unclaimed", .quiet_reads = true, .writes = BUS_WRITES_QUIET};
+    .count = 0, .width = 4, .name = "unclaimed", .quiet_reads = true, .timeless_reads = true, .writes = BUS_WRITES_QUIET};
 
 void bus_init(struct io_bus *bus)
 {
@@ -30,7 +30,7 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name, false, false};
+    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name, false, false, BUS_WRITES_FULL};
     map_ports(bus, &bus->io[bus->io_count], (int)bus->io_count);
     bus->io_count++;
     return true;
@@ -107,6 +107,15 @@ bool bus_set_quiet_reads(struct io_bus *bus, u16 port)
     if (!r)
         return false;
     r->quiet_reads = true;
+    return true;
+}
+
+bool bus_set_timeless_reads(struct io_bus *bus, u16 port)
+{
+    struct io_range *r = (struct io_range *)find_io(bus, port);
+    if (!r)
+        return false;
+    r->quiet_reads = r->timeless_reads = true;
     return true;
 }
 

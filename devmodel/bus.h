@@ -34,6 +34,10 @@ struct io_range {
      * read, a status read): the hypervisor need not look for an
      * interrupt to deliver or a deadline to re-arm after one. */
     bool quiet_reads;
+    /* ...and its answer does not depend on time either (configuration
+     * space, not a counter): the fast way need not move device time to
+     * the exit first (bus_set_timeless_reads). */
+    bool timeless_reads;
     u8 writes; /* enum bus_writes */
 };
 
@@ -104,6 +108,8 @@ static inline const struct io_range *bus_fast_range(const struct io_bus *bus, u1
 }
 /* Marks the reads of the range claimed at port quiet (io_range). */
 bool bus_set_quiet_reads(struct io_bus *bus, u16 port);
+/* ...quiet, and with answers that do not follow time (io_range). */
+bool bus_set_timeless_reads(struct io_bus *bus, u16 port);
 /* Whether reading size bytes at port reads only quiet ranges (or ports
  * nobody claims). */
 bool bus_io_read_is_quiet(const struct io_bus *bus, u16 port, u8 size);

@@ -178,8 +178,9 @@ static void config_data_write(void *dev, u16 port, u8 size, u32 value)
 void pci_reset(struct pci_bus *b) { b->address = 0; }
 
 /* For the hypervisor's fast way (bus.h): reading either port changes
- * nothing (a function's configuration space is read as stored: no
- * register here has a read side effect), and a write of CONFIG_ADDRESS
+ * nothing and does not depend on time (a function's configuration space
+ * is read as stored: no register here has a read side effect or counts),
+ * and a write of CONFIG_ADDRESS
  * only latches the address; a write of CONFIG_DATA may move a BAR, the
  * PAM registers' shadow RAM or an interrupt route, and stays a full
  * write. OSes read configuration space by the thousand at boot (Linux on
@@ -191,9 +192,9 @@ bool pci_init(struct pci_bus *b, struct dm_env *env)
     b->env = env;
     return bus_claim_io(env->bus, PCI_CONFIG_ADDRESS_PORT, CFG_ADDRESS_PORTS, 4, config_address_read,
                         config_address_write, b, "pci-config-address") &&
-           bus_set_quiet_reads(env->bus, PCI_CONFIG_ADDRESS_PORT) &&
+           bus_set_timeless_reads(env->bus, PCI_CONFIG_ADDRESS_PORT) &&
            bus_set_writes(env->bus, PCI_CONFIG_ADDRESS_PORT, BUS_WRITES_QUIET) &&
            bus_claim_io(env->bus, PCI_CONFIG_DATA_PORT, CFG_DATA_PORTS, 4, config_data_read, config_data_write, b,
                         "pci-config-data") &&
-           bus_set_quiet_reads(env->bus, PCI_CONFIG_DATA_PORT);
+           bus_set_timeless_reads(env->bus, PCI_CONFIG_DATA_PORT);
 }

@@ -85,12 +85,15 @@ static inline void vcpu_set_accumulator(struct vcpu *v, u8 size, u32 value)
  * (platform_update_time_quick), as the whole way moves it before its
  * handler: the counter read, the UART's transmit timer, depend on it. If
  * that found something due (it then did the whole update), the
- * instruction is done and the loop's top delivers and arms what came. */
+ * instruction is done and the loop's top delivers and arms what came. A
+ * read whose answer does not follow time (PCI configuration space:
+ * io_range.timeless_reads) does not look at device time, as a CPUID does
+ * not: a deadline that came meanwhile has its host timer. */
 static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
 {
     if (!v->no_interrupt_pending || host_timer_fired())
         return FAST_NO;
-    bool quiet = platform_update_time_quick(v);
+    bool quiet = range->timeless_reads || platform_update_time_quick(v);
     u32 value = range->read ? range->read(range->dev, port, size) & (u32)bus_all_ones(size) : (u32)bus_all_ones(size);
     vcpu_set_accumulator(v, size, value);
     return quiet ? FAST_BACK_IN : FAST_DONE;

@@ -259,6 +259,11 @@ TEST(bus_fast_range_takes_whole_accesses_only)
     CHECK_EQ(bus_fast_range(&bus, 0x51, 1)->base, 0x51);
     CHECK(bus_fast_range(&bus, 0x80, 4) == &bus_unclaimed);
     CHECK(bus_unclaimed.quiet_reads && bus_unclaimed.writes == BUS_WRITES_QUIET && !bus_unclaimed.write);
+    CHECK(bus_unclaimed.timeless_reads); /* all ones, whatever the time */
+    CHECK(!bus_fast_range(&bus, 0x40, 4)->quiet_reads && !bus_fast_range(&bus, 0x40, 4)->timeless_reads);
+    CHECK(bus_set_timeless_reads(&bus, 0x41)); /* quiet as well */
+    CHECK(bus_fast_range(&bus, 0x40, 4)->quiet_reads && bus_fast_range(&bus, 0x40, 4)->timeless_reads);
+    CHECK(!bus_set_timeless_reads(&bus, 0x90));
     CHECK(bus_fast_range(&bus, 0x3e, 4) == NULL); /* its last bytes are claimed */
     CHECK(bus_fast_range(&bus, 0xffff, 1) == &bus_unclaimed);
     CHECK(bus_fast_range(&bus, 0xffff, 2) == NULL); /* would wrap */
