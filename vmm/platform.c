@@ -505,8 +505,13 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     if (v->domain->type->pending_vector && deliver_type_vector(v))
         return;
+    /* Found pending: quick exits must not skip the next look until it is
+     * taken. Only the flag: the loop's top, which alone calls this, sends
+     * the guest back through itself while the flag is down
+     * (vcpu_stop_fast after delivery), and an interrupt injected now
+     * needs no second look (below). */
     if (pc_interrupt_pending(pc, v->id)) {
-        vcpu_interrupt_may_be_pending(v);
+        v->no_interrupt_pending = false;
     } else {
         v->no_interrupt_pending = true;
         request_interrupt_window(v, false);
@@ -522,6 +527,14 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     struct vcpu_event ev = {EVENT_EXTERNAL_INTR, (u8)vector, false, 0, 0};
     arch->inject_event(v, &ev);
+    /* The one taken was the only one waiting (the others, if any, wait
+     * behind it: its ISR bit raised the processor priority, SDM 3A
+     * 11.8.3.1): this look found nothing more, as one that finds nothing
+     * at all, so the exits that follow (its EOI first) may take the fast
+     * way back in. What raises another, or lets one through (an EOI with
+     * the IRR not empty, a lower TPR), marks it (vcpu_interrupt_may_be_pending). */
+    if (!pc_interrupt_pending(pc, v->id))
+        v->no_interrupt_pending = true;
 }
 
 void platform_deliver_interrupts(struct vcpu *v)
