@@ -308,38 +308,7 @@ judge:
     mov [rdi], rsi
     ret
 
-tsc_now:
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
-    ret
-
-; write_deadline: IA32_TSC_DEADLINE = RAX.
-write_deadline:
-    mov rdx, rax
-    shr rdx, 32
-    mov ecx, MSR_TSC_DEADLINE
-    wrmsr
-    ret
-
-; R15 = TSC ticks in 10 ms of the PM timer.
-calibrate_tsc:
-    mov dx, PM_TMR
-    in eax, dx
-    mov ebx, eax
-    call tsc_now
-    mov r15, rax
-.poll:
-    mov dx, PM_TMR
-    in eax, dx
-    sub eax, ebx
-    and eax, 0xffffff           ; the PM timer may be 24 bits wide
-    cmp eax, CALIBRATION_TICKS
-    jb .poll
-    call tsc_now
-    sub rax, r15
-    mov r15, rax
-    ret
+TSC_DEADLINE_LIB
 
 timer_isr:
     push rax
