@@ -206,6 +206,26 @@ static void pm_io_write(void *dev, u16 port, u8 size, u32 value)
     }
 }
 
+/* The PM timer's own range (PMBASE+8, four bytes): the register OSes
+ * read in loops, a 32-bit IN each, answered without the block's search
+ * (pm_io_read). A narrower read or one at +9..+11 takes the register's
+ * bytes from there on (the bus masks the width); the timer is read-only
+ * (section 4.8.4.3), so a write changes nothing. */
+static u32 pm_timer_io_read(void *dev, u16 port, u8 size)
+{
+    const struct acpi_pm *pm = dev;
+    (void)size;
+    return pm_timer_value(pm) >> (8 * (unsigned)(port - pm->base - ACPI_PM_TMR));
+}
+
+static void pm_timer_io_write(void *dev, u16 port, u8 size, u32 value)
+{
+    (void)dev;
+    (void)port;
+    (void)size;
+    (void)value;
+}
+
 /* ---- 0xCF9 ---- */
 
 static u32 rc_io_read(void *dev, u16 port, u8 size)
@@ -270,8 +290,15 @@ bool acpi_pm_init(struct acpi_pm *pm, struct dm_env *env, u16 base, unsigned sci
     timer_init(&pm->msb_timer, pm_msb_toggled, pm);
     acpi_pm_reset(pm);
     /* Reading the block (status, enables, control, the timer) changes
-     * nothing: OSes poll the timer in loops, each read a VM exit. */
-    return bus_claim_io(env->bus, base, ACPI_PM_BLOCK_SIZE, 4, pm_io_read, pm_io_write, pm, "acpi pm") &&
+     * nothing: OSes poll the timer in loops, each read a VM exit. The
+     * timer is a range of its own, whose writes do nothing either. A read
+     * of the block's first range that runs into the timer (four bytes at
+     * +6) still gets its bytes there (pm_io_read knows every register). */
+    return bus_claim_io(env->bus, base, ACPI_PM_TMR, 4, pm_io_read, pm_io_write, pm, "acpi pm") &&
            bus_set_quiet_reads(env->bus, base) &&
+           bus_claim_io(env->bus, (u16)(base + ACPI_PM_TMR), ACPI_PM_BLOCK_SIZE - ACPI_PM_TMR, 4, pm_timer_io_read,
+                        pm_timer_io_write, pm, "acpi pm timer") &&
+           bus_set_quiet_reads(env->bus, (u16)(base + ACPI_PM_TMR)) &&
+           bus_set_writes(env->bus, (u16)(base + ACPI_PM_TMR), BUS_WRITES_QUIET) &&
            bus_claim_io(env->bus, ACPI_PM_RESET_PORT, 1, 1, rc_io_read, rc_io_write, pm, "reset control");
 }

@@ -32,8 +32,8 @@ static void fill_operands(struct trace_entry *en, const struct vm_exit *e, const
         en->size = e->io.size;
         en->flags = (u8)((e->io.in ? TRACE_IO_IN : 0) | (e->io.string ? TRACE_IO_STRING : 0) |
                          (e->io.rep ? TRACE_IO_REP : 0));
-        if (!e->io.in && !e->io.string)
-            en->b = trace_low_bytes(r->rax, e->io.size);
+        if (!e->io.string)
+            en->b = r->rax; /* whole, as the fast way keeps it: format_io shows an OUT's bytes */
         break;
     case EXIT_CPUID:
         en->a = (u32)r->rax;
@@ -109,10 +109,11 @@ static void format_io(const struct trace_entry *en, char *out, size_t size)
     } else if (en->flags & TRACE_IO_IN) {
         snprintf(out, size, "%s port %04llx size %u", dir, (unsigned long long)en->a, en->size);
     } else {
+        u64 value = trace_low_bytes(en->b, en->size);
         int n = snprintf(out, size, "%s port %04llx size %u value %0*llx", dir, (unsigned long long)en->a,
-                         en->size, 2 * en->size, (unsigned long long)en->b);
+                         en->size, 2 * en->size, (unsigned long long)value);
         if (en->a == POST_CODE_PORT && en->size == 1 && n > 0 && (size_t)n < size)
-            snprintf(out + n, size - (size_t)n, " (POST code %02llxh)", (unsigned long long)en->b);
+            snprintf(out + n, size - (size_t)n, " (POST code %02llxh)", (unsigned long long)value);
     }
 }
 

@@ -53,14 +53,20 @@ struct trace_regs {
     u64 rip, rax, rcx, rdx;
 };
 
-/* For the exits whose operands are registers alone (CPUID: the leaf and
- * sub-leaf; RDMSR: ECX; WRMSR: ECX and EDX:EAX): the entry trace_record
- * makes, without an exit record (the fast way, vcpu_fast_exit). */
-static inline void trace_record_registers(struct trace_ring *t, enum exit_reason r, const struct trace_regs *regs)
+/* The fast way (vcpu_fast_exit) writes an exit's entry before its
+ * handler runs, from the registers as the exit left them (the handler
+ * may change RAX), and counts it (trace_commit) only once the handler
+ * has done the exit: one it declines goes the full way, whose
+ * trace_record then writes the same slot again. So no copy of the
+ * registers is kept across the handler. Each stage_ function writes the
+ * entry trace_record would make, without an exit record. */
+
+/* The exits whose operands are registers alone (CPUID: the leaf and
+ * sub-leaf; RDMSR: ECX; WRMSR: ECX and EDX:EAX). */
+static inline void trace_stage_registers(struct trace_ring *t, enum exit_reason r, const struct trace_regs *regs)
 {
     if (!t->capacity)
         return;
-    struct trace_entry *en = trace_next_slot(t);
     u64 a = (u32)regs->rcx, b = 0;
     if (r == EXIT_CPUID) {
         a = (u32)regs->rax;
@@ -68,33 +74,60 @@ static inline void trace_record_registers(struct trace_ring *t, enum exit_reason
     } else if (r == EXIT_MSR_WRITE) {
         b = (regs->rdx << 32) | (u32)regs->rax; /* EDX:EAX (SDM 2B WRMSR) */
     }
-    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = a, .b = b, .reason = (u8)r};
-    t->recorded++;
+    *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = a, .b = b,
+                                               .reason = (u8)r};
 }
 
-/* The same for an IN or OUT (not INS or OUTS) of size bytes at port
- * (size | FAST_IO_OUT for an OUT). */
-static inline void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
+/* An IN or OUT (not INS or OUTS) of size bytes at port (size |
+ * FAST_IO_OUT for an OUT). RAX goes in whole, for an IN too:
+ * trace_format shows an OUT's low size bytes and no value for an IN,
+ * so the exit's own path does no masking. */
+static inline void trace_stage_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
 {
     if (!t->capacity)
         return;
     bool in = !(size & FAST_IO_OUT);
     size &= (u8)~FAST_IO_OUT;
     *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port,
-                                               .b = in ? 0 : trace_low_bytes(regs->rax, size), .size = size,
-                                               .flags = in ? TRACE_IO_IN : 0, .reason = EXIT_IO};
-    t->recorded++;
+                                               .b = regs->rax, .size = size, .flags = in ? TRACE_IO_IN : 0,
+                                               .reason = EXIT_IO};
 }
 
-/* ...and a write to guest-physical gpa that the fast way did (an npf
- * entry, as trace_record makes for a write's nested fault). */
-static inline void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
+/* A write to guest-physical gpa (an npf entry, as trace_record makes for
+ * a write's nested fault). */
+static inline void trace_stage_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
 {
     if (!t->capacity)
         return;
     *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = gpa,
                                                .flags = TRACE_NPF_WRITE, .reason = EXIT_NESTED_FAULT};
-    t->recorded++;
+}
+
+/* The staged entry is the exit's: the next exit takes the next slot. */
+static inline void trace_commit(struct trace_ring *t)
+{
+    if (t->capacity)
+        t->recorded++;
+}
+
+/* Stage and commit at once (what the unit tests compare with
+ * trace_record). */
+static inline void trace_record_registers(struct trace_ring *t, enum exit_reason r, const struct trace_regs *regs)
+{
+    trace_stage_registers(t, r, regs);
+    trace_commit(t);
+}
+
+static inline void trace_record_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
+{
+    trace_stage_port(t, regs, port, size);
+    trace_commit(t);
+}
+
+static inline void trace_record_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
+{
+    trace_stage_mmio_write(t, regs, gpa);
+    trace_commit(t);
 }
 
 /* storage: trace_ring_size(capacity) entries. */

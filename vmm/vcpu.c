@@ -186,13 +186,6 @@ void vcpu_complete_instruction_slow(struct vcpu *v, const struct vm_exit *e)
         arch->single_step_trap(v);
 }
 
-/* After a quick exit: may the guest go straight back in now
- * (fast_reentry_at, vmm/fast_way.h)? */
-static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v, u64 until)
-{
-    return fast_reentry_at(v, until, rdtsc());
-}
-
 enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
 {
     struct domain *d = v->domain;
@@ -208,7 +201,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     domain_devices_lock(d);
     platform_update_time(v);
     domain_devices_unlock(d);
-    u64 t_deliver = 0, t_timer = 0, fast_until = until;
+    u64 t_deliver = 0, t_timer = 0;
     bool fast = false;
     for (;;) {
         /* After a quick exit that changed nothing the top of the loop
@@ -227,16 +220,15 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         smp_service();
         /* CPU 0 serves the console (and the shell, which may act on any
          * domain) before taking this domain's device lock. */
-        fast_until = until;
+        v->fast_until = until;
         if (c->index == 0) {
             u64 t = rdtsc(), due = console_service_due();
             if (t >= due) {
                 console_service(t);
                 due = console_service_due();
             }
-            fast_until = MIN(until, due);
+            v->fast_until = MIN(until, due);
         }
-        v->fast_until = fast_until;
         /* The device model is the domain's, shared by its vCPUs: held
          * from here to the entry, and from the exit through its handler. */
         domain_devices_lock(d);
@@ -377,7 +369,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
         d->phase_ticks[PHASE_TIME] += t_handler - t_exit;
         d->phase_ticks[PHASE_HANDLER] += rdtsc() - t_handler;
         domain_periodic_stats(d);
-        fast = quick && fast_reentry(v, fast_until);
+        fast = quick && fast_reentry(v);
         domain_devices_unlock(d);
     }
     domain_devices_unlock(d);

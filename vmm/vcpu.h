@@ -167,9 +167,11 @@ struct vcpu {
         u64 key; /* cpuid_cache_key(leaf, sub-leaf); empty: a key of another slot */
         u32 regs[4]; /* EAX, EBX, ECX, EDX */
     } cpuid_cache[8];
-    /* Until when (host TSC) an exit may take the fast way back in
-     * (vcpu_fast_exit): the slice's end or, on CPU 0, the console's due
-     * time, as the run loop's top last computed it; 0 outside a slice. */
+    /* The latest (host TSC) the host timer may be armed for while the
+     * guest runs, so that it ends the guest's turn in time (a fast timer
+     * write arms it again: platform_timer_written): the slice's end or,
+     * on CPU 0, the console's due time, as the run loop's top last
+     * computed it; 0 outside a slice. */
     u64 fast_until;
     /* The MMIO write the fast way carries out (mmio_fast_decode, for
      * fast_mmio_write): where, how wide, what. */

@@ -143,6 +143,14 @@ TEST(trace_fast_way_records_as_the_full_way)
         trace_record_port(&ring, &r, 0xe9, size | FAST_IO_OUT);
         fast = *trace_get(&ring, 0);
         CHECK(same_entry(&full, &fast));
+        /* RAX is kept whole; the line shows the bytes the OUT wrote. */
+        static const char *const lines[] = {
+            [1] = "exit 1 at rip 0000000000007fa6: io out port 00e9 size 1 value 04",
+            [2] = "exit 1 at rip 0000000000007fa6: io out port 00e9 size 2 value 0004",
+            [4] = "exit 1 at rip 0000000000007fa6: io out port 00e9 size 4 value 00000004",
+        };
+        trace_format(&fast, line, sizeof(line));
+        CHECK_STR(line, lines[size]);
     }
 }
 
