@@ -52,10 +52,12 @@ static inline __attribute__((always_inline)) const struct cpuid_cached *cpuid_ca
 }
 
 /* CPUID the fast way: a hit in the cache; a miss goes the full way,
- * which works the answer out and keeps it. */
-static inline __attribute__((always_inline)) enum fast_way fast_cpuid(struct vcpu *v)
+ * which works the answer out and keeps it. The leaf and sub-leaf come
+ * from the registers as the exit left them (regs: what the trace entry
+ * was made of, still in the CPU's registers). */
+static inline __attribute__((always_inline)) enum fast_way fast_cpuid(struct vcpu *v, const struct trace_regs *regs)
 {
-    const struct cpuid_cached *c = cpuid_cache_find(v, (u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX]);
+    const struct cpuid_cached *c = cpuid_cache_find(v, (u32)regs->rax, (u32)regs->rcx);
     if (!c)
         return FAST_NO;
     v->gpr[GPR_RAX] = c->regs[0];
@@ -78,25 +80,46 @@ static inline void vcpu_set_accumulator(struct vcpu *v, u8 size, u32 value)
         *rax = (*rax & ~0xffull) | (value & 0xff);
 }
 
+/* The bytes of an IN or OUT of size 1, 2 or 4 (one load, where
+ * bus_all_ones computes its mask; sizes above 4 are all 32 bits). */
+static inline u32 port_mask(u8 size)
+{
+    static const u32 masks[8] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
+    return masks[size & 7];
+}
+
+/* May device time move the quick way (platform_update_time_quick)? Only
+ * with no interrupt waiting at the last look and the host timer not
+ * fired: what the quick update skips (delivery, re-arming) is then not
+ * wanted. */
+static inline __attribute__((always_inline)) bool fast_time_may_move(const struct vcpu *v)
+{
+    return v->no_interrupt_pending && !host_timer_fired();
+}
+
 /* The fast way: an IN of a quiet range, as the run loop's quick way
  * does it (vcpu_run_slice), or an OUT to a range whose writes are quiet
  * or watched (bus.h), the access whole in one range (bus_fast_range) so
- * the device's own read or write takes it; only with no interrupt
- * waiting at the last look and the host timer not fired. A read, and a
- * watched write, first move device time to the exit
- * (platform_update_time_quick), as the whole way moves it before its
- * handler: the counter read, the UART's transmit timer, depend on it. If
- * that found something due (it then did the whole update), the
- * instruction is done and the loop's top delivers and arms what came. A
- * read whose answer does not follow time (PCI configuration space:
+ * the device's own read or write takes it. A read, and a watched write,
+ * first move device time to the exit (platform_update_time_quick, when
+ * fast_time_may_move), as the whole way moves it before its handler:
+ * the counter read, the UART's transmit timer, depend on it. If that
+ * found something due (it then did the whole update), the instruction
+ * is done and the loop's top delivers and arms what came. A read whose
+ * answer does not follow time (PCI configuration space:
  * io_range.timeless_reads) does not look at device time, as a CPUID does
- * not: a deadline that came meanwhile has its host timer. */
+ * not: a deadline that came meanwhile has its host timer, and an
+ * interrupt waiting sends the guest through the loop's top after it
+ * (fast_reentry). */
 static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
 {
-    if (!v->no_interrupt_pending || host_timer_fired())
-        return FAST_NO;
-    bool quiet = range->timeless_reads || platform_update_time_quick(v);
-    u32 value = range->read ? range->read(range->dev, port, size) & (u32)bus_all_ones(size) : (u32)bus_all_ones(size);
+    bool quiet = true;
+    if (!range->timeless_reads) {
+        if (!fast_time_may_move(v))
+            return FAST_NO;
+        quiet = platform_update_time_quick(v);
+    }
+    u32 value = range->read ? range->read(range->dev, port, size) & port_mask(size) : port_mask(size);
     vcpu_set_accumulator(v, size, value);
     return quiet ? FAST_BACK_IN : FAST_DONE;
 }
@@ -120,19 +143,20 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcp
  * A quiet write (the debug console, a port nobody claims) changes none
  * of that and does not look at device time, as a CPUID does not: a
  * deadline that came meanwhile has the host timer, armed for it, bring
- * the guest out at once. Its output's moment is the exit's own time,
+ * the guest out at once, and an interrupt waiting sends it through the
+ * loop's top (fast_reentry). Its output's moment is the exit's own time,
  * noted while a line waits (platform_note_output_now). */
 static inline __attribute__((always_inline)) enum fast_way fast_io_out(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
 {
-    if (!v->no_interrupt_pending || host_timer_fired())
-        return FAST_NO;
     u8 bytes = size & (u8)~FAST_IO_OUT;
-    u32 value = (u32)v->gpr[GPR_RAX] & (u32)bus_all_ones(bytes);
+    u32 value = (u32)v->gpr[GPR_RAX] & port_mask(bytes);
     if (range->writes == BUS_WRITES_QUIET) {
         if (range->write)
             range->write(range->dev, port, bytes, value);
         return platform_note_output_now(v) ? FAST_BACK_IN : FAST_DONE;
     }
+    if (!fast_time_may_move(v))
+        return FAST_NO;
     return fast_io_out_watched(v, range, port, bytes, value);
 }
 
@@ -155,11 +179,12 @@ static inline __attribute__((always_inline)) const struct io_range *vcpu_fast_po
 
 /* The fast handler for reason r (handlers.h). */
 static inline __attribute__((always_inline)) enum fast_way fast_handler(struct vcpu *v, enum exit_reason r, u16 port,
-                                                                       u8 size, const struct io_range *range)
+                                                                       u8 size, const struct io_range *range,
+                                                                       const struct trace_regs *regs)
 {
     switch (r) {
     case EXIT_CPUID:
-        return fast_cpuid(v);
+        return fast_cpuid(v, regs);
     case EXIT_MSR_WRITE:
         return fast_msr_write(v, port, size);
     case EXIT_IO:
@@ -219,7 +244,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
         trace_stage_mmio_write(&d->trace, &regs, v->fast_mmio.gpa);
     else
         trace_stage_registers(&d->trace, r, &regs);
-    enum fast_way way = fast_handler(v, r, port, size, range);
+    enum fast_way way = fast_handler(v, r, port, size, range, &regs);
     if (way == FAST_NO) {
         domain_devices_unlock(d);
         return FAST_NO;
@@ -239,15 +264,19 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     return way;
 }
 
-/* What a backend calls: CPUID, the most frequent, gets its own copy of
- * the fast way, with the reason known there none of its tests of the
- * reason is left. */
+/* What a backend calls: CPUID and port I/O, the most frequent, get
+ * copies of the fast way of their own: with the reason known there, none
+ * of its tests of the reason is left, and no register holds it (or its
+ * count's address) across the device's call. */
 static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit_split(struct vcpu *v, enum exit_reason r,
                                                                                unsigned insn_len, u16 port, u8 size,
                                                                                const struct io_range *range)
 {
-    return r == EXIT_CPUID ? vcpu_fast_exit(v, EXIT_CPUID, insn_len, 0, 0, NULL)
-                           : vcpu_fast_exit(v, r, insn_len, port, size, range);
+    if (r == EXIT_CPUID)
+        return vcpu_fast_exit(v, EXIT_CPUID, insn_len, 0, 0, NULL);
+    if (r == EXIT_IO)
+        return vcpu_fast_exit(v, EXIT_IO, insn_len, port, size, range);
+    return vcpu_fast_exit(v, r, insn_len, port, size, range);
 }
 
 #endif

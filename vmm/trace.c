@@ -10,7 +10,7 @@
 unsigned trace_ring_size(unsigned capacity)
 {
     unsigned size = 1;
-    while (size < capacity)
+    while (size <= capacity)
         size <<= 1;
     return size;
 }

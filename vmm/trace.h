@@ -23,12 +23,16 @@ struct trace_entry {
 struct trace_ring {
     struct trace_entry *entries;
     unsigned capacity; /* the exits asked for (trace = N) */
-    unsigned mask;     /* the ring's size less one: capacity rounded up to a power of two, so an exit's
-                        * slot is one AND, not a division (tens of cycles on hardware) */
-    u64 recorded;      /* exits seen; the ring holds the last min(recorded, capacity) asked for */
+    unsigned mask;     /* the ring's size less one: a power of two, so an exit's slot is one AND, not a
+                        * division (tens of cycles on hardware), above capacity (trace_ring_size) */
+    u64 recorded;      /* exits seen (with a ring); the ring holds the last min(recorded, capacity) asked for */
 };
 
-/* The entries the ring has room for: capacity rounded up to a power of two. */
+/* The entries the ring has room for: the smallest power of two above
+ * capacity. The one more than the last capacity exits is where the
+ * fast way writes an exit's entry while it handles it (trace_stage_*):
+ * never one of those shown, even to a reader copying them meanwhile
+ * (the management's trace verb). */
 unsigned trace_ring_size(unsigned capacity);
 
 /* trace_entry.flags, by reason. */
@@ -103,12 +107,10 @@ static inline void trace_stage_mmio_write(struct trace_ring *t, const struct tra
                                                .flags = TRACE_NPF_WRITE, .reason = EXIT_NESTED_FAULT};
 }
 
-/* The staged entry is the exit's: the next exit takes the next slot. */
-static inline void trace_commit(struct trace_ring *t)
-{
-    if (t->capacity)
-        t->recorded++;
-}
+/* The staged entry is the exit's: the next exit takes the next slot.
+ * Without a ring the count goes on alone (trace_count is then 0): one
+ * add, no test. */
+static inline void trace_commit(struct trace_ring *t) { t->recorded++; }
 
 /* Stage and commit at once (what the unit tests compare with
  * trace_record). */
