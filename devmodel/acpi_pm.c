@@ -63,7 +63,30 @@ static u64 ticks_to_ns(u64 ticks)
     return ticks / ACPI_PM_TIMER_HZ * NS_PER_SEC + (rem * NS_PER_SEC + ACPI_PM_TIMER_HZ - 1) / ACPI_PM_TIMER_HZ;
 }
 
-static u64 pm_ticks(const struct acpi_pm *pm) { return ns_to_ticks(clock_now(pm->env->clock) - pm->epoch); }
+/* Below this many ns past a whole second, the ticks since it times the
+ * rate fit 64 bits (2^42 * 3579545 < 2^64): about 73 minutes. */
+#define PM_SECOND_SPAN (1ull << 42)
+
+/* ns_to_ticks(ns since epoch), from the whole second pm_rebase last
+ * kept: its ticks are exact (a whole second's count is HZ times it), so
+ * only the rest is converted, one multiply and one division by a
+ * constant instead of ns_to_ticks' two. */
+static u64 pm_ticks(const struct acpi_pm *pm)
+{
+    u64 ns = clock_now(pm->env->clock) - pm->epoch;
+    u64 rest = ns - pm->second_ns;
+    if (__builtin_expect(rest < PM_SECOND_SPAN, 1))
+        return pm->second_ticks + rest * ACPI_PM_TIMER_HZ / NS_PER_SEC;
+    return ns_to_ticks(ns);
+}
+
+/* Keeps the last whole second (since epoch) before now for pm_ticks. */
+static void pm_rebase(struct acpi_pm *pm)
+{
+    u64 seconds = (clock_now(pm->env->clock) - pm->epoch) / NS_PER_SEC;
+    pm->second_ns = seconds * NS_PER_SEC;
+    pm->second_ticks = seconds * ACPI_PM_TIMER_HZ;
+}
 
 /* The timer is 32 bits wide (TMR_VAL_EXT) and wraps (section 4.8.4.3). */
 static u32 pm_timer_value(const struct acpi_pm *pm) { return (u32)pm_ticks(pm); }
@@ -95,6 +118,7 @@ static void pm_msb_toggled(void *dev, u64 now)
     (void)now;
     pm->sts |= ACPI_PM1_TMR_STS;
     pm_update_sci(pm);
+    pm_rebase(pm); /* every 2^23 ticks, about 2.3 s */
     pm_arm_msb_timer(pm);
 }
 
@@ -273,6 +297,7 @@ void acpi_pm_reset(struct acpi_pm *pm)
     pm->reset_ctl = 0;
     pm->sleeps_ignored = 0;
     pm->epoch = clock_now(pm->env->clock);
+    pm_rebase(pm);
     pm->sci_level = false;
     dm_irq_set(pm->env->irq, pm->sci_gsi, false);
     pm_arm_msb_timer(pm);
@@ -290,15 +315,17 @@ bool acpi_pm_init(struct acpi_pm *pm, struct dm_env *env, u16 base, unsigned sci
     timer_init(&pm->msb_timer, pm_msb_toggled, pm);
     acpi_pm_reset(pm);
     /* Reading the block (status, enables, control, the timer) changes
-     * nothing: OSes poll the timer in loops, each read a VM exit. The
+     * nothing, and what it reads follows the clock alone (the timer, the
+     * status its MSB toggle sets): OSes poll the timer in loops, each
+     * read a VM exit. The
      * timer is a range of its own, whose writes do nothing either. A read
      * of the block's first range that runs into the timer (four bytes at
      * +6) still gets its bytes there (pm_io_read knows every register). */
     return bus_claim_io(env->bus, base, ACPI_PM_TMR, 4, pm_io_read, pm_io_write, pm, "acpi pm") &&
-           bus_set_quiet_reads(env->bus, base) &&
+           bus_set_clock_reads(env->bus, base) &&
            bus_claim_io(env->bus, (u16)(base + ACPI_PM_TMR), ACPI_PM_BLOCK_SIZE - ACPI_PM_TMR, 4, pm_timer_io_read,
                         pm_timer_io_write, pm, "acpi pm timer") &&
-           bus_set_quiet_reads(env->bus, (u16)(base + ACPI_PM_TMR)) &&
+           bus_set_clock_reads(env->bus, (u16)(base + ACPI_PM_TMR)) &&
            bus_set_writes(env->bus, (u16)(base + ACPI_PM_TMR), BUS_WRITES_QUIET) &&
            bus_claim_io(env->bus, ACPI_PM_RESET_PORT, 1, 1, rc_io_read, rc_io_write, pm, "reset control");
 }

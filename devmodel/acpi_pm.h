@@ -61,6 +61,10 @@ struct acpi_pm {
     u16 sts, en, cnt;
     u8 reset_ctl;              /* 0xCF9 */
     u64 epoch;                 /* ns at which the PM timer read 0 */
+    /* A whole second since epoch (ns) and the ticks counted by then:
+     * the timer's reading from there is one multiply and one division by
+     * a constant (pm_ticks), moved on at each toggle of bit 31. */
+    u64 second_ns, second_ticks;
     struct dm_timer msb_timer; /* the next toggle of the timer's bit 31 */
     bool sci_level;
     unsigned sleeps_ignored;   /* SLP_EN writes for a state other than S5 (for the core's trace) */
@@ -70,7 +74,8 @@ struct acpi_pm {
     struct dm_env *env;
 };
 
-/* Claims base .. base+11 (width 4) and port 0xCF9 (width 1). poweroff is
+/* Claims base .. base+7 and the timer at base+8 .. base+11 (width 4),
+ * and port 0xCF9 (width 1). poweroff is
  * called when the guest enters S5, reset when it writes the reset
  * register. The SCI is level-triggered, active high on sci_gsi. */
 bool acpi_pm_init(struct acpi_pm *pm, struct dm_env *env, u16 base, unsigned sci_gsi, void (*poweroff)(void *ctx),

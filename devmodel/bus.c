@@ -30,7 +30,8 @@ bool bus_claim_io(struct io_bus *bus, u16 base, u16 count, u8 width, io_read_fn 
         if (base < r->base + r->count && r->base < end)
             return false;
     }
-    bus->io[bus->io_count] = (struct io_range){base, count, width, read, write, NULL, NULL, dev, name, false, false, BUS_WRITES_FULL};
+    bus->io[bus->io_count] = (struct io_range){.base = base, .count = count, .width = width, .read = read,
+                                               .write = write, .dev = dev, .name = name, .writes = BUS_WRITES_FULL};
     map_ports(bus, &bus->io[bus->io_count], (int)bus->io_count);
     bus->io_count++;
     return true;
@@ -116,6 +117,15 @@ bool bus_set_timeless_reads(struct io_bus *bus, u16 port)
     if (!r)
         return false;
     r->quiet_reads = r->timeless_reads = true;
+    return true;
+}
+
+bool bus_set_clock_reads(struct io_bus *bus, u16 port)
+{
+    struct io_range *r = (struct io_range *)find_io(bus, port);
+    if (!r)
+        return false;
+    r->quiet_reads = r->clock_reads = true;
     return true;
 }
 

@@ -38,6 +38,11 @@ struct io_range {
      * space, not a counter): the fast way need not move device time to
      * the exit first (bus_set_timeless_reads). */
     bool timeless_reads;
+    /* ...or its answer follows device time alone, the clock and the
+     * device timers it fires, not the console's input or output (the
+     * PIT's counters, the PM timer): the fast way moves the clock alone
+     * to the exit first (bus_set_clock_reads, platform_clock_quick). */
+    bool clock_reads;
     u8 writes; /* enum bus_writes */
 };
 
@@ -110,6 +115,8 @@ static inline const struct io_range *bus_fast_range(const struct io_bus *bus, u1
 bool bus_set_quiet_reads(struct io_bus *bus, u16 port);
 /* ...quiet, and with answers that do not follow time (io_range). */
 bool bus_set_timeless_reads(struct io_bus *bus, u16 port);
+/* ...quiet, and with answers that follow device time alone (io_range). */
+bool bus_set_clock_reads(struct io_bus *bus, u16 port);
 /* Whether reading size bytes at port reads only quiet ranges (or ports
  * nobody claims). */
 bool bus_io_read_is_quiet(const struct io_bus *bus, u16 port, u8 size);

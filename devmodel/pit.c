@@ -688,9 +688,10 @@ bool pit_init(struct pit *p, struct dm_env *env)
      * order): no OUT edge, no IRQ0, no deadline. A read of port 61h only
      * looks at counter 2's OUT and the refresh toggle (counter 2 has no
      * interrupt and arms no timer): quiet too. Linux's pit_calibrate_tsc
-     * polls it in a loop that must run 1000 times in 10 ms. */
+     * polls it in a loop that must run 1000 times in 10 ms. Both answers
+     * follow the clock alone (bus_set_clock_reads). */
     return bus_claim_io(env->bus, PIT_BASE, 4, 1, pit_port_read, pit_port_write, p, "pit") &&
-           bus_set_quiet_reads(env->bus, PIT_BASE) &&
+           bus_set_clock_reads(env->bus, PIT_BASE) &&
            bus_claim_io(env->bus, PIT_PORT_B, 1, 1, port61_read, port61_write, p, "port61") &&
-           bus_set_quiet_reads(env->bus, PIT_PORT_B);
+           bus_set_clock_reads(env->bus, PIT_PORT_B);
 }

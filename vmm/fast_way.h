@@ -67,25 +67,22 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid(struct vcp
     return FAST_BACK_IN;
 }
 
-/* A write of a 32-bit register zero-extends into the 64-bit one; 8- and
- * 16-bit writes leave the upper bits alone (SDM 1 3.4.1.1). */
-static inline void vcpu_set_accumulator(struct vcpu *v, u8 size, u32 value)
-{
-    u64 *rax = &v->gpr[GPR_RAX];
-    if (size == 4)
-        *rax = value;
-    else if (size == 2)
-        *rax = (*rax & ~0xffffull) | (value & 0xffff);
-    else
-        *rax = (*rax & ~0xffull) | (value & 0xff);
-}
-
 /* The bytes of an IN or OUT of size 1, 2 or 4 (one load, where
  * bus_all_ones computes its mask; sizes above 4 are all 32 bits). */
 static inline u32 port_mask(u8 size)
 {
     static const u32 masks[8] = {0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
     return masks[size & 7];
+}
+
+/* A write of a 32-bit register zero-extends into the 64-bit one; 8- and
+ * 16-bit writes leave the upper bits alone (SDM 1 3.4.1.1): what of RAX
+ * an IN of each size keeps, so the answer goes in with one AND and one
+ * OR whatever the size. value: masked to size. */
+static inline void vcpu_set_accumulator(struct vcpu *v, u8 size, u32 value)
+{
+    static const u64 kept[8] = {~0ull, ~0xffull, ~0xffffull, ~0xffffffull, 0, 0, 0, 0};
+    v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & kept[size & 7]) | value;
 }
 
 /* May device time move the quick way (platform_update_time_quick)? Only
@@ -106,6 +103,8 @@ static inline __attribute__((always_inline)) bool fast_time_may_move(const struc
  * the counter read, the UART's transmit timer, depend on it. If that
  * found something due (it then did the whole update), the instruction
  * is done and the loop's top delivers and arms what came. A read whose
+ * answer follows device time alone (io_range.clock_reads) moves the
+ * clock alone (platform_clock_quick), whatever is waiting. A read whose
  * answer does not follow time (PCI configuration space:
  * io_range.timeless_reads) does not look at device time, as a CPUID does
  * not: a deadline that came meanwhile has its host timer, and an
@@ -114,7 +113,9 @@ static inline __attribute__((always_inline)) bool fast_time_may_move(const struc
 static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
 {
     bool quiet = true;
-    if (!range->timeless_reads) {
+    if (range->clock_reads) {
+        quiet = platform_clock_quick(v);
+    } else if (!range->timeless_reads) {
         if (!fast_time_may_move(v))
             return FAST_NO;
         quiet = platform_update_time_quick(v);
@@ -231,9 +232,12 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
         domain_devices_unlock(d);
         return FAST_NO;
     }
-    /* The exit this one's count makes a multiple of the sample is timed. */
-    bool timed = (d->exit_counts[r] + 1) % FAST_TIMING_SAMPLE == 0;
-    u64 t = timed ? rdtsc() : 0;
+    /* The exit whose count makes a multiple of the sample is timed (its
+     * start kept in the vCPU: nothing of it stays in a register across
+     * the handler; the count does not move meanwhile, the device lock
+     * being held). */
+    if ((d->exit_counts[r] + 1) % FAST_TIMING_SAMPLE == 0)
+        v->fast_timed_at = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit):
      * the entry is written now and counted once the handler did the exit
      * (trace_commit). */
@@ -255,8 +259,8 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     d->exit_counts[r]++;
     if (way == FAST_BACK_IN && !fast_reentry(v))
         way = FAST_DONE;
-    if (timed) {
-        u64 spent = (rdtsc() - t) * FAST_TIMING_SAMPLE;
+    if (d->exit_counts[r] % FAST_TIMING_SAMPLE == 0) {
+        u64 spent = (rdtsc() - v->fast_timed_at) * FAST_TIMING_SAMPLE;
         d->exit_ticks[r] += spent;
         d->phase_ticks[PHASE_HANDLER] += spent;
     }

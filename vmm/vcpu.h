@@ -173,6 +173,8 @@ struct vcpu {
      * on CPU 0, the console's due time, as the run loop's top last
      * computed it; 0 outside a slice. */
     u64 fast_until;
+    /* When the exit the fast way times began (FAST_TIMING_SAMPLE). */
+    u64 fast_timed_at;
     /* The MMIO write the fast way carries out (mmio_fast_decode, for
      * fast_mmio_write): where, how wide, what. */
     struct fast_mmio {

@@ -921,13 +921,16 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
      * comes back in this way: fast_reentry). Whether the backstop is
      * wanted follows the guest's IF (it may have run CLI or STI since)
      * and that deadline: armed or disarmed when the answer changes, else
-     * only its count, to that deadline, is written again. */
-    u64 deadline = this_cpu()->timer_deadline;
-    bool want = !(v->rflags & RFLAGS_IF) && deadline;
-    if (__builtin_expect(want != x->preemption_armed, 0))
-        arm_preemption_backstop(x, v);
-    else if (want)
-        count_preemption_timer(deadline);
+     * only its count, to that deadline, is written again. With IF set
+     * and the backstop off (nearly always) there is nothing to ask. */
+    if (__builtin_expect(!(v->rflags & RFLAGS_IF) || x->preemption_armed, 0)) {
+        u64 deadline = this_cpu()->timer_deadline;
+        bool want = !(v->rflags & RFLAGS_IF) && deadline;
+        if (want != x->preemption_armed)
+            arm_preemption_backstop(x, v);
+        else if (want)
+            count_preemption_timer(deadline);
+    }
     return way;
 }
 

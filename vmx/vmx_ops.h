@@ -34,10 +34,13 @@ static inline u64 vmread(u64 field)
     return value;
 }
 
+/* VMsucceed clears CF and ZF (SDM 3C 31.2 "Conventions"): the "above"
+ * condition, given to the compiler as a flag output, so a caller that
+ * ignores it pays no SETcc and one that tests it branches on the flags. */
 static inline bool vmwrite(u64 field, u64 value)
 {
     bool ok;
-    __asm__ volatile("vmwrite %2, %1; setnbe %0" : "=qm"(ok) : "r"(field), "r"(value) : "cc");
+    __asm__ volatile("vmwrite %2, %1" : "=@cca"(ok) : "r"(field), "r"(value));
     return ok;
 }
 

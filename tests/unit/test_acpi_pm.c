@@ -84,6 +84,35 @@ TEST(pm_timer_counts_at_3_579545_mhz)
     CHECK_EQ(pm_timer(), whole);
 }
 
+/* The reading is counted from the last whole second kept at each toggle
+ * of bit 31 (pm_ticks): exact at every moment, on either side of a
+ * toggle, right after a reset, and after the clock jumped further than
+ * the span that way covers. */
+TEST(pm_timer_exact_from_the_kept_second)
+{
+    CHECK(setup());
+    u64 ns = 0, step = 1;
+    while (ns < 7200 * NS_PER_S) {
+        advance_to(ns);
+        CHECK_EQ(pm_timer(), expected_ticks(ns));
+        ns += step;
+        step = step * 3 + 7; /* ever longer steps, at odd offsets */
+        if (step > 300 * NS_PER_S)
+            step = 997;
+    }
+    u64 next_toggle = ((u64)((unsigned __int128)ns * ACPI_PM_TIMER_HZ / NS_PER_S) >> 31) + 1;
+    u64 toggle = ns_of_tick(next_toggle << 31);
+    advance_to(toggle - 1);
+    CHECK_EQ(pm_timer(), expected_ticks(toggle - 1));
+    advance_to(toggle);
+    CHECK_EQ(pm_timer(), expected_ticks(toggle));
+    u64 epoch = toggle + 12345;
+    advance_to(epoch);
+    acpi_pm_reset(&pm);
+    advance_to(epoch + NS_PER_S - 1);
+    CHECK_EQ(pm_timer(), expected_ticks(NS_PER_S - 1));
+}
+
 TEST(pm_timer_wraps_at_32_bits)
 {
     CHECK(setup());
@@ -256,14 +285,22 @@ TEST(sysctl_post_callback_is_optional)
     CHECK_EQ(sysctl_post_code(&sc), 0x10);
 }
 
-/* The PM block's reads are marked quiet (bus_set_quiet_reads); the reset
- * control port is not. */
+/* The PM block's reads are marked quiet, following the clock alone
+ * (bus_set_clock_reads); the reset control port is not. */
 TEST(pm_block_reads_are_quiet)
 {
     CHECK(setup());
     CHECK(bus_io_read_is_quiet(&fake.bus, PM_BASE + ACPI_PM_TMR, 4));
     CHECK(bus_io_read_is_quiet(&fake.bus, PM_BASE + ACPI_PM1_STS, 2));
     CHECK(!bus_io_read_is_quiet(&fake.bus, ACPI_PM_RESET_PORT, 1));
+    CHECK(bus_fast_range(&fake.bus, PM_BASE + ACPI_PM_TMR, 4)->clock_reads);
+    CHECK(bus_fast_range(&fake.bus, PM_BASE + ACPI_PM1_STS, 2)->clock_reads);
+    CHECK(!bus_fast_range(&fake.bus, ACPI_PM_RESET_PORT, 1)->clock_reads);
+    /* the timer is a range of its own; a dword read at +6 still reaches
+     * its low half through the block's first range */
+    CHECK(bus_fast_range(&fake.bus, PM_BASE + ACPI_PM_TMR, 4) != bus_fast_range(&fake.bus, PM_BASE, 4));
+    advance_to(NS_PER_S);
+    CHECK_EQ(io_in(PM_BASE + 6, 4), (pm_timer() & 0xffff) << 16);
     u64 deadline = clock_next_deadline(&fake.clock);
     for (int i = 0; i < 10; i++)
         pm_timer();
