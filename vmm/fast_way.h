@@ -36,7 +36,7 @@
 static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v)
 {
     struct percpu *c = this_cpu();
-    return !(atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || host_timer_fired());
+    return !(atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || c->timer_fired); /* host_timer_fired() */
 }
 
 /* The CPUID cache's entry for leaf and sub-leaf, or NULL (vmm/cpuid.c
