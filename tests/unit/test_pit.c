@@ -542,6 +542,8 @@ TEST(pit_counter_reads_are_quiet)
     CHECK(bus_io_read_is_quiet(&fake.bus, CH0, 1));
     CHECK(bus_io_read_is_quiet(&fake.bus, CH2, 1));
     CHECK(bus_io_read_is_quiet(&fake.bus, PORT61, 1));
+    CHECK(bus_fast_range(&fake.bus, CH0, 1)->clock_reads); /* they follow the clock alone */
+    CHECK(bus_fast_range(&fake.bus, PORT61, 1)->clock_reads);
     for (int i = 0; i < 10; i++) {
         read_count(CH0);
         outb_(CTRL, 0x00); /* latch channel 0 */
@@ -600,4 +602,36 @@ TEST(pit_counter0_reinjects_owed_ticks_on_acknowledgement)
     CHECK(!pit_hold_irq0(&pit, false));
     CHECK_EQ(fake.edges[0], 24);
     CHECK(clock_next_deadline(&fake.clock) > fake.clock.now);
+}
+
+/* A free-running counter (mode 0 from 0: 65536 edges a turn) read at
+ * moments on either side of whole seconds, seconds and hours apart:
+ * the count is that of the CLK edges by then, exactly, however the
+ * counter keeps the seconds it counts from (now_clk). */
+TEST(pit_count_exact_across_seconds)
+{
+    CHECK(setup());
+    outb_(CTRL, 0xb0); /* counter 2, LSB then MSB, mode 0 */
+    write_count(CH2, 0);
+    outb_(PORT61, 1); /* gate 2 high: counting from the next edge */
+    u64 start = edges_by(clock_now(&fake.clock)) + 1;
+    u64 ns = 1, step = 1;
+    for (int i = 0; i < 400; i++) {
+        ns += step;
+        step = (step * 5 + 3) % 3000000000ull; /* up to 3 s, at odd offsets */
+        u64 second = (ns / 1000000000ull + 1) * 1000000000ull;
+        u64 moments[] = {ns, second - 1, second};
+        for (unsigned m = 0; m < 3; m++) {
+            at(moments[m]);
+            u64 edges = edges_by(moments[m]);
+            u16 want = edges < start ? 0 : (u16)(0x10000 - (edges - start) % 0x10000);
+            outb_(CTRL, 0x80); /* latch counter 2 */
+            CHECK_EQ(read_count(CH2), want);
+        }
+        ns = second;
+    }
+    at(ns + 3600 * 1000000000ull + 7);
+    outb_(CTRL, 0x80);
+    u64 edges = edges_by(ns + 3600 * 1000000000ull + 7);
+    CHECK_EQ(read_count(CH2), (u16)(0x10000 - (edges - start) % 0x10000));
 }
