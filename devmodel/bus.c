@@ -102,32 +102,22 @@ bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_wr
     return true;
 }
 
-bool bus_set_quiet_reads(struct io_bus *bus, u16 port)
+/* Marks the reads of the range claimed at port quiet, and what their
+ * answers follow (io_range). */
+static bool mark_quiet_reads(struct io_bus *bus, u16 port, bool timeless, bool clock)
 {
     struct io_range *r = (struct io_range *)find_io(bus, port);
     if (!r)
         return false;
     r->quiet_reads = true;
+    r->timeless_reads = timeless;
+    r->clock_reads = clock;
     return true;
 }
 
-bool bus_set_timeless_reads(struct io_bus *bus, u16 port)
-{
-    struct io_range *r = (struct io_range *)find_io(bus, port);
-    if (!r)
-        return false;
-    r->quiet_reads = r->timeless_reads = true;
-    return true;
-}
-
-bool bus_set_clock_reads(struct io_bus *bus, u16 port)
-{
-    struct io_range *r = (struct io_range *)find_io(bus, port);
-    if (!r)
-        return false;
-    r->quiet_reads = r->clock_reads = true;
-    return true;
-}
+bool bus_set_quiet_reads(struct io_bus *bus, u16 port) { return mark_quiet_reads(bus, port, false, false); }
+bool bus_set_timeless_reads(struct io_bus *bus, u16 port) { return mark_quiet_reads(bus, port, true, false); }
+bool bus_set_clock_reads(struct io_bus *bus, u16 port) { return mark_quiet_reads(bus, port, false, true); }
 
 bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind)
 {
