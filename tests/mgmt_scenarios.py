@@ -137,6 +137,16 @@ def mgmt_driver(com2, console, out):
         time.sleep(0.5)
         seen.append(vcpu_cpu(conn, "spin"))
     out.append("MGMT vcpu-pin to 1 then 0: vcpu-list shows CPU %s then %s" % tuple(seen))
+    # trace: the spinner's last 8 exits while it runs (most of them PM
+    # timer reads on the fast way, whose entries are written before the
+    # handler and counted after it): 8 lines, numbered one after another
+    r = conn.request(["trace", "spin", "8"])
+    exits = r.get("exits", []) if r["ok"] else []
+    numbers = [int(m.group(1)) for m in (re.match(r"exit (\d+) at rip [0-9a-f]{16}: ", e) for e in exits) if m]
+    in_a_row = len(numbers) == 8 and all(b == a + 1 for a, b in zip(numbers, numbers[1:]))
+    pm_reads = sum(e.endswith(": io in port b008 size 4") for e in exits)
+    out.append("MGMT trace spin 8: %d exits, numbered in a row %s, PM timer reads %s" % (len(exits), in_a_row,
+                                                                                         pm_reads > 0))
     # errors change nothing and say why
     # debug-keys i: every domain's interrupt controllers in Zazen's log
     r = conn.request(["debug-keys", "i"])
@@ -208,6 +218,7 @@ def mgmt_scenario():
                "MGMT list: linux 256M 1 vCPU, small 32M 1 vCPU, spin 4M 1 vCPU",
                "MGMT pause: True", "MGMT paused state --p---, unpause: True",
                "MGMT vcpu-pin to 1 then 0: vcpu-list shows CPU 1 then 0",
+               "MGMT trace spin 8: 8 exits, numbered in a row True, PM timer reads True",
                "MGMT error for lst: unknown verb 'lst' (help lists them)",
                "MGMT error for pause nosuch: no domain 'nosuch' (list shows them)",
                "MGMT error for sched-credit -d spin -w 0: bad weight '0': a number from 1 to 65535",
