@@ -22,11 +22,18 @@ static struct {
     u64 apic_per_tsc; /* 32.32 fixed point: no 128-bit division in a freestanding build */
 } ht;
 
+/* How long (TSC ticks) to wait for OUT2 before giving a measurement up:
+ * 2^32 is more than 10 ms on any TSC slower than 400 GHz, and a few
+ * seconds at most on a real one. Once, on QEMU 7.2 TCG on a loaded host,
+ * OUT2 never rose and Zazen waited for ever before saying anything
+ * (cause not found); now that measurement is taken again. */
+#define OUT2_WAIT_TSC (1ull << 32)
+
 /* Counts CALIBRATION_MS on 8254 channel 2 in mode 0 (interrupt on
  * terminal count), gated through port 61h bit 0, and watches OUT2 in
- * port 61h bit 5 (as BIOSes and Linux do). Returns the TSC and APIC timer
- * ticks seen over that time. */
-static void calibrate(u64 *tsc_ticks, u64 *apic_ticks)
+ * port 61h bit 5 (as BIOSes and Linux do). Gives the TSC and APIC timer
+ * ticks seen over that time; false if OUT2 did not rise. */
+static bool calibrate(u64 *tsc_ticks, u64 *apic_ticks)
 {
     u16 count = (u16)(PIT_HZ * CALIBRATION_MS / 1000);
     outb(0x61, (u8)((inb(0x61) & ~0x02) | 0x01)); /* gate on, speaker off */
@@ -37,13 +44,19 @@ static void calibrate(u64 *tsc_ticks, u64 *apic_ticks)
     u64 t0 = rdtsc();
     hostapic_write(LAPIC_TIMER_INITIAL, 0xffffffff);
     outb(0x42, (u8)(count >> 8)); /* counting starts with the high byte */
-    while (!(inb(0x61) & 0x20))
+    while (!(inb(0x61) & 0x20)) {
+        if (rdtsc() - t0 > OUT2_WAIT_TSC) {
+            hostapic_write(LAPIC_TIMER_INITIAL, 0);
+            return false;
+        }
         pause();
+    }
     u32 remaining = hostapic_read(LAPIC_TIMER_CURRENT);
     u64 t1 = rdtsc();
     hostapic_write(LAPIC_TIMER_INITIAL, 0);
     *tsc_ticks = t1 - t0;
     *apic_ticks = 0xffffffffu - remaining;
+    return true;
 }
 
 /* A measurement can only come out too long: if the CPU is held up (an
@@ -58,12 +71,19 @@ void hosttime_init(void)
     u64 tsc = ~0ull, apic = 0;
     for (unsigned i = 0; i < CALIBRATION_RUNS; i++) {
         u64 t, a;
-        calibrate(&t, &a);
+        if (!calibrate(&t, &a)) {
+            kprintf("zazen: the 8254's OUT2 (port 61h bit 5) did not rise in %llu TSC ticks; measuring again\n",
+                    (unsigned long long)OUT2_WAIT_TSC);
+            continue;
+        }
         if (t < tsc) {
             tsc = t;
             apic = a;
         }
     }
+    if (tsc == ~0ull)
+        panic("cannot calibrate the TSC or APIC timer: the 8254's OUT2 never rose in %u measurements",
+              CALIBRATION_RUNS);
     ht.tsc_khz = tsc / CALIBRATION_MS;
     ht.apic_khz = apic / CALIBRATION_MS;
     ht.apic_per_tsc = ht.tsc_khz ? (ht.apic_khz << 32) / ht.tsc_khz : 0;
