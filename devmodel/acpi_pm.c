@@ -48,48 +48,20 @@ static const struct {
 
 /* ---- the PM timer ---- */
 
-/* Ticks of the 3.579545 MHz clock in ns nanoseconds, rounded down. Split
- * at whole seconds so nothing overflows and no 128-bit division is
- * needed. */
-static u64 ns_to_ticks(u64 ns)
-{
-    return ns / NS_PER_SEC * ACPI_PM_TIMER_HZ + ns % NS_PER_SEC * ACPI_PM_TIMER_HZ / NS_PER_SEC;
-}
-
-/* The first nanosecond at which ns_to_ticks() reaches ticks. */
+/* The first nanosecond at which the timer has counted ticks (the inverse
+ * of pm_ticks: floor(ns * HZ / 10^9) >= ticks). */
 static u64 ticks_to_ns(u64 ticks)
 {
     u64 rem = ticks % ACPI_PM_TIMER_HZ;
     return ticks / ACPI_PM_TIMER_HZ * NS_PER_SEC + (rem * NS_PER_SEC + ACPI_PM_TIMER_HZ - 1) / ACPI_PM_TIMER_HZ;
 }
 
-/* Below this many ns past a whole second, the ticks since it times the
- * rate fit 64 bits (2^42 * 3579545 < 2^64): about 73 minutes. */
-#define PM_SECOND_SPAN (1ull << 42)
-
-/* ns_to_ticks(ns since epoch), from the whole second pm_rebase last
- * kept: its ticks are exact (a whole second's count is HZ times it), so
- * only the rest is converted, one multiply and one division by a
- * constant instead of ns_to_ticks' two. */
-static u64 pm_ticks(const struct acpi_pm *pm)
-{
-    u64 ns = clock_now(pm->env->clock) - pm->epoch;
-    u64 rest = ns - pm->second_ns;
-    if (__builtin_expect(rest < PM_SECOND_SPAN, 1))
-        return pm->second_ticks + rest * ACPI_PM_TIMER_HZ / NS_PER_SEC;
-    return ns_to_ticks(ns);
-}
-
-/* Keeps the last whole second (since epoch) before now for pm_ticks. */
-static void pm_rebase(struct acpi_pm *pm)
-{
-    u64 seconds = (clock_now(pm->env->clock) - pm->epoch) / NS_PER_SEC;
-    pm->second_ns = seconds * NS_PER_SEC;
-    pm->second_ticks = seconds * ACPI_PM_TIMER_HZ;
-}
+/* Ticks of the 3.579545 MHz clock since epoch, rounded down
+ * (devmodel/clock.h rate_count_at: no overflow, no 128-bit division). */
+static u64 pm_ticks(struct acpi_pm *pm) { return rate_count_at(&pm->tick_count, ACPI_PM_TIMER_HZ, clock_now(pm->env->clock) - pm->epoch); }
 
 /* The timer is 32 bits wide (TMR_VAL_EXT) and wraps (section 4.8.4.3). */
-static u32 pm_timer_value(const struct acpi_pm *pm) { return (u32)pm_ticks(pm); }
+static u32 pm_timer_value(struct acpi_pm *pm) { return (u32)pm_ticks(pm); }
 
 static void pm_arm_msb_timer(struct acpi_pm *pm)
 {
@@ -118,7 +90,6 @@ static void pm_msb_toggled(void *dev, u64 now)
     (void)now;
     pm->sts |= ACPI_PM1_TMR_STS;
     pm_update_sci(pm);
-    pm_rebase(pm); /* every 2^23 ticks, about 2.3 s */
     pm_arm_msb_timer(pm);
 }
 
@@ -145,7 +116,7 @@ static void pm_sleep(struct acpi_pm *pm, unsigned slp_typ)
 
 /* ---- register access ---- */
 
-static u32 pm_reg_read(const struct acpi_pm *pm, enum pm_reg reg)
+static u32 pm_reg_read(struct acpi_pm *pm, enum pm_reg reg)
 {
     switch (reg) {
     case PM_REG_STS:
@@ -196,7 +167,7 @@ static bool pm_reg_holds(enum pm_reg reg, unsigned offset)
 
 static u32 pm_io_read(void *dev, u16 port, u8 size)
 {
-    const struct acpi_pm *pm = dev;
+    struct acpi_pm *pm = dev;
     unsigned first = (unsigned)(port - pm->base);
     u32 value = 0;
     /* A whole register at once (the PM timer's 32-bit read, which OSes
@@ -234,20 +205,12 @@ static void pm_io_write(void *dev, u16 port, u8 size, u32 value)
  * read in loops, a 32-bit IN each, answered without the block's search
  * (pm_io_read). A narrower read or one at +9..+11 takes the register's
  * bytes from there on (the bus masks the width); the timer is read-only
- * (section 4.8.4.3), so a write changes nothing. */
+ * (section 4.8.4.3), so a write changes nothing (no write function). */
 static u32 pm_timer_io_read(void *dev, u16 port, u8 size)
 {
-    const struct acpi_pm *pm = dev;
+    struct acpi_pm *pm = dev;
     (void)size;
     return pm_timer_value(pm) >> (8 * (unsigned)(port - pm->base - ACPI_PM_TMR));
-}
-
-static void pm_timer_io_write(void *dev, u16 port, u8 size, u32 value)
-{
-    (void)dev;
-    (void)port;
-    (void)size;
-    (void)value;
 }
 
 /* ---- 0xCF9 ---- */
@@ -297,7 +260,7 @@ void acpi_pm_reset(struct acpi_pm *pm)
     pm->reset_ctl = 0;
     pm->sleeps_ignored = 0;
     pm->epoch = clock_now(pm->env->clock);
-    pm_rebase(pm);
+    pm->tick_count = (struct dm_rate_count){0, 0};
     pm->sci_level = false;
     dm_irq_set(pm->env->irq, pm->sci_gsi, false);
     pm_arm_msb_timer(pm);
@@ -324,7 +287,7 @@ bool acpi_pm_init(struct acpi_pm *pm, struct dm_env *env, u16 base, unsigned sci
     return bus_claim_io(env->bus, base, ACPI_PM_TMR, 4, pm_io_read, pm_io_write, pm, "acpi pm") &&
            bus_set_clock_reads(env->bus, base) &&
            bus_claim_io(env->bus, (u16)(base + ACPI_PM_TMR), ACPI_PM_BLOCK_SIZE - ACPI_PM_TMR, 4, pm_timer_io_read,
-                        pm_timer_io_write, pm, "acpi pm timer") &&
+                        NULL, pm, "acpi pm timer") &&
            bus_set_clock_reads(env->bus, (u16)(base + ACPI_PM_TMR)) &&
            bus_set_writes(env->bus, (u16)(base + ACPI_PM_TMR), BUS_WRITES_QUIET) &&
            bus_claim_io(env->bus, ACPI_PM_RESET_PORT, 1, 1, rc_io_read, rc_io_write, pm, "reset control");

@@ -61,10 +61,7 @@ struct acpi_pm {
     u16 sts, en, cnt;
     u8 reset_ctl;              /* 0xCF9 */
     u64 epoch;                 /* ns at which the PM timer read 0 */
-    /* A whole second since epoch (ns) and the ticks counted by then:
-     * the timer's reading from there is one multiply and one division by
-     * a constant (pm_ticks), moved on at each toggle of bit 31. */
-    u64 second_ns, second_ticks;
+    struct dm_rate_count tick_count; /* the ticks since epoch, from a kept whole second (pm_ticks) */
     struct dm_timer msb_timer; /* the next toggle of the timer's bit 31 */
     bool sci_level;
     unsigned sleeps_ignored;   /* SLP_EN writes for a state other than S5 (for the core's trace) */

@@ -59,6 +59,28 @@ static inline void clock_advance_quiet(struct dm_clock *c, u64 now)
         c->now = now;
 }
 
+/* A count at a fixed rate of device time since an epoch (the PIT's CLK
+ * edges, the PM timer's ticks): count(ns) = floor(ns * hz / 10^9). Kept
+ * from a whole second, whose count is exact (hz times it), only the rest
+ * of the second is converted: one multiply and one division by a
+ * constant instead of two of each. The kept second moves on lazily when
+ * ns has passed the next one (or went back behind it: a reset epoch). */
+struct dm_rate_count {
+    u64 second_ns, second_count;
+};
+
+static inline u64 rate_count_at(struct dm_rate_count *r, u64 hz, u64 ns)
+{
+    u64 rest = ns - r->second_ns;
+    if (__builtin_expect(rest >= NS_PER_SEC, 0)) {
+        u64 seconds = ns / NS_PER_SEC;
+        r->second_ns = seconds * NS_PER_SEC;
+        r->second_count = seconds * hz;
+        rest = ns - r->second_ns;
+    }
+    return r->second_count + rest * hz / NS_PER_SEC; /* rest * hz < 2^64 for hz < 2^34 */
+}
+
 /* A periodic tick on top of a timer: PIT mode 2/3, the RTC's periodic
  * interrupt and the LAPIC timer share this policy for ticks missed while
  * the vCPU did not run (docs/devices.md, "missed ticks"): a late tick is

@@ -66,23 +66,8 @@ static u64 ns_of_clk(u64 k)
 
 static u64 period_ns(u32 clocks) { return ((u64)clocks * NS_PER_SEC + PIT_HZ / 2) / PIT_HZ; }
 
-/* clk_at(now), from the whole second kept in p: its edges are exact (a
- * whole second's are PIT_HZ times it), so only the rest of the second is
- * converted, one multiply and one division by a constant instead of
- * clk_at's two. The kept second moves on when the clock has passed the
- * next one (or was reset behind it). */
-static u64 now_clk(struct pit *p)
-{
-    u64 ns = clock_now(p->env->clock);
-    u64 rest = ns - p->second_ns;
-    if (__builtin_expect(rest >= NS_PER_SEC, 0)) {
-        u64 seconds = ns / NS_PER_SEC;
-        p->second_ns = seconds * NS_PER_SEC;
-        p->second_clk = seconds * PIT_HZ;
-        rest = ns - p->second_ns;
-    }
-    return p->second_clk + rest * PIT_HZ / NS_PER_SEC;
-}
+/* clk_at(now), the CLK edges since time 0 (devmodel/clock.h rate_count_at). */
+static u64 now_clk(struct pit *p) { return rate_count_at(&p->clk_count, PIT_HZ, clock_now(p->env->clock)); }
 
 /* ---- counts ------------------------------------------------------------- */
 

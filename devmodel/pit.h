@@ -56,7 +56,7 @@ struct pit_channel {
 struct pit {
     struct pit_channel ch[3];
     u8 port61; /* the writable bits 0-3 of port 0x61 */
-    u64 second_ns, second_clk; /* a whole second of device time and the CLK edges by then (now_clk) */
+    struct dm_rate_count clk_count; /* the CLK edges since time 0, from a kept whole second (now_clk) */
     struct dm_env *env;
 };
 
