@@ -87,6 +87,7 @@ static unsigned plain_store_cached(struct vcpu *v, const u8 *code, unsigned avai
 
 unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avail)
 {
+    u64 exit_tsc = rdtsc(); /* first: the write's moment (vcpu.fast_mmio) */
     struct vcpu_sregs s;
     if (arch->get_code_sregs)
         arch->get_code_sregs(v, &s);
@@ -122,7 +123,7 @@ unsigned mmio_fast_decode(struct vcpu *v, u64 gpa, const u8 *code, unsigned avai
      * next page is the emulator's (two addresses, maybe two devices). */
     if (!len || (gpa & (PAGE_SIZE - 1)) + st.size > PAGE_SIZE)
         return 0;
-    v->fast_mmio = (struct fast_mmio){gpa, st.value, st.size};
+    v->fast_mmio = (struct fast_mmio){.gpa = gpa, .value = st.value, .size = st.size, .exit_tsc = exit_tsc};
     return len;
 }
 
@@ -147,7 +148,7 @@ enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size)
     if (lapic_xapic_quiet_eoi(v->lapic, m->gpa, m->size))
         return FAST_BACK_IN;
     bool quiet;
-    if (lapic_xapic_timer_count_at(v->lapic, m->gpa, m->size) && platform_timer_write_begin(v, &quiet)) {
+    if (lapic_xapic_timer_count_at(v->lapic, m->gpa, m->size) && platform_timer_write_begin(v, &quiet, m->exit_tsc)) {
         lapic_write_timer_count(v->lapic, (u32)m->value);
         return platform_timer_written(v, quiet);
     }

@@ -369,7 +369,7 @@ static bool write_faults(struct vcpu *v, u32 msr, u64 value)
 static __attribute__((noinline)) enum fast_way fast_tsc_deadline_write(struct vcpu *v)
 {
     bool quiet;
-    if (!platform_timer_write_begin(v, &quiet))
+    if (!platform_timer_write_begin(v, &quiet, rdtsc()))
         return FAST_NO;
     lapic_write_tsc_deadline(v->lapic, (v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX]); /* EDX:EAX (SDM 2B WRMSR) */
     return platform_timer_written(v, quiet);

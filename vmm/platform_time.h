@@ -30,16 +30,16 @@ static inline u64 platform_guest_tsc(const struct vcpu *v) { return rdtsc() + (u
  * output (vmm/platform.c). */
 void platform_time_due(struct domain *d, u64 now);
 
-/* platform_update_time for a quick exit: true if only the clock moved
- * (no device timer was due, no console input waits, no output is to be
- * noted or flushed), so no interrupt can have come of it and no deadline
- * moved; false after the whole update. */
-static inline __attribute__((always_inline)) bool platform_update_time_quick(struct vcpu *v)
+/* platform_update_time for a quick exit, to the moment host_tsc: true if
+ * only the clock moved (no device timer was due, no console input waits,
+ * no output is to be noted or flushed), so no interrupt can have come of
+ * it and no deadline moved; false after the whole update. */
+static inline __attribute__((always_inline)) bool platform_update_time_quick_at(struct vcpu *v, u64 host_tsc)
 {
     struct domain *d = v->domain;
     struct dm_clock *c = &d->pc.clock;
     const struct console_input *in = &d->console_input;
-    u64 now = clock_tsc_to_ns(c, platform_guest_tsc(v));
+    u64 now = clock_tsc_to_ns(c, host_tsc + (u64)v->tsc_offset);
     bool input = atomic_load(&in->head) != in->tail[0] || atomic_load(&in->head) != in->tail[1];
     bool output = d->com1_bytes + d->debugcon.bytes != d->output_seen ||
                   (platform_output_waits(d) && now - d->output_at >= OUTPUT_QUIET_NS);
@@ -49,6 +49,12 @@ static inline __attribute__((always_inline)) bool platform_update_time_quick(str
     }
     platform_time_due(d, now);
     return false;
+}
+
+/* ...to now. */
+static inline __attribute__((always_inline)) bool platform_update_time_quick(struct vcpu *v)
+{
+    return platform_update_time_quick_at(v, rdtsc());
 }
 
 /* The same for a read whose answer follows device time alone
@@ -104,15 +110,18 @@ static inline bool platform_note_output_now(struct vcpu *v)
 
 /* The fast way's write to this vCPU's local APIC timer (its initial
  * count, IA32_TSC_DEADLINE: vmm/mmio.c, vmm/msr.c): asked before it, and
- * if true device time has moved to the exit (quiet: only the clock
- * moved), as the whole way moves it before its handler, for the count
- * starts now. Only with no interrupt waiting at the last look and the
- * host timer not fired, as a quiet IN. */
-static inline bool platform_timer_write_begin(struct vcpu *v, bool *quiet)
+ * if true device time has moved to the write's moment, host_tsc (quiet:
+ * only the clock moved), as the whole way moves it before its handler,
+ * for the count starts then (an MMIO write's moment is the exit's,
+ * vcpu.fast_mmio: its decoding would otherwise start the count hundreds
+ * of instructions late, and the timer fire as much after its time).
+ * Only with no interrupt waiting at the last look and the host timer not
+ * fired, as a quiet IN. */
+static inline bool platform_timer_write_begin(struct vcpu *v, bool *quiet, u64 host_tsc)
 {
     if (!v->no_interrupt_pending || host_timer_fired())
         return false;
-    *quiet = platform_update_time_quick(v);
+    *quiet = platform_update_time_quick_at(v, host_tsc);
     return true;
 }
 

@@ -176,10 +176,14 @@ struct vcpu {
     /* When the exit the fast way times began (FAST_TIMING_SAMPLE). */
     u64 fast_timed_at;
     /* The MMIO write the fast way carries out (mmio_fast_decode, for
-     * fast_mmio_write): where, how wide, what. */
+     * fast_mmio_write): where, how wide, what, and when: the host TSC as
+     * the decoding began, right after the exit, the moment of the write
+     * (a timer count written starts then, not after the decoding, which
+     * takes hundreds of instructions). */
     struct fast_mmio {
         u64 gpa, value;
         u8 size;
+        u64 exit_tsc;
     } fast_mmio;
     /* The last plain MOVs mmio_fast_decode decoded: their bytes (the
      * first len of 15, as two overlapping words) and mode, and what they
