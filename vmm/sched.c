@@ -418,8 +418,10 @@ static bool pull_work(struct run_queue *dst, u64 now, bool idle)
  * that stays pending and ends the HLT at once. */
 static u64 halt_until(struct percpu *c, u64 wake)
 {
-    if (c->index == 0)
-        wake = MIN(wake, console_service_due());
+    if (c->index == 0) {
+        u64 due = console_service_due(); /* once: MIN evaluates an argument twice */
+        wake = MIN(wake, due);
+    }
     host_timer_arm_tsc(wake);
     u64 t = rdtsc();
     host_wait_for_interrupt();
