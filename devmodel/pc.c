@@ -186,28 +186,31 @@ static void lapic_eoi_to_ioapic(void *ctx, u8 vector)
         ioapic_eoi(&pc->ioapic, vector);
 }
 
-bool pc_interrupt_pending_slow(const struct pc *pc, unsigned cpu)
+int pc_interrupt_source_slow(const struct pc *pc, unsigned cpu)
 {
     const struct lapic *l = &pc->lapic[cpu];
-    if (lapic_pending(l) >= 0)
-        return true;
-    return lapic_passes_extint(l) && pic_intr(&pc->pic);
+    int vector = lapic_pending(l);
+    if (vector >= 0)
+        return vector;
+    return lapic_passes_extint(l) && pic_intr(&pc->pic) ? PC_INTERRUPT_FROM_PIC : PC_INTERRUPT_NONE;
+}
+
+bool pc_interrupt_pending_slow(const struct pc *pc, unsigned cpu)
+{
+    return pc_interrupt_source_slow(pc, cpu) != PC_INTERRUPT_NONE;
 }
 
 bool pc_nmi_ack(struct pc *pc, unsigned cpu) { return lapic_take_nmi(&pc->lapic[cpu]); }
 void pc_nmi_blocked(struct pc *pc, unsigned cpu) { lapic_hold_one_nmi(&pc->lapic[cpu]); }
 
-int pc_interrupt_ack(struct pc *pc, unsigned cpu)
+int pc_interrupt_take(struct pc *pc, unsigned cpu, int source)
 {
-    struct lapic *l = &pc->lapic[cpu];
-    int vector = lapic_pending(l);
-    if (vector >= 0) {
-        lapic_ack(l, (u8)vector);
-        return vector;
-    }
-    if (lapic_passes_extint(l) && pic_intr(&pc->pic))
+    if (source == PC_INTERRUPT_FROM_PIC)
         return pic_inta(&pc->pic);
-    return -1;
+    if (source < 0)
+        return -1;
+    lapic_ack(&pc->lapic[cpu], (u8)source);
+    return source;
 }
 
 /* ---- IRQ0 and the PIT's ticks ---- */

@@ -120,6 +120,25 @@ static inline bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
         return false;
     return pc_interrupt_pending_slow(pc, cpu);
 }
+/* Where the interrupt CPU `cpu` should take comes from, without taking
+ * it: its local APIC's
+ * vector (0-255), PC_INTERRUPT_FROM_PIC (the 8259s, through LINT0 in
+ * ExtINT mode or an APIC that is off), or PC_INTERRUPT_NONE. The
+ * delivery asks once, then takes what it found (pc_interrupt_take) when
+ * the CPU can take it: nothing between changes the answer. */
+#define PC_INTERRUPT_NONE (-1)
+#define PC_INTERRUPT_FROM_PIC 256
+int pc_interrupt_source_slow(const struct pc *pc, unsigned cpu);
+static inline int pc_interrupt_source(const struct pc *pc, unsigned cpu)
+{
+    const struct pic_chip *m = &pc->pic.chip[0];
+    if (!pc->lapic[cpu].irr_words && !(m->irr & (u8)~m->imr))
+        return PC_INTERRUPT_NONE;
+    return pc_interrupt_source_slow(pc, cpu);
+}
+/* Takes the interrupt pc_interrupt_source found (not NONE): its vector,
+ * or -1 if the 8259s' request went away (a spurious IRQ 7 is a vector). */
+int pc_interrupt_take(struct pc *pc, unsigned cpu, int source);
 /* An NMI waits for CPU `cpu` (LAPIC ICR, LINT1 or an IOAPIC entry in NMI mode). */
 static inline bool pc_nmi_pending(const struct pc *pc, unsigned cpu) { return lapic_nmi_waiting(&pc->lapic[cpu]); }
 /* The CPU's NMIs are blocked (its NMI handler runs): one waits, not two. */
@@ -159,9 +178,5 @@ static inline bool pc_gate_after_write(const struct pc *pc, u8 inputs_before)
 /* Does the PIT's last tick wait for the guest's acknowledgement? Only
  * then can an exit's EOI release an owed one before the delivery. */
 static inline bool pc_irq0_held(const struct pc *pc) { return pc->pit.ch[0].tick.held; }
-/* The CPU takes it: the vector, from the local APIC or, through LINT0 in
- * ExtINT mode (or with the APIC disabled), from the 8259s; -1 if the
- * request went away. */
-int pc_interrupt_ack(struct pc *pc, unsigned cpu);
 
 #endif

@@ -510,7 +510,8 @@ static void deliver_pending_interrupt(struct vcpu *v)
      * the guest back through itself while the flag is down
      * (vcpu_stop_fast after delivery), and an interrupt injected now
      * needs no second look (below). */
-    if (pc_interrupt_pending(pc, v->id)) {
+    int source = pc_interrupt_source(pc, v->id);
+    if (source != PC_INTERRUPT_NONE) {
         v->no_interrupt_pending = false;
     } else {
         v->no_interrupt_pending = true;
@@ -522,7 +523,7 @@ static void deliver_pending_interrupt(struct vcpu *v)
         return;
     }
     request_interrupt_window(v, false);
-    int vector = pc_interrupt_ack(pc, v->id);
+    int vector = pc_interrupt_take(pc, v->id, source); /* what the look found: nothing moved since */
     if (vector < 0)
         return;
     struct vcpu_event ev = {EVENT_EXTERNAL_INTR, (u8)vector, false, 0, 0};

@@ -81,7 +81,11 @@ enum take { WRONG, TOOK, TOOK_RELEASED };
 
 static enum take take_irq0(int vector, bool through_apic)
 {
-    if (!pc_interrupt_pending(&pc, 0) || pc_interrupt_ack(&pc, 0) != vector || pc_gate_timers(&pc))
+    /* The delivery's look: where it comes from (the APIC's vector, or the
+     * 8259s through LINT0), then INTA for what it found. */
+    int source = pc_interrupt_source(&pc, 0);
+    if (!pc_interrupt_pending(&pc, 0) || source != (through_apic ? vector : PC_INTERRUPT_FROM_PIC) ||
+        pc_interrupt_take(&pc, 0, source) != vector || pc_gate_timers(&pc))
         return WRONG;
     if (through_apic) {
         if (lapic_xapic_quiet_eoi(&pc.lapic[0], LAPIC + 0xb0, 4))
