@@ -119,14 +119,18 @@ static bool halt_blocks(struct vcpu *v)
  * console is not due. A wake-up of a halted vCPU, which a timer
  * interrupt every few milliseconds makes for an idle Linux, is one
  * round trip through the loop's top the fewer. */
-static bool woken_by_its_interrupt(struct vcpu *v, u64 until)
+static bool woken_by_its_interrupt(struct vcpu *v)
 {
     struct percpu *c = this_cpu();
     if (v->polling || v->halted_masked || atomic_load(&v->fast_stop) || atomic_load(&v->sched.event) ||
         atomic_load(&c->hazard))
         return false;
-    u64 now = rdtsc();
-    if (now >= until || (c->index == 0 && now >= console_service_due()))
+    /* The earlier of the slice's end and (CPU 0) the console's due time,
+     * as the loop's top last took them (vcpu.fast_until): console work
+     * that came due sooner since (output queued by the exit) waits for
+     * the host timer the delivery arms for it (next_host_deadline), which
+     * brings the guest out at once into the loop's top. */
+    if (rdtsc() >= v->fast_until)
         return false;
     if (!pc_interrupt_pending(&v->domain->pc, v->id))
         return false;
@@ -312,7 +316,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             t_exit += waited;
             platform_update_time(v);
             quick = false;
-            if (woken_by_its_interrupt(v, until))
+            if (woken_by_its_interrupt(v))
                 goto deliver;
             domain_devices_unlock(d);
             continue;
