@@ -170,8 +170,11 @@ static inline u8 pc_irq0_gate_inputs(const struct pc *pc)
 /* After a watched write, given pc_irq0_gate_inputs before it: must the
  * gate run again? Only if those inputs moved (its answer is the same for
  * the same inputs), or while IRQ0's I/O APIC pin is live (irq0_eoi_watch:
- * the write's own interrupt could reach a local APIC as IRQ0's vector). */
-static inline bool pc_gate_after_write(const struct pc *pc, u8 inputs_before)
+ * the write's own interrupt could reach a local APIC as IRQ0's vector).
+ * The same after device time and a delivery alone (a halted vCPU's
+ * wake, vmm/vcpu.c): a PIT tick that came sets IR0's request (or, muted,
+ * came not at all), and an INTA of IRQ0 moves its IRR and ISR bits. */
+static inline bool pc_gate_inputs_moved(const struct pc *pc, u8 inputs_before)
 {
     return pc->irq0_eoi_watch || pc_irq0_gate_inputs(pc) != inputs_before;
 }

@@ -65,9 +65,8 @@ static void load_gdt(struct cpu_tables *t)
     __asm__ volatile("ltr %w0" ::"r"(SEL_TSS));
 }
 
-static void set_gate(unsigned vector, unsigned ist)
+static void set_gate_to(unsigned vector, u64 handler, unsigned ist)
 {
-    u64 handler = trap_stub_table[vector];
     idt[vector] = (struct idt_gate){
         .offset_low = handler & 0xffff,
         .selector = SEL_CODE64,
@@ -78,6 +77,8 @@ static void set_gate(unsigned vector, unsigned ist)
     };
 }
 
+static void set_gate(unsigned vector, unsigned ist) { set_gate_to(vector, trap_stub_table[vector], ist); }
+
 static void load_idt(void)
 {
     if (!idt_built) { /* once, by the boot CPU; the others load the same */
@@ -87,6 +88,9 @@ static void load_idt(void)
         set_gate(2, IST_NMI);
         set_gate(8, IST_DOUBLE_FAULT);
         set_gate(18, IST_MACHINE_CHECK);
+        /* The host's own interrupts without the exceptions' frame (hostapic.c). */
+        set_gate_to(HOST_TIMER_VECTOR, (u64)(uintptr_t)host_timer_interrupt, 0);
+        set_gate_to(HOST_IPI_VECTOR, (u64)(uintptr_t)host_ipi_interrupt, 0);
         idt_built = true;
     }
     struct table_register r = {sizeof(idt) - 1, (u64)(uintptr_t)idt};

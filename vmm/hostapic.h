@@ -34,5 +34,10 @@ void hostapic_send_startup(u32 apic_id, u8 vector);
  * the trap handler, and by VT-x after an external-interrupt exit (the CPU
  * acknowledged the interrupt on exit, SDM 3C 25.7.1). */
 void host_interrupt(u8 vector);
+/* The IDT's entries for HOST_TIMER_VECTOR and HOST_IPI_VECTOR
+ * (vmm/cpu.c): host_interrupt with no trap frame. */
+struct interrupt_frame;
+void host_timer_interrupt(struct interrupt_frame *frame);
+void host_ipi_interrupt(struct interrupt_frame *frame);
 
 #endif

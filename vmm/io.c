@@ -26,7 +26,7 @@ enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, 
     u8 gate = pc_irq0_gate_inputs(&d->pc);
     if (range->write)
         range->write(range->dev, port, size, value);
-    if (!quiet || pc_gate_after_write(&d->pc, gate))
+    if (!quiet || pc_gate_inputs_moved(&d->pc, gate))
         pc_gate_timers(&d->pc);
     quiet = quiet && clock_next_deadline(&d->pc.clock) >= due;
     if (pc_interrupt_pending(&d->pc, v->id)) {

@@ -234,6 +234,10 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     domain_devices_unlock(d);
     u64 t_deliver = 0, t_timer = 0;
     bool fast = false;
+    /* A halted vCPU woken in place goes to delivery (woken_by_its_interrupt)
+     * with the PIT gate's inputs as they were before device time moved. */
+    bool woken = false;
+    u8 woken_gate = 0;
     for (;;) {
         /* After a quick exit that changed nothing the top of the loop
          * looks at (fast_reentry): straight back into the guest. */
@@ -314,10 +318,14 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
                 break;
             }
             t_exit += waited;
+            u8 gate = pc_irq0_gate_inputs(&d->pc);
             platform_update_time(v);
             quick = false;
-            if (woken_by_its_interrupt(v))
+            if (woken_by_its_interrupt(v)) {
+                woken_gate = gate;
+                woken = true;
                 goto deliver;
+            }
             domain_devices_unlock(d);
             continue;
         }
@@ -336,7 +344,11 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
             if (pc_irq0_held(&d->pc))
                 pc_gate_timers(&d->pc);
             platform_deliver_interrupts(v);
-            pc_gate_timers(&d->pc);
+            /* After a wake only device time and this delivery moved
+             * anything: the gate's inputs say whether it must look again. */
+            if (!woken || pc_gate_inputs_moved(&d->pc, woken_gate))
+                pc_gate_timers(&d->pc);
+            woken = false;
             t_timer = rdtsc();
         }
         /* Always: a timer interrupt taken in the world switch's window
