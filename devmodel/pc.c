@@ -195,11 +195,6 @@ int pc_interrupt_source_slow(const struct pc *pc, unsigned cpu)
     return lapic_passes_extint(l) && pic_intr(&pc->pic) ? PC_INTERRUPT_FROM_PIC : PC_INTERRUPT_NONE;
 }
 
-bool pc_interrupt_pending_slow(const struct pc *pc, unsigned cpu)
-{
-    return pc_interrupt_source_slow(pc, cpu) != PC_INTERRUPT_NONE;
-}
-
 bool pc_nmi_ack(struct pc *pc, unsigned cpu) { return lapic_take_nmi(&pc->lapic[cpu]); }
 void pc_nmi_blocked(struct pc *pc, unsigned cpu) { lapic_hold_one_nmi(&pc->lapic[cpu]); }
 

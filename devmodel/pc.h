@@ -107,25 +107,15 @@ void pc_reset(struct pc *pc);
  * driven, each local APIC's IRR/ISR/TMR): where an interrupt waits or is
  * stuck. For the host's `debug-keys i`. Returns the length written. */
 size_t pc_describe_interrupts(const struct pc *pc, char *buf, size_t size);
-/* Is there an interrupt CPU `cpu` should take (when it can)? Inline for
- * its usual answer, no, with nothing requested at its local APIC (no IRR
- * bit) nor at the master 8259 (no unmasked IRR bit: its INTR is low, the
- * 8259A datasheet's "Interrupt Sequence"): the hypervisor's fast way
- * asks it after each watched port write (vmm/io.c). */
-bool pc_interrupt_pending_slow(const struct pc *pc, unsigned cpu);
-static inline bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
-{
-    const struct pic_chip *m = &pc->pic.chip[0];
-    if (!pc->lapic[cpu].irr_words && !(m->irr & (u8)~m->imr))
-        return false;
-    return pc_interrupt_pending_slow(pc, cpu);
-}
-/* Where the interrupt CPU `cpu` should take comes from, without taking
- * it: its local APIC's
- * vector (0-255), PC_INTERRUPT_FROM_PIC (the 8259s, through LINT0 in
- * ExtINT mode or an APIC that is off), or PC_INTERRUPT_NONE. The
- * delivery asks once, then takes what it found (pc_interrupt_take) when
- * the CPU can take it: nothing between changes the answer. */
+/* Where the interrupt CPU `cpu` should take (when it can) comes from,
+ * without taking it: its local APIC's vector (0-255),
+ * PC_INTERRUPT_FROM_PIC (the 8259s, through LINT0 in ExtINT mode or an
+ * APIC that is off), or PC_INTERRUPT_NONE. Inline for the usual answer,
+ * none, with nothing requested at its local APIC (no IRR bit) nor at the
+ * master 8259 (no unmasked IRR bit: its INTR is low, the 8259A
+ * datasheet's "Interrupt Sequence"). The delivery asks once, then takes
+ * what it found (pc_interrupt_take) when the CPU can take it: nothing
+ * between changes the answer. */
 #define PC_INTERRUPT_NONE (-1)
 #define PC_INTERRUPT_FROM_PIC 256
 int pc_interrupt_source_slow(const struct pc *pc, unsigned cpu);
@@ -135,6 +125,12 @@ static inline int pc_interrupt_source(const struct pc *pc, unsigned cpu)
     if (!pc->lapic[cpu].irr_words && !(m->irr & (u8)~m->imr))
         return PC_INTERRUPT_NONE;
     return pc_interrupt_source_slow(pc, cpu);
+}
+/* Is there one? The hypervisor's fast way asks after each watched port
+ * write (vmm/io.c). */
+static inline bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
+{
+    return pc_interrupt_source(pc, cpu) != PC_INTERRUPT_NONE;
 }
 /* Takes the interrupt pc_interrupt_source found (not NONE): its vector,
  * or -1 if the 8259s' request went away (a spurious IRQ 7 is a vector). */
