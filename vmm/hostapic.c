@@ -63,8 +63,6 @@ u32 hostapic_id(void)
     return x2apic ? id : id >> 24;
 }
 
-void hostapic_eoi(void) { hostapic_write(LAPIC_EOI, 0); }
-
 /* One ICR write; xAPIC: destination first, then the low half, which
  * sends; wait until the APIC has taken it (delivery status idle). */
 static void send_icr(u32 apic_id, u32 low)
@@ -101,7 +99,8 @@ void host_interrupt(u8 vector) { take_host_interrupt(vector); }
 
 /* The IDT's handlers for the host timer and the IPI: GCC's x86
  * interrupt attribute saves only the registers the body uses and ends
- * in IRETQ, where the exceptions' way (trap.asm's full frame of fifteen
+ * in IRETQ (the CPU pushed SS, RSP, RFLAGS, CS and RIP on a 16-byte
+ * aligned stack, and no error code for an interrupt: SDM 3A 6.14.2), where the exceptions' way (trap.asm's full frame of fifteen
  * registers, then trap_dispatch) costs some fifty instructions more.
  * These two come at every wake of an idle or halted CPU, and on AMD-V
  * after each exit the host timer caused (taken once GIF is set). Both

@@ -23,7 +23,6 @@ void hostapic_write(u32 reg, u32 value);
 /* This CPU's APIC ID (x2APIC: 32 bits; xAPIC: bits 31:24 of the ID register). */
 u32 hostapic_id(void);
 bool hostapic_x2apic(void);
-void hostapic_eoi(void);
 /* A fixed interrupt to the CPU with this APIC ID. */
 void hostapic_send_ipi(u32 apic_id, u8 vector);
 /* INIT, then STARTUP at page `vector` (code at vector * 4 KiB), the
