@@ -100,7 +100,8 @@ void host_interrupt(u8 vector) { take_host_interrupt(vector); }
 /* The IDT's handlers for the host timer and the IPI: GCC's x86
  * interrupt attribute saves only the registers the body uses and ends
  * in IRETQ (the CPU pushed SS, RSP, RFLAGS, CS and RIP on a 16-byte
- * aligned stack, and no error code for an interrupt: SDM 3A 6.14.2), where the exceptions' way (trap.asm's full frame of fifteen
+ * aligned stack, and no error code for an interrupt: SDM 3A 6.14.2),
+ * where the exceptions' way (trap.asm's full frame of fifteen
  * registers, then trap_dispatch) costs some fifty instructions more.
  * These two come at every wake of an idle or halted CPU, and on AMD-V
  * after each exit the host timer caused (taken once GIF is set). Both
