@@ -147,6 +147,28 @@ static u8 *ram_at_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear,
 
 static unsigned left_in_page(u64 linear) { return (unsigned)(PAGE_SIZE - (linear & (PAGE_SIZE - 1))); }
 
+bool guest_supervisor_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size,
+                          bool write)
+{
+    struct guest_paging paging = {s->cr0, s->cr3, s->cr4, s->efer, 0, read_ram_phys, v->domain};
+    while (size) {
+        unsigned chunk = MIN(size, left_in_page(linear));
+        u64 gpa;
+        struct x86emu_fault fault;
+        struct guest_mem_region *r;
+        if (!guest_walk(&paging, linear, write ? EMU_WRITE : EMU_READ, &gpa, &fault) ||
+            !(r = domain_find_region(v->domain, gpa, chunk)) || !r->host)
+            return false;
+        if (data) {
+            memcpy(data, r->host + (gpa - r->gpa), chunk);
+            data = (u8 *)data + chunk;
+        }
+        linear += chunk;
+        size -= chunk;
+    }
+    return true;
+}
+
 /* A page-table entry read for code_page_walk: as read_ram_phys, noting
  * where and what (the code page's record). */
 struct noting_read {

@@ -26,6 +26,13 @@ bool guest_write_linear(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, 
  * walk faults. */
 bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, u64 *gpa);
 
+/* An access the CPU makes for itself (an event's delivery: IDT, GDT,
+ * TSS, stack), as a supervisor through the guest's tables and RAM alone,
+ * touching no A/D bit and no device: a read copies into data; a write
+ * (data NULL) only asks whether it would be allowed. */
+bool guest_supervisor_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, void *data, unsigned size,
+                          bool write);
+
 /* Up to max instruction bytes at a linear address, as a fetch at the
  * guest's CPL, from RAM only: the bytes read before the first page that
  * faults or is not RAM (0 if the first). No device is touched. */

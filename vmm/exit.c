@@ -2,9 +2,11 @@
  * counted per domain and handed to the handler its reason indexes.
  * The small handlers live here; the larger ones in their own files. */
 #include "arch.h"
+#include "console.h"
 #include "cpu_access.h"
 #include "domain.h"
 #include "domain_type.h"
+#include "double_fault.h"
 #include "emulate.h"
 #include "handlers.h"
 #include "reflect.h"
@@ -78,12 +80,49 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
     }
 }
 
+/* double_fault_check's memory: the CPU's own accesses, through RAM. */
+struct df_memory {
+    struct vcpu *v;
+    const struct vcpu_sregs *s;
+};
+
+static bool df_memory_access(void *ctx, u64 linear, void *data, unsigned size, bool write)
+{
+    const struct df_memory *m = ctx;
+    return guest_supervisor_ram(m->v, m->s, linear, data, size, write);
+}
+
+static enum df_verdict check_double_fault(struct vcpu *v, const struct vcpu_sregs *s, char *why, size_t size)
+{
+    struct df_memory m = {v, s};
+    return double_fault_check(s, v->gpr[GPR_RSP], df_memory_access, &m, why, size);
+}
+
+/* The vCPU's state at its shutdown, and what its #DF's delivery meets
+ * there (double_fault.h), before the domain's end: where a guest that
+ * triple-faults went wrong, as Xen prints a crashed domain's registers. */
+static void end_with_triple_fault(struct vcpu *v, const struct vcpu_sregs *s)
+{
+    char why[160];
+    enum df_verdict verdict = check_double_fault(v, s, why, sizeof(why));
+    struct domain *d = v->domain;
+    /* Two lines: each within the console's line (percpu.line, 256). */
+    kprintf("zazen: domain %s (id %u) vcpu %u at its triple fault: RSP %llx RFLAGS %llx CR0 %llx CR3 %llx CR4 %llx "
+            "EFER %llx IDT %llx+%x\n",
+            d->name, d->id, v->id, (unsigned long long)v->gpr[GPR_RSP], (unsigned long long)v->rflags,
+            (unsigned long long)s->cr0, (unsigned long long)s->cr3, (unsigned long long)s->cr4,
+            (unsigned long long)s->efer, (unsigned long long)s->idtr.base, s->idtr.limit);
+    kprintf("zazen: domain %s (id %u) vcpu %u at its triple fault: its #DF: %s: %s\n", d->name, d->id, v->id,
+            df_verdict_name(verdict), why);
+    domain_end(d, "triple fault at %04x:%08llx", s->seg[SEG_CS].selector, (unsigned long long)v->rip);
+}
+
 static void handle_triple_fault(struct vcpu *v, struct vm_exit *e)
 {
     (void)e;
     struct vcpu_sregs s;
     arch->get_sregs(v, &s);
-    domain_end(v->domain, "triple fault at %04x:%08llx", s.seg[SEG_CS].selector, (unsigned long long)v->rip);
+    end_with_triple_fault(v, &s);
 }
 
 /* INVD would throw away cache lines the host wrote; WBINVD is harmless.
@@ -159,36 +198,18 @@ static void handle_entry_failed(struct vcpu *v, struct vm_exit *e)
     domain_end(v->domain, "VM entry failed: %s", e->entry.detail);
 }
 
-/* Could the guest take an exception through its IDT (or real-mode IVT)?
- * Only the checks that decide between delivery and shutdown: the limit,
- * the gate's presence and type (SDM 3A 6.10-6.14, 20.1.4). */
-static bool guest_can_deliver(struct vcpu *v, const struct vcpu_sregs *s, u8 vector)
-{
-    if (!(s->cr0 & CR0_PE))
-        return s->idtr.limit >= vector * 4u + 3;
-    unsigned size = (s->efer & EFER_LMA) ? 16 : 8;
-    if (s->idtr.limit < vector * size + size - 1)
-        return false;
-    u64 gate;
-    if (!guest_read_linear(v, s, s->idtr.base + vector * size, &gate, sizeof(gate)))
-        return false;
-    unsigned type = (gate >> 40) & 0xf;
-    bool present = (gate >> 47) & 1;
-    bool gate_type = (s->efer & EFER_LMA) ? (type == 0xe || type == 0xf)
-                                          : (type == 0x5 || type == 0x6 || type == 0x7 || type == 0xe || type == 0xf);
-    return present && gate_type;
-}
-
 /* A double fault the guest cannot take is a triple fault (SDM 3A 6.15,
  * interrupt 8). Backends intercept #DF so Zazen sees it coming even on a
  * CPU that resets instead of raising its shutdown intercept (Bochs 2.7
- * does for AMD-V guests); a #DF the guest can take is delivered. */
+ * does for AMD-V guests); a #DF whose delivery nothing blocks
+ * (double_fault_check: gate, code segment, stack) is delivered. */
 static void handle_double_fault(struct vcpu *v)
 {
     struct vcpu_sregs s;
     arch->get_sregs(v, &s);
-    if (!guest_can_deliver(v, &s, 8)) {
-        domain_end(v->domain, "triple fault at %04x:%08llx", s.seg[SEG_CS].selector, (unsigned long long)v->rip);
+    char why[160];
+    if (check_double_fault(v, &s, why, sizeof(why)) == DF_BLOCKED) {
+        end_with_triple_fault(v, &s);
         return;
     }
     vcpu_inject_exception(v, 8, true, 0);
