@@ -176,20 +176,21 @@ def _run_bochs(work, timeout, stop_marker=None):
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         started = time.time()
-        qemu.last_timeline = {}
+        marks = {}
+        qemu.set_last_timeline(marks)
         serial = os.path.join(work, "serial.txt")
         while proc.poll() is None:
             if time.time() - started > timeout:
                 os.killpg(proc.pid, signal.SIGKILL)  # a guest that never ends: Bochs ignores SIGTERM there
                 proc.wait()
                 break
-            note_markers(serial, started)
+            note_markers(serial, started, marks)
             if stop_marker and stop_marker.encode() in qemu.unsplit(_read_bytes(serial)):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break
             time.sleep(0.25)
-        note_markers(serial, started)
+        note_markers(serial, started, marks)
     output = _read(os.path.join(work, "serial.txt"))
     log = _read(os.path.join(work, "bochs.log"))
     status = 0 if "ACPI control: soft power off" in log else None
@@ -204,12 +205,12 @@ def _run_bochs(work, timeout, stop_marker=None):
     return qemu.clean(output), status
 
 
-def note_markers(serial, started):
-    """Records when each timed marker first shows in COM1's file."""
+def note_markers(serial, started, marks):
+    """Records in marks when each timed marker first shows in COM1's file."""
     text = _read(serial)
     for marker in qemu.TIMED_MARKERS:
-        if marker in text and marker not in qemu.last_timeline:
-            qemu.last_timeline[marker] = time.time() - started
+        if marker in text and marker not in marks:
+            marks[marker] = time.time() - started
 
 
 def _read_bytes(path):
