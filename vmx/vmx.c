@@ -530,11 +530,9 @@ static void vmclear_here(void *arg)
  * here gets this CPU's host fields, and the guest's translations cached
  * here from an earlier stay are flushed (its page tables may have changed
  * since, and INVLPG or MOV CR3 elsewhere did not reach this TLB). */
-static void make_current(struct vmx_vcpu *x)
+static __attribute__((noinline, cold)) void make_current_here(struct vmx_vcpu *x)
 {
     struct vmx_percpu *pc = this_vmx_cpu();
-    if (pc->current == x)
-        return;
     int me = (int)this_cpu()->index;
     int active = atomic_load(&x->active_cpu);
     if (active >= 0 && active != me)
@@ -551,6 +549,14 @@ static void make_current(struct vmx_vcpu *x)
         flush_ept(xd(x->vcpu->domain)->eptp);
         flush_vpid(x->vpid);
     }
+}
+
+/* Nearly always it is current already (every backend operation asks):
+ * that check inline, the switch out of line. */
+static inline void make_current(struct vmx_vcpu *x)
+{
+    if (__builtin_expect(this_vmx_cpu()->current != x, 0))
+        make_current_here(x);
 }
 
 static bool vmx_vcpu_create(struct vcpu *v, char *why, size_t why_size)
