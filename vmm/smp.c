@@ -153,7 +153,7 @@ void smp_call(struct percpu *c, cross_call_fn fn, void *arg)
     spin_unlock(&c->call.lock);
 }
 
-void smp_service(void)
+void smp_service_slow(void)
 {
     struct percpu *c = this_cpu();
     u32 h = atomic_load(&c->hazard);

@@ -20,8 +20,14 @@ extern bool (*smp_cpu_setup)(char *why, size_t why_size);
  * that lock to reach its safe point. */
 void smp_call(struct percpu *c, cross_call_fn fn, void *arg);
 /* A safe point: runs the cross call waiting for this CPU, if any, and
- * halts if Zazen is stopping. Called after every VM exit and in idle. */
-void smp_service(void);
+ * halts if Zazen is stopping. Called after every VM exit and in idle:
+ * the look at the hazard word inline (nearly always nothing waits). */
+void smp_service_slow(void);
+static inline void smp_service(void)
+{
+    if (__builtin_expect(atomic_load(&this_cpu()->hazard) & (HAZARD_STOP | HAZARD_CALL), 0))
+        smp_service_slow();
+}
 /* A panic on this CPU: the others halt at their next safe point. */
 void smp_stop_others(void);
 
