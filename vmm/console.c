@@ -8,6 +8,7 @@
  * printed synchronously would stand still for milliseconds per line, with
  * its own timer ticks piling up. */
 #include "console.h"
+#include "console_service.h"
 #include "format.h"
 #include "lock.h"
 #include "percpu.h"
@@ -123,7 +124,10 @@ static void emit(char c)
     }
     if (out_head - out_tail == OUT_RING) /* full: wait for the wire */
         uart_putc(out_ring[out_tail++ % OUT_RING]);
+    bool first = out_head == out_tail;
     out_ring[out_head++ % OUT_RING] = c;
+    if (first)
+        console_output_queued(); /* after the byte (x86 keeps stores in order): CPU 0 drains it at its next look */
 }
 
 static void emit_char(char c)

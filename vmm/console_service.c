@@ -11,14 +11,17 @@
 
 #define CONSOLE_POLL_NS (10ull * 1000 * 1000)
 
+/* next_drain: the next burst while output waits; ~0 while none does,
+ * until console_output_queued (any CPU) asks for one at once. */
 static u64 next_poll, next_drain;
 
 static u64 ns_to_tsc(u64 ns) { return ns * host_tsc_khz() / 1000000; }
 
-u64 console_service_due(void)
-{
-    return console_pending() || mgmtproto_sending() ? MIN(next_poll, next_drain) : next_poll;
-}
+u64 console_service_due(void) { return MIN(next_poll, __atomic_load_n(&next_drain, __ATOMIC_RELAXED)); }
+
+void console_output_queued(void) { __atomic_store_n(&next_drain, 0, __ATOMIC_RELAXED); }
+
+static bool output_waits(void) { return console_pending() || mgmtproto_sending(); }
 
 /* Every poll interval: what was typed goes to the shell (which hands it
  * to the attached domain), the shell's and the protocol's verbs that go
@@ -36,10 +39,18 @@ void console_service(u64 now)
             shell_input(typed, n);
         shell_poll(now);
         mgmtproto_poll(now);
+        /* The replies just queued, and output whose console_output_queued
+         * came between this CPU's last look and its ~0 below: a burst now. */
+        if (output_waits())
+            next_drain = MIN(next_drain, now);
     }
-    if ((console_pending() || mgmtproto_sending()) && now >= next_drain) {
+    if (now < __atomic_load_n(&next_drain, __ATOMIC_RELAXED))
+        return;
+    if (output_waits()) {
         console_drain(); /* busy still: try again a burst's time later */
         mgmtproto_poll(now);
         next_drain = now + ns_to_tsc(console_drain_ns());
+    } else {
+        next_drain = ~0ull;
     }
 }

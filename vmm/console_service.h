@@ -9,6 +9,10 @@
 
 /* The host TSC when CPU 0 should next call console_service. */
 u64 console_service_due(void);
+/* Output was queued for the UART where none waited: the next call drains
+ * it (any CPU; console.c's ring, as the protocol's replies, are looked
+ * at by console_service itself). */
+void console_output_queued(void);
 void console_service(u64 now);
 
 #endif
