@@ -218,31 +218,12 @@ static const u8 *code_page_walk(struct vcpu *v, const struct vcpu_sregs *s, u64 
     return cp->host;
 }
 
-/* The code page's translation if it still holds: the same page, paging
- * registers, CPL and regions, and every entry the walk read still what
- * it read (the guest may rewrite its tables without an exit: INVLPG and
- * MOV CR3 do not exit under EPT or NPT). Else NULL. */
-static const u8 *code_page_kept(const struct vcpu *v, const struct vcpu_sregs *s, u64 page)
-{
-    const struct code_page *cp = &v->code_page;
-    if (cp->page != page + 1 || cp->cr3 != s->cr3 || cp->cr0 != s->cr0 || cp->cr4 != s->cr4 ||
-        cp->efer != s->efer || cp->cpl != s->cpl || cp->generation != domain_regions_generation(v->domain))
-        return NULL;
-    for (unsigned i = 0; i < cp->entries; i++) {
-        u64 entry = cp->entry_size == 8 ? __atomic_load_n((const u64 *)cp->entry_at[i], __ATOMIC_RELAXED)
-                                        : __atomic_load_n((const u32 *)cp->entry_at[i], __ATOMIC_RELAXED);
-        if (entry != cp->entry[i])
-            return NULL;
-    }
-    return cp->host;
-}
 
-const u8 *guest_code_in_ram(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max, unsigned *avail)
+
+const u8 *guest_code_in_ram_walked(struct vcpu *v, const struct vcpu_sregs *s, u64 linear, unsigned max,
+                                   unsigned *avail)
 {
-    u64 page = linear & ~(u64)(PAGE_SIZE - 1);
-    const u8 *host = code_page_kept(v, s, page);
-    if (!host)
-        host = code_page_walk(v, s, page);
+    const u8 *host = code_page_walk(v, s, linear & ~(u64)(PAGE_SIZE - 1));
     if (!host)
         return NULL;
     *avail = MIN(max, left_in_page(linear));
@@ -271,17 +252,6 @@ bool guest_linear_to_phys(struct vcpu *v, const struct vcpu_sregs *s, u64 linear
     return guest_walk(&paging, linear, EMU_READ, gpa, &fault);
 }
 
-/* SDM 3A 2.2 / 9.8: the mode a guest is in follows from CR0.PE, RFLAGS.VM,
- * EFER.LMA and the code segment's L and D bits. */
-enum x86emu_mode guest_mode(const struct vcpu *v, const struct vcpu_sregs *s)
-{
-    u16 cs = s->seg[SEG_CS].attr;
-    if (!(s->cr0 & CR0_PE) || (v->rflags & RFLAGS_VM))
-        return EMU_MODE_REAL;
-    if ((s->efer & EFER_LMA) && (cs & SEG_ATTR_L))
-        return EMU_MODE_LONG64;
-    return (cs & SEG_ATTR_DB) ? EMU_MODE_PROT32 : EMU_MODE_PROT16;
-}
 
 void emulate_instruction(struct vcpu *v)
 {
