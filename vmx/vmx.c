@@ -86,6 +86,12 @@ struct vmx_vcpu {
     bool preemption_armed; /* PIN_PREEMPTION_TIMER is set in its pin-based controls */
 };
 
+/* The CR0 and CR4 guest/host masks every VMCS gets (the bits the guest
+ * does not own, SDM 3C 25.6.6; vmcs_build): its CR0 is the real one's
+ * owned bits and the read shadow's others, so a read of it takes two
+ * VMREADs, not three. */
+static u64 cr0_mask, cr4_mask;
+
 /* Each CPU's own (percpu.arch). */
 struct vmx_percpu {
     void *vmxon_region;
@@ -448,10 +454,12 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     /* CR bits the guest may not own: those VMX operation fixes (but PE and
      * PG, which unrestricted guest frees), and PG itself, whose changes
      * switch IA-32e mode in the entry controls (25.6.6). */
-    put(&w, VMCS_CR0_MASK, ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_PG);
+    cr0_mask = ((c->cr0_fixed0 | ~c->cr0_fixed1) & ~(CR0_PE | CR0_PG)) | CR0_PG;
+    put(&w, VMCS_CR0_MASK, cr0_mask);
     /* CR4 bits the guest's CPUID does not offer are masked too, so MOV
      * to CR4 exits and faults on them as on that CPU (guest_write_cr4). */
-    put(&w, VMCS_CR4_MASK, c->cr4_fixed0 | ~c->cr4_fixed1 | cpuid_guest_cr4_reserved());
+    cr4_mask = c->cr4_fixed0 | ~c->cr4_fixed1 | cpuid_guest_cr4_reserved();
+    put(&w, VMCS_CR4_MASK, cr4_mask);
     if (c->tpr_shadow) {
         put(&w, VMCS_VIRTUAL_APIC_PAGE, hpa_of(xv(v)->virtual_apic));
         put(&w, VMCS_TPR_THRESHOLD, 0);
@@ -1047,17 +1055,9 @@ static struct segment segment_from_vmcs(unsigned seg)
 }
 
 /* The guest-visible CR0/CR4: masked bits come from the read shadows (25.6.6). */
-static u64 guest_cr0(void)
-{
-    u64 mask = vmread(VMCS_CR0_MASK);
-    return (vmread(VMCS_GUEST_CR0) & ~mask) | (vmread(VMCS_CR0_READ_SHADOW) & mask);
-}
+static u64 guest_cr0(void) { return (vmread(VMCS_GUEST_CR0) & ~cr0_mask) | (vmread(VMCS_CR0_READ_SHADOW) & cr0_mask); }
 
-static u64 guest_cr4(void)
-{
-    u64 mask = vmread(VMCS_CR4_MASK);
-    return (vmread(VMCS_GUEST_CR4) & ~mask) | (vmread(VMCS_CR4_READ_SHADOW) & mask);
-}
+static u64 guest_cr4(void) { return (vmread(VMCS_GUEST_CR4) & ~cr4_mask) | (vmread(VMCS_CR4_READ_SHADOW) & cr4_mask); }
 
 static void vmx_get_sregs(struct vcpu *v, struct vcpu_sregs *s)
 {
