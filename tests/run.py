@@ -13,6 +13,9 @@ Three kinds of tests:
                 bochs-vmx/..., bochs-svm/... under Bochs).
 --thirdparty runs the slow scenarios of third-party software instead
 (scenarios.THIRDPARTY, make test-thirdparty).
+Scenarios run several at a time (scenario_jobs: one per host CPU, at
+most 4, or ZAZEN_TEST_JOBS), Bochs's first; each one's lines are printed
+together when it ends.
 Prints one line per test and ends with "N passed, N failed"; exits
 non-zero if anything failed.
 """
