@@ -1170,6 +1170,30 @@ def console_input_scenario(platform):
     )
 
 
+def console_long_line_scenario():
+    """A line of Zazen's own longer than a CPU's line buffer (256: it goes
+    out in pieces) reads whole on the terminal while another domain's
+    unfinished line is drawn at the bottom: the kernel line of a domain
+    started from the zazen> shell with file names of 90 characters, while
+    b's prompt waits for keys. (The pieces once each redrew the bottom
+    line after them, and the next piece's erase of it wiped the first.)"""
+    kernel = ("multiboot-kernel-" + "k" * 80)[:86] + ".bin"
+    module = ("multiboot-module-" + "m" * 80)[:86] + ".bin"
+    with open(guest("mbcmdline"), "rb") as f:
+        image = f.read()
+    config = ("[domain b]\nmemory = 2M\nfirmware = echo.bin\n\n"
+              "[domain mb]\nautostart = no\nmemory = 8M\nkernel = %s\nramdisk = %s\n" % (kernel, module))
+    return Scenario(
+        "console-long-line", config, files=[guest("echo")], extra={kernel: image, module: b"module\n" * 64},
+        typing=[("echo: keys> ", "\x01\x01\x01"), ("zazen> ", "create mb\r"),
+                ("zazen: domain mb (id 2) ended", "destroy b\r")],
+        patterns=[r"zazen: domain mb \(id 2\): kernel %s: Multiboot \([^)]*\), 0x[0-9a-f]+-0x[0-9a-f]+, "
+                  r"entry 0x[0-9a-f]+; module %s 0x[0-9a-f]+-0x[0-9a-f]+" % (re.escape(kernel), re.escape(module))],
+        lines=["zazen> create mb", "zazen: domain b (id 1) ended: destroyed", "zazen: all domains ended"],
+        absent=["ZAZEN PANIC"],
+    )
+
+
 BIOS_VARIANTS = {
     # boot device, its drive as the guest sees it, the config
     "disk": ("80", "disk0 = bioscalls.bin\n", ["bioscalls.bin"]),
@@ -2020,7 +2044,7 @@ ALL = [guests_scenario(p) for p in PLATFORMS] + [smp_guest_scenario(p) for p in 
     tasks_scenario(p) for p in PLATFORMS] + [tasks_faults_scenario(p) for p in PLATFORMS] + [timers_scenario(p) for p in PLATFORMS] + [
     linux_scenario(p, v) for p, v in LINUX_RUNS] + [linux_shell_scenario()] + KERNEL_BOOT + [
     seabios_linux_scenario("qemu-svm", v) for v in ("disk", "cdrom")] + [uboot_scenario("qemu-svm")] + [
-    console_input_scenario(p) for p in PLATFORMS] + [
+    console_input_scenario(p) for p in PLATFORMS] + [console_long_line_scenario()] + [
     bios_scenario(p, v) for p in PLATFORMS for v in BIOS_VARIANTS] + [
     syslinux_scenario("qemu-svm", s) for s in ("serial", "prompt", "menu")] + [
     grub_serial_scenario("qemu-svm", True)] + [grub_serial_scenario(p, False) for p in ("bochs-vmx", "bochs-svm")] + [

@@ -155,12 +155,26 @@ static const void *float_writer;          /* whose unfinished line is drawn at t
 static char float_line[CONSOLE_PIECE_MAX]; /* its prefix and text */
 static unsigned float_len;
 
+/* A line longer than a CPU's buffer goes out in pieces (console_putc).
+ * While its first pieces are out and its end is not, the bottom line is
+ * not drawn after them: the next piece continues the terminal's line, and
+ * the bottom's erase (a carriage return and erase to the end of the line)
+ * would wipe them. The bottom comes back once the line ends. */
+static bool piece_open;
+
 static bool bottom_drawn(void) { return prompt_shown || float_len; }
 
+/* Clears the terminal's last line for what comes next: the bottom line
+ * is erased, or an open piece's line ended (the bottom was not drawn
+ * after it; a prompt or another line takes the bottom over). */
 static void erase_bottom(void)
 {
-    if (bottom_drawn())
+    if (piece_open) {
+        emit_raw("\r\n", 2);
+        piece_open = false;
+    } else if (bottom_drawn()) {
         emit_raw("\r\033[K", 4);
+    }
 }
 
 static void draw_bottom(void)
@@ -177,9 +191,12 @@ static void emit_line(const char *s, unsigned len)
 {
     for (unsigned i = 0; i < len; i++)
         log_ring[log_head++ % CONSOLE_LOG_SIZE] = s[i];
-    erase_bottom();
+    if (!piece_open)
+        erase_bottom();
     emit_raw(s, len);
-    draw_bottom();
+    piece_open = len && s[len - 1] != '\n';
+    if (!piece_open)
+        draw_bottom();
 }
 
 void console_prompt(const char *text, size_t len)
