@@ -595,26 +595,61 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
  * none. All are instruction intercepts, which never interrupt the
  * delivery of an event (EXITINTINFO is not valid, APM 2 15.7.2). */
 static const u8 fast_reasons[0x80] = {
-    [SVM_EXIT_CPUID] = EXIT_CPUID,
+    [SVM_EXIT_CPUID] = EXIT_CPUID, /* fast_cpuid_exit, before the table */
     [SVM_EXIT_MSR] = EXIT_MSR_WRITE, /* EXITINFO1 = 1: a write (APM 2 15.11); a read takes the full way */
     [SVM_EXIT_IOIO] = EXIT_IO,       /* IN and OUT, not INS or OUTS (svm_ioio_plain) */
 };
+
+/* What the guest goes back in with after a fast exit (FAST_BACK_IN):
+ * RAX and RIP, no event to inject (the one injected at the last entry was
+ * delivered), no STI/MOV SS shadow as RIP moved (and none for QEMU's
+ * watch: svm_enter_watching_shadow would find none), no TLB flush. The
+ * guest's CR2 is in the register already: #VMEXIT left it there and
+ * saved it in the VMCB (APM 2 15.6), and nothing on the fast way faults
+ * or writes CR2, so load_cr2 would find them equal. */
+static inline __attribute__((always_inline)) void fast_back_in(const struct vcpu *v, struct svm_vcpu *s,
+                                                               struct vmcb *vmcb)
+{
+    vmcb->control.eventinj = 0;
+    vmcb->control.interrupt_shadow = 0;
+    vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;
+    vmcb->save.rax = v->gpr[GPR_RAX];
+    vmcb->save.rip = v->rip;
+    s->shadow_rip = NO_SHADOW;
+}
+
+/* CPUID, the most frequent of them, on a way of its own: only its exit
+ * code is asked, and none of the port or nested-fault decoding's values
+ * is live across it. Its length needs NRIP save (15.7.1). */
+static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struct vcpu *v, struct svm_vcpu *s,
+                                                                          struct vmcb *vmcb)
+{
+    if (s->nmi_step || !(cpu.features & SVM_FEATURE_NRIPS))
+        return FAST_NO;
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
+    enum fast_way way = vcpu_fast_exit(v, EXIT_CPUID, svm_length_to(v->rip, vmcb->control.next_rip), 0, 0, NULL);
+    if (way == FAST_BACK_IN)
+        fast_back_in(v, s, vmcb);
+    return way;
+}
 
 /* After an exit: the core's fast way, from the exit code, RAX, RIP,
  * RFLAGS, the next RIP and an IOIO exit's EXITINFO1 alone (no exit
  * record). Without NRIP save the length of CPUID or WRMSR is unknown (0)
  * and the core declines: the full way decodes it.
  * FAST_BACK_IN: the instruction is done and the guest goes back in at
- * once with what svm_vcpu_run would load: RAX and RIP, no event to
- * inject (the one injected at the last entry was delivered), no STI/MOV
- * SS shadow as RIP moved, no TLB flush, the guest's CR2 in the register.
- * RSP stays in the VMCB (v's copy is read at the next full exit); RFLAGS
- * is unchanged. FAST_DONE: done, and svm_vcpu_run returns EXIT_NONE with
+ * once with what svm_vcpu_run would load (fast_back_in). RSP stays in
+ * the VMCB (v's copy is read at the next full exit); RFLAGS is
+ * unchanged. FAST_DONE: done, and svm_vcpu_run returns EXIT_NONE with
  * the VMCB as the exit left it (its next call loads RAX and RIP). Not
  * while an NMI's single step is under way (nmi_step_done). */
 static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
 {
     u64 code = vmcb->control.exitcode;
+    if (code == SVM_EXIT_CPUID)
+        return fast_cpuid_exit(v, s, vmcb);
     enum exit_reason r = code < ARRAY_SIZE(fast_reasons) ? fast_reasons[code] : EXIT_NONE;
     u16 port = 0;
     u8 size = 0;
@@ -646,15 +681,10 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
         len = mmio_fast_decode(v, vmcb->control.exitinfo2, assisted ? vmcb->control.insn_bytes : NULL,
                                assisted ? MIN(vmcb->control.insn_fetched, (u8)15) : 0);
     }
-    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
-    if (way != FAST_BACK_IN)
-        return way;
-    vmcb->control.eventinj = 0;
-    vmcb->control.interrupt_shadow = 0;
-    vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;
-    vmcb->save.rax = v->gpr[GPR_RAX];
-    vmcb->save.rip = v->rip;
-    load_cr2(vmcb);
+    enum fast_way way = r == EXIT_IO ? vcpu_fast_exit(v, EXIT_IO, len, port, size, range)
+                                     : vcpu_fast_exit(v, r, len, port, size, range);
+    if (way == FAST_BACK_IN)
+        fast_back_in(v, s, vmcb);
     return way;
 }
 
@@ -670,6 +700,11 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
  * interrupts: QEMU takes a virtual interrupt's window (VINTR) at that
  * same RIP without the shadow, and waiting for it again would never end.
  * Where VMRUN loads the shadow this changes nothing. */
+static inline void svm_enter_vcpu(struct vcpu *v, const struct vmcb *vmcb)
+{
+    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+}
+
 static void svm_enter_watching_shadow(struct vcpu *v, struct vmcb *vmcb)
 {
     struct svm_vcpu *s = sv(v);
@@ -677,7 +712,7 @@ static void svm_enter_watching_shadow(struct vcpu *v, struct vmcb *vmcb)
         s->shadow_rip = vmcb->save.rip;
     else if (s->shadow_rip != vmcb->save.rip)
         s->shadow_rip = NO_SHADOW;
-    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
+    svm_enter_vcpu(v, vmcb);
     if (vmcb->save.rip != s->shadow_rip)
         s->shadow_rip = NO_SHADOW;
 }
@@ -703,10 +738,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
+    /* After a fast exit the watch has nothing to do (fast_back_in). */
     enum fast_way way;
-    do
-        svm_enter_watching_shadow(v, vmcb);
-    while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN);
+    svm_enter_watching_shadow(v, vmcb);
+    while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN)
+        svm_enter_vcpu(v, vmcb);
 
     v->gpr[GPR_RSP] = vmcb->save.rsp;
     v->tpr = tpr_after_exit(s);

@@ -268,19 +268,4 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     return way;
 }
 
-/* What a backend calls: CPUID and port I/O, the most frequent, get
- * copies of the fast way of their own: with the reason known there, none
- * of its tests of the reason is left, and no register holds it (or its
- * count's address) across the device's call. */
-static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit_split(struct vcpu *v, enum exit_reason r,
-                                                                               unsigned insn_len, u16 port, u8 size,
-                                                                               const struct io_range *range)
-{
-    if (r == EXIT_CPUID)
-        return vcpu_fast_exit(v, EXIT_CPUID, insn_len, 0, 0, NULL);
-    if (r == EXIT_IO)
-        return vcpu_fast_exit(v, EXIT_IO, insn_len, port, size, range);
-    return vcpu_fast_exit(v, r, insn_len, port, size, range);
-}
-
 #endif

@@ -897,8 +897,50 @@ static const u8 fast_reasons[64] = {
  * the VMCS (v's copy is read at the next full exit); RFLAGS is
  * unchanged. FAST_DONE: done, and vmx_vcpu_run returns with RIP written
  * at the next entry (exit_rip stays the VMCS's). */
+/* What the guest goes back in with after a fast exit (FAST_BACK_IN). */
+static inline __attribute__((always_inline)) void fast_back_in(struct vcpu *v, struct vmx_vcpu *x)
+{
+    u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (blocking & 3)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
+    vmwrite(VMCS_GUEST_RIP, v->rip);
+    x->exit_rip = v->rip;
+    /* The host timer's deadline is the one arm_preemption_backstop saw
+     * at the last entry, or the one a fast timer write armed since
+     * (platform_timer_written; a fired timer, which forgets it, never
+     * comes back in this way: fast_reentry). Whether the backstop is
+     * wanted follows the guest's IF (it may have run CLI or STI since)
+     * and that deadline: armed or disarmed when the answer changes, else
+     * only its count, to that deadline, is written again. With IF set
+     * and the backstop off (nearly always) there is nothing to ask. */
+    if (__builtin_expect(!(v->rflags & RFLAGS_IF) || x->preemption_armed, 0)) {
+        u64 deadline = this_cpu()->timer_deadline;
+        bool want = !(v->rflags & RFLAGS_IF) && deadline;
+        if (want != x->preemption_armed)
+            arm_preemption_backstop(x, v);
+        else if (want)
+            count_preemption_timer(deadline);
+    }
+}
+
+/* CPUID, the most frequent of them, on a way of its own: only its
+ * reason is asked, and none of the port or EPT decoding's values is live
+ * across it. */
+static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struct vcpu *v, struct vmx_vcpu *x)
+{
+    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
+    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+    enum fast_way way =
+        vcpu_fast_exit(v, EXIT_CPUID, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH)), 0, 0, NULL);
+    if (way == FAST_BACK_IN)
+        fast_back_in(v, x);
+    return way;
+}
+
 static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
 {
+    if (reason == VMX_EXIT_CPUID)
+        return fast_cpuid_exit(v, x);
     enum exit_reason r = reason < 64 ? fast_reasons[reason] : EXIT_NONE; /* bit 31: a failed entry */
     u16 port = 0;
     u8 size = 0;
@@ -921,30 +963,10 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
      * for an EPT violation, whose instruction the core decodes. */
     unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
                                           : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
-    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
-    if (way != FAST_BACK_IN)
-        return way;
-    u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-    if (blocking & 3)
-        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
-    vmwrite(VMCS_GUEST_RIP, v->rip);
-    x->exit_rip = v->rip;
-    /* The host timer's deadline is the one arm_preemption_backstop saw
-     * at the last entry, or the one a fast timer write armed since
-     * (platform_timer_written; a fired timer, which forgets it, never
-     * comes back in this way: fast_reentry). Whether the backstop is
-     * wanted follows the guest's IF (it may have run CLI or STI since)
-     * and that deadline: armed or disarmed when the answer changes, else
-     * only its count, to that deadline, is written again. With IF set
-     * and the backstop off (nearly always) there is nothing to ask. */
-    if (__builtin_expect(!(v->rflags & RFLAGS_IF) || x->preemption_armed, 0)) {
-        u64 deadline = this_cpu()->timer_deadline;
-        bool want = !(v->rflags & RFLAGS_IF) && deadline;
-        if (want != x->preemption_armed)
-            arm_preemption_backstop(x, v);
-        else if (want)
-            count_preemption_timer(deadline);
-    }
+    enum fast_way way = r == EXIT_IO ? vcpu_fast_exit(v, EXIT_IO, len, port, size, range)
+                                     : vcpu_fast_exit(v, r, len, port, size, range);
+    if (way == FAST_BACK_IN)
+        fast_back_in(v, x);
     return way;
 }
 
