@@ -46,6 +46,10 @@ struct vmx_cpu vmx_cpu;
  * with the TPR shadow (SDM 3C 29.1.1, 29.3), and RDMSR and WRMSR of 808H
  * with "virtualize x2APIC mode" (29.5). */
 #define VAPIC_TPR 0x80
+/* The VMX-preemption timer's count while it does not back the host timer
+ * up: its largest (a 32-bit field, 25.5.1). */
+#define PREEMPTION_IDLE 0xffffffffull
+#define NO_PREEMPTION_DEADLINE (~0ull)
 #define MSR_X2APIC_TPR 0x808
 
 struct vmx_domain {
@@ -83,7 +87,8 @@ struct vmx_vcpu {
     u32 proc2; /* the secondary processor-based controls now in the VMCS */
     bool x2apic; /* "virtualize x2APIC mode" and the bitmap passing 808H through are in the VMCS */
     u8 tpr_threshold; /* in the VMCS */
-    bool preemption_armed; /* PIN_PREEMPTION_TIMER is set in its pin-based controls */
+    bool preemption_armed;   /* the preemption timer counts to preemption_deadline (or ran out) */
+    u64 preemption_deadline; /* the host TSC its kept count is for; NO_PREEMPTION_DEADLINE: none (idle, or not kept) */
 };
 
 /* The CR0 and CR4 guest/host masks every VMCS gets (the bits the guest
@@ -192,10 +197,20 @@ static bool vmx_check_features(char *why, size_t why_size)
                            ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CONTROLS, 0, &c->entry, "VM-entry",
                            why, why_size);
     c->virtual_nmis = (c->pin & PIN_VIRTUAL_NMIS) != 0;
-    /* Offered, not set in c->pin: vmx_vcpu_run turns it on for the
-     * entries that need it (arm_preemption_backstop). */
+    /* The VMX-preemption timer, for Bochs' IF = 0 entries
+     * (arm_preemption_backstop): on in every VMCS when offered, idle
+     * (PREEMPTION_IDLE) but while it backs the host timer up. Its count
+     * kept across exits when the CPU can (EXIT_SAVE_PREEMPTION_TIMER,
+     * 25.7.1; only with the timer on, 26.2.1.2), so a fast exit need not
+     * count it again. */
     u64 pin_cap = rdmsr(true_ctls ? MSR_VMX_TRUE_PINBASED_CTLS : MSR_VMX_PINBASED_CTLS);
+    u64 exit_cap = rdmsr(true_ctls ? MSR_VMX_TRUE_EXIT_CTLS : MSR_VMX_EXIT_CTLS);
     c->preemption_timer = (pin_cap >> 32 & PIN_PREEMPTION_TIMER) != 0;
+    c->save_preemption_timer = c->preemption_timer && (exit_cap >> 32 & EXIT_SAVE_PREEMPTION_TIMER);
+    if (c->preemption_timer)
+        c->pin |= PIN_PREEMPTION_TIMER;
+    if (c->save_preemption_timer)
+        c->exit |= EXIT_SAVE_PREEMPTION_TIMER;
     c->pause_loop_exiting = (proc2_cap >> 32 & PROC2_PAUSE_LOOP_EXITING) != 0;
     /* Offered, set only while the guest's APIC is in x2APIC mode
      * (vmx_set_x2apic_mode); it needs the TPR shadow (26.2.1.1). */
@@ -421,6 +436,10 @@ static bool vmcs_setup(struct vcpu *v, char *why, size_t why_size)
     struct vmcs_writer w = {true, 0};
 
     put(&w, VMCS_PIN_CONTROLS, c->pin);
+    if (c->preemption_timer)
+        put(&w, VMCS_PREEMPTION_TIMER, PREEMPTION_IDLE);
+    xv(v)->preemption_armed = false;
+    xv(v)->preemption_deadline = NO_PREEMPTION_DEADLINE;
     put(&w, VMCS_PROC_CONTROLS, c->proc);
     /* PAUSE-loop exiting for a domain of several vCPUs: a guest that
      * spins on a lock whose holder waits for this CPU gives it up
@@ -853,26 +872,59 @@ static inline bool exit_has_qualification(u32 reason)
  * deadline as the host timer: its exit does not depend on IF. On
  * hardware it merely races the host timer's exit. */
 /* The timer's count from now to deadline (it counts once every
- * 2^shift TSC ticks, and starts again at each entry: 25.5.1). */
+ * 2^shift TSC ticks: 25.5.1). */
 static inline void count_preemption_timer(u64 deadline)
 {
     u64 now = rdtsc();
     u64 ticks = deadline > now ? (deadline - now) >> vmx_cpu.preemption_timer_shift : 0;
-    vmwrite(VMCS_PREEMPTION_TIMER, ticks > 0xffffffffu ? 0xffffffffu : ticks);
+    vmwrite(VMCS_PREEMPTION_TIMER, ticks > PREEMPTION_IDLE ? PREEMPTION_IDLE : ticks);
 }
 
+/* Before an entry: the backstop counts to the host timer's deadline while
+ * the guest's IF is 0, and is idle (its largest count) otherwise. */
 static void arm_preemption_backstop(struct vmx_vcpu *x, const struct vcpu *v)
 {
     if (!vmx_cpu.preemption_timer)
         return;
     u64 deadline = this_cpu()->timer_deadline;
-    bool want = !(v->rflags & RFLAGS_IF) && deadline;
-    if (want != x->preemption_armed) {
-        vmwrite(VMCS_PIN_CONTROLS, vmx_cpu.pin | (want ? PIN_PREEMPTION_TIMER : 0));
-        x->preemption_armed = want;
-    }
-    if (want)
+    if (!(v->rflags & RFLAGS_IF) && deadline) {
         count_preemption_timer(deadline);
+        x->preemption_deadline = vmx_cpu.save_preemption_timer ? deadline : NO_PREEMPTION_DEADLINE;
+        x->preemption_armed = true;
+    } else if (x->preemption_armed) {
+        vmwrite(VMCS_PREEMPTION_TIMER, PREEMPTION_IDLE);
+        x->preemption_deadline = NO_PREEMPTION_DEADLINE;
+        x->preemption_armed = false;
+    }
+}
+
+/* The same after a fast exit, whose guest goes straight back in. The
+ * host timer's deadline is the one the last entry saw, or one a fast
+ * timer write armed since (platform_timer_written; a fired timer, which
+ * forgets it, never comes back this way: fast_reentry). With IF = 0 and
+ * the count kept across exits (EXIT_SAVE_PREEMPTION_TIMER) for that same
+ * deadline (preemption_deadline: none while the backstop is idle or its
+ * count is not kept), it goes on from where the exit left it, but it counts only
+ * while the guest runs (25.5.1): once the deadline has passed, a count
+ * of 0 makes the guest exit before its first instruction. Its lateness
+ * is thus at most the time these exits spent here, and only if the guest
+ * then stops exiting before its deadline: this is Bochs' workaround, and
+ * hardware's own exit for the host timer comes on time. Anything else
+ * (IF set, another deadline, no kept count) goes to
+ * arm_preemption_backstop: with IF set and the backstop idle (nearly
+ * always) there is nothing to do. */
+static inline __attribute__((always_inline)) void backstop_after_fast_exit(struct vmx_vcpu *x, const struct vcpu *v)
+{
+    if (__builtin_expect(v->rflags & RFLAGS_IF, 1)) {
+        if (__builtin_expect(x->preemption_armed, 0))
+            arm_preemption_backstop(x, v);
+        return;
+    }
+    u64 deadline = this_cpu()->timer_deadline;
+    if (deadline != x->preemption_deadline)
+        arm_preemption_backstop(x, v);
+    else if (rdtsc() >= deadline)
+        vmwrite(VMCS_PREEMPTION_TIMER, 0);
 }
 
 /* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
@@ -887,17 +939,9 @@ static const u8 fast_reasons[64] = {
     [VMX_EXIT_EPT_VIOLATION] = EXIT_NESTED_FAULT, /* a plain MOV to a device (mmio_fast_decode) */
 };
 
-/* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
- * and the instruction length alone, and an I/O exit's qualification (no
- * exit record, no other VMREAD).
- * FAST_BACK_IN: the instruction is done and the guest goes back in at
- * once, with what vmx_vcpu_run would write: RIP, the end of an STI/MOV SS
- * shadow (25.4.2), as RIP moved, and the preemption timer's count to the
- * same deadline (it starts again at each entry, 25.5.1). RSP stays in
- * the VMCS (v's copy is read at the next full exit); RFLAGS is
- * unchanged. FAST_DONE: done, and vmx_vcpu_run returns with RIP written
- * at the next entry (exit_rip stays the VMCS's). */
-/* What the guest goes back in with after a fast exit (FAST_BACK_IN). */
+/* What the guest goes back in with after a fast exit (FAST_BACK_IN): RIP,
+ * the end of an STI/MOV SS shadow (25.4.2), as RIP moved, and the
+ * preemption backstop as the deadline and the guest's IF now want it. */
 static inline __attribute__((always_inline)) void fast_back_in(struct vcpu *v, struct vmx_vcpu *x)
 {
     u64 blocking = vmread(VMCS_GUEST_INTERRUPTIBILITY);
@@ -905,22 +949,7 @@ static inline __attribute__((always_inline)) void fast_back_in(struct vcpu *v, s
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
     vmwrite(VMCS_GUEST_RIP, v->rip);
     x->exit_rip = v->rip;
-    /* The host timer's deadline is the one arm_preemption_backstop saw
-     * at the last entry, or the one a fast timer write armed since
-     * (platform_timer_written; a fired timer, which forgets it, never
-     * comes back in this way: fast_reentry). Whether the backstop is
-     * wanted follows the guest's IF (it may have run CLI or STI since)
-     * and that deadline: armed or disarmed when the answer changes, else
-     * only its count, to that deadline, is written again. With IF set
-     * and the backstop off (nearly always) there is nothing to ask. */
-    if (__builtin_expect(!(v->rflags & RFLAGS_IF) || x->preemption_armed, 0)) {
-        u64 deadline = this_cpu()->timer_deadline;
-        bool want = !(v->rflags & RFLAGS_IF) && deadline;
-        if (want != x->preemption_armed)
-            arm_preemption_backstop(x, v);
-        else if (want)
-            count_preemption_timer(deadline);
-    }
+    backstop_after_fast_exit(x, v);
 }
 
 /* CPUID, the most frequent of them, on a way of its own: only its
@@ -937,6 +966,14 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struc
     return way;
 }
 
+/* After an exit: the core's fast way, from the exit reason, RIP, RFLAGS
+ * and the instruction length alone, and an I/O exit's qualification (no
+ * exit record, no other VMREAD).
+ * FAST_BACK_IN: the instruction is done and the guest goes back in at
+ * once, with what vmx_vcpu_run would write (fast_back_in). RSP stays in
+ * the VMCS (v's copy is read at the next full exit); RFLAGS is
+ * unchanged. FAST_DONE: done, and vmx_vcpu_run returns with RIP written
+ * at the next entry (exit_rip stays the VMCS's). */
 static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
 {
     if (reason == VMX_EXIT_CPUID)
@@ -1031,8 +1068,16 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         if (info & INTR_INFO_VALID)
             host_interrupt((u8)info);
     }
-    if (basic == VMX_EXIT_PREEMPTION_TIMER)
-        host_timer_expired(); /* arm_preemption_backstop's deadline */
+    /* The backstop's deadline came (arm_preemption_backstop); or, with
+     * the count kept across exits, the idle count ran out (after some
+     * 2^32 of its ticks of guest time): it is written again at the next
+     * entry, and the exit is nothing. */
+    if (basic == VMX_EXIT_PREEMPTION_TIMER) {
+        if (x->preemption_armed)
+            host_timer_expired();
+        x->preemption_armed = true;
+        x->preemption_deadline = NO_PREEMPTION_DEADLINE;
+    }
     /* Every exit: an event it interrupted is delivered again (or, through
      * a task gate, by the emulated task switch). */
     raw.idt_vectoring = (u32)vmread(VMCS_IDT_VECTORING_INFO);

@@ -17,6 +17,7 @@ struct vmx_cpu {
     bool pause_loop_exiting; /* "PAUSE-loop exiting" may be set (for domains of several vCPUs) */
     bool preemption_timer; /* "activate VMX-preemption timer" may be set */
     u8 preemption_timer_shift; /* it counts once every 2^shift TSC ticks (IA32_VMX_MISC[4:0]) */
+    bool save_preemption_timer; /* its count is kept across exits (the VM-exit control of 25.7.1 is set) */
     u8 *io_bitmaps; /* A and B, 4 KiB each */
     u8 *msr_bitmap;
     /* The same with the x2APIC TPR MSR (808H) passed through, for a vCPU
