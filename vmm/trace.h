@@ -63,14 +63,14 @@ struct trace_regs {
  * has done the exit: one it declines goes the full way, whose
  * trace_record then writes the same slot again. So no copy of the
  * registers is kept across the handler. Each stage_ function writes the
- * entry trace_record would make, without an exit record. */
+ * entry trace_record would make, without an exit record, and needs a
+ * ring (capacity > 0: every domain keeps one, vmm/domain.c setup_trace),
+ * so the fast way does not ask. */
 
 /* The exits whose operands are registers alone (CPUID: the leaf and
  * sub-leaf; RDMSR: ECX; WRMSR: ECX and EDX:EAX). */
 static inline void trace_stage_registers(struct trace_ring *t, enum exit_reason r, const struct trace_regs *regs)
 {
-    if (!t->capacity)
-        return;
     u64 a = (u32)regs->rcx, b = 0;
     if (r == EXIT_CPUID) {
         a = (u32)regs->rax;
@@ -88,8 +88,6 @@ static inline void trace_stage_registers(struct trace_ring *t, enum exit_reason 
  * so the exit's own path does no masking. */
 static inline void trace_stage_port(struct trace_ring *t, const struct trace_regs *regs, u16 port, u8 size)
 {
-    if (!t->capacity)
-        return;
     bool in = !(size & FAST_IO_OUT);
     size &= (u8)~FAST_IO_OUT;
     *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port,
@@ -101,8 +99,6 @@ static inline void trace_stage_port(struct trace_ring *t, const struct trace_reg
  * a write's nested fault). */
 static inline void trace_stage_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
 {
-    if (!t->capacity)
-        return;
     *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = gpa,
                                                .flags = TRACE_NPF_WRITE, .reason = EXIT_NESTED_FAULT};
 }
