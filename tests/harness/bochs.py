@@ -185,7 +185,7 @@ def _run_bochs(work, timeout, stop_marker=None):
                 proc.wait()
                 break
             note_markers(serial, started, marks)
-            if stop_marker and stop_marker.encode() in qemu.unsplit(_read_bytes(serial)):
+            if stop_marker and qemu.on_terminal(_read_bytes(serial)[-65536:], stop_marker):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break

@@ -27,12 +27,24 @@ ERASE_LINE = re.compile(r"[^\n]*\r\x1b\[K")
 # Where Zazen cut a guest's long line (every 200 characters without a
 # newline) and went on with the next "(domain) " prefix.
 CUT = re.compile(rb"\r?\n\([A-Za-z0-9_-]+\) ")
+CUT_TEXT = re.compile(r"\n\([A-Za-z0-9_-]+\) ")
 
 
 def unsplit(data):
     """Console bytes with the guests' cut lines joined again, to look for a
     text that a cut may have split."""
     return CUT.sub(b"", data)
+
+
+def on_terminal(data, text):
+    """Whether text shows on the terminal in the console bytes data (the
+    last few KiB will do): as clean() shows them, a guest's cut lines
+    joined again. What the scenario's checks read, so a run stopped when
+    it shows (stop_on) keeps it: the raw bytes can hold it in an
+    unfinished line that a redraw then erases, and a run stopped before
+    the redraw's new text came would show neither."""
+    shown = CUT_TEXT.sub("", clean(data.decode("utf-8", "replace")))
+    return text in shown
 
 
 def clean(text):
@@ -198,7 +210,7 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
                 done.set()
             # The serial line hands over a few bytes at a time: look at the
             # last few KiB, whatever the number of reads they took.
-            if stop_on and stop_on.encode() in unsplit(b"".join(chunks[-1024:])[-8192:]):
+            if stop_on and on_terminal(b"".join(chunks[-1024:])[-8192:], stop_on):
                 proc.kill()
             typist.feed(data)
 
