@@ -591,14 +591,23 @@ static void svm_request_nmi_window(struct vcpu *v, bool on)
     v->rflags |= RFLAGS_TF;
 }
 
-/* The exit codes the core has a fast way for (vcpu_fast_exit); EXIT_NONE:
- * none. All are instruction intercepts, which never interrupt the
- * delivery of an event (EXITINTINFO is not valid, APM 2 15.7.2). */
+/* The exit codes the core has a fast way for (vcpu_fast_exit), besides
+ * CPUID (fast_cpuid_exit, asked first); EXIT_NONE: none. All are
+ * instruction intercepts, which never interrupt the delivery of an event
+ * (EXITINTINFO is not valid, APM 2 15.7.2). */
 static const u8 fast_reasons[0x80] = {
-    [SVM_EXIT_CPUID] = EXIT_CPUID, /* fast_cpuid_exit, before the table */
     [SVM_EXIT_MSR] = EXIT_MSR_WRITE, /* EXITINFO1 = 1: a write (APM 2 15.11); a read takes the full way */
     [SVM_EXIT_IOIO] = EXIT_IO,       /* IN and OUT, not INS or OUTS (svm_ioio_plain) */
 };
+
+/* RAX, RIP and RFLAGS as the exit left them in the VMCB (RSP is read
+ * at the end of svm_vcpu_run; the other registers are in v->gpr). */
+static inline __attribute__((always_inline)) void registers_from_exit(struct vcpu *v, const struct vmcb *vmcb)
+{
+    v->gpr[GPR_RAX] = vmcb->save.rax;
+    v->rip = vmcb->save.rip;
+    v->rflags = vmcb->save.rflags;
+}
 
 /* What the guest goes back in with after a fast exit (FAST_BACK_IN):
  * RAX and RIP, no event to inject (the one injected at the last entry was
@@ -626,9 +635,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struc
 {
     if (s->nmi_step || !(cpu.features & SVM_FEATURE_NRIPS))
         return FAST_NO;
-    v->gpr[GPR_RAX] = vmcb->save.rax;
-    v->rip = vmcb->save.rip;
-    v->rflags = vmcb->save.rflags;
+    registers_from_exit(v, vmcb);
     enum fast_way way = vcpu_fast_exit(v, EXIT_CPUID, svm_length_to(v->rip, vmcb->control.next_rip), 0, 0, NULL);
     if (way == FAST_BACK_IN)
         fast_back_in(v, s, vmcb);
@@ -664,9 +671,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
         (code == SVM_EXIT_IOIO && (!svm_ioio_plain(vmcb->control.exitinfo1, &port, &size) ||
                                    !(range = vcpu_fast_port(v, port, size)))))
         return FAST_NO;
-    v->gpr[GPR_RAX] = vmcb->save.rax;
-    v->rip = vmcb->save.rip;
-    v->rflags = vmcb->save.rflags;
+    registers_from_exit(v, vmcb);
     /* An IOIO exit gives the next RIP in EXITINFO2 (APM 2 15.10.2). */
     u64 next = code == SVM_EXIT_IOIO ? vmcb->control.exitinfo2 : vmcb->control.next_rip;
     unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, next) : 0;
@@ -681,8 +686,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
         len = mmio_fast_decode(v, vmcb->control.exitinfo2, assisted ? vmcb->control.insn_bytes : NULL,
                                assisted ? MIN(vmcb->control.insn_fetched, (u8)15) : 0);
     }
-    enum fast_way way = r == EXIT_IO ? vcpu_fast_exit(v, EXIT_IO, len, port, size, range)
-                                     : vcpu_fast_exit(v, r, len, port, size, range);
+    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
     if (way == FAST_BACK_IN)
         fast_back_in(v, s, vmcb);
     return way;
@@ -751,9 +755,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
         return;
     }
-    v->gpr[GPR_RAX] = vmcb->save.rax;
-    v->rip = vmcb->save.rip;
-    v->rflags = vmcb->save.rflags;
+    registers_from_exit(v, vmcb);
     struct svm_exit_raw raw = {
         .exitcode = vmcb->control.exitcode,
         .exitinfo1 = vmcb->control.exitinfo1,

@@ -927,17 +927,24 @@ static inline __attribute__((always_inline)) void backstop_after_fast_exit(struc
         vmwrite(VMCS_PREEMPTION_TIMER, 0);
 }
 
-/* The basic exit reasons the core has a fast way for (vcpu_fast_exit);
- * EXIT_NONE: none. All but the EPT violation are instruction exits,
+/* The basic exit reasons the core has a fast way for (vcpu_fast_exit),
+ * besides CPUID (fast_cpuid_exit, asked first); EXIT_NONE: none. All but the EPT violation are instruction exits,
  * which never interrupt the delivery of an event (the IDT-vectoring
  * information is not valid, SDM 3C 28.2.4) and report the instruction's
  * length (28.2.5); fast_exit checks the EPT violation for both. */
 static const u8 fast_reasons[64] = {
-    [VMX_EXIT_CPUID] = EXIT_CPUID,
     [VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
     [VMX_EXIT_IO] = EXIT_IO, /* IN and OUT, not INS or OUTS (vmx_io_plain) */
     [VMX_EXIT_EPT_VIOLATION] = EXIT_NESTED_FAULT, /* a plain MOV to a device (mmio_fast_decode) */
 };
+
+/* RIP and RFLAGS as the exit left them, in the vCPU and as the backend's
+ * record of the VMCS's (vmx_vcpu_run writes back only what changed). */
+static inline __attribute__((always_inline)) void registers_from_exit(struct vcpu *v, struct vmx_vcpu *x)
+{
+    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
+    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+}
 
 /* What the guest goes back in with after a fast exit (FAST_BACK_IN): RIP,
  * the end of an STI/MOV SS shadow (25.4.2), as RIP moved, and the
@@ -957,8 +964,7 @@ static inline __attribute__((always_inline)) void fast_back_in(struct vcpu *v, s
  * across it. */
 static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struct vcpu *v, struct vmx_vcpu *x)
 {
-    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
-    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+    registers_from_exit(v, x);
     enum fast_way way =
         vcpu_fast_exit(v, EXIT_CPUID, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH)), 0, 0, NULL);
     if (way == FAST_BACK_IN)
@@ -994,14 +1000,12 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
             return FAST_NO;
         gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
     }
-    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
-    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+    registers_from_exit(v, x);
     /* The length: the CPU reports it for instruction exits (28.2.5), not
      * for an EPT violation, whose instruction the core decodes. */
     unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
                                           : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
-    enum fast_way way = r == EXIT_IO ? vcpu_fast_exit(v, EXIT_IO, len, port, size, range)
-                                     : vcpu_fast_exit(v, r, len, port, size, range);
+    enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
     if (way == FAST_BACK_IN)
         fast_back_in(v, x);
     return way;
@@ -1045,8 +1049,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
         return;
     }
-    v->rip = x->exit_rip = vmread(VMCS_GUEST_RIP);
-    v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
+    registers_from_exit(v, x);
     /* No write of the VM-entry interruption information: every VM exit
      * clears its valid bit (SDM 3C 25.8.3). Only the exit fields the
      * reason uses are read (each VMREAD costs, and exits are frequent). */

@@ -27,7 +27,7 @@ ERASE_LINE = re.compile(r"[^\n]*\r\x1b\[K")
 # Where Zazen cut a guest's long line (every 200 characters without a
 # newline) and went on with the next "(domain) " prefix.
 CUT = re.compile(rb"\r?\n\([A-Za-z0-9_-]+\) ")
-CUT_TEXT = re.compile(r"\n\([A-Za-z0-9_-]+\) ")
+CUT_TEXT = re.compile(CUT.pattern.decode())  # the same, in text
 
 
 def unsplit(data):
