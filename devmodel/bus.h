@@ -83,9 +83,13 @@ bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_wr
  * BUS_WRITES_WATCHED, interrupt requests and device timers only: the
  * fast way asks after the write whether an interrupt is now pending for
  * the writing CPU, and compares the clock's earliest deadline before and
- * after (the 8259s, the UART);
+ * after (the UART);
+ * BUS_WRITES_REQUESTS, interrupt requests only, by a write whose effect
+ * does not follow device time: the fast way asks after the write whether
+ * an interrupt is now pending, and moves device time only if the PC's
+ * timer gate must look again (the 8259s and their ELCR: vmm/io.c);
  * BUS_WRITES_QUIET, neither (the debug console). */
-enum bus_writes { BUS_WRITES_FULL, BUS_WRITES_WATCHED, BUS_WRITES_QUIET };
+enum bus_writes { BUS_WRITES_FULL, BUS_WRITES_WATCHED, BUS_WRITES_REQUESTS, BUS_WRITES_QUIET };
 /* Marks the writes of the range claimed at port. */
 bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind);
 /* What answers ports nobody claims: reads are all ones, writes vanish,

@@ -132,6 +132,14 @@ static inline bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
 {
     return pc_interrupt_source(pc, cpu) != PC_INTERRUPT_NONE;
 }
+/* The same after a write to the 8259s alone (vmm/fast_way.h), asked
+ * with none pending before it: only the 8259s' INTR can have risen (an
+ * EOI or an unmask that lets a request through); no local APIC moved. */
+static inline bool pc_interrupt_pending_after_pic_write(const struct pc *pc, unsigned cpu)
+{
+    const struct pic_chip *m = &pc->pic.chip[0];
+    return (m->irr & (u8)~m->imr) && pc_interrupt_pending(pc, cpu);
+}
 /* Takes the interrupt pc_interrupt_source found (not NONE): its vector,
  * or -1 if the 8259s' request went away (a spurious IRQ 7 is a vector). */
 int pc_interrupt_take(struct pc *pc, unsigned cpu, int source);
@@ -153,15 +161,14 @@ bool pc_nmi_ack(struct pc *pc, unsigned cpu);
  * an acknowledgement): the delivery that follows takes it. */
 bool pc_gate_timers(struct pc *pc);
 /* What of pc_gate_timers' inputs a port write to a watched device (bus.h
- * BUS_WRITES_WATCHED: the 8259s and their ELCR, the UART) can change:
+ * BUS_WRITES_WATCHED, the UART, and BUS_WRITES_REQUESTS, the 8259s and their ELCR) can change:
  * the master 8259's IMR, IRR and ISR bits of IR0, packed. Its other
  * inputs (the PIT's counter 0, the local APICs' LINT0 and enable bit, the
  * I/O APIC's pin 2) move only by device time or by writes that take the
  * whole way, which gates after them. */
-static inline u8 pc_irq0_gate_inputs(const struct pc *pc)
+static inline u32 pc_irq0_gate_inputs(const struct pc *pc)
 {
-    const struct pic_chip *m = &pc->pic.chip[0];
-    return (u8)((m->imr & 1u) | (m->irr & 1u) << 1 | (m->isr & 1u) << 2);
+    return pic_chip_ir0_bits(&pc->pic.chip[0]);
 }
 /* After a watched write, given pc_irq0_gate_inputs before it: must the
  * gate run again? Only if those inputs moved (its answer is the same for
@@ -170,7 +177,7 @@ static inline u8 pc_irq0_gate_inputs(const struct pc *pc)
  * The same after device time and a delivery alone (a halted vCPU's
  * wake, vmm/vcpu.c): a PIT tick that came sets IR0's request (or, muted,
  * came not at all), and an INTA of IRQ0 moves its IRR and ISR bits. */
-static inline bool pc_gate_inputs_moved(const struct pc *pc, u8 inputs_before)
+static inline bool pc_gate_inputs_moved(const struct pc *pc, u32 inputs_before)
 {
     return pc->irq0_eoi_watch || pc_irq0_gate_inputs(pc) != inputs_before;
 }

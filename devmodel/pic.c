@@ -341,22 +341,42 @@ static u32 pic_port_read(void *dev, u16 port, u8 size)
     return word;
 }
 
-static void pic_port_write(void *dev, u16 port, u8 size, u32 value)
+/* The slave's INT, the master's IR2, follows the slave's state alone: a
+ * write to the master leaves it as it was (an ICW1 there keeps the line
+ * and asks for a new edge; apply_trigger_modes gave a level IR2 its
+ * request back). */
+static void chip_written(struct pic *p, const struct pic_chip *c)
 {
-    struct pic *p = dev;
-    struct pic_chip *c = &p->chip[chip_index(port)];
-    u8 v = (u8)value;
-    (void)size;
-    if ((port & 1) == PIC_PORT_DATA)
-        chip_write_data(c, v);
-    else if (v & ICW1_ID) {
+    if (c == slave_of(p))
+        update_cascade_line(p);
+}
+
+static void __attribute__((noinline)) chip_write_command(struct pic *p, struct pic_chip *c, u8 v)
+{
+    if (v & ICW1_ID) {
         chip_write_icw1(c, v);
         apply_trigger_modes(p);
     } else if (v & OCW3_ID)
         chip_write_ocw3(c, v);
     else
         chip_write_ocw2(c, v);
-    update_cascade_line(p);
+    chip_written(p, c);
+}
+
+static void pic_port_write(void *dev, u16 port, u8 size, u32 value)
+{
+    struct pic *p = dev;
+    struct pic_chip *c = &p->chip[chip_index(port)];
+    u8 v = (u8)value;
+    (void)size;
+    if ((port & 1) == PIC_PORT_DATA) {
+        chip_write_data(c, v);
+        chip_written(p, c);
+    } else if (v == OCW2_NONSPECIFIC_EOI) { /* after every interrupt: on its own, first */
+        chip_nonspecific_eoi(c);
+        chip_written(p, c);
+    } else
+        chip_write_command(p, c, v);
 }
 
 static u32 elcr_read(void *dev, u16 port, u8 size)
@@ -393,13 +413,14 @@ bool pic_init(struct pic *p, struct dm_env *env)
     pic_reset(p);
     /* A write (an ICW, a mask, an EOI, a trigger mode) changes only what
      * the 8259s request of the CPU, which reaches it through the PC's
-     * signal: watched, not full (bus.h), so an EOI takes the fast way. */
+     * signal, and reads no clock: requests, not full (bus.h), so an EOI
+     * takes the fast way without moving device time. */
     return bus_claim_io(env->bus, PIC_MASTER_BASE, 2, 1, pic_port_read, pic_port_write, p, "pic-master") &&
            bus_claim_io(env->bus, PIC_SLAVE_BASE, 2, 1, pic_port_read, pic_port_write, p, "pic-slave") &&
            bus_claim_io(env->bus, PIC_ELCR_BASE, 2, 1, elcr_read, elcr_write, p, "elcr") &&
-           bus_set_writes(env->bus, PIC_MASTER_BASE, BUS_WRITES_WATCHED) &&
-           bus_set_writes(env->bus, PIC_SLAVE_BASE, BUS_WRITES_WATCHED) &&
-           bus_set_writes(env->bus, PIC_ELCR_BASE, BUS_WRITES_WATCHED);
+           bus_set_writes(env->bus, PIC_MASTER_BASE, BUS_WRITES_REQUESTS) &&
+           bus_set_writes(env->bus, PIC_SLAVE_BASE, BUS_WRITES_REQUESTS) &&
+           bus_set_writes(env->bus, PIC_ELCR_BASE, BUS_WRITES_REQUESTS);
 }
 
 void pic_set_irq(struct pic *p, unsigned irq, bool level)

@@ -35,6 +35,20 @@ struct pic_chip {
     bool poll;        /* OCW3: the next even-port read is a poll */
 };
 
+/* IR0's bits of a chip's IRR, ISR and IMR, packed (one load: they are
+ * the struct's first three bytes): what the PC's timer gate reads of the
+ * master (pc_irq0_gate_inputs). */
+#define PIC_IR0_BITS 0x010101u
+static inline u32 pic_chip_ir0_bits(const struct pic_chip *c)
+{
+    _Static_assert(__builtin_offsetof(struct pic_chip, irr) == 0 && __builtin_offsetof(struct pic_chip, isr) == 1 &&
+                       __builtin_offsetof(struct pic_chip, imr) == 2 && sizeof(struct pic_chip) >= 4,
+                   "irr, isr, imr: the first three bytes");
+    u32 bytes;
+    __builtin_memcpy(&bytes, c, sizeof(bytes));
+    return bytes & PIC_IR0_BITS;
+}
+
 struct pic {
     struct pic_chip chip[2]; /* [0] master at 0x20, [1] slave at 0xA0 */
     u8 elcr[2];              /* 0x4D0 (IRQ0-7), 0x4D1 (IRQ8-15) */

@@ -29,6 +29,7 @@ enum fast_way fast_msr_write(struct vcpu *v, u16 port, u8 size); /* vmm/msr.c: a
 /* (An IN's or OUT's, fast_io_in and fast_io_out, is inline too, but a
  * watched write's part: vmm/io.c.) */
 enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, u16 port, u8 size, u32 value);
+bool fast_io_gate_after_write(struct vcpu *v);
 enum fast_way fast_mmio_write(struct vcpu *v, u16 port, u8 size); /* vmm/mmio.c: a plain MOV to a device (mmio_fast_decode) */
 /* vmm/mmio.c: for a backend's fast way, the exit a data write to gpa made
  * (an operand, not the CPU's own access, not during event delivery):

@@ -23,7 +23,7 @@ enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, 
     struct domain *d = v->domain;
     bool quiet = platform_update_time_quick(v);
     u64 due = clock_next_deadline(&d->pc.clock);
-    u8 gate = pc_irq0_gate_inputs(&d->pc);
+    u32 gate = pc_irq0_gate_inputs(&d->pc);
     if (range->write)
         range->write(range->dev, port, size, value);
     if (!quiet || pc_gate_inputs_moved(&d->pc, gate))
@@ -34,6 +34,18 @@ enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, 
         quiet = false;
     }
     return platform_note_output_quick(d) && quiet ? FAST_BACK_IN : FAST_DONE;
+}
+
+/* fast_io_out_requests' part for a write that moved the PIT's gate's
+ * inputs (vmm/fast_way.h): device time moves to the exit, after the
+ * write, and the gate looks again; true if no deadline came nearer. */
+bool fast_io_gate_after_write(struct vcpu *v)
+{
+    struct domain *d = v->domain;
+    bool quiet = platform_update_time_quick(v);
+    u64 due = clock_next_deadline(&d->pc.clock);
+    pc_gate_timers(&d->pc);
+    return quiet && clock_next_deadline(&d->pc.clock) >= due;
 }
 
 void handle_io(struct vcpu *v, struct vm_exit *e)

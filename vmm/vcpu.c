@@ -318,7 +318,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
                 break;
             }
             t_exit += waited;
-            u8 gate = pc_irq0_gate_inputs(&d->pc);
+            u32 gate = pc_irq0_gate_inputs(&d->pc);
             platform_update_time(v);
             quick = false;
             if (woken_by_its_interrupt(v)) {

@@ -57,11 +57,11 @@ TEST(pic_init_sequence_and_vector_base)
     CHECK_EQ(inb_(S + 1), 0xff);
     /* the writes of both chips and the ELCR are watched (bus.h) */
     for (u16 port = M; port < M + 2; port++)
-        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_WATCHED);
+        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_REQUESTS);
     for (u16 port = S; port < S + 2; port++)
-        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_WATCHED);
+        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_REQUESTS);
     for (u16 port = PIC_ELCR_BASE; port < PIC_ELCR_BASE + 2; port++)
-        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_WATCHED);
+        CHECK_EQ(bus_fast_range(&fake.bus, port, 1)->writes, BUS_WRITES_REQUESTS);
     pulse(1);
     CHECK(!pic_intr(&pic));
 
@@ -265,6 +265,61 @@ TEST(pic_cascade_slave_irq10)
     CHECK_EQ(pic_inta(&pic), 0x21);
     eoi(M);
     CHECK_EQ(pic_inta(&pic), 0x2b);
+}
+
+/* The master's IR2 follows the slave's INT alone (pic_port_write updates
+ * it after slave writes only): writing the master leaves the line as it
+ * is, and an ICW1 there wants a new edge from the slave's INT, which a
+ * level input does not. */
+TEST(pic_master_writes_leave_the_cascade_line)
+{
+    CHECK(setup());
+    init_pair(0x01);
+    pulse(10);
+    CHECK_EQ(read_irr(M), 0x04);
+    outb_(M + 1, 0x04); /* mask IR2: the slave still asks */
+    CHECK(!pic_intr(&pic));
+    outb_(M + 1, 0x00);
+    CHECK(pic_intr(&pic));
+    eoi(M); /* nothing in service: nothing moves */
+    CHECK_EQ(read_irr(M), 0x04);
+    /* the master alone re-initialized, edge triggered: IRR cleared, and the
+     * slave's INT, still high, is no new edge */
+    outb_(M, 0x11);
+    outb_(M + 1, 0x20);
+    outb_(M + 1, 0x04);
+    outb_(M + 1, 0x01);
+    CHECK_EQ(read_irr(M), 0x00);
+    CHECK(!pic_intr(&pic));
+    CHECK_EQ(read_irr(S), 0x04);
+    /* ...level triggered (LTIM): IR2 follows the line, high */
+    outb_(M, 0x19);
+    outb_(M + 1, 0x20);
+    outb_(M + 1, 0x04);
+    outb_(M + 1, 0x01);
+    CHECK_EQ(read_irr(M), 0x04);
+    CHECK_EQ(pic_inta(&pic), 0x2a);
+}
+
+/* IR0's IRR, ISR and IMR bits, packed: what the PC's timer gate reads of
+ * the master (devmodel/pc.h pc_irq0_gate_inputs); no other IR moves it. */
+TEST(pic_ir0_bits)
+{
+    CHECK(setup());
+    init_pair(0x01);
+    CHECK_EQ(pic_chip_ir0_bits(&pic.chip[0]), 0u);
+    pulse(1);
+    outb_(M + 1, 0xfe);
+    CHECK_EQ(pic_chip_ir0_bits(&pic.chip[0]), 0u);
+    pulse(0);
+    CHECK_EQ(pic_chip_ir0_bits(&pic.chip[0]), 0x000001u); /* IRR */
+    outb_(M + 1, 0xff);
+    CHECK_EQ(pic_chip_ir0_bits(&pic.chip[0]), 0x010001u); /* IMR */
+    outb_(M + 1, 0x00);
+    CHECK_EQ(pic_inta(&pic), 0x20);
+    CHECK_EQ(pic_chip_ir0_bits(&pic.chip[0]), 0x000100u); /* ISR */
+    eoi(M);
+    CHECK_EQ(pic_chip_ir0_bits(&pic.chip[0]), 0u);
 }
 
 TEST(pic_cascade_auto_eoi_delivers_every_slave_request)
