@@ -81,14 +81,17 @@ bool bus_set_io_rep(struct io_bus *bus, u16 port, io_read_rep_fn read_rep, io_wr
  * (vmm/fast_way.h), weakest first:
  * BUS_WRITES_FULL, anything (the default: the run loop looks at all);
  * BUS_WRITES_WATCHED, interrupt requests and device timers only: the
- * fast way asks after the write whether an interrupt is now pending for
- * the writing CPU, and compares the clock's earliest deadline before and
- * after (the UART);
- * BUS_WRITES_REQUESTS, interrupt requests only, by a write whose effect
- * does not follow device time: the fast way asks after the write whether
- * an interrupt is now pending, and moves device time only if the PC's
- * timer gate must look again (the 8259s and their ELCR: vmm/io.c);
- * BUS_WRITES_QUIET, neither (the debug console). */
+ * fast way moves device time to the exit, asks after the write whether
+ * an interrupt is now pending for the writing CPU, and compares the
+ * clock's earliest deadline before and after (the UART in loopback with
+ * its FIFOs on);
+ * BUS_WRITES_REQUESTS, interrupt requests and output only, by a write
+ * whose effect does not follow device time: the fast way asks after the
+ * write whether an interrupt is now pending, and moves device time only
+ * if the PC's timer gate must look again (the 8259s and their ELCR, the
+ * UART otherwise: vmm/fast_way.h);
+ * BUS_WRITES_QUIET, output only (the debug console).
+ * A device may change its range's kind as its mode changes (the UART). */
 enum bus_writes { BUS_WRITES_FULL, BUS_WRITES_WATCHED, BUS_WRITES_REQUESTS, BUS_WRITES_QUIET };
 /* Marks the writes of the range claimed at port. */
 bool bus_set_writes(struct io_bus *bus, u16 port, enum bus_writes kind);

@@ -132,13 +132,15 @@ static inline bool pc_interrupt_pending(const struct pc *pc, unsigned cpu)
 {
     return pc_interrupt_source(pc, cpu) != PC_INTERRUPT_NONE;
 }
-/* The same after a write to the 8259s alone (vmm/fast_way.h), asked
- * with none pending before it: only the 8259s' INTR can have risen (an
- * EOI or an unmask that lets a request through); no local APIC moved. */
-static inline bool pc_interrupt_pending_after_pic_write(const struct pc *pc, unsigned cpu)
+/* The same, for CPU cpu whose local APIC the caller keeps at hand (l:
+ * &pc->lapic[cpu]), without working out where it is: asked after every
+ * write of the fast way's that may raise a request (vmm/fast_way.h). */
+static inline bool pc_interrupt_pending_at(const struct pc *pc, const struct lapic *l, unsigned cpu)
 {
     const struct pic_chip *m = &pc->pic.chip[0];
-    return (m->irr & (u8)~m->imr) && pc_interrupt_pending(pc, cpu);
+    if (!l->irr_words && !(m->irr & (u8)~m->imr))
+        return false;
+    return pc_interrupt_source_slow(pc, cpu) != PC_INTERRUPT_NONE;
 }
 /* Takes the interrupt pc_interrupt_source found (not NONE): its vector,
  * or -1 if the 8259s' request went away (a spurious IRQ 7 is a vector). */

@@ -159,7 +159,7 @@ static void chip_acknowledge(struct pic_chip *c, unsigned ir)
 
 /* "End of Interrupt": the non-specific EOI resets the highest priority
  * ISR bit; in special mask mode a masked ISR bit is left alone. */
-static int chip_nonspecific_eoi(struct pic_chip *c)
+static inline __attribute__((always_inline)) int chip_nonspecific_eoi(struct pic_chip *c)
 {
     u8 candidates = c->special_mask ? c->isr & (u8)~c->imr : c->isr;
     int ir = highest_priority_ir(c, candidates);

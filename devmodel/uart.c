@@ -114,6 +114,18 @@ static bool fifo_mode(const struct uart *u) { return u->fcr & FCR_FIFO_ENABLE; }
 static bool loopback(const struct uart *u) { return u->mcr & MCR_LOOP; }
 static bool dlab(const struct uart *u) { return u->lcr & LCR_DLAB; }
 
+/* What a register write may change, for the hypervisor's fast way
+ * (bus.h): the UART's interrupt request, and nothing that follows device
+ * time (BUS_WRITES_REQUESTS: a THR byte leaves at once, see the top of
+ * the file), but in loopback with the FIFOs on, where a THR byte lands in
+ * the receive FIFO and starts its timeout, a timer counted from now
+ * (8.10): then watched, device time moved to the write first. Set again
+ * whenever MCR or FCR changes. */
+static void update_write_kind(struct uart *u)
+{
+    bus_set_writes(u->env->bus, u->base, loopback(u) && fifo_mode(u) ? BUS_WRITES_WATCHED : BUS_WRITES_REQUESTS);
+}
+
 /* 16450 (character) mode has a single receiver buffer register (8.5). */
 static unsigned rx_capacity(const struct uart *u) { return fifo_mode(u) ? UART_FIFO_SIZE : 1; }
 
@@ -375,20 +387,23 @@ static void write_fcr(struct uart *u, u8 value)
     }
     if (!enable) {
         u->fcr = 0;
+        update_write_kind(u);
         return;
     }
     u->fcr = value & FCR_KEPT;
     if (value & FCR_RX_RESET)
         rx_clear(u);
+    update_write_kind(u);
 }
 
 static void write_mcr(struct uart *u, u8 value)
 {
     u->mcr = value & MCR_MASK;
     sample_modem_lines(u);
+    update_write_kind(u);
 }
 
-static void write_register(struct uart *u, unsigned reg, u8 value)
+static void __attribute__((noinline)) write_register(struct uart *u, unsigned reg, u8 value)
 {
     switch (reg) {
     case REG_DATA:
@@ -433,8 +448,12 @@ static u32 uart_io_read(void *dev, u16 port, u8 size)
 static void uart_io_write(void *dev, u16 port, u8 size, u32 value)
 {
     struct uart *u = dev;
+    unsigned reg = (unsigned)(port - u->base);
     (void)size;
-    write_register(u, (unsigned)(port - u->base), (u8)value);
+    if (reg == REG_DATA && !dlab(u)) /* THR: a console's every byte, asked first */
+        write_thr(u, (u8)value);
+    else
+        write_register(u, reg, (u8)value);
     update_irq(u);
 }
 
@@ -474,6 +493,7 @@ void uart_reset(struct uart *u)
     u->thre_pending = false;
     rx_clear(u);
     update_irq(u);
+    update_write_kind(u);
 }
 
 bool uart_init(struct uart *u, struct dm_env *env, u16 base, unsigned gsi, void (*tx)(void *ctx, u8 byte),
@@ -489,8 +509,11 @@ bool uart_init(struct uart *u, struct dm_env *env, u16 base, unsigned gsi, void 
     timer_init(&u->rx_timeout, rx_timeout_fired, u);
     uart_reset(u);
     /* A register write changes the UART's interrupt request (update_irq)
-     * or its receive timeout, and hands a byte to tx: watched, not full
-     * (bus.h), so the THR and IER writes of a console take the fast way. */
-    return bus_claim_io(env->bus, base, UART_PORT_COUNT, 1, uart_io_read, uart_io_write, u, "uart16550") &&
-           bus_set_writes(env->bus, base, BUS_WRITES_WATCHED);
+     * or its receive timeout, and hands a byte to tx: not full (bus.h),
+     * so the THR and IER writes of a console take the fast way; requests
+     * or watched as the mode says (update_write_kind). */
+    if (!bus_claim_io(env->bus, base, UART_PORT_COUNT, 1, uart_io_read, uart_io_write, u, "uart16550"))
+        return false;
+    update_write_kind(u);
+    return true;
 }

@@ -125,19 +125,21 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcp
     return quiet ? FAST_BACK_IN : FAST_DONE;
 }
 
-/* fast_io_out's write to a range that moves interrupt requests alone,
- * and not by device time (BUS_WRITES_REQUESTS: the 8259s). Device time
- * stays where it was: the write reads no clock and arms no timer, so
- * only the PIT's gate, which reads the 8259s (pc_irq0_gate_inputs), may
- * want it, and then it moves to the exit after the write rather than
- * before (fast_io_gate_after_write, vmm/io.c). A device timer that came
- * due since the last move (its host timer, armed for it, would bring the
+/* fast_io_out's write to a range whose writes move interrupt requests
+ * and make output, and not by device time (BUS_WRITES_REQUESTS: the
+ * 8259s, the UART but in loopback with FIFOs). Device time stays where it
+ * was: the write reads no clock and arms no timer, so only the PIT's
+ * gate, which reads the 8259s (pc_irq0_gate_inputs), may want it, and
+ * then it moves to the exit after the write rather than before
+ * (fast_io_gate_after_write, vmm/io.c). A device timer that came due
+ * since the last move (its host timer, armed for it, would bring the
  * guest out right after the entry) then fires after the write rather
  * than before it: as if it had come the few hundred instructions of this
  * exit later, within the lateness every device timer has between two
  * looks at the clock. The gate can move the PIT's deadline (a mute, a
  * tick held or released): the loop's top arms the host timer again if it
- * came nearer, as after a watched write. */
+ * came nearer, as after a watched write. Output (a UART byte) is noted at
+ * the exit's own time, as a quiet write's. */
 static inline __attribute__((always_inline)) enum fast_way fast_io_out_requests(struct vcpu *v,
                                                                                const struct io_range *range,
                                                                                u16 port, u8 size, u32 value)
@@ -146,14 +148,14 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_out_requests(
     u32 gate = pc_irq0_gate_inputs(pc);
     range->write(range->dev, port, size, value);
     bool quiet = !pc_gate_inputs_moved(pc, gate) || fast_io_gate_after_write(v);
-    if (pc_interrupt_pending_after_pic_write(pc, v->id)) {
+    if (pc_interrupt_pending_at(pc, v->lapic, v->id)) {
         vcpu_interrupt_may_be_pending(v);
         return FAST_DONE;
     }
-    return quiet ? FAST_BACK_IN : FAST_DONE;
+    return platform_note_output_now(v) && quiet ? FAST_BACK_IN : FAST_DONE;
 }
 
-/* size | FAST_IO_OUT. What a watched write (the 8259s, the UART) may
+/* size | FAST_IO_OUT. What a watched write (the UART in loopback with FIFOs) may
  * change, and how the guest still goes through the loop's top when it
  * must:
  * - an interrupt request: one now pending for this vCPU is found as the
@@ -184,10 +186,10 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_out(struct vc
             range->write(range->dev, port, bytes, value);
         return platform_note_output_now(v) ? FAST_BACK_IN : FAST_DONE;
     }
-    if (!fast_time_may_move(v))
-        return FAST_NO;
     if (range->writes == BUS_WRITES_REQUESTS)
         return fast_io_out_requests(v, range, port, bytes, value);
+    if (!fast_time_may_move(v))
+        return FAST_NO;
     return fast_io_out_watched(v, range, port, bytes, value);
 }
 

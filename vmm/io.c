@@ -38,14 +38,19 @@ enum fast_way fast_io_out_watched(struct vcpu *v, const struct io_range *range, 
 
 /* fast_io_out_requests' part for a write that moved the PIT's gate's
  * inputs (vmm/fast_way.h): device time moves to the exit, after the
- * write, and the gate looks again; true if no deadline came nearer. */
+ * write, and the gate looks again; true if the guest may go straight
+ * back in: nothing came due, no deadline came nearer, and the quick
+ * update was the one wanted (fast_time_may_move; if not, it still moved
+ * the clock rightly, nothing being due, and the loop's top does what it
+ * skips). */
 bool fast_io_gate_after_write(struct vcpu *v)
 {
     struct domain *d = v->domain;
+    bool wanted = fast_time_may_move(v);
     bool quiet = platform_update_time_quick(v);
     u64 due = clock_next_deadline(&d->pc.clock);
     pc_gate_timers(&d->pc);
-    return quiet && clock_next_deadline(&d->pc.clock) >= due;
+    return wanted && quiet && clock_next_deadline(&d->pc.clock) >= due;
 }
 
 void handle_io(struct vcpu *v, struct vm_exit *e)

@@ -68,10 +68,33 @@ TEST(uart_reset_values_and_ports)
     /* the eight ports are taken */
     CHECK(!bus_claim_io(&fake.bus, COM1 + 7, 1, 1, NULL, NULL, NULL, "x"));
     CHECK(bus_claim_io(&fake.bus, COM1 + 8, 1, 1, NULL, NULL, NULL, "x"));
-    /* its writes change only its interrupt request and its timer: watched
-     * (bus.h), the fast way's to carry out */
+    /* its writes change only its interrupt request and make output, not
+     * by device time: requests (bus.h), the fast way's to carry out */
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_REQUESTS);
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1 + 7, 1)->writes, BUS_WRITES_REQUESTS);
+}
+
+/* In loopback with the FIFOs on, a THR byte lands in the receive FIFO and
+ * starts its timeout, a timer counted from the write (8.10): the writes
+ * are then watched, device time moved to them first; in any other mode
+ * requests. The kind follows MCR and FCR, and a reset. */
+TEST(uart_write_kind_follows_loopback_and_fifo)
+{
+    CHECK(setup());
+    outb_(MCR, 0x10); /* loopback, no FIFO: a byte needs no timer */
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_REQUESTS);
+    outb_(FCR, 0x01);
     CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_WATCHED);
-    CHECK_EQ(bus_fast_range(&fake.bus, COM1 + 7, 1)->writes, BUS_WRITES_WATCHED);
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1 + 5, 1)->writes, BUS_WRITES_WATCHED);
+    outb_(MCR, 0x03); /* out of loopback: bytes leave at once */
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_REQUESTS);
+    outb_(MCR, 0x13);
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_WATCHED);
+    outb_(FCR, 0x00); /* FIFOs off */
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_REQUESTS);
+    outb_(FCR, 0x01);
+    uart_reset(&uart);
+    CHECK_EQ(bus_fast_range(&fake.bus, COM1, 1)->writes, BUS_WRITES_REQUESTS);
 }
 
 TEST(uart_divisor_latch)
