@@ -237,7 +237,7 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
     /* A halted vCPU woken in place goes to delivery (woken_by_its_interrupt)
      * with the PIT gate's inputs as they were before device time moved. */
     bool woken = false;
-    u8 woken_gate = 0;
+    u32 woken_gate = 0;
     for (;;) {
         /* After a quick exit that changed nothing the top of the loop
          * looks at (fast_reentry): straight back into the guest. */

@@ -32,6 +32,7 @@
 #define CPUID_80000001_EDX_RDTSCP BIT(27)
 
 int vmx_enter(u64 *gpr, int launched);
+int vmx_resume_again(u64 *gpr);
 void vmx_exit_stub(void);
 
 struct vmx_cpu vmx_cpu;
@@ -1034,15 +1035,20 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
     u32 reason;
     enum fast_way way;
-    do {
-        int status = vmx_enter(v->gpr, x->launched);
+    int status = vmx_enter(v->gpr, x->launched);
+    for (;;) {
         if (status != 0) {
             entry_failed(e, status);
             return;
         }
         x->launched = true;
         reason = (u32)vmread(VMCS_EXIT_REASON);
-    } while ((way = fast_exit(v, x, reason)) == FAST_BACK_IN);
+        if ((way = fast_exit(v, x, reason)) != FAST_BACK_IN)
+            break;
+        /* From this frame, as the vmx_enter above: HOST_RSP holds the
+         * stack pointer vmx_resume_again would write (vmx_run.asm). */
+        status = vmx_resume_again(v->gpr);
+    }
     v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
     v->tpr = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] : x->tpr;
     if (way == FAST_DONE) {

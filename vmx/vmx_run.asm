@@ -20,6 +20,7 @@ section .text
 VMCS_HOST_RSP equ 0x6c14
 
 global vmx_enter
+global vmx_resume_again
 global vmx_exit_stub
 vmx_enter:
     push rbx
@@ -67,6 +68,38 @@ vmx_enter:
     pop rbp
     pop rbx
     ret
+
+; int vmx_resume_again(u64 *gpr)
+;   VMRESUME after a fast exit, called from the same frame as the
+;   vmx_enter before it (vmx_vcpu_run's loop): the stack pointer at the
+;   point where vmx_enter wrote HOST_RSP is this one too (the same caller's
+;   stack pointer, the same pushes), so the field already holds it and is
+;   not written again. Returns as vmx_enter does.
+vmx_resume_again:
+    push rbx
+    push rbp
+    push r12
+    push r13
+    push r14
+    push r15
+    push rdi
+    mov rax, [rdi + 0*8]
+    mov rcx, [rdi + 1*8]
+    mov rdx, [rdi + 2*8]
+    mov rbx, [rdi + 3*8]
+    mov rbp, [rdi + 5*8]
+    mov rsi, [rdi + 6*8]
+    mov r8,  [rdi + 8*8]
+    mov r9,  [rdi + 9*8]
+    mov r10, [rdi + 10*8]
+    mov r11, [rdi + 11*8]
+    mov r12, [rdi + 12*8]
+    mov r13, [rdi + 13*8]
+    mov r14, [rdi + 14*8]
+    mov r15, [rdi + 15*8]
+    mov rdi, [rdi + 7*8]
+    vmresume
+    jmp vmx_enter.fail
 
 vmx_exit_stub:
     push rax                    ; the guest's RAX; [rsp+8] is the gpr array
