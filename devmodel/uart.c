@@ -160,7 +160,7 @@ static u64 four_char_times_ns(const struct uart *u)
 /* ---- Interrupts ---- */
 
 /* The highest-priority pending interrupt that IER enables (Table IV). */
-static u8 interrupt_id(const struct uart *u)
+static inline __attribute__((always_inline)) u8 interrupt_id(const struct uart *u)
 {
     if ((u->ier & IER_ELSI) && (u->lsr_errors & LSR_ERRORS))
         return IIR_LINE_STATUS;
@@ -225,7 +225,7 @@ static void rx_clear(struct uart *u)
  * no room (8.4, LSR bit 1): in FIFO mode the new byte is lost and the
  * FIFO kept; in 16450 mode it overwrites the unread one in RBR. Either way
  * a byte is lost and OE is set. */
-static bool rx_push(struct uart *u, u8 byte)
+static inline __attribute__((always_inline)) bool rx_push(struct uart *u, u8 byte)
 {
     if (u->rx_count == rx_capacity(u)) {
         u->lsr_errors |= LSR_OE;
@@ -351,10 +351,11 @@ static u8 read_register(struct uart *u, unsigned reg)
 
 /* Writing THR clears a THRE interrupt (Table IV). The byte leaves at once
  * (see the top of the file): to tx, or in loopback straight back into the
- * receiver (8.8), and THR is empty again, which sets THRE anew. */
-static void write_thr(struct uart *u, u8 byte)
+ * receiver (8.8), and THR is empty again, which sets THRE anew: cleared
+ * and set again before anything looks (update_irq comes after), so only
+ * the setting is written. Inline: a console's every byte comes here. */
+static inline __attribute__((always_inline)) void write_thr(struct uart *u, u8 byte)
 {
-    u->thre_pending = false;
     if (loopback(u))
         rx_push(u, byte);
     else if (u->tx)
