@@ -140,11 +140,11 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_in(struct vcp
  * tick held or released): the loop's top arms the host timer again if it
  * came nearer, as after a watched write. Output (a UART byte) is noted at
  * the exit's own time, as a quiet write's. */
-static inline __attribute__((always_inline)) enum fast_way fast_io_out_requests(struct vcpu *v,
+static inline __attribute__((always_inline)) enum fast_way fast_io_out_requests(struct domain *d, struct vcpu *v,
                                                                                const struct io_range *range,
                                                                                u16 port, u8 size, u32 value)
 {
-    struct pc *pc = &v->domain->pc;
+    struct pc *pc = &d->pc;
     u32 gate = pc_irq0_gate_inputs(pc);
     range->write(range->dev, port, size, value);
     bool quiet = !pc_gate_inputs_moved(pc, gate) || fast_io_gate_after_write(v);
@@ -152,7 +152,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_out_requests(
         vcpu_interrupt_may_be_pending(v);
         return FAST_DONE;
     }
-    return platform_note_output_now(v) && quiet ? FAST_BACK_IN : FAST_DONE;
+    return platform_note_output_now(d, v) && quiet ? FAST_BACK_IN : FAST_DONE;
 }
 
 /* size | FAST_IO_OUT. What a watched write (the UART in loopback with FIFOs) may
@@ -177,17 +177,18 @@ static inline __attribute__((always_inline)) enum fast_way fast_io_out_requests(
  * the guest out at once, and an interrupt waiting sends it through the
  * loop's top (fast_reentry). Its output's moment is the exit's own time,
  * noted while a line waits (platform_note_output_now). */
-static inline __attribute__((always_inline)) enum fast_way fast_io_out(struct vcpu *v, const struct io_range *range, u16 port, u8 size)
+static inline __attribute__((always_inline)) enum fast_way fast_io_out(struct domain *d, struct vcpu *v,
+                                                                      const struct io_range *range, u16 port, u8 size)
 {
     u8 bytes = size & (u8)~FAST_IO_OUT;
     u32 value = (u32)v->gpr[GPR_RAX] & port_mask(bytes);
     if (range->writes == BUS_WRITES_QUIET) {
         if (range->write)
             range->write(range->dev, port, bytes, value);
-        return platform_note_output_now(v) ? FAST_BACK_IN : FAST_DONE;
+        return platform_note_output_now(d, v) ? FAST_BACK_IN : FAST_DONE;
     }
     if (range->writes == BUS_WRITES_REQUESTS)
-        return fast_io_out_requests(v, range, port, bytes, value);
+        return fast_io_out_requests(d, v, range, port, bytes, value);
     if (!fast_time_may_move(v))
         return FAST_NO;
     return fast_io_out_watched(v, range, port, bytes, value);
@@ -211,7 +212,7 @@ static inline __attribute__((always_inline)) const struct io_range *vcpu_fast_po
 }
 
 /* The fast handler for reason r (handlers.h). */
-static inline __attribute__((always_inline)) enum fast_way fast_handler(struct vcpu *v, enum exit_reason r, u16 port,
+static inline __attribute__((always_inline)) enum fast_way fast_handler(struct domain *d, struct vcpu *v, enum exit_reason r, u16 port,
                                                                        u8 size, const struct io_range *range,
                                                                        const struct trace_regs *regs)
 {
@@ -221,7 +222,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct v
     case EXIT_MSR_WRITE:
         return fast_msr_write(v, port, size);
     case EXIT_IO:
-        return (size & FAST_IO_OUT) ? fast_io_out(v, range, port, size) : fast_io_in(v, range, port, size);
+        return (size & FAST_IO_OUT) ? fast_io_out(d, v, range, port, size) : fast_io_in(v, range, port, size);
     case EXIT_NESTED_FAULT:
         return fast_mmio_write(v, port, size);
     default:
@@ -280,7 +281,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
         trace_stage_mmio_write(&d->trace, &regs, v->fast_mmio.gpa);
     else
         trace_stage_registers(&d->trace, r, &regs);
-    enum fast_way way = fast_handler(v, r, port, size, range, &regs);
+    enum fast_way way = fast_handler(d, v, r, port, size, range, &regs);
     if (way == FAST_NO) {
         domain_devices_unlock(d);
         return FAST_NO;

@@ -95,9 +95,8 @@ static inline bool platform_note_output_quick(struct domain *d)
 /* The same after a quiet write that did not move device time (the debug
  * console's, fast_io_out): the output's moment is the guest's TSC now,
  * noted only while a line waits (the quiet flush counts from it). */
-static inline bool platform_note_output_now(struct vcpu *v)
+static inline bool platform_note_output_now(struct domain *d, const struct vcpu *v)
 {
-    struct domain *d = v->domain;
     if (!platform_output_waits(d))
         return true; /* no line waits: its moment matters to none (the next update notes the bytes) */
     u64 seen = d->com1_bytes + d->debugcon.bytes;
