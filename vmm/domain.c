@@ -361,6 +361,8 @@ struct domain *domain_create(unsigned id, const struct domain_config *cfg, const
     d->sched.affinity = cfg->affinity;
     spin_init(&d->sched.budget_lock, "budget");
     d->stats_next = cfg->stats_seconds * 1000000000ull;
+    for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+        d->fast_untimed[r] = FAST_TIMING_SAMPLE;
     d->started_tsc = rdtsc();
     if (setup_memory(d, bi, why, why_size) && setup_devices(d, bi, why, why_size) &&
         setup_trace(d, why, why_size) && arch->domain_create(d, why, why_size) && setup_vcpus(d, why, why_size)) {

@@ -69,6 +69,10 @@ struct guest_mem_region {
  * by the i440FX PAM registers (devmodel/piix.h) in 13 segments. */
 #define DOMAIN_ROM_LOW_WINDOW (128 * KiB) /* the ROM's last 128 KiB answer at E0000h-FFFFFh */
 
+/* The fast way times one exit in this many of each reason's
+ * (vmm/fast_way.h, domain.fast_untimed). */
+#define FAST_TIMING_SAMPLE 16
+
 struct domain {
     unsigned id; /* from 1, in config order */
     char name[CONFIG_NAME_MAX];
@@ -124,6 +128,9 @@ struct domain {
      * next entry, by reason and by phase (enum core_phase). */
     u64 exit_ticks[EXIT_REASON_COUNT];
     u64 phase_ticks[4];
+    /* The fast way's exits of each reason left until the next it times
+     * (FAST_TIMING_SAMPLE, vmm/fast_way.h): 1 to FAST_TIMING_SAMPLE. */
+    u8 fast_untimed[EXIT_REASON_COUNT];
     struct trace_ring trace;     /* trace = N: the last N exits; capacity 0 without */
     struct fw_cfg_content *fw_cfg; /* the blobs the fw_cfg device hands out */
     struct exit_stats stats_last; /* stats = N: the counts at the last report */

@@ -230,13 +230,13 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct d
     }
 }
 
-/* The fast way times one exit in FAST_TIMING_SAMPLE of each reason and
- * counts its ticks that many times (domain.exit_ticks, the handler's
- * phase): the "core ticks per exit" figures stay the average of the
- * reason's exits, and the others are spared two TSC reads, their
- * subtraction and two sums, about a tenth of a fast CPUID. The full way
- * times every exit. */
-#define FAST_TIMING_SAMPLE 16
+/* The fast way times one exit in FAST_TIMING_SAMPLE of each reason's
+ * (domain.fast_untimed counts down to it) and counts its ticks that many
+ * times (domain.exit_ticks, the handler's phase): the "core ticks per
+ * exit" figures stay the average of the reason's exits, and the others
+ * are spared two TSC reads, their subtraction and two sums, about a
+ * tenth of a fast CPUID. The full way times every exit. Defined in
+ * domain.h, which sets the countdowns. */
 
 /* The fast way (vcpu.h): what the full way would do for this exit,
  * without the exit record or the run loop. Each condition that keeps an
@@ -265,11 +265,11 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
         domain_devices_unlock(d);
         return FAST_NO;
     }
-    /* The exit whose count makes a multiple of the sample is timed (its
-     * start kept in the vCPU: nothing of it stays in a register across
-     * the handler; the count does not move meanwhile, the device lock
-     * being held). */
-    if ((d->exit_counts[r] + 1) % FAST_TIMING_SAMPLE == 0)
+    /* The exit whose countdown reaches 0 is timed (its start kept in the
+     * vCPU, and whether it is timed in the countdown: nothing of it stays
+     * in a register across the handler; neither moves meanwhile, the
+     * device lock being held). */
+    if (--d->fast_untimed[r] == 0)
         v->fast_timed_at = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit):
      * the entry is written now and counted once the handler did the exit
@@ -283,6 +283,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
         trace_stage_registers(&d->trace, r, &regs);
     enum fast_way way = fast_handler(d, v, r, port, size, range, &regs);
     if (way == FAST_NO) {
+        d->fast_untimed[r]++; /* the full way times it: not this sample */
         domain_devices_unlock(d);
         return FAST_NO;
     }
@@ -292,7 +293,8 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     d->exit_counts[r]++;
     if (way == FAST_BACK_IN && !fast_reentry(v))
         way = FAST_DONE;
-    if (d->exit_counts[r] % FAST_TIMING_SAMPLE == 0) {
+    if (d->fast_untimed[r] == 0) {
+        d->fast_untimed[r] = FAST_TIMING_SAMPLE;
         u64 spent = (rdtsc() - v->fast_timed_at) * FAST_TIMING_SAMPLE;
         d->exit_ticks[r] += spent;
         d->phase_ticks[PHASE_HANDLER] += spent;
