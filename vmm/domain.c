@@ -547,7 +547,8 @@ void domain_print_trace(const struct domain *d)
     kprintf("zazen: domain %s (id %u): its last %u exits, oldest first:\n", d->name, d->id, n);
     for (unsigned i = 0; i < n; i++) {
         char line[160];
-        trace_format(trace_get(&d->trace, i), line, sizeof(line));
+        struct trace_entry en = trace_get(&d->trace, i);
+        trace_format(&en, line, sizeof(line));
         kprintf("zazen:   %s\n", line);
     }
 }

@@ -1034,7 +1034,7 @@ static unsigned trace_snapshot(const struct domain *d, struct trace_entry *out, 
         u64 before = atomic_load(&d->trace.recorded);
         unsigned have = trace_count(&d->trace), take = MIN(n, have);
         for (unsigned i = 0; i < take; i++)
-            out[i] = *trace_get(&d->trace, have - take + i);
+            out[i] = trace_get(&d->trace, have - take + i);
         if (atomic_load(&d->trace.recorded) == before)
             return take;
     }

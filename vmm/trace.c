@@ -81,7 +81,7 @@ void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct tr
     if (!t->capacity)
         return;
     struct trace_entry *en = trace_next_slot(t);
-    *en = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .reason = (u8)e->reason};
+    *en = (struct trace_entry){.rip = regs->rip, .reason = (u8)e->reason};
     fill_operands(en, e, regs);
     t->recorded++;
 }
@@ -91,10 +91,12 @@ unsigned trace_count(const struct trace_ring *t)
     return t->recorded < t->capacity ? (unsigned)t->recorded : t->capacity;
 }
 
-const struct trace_entry *trace_get(const struct trace_ring *t, unsigned i)
+struct trace_entry trace_get(const struct trace_ring *t, unsigned i)
 {
     u64 first = t->recorded - trace_count(t);
-    return &t->entries[(first + i) & t->mask];
+    struct trace_entry en = t->entries[(first + i) & t->mask];
+    en.seq = first + i + 1;
+    return en;
 }
 
 static const char *const cr_access_names[] = {

@@ -12,7 +12,7 @@
 /* One exit as the trace keeps it: the reason, where, and its operands
  * (for port output and WRMSR the value; for CPUID the leaf). */
 struct trace_entry {
-    u64 seq;  /* the domain's exit number, from 1 */
+    u64 seq;  /* the domain's exit number, from 1: trace_get's copy has it (a slot's place says it) */
     u64 rip;
     u64 a, b; /* operands, by reason: see trace_format */
     u8 reason;
@@ -78,7 +78,7 @@ static inline void trace_stage_registers(struct trace_ring *t, enum exit_reason 
     } else if (r == EXIT_MSR_WRITE) {
         b = (regs->rdx << 32) | (u32)regs->rax; /* EDX:EAX (SDM 2B WRMSR) */
     }
-    *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = a, .b = b,
+    *trace_next_slot(t) = (struct trace_entry){.rip = regs->rip, .a = a, .b = b,
                                                .reason = (u8)r};
 }
 
@@ -90,7 +90,7 @@ static inline void trace_stage_port(struct trace_ring *t, const struct trace_reg
 {
     bool in = !(size & FAST_IO_OUT);
     size &= (u8)~FAST_IO_OUT;
-    *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = port,
+    *trace_next_slot(t) = (struct trace_entry){.rip = regs->rip, .a = port,
                                                .b = regs->rax, .size = size, .flags = in ? TRACE_IO_IN : 0,
                                                .reason = EXIT_IO};
 }
@@ -99,7 +99,7 @@ static inline void trace_stage_port(struct trace_ring *t, const struct trace_reg
  * a write's nested fault). */
 static inline void trace_stage_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
 {
-    *trace_next_slot(t) = (struct trace_entry){.seq = t->recorded + 1, .rip = regs->rip, .a = gpa,
+    *trace_next_slot(t) = (struct trace_entry){.rip = regs->rip, .a = gpa,
                                                .flags = TRACE_NPF_WRITE, .reason = EXIT_NESTED_FAULT};
 }
 
@@ -131,9 +131,11 @@ static inline void trace_record_mmio_write(struct trace_ring *t, const struct tr
 /* storage: trace_ring_size(capacity) entries. */
 void trace_init(struct trace_ring *t, struct trace_entry *storage, unsigned capacity);
 void trace_record(struct trace_ring *t, const struct vm_exit *e, const struct trace_regs *regs);
-/* How many exits the ring holds, and the i-th of them, oldest first. */
+/* How many exits the ring holds, and a copy of the i-th of them, oldest
+ * first, with its exit number (seq, which the slots leave out: one add
+ * and one store fewer on every exit). */
 unsigned trace_count(const struct trace_ring *t);
-const struct trace_entry *trace_get(const struct trace_ring *t, unsigned i);
+struct trace_entry trace_get(const struct trace_ring *t, unsigned i);
 /* One line for an entry, without a newline:
  * "exit 17 at rip 000000000000f0a3: io out port 0080 size 1 value 0000005a (POST code 5ah)". */
 void trace_format(const struct trace_entry *en, char *out, size_t size);

@@ -7,6 +7,13 @@ static struct trace_entry storage[8]; /* trace_ring_size(4) */
 static struct trace_ring ring;
 static char line[160];
 
+/* The line of the ring's i-th exit, oldest first (as domain_print_trace). */
+static void trace_format_at(const struct trace_ring *t, unsigned i, char *out, size_t size)
+{
+    struct trace_entry en = trace_get(t, i);
+    trace_format(&en, out, size);
+}
+
 static struct vm_exit io_exit(u16 port, u8 size, bool in)
 {
     struct vm_exit e = {.reason = EXIT_IO};
@@ -20,7 +27,7 @@ static const char *format_one(const struct vm_exit *e, const struct trace_regs *
 {
     trace_init(&ring, storage, 4);
     trace_record(&ring, e, r);
-    trace_format(trace_get(&ring, 0), line, sizeof(line));
+    trace_format_at(&ring, 0, line, sizeof(line));
     return line;
 }
 
@@ -33,10 +40,10 @@ TEST(trace_ring_keeps_the_last_exits_oldest_first)
         trace_record(&ring, &e, &(struct trace_regs){.rip = rip});
     CHECK_EQ(trace_count(&ring), 4);
     for (unsigned i = 0; i < 4; i++) {
-        CHECK_EQ(trace_get(&ring, i)->seq, i + 3);
-        CHECK_EQ(trace_get(&ring, i)->rip, i + 3);
+        CHECK_EQ(trace_get(&ring, i).seq, i + 3);
+        CHECK_EQ(trace_get(&ring, i).rip, i + 3);
     }
-    trace_format(trace_get(&ring, 3), line, sizeof(line));
+    trace_format_at(&ring, 3, line, sizeof(line));
     CHECK_STR(line, "exit 6 at rip 0000000000000006: hlt");
 }
 
@@ -57,7 +64,7 @@ TEST(trace_ring_of_three_keeps_the_last_three)
         unsigned have = rip < 3 ? (unsigned)rip : 3;
         CHECK_EQ(trace_count(&ring), have);
         for (unsigned i = 0; i < have; i++)
-            CHECK_EQ(trace_get(&ring, i)->rip, rip - have + 1 + i);
+            CHECK_EQ(trace_get(&ring, i).rip, rip - have + 1 + i);
     }
 }
 
@@ -120,19 +127,19 @@ TEST(trace_fast_way_records_as_the_full_way)
         struct vm_exit e = {.reason = reasons[i]};
         trace_init(&ring, storage, 4);
         trace_record(&ring, &e, &r);
-        full = *trace_get(&ring, 0);
+        full = trace_get(&ring, 0);
         trace_init(&ring, storage, 4);
         trace_record_registers(&ring, reasons[i], &r);
-        fast = *trace_get(&ring, 0);
+        fast = trace_get(&ring, 0);
         CHECK(same_entry(&full, &fast));
     }
     struct vm_exit in = io_exit(0x40, 1, true);
     trace_init(&ring, storage, 4);
     trace_record(&ring, &in, &r);
-    full = *trace_get(&ring, 0);
+    full = trace_get(&ring, 0);
     trace_init(&ring, storage, 4);
     trace_record_port(&ring, &r, 0x40, 1);
-    fast = *trace_get(&ring, 0);
+    fast = trace_get(&ring, 0);
     CHECK(same_entry(&full, &fast));
     trace_format(&fast, line, sizeof(line));
     CHECK_STR(line, "exit 1 at rip 0000000000007fa6: io in port 0040 size 1");
@@ -140,10 +147,10 @@ TEST(trace_fast_way_records_as_the_full_way)
         struct vm_exit out = io_exit(0xe9, size, false);
         trace_init(&ring, storage, 4);
         trace_record(&ring, &out, &r);
-        full = *trace_get(&ring, 0);
+        full = trace_get(&ring, 0);
         trace_init(&ring, storage, 4);
         trace_record_port(&ring, &r, 0xe9, size | FAST_IO_OUT);
-        fast = *trace_get(&ring, 0);
+        fast = trace_get(&ring, 0);
         CHECK(same_entry(&full, &fast));
         /* RAX is kept whole; the line shows the bytes the OUT wrote. */
         static const char *const lines[] = {
@@ -176,8 +183,8 @@ TEST(trace_fast_recorders_share_the_ring_of_any_capacity)
         unsigned have = rip < 3 ? (unsigned)rip : 3;
         CHECK_EQ(trace_count(&ring), have);
         for (unsigned i = 0; i < have; i++) {
-            CHECK_EQ(trace_get(&ring, i)->rip, rip - have + 1 + i);
-            CHECK_EQ(trace_get(&ring, i)->seq, rip - have + 1 + i);
+            CHECK_EQ(trace_get(&ring, i).rip, rip - have + 1 + i);
+            CHECK_EQ(trace_get(&ring, i).seq, rip - have + 1 + i);
         }
     }
 }
@@ -196,17 +203,17 @@ TEST(trace_staged_entry_is_not_shown_until_committed)
     trace_stage_port(&ring, &(struct trace_regs){.rip = 0x99}, 0xe9, 1 | FAST_IO_OUT);
     CHECK_EQ(trace_count(&ring), 4);
     for (unsigned i = 0; i < 4; i++) {
-        CHECK_EQ(trace_get(&ring, i)->rip, 6 + i);
-        CHECK_EQ(trace_get(&ring, i)->reason, EXIT_HLT);
+        CHECK_EQ(trace_get(&ring, i).rip, 6 + i);
+        CHECK_EQ(trace_get(&ring, i).reason, EXIT_HLT);
     }
     struct vm_exit out = io_exit(0xe9, 1, false);
     trace_record(&ring, &out, &(struct trace_regs){.rip = 0x99, .rax = 0x41});
     CHECK_EQ(trace_count(&ring), 4);
-    CHECK_EQ(trace_get(&ring, 0)->rip, 7);
-    trace_format(trace_get(&ring, 3), line, sizeof(line));
+    CHECK_EQ(trace_get(&ring, 0).rip, 7);
+    trace_format_at(&ring, 3, line, sizeof(line));
     CHECK_STR(line, "exit 10 at rip 0000000000000099: io out port 00e9 size 1 value 41");
     trace_stage_registers(&ring, EXIT_CPUID, &(struct trace_regs){.rip = 0x100, .rax = 7});
     trace_commit(&ring);
-    trace_format(trace_get(&ring, 3), line, sizeof(line));
+    trace_format_at(&ring, 3, line, sizeof(line));
     CHECK_STR(line, "exit 11 at rip 0000000000000100: cpuid eax 00000007 ecx 00000000");
 }
