@@ -636,7 +636,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struc
     if (s->nmi_step || !(cpu.features & SVM_FEATURE_NRIPS))
         return FAST_NO;
     registers_from_exit(v, vmcb);
-    enum fast_way way = vcpu_fast_exit(v, EXIT_CPUID, svm_length_to(v->rip, vmcb->control.next_rip), 0, 0, NULL);
+    enum fast_way way = vcpu_fast_exit(v, EXIT_CPUID, svm_fast_length(v->rip, vmcb->control.next_rip), 0, 0, NULL);
     if (way == FAST_BACK_IN)
         fast_back_in(v, s, vmcb);
     return way;
@@ -674,7 +674,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
     registers_from_exit(v, vmcb);
     /* An IOIO exit gives the next RIP in EXITINFO2 (APM 2 15.10.2). */
     u64 next = code == SVM_EXIT_IOIO ? vmcb->control.exitinfo2 : vmcb->control.next_rip;
-    unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_length_to(v->rip, next) : 0;
+    unsigned len = code == SVM_EXIT_IOIO || (cpu.features & SVM_FEATURE_NRIPS) ? svm_fast_length(v->rip, next) : 0;
     /* A nested page fault's next RIP is not saved (NRIP save covers
      * instruction intercepts, APM 2 15.7.1): the core decodes the
      * instruction, from the bytes decode assists put in the VMCB on a

@@ -67,6 +67,25 @@ TEST(svm_exit_uses_nrip_when_present)
     CHECK_EQ(e.insn_len, 3);
 }
 
+/* The length from RIP and the next RIP: the full way's takes the
+ * difference in the widths the next RIP may have wrapped in (32-bit and
+ * 16-bit code); the fast way's only the plain difference, and a wrapped
+ * one is 0, which sends the exit the full way. */
+TEST(svm_lengths_full_and_fast)
+{
+    CHECK_EQ(svm_length_to(0x1000, 0x1002), 2);
+    CHECK_EQ(svm_fast_length(0x1000, 0x1002), 2u);
+    CHECK_EQ(svm_fast_length(0x1000, 0x100f), 15u);
+    CHECK_EQ(svm_fast_length(0x1000, 0x1010), 0u); /* 16 bytes: no instruction is */
+    CHECK_EQ(svm_fast_length(0x1000, 0x1000), 0u);
+    /* OUT at 0:FFFFh in real mode: IP wraps to 0 */
+    CHECK_EQ(svm_length_to(0xffff, 0x0000), 1);
+    CHECK_EQ(svm_fast_length(0xffff, 0x0000), 0u);
+    /* a 2-byte instruction at 4 GiB - 1 in 32-bit code: EIP wraps to 1 */
+    CHECK_EQ(svm_length_to(0xffffffff, 0x1), 2);
+    CHECK_EQ(svm_fast_length(0xffffffff, 0x1), 0u);
+}
+
 TEST(svm_exit_npf)
 {
     decode(SVM_EXIT_NPF, (1ull << 32) | 2 | 4, 0xfec00000, 0);
