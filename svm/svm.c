@@ -610,18 +610,19 @@ static inline __attribute__((always_inline)) void registers_from_exit(struct vcp
 }
 
 /* What the guest goes back in with after a fast exit (FAST_BACK_IN):
- * RAX and RIP, no event to inject (the one injected at the last entry was
- * delivered), no STI/MOV SS shadow as RIP moved (and none for QEMU's
- * watch: svm_enter_watching_shadow would find none), no TLB flush. The
+ * RAX and RIP, no STI/MOV SS shadow as RIP moved (and none for QEMU's
+ * watch: svm_enter_watching_shadow would find none); no event to inject
+ * and no TLB flush, which svm_vcpu_run cleared after its first entry
+ * (an event injected there was delivered: an instruction intercept
+ * never interrupts a delivery, and a nested page fault that did is no
+ * fast exit; the flush was done). The
  * guest's CR2 is in the register already: #VMEXIT left it there and
  * saved it in the VMCB (APM 2 15.6), and nothing on the fast way faults
  * or writes CR2, so load_cr2 would find them equal. */
 static inline __attribute__((always_inline)) void fast_back_in(const struct vcpu *v, struct svm_vcpu *s,
                                                                struct vmcb *vmcb)
 {
-    vmcb->control.eventinj = 0;
     vmcb->control.interrupt_shadow = 0;
-    vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;
     vmcb->save.rax = v->gpr[GPR_RAX];
     vmcb->save.rip = v->rip;
     s->shadow_rip = NO_SHADOW;
@@ -704,19 +705,14 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
  * interrupts: QEMU takes a virtual interrupt's window (VINTR) at that
  * same RIP without the shadow, and waiting for it again would never end.
  * Where VMRUN loads the shadow this changes nothing. */
-static inline void svm_enter_vcpu(struct vcpu *v, const struct vmcb *vmcb)
-{
-    svm_enter(hpa_of(vmcb), v->gpr, hpa_of(this_svm_cpu()->host_state));
-}
-
-static void svm_enter_watching_shadow(struct vcpu *v, struct vmcb *vmcb)
+static void svm_enter_watching_shadow(struct vcpu *v, struct vmcb *vmcb, u64 vmcb_pa, u64 host_pa)
 {
     struct svm_vcpu *s = sv(v);
     if (vmcb->control.interrupt_shadow & 1)
         s->shadow_rip = vmcb->save.rip;
     else if (s->shadow_rip != vmcb->save.rip)
         s->shadow_rip = NO_SHADOW;
-    svm_enter_vcpu(v, vmcb);
+    svm_enter(vmcb_pa, v->gpr, host_pa);
     if (vmcb->save.rip != s->shadow_rip)
         s->shadow_rip = NO_SHADOW;
 }
@@ -742,11 +738,16 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     vmcb->control.tlb_control = s->flush_tlb ? flush : SVM_TLB_DO_NOTHING;
     s->flush_tlb = false;
 
-    /* After a fast exit the watch has nothing to do (fast_back_in). */
+    /* The VMCB's and this CPU's host save area's addresses, for every
+     * entry of this turn. After a fast exit the watch has nothing to do
+     * (fast_back_in). */
+    u64 vmcb_pa = hpa_of(vmcb), host_pa = hpa_of(this_svm_cpu()->host_state);
     enum fast_way way;
-    svm_enter_watching_shadow(v, vmcb);
+    svm_enter_watching_shadow(v, vmcb, vmcb_pa, host_pa);
+    vmcb->control.eventinj = 0;                         /* delivered, or back in EXITINTINFO (below) */
+    vmcb->control.tlb_control = SVM_TLB_DO_NOTHING;     /* done */
     while ((way = fast_exit(v, s, vmcb)) == FAST_BACK_IN)
-        svm_enter_vcpu(v, vmcb);
+        svm_enter(vmcb_pa, v->gpr, host_pa);
 
     v->gpr[GPR_RSP] = vmcb->save.rsp;
     v->tpr = tpr_after_exit(s);
