@@ -83,12 +83,20 @@ struct svm_vcpu {
     u64 iret_rip;
     /* Single-stepping the guest (RFLAGS.TF, #DB intercepted) to exit
      * right after the instruction that keeps an NMI out (that IRET, a
-     * shadow, an event being delivered); step_tf: the guest's own TF. */
-    bool nmi_step;
+     * shadow, an event being delivered): SLOW_NMI_STEP in slow; step_tf:
+     * the guest's own TF. */
     u64 step_tf;
+    /* What keeps exits off the fast way (fast_exit), one byte so that
+     * CPUID asks once: SLOW_NMI_STEP, every exit while an NMI's single
+     * step is under way (nmi_step_done); SLOW_CPUID, CPUID without NRIP
+     * save, whose length only decoding finds (APM 2 15.7.1). */
+    u8 slow;
 };
 
 static struct svm_host cpu;
+
+#define SLOW_NMI_STEP BIT(0)
+#define SLOW_CPUID BIT(1)
 
 static struct svm_cpu *this_svm_cpu(void) { return this_cpu()->arch; }
 
@@ -300,6 +308,7 @@ static bool svm_vcpu_create(struct vcpu *v, char *why, size_t why_size)
     c->iopm_base_pa = hpa_of(cpu.iopm);
     c->msrpm_base_pa = hpa_of(cpu.msrpm);
     s->asid_cpu = -1; /* gets one when it first runs (svm_vcpu_load) */
+    s->slow = (cpu.features & SVM_FEATURE_NRIPS) ? 0 : SLOW_CPUID;
     /* Physical interrupts stay under the host's RFLAGS.IF, not the guest's (15.21.1). */
     c->vintr = SVM_VINTR_MASKING;
     c->np_enable = 1;
@@ -410,7 +419,8 @@ static void svm_vcpu_reset(struct vcpu *v)
     sv(v)->flush_tlb = true;
     sv(v)->vmcb->control.eventinj = 0;
     sv(v)->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
-    sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;
+    sv(v)->nmi_blocked = sv(v)->iret_seen = false;
+    sv(v)->slow &= (u8)~SLOW_NMI_STEP;
     sv(v)->shadow_rip = NO_SHADOW;
     sv(v)->vmcb->control.vintr &= ~(u64)SVM_VINTR_V_TPR; /* CR8 = 0 */
     sv(v)->tpr_threshold = sv(v)->tpr = 0;
@@ -541,7 +551,7 @@ static void iret_intercepted(struct vcpu *v)
 static void nmi_step_done(struct vcpu *v, struct vm_exit *e)
 {
     struct svm_vcpu *s = sv(v);
-    s->nmi_step = false;
+    s->slow &= (u8)~SLOW_NMI_STEP;
     v->rflags = (v->rflags & ~RFLAGS_TF) | s->step_tf;
     if (s->step_tf || e->reason != EXIT_EXCEPTION || e->exception.vector != VECTOR_DB)
         return;
@@ -584,9 +594,9 @@ static bool svm_nmi_window_open(struct vcpu *v)
 static void svm_request_nmi_window(struct vcpu *v, bool on)
 {
     struct svm_vcpu *s = sv(v);
-    if (!on || s->nmi_step || (s->nmi_blocked && !s->iret_seen))
+    if (!on || (s->slow & SLOW_NMI_STEP) || (s->nmi_blocked && !s->iret_seen))
         return;
-    s->nmi_step = true;
+    s->slow |= SLOW_NMI_STEP;
     s->step_tf = v->rflags & RFLAGS_TF;
     v->rflags |= RFLAGS_TF;
 }
@@ -634,7 +644,7 @@ static inline __attribute__((always_inline)) void fast_back_in(const struct vcpu
 static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struct vcpu *v, struct svm_vcpu *s,
                                                                           struct vmcb *vmcb)
 {
-    if (s->nmi_step || !(cpu.features & SVM_FEATURE_NRIPS))
+    if (s->slow) /* an NMI's step, or no NRIP save */
         return FAST_NO;
     registers_from_exit(v, vmcb);
     enum fast_way way = vcpu_fast_exit(v, EXIT_CPUID, svm_fast_length(v->rip, vmcb->control.next_rip), 0, 0, NULL);
@@ -668,7 +678,7 @@ static enum fast_way fast_exit(struct vcpu *v, struct svm_vcpu *s, struct vmcb *
                !(vmcb->control.exitintinfo & SVM_EVENT_VALID);
     if (npf)
         r = EXIT_NESTED_FAULT;
-    if (r == EXIT_NONE || s->nmi_step || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
+    if (r == EXIT_NONE || (s->slow & SLOW_NMI_STEP) || (code == SVM_EXIT_MSR && vmcb->control.exitinfo1 != 1) ||
         (code == SVM_EXIT_IOIO && (!svm_ioio_plain(vmcb->control.exitinfo1, &port, &size) ||
                                    !(range = vcpu_fast_port(v, port, size)))))
         return FAST_NO;
@@ -770,7 +780,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
     svm_decode_exit(&raw, e);
     if (raw.exitcode == SVM_EXIT_IRET)
         iret_intercepted(v);
-    if (s->nmi_step)
+    if (s->slow & SLOW_NMI_STEP)
         nmi_step_done(v, e);
     if (e->reason == EXIT_EXCEPTION && e->exception.vector == VECTOR_DB)
         debug_exception_exited(vmcb);

@@ -15,10 +15,19 @@ struct trace_entry {
     u64 seq;  /* the domain's exit number, from 1: trace_get's copy has it (a slot's place says it) */
     u64 rip;
     u64 a, b; /* operands, by reason: see trace_format */
-    u8 reason;
-    u8 size;  /* port access size */
-    u8 flags;
+    union {
+        struct {
+            u8 reason;
+            u8 size;  /* port access size */
+            u8 flags;
+        };
+        u64 kind; /* the three and the bytes after them at once (trace_kind) */
+    };
 };
+
+/* trace_entry.kind of reason, size and flags (x86 is little-endian: the
+ * reason is the lowest byte). */
+#define trace_kind(reason, size, flags) ((u64)(u8)(reason) | (u64)(u8)(size) << 8 | (u64)(u8)(flags) << 16)
 
 struct trace_ring {
     struct trace_entry *entries;
@@ -78,8 +87,13 @@ static inline void trace_stage_registers(struct trace_ring *t, enum exit_reason 
     } else if (r == EXIT_MSR_WRITE) {
         b = (regs->rdx << 32) | (u32)regs->rax; /* EDX:EAX (SDM 2B WRMSR) */
     }
-    *trace_next_slot(t) = (struct trace_entry){.rip = regs->rip, .a = a, .b = b,
-                                               .reason = (u8)r};
+    /* Field by field: a compound literal would zero the slot's seq too,
+     * which only trace_get fills in. */
+    struct trace_entry *en = trace_next_slot(t);
+    en->rip = regs->rip;
+    en->a = a;
+    en->b = b;
+    en->kind = trace_kind(r, 0, 0);
 }
 
 /* An IN or OUT (not INS or OUTS) of size bytes at port (size |
@@ -99,8 +113,11 @@ static inline void trace_stage_port(struct trace_ring *t, const struct trace_reg
  * a write's nested fault). */
 static inline void trace_stage_mmio_write(struct trace_ring *t, const struct trace_regs *regs, u64 gpa)
 {
-    *trace_next_slot(t) = (struct trace_entry){.rip = regs->rip, .a = gpa,
-                                               .flags = TRACE_NPF_WRITE, .reason = EXIT_NESTED_FAULT};
+    struct trace_entry *en = trace_next_slot(t);
+    en->rip = regs->rip;
+    en->a = gpa;
+    en->b = 0;
+    en->kind = trace_kind(EXIT_NESTED_FAULT, 0, TRACE_NPF_WRITE);
 }
 
 /* The staged entry is the exit's: the next exit takes the next slot.
