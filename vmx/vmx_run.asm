@@ -19,22 +19,20 @@ section .text
 
 VMCS_HOST_RSP equ 0x6c14
 
-global vmx_enter
-global vmx_resume_again
-global vmx_exit_stub
-vmx_enter:
+; The host's callee-saved registers, which the guest's replace (the exit
+; stub pops them back).
+%macro push_host_callee_saved 0
     push rbx
     push rbp
     push r12
     push r13
     push r14
     push r15
-    push rdi                    ; [rsp]: the guest gpr array
-    mov rax, VMCS_HOST_RSP
-    vmwrite rax, rsp
-    jbe .fail                   ; CF or ZF: the VMWRITE failed
+%endmacro
 
-    test esi, esi               ; flags survive the MOVs below
+; The guest's general registers from the gpr array at RDI (RSP is in the
+; VMCS), RDI last; flags untouched.
+%macro load_guest_gprs 0
     mov rax, [rdi + 0*8]
     mov rcx, [rdi + 1*8]
     mov rdx, [rdi + 2*8]
@@ -50,6 +48,20 @@ vmx_enter:
     mov r14, [rdi + 14*8]
     mov r15, [rdi + 15*8]
     mov rdi, [rdi + 7*8]
+%endmacro
+
+global vmx_enter
+global vmx_resume_again
+global vmx_exit_stub
+vmx_enter:
+    push_host_callee_saved
+    push rdi                    ; [rsp]: the guest gpr array
+    mov rax, VMCS_HOST_RSP
+    vmwrite rax, rsp
+    jbe .fail                   ; CF or ZF: the VMWRITE failed
+
+    test esi, esi               ; flags survive the MOVs below
+    load_guest_gprs
     jnz .resume
     vmlaunch
     jmp .fail
@@ -76,28 +88,9 @@ vmx_enter:
 ;   stack pointer, the same pushes), so the field already holds it and is
 ;   not written again. Returns as vmx_enter does.
 vmx_resume_again:
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    push_host_callee_saved
     push rdi
-    mov rax, [rdi + 0*8]
-    mov rcx, [rdi + 1*8]
-    mov rdx, [rdi + 2*8]
-    mov rbx, [rdi + 3*8]
-    mov rbp, [rdi + 5*8]
-    mov rsi, [rdi + 6*8]
-    mov r8,  [rdi + 8*8]
-    mov r9,  [rdi + 9*8]
-    mov r10, [rdi + 10*8]
-    mov r11, [rdi + 11*8]
-    mov r12, [rdi + 12*8]
-    mov r13, [rdi + 13*8]
-    mov r14, [rdi + 14*8]
-    mov r15, [rdi + 15*8]
-    mov rdi, [rdi + 7*8]
+    load_guest_gprs
     vmresume
     jmp vmx_enter.fail
 

@@ -16,6 +16,16 @@ static bool setup(void)
     return pic_init(&pic, fake_env_reset());
 }
 
+/* The master alone: ICW1 as given, vectors from 0x20, a slave on IR2,
+ * ICW4 8086 mode. */
+static void init_master(u8 icw1)
+{
+    outb_(M, icw1);
+    outb_(M + 1, 0x20);
+    outb_(M + 1, 0x04);
+    outb_(M + 1, 0x01);
+}
+
 /* The PC BIOS/Linux sequence: vectors 0x20 and 0x28, slave on IR2. */
 static void init_pair(u8 icw4)
 {
@@ -285,18 +295,12 @@ TEST(pic_master_writes_leave_the_cascade_line)
     CHECK_EQ(read_irr(M), 0x04);
     /* the master alone re-initialized, edge triggered: IRR cleared, and the
      * slave's INT, still high, is no new edge */
-    outb_(M, 0x11);
-    outb_(M + 1, 0x20);
-    outb_(M + 1, 0x04);
-    outb_(M + 1, 0x01);
+    init_master(0x11);
     CHECK_EQ(read_irr(M), 0x00);
     CHECK(!pic_intr(&pic));
     CHECK_EQ(read_irr(S), 0x04);
     /* ...level triggered (LTIM): IR2 follows the line, high */
-    outb_(M, 0x19);
-    outb_(M + 1, 0x20);
-    outb_(M + 1, 0x04);
-    outb_(M + 1, 0x01);
+    init_master(0x19);
     CHECK_EQ(read_irr(M), 0x04);
     CHECK_EQ(pic_inta(&pic), 0x2a);
 }
