@@ -15,7 +15,7 @@ OBJCOPY := objcopy
 CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
           -fno-stack-protector -fno-stack-check -mno-red-zone -mgeneral-regs-only \
           -fpic -fvisibility=hidden -fno-omit-frame-pointer -fno-strict-aliasing \
-          -fcf-protection=none -maccumulate-outgoing-args -MMD -MP
+          -fcf-protection=none -maccumulate-outgoing-args -falign-jumps=1 -falign-loops=1 -falign-labels=1 -MMD -MP
 EFI_CFLAGS := -I/usr/include/efi -I/usr/include/efi/x86_64 -fshort-wchar -DEFI_FUNCTION_WRAPPER
 NASMFLAGS := -f elf64 -g
 

@@ -51,7 +51,6 @@
 
 #define BINARY_MODULUS 65536u /* "count 0 is the largest": 2^16 in binary... */
 #define BCD_MODULUS 10000u    /* ...and 10^4 in BCD */
-#define UNUSED_PORT_VALUE 0xff /* the control word register cannot be read */
 
 /* ---- CLK edges and nanoseconds ------------------------------------------ */
 
@@ -220,7 +219,9 @@ static void channel_set_control(struct pit_channel *ch, u8 control, u64 clk)
     ch->has_count = false;
     ch->null_count = true; /* "Null Count Operation" */
     ch->null_until = DM_NEVER;
-    ch->write_msb_next = ch->read_msb_next = false;
+    ch->write_msb_next = false;
+    ch->read_shift = ch->access == RW_MSB ? 8 : 0;
+    ch->read_toggle = ch->access == RW_LSB_MSB ? 8 : 0;
     ch->count_latched = ch->status_latched = false;
 }
 
@@ -418,22 +419,47 @@ static u8 channel_read(struct pit_channel *ch, u64 clk)
         return ch->latched_status;
     }
     u16 count = ch->count_latched ? ch->latched_count : visible_count(ch, clk);
-    bool msb;
-    switch (ch->access) {
-    case RW_LSB:
-        msb = false;
-        break;
-    case RW_MSB:
-        msb = true;
-        break;
-    default:
-        msb = ch->read_msb_next;
-        ch->read_msb_next = !msb;
-        break;
-    }
-    if (msb || ch->access == RW_LSB)
+    u8 shift = ch->read_shift;
+    ch->read_shift = shift ^ ch->read_toggle;
+    if (shift || ch->access == RW_LSB)
         ch->count_latched = false; /* the whole count has been read */
-    return (u8)(msb ? count >> 8 : count);
+    return (u8)(count >> shift);
+}
+
+/* The plain read's terms (pit.h) for the counter as it now is, or none:
+ * a read is plain while the counter counts in binary, nothing is latched,
+ * no count waits for the end of a period, and the CE is one term of the
+ * position in a period of the clock:
+ * - modes 0, 1, 4, 5: start - (clk - base), counting on past terminal
+ *   count and wrapping at 2^16 (ce_at), so of (clk - base) % 2^16;
+ * - mode 2: N - p, p = (clk - base + phase) % N;
+ * - mode 3 with N even: N - 2 (p % (N/2)), which is N - 2 ((clk - base
+ *   + phase) % (N/2)) since N/2 divides N. An odd N's two halves count
+ *   differently (mode3_count): not plain.
+ * Before `base` the CE holds: the read is not plain until then. */
+static void channel_keep_plain_read(struct pit_channel *ch)
+{
+    bool plain = ch->counting && !ch->bcd && !ch->switch_pending && !ch->count_latched && !ch->status_latched &&
+                 !(ch->mode == 3 && ch->start % 2);
+    ch->plain_from = plain ? ch->base : DM_NEVER;
+    ch->plain_step = 1;
+    if (!periodic_mode(ch)) {
+        ch->plain_origin = ch->base;
+        ch->plain_divisor = BINARY_MODULUS;
+        return;
+    }
+    ch->plain_origin = ch->base - ch->phase; /* modulo 2^64: clk - origin is clk - base + phase */
+    ch->plain_divisor = ch->start;
+    if (ch->mode == 3) {
+        ch->plain_divisor = ch->start / 2;
+        ch->plain_step = 2;
+    }
+}
+
+static void pit_keep_plain_reads(struct pit *p)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(p->ch); i++)
+        channel_keep_plain_read(&p->ch[i]);
 }
 
 /* ---- counter 0 and IRQ0 ------------------------------------------------- */
@@ -529,6 +555,7 @@ static void counter0_out_changed(void *dev, u64 now)
     u64 clk = clk_at(at < now ? at : now);
     channel_sync(&p->ch[0], clk);
     counter0_rearm(p, clk);
+    channel_keep_plain_read(&p->ch[0]);
 }
 
 /* A rising edge of OUT0 in mode 2 or 3, delivered once even when late
@@ -540,6 +567,7 @@ static void counter0_tick(void *dev, u64 now)
     channel_sync(&p->ch[0], clk);
     dm_irq_pulse(p->env->irq, PIT_IRQ);
     counter0_rearm(p, clk);
+    channel_keep_plain_read(&p->ch[0]);
 }
 
 bool pit_hold_irq0(struct pit *p, bool hold) { return periodic_hold(&p->ch[0].tick, hold); }
@@ -554,6 +582,7 @@ void pit_mute_irq0(struct pit *p, bool mute)
         u64 clk = now_clk(p);
         channel_sync(ch, clk);
         counter0_rearm(p, clk);
+        channel_keep_plain_read(ch);
     }
 }
 
@@ -591,32 +620,58 @@ static void write_control(struct pit *p, u8 cw, u64 clk)
         counter0_rearm(p, clk);
 }
 
-static u32 pit_port_read(void *dev, u16 port, u8 size)
+/* A read that is not plain: a latch, a count waiting, BCD, mode 3 with
+ * an odd count, a counter stopped or not yet loaded. */
+static __attribute__((noinline)) u8 counter_read_whole(struct pit_channel *ch, u64 clk)
 {
-    struct pit *p = dev;
-    u64 clk = now_clk(p);
-    (void)size; /* byte wide */
-    if (port == PIT_PORT_CONTROL)
-        return UNUSED_PORT_VALUE;
-    struct pit_channel *ch = &p->ch[port - PIT_BASE];
     channel_sync(ch, clk);
-    return channel_read(ch, clk);
+    u8 v = channel_read(ch, clk);
+    channel_keep_plain_read(ch);
+    return v;
 }
 
-static void pit_port_write(void *dev, u16 port, u8 size, u32 value)
+/* A counter's port (its own range: dev is the counter). The common read,
+ * a counter counting with nothing latched (Linux's TSC calibration polls
+ * counter 2, the BIOS and the bench counter 0), is the plain one: one
+ * division and the byte (channel_keep_plain_read), without the sync,
+ * the latch tests or the mode's switch. */
+static u32 pit_counter_read(void *dev, u16 port, u8 size)
+{
+    struct pit_channel *ch = dev;
+    (void)port;
+    (void)size; /* byte wide */
+    u64 clk = rate_count_at(&ch->read_clk, PIT_HZ, clock_now(ch->clock));
+    if (__builtin_expect(clk < ch->plain_from, 0))
+        return counter_read_whole(ch, clk);
+    u32 count = ch->start - ch->plain_step * (u32)((clk - ch->plain_origin) % ch->plain_divisor);
+    u8 shift = ch->read_shift;
+    ch->read_shift = shift ^ ch->read_toggle;
+    return (u8)(count >> shift);
+}
+
+static void pit_counter_write(void *dev, u16 port, u8 size, u32 value)
+{
+    struct pit_channel *ch = dev;
+    struct pit *p = ch->pit;
+    u64 clk = now_clk(p);
+    (void)port;
+    (void)size;
+    channel_sync(ch, clk);
+    channel_write(ch, (u8)value, clk);
+    if (ch == &p->ch[0])
+        counter0_rearm(p, clk);
+    channel_keep_plain_read(ch);
+}
+
+/* The control word register (write-only: a read finds no driver, all
+ * ones, as the bus gives a range without a read function). */
+static void pit_control_write(void *dev, u16 port, u8 size, u32 value)
 {
     struct pit *p = dev;
-    u64 clk = now_clk(p);
+    (void)port;
     (void)size;
-    if (port == PIT_PORT_CONTROL) {
-        write_control(p, (u8)value, clk);
-        return;
-    }
-    unsigned i = port - PIT_BASE;
-    channel_sync(&p->ch[i], clk);
-    channel_write(&p->ch[i], (u8)value, clk);
-    if (i == 0)
-        counter0_rearm(p, clk);
+    write_control(p, (u8)value, now_clk(p));
+    pit_keep_plain_reads(p); /* a read-back latches any of them */
 }
 
 static u32 port61_read(void *dev, u16 port, u8 size)
@@ -627,6 +682,7 @@ static u32 port61_read(void *dev, u16 port, u8 size)
     (void)port;
     (void)size;
     channel_sync(&p->ch[2], clk);
+    channel_keep_plain_read(&p->ch[2]);
     u8 v = p->port61 & P61_WRITABLE;
     if ((now / REFRESH_TOGGLE_NS) & 1)
         v |= P61_REFRESH_TOGGLE;
@@ -644,6 +700,7 @@ static void port61_write(void *dev, u16 port, u8 size, u32 value)
     p->port61 = (u8)value & P61_WRITABLE; /* bit 1 (speaker data) has no sound to make */
     channel_sync(&p->ch[2], clk);
     channel_set_gate(&p->ch[2], value & P61_GATE2, clk);
+    channel_keep_plain_read(&p->ch[2]);
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -654,13 +711,18 @@ static void channel_reset(struct pit_channel *ch, struct dm_clock *clock, bool g
     periodic_stop(&ch->tick);
     struct dm_timer out_timer = ch->out_timer;
     struct dm_periodic tick = ch->tick;
+    struct pit *p = ch->pit;
     memset(ch, 0, sizeof(*ch));
     ch->out_timer = out_timer;
     ch->tick = tick;
+    ch->pit = p;
+    ch->clock = clock;
     ch->access = RW_LSB_MSB;
+    ch->read_toggle = 8;
     ch->control = RW_LSB_MSB << CW_RW_SHIFT;
     ch->gate = gate;
     ch->null_until = DM_NEVER;
+    channel_keep_plain_read(ch);
 }
 
 void pit_reset(struct pit *p)
@@ -677,6 +739,7 @@ bool pit_init(struct pit *p, struct dm_env *env)
     memset(p, 0, sizeof(*p));
     p->env = env;
     for (unsigned i = 0; i < ARRAY_SIZE(p->ch); i++) {
+        p->ch[i].pit = p;
         timer_init(&p->ch[i].out_timer, counter0_out_changed, p);
         periodic_init(&p->ch[i].tick, env->clock, counter0_tick, p);
     }
@@ -685,14 +748,22 @@ bool pit_init(struct pit *p, struct dm_env *env)
      * 10 ticks' time, however long the vCPU was away (docs/devices.md). */
     p->ch[0].tick.reinject = true;
     pit_reset(p);
-    /* A counter read moves only the channel's read state (latch, byte
+    /* Each counter is a range of its own, whose device is the counter
+     * (pit_counter_read), and the control word one that cannot be read.
+     * A counter read moves only the channel's read state (latch, byte
      * order): no OUT edge, no IRQ0, no deadline. A read of port 61h only
      * looks at counter 2's OUT and the refresh toggle (counter 2 has no
      * interrupt and arms no timer): quiet too. Linux's pit_calibrate_tsc
      * polls it in a loop that must run 1000 times in 10 ms. Both answers
      * follow the clock alone (bus_set_clock_reads). */
-    return bus_claim_io(env->bus, PIT_BASE, 4, 1, pit_port_read, pit_port_write, p, "pit") &&
-           bus_set_clock_reads(env->bus, PIT_BASE) &&
+    static const char *const names[] = {"pit counter 0", "pit counter 1", "pit counter 2"};
+    for (unsigned i = 0; i < ARRAY_SIZE(p->ch); i++)
+        if (!bus_claim_io(env->bus, (u16)(PIT_BASE + i), 1, 1, pit_counter_read, pit_counter_write, &p->ch[i],
+                          names[i]) ||
+            !bus_set_clock_reads(env->bus, (u16)(PIT_BASE + i)))
+            return false;
+    return bus_claim_io(env->bus, PIT_PORT_CONTROL, 1, 1, NULL, pit_control_write, p, "pit control") &&
+           bus_set_timeless_reads(env->bus, PIT_PORT_CONTROL) &&
            bus_claim_io(env->bus, PIT_PORT_B, 1, 1, port61_read, port61_write, p, "port61") &&
            bus_set_clock_reads(env->bus, PIT_PORT_B);
 }

@@ -16,15 +16,32 @@
 /* One counter. Its counting element (CE) is not stepped: it is computed
  * from the virtual clock as a function of the CLK edge number (the edges
  * of a 1.193182 MHz clock running since the domain started). */
+struct pit;
+
 struct pit_channel {
+    /* A plain read (pit.c, pit_counter_read): from CLK edge `plain_from`
+     * on (DM_NEVER: no read is plain), the CE is start - plain_step *
+     * ((clk - plain_origin) % plain_divisor), modulo 2^16, and its byte
+     * `read_shift` (0 or 8) is read, the next one read_shift ^
+     * read_toggle. Kept by every other path of the chip
+     * (channel_keep_plain_read) after it changed the counter. */
+    u64 plain_from;
+    u64 plain_origin;
+    u32 plain_divisor;
+    u32 plain_step;
+    u8 read_shift;       /* the read byte flip-flop: 0 the LSB next, 8 the MSB */
+    u8 read_toggle;      /* 8 in LSB-then-MSB access, else 0 */
+    struct dm_clock *clock;
+    struct dm_rate_count read_clk; /* now_clk's whole second, for the counter's plain reads */
+    struct pit *pit;
+
     u8 control;          /* RW1 RW0 M2 M1 M0 BCD as written: the status byte's low bits */
     u8 mode;             /* 0-5 */
     u8 access;           /* 1: LSB only, 2: MSB only, 3: LSB then MSB */
     bool bcd;
     u16 cr;              /* the count register, as written */
     u8 write_lsb;        /* the first byte of a two-byte count */
-    bool write_msb_next; /* the write and read byte flip-flops */
-    bool read_msb_next;
+    bool write_msb_next; /* the write byte flip-flop (the read one: read_shift) */
     bool has_count;      /* a count was written since the control word */
     bool gate;
     bool count_latched, status_latched; /* the output latch and status latch */

@@ -34,10 +34,10 @@ static inline u8 svm_length_to(u64 rip, u64 next_rip)
  * instruction that wraps (vcpu_fast_exit): there the difference itself
  * is 1-15 bytes, and anything else (a wrapped next RIP) is 0, which
  * sends the exit the full way, where svm_length_to finds its length. */
-static inline unsigned svm_fast_length(u64 rip, u64 next_rip)
+static inline u64 svm_fast_length(u64 rip, u64 next_rip)
 {
     u64 d = next_rip - rip;
-    return d - 1 < 15 ? (unsigned)d : 0;
+    return d - 1 < 15 ? d : 0;
 }
 
 /* IOIO EXITINFO1 bits, APM 2 Figure 15-2 */

@@ -249,11 +249,13 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct d
  * sampled (FAST_TIMING_SAMPLE), and fast_reentry decides, as after a
  * quick exit, whether the guest goes straight back in. */
 static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r,
-                                                                         unsigned insn_len, u16 port, u8 size,
+                                                                         u64 insn_len, u16 port, u8 size,
                                                                          const struct io_range *range)
 {
     struct domain *d = v->domain;
-    if (!insn_len || (v->rflags & RFLAGS_TF) || (v->rip & 0xffff) + insn_len > 0xffff)
+    /* (u16)(RIP + length) < length: the instruction's end passes a 64 KiB
+     * boundary ((RIP & 0xffff) + length > 0xffff), in one compare. */
+    if (!insn_len || (v->rflags & RFLAGS_TF) || (u16)(v->rip + insn_len) < insn_len)
         return FAST_NO;
     /* The two MSRs fast_msr_write takes (the x2APIC EOI,
      * IA32_TSC_DEADLINE), asked before anything costs: a WRMSR of any
@@ -309,7 +311,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
  * is left, and no register holds it (or its count's address) across the
  * device's call. */
 static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit_split(struct vcpu *v, enum exit_reason r,
-                                                                               unsigned insn_len, u16 port, u8 size,
+                                                                               u64 insn_len, u16 port, u8 size,
                                                                                const struct io_range *range)
 {
     /* One expression: as two returns, GCC laid VT-x's I/O way out 2-5

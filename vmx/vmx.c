@@ -79,8 +79,11 @@ struct vmx_vcpu {
     int active_cpu; /* the CPU its VMCS is active on (SDM 3C 25.11.1); -1: none (clear) */
     u32 nested_stale; /* set from any CPU by vmx_remap: INVEPT before the next entry */
     u16 vpid;
-    u64 exit_rip; /* the guest RIP at the last exit */
-    u64 exit_rsp, exit_rflags; /* ...RSP and RFLAGS: what the VMCS holds until vmx_vcpu_run writes them */
+    /* The guest RIP, RSP and RFLAGS the VMCS holds when vmx_vcpu_run
+     * returns (the last exit's, or what it wrote since): it writes back
+     * only what changed. Its fast loop leaves them until it ends. */
+    u64 exit_rip;
+    u64 exit_rsp, exit_rflags;
     u32 proc; /* the primary processor-based controls now in the VMCS */
     struct vmx_cpu_regs regs; /* valid while another vCPU is current */
     u8 *virtual_apic; /* the TPR shadow's page: the TPR at 80H (29.1) */
@@ -947,6 +950,14 @@ static inline __attribute__((always_inline)) void registers_from_exit(struct vcp
     v->rflags = x->exit_rflags = vmread(VMCS_GUEST_RFLAGS);
 }
 
+/* ...in the vCPU alone, on the fast way: the record follows when the
+ * fast loop ends (vmx_vcpu_run), from what the VMCS then holds. */
+static inline __attribute__((always_inline)) void fast_registers_from_exit(struct vcpu *v)
+{
+    v->rip = vmread(VMCS_GUEST_RIP);
+    v->rflags = vmread(VMCS_GUEST_RFLAGS);
+}
+
 /* What the guest goes back in with after a fast exit (FAST_BACK_IN): RIP,
  * the end of an STI/MOV SS shadow (25.4.2), as RIP moved, and the
  * preemption backstop as the deadline and the guest's IF now want it. */
@@ -956,7 +967,6 @@ static inline __attribute__((always_inline)) void fast_back_in(struct vcpu *v, s
     if (blocking & 3)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, blocking & ~3ull);
     vmwrite(VMCS_GUEST_RIP, v->rip);
-    x->exit_rip = v->rip;
     backstop_after_fast_exit(x, v);
 }
 
@@ -965,9 +975,9 @@ static inline __attribute__((always_inline)) void fast_back_in(struct vcpu *v, s
  * across it. */
 static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struct vcpu *v, struct vmx_vcpu *x)
 {
-    registers_from_exit(v, x);
+    fast_registers_from_exit(v);
     enum fast_way way =
-        vcpu_fast_exit(v, EXIT_CPUID, vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH)), 0, 0, NULL);
+        vcpu_fast_exit(v, EXIT_CPUID, vmx_fast_length(vmread(VMCS_EXIT_INSTRUCTION_LENGTH)), 0, 0, NULL);
     if (way == FAST_BACK_IN)
         fast_back_in(v, x);
     return way;
@@ -980,7 +990,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_cpuid_exit(struc
  * once, with what vmx_vcpu_run would write (fast_back_in). RSP stays in
  * the VMCS (v's copy is read at the next full exit); RFLAGS is
  * unchanged. FAST_DONE: done, and vmx_vcpu_run returns with RIP written
- * at the next entry (exit_rip stays the VMCS's). */
+ * at the next entry (exit_rip: the VMCS's, read when the loop ends). */
 static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
 {
     if (reason == VMX_EXIT_CPUID)
@@ -1001,11 +1011,11 @@ static enum fast_way fast_exit(struct vcpu *v, struct vmx_vcpu *x, u32 reason)
             return FAST_NO;
         gpa = vmread(VMCS_GUEST_PHYSICAL_ADDRESS);
     }
-    registers_from_exit(v, x);
+    fast_registers_from_exit(v);
     /* The length: the CPU reports it for instruction exits (28.2.5), not
      * for an EPT violation, whose instruction the core decodes. */
-    unsigned len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
-                                          : vmx_insn_length((u32)vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
+    u64 len = r == EXIT_NESTED_FAULT ? mmio_fast_decode(v, gpa, NULL, 0)
+                                     : vmx_fast_length(vmread(VMCS_EXIT_INSTRUCTION_LENGTH));
     enum fast_way way = vcpu_fast_exit_split(v, r, len, port, size, range);
     if (way == FAST_BACK_IN)
         fast_back_in(v, x);
@@ -1033,25 +1043,34 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
         vmwrite(VMCS_GUEST_RFLAGS, v->rflags);
     arm_preemption_backstop(x, v);
 
-    u32 reason;
-    enum fast_way way;
+    u32 reason = 0;
+    enum fast_way way = FAST_NO;
     int status = vmx_enter(v->gpr, x->launched);
-    for (;;) {
-        if (status != 0) {
-            entry_failed(e, status);
-            return;
-        }
+    if (status == 0) {
         x->launched = true;
-        reason = (u32)vmread(VMCS_EXIT_REASON);
-        if ((way = fast_exit(v, x, reason)) != FAST_BACK_IN)
-            break;
-        /* From this frame, as the vmx_enter above: HOST_RSP holds the
-         * stack pointer vmx_resume_again would write (vmx_run.asm). */
-        status = vmx_resume_again(v->gpr);
+        for (;;) {
+            reason = (u32)vmread(VMCS_EXIT_REASON);
+            if ((way = fast_exit(v, x, reason)) != FAST_BACK_IN)
+                break;
+            /* From this frame, as the vmx_enter above: HOST_RSP holds the
+             * stack pointer vmx_resume_again would write (vmx_run.asm). */
+            if ((status = vmx_resume_again(v->gpr)) != 0)
+                break;
+        }
+    }
+    if (status != 0) { /* the VMCS holds what was written: the top's, fast_back_in's RIP */
+        x->exit_rip = v->rip;
+        x->exit_rflags = v->rflags;
+        entry_failed(e, status);
+        return;
     }
     v->gpr[GPR_RSP] = x->exit_rsp = vmread(VMCS_GUEST_RSP);
     v->tpr = x->virtual_apic ? x->virtual_apic[VAPIC_TPR] : x->tpr;
     if (way == FAST_DONE) {
+        /* The exit's RIP (the loop's RIP writes went with its exits'
+         * entries); RFLAGS as the exit left it, the fast way changing none. */
+        x->exit_rip = vmread(VMCS_GUEST_RIP);
+        x->exit_rflags = v->rflags;
         vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
         return;
     }

@@ -23,6 +23,9 @@ struct vmx_exit_raw {
  * report it; anything else is not an instruction's length, and 0 makes
  * the core decode it rather than skip a wrong number of bytes. */
 static inline u8 vmx_insn_length(u32 field) { return field >= 1 && field <= 15 ? (u8)field : 0; }
+/* The same for the fast way, in the 64 bits RIP is added to (no
+ * zero-extension of its own): field - 1 < 15 is 1 <= field <= 15. */
+static inline u64 vmx_fast_length(u64 field) { return field - 1 < 15 ? field : 0; }
 
 /* I/O exit qualification (Table 28-5) */
 #define IO_SIZE_MASK 0x7

@@ -635,3 +635,75 @@ TEST(pit_count_exact_across_seconds)
     u64 edges = edges_by(ns + 3600 * 1000000000ull + 7);
     CHECK_EQ(read_count(CH2), (u16)(0x10000 - (edges - start) % 0x10000));
 }
+
+/* A live read takes the plain way when it can (pit.c,
+ * channel_keep_plain_read); a latched one the whole way (ce_at): both
+ * must give the same count at every moment, in every mode, count and
+ * access, across periods, half-cycles, reloads and whole seconds. */
+static void check_live_reads_match_latched(u16 port, u8 control, u16 count)
+{
+    unsigned sc = port - CH0;
+    u8 access = control >> 4 & 3;
+    outb_(CTRL, control);
+    if (access == 3)
+        write_count(port, count);
+    else
+        outb_(port, (u8)(access == 1 ? count : count >> 8));
+    u64 ns = clock_now(&fake.clock);
+    for (int i = 0; i < 300; i++) {
+        ns += 1 + (u64)i * 7919 % 120000; /* up to 0.1 s, at uneven steps */
+        at(ns);
+        u16 live, latched;
+        if (access == 3) {
+            live = read_count(port);
+            outb_(CTRL, (u8)(sc << 6)); /* latch */
+            latched = read_count(port);
+        } else {
+            live = inb_(port);
+            outb_(CTRL, (u8)(sc << 6));
+            latched = inb_(port);
+        }
+        CHECK_EQ(live, latched);
+    }
+}
+
+TEST(pit_live_reads_match_latched_reads)
+{
+    CHECK(setup());
+    outb_(PORT61, 1); /* gate 2 high */
+    static const u16 counts[] = {0, 1, 2, 3, 7, 100, 4773, 11932, 0x8001, 0xffff};
+    static const u8 modes[] = {0, 1, 2, 3, 4, 5};
+    for (unsigned c = 0; c < ARRAY_SIZE(counts); c++)
+        for (unsigned m = 0; m < ARRAY_SIZE(modes); m++) {
+            u8 mode = (u8)(modes[m] << 1);
+            check_live_reads_match_latched(CH0, (u8)(0x30 | mode), counts[c]);
+            check_live_reads_match_latched(CH2, (u8)(0xb0 | mode), counts[c]);
+            check_live_reads_match_latched(CH1, (u8)(0x50 | mode), counts[c]);        /* LSB only */
+            check_live_reads_match_latched(CH1, (u8)(0x60 | mode), counts[c]);        /* MSB only */
+            check_live_reads_match_latched(CH0, (u8)(0x31 | mode), counts[c] & 0x9999); /* BCD */
+        }
+    /* modes 1 and 5 count once triggered: a rising edge of gate 2 */
+    outb_(CTRL, 0xb2);
+    write_count(CH2, 1000);
+    outb_(PORT61, 0);
+    outb_(PORT61, 1);
+    check_live_reads_match_latched(CH2, 0xb2, 1000);
+    /* a count written in mode 2 or 3 while counting waits for the end of
+     * the period or half-cycle; in mode 3 one taken at the end of the high
+     * half starts in its low half (a phase) */
+    static const u8 waiting[] = {0x34, 0x36};
+    for (unsigned m = 0; m < ARRAY_SIZE(waiting); m++)
+        for (u64 into = 100000; into <= 4000000; into += 1300000) {
+            outb_(CTRL, waiting[m]);
+            write_count(CH0, 5000);
+            at(clock_now(&fake.clock) + into);
+            write_count(CH0, 300);
+            u64 ns = clock_now(&fake.clock);
+            for (int i = 0; i < 50; i++) {
+                at(ns += 977 * (u64)(i + 1));
+                u16 live = read_count(CH0);
+                outb_(CTRL, 0x00);
+                CHECK_EQ(live, read_count(CH0));
+            }
+        }
+}
