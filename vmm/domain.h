@@ -167,13 +167,16 @@ struct domain {
     struct xen_domain *xen;         /* pvh: the Xen interface's state (vmm/xen/xen.h) */
 };
 
+/* Whether the devices lock is taken at all: only a domain with more than
+ * one vCPU shares its devices between CPUs (the count is fixed at
+ * creation). */
+static inline bool domain_devices_shared(const struct domain *d) { return d->vcpu_count > 1; }
+
 /* Counted: a try first, and only a vCPU that finds it taken reads the
  * TSC before it spins (two TSC reads per hold otherwise, for the time it
- * is held). */
-static inline void domain_devices_lock(struct domain *d)
+ * is held). For a domain whose devices are shared. */
+static inline void domain_devices_lock_shared(struct domain *d)
 {
-    if (d->vcpu_count <= 1)
-        return;
     u64 waited = 0;
     if (!flag_trylock(&d->devices_lock)) {
         u64 t0 = rdtsc();
@@ -191,15 +194,25 @@ static inline void domain_devices_lock(struct domain *d)
     d->devices_lock_since = rdtsc();
 }
 
-static inline void domain_devices_unlock(struct domain *d)
+static inline void domain_devices_unlock_shared(struct domain *d)
 {
-    if (d->vcpu_count <= 1)
-        return;
     u64 held = rdtsc() - d->devices_lock_since;
     d->devices_lock_stats.held_ticks += held;
     if (held > d->devices_lock_longest_hold)
         d->devices_lock_longest_hold = held;
     flag_unlock(&d->devices_lock);
+}
+
+static inline void domain_devices_lock(struct domain *d)
+{
+    if (domain_devices_shared(d))
+        domain_devices_lock_shared(d);
+}
+
+static inline void domain_devices_unlock(struct domain *d)
+{
+    if (domain_devices_shared(d))
+        domain_devices_unlock_shared(d);
 }
 
 /* The core's part of an exit's round trip, in the order of the run loop. */

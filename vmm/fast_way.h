@@ -36,7 +36,7 @@
 static inline __attribute__((always_inline)) bool fast_reentry(struct vcpu *v)
 {
     struct percpu *c = this_cpu();
-    return !(atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || c->timer_fired); /* host_timer_fired() */
+    return __builtin_expect(!(atomic_load(&v->fast_stop) || atomic_load(&c->hazard) || c->timer_fired), 1); /* host_timer_fired() */
 }
 
 /* The CPUID cache's entry for leaf and sub-leaf, or NULL (vmm/cpuid.c
@@ -248,30 +248,29 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct d
  * the exit count and the trace entry are the full way's, its ticks are
  * sampled (FAST_TIMING_SAMPLE), and fast_reentry decides, as after a
  * quick exit, whether the guest goes straight back in. */
-static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r,
-                                                                         u64 insn_len, u16 port, u8 size,
-                                                                         const struct io_range *range)
+/* Whether fast_exit_locked times its exit: known where it is called
+ * (two copies of the way, one without a question of timing), or asked of
+ * the countdown before and after the handler (one copy). */
+enum fast_timing { FAST_UNTIMED, FAST_TIMED, FAST_TIMED_IF_DUE };
+
+static inline __attribute__((always_inline)) bool fast_exit_timed(const struct domain *d, enum exit_reason r,
+                                                                  enum fast_timing timing)
 {
-    struct domain *d = v->domain;
-    /* (u16)(RIP + length) < length: the instruction's end passes a 64 KiB
-     * boundary ((RIP & 0xffff) + length > 0xffff), in one compare. */
-    if (!insn_len || (v->rflags & RFLAGS_TF) || (u16)(v->rip + insn_len) < insn_len)
-        return FAST_NO;
-    /* The two MSRs fast_msr_write takes (the x2APIC EOI,
-     * IA32_TSC_DEADLINE), asked before anything costs: a WRMSR of any
-     * other (the x2APIC ICR...) goes the full way at once. */
-    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI && (u32)v->gpr[GPR_RCX] != MSR_IA32_TSC_DEADLINE)
-        return FAST_NO;
-    domain_devices_lock(d);
-    if (__builtin_expect(d->cpu_window_count != 0, 0)) {
-        domain_devices_unlock(d);
-        return FAST_NO;
-    }
-    /* The exit whose countdown reaches 0 is timed (its start kept in the
-     * vCPU, and whether it is timed in the countdown: nothing of it stays
-     * in a register across the handler; neither moves meanwhile, the
-     * device lock being held). */
-    if (--d->fast_untimed[r] == 0)
+    return timing == FAST_TIMED || (timing == FAST_TIMED_IF_DUE && d->fast_untimed[r] == 0);
+}
+
+/* vcpu_fast_exit's body, once the device lock is held and the reason's
+ * countdown moved. */
+static inline __attribute__((always_inline)) enum fast_way fast_exit_locked(struct domain *d, struct vcpu *v,
+                                                                           enum exit_reason r, u64 insn_len,
+                                                                           u16 port, u8 size,
+                                                                           const struct io_range *range,
+                                                                           enum fast_timing timing, bool shared)
+{
+    /* The timed exit's start is kept in the vCPU, and whether it is timed
+     * in the countdown: nothing of it stays in a register across the
+     * handler; neither moves meanwhile, the device lock being held. */
+    if (fast_exit_timed(d, r, timing))
         v->fast_timed_at = rdtsc();
     /* The trace sees the registers as the exit left them (trace_exit):
      * the entry is written now and counted once the handler did the exit
@@ -286,7 +285,8 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     enum fast_way way = fast_handler(d, v, r, port, size, range, &regs);
     if (way == FAST_NO) {
         d->fast_untimed[r]++; /* the full way times it: not this sample */
-        domain_devices_unlock(d);
+        if (shared)
+            domain_devices_unlock_shared(d);
         return FAST_NO;
     }
     trace_commit(&d->trace);
@@ -295,14 +295,51 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     d->exit_counts[r]++;
     if (way == FAST_BACK_IN && !fast_reentry(v))
         way = FAST_DONE;
-    if (d->fast_untimed[r] == 0) {
+    if (fast_exit_timed(d, r, timing)) {
         d->fast_untimed[r] = FAST_TIMING_SAMPLE;
         u64 spent = (rdtsc() - v->fast_timed_at) * FAST_TIMING_SAMPLE;
         d->exit_ticks[r] += spent;
         d->phase_ticks[PHASE_HANDLER] += spent;
     }
-    domain_devices_unlock(d);
+    if (shared)
+        domain_devices_unlock_shared(d);
     return way;
+}
+
+static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r,
+                                                                         u64 insn_len, u16 port, u8 size,
+                                                                         const struct io_range *range)
+{
+    struct domain *d = v->domain;
+    /* (u16)(RIP + length) < length: the instruction's end passes a 64 KiB
+     * boundary ((RIP & 0xffff) + length > 0xffff), in one compare. */
+    if (!insn_len || (v->rflags & RFLAGS_TF) || (u16)(v->rip + insn_len) < insn_len)
+        return FAST_NO;
+    /* The two MSRs fast_msr_write takes (the x2APIC EOI,
+     * IA32_TSC_DEADLINE), asked before anything costs: a WRMSR of any
+     * other (the x2APIC ICR...) goes the full way at once. */
+    if (r == EXIT_MSR_WRITE && (u32)v->gpr[GPR_RCX] != MSR_X2APIC_EOI && (u32)v->gpr[GPR_RCX] != MSR_IA32_TSC_DEADLINE)
+        return FAST_NO;
+    /* Whether the lock is taken, asked once (the count is fixed). */
+    bool shared = domain_devices_shared(d);
+    if (shared)
+        domain_devices_lock_shared(d);
+    if (__builtin_expect(d->cpu_window_count != 0, 0)) {
+        if (shared)
+            domain_devices_unlock_shared(d);
+        return FAST_NO;
+    }
+    /* The exit whose countdown reaches 0 is timed. CPUID, the shortest,
+     * has a copy of the way without a question of timing (4 fewer
+     * instructions on VT-x); the others keep one copy, whose code the
+     * compiler lays out better for AMD-V's ports. */
+    if (__builtin_constant_p(r) && r == EXIT_CPUID) {
+        if (__builtin_expect(--d->fast_untimed[r] != 0, 1))
+            return fast_exit_locked(d, v, r, insn_len, port, size, range, FAST_UNTIMED, shared);
+        return fast_exit_locked(d, v, r, insn_len, port, size, range, FAST_TIMED, shared);
+    }
+    --d->fast_untimed[r];
+    return fast_exit_locked(d, v, r, insn_len, port, size, range, FAST_TIMED_IF_DUE, shared);
 }
 
 /* What a backend calls after its own way for CPUID (fast_cpuid_exit):

@@ -582,3 +582,13 @@ void platform_reset(struct domain *d)
     if (d->type->start_vcpus)
         d->type->start_vcpus(d);
 }
+
+bool platform_note_output_waiting(struct domain *d, const struct vcpu *v)
+{
+    u64 seen = d->com1_bytes + d->debugcon.bytes;
+    if (seen != d->output_seen) {
+        d->output_seen = seen;
+        d->output_at = MAX(d->pc.clock.now, clock_tsc_to_ns(&d->pc.clock, platform_guest_tsc(v)));
+    }
+    return false;
+}

@@ -95,16 +95,16 @@ static inline bool platform_note_output_quick(struct domain *d)
 /* The same after a quiet write that did not move device time (the debug
  * console's, fast_io_out): the output's moment is the guest's TSC now,
  * noted only while a line waits (the quiet flush counts from it). */
-static inline bool platform_note_output_now(struct domain *d, const struct vcpu *v)
+/* ...the same while a line waits (vmm/platform.c). */
+bool platform_note_output_waiting(struct domain *d, const struct vcpu *v);
+
+/* (Its first question inline in every fast way that writes: nearly always
+ * no line waits.) */
+static inline __attribute__((always_inline)) bool platform_note_output_now(struct domain *d, const struct vcpu *v)
 {
     if (!platform_output_waits(d))
         return true; /* no line waits: its moment matters to none (the next update notes the bytes) */
-    u64 seen = d->com1_bytes + d->debugcon.bytes;
-    if (seen != d->output_seen) {
-        d->output_seen = seen;
-        d->output_at = MAX(d->pc.clock.now, clock_tsc_to_ns(&d->pc.clock, platform_guest_tsc(v)));
-    }
-    return false;
+    return platform_note_output_waiting(d, v);
 }
 
 /* The fast way's write to this vCPU's local APIC timer (its initial
