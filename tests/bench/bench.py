@@ -71,6 +71,7 @@ BENCH_CFG = "[domain bench]\nmemory = 16M\ndisk0 = bench.img\nx2apic = yes\n"
 LINUX_CFG = "[domain linux]\nmemory = 256M\ndisk0 = linux-boot.img\n"
 USERSPACE = "ZAZEN-LINUX: userspace"
 QEMU_RUNS = 3
+LINUX_QEMU_RUNS = 5  # issue 18: the Linux boot's TCG wall ratio is a median of 5
 TCG_RATIO_GOAL = 1.4  # issue 18: Linux to userspace under Zazen / direct, QEMU TCG wall
 
 
@@ -506,14 +507,14 @@ class MultibootRig:
 
 
 def linux_qemu():
-    """QEMU_RUNS rounds, each: Zazen from OVMF (zazen.efi), Zazen from
+    """LINUX_QEMU_RUNS rounds, each: Zazen from OVMF (zazen.efi), Zazen from
     GRUB (multiboot2), and direct on the same two machines."""
     runs = {"zazen": [], "from_banner": [], "multiboot": [], "direct": [], "direct_q35": []}
     counts = None
     with MultibootRig() as rig:
-        for i in range(QEMU_RUNS):
+        for i in range(LINUX_QEMU_RUNS):
             log("Linux boot to userspace on QEMU TCG, run %d of %d: under Zazen (UEFI, then GRUB), then direct "
-                "(pc, then q35)" % (i + 1, QEMU_RUNS))
+                "(pc, then q35)" % (i + 1, LINUX_QEMU_RUNS))
             total, since, counts = qemu_zazen()
             runs["zazen"].append(total)
             runs["from_banner"].append(since)
@@ -551,7 +552,7 @@ def linux_tables(lb, lq):
         med = {k: statistics.median(lq[k]) for k in ("zazen", "direct", "from_banner", "multiboot", "direct_q35")}
         z, d, fb, mb, dq = (med[k] for k in ("zazen", "direct", "from_banner", "multiboot", "direct_q35"))
         rows += ["| Linux boot to userspace, QEMU TCG wall seconds (median of %d) | under Zazen | direct | ratio (goal %.1f) |"
-                 % (QEMU_RUNS, TCG_RATIO_GOAL),
+                 % (LINUX_QEMU_RUNS, TCG_RATIO_GOAL),
                  "|---|---|---|---|",
                  "| from QEMU's start, UEFI (Zazen: OVMF, zazen.efi, Zazen BIOS; direct: SeaBIOS, pc) | %.1f | %.1f | %.2f (%s) |"
                  % (z, d, z / d, tcg_verdict(z / d)),
