@@ -761,7 +761,6 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 
     v->gpr[GPR_RSP] = vmcb->save.rsp;
     v->tpr = tpr_after_exit(s);
-    vmcb->control.eventinj = 0;
     if (way == FAST_DONE) {
         vm_exit_clear(e); /* EXIT_NONE: nothing left to dispatch */
         return;

@@ -230,14 +230,6 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct d
     }
 }
 
-/* The fast way times one exit in FAST_TIMING_SAMPLE of each reason's
- * (domain.fast_untimed counts down to it) and counts its ticks that many
- * times (domain.exit_ticks, the handler's phase): the "core ticks per
- * exit" figures stay the average of the reason's exits, and the others
- * are spared two TSC reads, their subtraction and two sums, about a
- * tenth of a fast CPUID. The full way times every exit. Defined in
- * domain.h, which sets the countdowns. */
-
 /* The fast way (vcpu.h): what the full way would do for this exit,
  * without the exit record or the run loop. Each condition that keeps an
  * exit from it is one the full way needs: an unknown length (AMD-V
