@@ -7,8 +7,10 @@
 ;     long exit);
 ;   quick_pit_calibrate: count FFFFh, the TSC read whenever the count's
 ;     high byte steps (every 256 PIT clocks), until the error bound is
-;     below 500 ppm; it gives up at once when two port reads take more
-;     than 1/45th of a step (slow exits).
+;     below 500 ppm, for at most 50 ms (MAX_QUICK_PIT_MS); it gives up
+;     after the first step when the two stamps' uncertainty (each about
+;     two looks of two port reads) is 233/2048 of a step or more, which
+;     one look longer than about 1/35 of a step (6 us) makes (slow exits).
 ; Prints what Linux would conclude, in decimal. Flat 32-bit protected
 ; mode, no paging, no interrupts.
 %include "lib.inc"
@@ -17,7 +19,7 @@ ROM_BEGIN
 %define ROM(x) (0xf0000 + (x))
 %define PIT_TICK_RATE 1193182
 %define CAL_LATCH (PIT_TICK_RATE / 100)   ; 10 ms, Linux's CAL_LATCH
-%define MAX_QUICK 93                      ; PIT_TICK_RATE / 50 / 256
+%define MAX_QUICK 233                     ; MAX_QUICK_PIT_ITERATIONS: 50 ms * PIT_TICK_RATE / 1000 / 256
 
 start:
     cli
@@ -189,7 +191,7 @@ quick_calibration:
     mov [quick_d2], ecx
     sub ebx, [quick_tsc]        ; delta = tsc - first tsc
     mov [quick_delta], ebx
-    ; i == 1: give up when d1 + d2 >= delta * 93 / 2048
+    ; i == 1: give up when d1 + d2 >= delta * MAX_QUICK / 2048
     mov eax, [quick_d1]
     add eax, ecx
     mov [quick_err], eax
