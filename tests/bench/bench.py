@@ -469,7 +469,7 @@ def qemu_direct(machine, timeout=300):
 
 def qemu_zazen():
     text, status = qemu.run(LINUX_CFG, [LINUX_IMG], timeout=300)
-    t = qemu.last_timeline
+    t = qemu.last_timeline()
     if USERSPACE not in t:
         raise SystemExit("bench: Linux under Zazen on QEMU did not reach userspace:\n" + text[-3000:])
     return t[USERSPACE], t[USERSPACE] - t.get("zazen: Zazen 0.1 hypervisor", 0.0), exit_counts(text)
@@ -614,7 +614,7 @@ def pv_run_qemu(way, args, timeout=600):
     text, _ = qemu.run(cfg, files, timeout=timeout, memory="768M")
     if "ZAZEN-LINUX: FAILED" in text or "domain linux (id 1) ended: powered off" not in text:
         raise SystemExit("bench: %s (%s) did not run to a clean power-off:\n%s" % (way, args, text[-3000:]))
-    return text, dict(qemu.last_timeline)
+    return text, dict(qemu.last_timeline())
 
 
 def per_read(small, large):
@@ -825,7 +825,7 @@ def smp_boots(runs=QEMU_RUNS, vcpu_counts=(1, 2, 4)):
         for i in range(runs):
             log("Linux boot with vcpus = %d on QEMU TCG -smp 2, run %d of %d" % (n, i + 1, runs))
             text, status = qemu.run(cfg, [LINUX_IMG], timeout=900, smp=2)
-            t = qemu.last_timeline
+            t = qemu.last_timeline()
             if USERSPACE not in t:
                 secs = None
                 break
