@@ -130,10 +130,22 @@ bool guest_state_vcpu_init(struct vcpu *v)
     return v->xsave != NULL;
 }
 
+/* This CPU's registers hold v's state, which no image will have (v is
+ * reset or gone): nobody owns them, and they are not the pristine image
+ * whatever the last load was (the guest may have changed them since: a
+ * pristine vCPU loaded next must restore, or it would see them). */
+static void forget_registers_of(struct vcpu *v)
+{
+    struct guest_state_cpu *c = this_gs();
+    if (c->owner == v) {
+        c->owner = NULL;
+        c->regs_pristine = false;
+    }
+}
+
 void guest_state_vcpu_release(struct vcpu *v)
 {
-    if (this_gs()->owner == v)
-        this_gs()->owner = NULL; /* the next owner loads every register */
+    forget_registers_of(v); /* the next owner loads every register */
     if (v->xsave)
         page_free(v->xsave, gs.area_size);
     v->xsave = NULL;
@@ -282,6 +294,15 @@ void guest_state_put(struct vcpu *v)
         save_registers(c, v);
         if (gs.xsave)
             set_cpu_xcr0(c, v->xcr0); /* XSAVE wanted Zazen's; the guest goes on with its own */
+    } else {
+        /* v was reset during its slice (guest_state_vcpu_reset: its image
+         * is the RESET one now) and did not enter again: the registers
+         * hold its state from before, which is nobody's. Kept as v's
+         * with the pristine mark of its last load, they were taken for
+         * the pristine image by the next pristine vCPU, which then ran
+         * with them: another domain's x87/SSE values (qemu-svm/cpustate,
+         * "NOT zero", now and then under load). */
+        forget_registers_of(v);
     }
 }
 
