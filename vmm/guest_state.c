@@ -130,8 +130,8 @@ bool guest_state_vcpu_init(struct vcpu *v)
     return v->xsave != NULL;
 }
 
-/* This CPU's registers hold v's state, which no image will have (v is
- * reset or gone): nobody owns them, and they are not the pristine image
+/* This CPU's registers hold v's state, which no image will have (v was
+ * reset after it last entered here): nobody owns them, and they are not the pristine image
  * whatever the last load was (the guest may have changed them since: a
  * pristine vCPU loaded next must restore, or it would see them). */
 static void forget_registers_of(struct vcpu *v)
@@ -145,7 +145,10 @@ static void forget_registers_of(struct vcpu *v)
 
 void guest_state_vcpu_release(struct vcpu *v)
 {
-    forget_registers_of(v); /* the next owner loads every register */
+    /* The next owner loads every register. Their pristine mark stays: the
+     * slice's end saved them (guest_state_put), so it is true to them. */
+    if (this_gs()->owner == v)
+        this_gs()->owner = NULL;
     if (v->xsave)
         page_free(v->xsave, gs.area_size);
     v->xsave = NULL;
@@ -294,14 +297,16 @@ void guest_state_put(struct vcpu *v)
         save_registers(c, v);
         if (gs.xsave)
             set_cpu_xcr0(c, v->xcr0); /* XSAVE wanted Zazen's; the guest goes on with its own */
-    } else {
+    } else if (v->state_cpu < 0) {
         /* v was reset during its slice (guest_state_vcpu_reset: its image
          * is the RESET one now) and did not enter again: the registers
          * hold its state from before, which is nobody's. Kept as v's
          * with the pristine mark of its last load, they were taken for
          * the pristine image by the next pristine vCPU, which then ran
          * with them: another domain's x87/SSE values (qemu-svm/cpustate,
-         * "NOT zero", now and then under load). */
+         * "NOT zero", now and then under load). A v that last ran on
+         * another CPU left these registers saved, its mark true to them:
+         * kept (an FPU-less guest then loads its state once, sched-cap). */
         forget_registers_of(v);
     }
 }
