@@ -230,20 +230,18 @@ static inline __attribute__((always_inline)) enum fast_way fast_handler(struct d
     }
 }
 
-/* The fast way (vcpu.h): what the full way would do for this exit,
- * without the exit record or the run loop. Each condition that keeps an
- * exit from it is one the full way needs: an unknown length (AMD-V
- * without NRIP save: decode_exit_length), RFLAGS.TF (the single-step
- * #DB, vcpu_complete_instruction_slow), an instruction pointer that may
- * wrap at 64 KiB or 4 GiB, an open CPU-access window (exit_dispatch
- * closes it), and a handler that declines (it changed nothing). Then
- * the exit count and the trace entry are the full way's, its ticks are
- * sampled (FAST_TIMING_SAMPLE), and fast_reentry decides, as after a
- * quick exit, whether the guest goes straight back in. */
 /* Whether fast_exit_locked times its exit: known where it is called
  * (two copies of the way, one without a question of timing), or asked of
  * the countdown before and after the handler (one copy). */
 enum fast_timing { FAST_UNTIMED, FAST_TIMED, FAST_TIMED_IF_DUE };
+
+/* The devices lock's release, where `shared` (domain_devices_shared) was
+ * asked once when it was taken. */
+static inline __attribute__((always_inline)) void fast_devices_unlock(struct domain *d, bool shared)
+{
+    if (shared)
+        domain_devices_unlock_shared(d);
+}
 
 static inline __attribute__((always_inline)) bool fast_exit_timed(const struct domain *d, enum exit_reason r,
                                                                   enum fast_timing timing)
@@ -277,8 +275,7 @@ static inline __attribute__((always_inline)) enum fast_way fast_exit_locked(stru
     enum fast_way way = fast_handler(d, v, r, port, size, range, &regs);
     if (way == FAST_NO) {
         d->fast_untimed[r]++; /* the full way times it: not this sample */
-        if (shared)
-            domain_devices_unlock_shared(d);
+        fast_devices_unlock(d, shared);
         return FAST_NO;
     }
     trace_commit(&d->trace);
@@ -293,11 +290,20 @@ static inline __attribute__((always_inline)) enum fast_way fast_exit_locked(stru
         d->exit_ticks[r] += spent;
         d->phase_ticks[PHASE_HANDLER] += spent;
     }
-    if (shared)
-        domain_devices_unlock_shared(d);
+    fast_devices_unlock(d, shared);
     return way;
 }
 
+/* The fast way (vcpu.h): what the full way would do for this exit,
+ * without the exit record or the run loop. Each condition that keeps an
+ * exit from it is one the full way needs: an unknown length (AMD-V
+ * without NRIP save: decode_exit_length), RFLAGS.TF (the single-step
+ * #DB, vcpu_complete_instruction_slow), an instruction pointer that may
+ * wrap at 64 KiB or 4 GiB, an open CPU-access window (exit_dispatch
+ * closes it), and a handler that declines (it changed nothing). Then
+ * the exit count and the trace entry are the full way's, its ticks are
+ * sampled (FAST_TIMING_SAMPLE), and fast_reentry decides, as after a
+ * quick exit, whether the guest goes straight back in. */
 static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct vcpu *v, enum exit_reason r,
                                                                          u64 insn_len, u16 port, u8 size,
                                                                          const struct io_range *range)
@@ -317,8 +323,7 @@ static inline __attribute__((always_inline)) enum fast_way vcpu_fast_exit(struct
     if (shared)
         domain_devices_lock_shared(d);
     if (__builtin_expect(d->cpu_window_count != 0, 0)) {
-        if (shared)
-            domain_devices_unlock_shared(d);
+        fast_devices_unlock(d, shared);
         return FAST_NO;
     }
     /* The exit whose countdown reaches 0 is timed. CPUID, the shortest,
