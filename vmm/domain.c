@@ -659,9 +659,14 @@ void domain_console_input(const u8 *bytes, unsigned n)
                     in->tail[c]++;
         }
         spin_unlock(&in->lock);
-        /* A vCPU halted waiting for this input wakes to take it. */
+        /* A vCPU halted waiting for this input wakes to take it. An
+         * event, not a bare wake-up of a blocked vCPU: one that is still
+         * running may have handed input over (its last time update) just
+         * before these bytes came and be on its way to block; the event
+         * makes its slice's end look again (sched.c, after_slice), its
+         * halt in place end, and its loop's top take the input. */
         for (unsigned i = 0; i < d->vcpu_count; i++)
-            sched_wake(d->vcpus[i]);
+            sched_notify(d->vcpus[i]);
     }
     spin_unlock(&domains_lock_);
 }

@@ -367,7 +367,7 @@ static bool com1_is_console(const struct domain *d) { return uart_programmed(&d-
 /* The consumer takes bytes only when it has room, as a serial line or a
  * keyboard hands over characters one at a time; the other one's read
  * position follows along, so a later switch does not replay old keys. */
-static void feed_consumers(struct domain *d)
+void platform_take_console_input(struct domain *d)
 {
     struct console_input *in = &d->console_input;
     if (atomic_load(&in->head) == in->tail[0] && atomic_load(&in->head) == in->tail[1])
@@ -397,14 +397,14 @@ void platform_update_time(struct vcpu *v)
     struct domain *d = v->domain;
     struct dm_clock *c = &d->pc.clock;
     clock_advance(c, clock_tsc_to_ns(c, platform_guest_tsc(v)));
-    feed_consumers(d);
+    platform_take_console_input(d);
     flush_quiet_output(d);
 }
 
 void platform_time_due(struct domain *d, u64 now)
 {
     clock_advance(&d->pc.clock, now);
-    feed_consumers(d);
+    platform_take_console_input(d);
     flush_quiet_output(d);
 }
 

@@ -15,6 +15,11 @@ bool platform_create(struct domain *d, const struct bootinfo *bi, char *why, siz
 void platform_update_time(struct vcpu *v);
 /* (The same for a quick exit, platform_update_time_quick, is inline:
  * vmm/platform_time.h.) */
+/* Hands typed input waiting for the domain to its console (COM1, the
+ * keyboard, or the PVH console ring) as far as it has room; with the
+ * domain's devices locked. Part of every whole time update; alone, when
+ * a vCPU is told input came (domain_console_input's sched_notify). */
+void platform_take_console_input(struct domain *d);
 /* The host TSC at which the domain's next device timer falls due; ~0: none. */
 u64 platform_next_device_tsc(const struct vcpu *v);
 /* Before an entry: inject the pending interrupt if the guest can take it,

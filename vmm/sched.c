@@ -172,20 +172,6 @@ static void after_wake(struct run_queue *rq, const struct vcpu *v, bool preempt)
         tickle_idle_cpu(v);
 }
 
-void sched_wake(struct vcpu *v)
-{
-    if (!atomic_load(&v->sched.cpu))
-        return; /* not handed to the scheduler yet: it will run anyway */
-    struct run_queue *rq = lock_vcpu_queue(v);
-    if (v->sched.state != VCPU_BLOCKED) {
-        spin_unlock(&rq->lock);
-        return;
-    }
-    bool preempt = wake_locked(rq, v, rdtsc());
-    spin_unlock(&rq->lock);
-    after_wake(rq, v, preempt);
-}
-
 void sched_notify(struct vcpu *v)
 {
     atomic_store(&v->sched.event, 1);

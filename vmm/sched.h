@@ -130,11 +130,9 @@ void sched_init(u64 timeslice_ns);
 void sched_init_cpu(struct percpu *c);
 /* A new vCPU joins the scheduler (RUNNABLE) on the CPU the policy places it on. */
 void sched_add_vcpu(struct vcpu *v);
-/* An event for a blocked vCPU (console input, ...): it becomes runnable,
- * preempting its CPU's current vCPU if the policy says so. */
-void sched_wake(struct vcpu *v);
 /* Another vCPU or a device sent v an interrupt (an IPI, an I/O APIC
- * message, INIT or start-up): blocked, it wakes; running on another CPU,
+ * message, INIT or start-up) or typed input came for its domain: blocked,
+ * it wakes; about to block, its slice's end sees the event and it runs; running on another CPU,
  * that CPU gets an IPI so v exits and takes it; runnable, it looks when
  * it next runs (docs/smp.md). */
 void sched_notify(struct vcpu *v);

@@ -268,10 +268,14 @@ enum slice_end vcpu_run_slice(struct vcpu *v, u64 until)
          * from here to the entry, and from the exit through its handler. */
         domain_devices_lock(d);
         if (atomic_load(&v->sched.event)) {
-            /* Something came for this vCPU from elsewhere: deliver it. */
+            /* Something came for this vCPU from elsewhere: deliver it
+             * (INIT and start-up messages; an interrupt is looked at
+             * below; typed input goes to the console device here, as
+             * its time update may have come before the input did). */
             atomic_store(&v->sched.event, 0);
             quick = false;
             take_startup_messages(v);
+            platform_take_console_input(d);
         }
         if (atomic_load(&d->requests))
             domain_take_requests(d);
