@@ -55,8 +55,9 @@ class Scenario:
         if self.platform == "qemu-svm":
             # Under -icount the guest's time is its instruction count: its
             # run is the same length in guest time however busy the host,
-            # and its wall time grows with the host's load (the deadline
-            # scenario took 54 s alone, 125 s beside three others).
+            # and its wall time grows with the host's load (at shift=0 the
+            # deadline scenario took 54 s alone, 125 s beside three others;
+            # at shift=3, harness/qemu.py, 21 s beside a make test).
             default = 360 if self.icount else 120
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
                             timeout=self.timeout or default, memory=self.memory, extra=self.extra, typing=self.typing,
