@@ -509,6 +509,14 @@ class StopWatch:
             if m:
                 lines += ["CPU %d's IDT, vectors 0-15:" % cpu] + self.command(sock, "x /32gx 0x%s" % m.group(1)).splitlines()
             lines += self.vmcb_fields(sock, cpu, regs)
+            # Its local APIC: is Zazen's timer armed (LVT timer, initial
+            # and current count)? A CPU halted with no timer counting and
+            # nothing else to wake it is asleep for good. And the top of
+            # its stack: return addresses into zazen.efi (build/zazen.so
+            # less the load address, which RIP gives) say where it is.
+            lines += ["CPU %d's local APIC:" % cpu] + [
+                l for l in self.command(sock, "info lapic").splitlines() if l.lstrip().startswith(("LVT0", "LVTT", "Timer", "ISR", "IRR", "ESR", "APR"))]
+            lines += ["CPU %d's stack, 32 quadwords:" % cpu] + self.command(sock, "x /32gx $sp").splitlines()
         # A machine whose A20 gate were off (A20=0 in the RIP lines) would
         # walk its page tables at CR3 with bit 20 clear: what is there.
         lines += ["the first 32 bytes of physical memory:"] + self.command(sock, "xp /4gx 0").splitlines()
