@@ -61,7 +61,8 @@ class Scenario:
             default = 360 if self.icount else 120
             return qemu.run(self.config, self.files, shell=self.shell, cpu=self.cpu or qemu.SVM_CPU,
                             timeout=self.timeout or default, memory=self.memory, extra=self.extra, typing=self.typing,
-                            smp=self.cpus, driver=self.driver, stop_on=self.stop_on, icount=self.icount)
+                            smp=self.cpus, driver=self.driver, stop_on=self.stop_on, icount=self.icount,
+                            ask_at_timeout=self.status is not None)
         return bochs.run(self.config, self.files, self.cpu or bochs.MODELS[self.platform],
                          timeout=self.timeout or 600, extra=self.extra, megs=int(self.memory.rstrip("M")),
                          count=self.cpus, stop_on=self.stop_on, typing=self.typing)

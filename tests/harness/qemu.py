@@ -163,11 +163,14 @@ class Typist:
 
 
 def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M", extra=None, typing=None, smp=1,
-        icount=False, driver=None, stop_on=None):
+        icount=False, driver=None, stop_on=None, ask_at_timeout=True):
     """Boots Zazen; returns (console text, exit status or None on timeout).
     typing = [(marker, text), ...]: what a user types, and when (Typist).
     stop_on: text that ends the run
     as soon as it shows (for guests that never end, such as memtest86+).
+    ask_at_timeout: a run still going at its timeout, which the caller did
+    not expect, is asked through Zazen's shell what its vCPUs are doing
+    (ask_zazen) before the CPUs' dump.
 
     QEMU ends by itself when Zazen powers off (ACPI S5) or when the shell
     runs `reset -s`. The shell's five-second startup.nsh countdown is cut
@@ -263,6 +266,8 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     watch = StopWatch(monitor, lambda: clean(b"".join(chunks).decode("utf-8", "replace")), smp)
     watch.start()
     status = wait_for_qemu(proc, watch, started + timeout)
+    if status is None and ask_at_timeout and b"zazen: Zazen" in b"".join(chunks):
+        ask_zazen(send, chunks)
     t.join(5)
     done.set()
     watch.stop()
@@ -303,6 +308,26 @@ def run(config_text, files, shell=False, cpu=SVM_CPU, timeout=120, memory="512M"
     if driven:
         text += "\n" + "\n".join(driven) + "\n"
     return text, status
+
+
+# Zazen's shell (vmm/shell.c, vmm/mgmt.c) asked at a timeout: is the
+# hypervisor alive, and what state is each vCPU in (blocked, running,
+# runnable; where; how long)? Ctrl-A three times leaves the console.
+ASK_AT_TIMEOUT = (b"\x01\x01\x01", b"vcpu-list\r", b"list\r")
+
+
+def ask_zazen(send, chunks, wait=10.0):
+    """Types ASK_AT_TIMEOUT and waits (at most `wait` seconds) for the
+    last answer's prompt; the answers land in the console text."""
+    try:
+        for keys in ASK_AT_TIMEOUT:
+            seen = len(b"".join(chunks))
+            send(keys)
+            end = time.time() + wait / len(ASK_AT_TIMEOUT)
+            while time.time() < end and b"zazen> " not in b"".join(chunks)[seen:]:
+                time.sleep(0.1)
+    except OSError:
+        pass
 
 
 def wait_for_qemu(proc, watch, deadline):
