@@ -13,6 +13,7 @@ same CPU are compared with each other.
 """
 import os
 import re
+import statistics
 
 from tests.scenarios import LINUX, Scenario, guest
 
@@ -22,14 +23,19 @@ VCPU = re.compile(r"zazen: domain (\S+) \(id \d+\) vcpu (\d+): ran (\d+\.\d+) s 
                   r"blocked (\d+\.\d+) s \((\d+) times\), (\d+) migrations, on CPUs ([0-9,]+|none)(;.*)?")
 
 
-def windows(lines, name, first=2, last=10):
-    """A spin domain's units per window, windows first..last: the ones
-    where every domain of the run is still spinning."""
+def windows_by_number(lines, name, first=2, last=10):
+    """A spin domain's units per window, {window: units}, windows
+    first..last: the ones where every domain of the run is still spinning."""
     got = {}
     for line in lines:
         m = WINDOW.fullmatch(line)
         if m and m.group(1) == name and first <= int(m.group(2)) <= last:
             got[int(m.group(2))] = int(m.group(3))
+    return got
+
+
+def windows(lines, name, first=2, last=10):
+    got = windows_by_number(lines, name, first, last)
     return [got[k] for k in sorted(got)]
 
 
@@ -72,6 +78,25 @@ def ratio_check(a, b, low, high, what):
         r = sum(ua) / sum(ub)
         return low <= r <= high, "%s: %s/%s = %.3f (want %.2f-%.2f); %s %r, %s %r" % (
             what, a, b, r, low, high, a, ua, b, ub)
+    return what, check
+
+
+def median_ratio_check(a, b, low, high, what):
+    """The median over the windows both report of a's units / b's: under
+    QEMU TCG on a loaded host a window in which the host stopped one
+    guest's thread (light made 1 unit in one window, beside its 243-686 in
+    the others, at a load of 5 on 2 CPUs: heavy/light summed 2.60, the
+    median of the windows' ratios 2.22) says nothing of the scheduler,
+    whose own accounting ran_ratio_check holds to 10%. The median ignores
+    such a window; equal weights still give a median near 1."""
+    def check(lines):
+        ua, ub = windows_by_number(lines, a), windows_by_number(lines, b)
+        both = sorted(k for k in ua if k in ub and ub[k])
+        if len(both) < 5:
+            return False, "too few windows: %s %r, %s %r" % (a, ua, b, ub)
+        r = statistics.median(ua[k] / ub[k] for k in both)
+        return low <= r <= high, "%s: median of %s/%s over %d windows = %.3f (want %.2f-%.2f); %s %r, %s %r" % (
+            what, a, b, len(both), r, low, high, a, [ua[k] for k in both], b, [ub[k] for k in both])
     return what, check
 
 
@@ -125,7 +150,7 @@ def weights_scenario(platform):
     goes, so there the guests' progress is held to 2:1 within 25% and the
     CPU time the scheduler gave each to within 10%."""
     if platform == "qemu-svm":
-        progress = ratio_check("heavy", "light", 1.5, 2.5, "weight 512 makes about twice the progress of 256")
+        progress = median_ratio_check("heavy", "light", 1.5, 2.5, "weight 512 makes about twice the progress of 256")
     else:
         progress = ratio_check("heavy", "light", 1.8, 2.2, "weight 512 gets twice what weight 256 gets")
     return Scenario(
