@@ -132,9 +132,9 @@ void sched_init_cpu(struct percpu *c);
 void sched_add_vcpu(struct vcpu *v);
 /* Another vCPU or a device sent v an interrupt (an IPI, an I/O APIC
  * message, INIT or start-up) or typed input came for its domain: blocked,
- * it wakes; about to block, its slice's end sees the event and it runs; running on another CPU,
- * that CPU gets an IPI so v exits and takes it; runnable, it looks when
- * it next runs (docs/smp.md). */
+ * it wakes; about to block, its slice's end sees the event and it runs;
+ * running on another CPU, that CPU gets an IPI so v exits and takes it;
+ * runnable, it looks when it next runs (docs/smp.md). */
 void sched_notify(struct vcpu *v);
 /* Asks v's CPU to stop running it at its next safe point (domain ended
  * from elsewhere, ...): a paused or blocked vCPU is made runnable to run
