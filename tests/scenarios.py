@@ -516,7 +516,7 @@ def devices_npf_count(lines):
     left owed come back to back while the guest still has interrupts
     enabled (the reinject policy); the guest reports what it took."""
     n = exit_count(lines, "devices", "npf")
-    m = next((DEVICES_TIMER_IRQS.fullmatch(l) for l in lines if DEVICES_TIMER_IRQS.fullmatch(l)), None)
+    m = next(filter(None, map(DEVICES_TIMER_IRQS.fullmatch, lines)), None)
     if n is None or not m:
         return False, "npf %s, timer interrupts %s" % (n, m and m.groups())
     lapic, ioapic = int(m.group(1)), int(m.group(2))
